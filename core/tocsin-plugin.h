@@ -1,0 +1,307 @@
+/*
+ * tocsin-plugin.h - the whole interface between Tocsin and its plugins.
+ *
+ * A plugin is a shared object that exports exactly one symbol,
+ * `tocsin_plugin`, a struct tocsin_plugin built with TOCSIN_PLUGIN_DEFINE.
+ * The daemon reads the descriptor and the option table; it never calls a
+ * plugin function itself: setup, check, notify and teardown run in worker
+ * processes, so a plugin that crashes costs one result, not the daemon.
+ *
+ * Build a plugin out of tree with:
+ *   cc -shared -fPIC $(pkg-config --cflags --libs tocsin-plugin) -o x.so x.c
+ */
+#ifndef TOCSIN_PLUGIN_H
+#define TOCSIN_PLUGIN_H
+
+#include <confuse.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Raised whenever struct tocsin_plugin or a callback signature changes
+ * incompatibly. A plugin built for another value is refused at load. */
+#define TOCSIN_PLUGIN_ABI 1
+
+/* The name of the one symbol every plugin exports. */
+#define TOCSIN_PLUGIN_SYMBOL "tocsin_plugin"
+
+#if defined(__GNUC__)
+#define TOCSIN_EXPORT __attribute__((visibility("default")))
+#define TOCSIN_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define TOCSIN_EXPORT
+#define TOCSIN_PRINTF(f, a)
+#endif
+
+/* ------------------------------------------------------------------ */
+/* States, as Nagios exit codes.                                       */
+/* ------------------------------------------------------------------ */
+
+enum tocsin_state {
+    TOCSIN_OK = 0,
+    TOCSIN_WARNING = 1,
+    TOCSIN_CRITICAL = 2,
+    TOCSIN_UNKNOWN = 3
+};
+
+/* "OK", "WARNING", "CRITICAL", "UNKNOWN"; "UNKNOWN" for anything else. */
+const char *tocsin_state_name(int state);
+
+/* Parse a state name (case-insensitive; also "0".."3"). Returns the state,
+ * or -1 when the text names none. */
+int tocsin_state_parse(const char *text);
+
+/* Nagios ordering for "worst of": OK < WARNING < UNKNOWN < CRITICAL. */
+enum tocsin_state tocsin_state_worst(enum tocsin_state a, enum tocsin_state b);
+
+/* ------------------------------------------------------------------ */
+/* Threshold ranges, with the Monitoring Plugins semantics:            */
+/*   "10"     alert outside 0..10        "10:"   alert below 10         */
+/*   "~:10"   alert above 10             "10:20" alert outside 10..20   */
+/*   "@10:20" alert inside 10..20 (inclusive)                           */
+/* ------------------------------------------------------------------ */
+
+struct tocsin_range {
+    double start;          /* lower bound, meaningless if start_infinite */
+    double end;            /* upper bound, meaningless if end_infinite */
+    unsigned char start_infinite; /* "~" given as the lower bound */
+    unsigned char end_infinite;   /* no upper bound ("10:") */
+    unsigned char inside;  /* "@": alert when inside the range */
+    unsigned char set;     /* 0: no range, never alerts */
+};
+
+/* Parse `text` into `range`. An empty or NULL text yields an unset range.
+ * Returns 0, or -1 with a reason written to err (errlen bytes). */
+int tocsin_range_parse(const char *text, struct tocsin_range *range,
+                       char *err, size_t errlen);
+
+/* 1 when `value` raises an alert against `range`, 0 otherwise. */
+int tocsin_range_alert(const struct tocsin_range *range, double value);
+
+/* Write the range back in Nagios syntax ("" for an unset range).
+ * Returns the length that was needed, as snprintf does. */
+int tocsin_range_format(const struct tocsin_range *range, char *buf, size_t len);
+
+/* A warning and a critical range, held against one figure. */
+struct tocsin_thresholds {
+    struct tocsin_range warning;
+    struct tocsin_range critical;
+};
+
+/* CRITICAL if the critical range alerts, else WARNING if the warning one
+ * does, else OK. */
+enum tocsin_state tocsin_thresholds_eval(const struct tocsin_thresholds *th,
+                                         double value);
+
+/* ------------------------------------------------------------------ */
+/* Option helpers: libconfuse options whose values the core checks     */
+/* while it parses, so mistakes are reported with file and line.       */
+/* ------------------------------------------------------------------ */
+
+/* libconfuse parse callbacks provided by the core library. */
+int tocsin_cfg_parse_duration(cfg_t *cfg, cfg_opt_t *opt, const char *value,
+                              void *result);
+int tocsin_cfg_parse_range(cfg_t *cfg, cfg_opt_t *opt, const char *value,
+                           void *result);
+
+/* A duration ("30s", "5m", "2h", "1d", "250ms", or plain seconds), stored
+ * as an integer number of milliseconds. Read it with cfg_getint(). */
+#define TOCSIN_OPT_DURATION(name, def) \
+    CFG_INT_CB(name, def, CFGF_NONE, tocsin_cfg_parse_duration)
+
+/* A Nagios range, stored as its text after validation. Read it with
+ * cfg_getstr() and tocsin_range_parse(). */
+#define TOCSIN_OPT_RANGE(name, def) \
+    {name,0,CFGT_STR,0,0,CFGF_NONE,0,{0,0,cfg_false,def,0},0,{.string=0}, \
+     tocsin_cfg_parse_range,0,0,0,0}
+
+/* Parse a duration into milliseconds. Returns 0, or -1 on bad input. */
+int tocsin_duration_parse(const char *text, long *ms);
+
+/* ------------------------------------------------------------------ */
+/* A check in progress: what a check plugin fills in.                  */
+/* ------------------------------------------------------------------ */
+
+struct tocsin_check; /* opaque; owned by the caller of check() */
+
+/* Name of the service being checked ("" under tocsin-check). */
+const char *tocsin_check_service(const struct tocsin_check *chk);
+
+/* The absolute deadline on CLOCK_MONOTONIC. Past it the worker is killed
+ * and the result is a timeout; plugins pass it to their own I/O. */
+struct timespec tocsin_check_deadline(const struct tocsin_check *chk);
+
+/* Seconds left before the deadline (never negative). */
+double tocsin_check_remaining(const struct tocsin_check *chk);
+
+/* Set the state and the first line of output (without performance data).
+ * A later call replaces both. */
+void tocsin_check_set(struct tocsin_check *chk, enum tocsin_state state,
+                      const char *fmt, ...) TOCSIN_PRINTF(3, 4);
+
+/* Raise the state to the worse of the current one and `state`. */
+void tocsin_check_raise(struct tocsin_check *chk, enum tocsin_state state);
+
+/* Current state. */
+enum tocsin_state tocsin_check_state(const struct tocsin_check *chk);
+
+/* Append one line of long output. */
+void tocsin_check_long(struct tocsin_check *chk, const char *fmt, ...)
+    TOCSIN_PRINTF(2, 3);
+
+/* Flags for tocsin_check_perf(). */
+#define TOCSIN_PERF_MIN 0x1  /* `min` is meaningful */
+#define TOCSIN_PERF_MAX 0x2  /* `max` is meaningful */
+
+/* Append one performance-data item: label, value, unit of measure
+ * (one of "", "s", "ms", "us", "%", "B", "KB", "MB", "GB", "TB", "c"),
+ * optional thresholds (NULL for none), optional min/max per `flags`.
+ * Labels are quoted as needed. */
+void tocsin_check_perf(struct tocsin_check *chk, const char *label,
+                       double value, const char *uom,
+                       const struct tocsin_thresholds *th,
+                       double min, double max, unsigned flags);
+
+/* Hand over a complete Nagios plugin output (first line, performance
+ * data, long output) and state, to be passed through byte for byte.
+ * Used by plugins that wrap other plugins. */
+void tocsin_check_set_raw(struct tocsin_check *chk, enum tocsin_state state,
+                          const char *output, size_t len);
+
+/* ------------------------------------------------------------------ */
+/* Running an external command (no shell), bounded in time and output. */
+/* ------------------------------------------------------------------ */
+
+struct tocsin_exec_result {
+    int exited;          /* 1 if the command exited normally */
+    int exit_code;       /* its exit code, when exited */
+    int term_signal;     /* the signal that ended it, when !exited */
+    int timed_out;       /* 1 if the deadline passed and it was killed */
+    int spawn_errno;     /* errno when the command could not be started */
+    char *out;           /* stdout, NUL-terminated; free with tocsin_exec_free */
+    size_t out_len;
+    int out_truncated;   /* stdout exceeded the cap */
+    char *err;           /* stderr, NUL-terminated */
+    size_t err_len;
+    int err_truncated;
+    double duration;     /* wall-clock seconds */
+};
+
+/* Run argv[0] (searched in PATH when it has no '/') with argv, in its own
+ * process group, stdin from /dev/null. Reads stdout and stderr up to `cap`
+ * bytes each (the rest is drained and dropped). At `deadline`
+ * (CLOCK_MONOTONIC) the whole process group is killed. Returns 0 when the
+ * command ran (whatever its outcome), -1 when it could not be started
+ * (spawn_errno says why). The caller frees the result. */
+int tocsin_exec(char *const argv[], const struct timespec *deadline,
+                size_t cap, struct tocsin_exec_result *res);
+void tocsin_exec_free(struct tocsin_exec_result *res);
+
+/* Split a command line into argv the way a POSIX shell splits words:
+ * whitespace separates, single quotes, double quotes and backslash
+ * escapes are honoured; nothing is expanded. Returns a NULL-terminated
+ * array owned by the caller (free with tocsin_argv_free), or NULL with a
+ * reason in err. */
+char **tocsin_argv_split(const char *line, char *err, size_t errlen);
+void tocsin_argv_free(char **argv);
+
+/* Turn the outcome of tocsin_exec() into the check's result, as Nagios
+ * does for a plugin: exit codes 0..3 are the state and the output passes
+ * through unchanged; any other exit code, a death by signal, a timeout or a
+ * failure to start gives UNKNOWN with a message saying which (`what` names
+ * the command in those messages). */
+void tocsin_check_set_exec(struct tocsin_check *chk,
+                           const struct tocsin_exec_result *res,
+                           const char *what);
+
+/* ------------------------------------------------------------------ */
+/* Alerts: what a notifier plugin is given.                            */
+/* ------------------------------------------------------------------ */
+
+struct tocsin_label {
+    const char *key;
+    const char *value;
+};
+
+struct tocsin_alert {
+    const char *service;      /* service name */
+    const char *host;         /* host the service belongs to */
+    enum tocsin_state state;  /* new hard state */
+    enum tocsin_state previous; /* hard state before the change */
+    int attempt;              /* attempt at which the state became hard */
+    int max_attempts;
+    const char *output;       /* first line of plugin output */
+    const char *long_output;  /* long output, may be "" */
+    const char *perfdata;     /* performance data, may be "" */
+    time_t since;             /* wall-clock time of the change */
+    int flapping;             /* 1 while the service flaps */
+    const struct tocsin_label *labels; /* nlabels entries */
+    size_t nlabels;
+};
+
+/* What notify() returns. */
+enum tocsin_delivery {
+    TOCSIN_DELIVERED = 0,  /* done */
+    TOCSIN_RETRY = 1,      /* temporary failure: try again later */
+    TOCSIN_FAILED = 2      /* permanent failure */
+};
+
+/* ------------------------------------------------------------------ */
+/* The descriptor.                                                     */
+/* ------------------------------------------------------------------ */
+
+enum tocsin_plugin_kind {
+    TOCSIN_PLUGIN_CHECK = 1,
+    TOCSIN_PLUGIN_NOTIFIER = 2
+};
+
+struct tocsin_plugin {
+    uint32_t abi;          /* TOCSIN_PLUGIN_ABI the plugin was built with;
+                              must stay the first field in every ABI */
+    uint32_t size;         /* sizeof(struct tocsin_plugin) at build time */
+    uint32_t kind;         /* enum tocsin_plugin_kind */
+    uint32_t flags;        /* reserved, 0 */
+    const char *name;      /* referenced from configuration: check = "name" */
+    const char *version;   /* the plugin's own version */
+    const char *summary;   /* one line, shown by tocsin-check --list */
+    cfg_opt_t *options;    /* the plugin's options, ended by CFG_END();
+                              section options are not allowed */
+
+    /* Turn validated options into an instance. Returns 0, or -1 with a
+     * reason in err. Runs in a worker, once per service. */
+    int (*setup)(cfg_t *options, void **instance, char *err, size_t errlen);
+
+    /* Release an instance made by setup. May be NULL. */
+    void (*teardown)(void *instance);
+
+    /* Check plugins: run one check. Must honour the deadline. */
+    void (*check)(void *instance, struct tocsin_check *chk);
+
+    /* Notifier plugins: deliver one alert. On failure, write a reason
+     * (never a secret) to err. */
+    enum tocsin_delivery (*notify)(void *instance,
+                                   const struct tocsin_alert *alert,
+                                   char *err, size_t errlen);
+
+    void *reserved[8];     /* room to grow without an ABI change: zero */
+};
+
+/* Define the plugin's descriptor; pass designated initialisers:
+ *   TOCSIN_PLUGIN_DEFINE(.kind = TOCSIN_PLUGIN_CHECK, .name = "x", ...); */
+#define TOCSIN_PLUGIN_DEFINE(...) \
+    TOCSIN_EXPORT const struct tocsin_plugin tocsin_plugin = { \
+        .abi = TOCSIN_PLUGIN_ABI, \
+        .size = sizeof(struct tocsin_plugin), \
+        __VA_ARGS__ \
+    }
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TOCSIN_PLUGIN_H */
