@@ -124,8 +124,11 @@ char *tocsin_buf_steal(struct tocsin_buf *b)
         tocsin_buf_free(b);
         return NULL;
     }
-    if (!b->data && tocsin_buf_reserve(b, 0) < 0)
-        return NULL;
+    if (!b->data) {
+        if (tocsin_buf_reserve(b, 0) < 0)
+            return NULL;
+        b->data[0] = '\0';
+    }
     s = b->data;
     tocsin_buf_init(b);
     return s;

@@ -117,8 +117,7 @@ int tocsin_cfg_parse_range(cfg_t *cfg, cfg_opt_t *opt, const char *value,
 /* A Nagios range, stored as its text after validation. Read it with
  * cfg_getstr() and tocsin_range_parse(). */
 #define TOCSIN_OPT_RANGE(name, def) \
-    {name,0,CFGT_STR,0,0,CFGF_NONE,0,{0,0,cfg_false,def,0},0,{.string=0}, \
-     tocsin_cfg_parse_range,0,0,0,0}
+    __CFG_STR(name, def, CFGF_NONE, 0, tocsin_cfg_parse_range)
 
 /* Parse a duration into milliseconds. Returns 0, or -1 on bad input. */
 int tocsin_duration_parse(const char *text, long *ms);

@@ -1,0 +1,268 @@
+/*
+ * tocsin-check.c - run one check plugin once, as a Nagios plugin: print
+ * its output (first line with performance data, then long output) and
+ * exit with its state, so that Nagios, Icinga or a shell can call any
+ * Tocsin check.
+ *
+ *   tocsin-check PLUGIN [--OPTION VALUE | --OPTION=VALUE ...]
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "check.h"
+#include "clock.h"
+#include "registry.h"
+
+static struct tocsin_buf cfg_errors = TOCSIN_BUF_INIT;
+static char timeout_message[256];
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+            "Usage: tocsin-check [-p PLUGIN_PATH] [--timeout DURATION] PLUGIN [--OPTION VALUE ...]\n"
+            "       tocsin-check --list\n"
+            "       tocsin-check PLUGIN --help\n"
+            "Runs one check plugin once and exits with its Nagios state (0-3).\n"
+            "  -p PATH             plugin directories, colon-separated\n"
+            "                      (default $TOCSIN_PLUGIN_PATH or %s)\n"
+            "  --timeout DURATION  give up after this long (default 10s)\n",
+            TOCSIN_PLUGIN_DIR);
+}
+
+/* Usage errors are UNKNOWN, as for any Nagios plugin. */
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("UNKNOWN: ", stdout);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    fputc('\n', stdout);
+    exit(TOCSIN_UNKNOWN);
+}
+
+static void collect_error(cfg_t *cfg, const char *fmt, va_list ap)
+{
+    (void)cfg;
+    if (cfg_errors.len)
+        tocsin_buf_puts(&cfg_errors, "; ");
+    tocsin_buf_vprintf(&cfg_errors, fmt, ap);
+}
+
+static void on_alarm(int sig)
+{
+    ssize_t n;
+
+    (void)sig;
+    n = write(STDOUT_FILENO, timeout_message, strlen(timeout_message));
+    (void)n;
+    _exit(TOCSIN_UNKNOWN);
+}
+
+static const char *type_name(const cfg_opt_t *o)
+{
+    switch (o->type) {
+    case CFGT_INT:
+        return "integer";
+    case CFGT_FLOAT:
+        return "number";
+    case CFGT_BOOL:
+        return "true|false";
+    default:
+        return "text";
+    }
+}
+
+static void print_options(const struct tocsin_plugin *p)
+{
+    const cfg_opt_t *o;
+
+    printf("%s %s - %s\nOptions:\n", p->name, p->version ? p->version : "",
+           p->summary ? p->summary : "");
+    for (o = p->options; o->name; o++) {
+        printf("  --%s %s%s", o->name, type_name(o), (o->flags & CFGF_LIST) ? " (repeatable)" : "");
+        if (o->type == CFGT_STR && !(o->flags & CFGF_LIST) && o->def.string)
+            printf(" (default \"%s\")", o->def.string);
+        else if (o->type == CFGT_INT && o->parsecb == tocsin_cfg_parse_duration)
+            printf(" (duration, default %ldms)", o->def.number);
+        else if (o->type == CFGT_INT)
+            printf(" (default %ld)", o->def.number);
+        else if (o->type == CFGT_BOOL)
+            printf(" (default %s)", o->def.boolean ? "true" : "false");
+        putchar('\n');
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct tocsin_registry reg;
+    struct tocsin_buf warnings = TOCSIN_BUF_INIT, err = TOCSIN_BUF_INIT, out = TOCSIN_BUF_INIT;
+    const struct tocsin_plugin_entry *e;
+    const struct tocsin_plugin *p;
+    const char *path = NULL;
+    long timeout_ms = 10000;
+    char reason[1024] = "";
+    struct tocsin_check chk;
+    struct timespec deadline;
+    void *inst = NULL;
+    unsigned char *seen;
+    cfg_t *cfg;
+    int i, list = 0;
+    size_t nopts = 0;
+
+    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "-p") == 0 && i + 1 < argc) {
+            path = argv[++i];
+        } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
+            if (tocsin_duration_parse(argv[++i], &timeout_ms) < 0 || timeout_ms <= 0)
+                die("--timeout: \"%s\" is not a duration (e.g. 10s, 1m)", argv[i]);
+        } else if (strcmp(argv[i], "--list") == 0) {
+            list = 1;
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return TOCSIN_UNKNOWN;
+        } else if (strcmp(argv[i], "-V") == 0 || strcmp(argv[i], "--version") == 0) {
+            printf("tocsin-check %s (plugin ABI %d)\n", PACKAGE_VERSION, TOCSIN_PLUGIN_ABI);
+            return TOCSIN_OK;
+        } else {
+            usage(stderr);
+            die("unknown option %s", argv[i]);
+        }
+    }
+    if (tocsin_registry_init(&reg) < 0)
+        die("cannot initialise the plugin loader");
+    if (!path)
+        path = tocsin_registry_default_path();
+    tocsin_registry_load_path(&reg, path, &warnings);
+    if (list) {
+        size_t k;
+
+        for (k = 0; k < reg.count; k++)
+            if (reg.entries[k].desc && reg.entries[k].desc->kind == TOCSIN_PLUGIN_CHECK)
+                printf("%-14s %s\n", reg.entries[k].name,
+                       reg.entries[k].desc->summary ? reg.entries[k].desc->summary : "");
+        return TOCSIN_OK;
+    }
+    if (i >= argc) {
+        usage(stderr);
+        die("no plugin named");
+    }
+    if (strchr(argv[i], '/')) {
+        e = tocsin_registry_load_file(&reg, argv[i], &err);
+        if (!e)
+            die("%s", tocsin_buf_str(&err));
+    } else {
+        e = tocsin_registry_find(&reg, argv[i]);
+        if (!e) {
+            struct tocsin_buf names = TOCSIN_BUF_INIT;
+
+            tocsin_registry_names(&reg, TOCSIN_PLUGIN_CHECK, &names);
+            die("unknown check plugin '%s' in %s (available: %s)", argv[i], path,
+                tocsin_buf_str(&names));
+        }
+        if (!e->desc)
+            die("check plugin '%s' cannot be used: %s", argv[i], e->error);
+    }
+    p = e->desc;
+    if (p->kind != TOCSIN_PLUGIN_CHECK)
+        die("'%s' is a notifier plugin, not a check plugin", p->name);
+
+    cfg = cfg_init(p->options, CFGF_NONE);
+    if (!cfg)
+        die("out of memory");
+    cfg_set_error_function(cfg, collect_error);
+    cfg->filename = strdup("command line");
+    for (const cfg_opt_t *o = p->options; o->name; o++)
+        nopts++;
+    seen = calloc(nopts + 1, 1);
+    if (!seen)
+        die("out of memory");
+    for (i++; i < argc; i++) {
+        struct tocsin_buf name = TOCSIN_BUF_INIT;
+        const char *arg = argv[i], *value, *eq;
+        cfg_opt_t *opt;
+        size_t k, idx = 0;
+
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            print_options(p);
+            return TOCSIN_UNKNOWN;
+        }
+        if (strncmp(arg, "--", 2) != 0 || !arg[2])
+            die("expected --OPTION, got \"%s\"", arg);
+        arg += 2;
+        eq = strchr(arg, '=');
+        tocsin_buf_append(&name, arg, eq ? (size_t)(eq - arg) : strlen(arg));
+        for (k = 0; k < name.len; k++)
+            if (name.data[k] == '-')
+                name.data[k] = '_';
+        opt = cfg_getopt(cfg, tocsin_buf_str(&name));
+        if (!opt)
+            die("plugin %s has no option --%s (see tocsin-check %s --help)", p->name,
+                tocsin_buf_str(&name), p->name);
+        for (const cfg_opt_t *o = p->options; o->name; o++, idx++)
+            if (strcmp(o->name, opt->name) == 0)
+                break;
+        if (eq)
+            value = eq + 1;
+        else if (i + 1 < argc)
+            value = argv[++i];
+        else
+            die("option --%s needs a value", tocsin_buf_str(&name));
+        if ((opt->flags & CFGF_LIST) && !seen[idx])
+            cfg_free_value(opt);
+        seen[idx] = 1;
+        tocsin_buf_reset(&cfg_errors);
+        if (!cfg_setopt(cfg, opt, value))
+            die("option --%s: %s", tocsin_buf_str(&name),
+                cfg_errors.len ? tocsin_buf_str(&cfg_errors) : "invalid value");
+        tocsin_buf_free(&name);
+    }
+    free(seen);
+
+    snprintf(timeout_message, sizeof(timeout_message),
+             "UNKNOWN: plugin %s timed out after %g s\n", p->name, (double)timeout_ms / 1000);
+    signal(SIGALRM, on_alarm);
+    /* The plugin gets the deadline; the alarm is the backstop one second later. */
+    alarm((unsigned)((timeout_ms + 999) / 1000 + 1));
+
+    if (p->setup && p->setup(cfg, &inst, reason, sizeof(reason)) != 0) {
+        reason[sizeof(reason) - 1] = '\0';
+        die("%s", *reason ? reason : "the plugin refused its options");
+    }
+    deadline = tocsin_us_to_timespec(tocsin_mono_us() + timeout_ms * 1000);
+    tocsin_check_init(&chk, "", &deadline);
+    p->check(inst, &chk);
+    alarm(0);
+    tocsin_check_render(&chk, &out);
+    if (chk.timed_out) {
+        printf("UNKNOWN: plugin %s timed out after %g s\n", p->name, (double)timeout_ms / 1000);
+        return TOCSIN_UNKNOWN;
+    }
+    fwrite(out.data ? out.data : "", 1, out.len, stdout);
+    if (!out.len || out.data[out.len - 1] != '\n')
+        putchar('\n');
+    fflush(stdout);
+    {
+        int state = (int)chk.state;
+
+        tocsin_check_release(&chk);
+        if (p->teardown)
+            p->teardown(inst);
+        cfg_free(cfg);
+        tocsin_buf_free(&out);
+        tocsin_buf_free(&err);
+        tocsin_buf_free(&warnings);
+        tocsin_buf_free(&cfg_errors);
+        tocsin_registry_free(&reg);
+        return state >= 0 && state <= 3 ? state : TOCSIN_UNKNOWN;
+    }
+}

@@ -1,0 +1,620 @@
+/*
+ * tocsind.c - the Tocsin daemon: load plugins and configuration, then run
+ * every service on schedule in worker processes, keep each service's
+ * state in the Nagios manner and hand hard state changes to notifiers.
+ *
+ * The core is one thread around epoll: a signalfd (SIGCHLD, SIGTERM,
+ * SIGINT, SIGHUP, SIGUSR1) and one socket per worker. It never calls
+ * plugin code itself.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "clock.h"
+#include "config.h"
+#include "log.h"
+#include "nagios.h"
+#include "registry.h"
+#include "scheduler.h"
+#include "service.h"
+#include "worker.h"
+
+#ifndef TOCSIN_SYSCONF_DIR
+#define TOCSIN_SYSCONF_DIR "/etc/tocsin"
+#endif
+
+#define SIGNAL_TAG 1
+#define HIST_BUCKETS (64 * 16)
+
+/* Lateness: how long after its due time a check started. Log-linear
+ * buckets: 16 per power of two, so percentiles are within ~6 %. */
+struct hist {
+    uint64_t count[HIST_BUCKETS];
+    uint64_t total;
+    int64_t max;
+};
+
+struct svc_rt {
+    struct tocsin_svc_state st;
+    int64_t due;                /* the slot the current/last run was due at */
+    int64_t phase;              /* slot the next regular run is derived from */
+    uint32_t seq;               /* job in flight, 0 when none */
+    time_t last_change;         /* wall clock of the last hard change */
+};
+
+struct daemon {
+    struct tocsin_config *conf;
+    struct tocsin_registry reg;
+    struct tocsin_pool pool;
+    struct tocsin_sched sched;
+    struct svc_rt *rt;
+    int epfd;
+    int sigfd;
+    uint32_t next_seq;
+    int stopping;
+    uint64_t checks;            /* results since the last stats report */
+    uint64_t checks_total;
+    int64_t stats_since;
+    struct hist lateness;
+};
+
+static int hist_bucket(int64_t v)
+{
+    int msb, sub;
+
+    if (v < 16)
+        return v < 0 ? 0 : (int)v;
+    msb = 63 - __builtin_clzll((unsigned long long)v);
+    sub = (int)((v >> (msb - 4)) & 15);
+    return (msb - 3) * 16 + sub;
+}
+
+/* Smallest value of bucket `b` (inverse of hist_bucket). */
+static int64_t hist_value(int b)
+{
+    int msb, sub;
+
+    if (b < 16)
+        return b;
+    msb = b / 16 + 3;
+    sub = b % 16;
+    return ((int64_t)16 + sub) << (msb - 4);
+}
+
+static void hist_add(struct hist *h, int64_t v)
+{
+    int b = hist_bucket(v);
+
+    if (b >= HIST_BUCKETS)
+        b = HIST_BUCKETS - 1;
+    h->count[b]++;
+    h->total++;
+    if (v > h->max)
+        h->max = v;
+}
+
+static int64_t hist_percentile(const struct hist *h, double pct)
+{
+    uint64_t want, seen = 0;
+    int b;
+
+    if (!h->total)
+        return 0;
+    want = (uint64_t)((double)h->total * pct / 100.0);
+    if (want >= h->total)
+        want = h->total - 1;
+    for (b = 0; b < HIST_BUCKETS; b++) {
+        seen += h->count[b];
+        if (seen > want)
+            return hist_value(b);
+    }
+    return h->max;
+}
+
+/* Log what was done since the last report, then start a new period. */
+static void report_stats(struct daemon *d, const char *why)
+{
+    int64_t now = tocsin_mono_us();
+    double secs = (double)(now - d->stats_since) / 1e6;
+
+    tocsin_info("stats (%s): checks=%llu seconds=%.3f rate=%.1f/s lateness_us "
+                "p50=%lld p99=%lld max=%lld inflight=%u worker_restarts=%llu",
+                why, (unsigned long long)d->checks, secs,
+                secs > 0 ? (double)d->checks / secs : 0.0,
+                (long long)hist_percentile(&d->lateness, 50),
+                (long long)hist_percentile(&d->lateness, 99),
+                (long long)d->lateness.max, tocsin_pool_inflight(&d->pool),
+                (unsigned long long)d->pool.restarts);
+    memset(&d->lateness, 0, sizeof(d->lateness));
+    d->checks = 0;
+    d->stats_since = now;
+}
+
+/* The first line of `text`, at most `max` bytes, into `out`. */
+static void first_line(const char *text, size_t len, struct tocsin_buf *out, size_t max)
+{
+    const char *nl = memchr(text, '\n', len);
+    size_t n = nl ? (size_t)(nl - text) : len;
+
+    tocsin_buf_append(out, text, n > max ? max : n);
+}
+
+/* Hand a hard state change to every enabled notifier. */
+static void send_alerts(struct daemon *d, uint32_t svc, enum tocsin_state old,
+                        const char *text, size_t len)
+{
+    const struct tocsin_service_conf *s = &d->conf->services[svc];
+    struct svc_rt *rt = &d->rt[svc];
+    struct tocsin_output out;
+    struct tocsin_buf perf = TOCSIN_BUF_INIT;
+    struct tocsin_alert_msg m;
+    size_t i;
+
+    if (d->conf->nnotifiers == 0)
+        return;
+    if (rt->st.flapping) {
+        tocsin_info("service '%s': no notification while flapping", s->inst.name);
+        return;
+    }
+    if (tocsin_output_parse(text, len, &out) < 0)
+        return;
+    for (i = 0; i < out.nperf; i++) {
+        if (i)
+            tocsin_buf_putc(&perf, ' ');
+        tocsin_perf_format(&out.perf[i], &perf);
+    }
+    memset(&m, 0, sizeof(m));
+    m.svc = svc;
+    m.state = rt->st.hard_state;
+    m.previous = old;
+    m.attempt = (uint32_t)rt->st.attempt;
+    m.max_attempts = (uint32_t)s->max_attempts;
+    m.flapping = (uint32_t)rt->st.flapping;
+    m.since = (int64_t)rt->last_change;
+    for (i = 0; i < d->conf->nnotifiers; i++) {
+        const struct tocsin_notifier_conf *n = &d->conf->notifiers[i];
+
+        if (!n->enabled)
+            continue;
+        m.notifier = (uint32_t)i;
+        m.seq = ++d->next_seq;
+        if (tocsin_pool_alert(&d->pool, (uint32_t)i, m.seq, &m, out.first_line,
+                              out.long_output, tocsin_buf_str(&perf)) < 0)
+            tocsin_error("service '%s': cannot queue notification for '%s': out of memory",
+                         s->inst.name, n->inst.name);
+    }
+    tocsin_buf_free(&perf);
+    tocsin_output_free(&out);
+}
+
+/*
+ * Apply one result to service `svc`: state machine, logs, alerts, and the
+ * next run.
+ */
+static void apply_result(struct daemon *d, uint32_t svc, enum tocsin_state state,
+                         const char *text, size_t len)
+{
+    const struct tocsin_service_conf *s = &d->conf->services[svc];
+    struct svc_rt *rt = &d->rt[svc];
+    struct tocsin_flap_conf flap = {s->flap_detection, s->flap_low, s->flap_high};
+    struct tocsin_svc_change ch;
+    struct tocsin_buf line = TOCSIN_BUF_INIT;
+    int64_t now = tocsin_mono_us();
+
+    tocsin_svc_apply(&rt->st, state, s->max_attempts, &flap, &ch);
+    first_line(text, len, &line, 1024);
+    if (ch.hard_change) {
+        rt->last_change = time(NULL);
+        tocsin_info("service '%s' on %s: %s -> %s (hard, attempt %d/%d): %s",
+                    s->inst.name, s->host, tocsin_state_name(ch.old_hard),
+                    tocsin_state_name(rt->st.hard_state), rt->st.attempt,
+                    s->max_attempts, tocsin_buf_str(&line));
+        send_alerts(d, svc, ch.old_hard, text, len);
+    } else if (ch.soft_problem) {
+        tocsin_info("service '%s' on %s: %s (soft, attempt %d/%d): %s", s->inst.name,
+                    s->host, tocsin_state_name(state), rt->st.attempt, s->max_attempts,
+                    tocsin_buf_str(&line));
+    } else if (ch.soft_recovery) {
+        tocsin_info("service '%s' on %s: OK again before the problem became hard: %s",
+                    s->inst.name, s->host, tocsin_buf_str(&line));
+    } else if (ch.first) {
+        rt->last_change = time(NULL);
+        tocsin_info("service '%s' on %s: first result %s: %s", s->inst.name, s->host,
+                    tocsin_state_name(state), tocsin_buf_str(&line));
+    } else {
+        tocsin_debug("service '%s': %s: %s", s->inst.name, tocsin_state_name(state),
+                     tocsin_buf_str(&line));
+    }
+    if (ch.flap_started)
+        tocsin_warn("service '%s' on %s started flapping (%.1f%% state change >= %.1f%%)",
+                    s->inst.name, s->host, rt->st.flap_percent, s->flap_high);
+    if (ch.flap_stopped)
+        tocsin_info("service '%s' on %s stopped flapping (%.1f%% state change < %.1f%%)",
+                    s->inst.name, s->host, rt->st.flap_percent, s->flap_low);
+    tocsin_buf_free(&line);
+
+    rt->seq = 0;
+    if (ch.use_retry) {
+        tocsin_sched_set(&d->sched, svc, now + s->retry_interval_us);
+    } else {
+        rt->phase = tocsin_sched_next(rt->phase, s->interval_us, now);
+        tocsin_sched_set(&d->sched, svc, rt->phase);
+    }
+}
+
+static void on_result(void *ud, const struct tocsin_result_msg *r, const char *output,
+                      size_t len)
+{
+    struct daemon *d = ud;
+    struct svc_rt *rt;
+
+    if (r->svc >= d->conf->nservices)
+        return;
+    rt = &d->rt[r->svc];
+    if (rt->seq != r->seq)
+        return;
+    d->checks++;
+    d->checks_total++;
+    hist_add(&d->lateness, r->started_us - rt->due);
+    if (r->flags & TOCSIN_RESULT_TIMED_OUT) {
+        const struct tocsin_service_conf *s = &d->conf->services[r->svc];
+        struct tocsin_buf msg = TOCSIN_BUF_INIT;
+
+        tocsin_buf_printf(&msg, "timed out after %g s", (double)s->timeout_us / 1e6);
+        apply_result(d, r->svc, s->timeout_state, tocsin_buf_str(&msg), msg.len);
+        tocsin_buf_free(&msg);
+        return;
+    }
+    apply_result(d, r->svc, (enum tocsin_state)r->state, output, len);
+}
+
+static void on_lost(void *ud, uint32_t svc, uint32_t seq, int requeue,
+                    enum tocsin_state state, const char *why)
+{
+    struct daemon *d = ud;
+    struct svc_rt *rt;
+
+    if (svc >= d->conf->nservices)
+        return;
+    rt = &d->rt[svc];
+    if (rt->seq != seq)
+        return;
+    if (requeue) {
+        rt->seq = 0;
+        tocsin_sched_set(&d->sched, svc, tocsin_mono_us());
+        return;
+    }
+    d->checks++;
+    d->checks_total++;
+    tocsin_warn("service '%s': %s", d->conf->services[svc].inst.name, why);
+    apply_result(d, svc, state, why, strlen(why));
+}
+
+static void on_delivery(void *ud, uint32_t notifier, uint32_t seq,
+                        enum tocsin_delivery outcome, const char *why)
+{
+    struct daemon *d = ud;
+    const char *name = notifier < d->conf->nnotifiers
+        ? d->conf->notifiers[notifier].inst.name : "?";
+
+    (void)seq;
+    if (outcome == TOCSIN_DELIVERED)
+        tocsin_debug("notifier '%s': delivered", name);
+    else
+        tocsin_warn("notifier '%s': %s: %s", name,
+                    outcome == TOCSIN_RETRY ? "not delivered (temporary)" : "failed",
+                    *why ? why : "no reason given");
+}
+
+/* Start every check worker and schedule each service's first run spread
+ * across its interval. */
+static int daemon_start(struct daemon *d, int workers)
+{
+    struct tocsin_pool_events ev = {on_result, on_lost, on_delivery, d};
+    struct epoll_event e;
+    sigset_t set;
+    int64_t now;
+    size_t i;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+    if (workers <= 0)
+        workers = d->conf->workers;
+    if (workers <= 0)
+        workers = cpus > 1 ? (int)(2 * cpus) : 2;
+    if (workers < 2)
+        workers = 2;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+        return -1;
+    signal(SIGPIPE, SIG_IGN);
+    d->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    d->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (d->sigfd < 0 || d->epfd < 0) {
+        tocsin_error("cannot set up the event loop: %s", strerror(errno));
+        return -1;
+    }
+    memset(&e, 0, sizeof(e));
+    e.events = EPOLLIN;
+    e.data.u64 = SIGNAL_TAG;
+    if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->sigfd, &e) < 0)
+        return -1;
+    /* Processes a plugin leaves behind are reparented here and reaped. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+    d->rt = calloc(d->conf->nservices ? d->conf->nservices : 1, sizeof(*d->rt));
+    if (!d->rt || tocsin_sched_init(&d->sched, (uint32_t)d->conf->nservices) < 0) {
+        tocsin_error("out of memory for %zu services", d->conf->nservices);
+        return -1;
+    }
+    if (tocsin_pool_start(&d->pool, d->conf, workers, d->epfd, &ev) < 0)
+        return -1;
+    /* Each service has a fixed phase within its interval, from its name.
+     * Its first run comes within max_check_spread of the start (sooner
+     * than a long interval would allow), later runs keep to the phase, so
+     * neither a start nor the steady state floods the machine. */
+    now = tocsin_mono_us();
+    for (i = 0; i < d->conf->nservices; i++) {
+        const struct tocsin_service_conf *s = &d->conf->services[i];
+        int64_t offset = tocsin_sched_spread(s->inst.name, s->interval_us);
+        int64_t window = s->interval_us < d->conf->max_check_spread_us
+            ? s->interval_us : d->conf->max_check_spread_us;
+
+        tocsin_svc_init(&d->rt[i].st);
+        d->rt[i].phase = now + offset - s->interval_us;
+        d->rt[i].due = now + (window > 0 ? offset % window : 0);
+        tocsin_sched_set(&d->sched, (uint32_t)i, d->rt[i].due);
+    }
+    d->stats_since = now;
+    tocsin_info("tocsind %s started: %zu services, %zu notifiers, %d check workers",
+                PACKAGE_VERSION, d->conf->nservices, d->conf->nnotifiers, workers);
+    return 0;
+}
+
+static void handle_signals(struct daemon *d)
+{
+    struct signalfd_siginfo si;
+
+    while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        switch (si.ssi_signo) {
+        case SIGCHLD:
+            tocsin_pool_reap(&d->pool);
+            break;
+        case SIGTERM:
+        case SIGINT:
+            tocsin_info("received %s, stopping", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+            d->stopping = 1;
+            break;
+        case SIGHUP:
+            tocsin_warn("SIGHUP: this version cannot reload; restart tocsind to apply changes");
+            break;
+        case SIGUSR1:
+            report_stats(d, "SIGUSR1");
+            break;
+        }
+    }
+}
+
+static int daemon_run(struct daemon *d)
+{
+    struct epoll_event events[128];
+
+    while (!d->stopping) {
+        struct tocsin_sched_item it;
+        int64_t now = tocsin_mono_us(), wake = now + 1000000, enforce;
+        int n, i, full = 0;
+
+        while (tocsin_sched_peek(&d->sched, &it) == 0 && it.due <= now) {
+            uint32_t seq = ++d->next_seq;
+
+            if (seq == 0)
+                seq = ++d->next_seq;
+            if (tocsin_pool_submit(&d->pool, it.id, seq) < 0) {
+                full = 1;
+                break;
+            }
+            tocsin_sched_pop(&d->sched, &it);
+            d->rt[it.id].seq = seq;
+            d->rt[it.id].due = it.due;
+        }
+        tocsin_pool_flush(&d->pool);
+        enforce = tocsin_pool_enforce(&d->pool, now);
+        if (enforce < wake)
+            wake = enforce;
+        if (!full && tocsin_sched_peek(&d->sched, &it) == 0 && it.due < wake)
+            wake = it.due;
+        n = epoll_wait(d->epfd, events, 128,
+                       wake <= now ? 0 : (int)((wake - now + 999) / 1000));
+        if (n < 0 && errno != EINTR) {
+            tocsin_error("epoll_wait: %s", strerror(errno));
+            return -1;
+        }
+        for (i = 0; i < n; i++) {
+            uint64_t tag = events[i].data.u64;
+
+            if (tag == SIGNAL_TAG)
+                handle_signals(d);
+            else if (tag & TOCSIN_POOL_TAG)
+                tocsin_pool_ready(&d->pool, (int)(tag & 0xffffffffu), events[i].events);
+        }
+    }
+    return 0;
+}
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+            "Usage: tocsind [-c FILE] [-t] [-f] [-p PLUGIN_PATH] [-w WORKERS] [-l LEVEL]\n"
+            "  -c FILE   main configuration file (default %s/tocsin.conf);\n"
+            "            every *.conf in its conf.d/ directory is read too\n"
+            "  -t        check the configuration, print each problem as FILE:LINE: message,\n"
+            "            exit 0 when it is valid\n"
+            "  -f        run in the foreground, logging to stderr\n"
+            "  -p PATH   plugin directories, colon-separated (default $TOCSIN_PLUGIN_PATH\n"
+            "            or %s)\n"
+            "  -w N      number of check workers (default: the configuration's, or 2 per CPU)\n"
+            "  -l LEVEL  log level: error, warning, info, debug\n"
+            "  -V        print the version\n",
+            TOCSIN_SYSCONF_DIR, tocsin_registry_default_path());
+}
+
+/* Print plugin load warnings that matter: in -t mode all of them. */
+static void print_lines(FILE *to, const char *prefix, const char *text)
+{
+    const char *p = text;
+
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+
+        fprintf(to, "%s%.*s\n", prefix, (int)n, p);
+        p += n + (nl ? 1 : 0);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct daemon d;
+    struct tocsin_buf warnings = TOCSIN_BUF_INIT, errors = TOCSIN_BUF_INIT;
+    const char *conf_path = TOCSIN_SYSCONF_DIR "/tocsin.conf";
+    const char *plugin_path = NULL;
+    int test = 0, foreground = 0, workers = 0, level = TOCSIN_LOG_INFO, level_set = 0;
+    int opt, rc = 1, nerr;
+
+    while ((opt = getopt(argc, argv, "c:tfp:w:l:Vh")) != -1) {
+        switch (opt) {
+        case 'c':
+            conf_path = optarg;
+            break;
+        case 't':
+            test = 1;
+            break;
+        case 'f':
+            foreground = 1;
+            break;
+        case 'p':
+            plugin_path = optarg;
+            break;
+        case 'w': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+
+            if (*end || v < 1 || v > 1024) {
+                fprintf(stderr, "tocsind: -w: \"%s\" is not a number of workers (1-1024)\n", optarg);
+                return 2;
+            }
+            workers = (int)v;
+            break;
+        }
+        case 'l':
+            level = tocsin_log_level_parse(optarg);
+            if (level < 0) {
+                fprintf(stderr, "tocsind: -l: \"%s\" is not one of error, warning, info, debug\n", optarg);
+                return 2;
+            }
+            level_set = 1;
+            break;
+        case 'V':
+            printf("tocsind %s (plugin ABI %d)\n", PACKAGE_VERSION, TOCSIN_PLUGIN_ABI);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "tocsind: unexpected argument \"%s\"\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+
+    memset(&d, 0, sizeof(d));
+    d.epfd = d.sigfd = -1;
+    tocsin_log_open("tocsind", !foreground && !test, level);
+    if (tocsin_registry_init(&d.reg) < 0) {
+        fprintf(stderr, "tocsind: cannot initialise the plugin loader\n");
+        return 1;
+    }
+    if (!plugin_path)
+        plugin_path = tocsin_registry_default_path();
+    tocsin_registry_load_path(&d.reg, plugin_path, &warnings);
+
+    d.conf = tocsin_config_load(conf_path, &d.reg, &errors);
+    if (d.conf) {
+        nerr = tocsin_validate_setups(d.conf, &errors);
+        if (nerr < 0)
+            tocsin_buf_printf(&errors, "%s:1: cannot check plugin options: %s\n",
+                              conf_path, strerror(errno));
+    }
+    if (errors.len) {
+        if (test || foreground)
+            print_lines(stderr, "", tocsin_buf_str(&errors));
+        else
+            tocsin_error("configuration %s is not valid:\n%s", conf_path, tocsin_buf_str(&errors));
+        if (warnings.len)
+            print_lines(stderr, "warning: ", tocsin_buf_str(&warnings));
+        goto out;
+    }
+    if (test) {
+        if (warnings.len)
+            print_lines(stderr, "warning: ", tocsin_buf_str(&warnings));
+        printf("%s: configuration is valid: %zu services, %zu notifiers\n",
+               conf_path, d.conf->nservices, d.conf->nnotifiers);
+        rc = 0;
+        goto out;
+    }
+    if (warnings.len) {
+        const char *p = tocsin_buf_str(&warnings);
+
+        while (*p) {
+            const char *nl = strchr(p, '\n');
+            size_t n = nl ? (size_t)(nl - p) : strlen(p);
+
+            tocsin_warn("%.*s", (int)n, p);
+            p += n + (nl ? 1 : 0);
+        }
+    }
+    if (!level_set)
+        tocsin_log_set_level(d.conf->log_level);
+    if (!foreground && daemon(0, 0) < 0) {
+        tocsin_error("cannot become a daemon: %s", strerror(errno));
+        goto out;
+    }
+    if (daemon_start(&d, workers) < 0)
+        goto out;
+    rc = daemon_run(&d) < 0 ? 1 : 0;
+    report_stats(&d, "exit");
+    tocsin_info("stopped after %llu checks", (unsigned long long)d.checks_total);
+out:
+    tocsin_pool_stop(&d.pool);
+    tocsin_sched_free(&d.sched);
+    free(d.rt);
+    if (d.epfd >= 0)
+        close(d.epfd);
+    if (d.sigfd >= 0)
+        close(d.sigfd);
+    tocsin_config_free(d.conf);
+    tocsin_registry_free(&d.reg);
+    tocsin_buf_free(&warnings);
+    tocsin_buf_free(&errors);
+    return rc;
+}

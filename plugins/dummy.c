@@ -1,0 +1,125 @@
+/*
+ * dummy.c - a check that reports a fixed state and text, optionally after
+ * a delay. Used by tests and benchmarks, and to try out routing:
+ *
+ *   check = "dummy"
+ *   state = "warning"
+ *   output = "pretend the disk is filling up"
+ *   delay = "2s"
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tocsin-plugin.h"
+
+struct dummy {
+    enum tocsin_state state;  /* reported as is */
+    char *output;             /* first line of output, owned */
+    long delay_ms;            /* wait before reporting */
+};
+
+static cfg_opt_t dummy_options[] = {
+    CFG_STR("state", "ok", CFGF_NONE),
+    CFG_STR("output", "dummy check", CFGF_NONE),
+    TOCSIN_OPT_DURATION("delay", 0),
+    CFG_END()
+};
+
+/* Validate the options into a struct dummy owned by the instance. */
+static int dummy_setup(cfg_t *options, void **instance, char *err, size_t errlen)
+{
+    struct dummy *d = NULL;
+    const char *state = cfg_getstr(options, "state");
+    const char *output = cfg_getstr(options, "output");
+    int parsed;
+
+    parsed = tocsin_state_parse(state ? state : "");
+    if (parsed < 0) {
+        snprintf(err, errlen,
+                 "state \"%s\" is not one of ok, warning, critical, unknown",
+                 state ? state : "");
+        goto fail;
+    }
+    d = calloc(1, sizeof(*d));
+    if (!d || !(d->output = strdup(output ? output : ""))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    d->state = (enum tocsin_state)parsed;
+    d->delay_ms = cfg_getint(options, "delay");
+    if (d->delay_ms < 0)
+        d->delay_ms = 0;
+    *instance = d;
+    return 0;
+
+fail:
+    if (d)
+        free(d->output);
+    free(d);
+    return -1;
+}
+
+static void dummy_teardown(void *instance)
+{
+    struct dummy *d = instance;
+
+    if (d)
+        free(d->output);
+    free(d);
+}
+
+/* Sleep until `wake` on CLOCK_MONOTONIC, resuming after signals. */
+static void dummy_sleep_until(const struct timespec *wake)
+{
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, wake, NULL) == EINTR)
+        ;
+}
+
+/* Report the configured state and text. With a delay, wait first, but
+ * never past the deadline: a delay the deadline cuts short is reported
+ * as UNKNOWN so that the run is not mistaken for a normal one. Costs no
+ * allocation of its own. */
+static void dummy_check(void *instance, struct tocsin_check *chk)
+{
+    const struct dummy *d = instance;
+
+    if (d->delay_ms > 0) {
+        struct timespec wake, deadline = tocsin_check_deadline(chk);
+        int cut = 0;
+
+        clock_gettime(CLOCK_MONOTONIC, &wake);
+        wake.tv_sec += d->delay_ms / 1000;
+        wake.tv_nsec += (d->delay_ms % 1000) * 1000000L;
+        if (wake.tv_nsec >= 1000000000L) {
+            wake.tv_sec++;
+            wake.tv_nsec -= 1000000000L;
+        }
+        if (wake.tv_sec > deadline.tv_sec ||
+            (wake.tv_sec == deadline.tv_sec && wake.tv_nsec > deadline.tv_nsec)) {
+            wake = deadline;
+            cut = 1;
+        }
+        dummy_sleep_until(&wake);
+        if (cut) {
+            tocsin_check_set(chk, TOCSIN_UNKNOWN,
+                             "dummy check: delay of %ld ms is longer than the "
+                             "check's timeout", d->delay_ms);
+            return;
+        }
+    }
+    tocsin_check_set(chk, d->state, "%s", d->output);
+}
+
+TOCSIN_PLUGIN_DEFINE(
+    .kind = TOCSIN_PLUGIN_CHECK,
+    .name = "dummy",
+    .version = "0.1.0",
+    .summary = "report a fixed state and text, optionally after a delay",
+    .options = dummy_options,
+    .setup = dummy_setup,
+    .teardown = dummy_teardown,
+    .check = dummy_check,
+);
