@@ -9,12 +9,11 @@
  * close-on-exec, so nothing of ours leaks into the command.
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1           /* pipe2(), pidfd_open() */
+#define _GNU_SOURCE 1           /* pipe2(), ppoll(), pidfd_open() */
 #endif
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -65,18 +64,6 @@ static int64_t exec_now(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Milliseconds from `now` to `until`, rounded up so that a poll() never
- * wakes just before the instant it waits for; 0 when it has passed. */
-static int exec_ms_until(int64_t until, int64_t now)
-{
-    int64_t ms;
-
-    if (until <= now)
-        return 0;
-    ms = (until - now + 999999) / 1000000;
-    return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
 static void exec_close(int *fd)
@@ -161,13 +148,15 @@ static void exec_drain(struct exec_stream s[2], size_t cap, char *chunk)
 
 /* Collect the output of child `pid` until both pipes reach EOF and the
  * child has exited, or until the deadline `end` (ns, CLOCK_MONOTONIC).
- * `pidfd` (or -1 when the kernel offers none) reports the exit without
- * reaping, so the process group id stays reserved for kill() until
- * waitpid(). Once the child has exited, pipes still held open by its
- * descendants are read for EXEC_LINGER_MS at most. On a timeout, or when
- * descendants outstay the linger, the whole group gets SIGKILL. Sets
- * res->timed_out; stores the status in *status and *reaped when the
- * fallback path had to reap early. Returns 0, or an errno value. */
+ * `pidfd` reports the exit without reaping, so the process group id stays
+ * reserved for kill() until waitpid(). Without one (kernel before 5.3,
+ * seccomp, valgrind) the exit is found by waitpid(WNOHANG) at wake-ups
+ * spaced from 20 us up to 50 ms: slower, still correct. Once the child has
+ * exited, pipes still held open by its descendants are read for
+ * EXEC_LINGER_MS at most. On a timeout, or when descendants outstay the
+ * linger, the whole group gets SIGKILL. Sets res->timed_out; when the
+ * fallback reaped the child, stores its status in *status and sets
+ * *reaped. Returns 0, or an errno value. */
 static int exec_collect(pid_t pid, int pidfd, struct exec_stream s[2],
                         size_t cap, int64_t end,
                         struct tocsin_exec_result *res,
@@ -176,11 +165,29 @@ static int exec_collect(pid_t pid, int pidfd, struct exec_stream s[2],
     char chunk[EXEC_CHUNK];
     struct pollfd pfd[3];
     struct exec_stream *owner[3];
-    int64_t now, limit, linger_end = end;
-    int exited = 0, backoff = 1, nfds, timeout, n, i, e = 0;
+    struct timespec wait;
+    int64_t now, limit, left, linger_end = end, backoff = 20000;
+    int exited = 0, nfds, n, i, e = 0;
+    pid_t w;
 
     while (s[0].fd >= 0 || s[1].fd >= 0 || !exited) {
         now = exec_now();
+        if (!exited && pidfd < 0) {
+            w = waitpid(pid, status, WNOHANG);
+            if (w == pid) {
+                *reaped = 1;
+                exited = 1;
+                linger_end = now + (int64_t)EXEC_LINGER_MS * 1000000;
+                if (linger_end > end)
+                    linger_end = end;
+                continue;
+            }
+            if (w < 0 && errno != EINTR) {
+                e = errno;
+                (void)kill(-pid, SIGKILL);
+                break;
+            }
+        }
         limit = exited ? linger_end : end;
         if (now >= limit) {
             if (!exited)
@@ -191,7 +198,16 @@ static int exec_collect(pid_t pid, int pidfd, struct exec_stream s[2],
             exec_drain(s, cap, chunk);
             break;
         }
-        timeout = exec_ms_until(limit, now);
+
+        left = limit - now;
+        if (!exited && pidfd < 0) {
+            if (left > backoff)
+                left = backoff;
+            if (backoff < 50000000)
+                backoff *= 2;
+        }
+        wait.tv_sec = (time_t)(left / 1000000000);
+        wait.tv_nsec = (long)(left % 1000000000);
 
         nfds = 0;
         for (i = 0; i < 2; i++) {
@@ -205,32 +221,9 @@ static int exec_collect(pid_t pid, int pidfd, struct exec_stream s[2],
             pfd[nfds].fd = pidfd;
             pfd[nfds].events = POLLIN;
             owner[nfds++] = NULL;
-        } else if (!exited && !*reaped) {
-            /* No pidfd: learn of the exit by polling waitpid(). */
-            pid_t w = waitpid(pid, status, WNOHANG);
-
-            if (w == pid) {
-                *reaped = 1;
-                exited = 1;
-                linger_end = now + (int64_t)EXEC_LINGER_MS * 1000000;
-                if (linger_end > end)
-                    linger_end = end;
-                continue;
-            }
-            if (w < 0 && errno != EINTR) {
-                e = errno;
-                break;
-            }
-            if (nfds == 0) {
-                /* Pipes closed, child still running: back off. */
-                if (timeout > backoff)
-                    timeout = backoff;
-                if (backoff < 50)
-                    backoff *= 2;
-            }
         }
 
-        n = poll(pfd, (nfds_t)nfds, timeout);
+        n = ppoll(pfd, (nfds_t)nfds, &wait, NULL);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -358,8 +351,7 @@ int tocsin_exec(char *const argv[], const struct timespec *deadline,
     s[1].fd = errp[0];
     outp[0] = errp[0] = -1;
 
-    /* Without a pidfd (old kernel, no descriptor left) the exit is found
-     * by polling waitpid(): slower, still correct. */
+    /* -1 (old kernel, no descriptor left) selects the slower fallback. */
     pidfd = pidfd_open(pid, 0);
 
     e = exec_collect(pid, pidfd, s, cap, end, res, &status, &reaped);

@@ -1,0 +1,33 @@
+"""The shipped default configuration: valid, and tocsind checks this
+machine's load and root filesystem with it."""
+import os
+import shutil
+import tempfile
+import unittest
+
+from tocsintest import BUILDDIR, SRCDIR, Daemon, check_config
+
+
+class DefaultConfiguration(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="tocsin-default-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        shutil.copy(os.path.join(BUILDDIR, "tocsin.conf"), self.dir)
+        shutil.copytree(os.path.join(SRCDIR, "conf.d"), os.path.join(self.dir, "conf.d"))
+        self.path = os.path.join(self.dir, "tocsin.conf")
+
+    def test_default_configuration_is_valid(self):
+        rc, out, err = check_config(self.path)
+        self.assertEqual(rc, 0, f"tocsind -t failed: {err}")
+        self.assertIn("configuration is valid: 2 services, 1 notifiers", out)
+
+    def test_default_configuration_checks_load_and_root_disk(self):
+        d = Daemon(self.path, extra=())
+        self.addCleanup(d.stop)
+        d.wait_for(r"service 'load' on \S+: first result (OK|WARNING|CRITICAL): LOAD ", timeout=70)
+        d.wait_for(r"service 'disk-root' on \S+: first result (OK|WARNING|CRITICAL): DISK ", timeout=70)
+        self.assertEqual(d.stop(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()

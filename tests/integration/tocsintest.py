@@ -1,0 +1,141 @@
+"""Helpers for integration tests: where the built programs are, throwaway
+configurations, and a running tocsind whose log can be waited on."""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+SRCDIR = os.environ.get("TOCSIN_SRCDIR") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILDDIR = os.environ.get("TOCSIN_BUILDDIR") or SRCDIR
+TOCSIND = os.path.join(BUILDDIR, "core", "tocsind")
+TOCSIN_CHECK = os.path.join(BUILDDIR, "core", "tocsin-check")
+PLUGINS = os.path.join(BUILDDIR, "plugins")
+TEST_PLUGINS = os.path.join(BUILDDIR, "tests", "plugins")
+PLUGIN_PATH = PLUGINS + ":" + TEST_PLUGINS
+NAGIOS_PLUGINS = "/usr/lib/nagios/plugins"
+# Under AddressSanitizer the address-space limit of workers cannot apply.
+SANITIZED = os.environ.get("TOCSIN_SANITIZED") == "1"
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ConfDir:
+    """A temporary directory holding tocsin.conf and conf.d/."""
+
+    def __init__(self, main="", files=None, confd=True):
+        self.dir = tempfile.mkdtemp(prefix="tocsin-test-")
+        self.path = os.path.join(self.dir, "tocsin.conf")
+        self.confd = os.path.join(self.dir, "conf.d")
+        if confd:
+            os.mkdir(self.confd)
+        with open(self.path, "w") as f:
+            f.write(main)
+        for name, text in (files or {}).items():
+            self.write(name, text)
+
+    def write(self, name, text):
+        path = os.path.join(self.confd, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def check_config(path, extra=()):
+    """Run tocsind -t; return (exit code, stdout, stderr)."""
+    p = subprocess.run([TOCSIND, "-t", "-c", path, "-p", PLUGIN_PATH, *extra],
+                       capture_output=True, text=True, timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+def tocsin_check(*args, timeout=60, env=None):
+    """Run tocsin-check; return (exit code, stdout, stderr)."""
+    p = subprocess.run([TOCSIN_CHECK, "-p", PLUGIN_PATH, *args],
+                       capture_output=True, text=True, timeout=timeout, env=env)
+    return p.returncode, p.stdout, p.stderr
+
+
+class Daemon:
+    """tocsind -f running on a configuration; its stderr is collected."""
+
+    def __init__(self, conf_path, workers=2, level="info", extra=()):
+        self.lines = []
+        self.cond = threading.Condition()
+        self.proc = subprocess.Popen(
+            [TOCSIND, "-f", "-c", conf_path, "-p", PLUGIN_PATH, "-w", str(workers),
+             "-l", level, *extra],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            errors="replace")
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stderr:
+            with self.cond:
+                self.lines.append(line.rstrip("\n"))
+                self.cond.notify_all()
+
+    def log(self):
+        with self.cond:
+            return "\n".join(self.lines)
+
+    def wait_for(self, pattern, timeout=30, count=1):
+        """Wait until `count` log lines match the regular expression;
+        return the matching lines. Fails the test with the log otherwise."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                found = [l for l in self.lines if rx.search(l)]
+                if len(found) >= count:
+                    return found
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and not self.reader.is_alive()):
+                    raise AssertionError(
+                        f"expected {count} log line(s) matching {pattern!r} within "
+                        f"{timeout}s; the log was:\n" + "\n".join(self.lines[-60:]))
+                self.cond.wait(min(left, 0.2))
+
+    def count(self, pattern):
+        rx = re.compile(pattern)
+        with self.cond:
+            return sum(1 for l in self.lines if rx.search(l))
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.reader.join(5)
+        return self.proc.returncode
+
+
+class DaemonTest(unittest.TestCase):
+    """Base class: self.start(main_text, files) runs a daemon that is
+    stopped and cleaned up after the test."""
+
+    def start(self, main="", files=None, **kw):
+        self.conf = ConfDir(main, files)
+        self.addCleanup(self.conf.cleanup)
+        self.daemon = Daemon(self.conf.path, **kw)
+        self.addCleanup(self.daemon.stop)
+        return self.daemon
