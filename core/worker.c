@@ -245,6 +245,10 @@ static void worker_main(const struct tocsin_config *conf, enum tocsin_worker_kin
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_DFL);
     close_other_fds(fd);
+#if defined(__SANITIZE_ADDRESS__)
+    /* AddressSanitizer reserves terabytes of address space up front. */
+    memory_mb = 0;
+#endif
     if (memory_mb > 0) {
         struct rlimit rl;
 
