@@ -67,25 +67,60 @@ static void add_error(const char *file, int line, const char *fmt, ...)
 }
 
 /*
+ * The earlier definition, in the file being parsed, of the service or
+ * notifier titled `title`, into *kind and *line. Returns 0 when exactly
+ * one is found (a service and a notifier may share a name), -1 otherwise.
+ */
+static int first_definition(const char *title, const char **kind, int *line)
+{
+    const struct tocsin_config *conf = ctx->conf;
+    int found = 0;
+    size_t i;
+
+    for (i = 0; i < conf->nservices; i++)
+        if (strcmp(conf->services[i].inst.name, title) == 0 &&
+            strcmp(conf->services[i].inst.file, ctx->file) == 0) {
+            *kind = "service";
+            *line = conf->services[i].inst.line;
+            found++;
+        }
+    for (i = 0; i < conf->nnotifiers; i++)
+        if (strcmp(conf->notifiers[i].inst.name, title) == 0 &&
+            strcmp(conf->notifiers[i].inst.file, ctx->file) == 0) {
+            *kind = "notifier";
+            *line = conf->notifiers[i].inst.line;
+            found++;
+        }
+    return found == 1 ? 0 : -1;
+}
+
+/*
  * libconfuse error callback. Free-form label sections (CFGF_KEYSTRVAL)
  * report each key as unknown although they accept it; those reports are
- * dropped. Everything else is kept with the file and line libconfuse
- * tracked.
+ * dropped. A duplicate title within one file names the first definition,
+ * as a duplicate across files does. Everything else is kept with the file
+ * and line libconfuse tracked.
  */
 static void error_cb(cfg_t *cfg, const char *fmt, va_list ap)
 {
     struct tocsin_buf msg = TOCSIN_BUF_INIT;
-    const char *text;
+    const char *text, *kind;
     char title[256];
+    int line;
 
     tocsin_buf_vprintf(&msg, fmt, ap);
     text = tocsin_buf_str(&msg);
     if ((cfg->flags & CFGF_KEYSTRVAL) && strncmp(text, "no such option", 14) == 0)
         goto out;
-    if (sscanf(text, "found duplicate title '%255[^']'", title) == 1)
-        add_error(ctx->file, cfg->line, "'%s' is defined twice in this file", title);
-    else
+    if (sscanf(text, "found duplicate title '%255[^']'", title) == 1) {
+        if (first_definition(title, &kind, &line) == 0)
+            add_error(ctx->file, cfg->line, "duplicate %s '%s' (first defined at %s:%d)",
+                      kind, title, ctx->file, line);
+        else
+            add_error(ctx->file, cfg->line, "'%s' is defined twice in this file", title);
+    } else {
         add_error(ctx->file, cfg->line, "%s", text);
+    }
 out:
     tocsin_buf_free(&msg);
 }
@@ -647,10 +682,12 @@ static int read_all(FILE *fp, struct tocsin_buf *out)
 }
 
 /*
- * Replace '#' and '//' comments by spaces, leaving quoted strings and
- * block comments alone. libconfuse 3.3 counts each such comment line as
- * three lines, which would put every later error on the wrong line; with
- * the comments blanked, its line numbers are right. O(n), in place.
+ * Replace '#', '//' and block comments by spaces (a block comment keeps
+ * its newlines), leaving quoted strings alone. libconfuse 3.3 miscounts
+ * the lines of comments (each '#' line as three, each block comment one
+ * line too many), which would put every later error on the wrong line;
+ * with the comments blanked, its line numbers are right. An unterminated
+ * block comment is left for libconfuse to report. O(n), in place.
  */
 static void blank_line_comments(char *s)
 {
@@ -669,7 +706,10 @@ static void blank_line_comments(char *s)
 
             if (!end)
                 return;
-            s = end + 1;
+            for (; s <= end + 1; s++)
+                if (*s != '\n')
+                    *s = ' ';
+            s--;
         } else if (*s == '#' || (*s == '/' && s[1] == '/')) {
             for (; *s && *s != '\n'; s++)
                 *s = ' ';

@@ -1,0 +1,231 @@
+"""tocsind -t on real configuration files: a valid configuration passes,
+and every problem is reported as FILE:LINE: message, with the file and
+line where it is, a message that says what is wrong, and a non-zero exit."""
+import os
+import re
+import unittest
+
+from tocsintest import ConfDir, check_config
+
+DUMMY = 'service "ok" {\n    check = "dummy"\n}\n'
+
+
+class ConfigTest(unittest.TestCase):
+    def conf(self, main="", files=None):
+        c = ConfDir(main, files)
+        self.addCleanup(c.cleanup)
+        return c
+
+    def check(self, conf):
+        """Run tocsind -t; return (exit code, stderr without plugin
+        loading warnings, full output for messages)."""
+        rc, out, err = check_config(conf.path)
+        errors = "\n".join(l for l in err.splitlines() if not l.startswith("warning: "))
+        return rc, errors, f"exit code {rc}\nstdout:\n{out}\nstderr:\n{err}"
+
+    def assert_invalid(self, conf, file, line, message):
+        """Expect a non-zero exit and a line `file:line: ...` whose message
+        matches the regular expression `message`. Returns all error lines."""
+        rc, errors, everything = self.check(conf)
+        self.assertNotEqual(rc, 0, f"expected tocsind -t to fail; it said:\n{everything}")
+        prefix = f"{file}:{line}: "
+        lines = [l for l in errors.splitlines() if l.startswith(prefix)]
+        self.assertTrue(lines, f"expected an error at {prefix!r}; got:\n{everything}")
+        self.assertTrue(any(re.search(message, l[len(prefix):]) for l in lines),
+                        f"expected the error at {prefix!r} to match {message!r}; "
+                        f"got:\n{everything}")
+        return errors.splitlines()
+
+    # -- valid ---------------------------------------------------------
+
+    def test_valid_configuration_passes(self):
+        c = self.conf(
+            "# the main file\n"
+            "max_check_spread = 10s\n"
+            "worker_memory_limit = 512\n"
+            'notifier "console" {\n    plugin = "console"\n    target = "stderr"\n}\n'
+            'service "main-dummy" {\n    check = "dummy"\n    interval = 30s\n'
+            '    labels {\n        team = "ops"\n    }\n}\n',
+            {"10-load.conf": 'service "load" {\n    check = "load"\n'
+                             '    warning = "3.0"\n    critical = "5.0"\n}\n',
+             "20-nagios.conf": 'service "true" {\n    check = "nagios"\n'
+                               '    command = "/bin/true"\n    timeout = 2s\n'
+                               '    timeout_state = "critical"\n}\n'})
+        rc, errors, everything = self.check(c)
+        self.assertEqual(rc, 0, f"expected a valid configuration; got:\n{everything}")
+        self.assertEqual(errors, "", f"expected no error lines; got:\n{everything}")
+        self.assertIn(f"{c.path}: configuration is valid: 3 services, 1 notifiers",
+                      everything, "expected the summary line with 3 services and 1 notifier")
+
+    # -- options ---------------------------------------------------------
+
+    def test_unknown_option_in_main_file(self):
+        c = self.conf("max_check_spread = 10s\nbogus_option = 3\n" + DUMMY)
+        self.assert_invalid(c, c.path, 2, r"no such option 'bogus_option'")
+
+    def test_unknown_option_in_confd_file(self):
+        c = self.conf("", {"web.conf": 'service "web" {\n    check = "dummy"\n'
+                                       '    interval = 30s\n    frobnicate = "yes"\n}\n'})
+        self.assert_invalid(c, os.path.join(c.confd, "web.conf"), 4,
+                            r"no such option 'frobnicate'")
+
+    def test_option_of_wrong_type(self):
+        c = self.conf("", {"a.conf": 'service "a" {\n    check = "dummy"\n'
+                                     '    max_attempts = "three"\n}\n'})
+        self.assert_invalid(c, os.path.join(c.confd, "a.conf"), 3,
+                            r"invalid integer value for option 'max_attempts'")
+
+    def test_option_of_another_plugin(self):
+        c = self.conf("", {"a.conf": 'service "a" {\n    check = "dummy"\n'
+                                     '    state = "ok"\n    command = "/bin/true"\n}\n'})
+        self.assert_invalid(c, os.path.join(c.confd, "a.conf"), 4,
+                            r"option 'command' is not an option of check plugin 'dummy'")
+
+    def test_bad_duration(self):
+        c = self.conf("", {"a.conf": 'service "a" {\n    check = "dummy"\n'
+                                     '    interval = 5x\n}\n'})
+        self.assert_invalid(c, os.path.join(c.confd, "a.conf"), 3,
+                            r"option 'interval': bad duration \"5x\"")
+
+    def test_bad_range(self):
+        c = self.conf("", {"load.conf": 'service "load" {\n    check = "load"\n'
+                                        '    warning = "10"\n    critical = "20:10"\n}\n'})
+        self.assert_invalid(c, os.path.join(c.confd, "load.conf"), 4,
+                            r"option 'critical': .*20:10.*start 20 is greater than end 10")
+
+    # -- names -----------------------------------------------------------
+
+    def test_duplicate_service_in_one_file(self):
+        c = self.conf("", {"a.conf": 'service "twice" {\n    check = "dummy"\n}\n\n'
+                                     'service "twice" {\n    check = "dummy"\n}\n'})
+        f = os.path.join(c.confd, "a.conf")
+        self.assert_invalid(c, f, 5, rf"duplicate service 'twice' \(first defined at "
+                                     rf"{re.escape(f)}:2\)")
+
+    def test_duplicate_service_across_files_blames_the_later_file(self):
+        # Written in reverse order: the files are read sorted by name, not
+        # in the order the directory lists them.
+        c = self.conf("", {"20-b.conf": "# second\n\nservice \"db\" {\n    check = \"dummy\"\n}\n",
+                           "10-a.conf": "service \"db\" {\n    check = \"dummy\"\n}\n"})
+        a = os.path.join(c.confd, "10-a.conf")
+        b = os.path.join(c.confd, "20-b.conf")
+        lines = self.assert_invalid(
+            c, b, 4, rf"duplicate service 'db' \(first defined at {re.escape(a)}:2\)")
+        self.assertFalse([l for l in lines if l.startswith(a + ":")],
+                         "expected no error blamed on 10-a.conf, which is read first; "
+                         "got:\n" + "\n".join(lines))
+
+    # -- plugins ---------------------------------------------------------
+
+    def test_unknown_check_plugin_lists_available_ones(self):
+        c = self.conf("", {"a.conf": 'service "a" {\n    interval = 1m\n'
+                                     '    check = "nosuch"\n}\n'})
+        lines = self.assert_invalid(c, os.path.join(c.confd, "a.conf"), 3,
+                                    r"unknown check plugin 'nosuch' \(available: .*\)")
+        listed = re.search(r"\(available: (.*)\)", lines[0]).group(1).split(", ")
+        for name in ("dummy", "load", "disk", "nagios"):
+            self.assertIn(name, listed, f"expected {name} among the available plugins; "
+                                        f"got: {lines[0]}")
+        self.assertNotIn("console", listed,
+                         f"expected no notifier among the check plugins; got: {lines[0]}")
+
+    def test_unknown_notifier_plugin(self):
+        c = self.conf('notifier "pager" {\n    plugin = "carrier-pigeon"\n}\n' + DUMMY)
+        lines = self.assert_invalid(c, c.path, 2, r"unknown notifier plugin 'carrier-pigeon' "
+                                                  r"\(available: .*console.*\)")
+        self.assertNotRegex(lines[0], r"\bdummy\b",
+                            "expected only notifier plugins to be listed")
+
+    def test_plugin_built_for_another_abi_is_refused(self):
+        c = self.conf("", {"abi.conf": '\nservice "old" {\n    check = "badabi"\n}\n'})
+        lines = self.assert_invalid(c, os.path.join(c.confd, "abi.conf"), 3,
+                                    r"check plugin 'badabi' cannot be used")
+        line = lines[0]
+        self.assertRegex(line, r"/badabi\.(la|so)\b",
+                         "expected the message to name the plugin's file")
+        self.assertRegex(line, r"\bABI 99\b", "expected the plugin's ABI version (99)")
+        self.assertRegex(line, r"\bABI 1\b", "expected Tocsin's own ABI version (1)")
+
+    def test_nagios_service_without_command_is_refused_by_the_plugin(self):
+        c = self.conf("", {"n.conf": '# no command\nservice "nocmd" {\n'
+                                     '    check = "nagios"\n    timeout = 5s\n}\n'})
+        self.assert_invalid(c, os.path.join(c.confd, "n.conf"), 3,
+                            r"service 'nocmd': option 'command' is required")
+
+    def test_dummy_with_bad_state_is_refused_by_the_plugin(self):
+        c = self.conf(DUMMY, {"d.conf": 'service "bogus" {\n    check = "dummy"\n'
+                                        '    state = "bogus"\n}\n'})
+        self.assert_invalid(c, os.path.join(c.confd, "d.conf"), 2,
+                            r"service 'bogus': state \"bogus\" is not one of ok, "
+                            r"warning, critical, unknown")
+
+    # -- files -----------------------------------------------------------
+
+    def test_missing_include_directory(self):
+        c = self.conf("log_level = \"info\"\ninclude_dir = \"nope\"\n" + DUMMY)
+        self.assert_invalid(c, c.path, 2,
+                            rf"include directory {re.escape(os.path.join(c.dir, 'nope'))}: "
+                            r"No such file or directory")
+
+    def test_directory_named_conf_is_reported(self):
+        c = self.conf(DUMMY)
+        os.mkdir(os.path.join(c.confd, "x.conf"))
+        self.assert_invalid(c, os.path.join(c.confd, "x.conf"), 1,
+                            r"cannot read: is a directory")
+
+    def test_dangling_symlink_is_reported(self):
+        c = self.conf(DUMMY)
+        os.symlink(os.path.join(c.dir, "gone.conf"), os.path.join(c.confd, "x.conf"))
+        self.assert_invalid(c, os.path.join(c.confd, "x.conf"), 1,
+                            r"cannot read: No such file or directory")
+
+    def test_files_not_ending_in_conf_are_ignored(self):
+        junk = "this is { not a configuration\n"
+        c = self.conf(DUMMY, {"README": junk, "notes.txt": junk, "web.conf.bak": junk,
+                              "web.conf~": junk, ".hidden.conf": junk,
+                              "web.conf": 'service "web" {\n    check = "dummy"\n}\n'})
+        rc, errors, everything = self.check(c)
+        self.assertEqual(rc, 0, f"expected only web.conf to be read; got:\n{everything}")
+        self.assertIn("configuration is valid: 2 services, 0 notifiers", everything,
+                      "expected the service of tocsin.conf and of web.conf, nothing else")
+
+    def test_comments_do_not_shift_line_numbers(self):
+        c = self.conf("", {"c.conf": "# a comment\n"
+                                     "// another comment\n"
+                                     "/* a block\n   comment */ /* and one more */\n"
+                                     "service \"c\" {   # trailing\n"
+                                     "    check = \"dummy\"   // trailing\n"
+                                     "    output = \"not # a comment // here\"\n"
+                                     "    # state = \"bogus\"\n"
+                                     "    nope = 1\n"
+                                     "}\n"})
+        self.assert_invalid(c, os.path.join(c.confd, "c.conf"), 9, r"no such option 'nope'")
+
+    def test_several_errors_are_all_reported(self):
+        c = self.conf("bogus_option = 1\n",
+                      {"10-a.conf": 'service "a" {\n    check = "dummy"\n'
+                                    '    interval = 5x\n}\n',
+                       "20-b.conf": 'service "b" {\n    check = "nosuch"\n}\n'
+                                    'service "c" {\n    check = "dummy"\n'
+                                    '    command = "/bin/true"\n}\n',
+                       "30-c.conf": 'service "ok" {\n    check = "dummy"\n}\n'
+                                    'service "ok" {\n    check = "dummy"\n}\n'})
+        a = os.path.join(c.confd, "10-a.conf")
+        b = os.path.join(c.confd, "20-b.conf")
+        cc = os.path.join(c.confd, "30-c.conf")
+        rc, errors, everything = self.check(c)
+        self.assertNotEqual(rc, 0, f"expected a failure; got:\n{everything}")
+        for where, message in ((f"{c.path}:1: ", "no such option 'bogus_option'"),
+                               (f"{a}:3: ", "bad duration \"5x\""),
+                               (f"{b}:2: ", "unknown check plugin 'nosuch'"),
+                               (f"{b}:6: ", "option 'command' is not an option"),
+                               (f"{cc}:4: ", "duplicate service 'ok'")):
+            self.assertTrue(any(l.startswith(where) and message in l
+                                for l in errors.splitlines()),
+                            f"expected {where}{message}...; got:\n{everything}")
+        self.assertEqual(len(errors.splitlines()), 5,
+                         f"expected exactly 5 error lines; got:\n{everything}")
+
+
+if __name__ == "__main__":
+    unittest.main()
