@@ -5,8 +5,9 @@
  * tocsin_exec() is on the hot path of every `nagios` check, so it spawns
  * with posix_spawnp() (a vfork-style clone: cheap whatever the size of the
  * worker), waits on the child through a pidfd together with its two output
- * pipes in one poll(), and never sleeps. Every descriptor it creates is
- * close-on-exec, so nothing of ours leaks into the command.
+ * pipes in one ppoll(), and never sleeps (only where the kernel offers no
+ * pidfd does it fall back to short timed waits). Every descriptor it
+ * creates is close-on-exec, so nothing of ours leaks into the command.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1           /* pipe2(), ppoll(), pidfd_open() */
@@ -150,8 +151,10 @@ static void exec_drain(struct exec_stream s[2], size_t cap, char *chunk)
  * child has exited, or until the deadline `end` (ns, CLOCK_MONOTONIC).
  * `pidfd` reports the exit without reaping, so the process group id stays
  * reserved for kill() until waitpid(). Without one (kernel before 5.3,
- * seccomp, valgrind) the exit is found by waitpid(WNOHANG) at wake-ups
- * spaced from 20 us up to 50 ms: slower, still correct. Once the child has
+ * seccomp, valgrind) the exit is found by waitpid(WNOHANG) whenever the
+ * pipes wake us and, once both are at EOF, at wake-ups spaced from 20 us
+ * up to 50 ms; descendants holding the pipes then keep us until the
+ * deadline. Slower, still correct. Once the child has
  * exited, pipes still held open by its descendants are read for
  * EXEC_LINGER_MS at most. On a timeout, or when descendants outstay the
  * linger, the whole group gets SIGKILL. Sets res->timed_out; when the
@@ -200,7 +203,7 @@ static int exec_collect(pid_t pid, int pidfd, struct exec_stream s[2],
         }
 
         left = limit - now;
-        if (!exited && pidfd < 0) {
+        if (!exited && pidfd < 0 && s[0].fd < 0 && s[1].fd < 0) {
             if (left > backoff)
                 left = backoff;
             if (backoff < 50000000)
@@ -272,7 +275,7 @@ static int exec_take(struct exec_stream *s, char **text, size_t *len,
  * The child is reaped with waitpid(pid), never waitpid(-1), so other
  * children of the caller are left alone; the caller must not have
  * SIGCHLD ignored (the kernel would then reap the child itself).
- * Cost: two pipes, one pidfd, a vfork-style spawn and a few poll()/read()
+ * Cost: two pipes, one pidfd, a vfork-style spawn and a few ppoll()/read()
  * rounds; allocations are the two output buffers (and glibc's file
  * actions list).
  */
