@@ -134,7 +134,9 @@ static void run_check(struct worker_ctx *w, const struct tocsin_job_msg *job)
         tocsin_check_init(&chk, s->inst.name, &deadline);
         s->inst.plugin->check(w->inst[job->svc], &chk);
         r.state = chk.state <= TOCSIN_UNKNOWN ? chk.state : TOCSIN_UNKNOWN;
-        if (chk.timed_out)
+        /* A check that returns at or past its deadline has timed out,
+         * whatever it reports: the service's timeout_state applies. */
+        if (chk.timed_out || tocsin_mono_us() >= start + job->timeout_us)
             r.flags |= TOCSIN_RESULT_TIMED_OUT;
         tocsin_check_render(&chk, &w->text);
         tocsin_check_release(&chk);
