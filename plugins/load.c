@@ -197,7 +197,7 @@ static void load_check(void *instance, struct tocsin_check *chk)
                          tocsin_state_name(state), ncpu, ncpu == 1 ? "" : "s",
                          avg[0], avg[1], avg[2]);
     else
-        tocsin_check_set(chk, state, "LOAD %s - load average: %.2f, %.2f, %.2f",
+        tocsin_check_set(chk, state, "LOAD %s - total load average: %.2f, %.2f, %.2f",
                          tocsin_state_name(state), avg[0], avg[1], avg[2]);
 }
 

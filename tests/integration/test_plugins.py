@@ -118,7 +118,7 @@ class Dummy(unittest.TestCase):
 
 
 class Load(unittest.TestCase):
-    FORMAT = (r"^LOAD (OK|WARNING|CRITICAL) - load average: "
+    FORMAT = (r"^LOAD (OK|WARNING|CRITICAL) - total load average: "
               r"(\d+\.\d\d), (\d+\.\d\d), (\d+\.\d\d) \| (.*)$")
 
     def run_load(self, *args, want_rc=None):
@@ -142,7 +142,7 @@ class Load(unittest.TestCase):
         rc, out, err, before, after = self.run_load("--warning", "1000", "--critical", "2000",
                                                     want_rc=0)
         m = re.match(self.FORMAT, out.rstrip("\n"))
-        self.assertIsNotNone(m, f"expected 'LOAD OK - load average: a, b, c | perfdata', "
+        self.assertIsNotNone(m, f"expected 'LOAD OK - total load average: a, b, c | perfdata', "
                                 f"got {out!r}")
         self.assertEqual(m.group(1), "OK")
         self.assert_near([float(m.group(i)) for i in (2, 3, 4)], before, after, "first line")
@@ -180,7 +180,7 @@ class Load(unittest.TestCase):
     def test_warning_range(self):
         rc, out, err, _, _ = self.run_load("--warning", "@0:100000", "--critical", "100000",
                                            want_rc=1)
-        self.assertTrue(out.startswith("LOAD WARNING - load average: "),
+        self.assertTrue(out.startswith("LOAD WARNING - total load average: "),
                         f"expected LOAD WARNING; got {out!r}")
 
     def test_per_cpu_names_the_cpu_count(self):
