@@ -395,3 +395,10 @@ void tocsin_check_set_exec(struct tocsin_check *chk,
         chk->rawtext.oom = 1;
     tocsin_buf_free(&text);
 }
+
+void tocsin_check_timed_out(struct tocsin_check *chk)
+{
+    chk->timed_out = 1;
+    if (chk->state == TOCSIN_OK)
+        chk->state = TOCSIN_UNKNOWN;
+}

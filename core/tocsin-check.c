@@ -205,6 +205,14 @@ int main(int argc, char **argv)
             if (name.data[k] == '-')
                 name.data[k] = '_';
         opt = cfg_getopt(cfg, tocsin_buf_str(&name));
+        if (!opt && strcmp(tocsin_buf_str(&name), "timeout") == 0) {
+            /* Our own --timeout, given after the plugin's name. */
+            value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : "");
+            if (tocsin_duration_parse(value, &timeout_ms) < 0 || timeout_ms <= 0)
+                die("--timeout: \"%s\" is not a duration (e.g. 10s, 1m)", value);
+            tocsin_buf_free(&name);
+            continue;
+        }
         if (!opt)
             die("plugin %s has no option --%s (see tocsin-check %s --help)", p->name,
                 tocsin_buf_str(&name), p->name);

@@ -166,6 +166,12 @@ void tocsin_check_perf(struct tocsin_check *chk, const char *label,
                        const struct tocsin_thresholds *th,
                        double min, double max, unsigned flags);
 
+/* Say that the deadline passed before the check could finish. The result
+ * becomes the service's timeout state (UNKNOWN unless configured
+ * otherwise) with "timed out after N s"; what the plugin set as output is
+ * kept for tocsin-check only. */
+void tocsin_check_timed_out(struct tocsin_check *chk);
+
 /* Hand over a complete Nagios plugin output (first line, performance
  * data, long output) and state, to be passed through byte for byte.
  * Used by plugins that wrap other plugins. */

@@ -80,7 +80,7 @@ static void dummy_sleep_until(const struct timespec *wake)
 
 /* Report the configured state and text. With a delay, wait first, but
  * never past the deadline: a delay the deadline cuts short is reported
- * as UNKNOWN so that the run is not mistaken for a normal one. Costs no
+ * as a timeout so that the run is not mistaken for a normal one. Costs no
  * allocation of its own. */
 static void dummy_check(void *instance, struct tocsin_check *chk)
 {
@@ -107,6 +107,7 @@ static void dummy_check(void *instance, struct tocsin_check *chk)
             tocsin_check_set(chk, TOCSIN_UNKNOWN,
                              "dummy check: delay of %ld ms is longer than the "
                              "check's timeout", d->delay_ms);
+            tocsin_check_timed_out(chk);
             return;
         }
     }
