@@ -225,6 +225,22 @@ void tocsin_check_set_exec(struct tocsin_check *chk,
                            const char *what);
 
 /* ------------------------------------------------------------------ */
+/* Secrets: passwords and tokens that should not sit in configuration.  */
+/* ------------------------------------------------------------------ */
+
+/* Resolve a secret given at most one way: inline `value`, the first line
+ * of `file`, or the environment variable named `env` (NULL or "" for the
+ * ways not used). On success returns 0 and sets *out to a copy the caller
+ * releases with tocsin_secret_free (NULL when none of the three is set).
+ * On failure returns -1 with a reason in err that names the file or the
+ * variable but never contains the secret. */
+int tocsin_secret(const char *value, const char *file, const char *env,
+                  char **out, char *err, size_t errlen);
+
+/* Overwrite and free a secret from tocsin_secret(). NULL is fine. */
+void tocsin_secret_free(char *secret);
+
+/* ------------------------------------------------------------------ */
 /* Alerts: what a notifier plugin is given.                            */
 /* ------------------------------------------------------------------ */
 
@@ -265,12 +281,18 @@ enum tocsin_plugin_kind {
     TOCSIN_PLUGIN_NOTIFIER = 2
 };
 
+/* The plugin keeps state in its instance from one check to the next (a
+ * counter to turn into a rate, a read position in a log): every check of a
+ * service then runs in the same worker. The state is lost when that worker
+ * is replaced, so a plugin must cope with starting afresh. */
+#define TOCSIN_PLUGIN_STATEFUL 0x1
+
 struct tocsin_plugin {
     uint32_t abi;          /* TOCSIN_PLUGIN_ABI the plugin was built with;
                               must stay the first field in every ABI */
     uint32_t size;         /* sizeof(struct tocsin_plugin) at build time */
     uint32_t kind;         /* enum tocsin_plugin_kind */
-    uint32_t flags;        /* reserved, 0 */
+    uint32_t flags;        /* TOCSIN_PLUGIN_* flags below */
     const char *name;      /* referenced from configuration: check = "name" */
     const char *version;   /* the plugin's own version */
     const char *summary;   /* one line, shown by tocsin-check --list */

@@ -418,14 +418,19 @@ static int daemon_run(struct daemon *d)
     while (!d->stopping) {
         struct tocsin_sched_item it;
         int64_t now = tocsin_mono_us(), wake = now + 1000000, enforce;
-        int n, i, full = 0;
+        int n, i, rc, full = 0;
 
         while (tocsin_sched_peek(&d->sched, &it) == 0 && it.due <= now) {
             uint32_t seq = ++d->next_seq;
 
             if (seq == 0)
                 seq = ++d->next_seq;
-            if (tocsin_pool_submit(&d->pool, it.id, seq) < 0) {
+            rc = tocsin_pool_submit(&d->pool, it.id, seq);
+            if (rc == -2) {
+                tocsin_sched_set(&d->sched, it.id, now + 10000);
+                continue;
+            }
+            if (rc < 0) {
                 full = 1;
                 break;
             }

@@ -473,10 +473,18 @@ int tocsin_pool_start(struct tocsin_pool *p, const struct tocsin_config *conf,
 
 int tocsin_pool_submit(struct tocsin_pool *p, uint32_t svc, uint32_t seq)
 {
+    const struct tocsin_plugin *plugin = p->conf->services[svc].inst.plugin;
     struct tocsin_worker *best = NULL;
     struct tocsin_job_msg job;
     int i;
 
+    if (plugin->flags & TOCSIN_PLUGIN_STATEFUL) {
+        /* Its state lives in one worker's instance: always go there. */
+        best = &p->workers[svc % (uint32_t)p->ncheck];
+        if (best->fd < 0 || best->killed_for_timeout || best->jobs_count >= p->max_inflight)
+            return -2;
+        goto queue;
+    }
     for (i = 0; i < p->ncheck; i++) {
         struct tocsin_worker *w = &p->workers[i];
 
@@ -487,6 +495,7 @@ int tocsin_pool_submit(struct tocsin_pool *p, uint32_t svc, uint32_t seq)
     }
     if (!best)
         return -1;
+queue:
     job.svc = svc;
     job.seq = seq;
     job.timeout_us = p->conf->services[svc].timeout_us;

@@ -87,8 +87,10 @@ struct tocsin_pool {
 int tocsin_pool_start(struct tocsin_pool *p, const struct tocsin_config *conf,
                       int ncheck, int epfd, const struct tocsin_pool_events *ev);
 
-/* Queue a check of service `svc`. Returns 0, or -1 when every worker holds
- * max_inflight jobs already (try again after results come in). */
+/* Queue a check of service `svc`. Returns 0; -1 when every worker holds
+ * max_inflight jobs already (try again after results come in); -2 when
+ * the one worker this service must run in (a stateful plugin) is full or
+ * being replaced (try this service again a little later). */
 int tocsin_pool_submit(struct tocsin_pool *p, uint32_t svc, uint32_t seq);
 
 /* Queue an alert for notifier `notifier`. Returns 0 or -1. */
