@@ -139,3 +139,98 @@ class DaemonTest(unittest.TestCase):
         self.daemon = Daemon(self.conf.path, **kw)
         self.addCleanup(self.daemon.stop)
         return self.daemon
+
+
+# ----------------------------------------------------------------------
+# Servers the tests start themselves: on loopback, on free ports, with
+# throwaway data directories, as an unprivileged user.
+# ----------------------------------------------------------------------
+
+import pwd
+
+
+def unprivileged_user():
+    """(uid, gid) to run test servers as: 'nobody' when we are root,
+    ourselves otherwise."""
+    if os.geteuid() != 0:
+        return os.getuid(), os.getgid()
+    pw = pwd.getpwnam("nobody")
+    return pw.pw_uid, pw.pw_gid
+
+
+def server_dir(prefix):
+    """A temporary directory owned by the unprivileged user."""
+    d = tempfile.mkdtemp(prefix=f"tocsin-{prefix}-")
+    uid, gid = unprivileged_user()
+    os.chown(d, uid, gid)
+    os.chmod(d, 0o755)
+    return d
+
+
+def chown_tree(path):
+    uid, gid = unprivileged_user()
+    for root, dirs, files in os.walk(path):
+        os.chown(root, uid, gid)
+        for name in files:
+            os.chown(os.path.join(root, name), uid, gid)
+
+
+def _drop():
+    uid, gid = unprivileged_user()
+    if os.geteuid() == 0:
+        os.setgroups([])
+        os.setgid(gid)
+        os.setuid(uid)
+    os.setsid()
+
+
+def wait_port(port, host="127.0.0.1", timeout=30, proc=None):
+    """Wait until something accepts TCP connections on host:port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with code {proc.returncode} "
+                               f"before listening on {host}:{port}")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {host}:{port} after {timeout}s")
+
+
+class Server:
+    """A server process run as the unprivileged user; output goes to
+    `log` in its directory. stop() ends the whole process group."""
+
+    def __init__(self, argv, cwd, env=None, log_name="server.log", unprivileged=True):
+        self.log_path = os.path.join(cwd, log_name)
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=self.log,
+            stderr=subprocess.STDOUT, preexec_fn=_drop if unprivileged else os.setsid)
+
+    def output(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def stop(self, timeout=15):
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.log.close()
+
+
+def run_unprivileged(argv, **kw):
+    """subprocess.run as the unprivileged user (for initdb and the like)."""
+    return subprocess.run(argv, preexec_fn=_drop, **kw)
