@@ -1,0 +1,1054 @@
+/*
+ * pgsql.c - a PostgreSQL server: reachability, connect time, connections
+ * used, cache-hit ratio, deadlock and rollback rates, replication lag on a
+ * standby, and an optional custom query with a numeric result:
+ *
+ *   check = "pgsql"
+ *   host = "db1.example.org"        # or a unix socket directory
+ *   user = "monitor"
+ *   password_file = "/etc/tocsin/pgsql.pass"
+ *   connections_warning = "80"      # % of max_connections
+ *   cache_hit_critical = "90:"      # alert below 90 %
+ *   query = "SELECT count(*) FROM jobs WHERE state = 'stuck'"
+ *   query_critical = "10"
+ *
+ * Everything happens without blocking past the check's deadline: the
+ * connection is made with PQconnectStartParams/PQconnectPoll and poll()
+ * on the socket, queries are sent with PQsendQuery and waited for the same
+ * way, and the session's statement_timeout is set from the time left so
+ * that the server gives up on its own if the check does.
+ *
+ * Figures (all from one query, server-wide):
+ *   connections    client backends in pg_stat_activity / max_connections
+ *                  (exact with pg_monitor; see pgsql_read_stats)
+ *   cache hit      blks_hit / (blks_hit + blks_read) of pg_stat_database,
+ *                  over the interval since the previous check (cumulative
+ *                  on the first one)
+ *   rates          deadlocks and xact_rollback of pg_stat_database per
+ *                  second since the previous check (hence STATEFUL)
+ *   lag            on a standby: 0 when everything received is replayed,
+ *                  else now() - pg_last_xact_replay_timestamp()
+ *
+ * The password goes to libpq only as a keyword value, never inside a
+ * connection string, and every message that comes from libpq or the server
+ * is scrubbed of it before it is shown. A malformed conninfo is refused
+ * without echoing it, since it may hold a password.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "tocsin-plugin.h"
+
+/* Room for the first line, a cleaned message, and one query. */
+#define PGSQL_TEXT_MAX 1024
+#define PGSQL_MSG_MAX 512
+#define PGSQL_SQL_MAX 1024
+
+/* Secrets scrubbed from messages: the password option and, from
+ * conninfo, password and sslpassword. */
+#define PGSQL_SECRETS 3
+
+/* Counters of pg_stat_database, summed over every database, with the
+ * moment they were read. */
+struct pgsql_counters {
+    double blks_hit;
+    double blks_read;
+    double rollbacks;
+    double deadlocks;
+    double when;                  /* CLOCK_MONOTONIC seconds */
+    char started[64];             /* pg_postmaster_start_time() as text */
+};
+
+/* What one check learnt from the statistics query. */
+struct pgsql_stats {
+    double connections;           /* client backends */
+    double max_connections;
+    int standby;                  /* pg_is_in_recovery() */
+    int lag_known;                /* lag is meaningful */
+    double lag;                   /* seconds behind the primary */
+    struct pgsql_counters now;
+};
+
+struct pgsql {
+    char *conninfo;               /* libpq string, or NULL for the pieces */
+    char *host;                   /* name, address or socket directory */
+    char port[8];
+    char *database;
+    char *user;                   /* NULL: libpq's default */
+    char *password;               /* secret, or NULL */
+    char *secrets[PGSQL_SECRETS]; /* scrubbed from messages; owned */
+    const char *sslmode;          /* one of pgsql_tls_modes */
+    char *ca_file;                /* NULL: libpq's default */
+    char *query;                  /* custom query, or NULL */
+    char *query_label;
+    struct tocsin_thresholds connect;
+    struct tocsin_thresholds connections;
+    struct tocsin_thresholds cache_hit;
+    struct tocsin_thresholds deadlocks;
+    struct tocsin_thresholds rollbacks;
+    struct tocsin_thresholds lag;
+    struct tocsin_thresholds query_th;
+    /* Kept from one check to the next. */
+    struct pgsql_counters prev;
+    int have_prev;
+};
+
+static const char *const pgsql_tls_modes[] = {
+    "disable", "prefer", "require", "verify-ca", "verify-full"
+};
+
+static cfg_opt_t pgsql_options[] = {
+    CFG_STR("conninfo", "", CFGF_NONE),
+    CFG_STR("host", "127.0.0.1", CFGF_NONE),
+    CFG_INT("port", 5432, CFGF_NONE),
+    CFG_STR("database", "postgres", CFGF_NONE),
+    CFG_STR("user", "", CFGF_NONE),
+    CFG_STR("password", "", CFGF_NONE),
+    CFG_STR("password_file", "", CFGF_NONE),
+    CFG_STR("password_env", "", CFGF_NONE),
+    CFG_STR("tls", "prefer", CFGF_NONE),
+    CFG_STR("ca_file", "", CFGF_NONE),
+    TOCSIN_OPT_RANGE("connect_warning", "2"),
+    TOCSIN_OPT_RANGE("connect_critical", "8"),
+    TOCSIN_OPT_RANGE("connections_warning", "80"),
+    TOCSIN_OPT_RANGE("connections_critical", "90"),
+    TOCSIN_OPT_RANGE("cache_hit_warning", ""),
+    TOCSIN_OPT_RANGE("cache_hit_critical", ""),
+    TOCSIN_OPT_RANGE("deadlocks_warning", ""),
+    TOCSIN_OPT_RANGE("deadlocks_critical", ""),
+    TOCSIN_OPT_RANGE("rollbacks_warning", ""),
+    TOCSIN_OPT_RANGE("rollbacks_critical", ""),
+    TOCSIN_OPT_RANGE("replication_lag_warning", "60"),
+    TOCSIN_OPT_RANGE("replication_lag_critical", "300"),
+    CFG_STR("query", "", CFGF_NONE),
+    TOCSIN_OPT_RANGE("query_warning", ""),
+    TOCSIN_OPT_RANGE("query_critical", ""),
+    CFG_STR("query_label", "query", CFGF_NONE),
+    CFG_END()
+};
+
+/* ------------------------------------------------------------------ */
+/* Setup.                                                              */
+/* ------------------------------------------------------------------ */
+
+static void pgsql_teardown(void *instance)
+{
+    struct pgsql *p = instance;
+    size_t i;
+
+    if (!p)
+        return;
+    free(p->conninfo);
+    free(p->host);
+    free(p->database);
+    free(p->user);
+    tocsin_secret_free(p->password);
+    for (i = 0; i < PGSQL_SECRETS; i++)
+        tocsin_secret_free(p->secrets[i]);
+    free(p->ca_file);
+    free(p->query);
+    free(p->query_label);
+    free(p);
+}
+
+/* Parse the range options `<figure>_warning` and `<figure>_critical`
+ * into `th`. Returns 0, or -1 with a reason in err. */
+static int pgsql_thresholds(cfg_t *options, const char *figure,
+                            struct tocsin_thresholds *th, char *err,
+                            size_t errlen)
+{
+    static const char *const kinds[] = { "warning", "critical" };
+    struct tocsin_range *ranges[] = { &th->warning, &th->critical };
+    char name[64], why[256];
+    size_t i;
+
+    for (i = 0; i < 2; i++) {
+        snprintf(name, sizeof(name), "%s_%s", figure, kinds[i]);
+        if (tocsin_range_parse(cfg_getstr(options, name), ranges[i], why,
+                               sizeof(why)) < 0) {
+            snprintf(err, errlen, "option '%s': %s", name, why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* strdup of a string option, NULL when it is empty. Sets *oom when the
+ * copy fails. */
+static char *pgsql_dup(cfg_t *options, const char *name, int *oom)
+{
+    const char *s = cfg_getstr(options, name);
+    char *copy;
+
+    if (!s || !*s)
+        return NULL;
+    copy = strdup(s);
+    if (!copy)
+        *oom = 1;
+    return copy;
+}
+
+/* Remember `value` as a secret to scrub from messages. Returns 0 or -1. */
+static int pgsql_add_secret(struct pgsql *p, const char *value)
+{
+    size_t i;
+
+    if (!value || !*value)
+        return 0;
+    for (i = 0; i < PGSQL_SECRETS; i++) {
+        if (!p->secrets[i]) {
+            p->secrets[i] = strdup(value);
+            return p->secrets[i] ? 0 : -1;
+        }
+    }
+    return 0;
+}
+
+/* Validate conninfo with libpq without ever showing it (libpq's reasons
+ * quote pieces of the string, which may be pieces of a password), and keep
+ * the passwords it holds so that they can be scrubbed from messages. The
+ * options it replaces must keep their defaults. Returns 0, or -1 with a
+ * reason in err. */
+static int pgsql_setup_conninfo(struct pgsql *p, cfg_t *options, char *err,
+                                size_t errlen)
+{
+    static const char *const pieces[][2] = {
+        { "host", "host" }, { "port", "port" }, { "database", "dbname" },
+        { "user", "user" }, { "tls", "sslmode" }, { "ca_file", "sslrootcert" }
+    };
+    PQconninfoOption *parsed, *o;
+    char *why = NULL;
+    size_t i;
+    int rc = -1;
+
+    parsed = PQconninfoParse(p->conninfo, &why);
+    if (!parsed) {
+        if (why)
+            snprintf(err, errlen, "option 'conninfo' is not a valid libpq connection "
+                     "string (keyword=value pairs with libpq's keywords, or a "
+                     "postgresql:// URI); it is not shown because it may hold a "
+                     "password");
+        else
+            snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    for (o = parsed; o->keyword; o++) {
+        if (o->val && (strcmp(o->keyword, "password") == 0 ||
+                       strcmp(o->keyword, "sslpassword") == 0) &&
+            pgsql_add_secret(p, o->val) < 0) {
+            snprintf(err, errlen, "out of memory");
+            goto out;
+        }
+    }
+    for (i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+        cfg_opt_t *opt = cfg_getopt(options, pieces[i][0]);
+        int changed;
+
+        if (!opt)
+            continue;
+        if (opt->type == CFGT_INT) {
+            changed = cfg_opt_getnint(opt, 0) != opt->def.number;
+        } else {
+            const char *v = cfg_opt_getnstr(opt, 0);
+
+            changed = strcmp(v ? v : "", opt->def.string ? opt->def.string : "") != 0;
+        }
+        if (changed) {
+            snprintf(err, errlen, "options 'conninfo' and '%s' are alternatives: "
+                     "give %s=... inside conninfo", pieces[i][0], pieces[i][1]);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    if (parsed)
+        PQconninfoFree(parsed);
+    PQfreemem(why);
+    return rc;
+}
+
+/* Validate the options into a struct pgsql owned by the instance. The
+ * password is resolved here, once. */
+static int pgsql_setup(cfg_t *options, void **instance, char *err, size_t errlen)
+{
+    struct pgsql *p;
+    const char *tls = cfg_getstr(options, "tls");
+    long port = cfg_getint(options, "port");
+    char why[256];
+    size_t i;
+    int oom = 0;
+
+    p = calloc(1, sizeof(*p));
+    if (!p)
+        goto oom;
+    p->conninfo = pgsql_dup(options, "conninfo", &oom);
+    p->host = pgsql_dup(options, "host", &oom);
+    p->database = pgsql_dup(options, "database", &oom);
+    p->user = pgsql_dup(options, "user", &oom);
+    p->ca_file = pgsql_dup(options, "ca_file", &oom);
+    p->query = pgsql_dup(options, "query", &oom);
+    p->query_label = pgsql_dup(options, "query_label", &oom);
+    if (oom)
+        goto oom;
+
+    if (port < 1 || port > 65535) {
+        snprintf(err, errlen, "option 'port': %ld is not a TCP port (1-65535)", port);
+        goto fail;
+    }
+    snprintf(p->port, sizeof(p->port), "%ld", port);
+    for (i = 0; i < sizeof(pgsql_tls_modes) / sizeof(pgsql_tls_modes[0]); i++)
+        if (tls && strcmp(tls, pgsql_tls_modes[i]) == 0)
+            p->sslmode = pgsql_tls_modes[i];
+    if (!p->sslmode) {
+        snprintf(err, errlen, "option 'tls': \"%s\" is not one of disable, prefer, "
+                 "require, verify-ca, verify-full", tls ? tls : "");
+        goto fail;
+    }
+    if (p->ca_file && access(p->ca_file, R_OK) < 0) {
+        snprintf(err, errlen, "option 'ca_file': cannot read %s: %s", p->ca_file,
+                 strerror(errno));
+        goto fail;
+    }
+    if (!p->conninfo && !p->host) {
+        snprintf(err, errlen, "option 'host' is empty: give a host name, an address "
+                 "or a unix socket directory");
+        goto fail;
+    }
+    if (!p->query_label) {
+        snprintf(err, errlen, "option 'query_label' is empty: it names the query's "
+                 "figure in the output and the performance data");
+        goto fail;
+    }
+    if (tocsin_secret(cfg_getstr(options, "password"),
+                      cfg_getstr(options, "password_file"),
+                      cfg_getstr(options, "password_env"),
+                      &p->password, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "%s", why);
+        goto fail;
+    }
+    if (pgsql_add_secret(p, p->password) < 0)
+        goto oom;
+    if (p->conninfo && pgsql_setup_conninfo(p, options, err, errlen) < 0)
+        goto fail;
+
+    if (pgsql_thresholds(options, "connect", &p->connect, err, errlen) < 0 ||
+        pgsql_thresholds(options, "connections", &p->connections, err, errlen) < 0 ||
+        pgsql_thresholds(options, "cache_hit", &p->cache_hit, err, errlen) < 0 ||
+        pgsql_thresholds(options, "deadlocks", &p->deadlocks, err, errlen) < 0 ||
+        pgsql_thresholds(options, "rollbacks", &p->rollbacks, err, errlen) < 0 ||
+        pgsql_thresholds(options, "replication_lag", &p->lag, err, errlen) < 0 ||
+        pgsql_thresholds(options, "query", &p->query_th, err, errlen) < 0)
+        goto fail;
+    if (!p->query && (p->query_th.warning.set || p->query_th.critical.set)) {
+        snprintf(err, errlen, "options 'query_warning' and 'query_critical' need "
+                 "option 'query'");
+        goto fail;
+    }
+    *instance = p;
+    return 0;
+
+oom:
+    snprintf(err, errlen, "out of memory");
+fail:
+    pgsql_teardown(p);
+    return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Text helpers.                                                       */
+/* ------------------------------------------------------------------ */
+
+/* Append to buf (len bytes, *used so far) as snprintf would; output that
+ * does not fit is cut. */
+static void pgsql_append(char *buf, size_t len, size_t *used, const char *fmt, ...)
+    TOCSIN_PRINTF(4, 5);
+
+static void pgsql_append(char *buf, size_t len, size_t *used, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (*used + 1 >= len)
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(buf + *used, len - *used, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    *used += (size_t)n < len - *used ? (size_t)n : len - *used - 1;
+}
+
+/* A copy of `msg` with every secret replaced by "***", made before
+ * anything is cut so that no part of a secret survives a cut. The caller
+ * frees it; NULL when memory runs out. */
+static char *pgsql_scrub(const struct pgsql *p, const char *msg)
+{
+    size_t len = strlen(msg), o = 0, i = 0, k, slen;
+    char *out = malloc(len * 3 + 1);   /* "***" for a one-byte secret */
+
+    if (!out)
+        return NULL;
+    while (msg[i]) {
+        slen = 0;
+        for (k = 0; k < PGSQL_SECRETS && !slen; k++)
+            if (p->secrets[k] && strncmp(msg + i, p->secrets[k],
+                                         strlen(p->secrets[k])) == 0)
+                slen = strlen(p->secrets[k]);
+        if (slen) {
+            memcpy(out + o, "***", 3);
+            o += 3;
+            i += slen;
+        } else {
+            out[o++] = msg[i++];
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* Copy `msg` into out (len bytes) fit for one line of output: secrets are
+ * replaced by "***", libpq's "connection to server at ... failed: "
+ * prefixes, "FATAL:  " and "ERROR:  " tags and indented hint lines are
+ * dropped, and the remaining lines are joined with "; ". Returns out. */
+static const char *pgsql_clean(const struct pgsql *p, const char *msg, char *out,
+                               size_t len)
+{
+    char *scrubbed = pgsql_scrub(p, msg ? msg : "");
+    const char *line = scrubbed, *end;
+    size_t used = 0;
+
+    out[0] = '\0';
+    if (!scrubbed) {
+        snprintf(out, len, "(out of memory)");
+        return out;
+    }
+    while (*line) {
+        const char *cut;
+        size_t n;
+
+        end = line + strcspn(line, "\n");
+        n = (size_t)(end - line);
+        if (n > 0 && line[0] != '\t' && line[0] != ' ') {
+            if ((strncmp(line, "connection to server ", 21) == 0) &&
+                (cut = strstr(line, " failed: ")) && cut < end) {
+                cut += 9;
+                n = (size_t)(end - cut);
+                line = cut;
+            }
+            if (n >= 8 && (strncmp(line, "FATAL:  ", 8) == 0 ||
+                           strncmp(line, "ERROR:  ", 8) == 0)) {
+                line += 8;
+                n -= 8;
+            }
+            while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\r'))
+                n--;
+            if (n > 0)
+                pgsql_append(out, len, &used, "%s%.*s", used ? "; " : "",
+                             (int)n, line);
+        }
+        line = *end ? end + 1 : end;
+    }
+    free(scrubbed);
+    return out;
+}
+
+/* Where the check connects, for messages: "127.0.0.1:5432" or "socket
+ * /run/postgresql/.s.PGSQL.5432". Returns buf. */
+static const char *pgsql_target(const struct pgsql *p, PGconn *conn, char *buf,
+                                size_t len)
+{
+    const char *host = conn ? PQhost(conn) : NULL;
+    const char *port = conn ? PQport(conn) : NULL;
+
+    if (!host || !*host)
+        host = p->conninfo ? "the server named in conninfo" : p->host;
+    if (!port || !*port)
+        port = p->port;
+    if (host[0] == '/')
+        snprintf(buf, len, "socket %s/.s.PGSQL.%s", host, port);
+    else if (strchr(host, ':'))
+        snprintf(buf, len, "[%s]:%s", host, port);
+    else
+        snprintf(buf, len, "%s:%s", host, port);
+    return buf;
+}
+
+/* `value` rounded to `decimals` places, for performance data that reads
+ * well (0.0134 s, 98.54 %). */
+static double pgsql_round(double value, int decimals)
+{
+    double scale = 1;
+
+    while (decimals-- > 0)
+        scale *= 10;
+    return (double)(long long)(value * scale + (value < 0 ? -0.5 : 0.5)) / scale;
+}
+
+/* Monotonic clock in seconds. */
+static double pgsql_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Wait until `fd` is ready for `events` or the check's deadline passes.
+ * Returns 1 when ready, 0 at the deadline, -1 on a poll error (errno). */
+static int pgsql_wait(int fd, short events, struct tocsin_check *chk)
+{
+    struct pollfd pfd;
+
+    for (;;) {
+        double left = tocsin_check_remaining(chk);
+        int ms, n;
+
+        if (left <= 0)
+            return 0;
+        ms = (int)(left * 1000);
+        if (ms < 1)
+            ms = 1;
+        pfd.fd = fd;
+        pfd.events = events;
+        pfd.revents = 0;
+        n = poll(&pfd, 1, ms);
+        if (n > 0)
+            return 1;
+        if (n < 0 && errno != EINTR)
+            return -1;
+    }
+}
+
+/* libpq prints notices to stderr by default: keep them out of the way. */
+static void pgsql_ignore_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+/* ------------------------------------------------------------------ */
+/* Connecting.                                                         */
+/* ------------------------------------------------------------------ */
+
+/* Turn a failed connection into a CRITICAL result a person can act on.
+ * libpq's own text, scrubbed, goes to the long output when it says more
+ * than the first line. */
+static void pgsql_connect_failed(const struct pgsql *p, PGconn *conn,
+                                 struct tocsin_check *chk)
+{
+    const char *raw = conn ? PQerrorMessage(conn) : "out of memory";
+    const char *user = conn ? PQuser(conn) : NULL;
+    char msg[PGSQL_MSG_MAX], target[300], head[PGSQL_TEXT_MAX];
+    const char *db, *q;
+
+    pgsql_clean(p, raw, msg, sizeof(msg));
+    pgsql_target(p, conn, target, sizeof(target));
+    if (!user || !*user)
+        user = p->user ? p->user : "(default)";
+
+    if (strstr(raw, "Connection refused")) {
+        snprintf(head, sizeof(head), "connection refused to %s", target);
+    } else if (strstr(raw, "no password supplied")) {
+        snprintf(head, sizeof(head), "authentication failed for user %s: the server "
+                 "asks for a password and none is configured", user);
+    } else if (strstr(raw, "authentication failed for user") ||
+               strstr(raw, "no pg_hba.conf entry") ||
+               (strstr(raw, "role \"") && strstr(raw, "\" does not exist"))) {
+        snprintf(head, sizeof(head), "authentication failed for user %s", user);
+    } else if ((db = strstr(msg, "database \"")) &&
+               (q = strstr(db + 10, "\" does not exist"))) {
+        snprintf(head, sizeof(head), "%.*s", (int)(q + 16 - db), db);
+    } else if (strstr(raw, "could not translate host name")) {
+        snprintf(head, sizeof(head), "cannot resolve the host name of %s", target);
+    } else if (strstr(raw, "No such file or directory") &&
+               strncmp(target, "socket ", 7) == 0) {
+        snprintf(head, sizeof(head), "no server listens on %s", target);
+    } else if (strstr(raw, "invalid response to SSL negotiation") ||
+               strstr(raw, "expected authentication request") ||
+               strstr(raw, "received invalid response") ||
+               strstr(raw, "unexpected message from server") ||
+               strstr(raw, "invalid message") ||
+               strstr(raw, "closed the connection unexpectedly") ||
+               strstr(raw, "wrong version number") ||
+               strstr(raw, "packet length")) {
+        snprintf(head, sizeof(head), "unexpected answer from %s (is it a PostgreSQL "
+                 "server?): %s", target, msg);
+    } else {
+        snprintf(head, sizeof(head), "cannot connect to %s: %s", target, msg);
+    }
+    tocsin_check_set(chk, TOCSIN_CRITICAL, "PGSQL CRITICAL - %s", head);
+    if (*msg && !strstr(head, msg))
+        tocsin_check_long(chk, "libpq: %s", msg);
+}
+
+/* Connect without blocking past the deadline. Returns the connection, or
+ * NULL with the check's result set (a failure or a timeout). */
+static PGconn *pgsql_connect(const struct pgsql *p, struct tocsin_check *chk)
+{
+    const char *keys[12], *values[12];
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    char target[300];
+    PGconn *conn;
+    int n = 0, expand = 0, ready;
+
+    if (p->conninfo) {
+        keys[n] = "dbname"; values[n++] = p->conninfo;
+        expand = 1;
+    } else {
+        keys[n] = "host"; values[n++] = p->host;
+        keys[n] = "port"; values[n++] = p->port;
+        keys[n] = "dbname"; values[n++] = p->database;
+        keys[n] = "sslmode"; values[n++] = p->sslmode;
+        if (p->user) {
+            keys[n] = "user"; values[n++] = p->user;
+        }
+        if (p->ca_file) {
+            keys[n] = "sslrootcert"; values[n++] = p->ca_file;
+        }
+    }
+    if (p->password) {
+        keys[n] = "password"; values[n++] = p->password;
+    }
+    keys[n] = "fallback_application_name"; values[n++] = "tocsin";
+    keys[n] = NULL; values[n] = NULL;
+
+    conn = PQconnectStartParams(keys, values, expand);
+    if (!conn || PQstatus(conn) == CONNECTION_BAD)
+        goto failed;
+    while (st != PGRES_POLLING_OK) {
+        if (st == PGRES_POLLING_FAILED)
+            goto failed;
+        ready = pgsql_wait(PQsocket(conn), st == PGRES_POLLING_READING
+                           ? POLLIN : POLLOUT, chk);
+        if (ready == 0) {
+            tocsin_check_set(chk, TOCSIN_UNKNOWN, "PGSQL UNKNOWN - no answer from "
+                             "%s before the timeout",
+                             pgsql_target(p, conn, target, sizeof(target)));
+            tocsin_check_timed_out(chk);
+            PQfinish(conn);
+            return NULL;
+        }
+        if (ready < 0) {
+            tocsin_check_set(chk, TOCSIN_UNKNOWN, "PGSQL UNKNOWN - poll: %s",
+                             strerror(errno));
+            PQfinish(conn);
+            return NULL;
+        }
+        st = PQconnectPoll(conn);
+    }
+    PQsetNoticeProcessor(conn, pgsql_ignore_notice, NULL);
+    if (PQsetnonblocking(conn, 1) != 0)
+        goto failed;
+    return conn;
+
+failed:
+    pgsql_connect_failed(p, conn, chk);
+    PQfinish(conn);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Queries.                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Send `sql` (one or more statements) and wait for all its results until
+ * the deadline. Returns the last result (the caller PQclears it; an error
+ * ends the statements, so it is the last), or NULL when the connection
+ * failed (PQerrorMessage says why) or, with *timed_out set, when the
+ * deadline passed. At the deadline the connection is simply closed: the
+ * session's statement_timeout makes the server stop on its own, whereas
+ * PQcancel could block. */
+static PGresult *pgsql_exec(PGconn *conn, struct tocsin_check *chk,
+                            const char *sql, int *timed_out)
+{
+    PGresult *last = NULL, *res;
+    int fd = PQsocket(conn), flushed, ready;
+
+    *timed_out = 0;
+    if (!PQsendQuery(conn, sql))
+        return NULL;
+    for (;;) {
+        flushed = PQflush(conn);
+        if (flushed < 0)
+            goto fail;
+        while (flushed == 0 && !PQisBusy(conn)) {
+            res = PQgetResult(conn);
+            if (!res)
+                return last;
+            PQclear(last);
+            last = res;
+        }
+        ready = pgsql_wait(fd, flushed ? POLLIN | POLLOUT : POLLIN, chk);
+        if (ready == 0) {
+            *timed_out = 1;
+            goto fail;
+        }
+        if (ready < 0 || !PQconsumeInput(conn))
+            goto fail;
+    }
+fail:
+    PQclear(last);
+    return NULL;
+}
+
+/* The server's text for a failed result, cleaned. Returns out. */
+static const char *pgsql_result_error(const struct pgsql *p, PGconn *conn,
+                                      const PGresult *res, char *out, size_t len)
+{
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+    if (primary)
+        return pgsql_clean(p, primary, out, len);
+    if (res && *PQresultErrorMessage(res))
+        return pgsql_clean(p, PQresultErrorMessage(res), out, len);
+    return pgsql_clean(p, PQerrorMessage(conn), out, len);
+}
+
+/* 1 when `text` is entirely a number (surrounding blanks allowed), with
+ * the number in *value. */
+static int pgsql_number(const char *text, double *value)
+{
+    char *end;
+
+    if (!text || !*text)
+        return 0;
+    errno = 0;
+    *value = strtod(text, &end);
+    if (end == text || errno == ERANGE)
+        return 0;
+    while (*end == ' ' || *end == '\t' || *end == '\n')
+        end++;
+    return *end == '\0';
+}
+
+/* Read the server-wide figures in one round trip, with statement_timeout
+ * set from the time left first. Returns 0, 1 when the query failed (the
+ * reason in why), or -1 when the deadline passed. */
+static int pgsql_read_stats(const struct pgsql *p, PGconn *conn,
+                            struct tocsin_check *chk, struct pgsql_stats *s,
+                            char *why, size_t whylen)
+{
+    /* Client backends are what max_connections limits; before 10 the view
+     * held nothing else. A role without pg_read_all_stats (pg_monitor)
+     * does not see the backend_type of other roles' sessions: those
+     * connected to a database count then, which may include a few
+     * autovacuum or parallel workers. Lag is 0 while everything received
+     * is replayed: an idle primary sends nothing to replay. */
+    static const char *const v10 =
+        "SELECT (SELECT count(*) FROM pg_stat_activity"
+        "        WHERE backend_type = 'client backend'"
+        "           OR (backend_type IS NULL AND datid IS NOT NULL)),"
+        " current_setting('max_connections'),"
+        " sum(blks_hit), sum(blks_read), sum(xact_rollback), sum(deadlocks),"
+        " pg_is_in_recovery(),"
+        " CASE WHEN NOT pg_is_in_recovery() THEN NULL"
+        "      WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
+        "      ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END,"
+        " pg_postmaster_start_time()"
+        " FROM pg_stat_database";
+    static const char *const v9 =
+        "SELECT (SELECT count(*) FROM pg_stat_activity),"
+        " current_setting('max_connections'),"
+        " sum(blks_hit), sum(blks_read), sum(xact_rollback), sum(deadlocks),"
+        " pg_is_in_recovery(),"
+        " CASE WHEN NOT pg_is_in_recovery() THEN NULL"
+        "      WHEN pg_last_xlog_receive_location() = pg_last_xlog_replay_location() THEN 0"
+        "      ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END,"
+        " pg_postmaster_start_time()"
+        " FROM pg_stat_database";
+    double *numbers[] = { &s->connections, &s->max_connections, &s->now.blks_hit,
+                          &s->now.blks_read, &s->now.rollbacks, &s->now.deadlocks };
+    char sql[PGSQL_SQL_MAX * 2];
+    long timeout_ms = (long)(tocsin_check_remaining(chk) * 1000);
+    PGresult *res;
+    int timed_out, i, rc = 1;
+
+    if (timeout_ms < 1)
+        timeout_ms = 1;
+    snprintf(sql, sizeof(sql), "SET statement_timeout = %ld; %s", timeout_ms,
+             PQserverVersion(conn) >= 100000 ? v10 : v9);
+    res = pgsql_exec(conn, chk, sql, &timed_out);
+    if (timed_out)
+        return -1;
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        pgsql_result_error(p, conn, res, why, whylen);
+        goto out;
+    }
+    if (PQntuples(res) != 1 || PQnfields(res) != 9) {
+        snprintf(why, whylen, "unexpected answer: %d rows of %d columns",
+                 PQntuples(res), PQnfields(res));
+        goto out;
+    }
+    for (i = 0; i < 6; i++) {
+        if (!pgsql_number(PQgetvalue(res, 0, i), numbers[i])) {
+            snprintf(why, whylen, "unexpected answer: column %d is \"%.40s\", not "
+                     "a number", i + 1, PQgetvalue(res, 0, i));
+            goto out;
+        }
+    }
+    s->standby = strcmp(PQgetvalue(res, 0, 6), "t") == 0;
+    s->lag_known = s->standby && !PQgetisnull(res, 0, 7) &&
+                   pgsql_number(PQgetvalue(res, 0, 7), &s->lag);
+    if (s->lag_known && s->lag < 0)
+        s->lag = 0;           /* the two clocks disagree a little */
+    snprintf(s->now.started, sizeof(s->now.started), "%s", PQgetvalue(res, 0, 8));
+    s->now.when = pgsql_now();
+    rc = 0;
+out:
+    PQclear(res);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* The check.                                                          */
+/* ------------------------------------------------------------------ */
+
+/* Append ", <figure text>" to the first line, with ", warning)" or
+ * ", critical)" folded into its closing parenthesis (or " (warning)"
+ * added) when `state` alerts. */
+static void pgsql_figure(char *line, size_t len, size_t *used,
+                         enum tocsin_state state, const char *text)
+{
+    size_t n = strlen(text);
+    const char *word = state == TOCSIN_CRITICAL ? "critical"
+                     : state == TOCSIN_WARNING ? "warning" : NULL;
+
+    if (!word)
+        pgsql_append(line, len, used, ", %s", text);
+    else if (n > 0 && text[n - 1] == ')')
+        pgsql_append(line, len, used, ", %.*s, %s)", (int)(n - 1), text, word);
+    else
+        pgsql_append(line, len, used, ", %s (%s)", text, word);
+}
+
+/* Run the custom query and add its figure. Returns the state it earns,
+ * or -1 when the deadline passed. */
+static int pgsql_custom_query(const struct pgsql *p, PGconn *conn,
+                              struct tocsin_check *chk, char *line, size_t len,
+                              size_t *used, char *problem, size_t plen)
+{
+    char msg[PGSQL_MSG_MAX], text[PGSQL_MSG_MAX];
+    enum tocsin_state state;
+    PGresult *res;
+    double value;
+    int timed_out;
+    const char *cell;
+
+    res = pgsql_exec(conn, chk, p->query, &timed_out);
+    if (timed_out)
+        return -1;
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        if (res && (PQresultStatus(res) == PGRES_COMMAND_OK ||
+                    PQresultStatus(res) == PGRES_EMPTY_QUERY))
+            snprintf(problem, plen, "query returned no result: its last statement "
+                     "is not a SELECT");
+        else
+            snprintf(problem, plen, "query failed: %s",
+                     pgsql_result_error(p, conn, res, msg, sizeof(msg)));
+        state = TOCSIN_CRITICAL;
+        goto out;
+    }
+    if (PQntuples(res) < 1 || PQnfields(res) < 1) {
+        snprintf(problem, plen, "query returned no rows");
+        state = TOCSIN_WARNING;
+        goto out;
+    }
+    cell = PQgetvalue(res, 0, 0);
+    if (PQgetisnull(res, 0, 0) || !pgsql_number(cell, &value)) {
+        snprintf(problem, plen, "query returned %s%.60s%s, not a number",
+                 PQgetisnull(res, 0, 0) ? "" : "\"",
+                 PQgetisnull(res, 0, 0) ? "NULL" : pgsql_clean(p, cell, msg, sizeof(msg)),
+                 PQgetisnull(res, 0, 0) ? "" : "\"");
+        state = TOCSIN_CRITICAL;
+        goto out;
+    }
+    state = tocsin_thresholds_eval(&p->query_th, value);
+    snprintf(text, sizeof(text), "%s %g", p->query_label, value);
+    pgsql_figure(line, len, used, state, text);
+    tocsin_check_perf(chk, p->query_label, value, "", &p->query_th, 0, 0, 0);
+    /* A second column explains the figure, as check_pgsql's "Extra Info". */
+    if (PQnfields(res) > 1 && !PQgetisnull(res, 0, 1))
+        tocsin_check_long(chk, "%s: %s", p->query_label,
+                          pgsql_clean(p, PQgetvalue(res, 0, 1), msg, sizeof(msg)));
+out:
+    PQclear(res);
+    return (int)state;
+}
+
+/* Connect, read the figures, run the custom query, and report. Keeps the
+ * counters for the next check's rates. Costs one connection and two
+ * round trips (three with a custom query). */
+static void pgsql_check(void *instance, struct tocsin_check *chk)
+{
+    struct pgsql *p = instance;
+    struct pgsql_stats s;
+    enum tocsin_state state = TOCSIN_OK, fs;
+    char line[PGSQL_TEXT_MAX], text[PGSQL_MSG_MAX], why[PGSQL_MSG_MAX];
+    char problem[PGSQL_MSG_MAX] = "";
+    size_t used = 0;
+    double t0, connect_time, hit, read, pct;
+    const char *version;
+    PGconn *conn;
+    int rc, fresh;
+
+    memset(&s, 0, sizeof(s));
+    t0 = pgsql_now();
+    conn = pgsql_connect(p, chk);
+    if (!conn)
+        return;
+    connect_time = pgsql_now() - t0;
+
+    line[0] = '\0';
+    fs = tocsin_thresholds_eval(&p->connect, connect_time);
+    state = tocsin_state_worst(state, fs);
+    pgsql_append(line, sizeof(line), &used, "connected to %s in %.3f s", PQdb(conn),
+                 connect_time);
+    if (fs != TOCSIN_OK)
+        pgsql_append(line, sizeof(line), &used, " (%s)",
+                     fs == TOCSIN_CRITICAL ? "critical" : "warning");
+    tocsin_check_perf(chk, "connect_time", pgsql_round(connect_time, 6), "s",
+                      &p->connect, 0, 0, TOCSIN_PERF_MIN);
+
+    rc = pgsql_read_stats(p, conn, chk, &s, why, sizeof(why));
+    if (rc < 0)
+        goto timed_out;
+    if (rc > 0) {
+        /* Reachable but not readable: say so, and keep the connect time. */
+        state = tocsin_state_worst(state, TOCSIN_UNKNOWN);
+        snprintf(problem, sizeof(problem),
+                 "cannot read the server's statistics: %.400s", why);
+        p->have_prev = 0;
+        goto query;
+    }
+    version = PQparameterStatus(conn, "server_version");
+    tocsin_check_long(chk, "PostgreSQL %s, %s", version ? version : "(version unknown)",
+                      s.standby ? "standby (in recovery)" : "primary");
+
+    /* Connections. */
+    pct = s.max_connections > 0 ? 100.0 * s.connections / s.max_connections : 0;
+    fs = tocsin_thresholds_eval(&p->connections, pct);
+    state = tocsin_state_worst(state, fs);
+    snprintf(text, sizeof(text), "%.0f/%.0f connections (%.0f%%)", s.connections,
+             s.max_connections, pct);
+    pgsql_figure(line, sizeof(line), &used, fs, text);
+    tocsin_check_perf(chk, "connections", pgsql_round(pct, 2), "%", &p->connections,
+                      0, 100, TOCSIN_PERF_MIN | TOCSIN_PERF_MAX);
+
+    /* Rates and the cache over the interval, when the previous counters
+     * come from the same server run and none went backwards. */
+    fresh = !p->have_prev || strcmp(p->prev.started, s.now.started) != 0 ||
+            s.now.blks_hit < p->prev.blks_hit || s.now.blks_read < p->prev.blks_read ||
+            s.now.rollbacks < p->prev.rollbacks || s.now.deadlocks < p->prev.deadlocks ||
+            s.now.when - p->prev.when < 0.001;
+    hit = s.now.blks_hit;
+    read = s.now.blks_read;
+    if (!fresh && (s.now.blks_hit - p->prev.blks_hit) +
+                  (s.now.blks_read - p->prev.blks_read) > 0) {
+        hit = s.now.blks_hit - p->prev.blks_hit;
+        read = s.now.blks_read - p->prev.blks_read;
+        tocsin_check_long(chk, "cache hit over the last %.0f s: %.0f blocks from "
+                          "the cache, %.0f read", s.now.when - p->prev.when, hit, read);
+    } else {
+        tocsin_check_long(chk, "cache hit since the statistics were reset: %.0f "
+                          "blocks from the cache, %.0f read", hit, read);
+    }
+    if (hit + read > 0) {
+        pct = 100.0 * hit / (hit + read);
+        fs = tocsin_thresholds_eval(&p->cache_hit, pct);
+        state = tocsin_state_worst(state, fs);
+        snprintf(text, sizeof(text), "cache hit %.1f%%", pct);
+        pgsql_figure(line, sizeof(line), &used, fs, text);
+        tocsin_check_perf(chk, "cache_hit", pgsql_round(pct, 2), "%", &p->cache_hit,
+                          0, 100, TOCSIN_PERF_MIN | TOCSIN_PERF_MAX);
+    }
+
+    if (s.standby && s.lag_known) {
+        fs = tocsin_thresholds_eval(&p->lag, s.lag);
+        state = tocsin_state_worst(state, fs);
+        snprintf(text, sizeof(text), "replication lag %.1f s", s.lag);
+        pgsql_figure(line, sizeof(line), &used, fs, text);
+        tocsin_check_perf(chk, "replication_lag", pgsql_round(s.lag, 3), "s", &p->lag,
+                          0, 0, TOCSIN_PERF_MIN);
+    } else if (s.standby) {
+        tocsin_check_long(chk, "replication lag unknown: no transaction replayed "
+                          "since the standby started");
+    }
+
+    if (fresh) {
+        tocsin_check_long(chk, "deadlock and rollback rates start at the next check");
+    } else {
+        double span = s.now.when - p->prev.when;
+        double deadlocks = (s.now.deadlocks - p->prev.deadlocks) / span;
+        double rollbacks = (s.now.rollbacks - p->prev.rollbacks) / span;
+        enum tocsin_state ds = tocsin_thresholds_eval(&p->deadlocks, deadlocks);
+        enum tocsin_state rs = tocsin_thresholds_eval(&p->rollbacks, rollbacks);
+
+        state = tocsin_state_worst(state, tocsin_state_worst(ds, rs));
+        snprintf(text, sizeof(text), "%.2f deadlocks/s", deadlocks);
+        pgsql_figure(line, sizeof(line), &used, ds, text);
+        snprintf(text, sizeof(text), "%.2f rollbacks/s", rollbacks);
+        pgsql_figure(line, sizeof(line), &used, rs, text);
+        tocsin_check_perf(chk, "deadlocks_rate", pgsql_round(deadlocks, 4), "",
+                          &p->deadlocks, 0, 0, TOCSIN_PERF_MIN);
+        tocsin_check_perf(chk, "rollbacks_rate", pgsql_round(rollbacks, 4), "",
+                          &p->rollbacks, 0, 0, TOCSIN_PERF_MIN);
+        tocsin_check_long(chk, "over the last %.1f s: %.0f deadlocks, %.0f rollbacks",
+                          span, s.now.deadlocks - p->prev.deadlocks,
+                          s.now.rollbacks - p->prev.rollbacks);
+    }
+    p->prev = s.now;
+    p->have_prev = 1;
+
+query:
+    if (p->query) {
+        char qproblem[PGSQL_MSG_MAX] = "";
+
+        rc = pgsql_custom_query(p, conn, chk, line, sizeof(line), &used,
+                                qproblem, sizeof(qproblem));
+        if (rc < 0)
+            goto timed_out;
+        state = tocsin_state_worst(state, (enum tocsin_state)rc);
+        if (*qproblem) {
+            if (*problem)
+                tocsin_check_long(chk, "%s", qproblem);
+            else
+                snprintf(problem, sizeof(problem), "%s", qproblem);
+        }
+    }
+
+    /* A problem leads the line; the figures follow. */
+    if (*problem)
+        tocsin_check_set(chk, state, "PGSQL %s - %s; %s", tocsin_state_name(state),
+                         problem, line);
+    else
+        tocsin_check_set(chk, state, "PGSQL %s - %s", tocsin_state_name(state), line);
+    PQfinish(conn);
+    return;
+
+timed_out:
+    tocsin_check_set(chk, TOCSIN_UNKNOWN, "PGSQL UNKNOWN - %s; a query did not "
+                     "finish before the timeout", line);
+    tocsin_check_timed_out(chk);
+    PQfinish(conn);
+}
+
+TOCSIN_PLUGIN_DEFINE(
+    .kind = TOCSIN_PLUGIN_CHECK,
+    .flags = TOCSIN_PLUGIN_STATEFUL,
+    .name = "pgsql",
+    .version = "0.1.0",
+    .summary = "PostgreSQL: connect time, connections, cache hit, deadlocks, "
+               "rollbacks, replication lag, custom query",
+    .options = pgsql_options,
+    .setup = pgsql_setup,
+    .teardown = pgsql_teardown,
+    .check = pgsql_check,
+);
