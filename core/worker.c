@@ -277,15 +277,12 @@ static void worker_main(const struct tocsin_config *conf, enum tocsin_worker_kin
         ssize_t got;
 
         for (;;) {
-            struct tocsin_buf view;
             const char *payload;
             size_t plen;
             uint32_t type;
             long flen;
 
-            view.data = w.in.data + off;
-            view.len = w.in.len - off;
-            flen = tocsin_frame_next(&view, &type, &payload, &plen);
+            flen = tocsin_frame_next(&w.in, off, &type, &payload, &plen);
             if (flen < 0)
                 _exit(2);
             if (flen == 0)
@@ -665,15 +662,12 @@ static void handle_frames(struct tocsin_pool *p, struct tocsin_worker *w)
     size_t off = 0;
 
     for (;;) {
-        struct tocsin_buf view;
         const char *payload;
         size_t plen;
         uint32_t type;
         long flen;
 
-        view.data = w->in.data + off;
-        view.len = w->in.len - off;
-        flen = tocsin_frame_next(&view, &type, &payload, &plen);
+        flen = tocsin_frame_next(&w->in, off, &type, &payload, &plen);
         if (flen == 0)
             break;
         if (flen < 0) {
