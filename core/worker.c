@@ -639,8 +639,10 @@ static void worker_died(struct tocsin_pool *p, struct tocsin_worker *w, int stat
     tocsin_buf_free(&why);
     __atomic_store_n(&w->slot->busy, 0, __ATOMIC_RELAXED);
     p->restarts++;
-    if (spawn_worker(p, w) < 0)
-        tocsin_error("worker %d could not be replaced; %d left", w->id, p->nworkers - 1);
+    if (spawn_worker(p, w) < 0) {
+        tocsin_error("worker %d could not be replaced; trying again in a second", w->id);
+        w->respawn_at = tocsin_mono_us() + 1000000;
+    }
 }
 
 /* Stop worker `w` for good and account for it now: kill, reap, blame. */
@@ -781,6 +783,17 @@ int64_t tocsin_pool_enforce(struct tocsin_pool *p, int64_t now)
         uint32_t seq, k;
         int64_t started, limit = -1;
 
+        if (w->pid <= 0 && w->fd < 0 && w->respawn_at) {
+            /* A replacement failed to start (fork or socketpair): retry. */
+            if (now >= w->respawn_at) {
+                w->respawn_at = 0;
+                if (spawn_worker(p, w) < 0)
+                    w->respawn_at = now + 1000000;
+            }
+            if (w->respawn_at && w->respawn_at < next)
+                next = w->respawn_at;
+            continue;
+        }
         if (w->pid <= 0 || w->killed_for_timeout ||
             !__atomic_load_n(&w->slot->busy, __ATOMIC_ACQUIRE))
             continue;

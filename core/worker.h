@@ -50,6 +50,7 @@ struct tocsin_worker {
     int killed_for_timeout;        /* the core killed it: the job overran */
     int want_write;                /* EPOLLOUT is registered */
     struct tocsin_worker_slot *slot;
+    int64_t respawn_at;            /* when to try again after a failed start */
 };
 
 /* Callbacks into the daemon. */
