@@ -19,6 +19,7 @@
 
 #include "check.h"
 #include "clock.h"
+#include "exec.h"
 #include "log.h"
 #include "nagios.h"
 
@@ -258,6 +259,7 @@ static void worker_main(const struct tocsin_config *conf, enum tocsin_worker_kin
         setrlimit(RLIMIT_AS, &rl);
     }
 
+    tocsin_exec_publish_pgid(&slot->child_pgid);
     memset(&w, 0, sizeof(w));
     w.conf = conf;
     w.kind = kind;
@@ -581,6 +583,16 @@ static const char *job_plugin(const struct tocsin_pool *p, const struct tocsin_w
     return idx < p->conf->nnotifiers ? p->conf->notifiers[idx].inst.plugin_name : "?";
 }
 
+/* End the command a dead worker left running, if any: its process group
+ * outlives the worker that started it. */
+static void kill_orphaned_command(struct tocsin_worker *w)
+{
+    int32_t pgid = __atomic_exchange_n(&w->slot->child_pgid, 0, __ATOMIC_ACQ_REL);
+
+    if (pgid > 0)
+        kill(-(pid_t)pgid, SIGKILL);
+}
+
 /*
  * A worker is gone (its socket closed, or it was reaped). Blame the job it
  * was running, hand every other job back, and start a replacement.
@@ -599,6 +611,7 @@ static void worker_died(struct tocsin_pool *p, struct tocsin_worker *w, int stat
         w->fd = -1;
     }
     w->pid = 0;
+    kill_orphaned_command(w);
     tocsin_buf_reset(&w->in);
     tocsin_buf_reset(&w->out);
 
@@ -855,9 +868,26 @@ void tocsin_pool_stop(struct tocsin_pool *p)
             while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
                 ;
         }
+        kill_orphaned_command(w);
         tocsin_buf_free(&w->in);
         tocsin_buf_free(&w->out);
         free(w->jobs);
+    }
+    /* Collect the commands just killed; they were reparented here. */
+    {
+        int64_t until = tocsin_mono_us() + 200000;
+
+        for (;;) {
+            pid_t r = waitpid(-1, NULL, WNOHANG);
+
+            if (r < 0 && errno != EINTR)
+                break; /* ECHILD: nothing left */
+            if (r == 0) {
+                if (tocsin_mono_us() >= until)
+                    break;
+                usleep(1000);
+            }
+        }
     }
     free(p->workers);
     p->workers = NULL;

@@ -31,6 +31,7 @@ struct tocsin_worker_slot {
     volatile uint32_t busy;        /* 1 while a job runs */
     volatile uint32_t seq;         /* that job's number */
     volatile int64_t started_us;   /* when it started (monotonic) */
+    volatile int32_t child_pgid;   /* process group of a command it runs, or 0 */
 };
 
 struct tocsin_job {

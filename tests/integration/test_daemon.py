@@ -348,9 +348,6 @@ else : > '{flip}'; echo "OK - up"; exit 0; fi
         self.assertEqual(left, [], f"expected every worker to be gone after the stop; "
                                    f"still running: {left}; log:\n{self.tail()}")
 
-    @unittest.skip("known bug: a check command still running when tocsind stops "
-                   "outlives it; the workers are killed, not the process group of "
-                   "the command they wait for")
     def test_sigterm_ends_a_running_check_command(self):
         """A check command still running when tocsind stops ends with it."""
         marker = f"31.{os.getpid()}{int(time.monotonic() * 1000) % 100000}"
