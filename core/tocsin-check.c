@@ -47,6 +47,7 @@ static void die(const char *fmt, ...)
     vprintf(fmt, ap);
     va_end(ap);
     fputc('\n', stdout);
+    fflush(stdout);
     exit(TOCSIN_UNKNOWN);
 }
 
@@ -194,7 +195,10 @@ int main(int argc, char **argv)
 
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             print_options(p);
-            return TOCSIN_UNKNOWN;
+            state = TOCSIN_UNKNOWN;
+            tocsin_buf_free(&name);
+            free(seen);
+            goto out;
         }
         if (strncmp(arg, "--", 2) != 0 || !arg[2])
             die("expected --OPTION, got \"%s\"", arg);
@@ -272,6 +276,7 @@ int main(int argc, char **argv)
     tocsin_check_release(&chk);
     if (p->teardown)
         p->teardown(inst);
+out:
     cfg_free(cfg);
     tocsin_buf_free(&out);
     tocsin_buf_free(&err);
