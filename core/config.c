@@ -34,6 +34,15 @@ struct pending_opt {
 
 /* The state of one tocsin_config_load() call. libconfuse callbacks carry
  * no user pointer, so it lives here for the duration of the call. */
+/* Names already defined, for duplicate detection in O(1): open addressing
+ * over indices into conf->services or conf->notifiers (whose first member
+ * is their struct tocsin_instance_conf). */
+struct name_index {
+    uint32_t *slots;               /* index + 1, or 0 when free */
+    size_t cap;                    /* a power of two */
+    size_t count;
+};
+
 struct parse_ctx {
     const struct tocsin_registry *reg;
     struct tocsin_buf *errors;
@@ -43,6 +52,10 @@ struct parse_ctx {
     struct pending_opt pending[MAX_PENDING];
     size_t npending;
     int include_dir_line;          /* 0 unless include_dir was set */
+    size_t services_cap;           /* allocated entries of conf->services */
+    size_t notifiers_cap;
+    struct name_index *service_names;
+    struct name_index *notifier_names;
 };
 
 static struct parse_ctx *ctx;
@@ -67,60 +80,21 @@ static void add_error(const char *file, int line, const char *fmt, ...)
 }
 
 /*
- * The earlier definition, in the file being parsed, of the service or
- * notifier titled `title`, into *kind and *line. Returns 0 when exactly
- * one is found (a service and a notifier may share a name), -1 otherwise.
- */
-static int first_definition(const char *title, const char **kind, int *line)
-{
-    const struct tocsin_config *conf = ctx->conf;
-    int found = 0;
-    size_t i;
-
-    for (i = 0; i < conf->nservices; i++)
-        if (strcmp(conf->services[i].inst.name, title) == 0 &&
-            strcmp(conf->services[i].inst.file, ctx->file) == 0) {
-            *kind = "service";
-            *line = conf->services[i].inst.line;
-            found++;
-        }
-    for (i = 0; i < conf->nnotifiers; i++)
-        if (strcmp(conf->notifiers[i].inst.name, title) == 0 &&
-            strcmp(conf->notifiers[i].inst.file, ctx->file) == 0) {
-            *kind = "notifier";
-            *line = conf->notifiers[i].inst.line;
-            found++;
-        }
-    return found == 1 ? 0 : -1;
-}
-
-/*
  * libconfuse error callback. Free-form label sections (CFGF_KEYSTRVAL)
  * report each key as unknown although they accept it; those reports are
- * dropped. A duplicate title within one file names the first definition,
- * as a duplicate across files does. Everything else is kept with the file
- * and line libconfuse tracked.
+ * dropped. Everything else is kept with the file and line libconfuse
+ * tracked.
  */
 static void error_cb(cfg_t *cfg, const char *fmt, va_list ap)
 {
     struct tocsin_buf msg = TOCSIN_BUF_INIT;
-    const char *text, *kind;
-    char title[256];
-    int line;
+    const char *text;
 
     tocsin_buf_vprintf(&msg, fmt, ap);
     text = tocsin_buf_str(&msg);
     if ((cfg->flags & CFGF_KEYSTRVAL) && strncmp(text, "no such option", 14) == 0)
         goto out;
-    if (sscanf(text, "found duplicate title '%255[^']'", title) == 1) {
-        if (first_definition(title, &kind, &line) == 0)
-            add_error(ctx->file, cfg->line, "duplicate %s '%s' (first defined at %s:%d)",
-                      kind, title, ctx->file, line);
-        else
-            add_error(ctx->file, cfg->line, "'%s' is defined twice in this file", title);
-    } else {
-        add_error(ctx->file, cfg->line, "%s", text);
-    }
+    add_error(ctx->file, cfg->line, "%s", text);
 out:
     tocsin_buf_free(&msg);
 }
@@ -455,6 +429,90 @@ static void free_instance(struct tocsin_instance_conf *inst)
     free_optvals(inst->opts, inst->nopts);
 }
 
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static const struct tocsin_instance_conf *inst_at(const void *base, size_t stride, size_t i)
+{
+    return (const struct tocsin_instance_conf *)((const char *)base + i * stride);
+}
+
+/*
+ * Find `name` among the entries of `base` (stride bytes apart) that the
+ * index knows. Returns the entry's index, or -1. O(1) on average.
+ */
+static long index_find(const struct name_index *ix, const void *base, size_t stride,
+                       const char *name)
+{
+    size_t i;
+
+    if (!ix->cap)
+        return -1;
+    for (i = name_hash(name) & (ix->cap - 1); ix->slots[i]; i = (i + 1) & (ix->cap - 1))
+        if (strcmp(inst_at(base, stride, ix->slots[i] - 1)->name, name) == 0)
+            return (long)ix->slots[i] - 1;
+    return -1;
+}
+
+/* Add entry `idx` (named `name`). Returns 0 or -1 on oom. */
+static int index_add(struct name_index *ix, const void *base, size_t stride,
+                     const char *name, size_t idx)
+{
+    size_t i;
+
+    if ((ix->count + 1) * 2 > ix->cap) {
+        size_t cap = ix->cap ? ix->cap * 2 : 64, k;
+        uint32_t *slots = calloc(cap, sizeof(*slots));
+
+        if (!slots)
+            return -1;
+        for (k = 0; k < ix->cap; k++) {
+            uint32_t v = ix->slots[k];
+
+            if (!v)
+                continue;
+            for (i = name_hash(inst_at(base, stride, v - 1)->name) & (cap - 1); slots[i];
+                 i = (i + 1) & (cap - 1))
+                ;
+            slots[i] = v;
+        }
+        free(ix->slots);
+        ix->slots = slots;
+        ix->cap = cap;
+    }
+    for (i = name_hash(name) & (ix->cap - 1); ix->slots[i]; i = (i + 1) & (ix->cap - 1))
+        ;
+    ix->slots[i] = (uint32_t)idx + 1;
+    ix->count++;
+    return 0;
+}
+
+/* Make room for one more entry of `size` bytes in *arr (count used,
+ * *cap allocated), growing geometrically. Returns 0 or -1 on oom. */
+static int grow(void **arr, size_t count, size_t *cap, size_t size)
+{
+    void *p;
+    size_t ncap;
+
+    if (count < *cap)
+        return 0;
+    ncap = *cap ? *cap * 2 : 16;
+    p = realloc(*arr, ncap * size);
+    if (!p)
+        return -1;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Services                                                            */
 /* ------------------------------------------------------------------ */
@@ -577,23 +635,34 @@ static void free_service(struct tocsin_service_conf *s)
     free(s->labels);
 }
 
+/*
+ * Free the section just parsed once its content is copied out. libconfuse
+ * looks for an earlier section of the same title each time one starts,
+ * which is quadratic in a file of many services; with each section gone
+ * as soon as it ends, that search is short, the tree stays small, and
+ * duplicates are found by our own index instead.
+ */
+static void drop_section(cfg_opt_t *opt)
+{
+    if (cfg_opt_size(opt))
+        cfg_opt_rmnsec(opt, cfg_opt_size(opt) - 1);
+}
+
 /* Called by libconfuse when a service section ends. */
 static int service_cb(cfg_t *cfg, cfg_opt_t *opt)
 {
     cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
     struct tocsin_config *conf = ctx->conf;
-    struct tocsin_service_conf *s, *grown;
-    size_t i;
+    struct tocsin_service_conf *s;
+    long first;
 
-    (void)cfg;
     if (!sec)
         goto out;
-    grown = realloc(conf->services, (conf->nservices + 1) * sizeof(*grown));
-    if (!grown) {
+    if (grow((void **)&conf->services, conf->nservices, &ctx->services_cap,
+             sizeof(*conf->services)) < 0) {
         add_error(ctx->file, cfg->line, "out of memory");
         goto out;
     }
-    conf->services = grown;
     s = &conf->services[conf->nservices];
     memset(s, 0, sizeof(*s));
     if (build_instance(sec, service_core_opts, "check", TOCSIN_PLUGIN_CHECK, &s->inst) < 0 ||
@@ -601,17 +670,23 @@ static int service_cb(cfg_t *cfg, cfg_opt_t *opt)
         free_service(s);
         goto out;
     }
-    for (i = 0; i < conf->nservices; i++) {
-        if (strcmp(conf->services[i].inst.name, s->inst.name) == 0) {
-            add_error(ctx->file, s->inst.line, "duplicate service '%s' (first defined at %s:%d)",
-                      s->inst.name, conf->services[i].inst.file, conf->services[i].inst.line);
-            free_service(s);
-            goto out;
-        }
+    first = index_find(ctx->service_names, conf->services, sizeof(*s), s->inst.name);
+    if (first >= 0) {
+        add_error(ctx->file, s->inst.line, "duplicate service '%s' (first defined at %s:%d)",
+                  s->inst.name, conf->services[first].inst.file, conf->services[first].inst.line);
+        free_service(s);
+        goto out;
+    }
+    if (index_add(ctx->service_names, conf->services, sizeof(*s), s->inst.name,
+                  conf->nservices) < 0) {
+        add_error(ctx->file, cfg->line, "out of memory");
+        free_service(s);
+        goto out;
     }
     conf->nservices++;
 out:
     ctx->npending = 0;
+    drop_section(opt);
     return 0;
 }
 
@@ -629,17 +704,16 @@ static int notifier_cb(cfg_t *cfg, cfg_opt_t *opt)
 {
     cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
     struct tocsin_config *conf = ctx->conf;
-    struct tocsin_notifier_conf *n, *grown;
-    size_t i;
+    struct tocsin_notifier_conf *n;
+    long first;
 
     if (!sec)
         goto out;
-    grown = realloc(conf->notifiers, (conf->nnotifiers + 1) * sizeof(*grown));
-    if (!grown) {
+    if (grow((void **)&conf->notifiers, conf->nnotifiers, &ctx->notifiers_cap,
+             sizeof(*conf->notifiers)) < 0) {
         add_error(ctx->file, cfg->line, "out of memory");
         goto out;
     }
-    conf->notifiers = grown;
     n = &conf->notifiers[conf->nnotifiers];
     memset(n, 0, sizeof(*n));
     if (build_instance(sec, notifier_core_opts, "plugin", TOCSIN_PLUGIN_NOTIFIER, &n->inst) < 0) {
@@ -647,17 +721,23 @@ static int notifier_cb(cfg_t *cfg, cfg_opt_t *opt)
         goto out;
     }
     n->enabled = cfg_getbool(sec, "enabled") == cfg_true;
-    for (i = 0; i < conf->nnotifiers; i++) {
-        if (strcmp(conf->notifiers[i].inst.name, n->inst.name) == 0) {
-            add_error(ctx->file, n->inst.line, "duplicate notifier '%s' (first defined at %s:%d)",
-                      n->inst.name, conf->notifiers[i].inst.file, conf->notifiers[i].inst.line);
-            free_instance(&n->inst);
-            goto out;
-        }
+    first = index_find(ctx->notifier_names, conf->notifiers, sizeof(*n), n->inst.name);
+    if (first >= 0) {
+        add_error(ctx->file, n->inst.line, "duplicate notifier '%s' (first defined at %s:%d)",
+                  n->inst.name, conf->notifiers[first].inst.file, conf->notifiers[first].inst.line);
+        free_instance(&n->inst);
+        goto out;
+    }
+    if (index_add(ctx->notifier_names, conf->notifiers, sizeof(*n), n->inst.name,
+                  conf->nnotifiers) < 0) {
+        add_error(ctx->file, cfg->line, "out of memory");
+        free_instance(&n->inst);
+        goto out;
     }
     conf->nnotifiers++;
 out:
     ctx->npending = 0;
+    drop_section(opt);
     return 0;
 }
 
@@ -830,6 +910,7 @@ struct tocsin_config *tocsin_config_load(const char *path,
                                          struct tocsin_buf *errors)
 {
     struct parse_ctx pc;
+    struct name_index service_names = {NULL, 0, 0}, notifier_names = {NULL, 0, 0};
     struct tocsin_config *conf = NULL;
     cfg_opt_t *service_opts = NULL, *notifier_opts = NULL;
     cfg_opt_t *main_opts = NULL, *dir_opts = NULL;
@@ -842,6 +923,8 @@ struct tocsin_config *tocsin_config_load(const char *path,
     memset(&pc, 0, sizeof(pc));
     pc.reg = reg;
     pc.errors = errors;
+    pc.service_names = &service_names;
+    pc.notifier_names = &notifier_names;
     ctx = &pc;
 
     conf = calloc(1, sizeof(*conf));
@@ -869,13 +952,13 @@ struct tocsin_config *tocsin_config_load(const char *path,
             CFG_INT("worker_memory_limit", 1024, CFGF_NONE),
             CFG_STR("log_level", "info", CFGF_NONE),
             TOCSIN_OPT_DURATION("max_check_spread", 60000),
-            CFG_SEC("service", service_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
-            CFG_SEC("notifier", notifier_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+            CFG_SEC("service", service_opts, CFGF_MULTI | CFGF_TITLE),
+            CFG_SEC("notifier", notifier_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_END()
         };
         cfg_opt_t d[] = {
-            CFG_SEC("service", service_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
-            CFG_SEC("notifier", notifier_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+            CFG_SEC("service", service_opts, CFGF_MULTI | CFGF_TITLE),
+            CFG_SEC("notifier", notifier_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_END()
         };
 
@@ -953,6 +1036,8 @@ done:
     free(main_opts);
     free(dir_opts);
     tocsin_buf_free(&incdir);
+    free(service_names.slots);
+    free(notifier_names.slots);
     ctx = NULL;
     if (pc.nerrors) {
         tocsin_config_free(conf);

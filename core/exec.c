@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "exec.h"
 #include "tocsin-plugin.h"
 
 /* Bytes read from a pipe per read(2). */
@@ -47,6 +48,14 @@
 
 /* Signals a command starts with at their default disposition, whatever
  * the worker that runs it ignores. */
+/* Where to publish the process group of the running command, or NULL. */
+static volatile int32_t *published_pgid;
+
+void tocsin_exec_publish_pgid(volatile int32_t *slot)
+{
+    published_pgid = slot;
+}
+
 static const int exec_default_signals[] = {
     SIGPIPE, SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2
 };
@@ -348,6 +357,8 @@ int tocsin_exec(char *const argv[], const struct timespec *deadline,
         pid = -1;
         goto out;
     }
+    if (published_pgid)
+        __atomic_store_n(published_pgid, (int32_t)pid, __ATOMIC_RELEASE);
     exec_close(&outp[1]);
     exec_close(&errp[1]);
     s[0].fd = outp[0];
@@ -370,6 +381,8 @@ int tocsin_exec(char *const argv[], const struct timespec *deadline,
             break;
         }
     }
+    if (published_pgid)
+        __atomic_store_n(published_pgid, 0, __ATOMIC_RELEASE);
     if (reaped) {
         if (WIFEXITED(status)) {
             res->exited = 1;

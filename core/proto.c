@@ -25,20 +25,21 @@ int tocsin_frame_put(struct tocsin_buf *out, uint32_t type,
     return 0;
 }
 
-long tocsin_frame_next(const struct tocsin_buf *in, uint32_t *type,
+long tocsin_frame_next(const struct tocsin_buf *in, size_t off, uint32_t *type,
                        const char **payload, size_t *payload_len)
 {
     struct tocsin_frame_hdr h;
+    size_t left = in->len > off ? in->len - off : 0;
 
-    if (in->len < sizeof(h))
+    if (left < sizeof(h))
         return 0;
-    memcpy(&h, in->data, sizeof(h));
+    memcpy(&h, in->data + off, sizeof(h));
     if (h.len < sizeof(h) || h.len > TOCSIN_FRAME_MAX)
         return -1;
-    if (in->len < h.len)
+    if (left < h.len)
         return 0;
     *type = h.type;
-    *payload = in->data + sizeof(h);
+    *payload = in->data + off + sizeof(h);
     *payload_len = h.len - sizeof(h);
     return (long)h.len;
 }

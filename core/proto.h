@@ -75,10 +75,10 @@ int tocsin_frame_put(struct tocsin_buf *out, uint32_t type,
                      const void *fixed, size_t fixed_len,
                      const void *tail, size_t tail_len);
 
-/* Look at the start of `in`: if a whole frame is there, set *type,
- * *payload and *payload_len and return its total length (to consume).
+/* Look at `in` from offset `off`: if a whole frame is there, set *type,
+ * *payload and *payload_len and return its total length (to skip).
  * Return 0 when more bytes are needed, -1 for a malformed frame. */
-long tocsin_frame_next(const struct tocsin_buf *in, uint32_t *type,
+long tocsin_frame_next(const struct tocsin_buf *in, size_t off, uint32_t *type,
                        const char **payload, size_t *payload_len);
 
 /* Append a uint32 length and the bytes of `s` (for alert texts). */

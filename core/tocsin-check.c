@@ -47,6 +47,7 @@ static void die(const char *fmt, ...)
     vprintf(fmt, ap);
     va_end(ap);
     fputc('\n', stdout);
+    fflush(stdout);
     exit(TOCSIN_UNKNOWN);
 }
 
@@ -116,7 +117,7 @@ int main(int argc, char **argv)
     void *inst = NULL;
     unsigned char *seen;
     cfg_t *cfg;
-    int i, list = 0;
+    int i, state, list = 0;
     size_t nopts = 0;
 
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
@@ -194,7 +195,10 @@ int main(int argc, char **argv)
 
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             print_options(p);
-            return TOCSIN_UNKNOWN;
+            state = TOCSIN_UNKNOWN;
+            tocsin_buf_free(&name);
+            free(seen);
+            goto out;
         }
         if (strncmp(arg, "--", 2) != 0 || !arg[2])
             die("expected --OPTION, got \"%s\"", arg);
@@ -250,27 +254,34 @@ int main(int argc, char **argv)
     tocsin_check_init(&chk, "", &deadline);
     p->check(inst, &chk);
     alarm(0);
-    tocsin_check_render(&chk, &out);
     if (chk.timed_out) {
-        printf("UNKNOWN: plugin %s timed out after %g s\n", p->name, (double)timeout_ms / 1000);
-        return TOCSIN_UNKNOWN;
+        /* Say so first; what the plugin had to say follows as long output. */
+        struct tocsin_buf said = TOCSIN_BUF_INIT;
+
+        tocsin_check_render(&chk, &said);
+        tocsin_buf_printf(&out, "UNKNOWN: plugin %s timed out after %g s\n", p->name,
+                          (double)timeout_ms / 1000);
+        tocsin_buf_append(&out, said.data ? said.data : "", said.len);
+        tocsin_buf_free(&said);
+        state = TOCSIN_UNKNOWN;
+    } else {
+        tocsin_check_render(&chk, &out);
+        state = (int)chk.state >= 0 && (int)chk.state <= 3 ? (int)chk.state : TOCSIN_UNKNOWN;
     }
     fwrite(out.data ? out.data : "", 1, out.len, stdout);
     if (!out.len || out.data[out.len - 1] != '\n')
         putchar('\n');
     fflush(stdout);
-    {
-        int state = (int)chk.state;
 
-        tocsin_check_release(&chk);
-        if (p->teardown)
-            p->teardown(inst);
-        cfg_free(cfg);
-        tocsin_buf_free(&out);
-        tocsin_buf_free(&err);
-        tocsin_buf_free(&warnings);
-        tocsin_buf_free(&cfg_errors);
-        tocsin_registry_free(&reg);
-        return state >= 0 && state <= 3 ? state : TOCSIN_UNKNOWN;
-    }
+    tocsin_check_release(&chk);
+    if (p->teardown)
+        p->teardown(inst);
+out:
+    cfg_free(cfg);
+    tocsin_buf_free(&out);
+    tocsin_buf_free(&err);
+    tocsin_buf_free(&warnings);
+    tocsin_buf_free(&cfg_errors);
+    tocsin_registry_free(&reg);
+    return state;
 }

@@ -272,6 +272,11 @@ static void on_result(void *ud, const struct tocsin_result_msg *r, const char *o
         struct tocsin_buf msg = TOCSIN_BUF_INIT;
 
         tocsin_buf_printf(&msg, "timed out after %g s", (double)s->timeout_us / 1e6);
+        if (len) {
+            /* Where the plugin says it was when time ran out. */
+            tocsin_buf_puts(&msg, ": ");
+            first_line(output, len, &msg, 1024);
+        }
         apply_result(d, r->svc, s->timeout_state, tocsin_buf_str(&msg), msg.len);
         tocsin_buf_free(&msg);
         return;

@@ -19,6 +19,7 @@
 
 #include "check.h"
 #include "clock.h"
+#include "exec.h"
 #include "log.h"
 #include "nagios.h"
 
@@ -258,6 +259,7 @@ static void worker_main(const struct tocsin_config *conf, enum tocsin_worker_kin
         setrlimit(RLIMIT_AS, &rl);
     }
 
+    tocsin_exec_publish_pgid(&slot->child_pgid);
     memset(&w, 0, sizeof(w));
     w.conf = conf;
     w.kind = kind;
@@ -277,15 +279,12 @@ static void worker_main(const struct tocsin_config *conf, enum tocsin_worker_kin
         ssize_t got;
 
         for (;;) {
-            struct tocsin_buf view;
             const char *payload;
             size_t plen;
             uint32_t type;
             long flen;
 
-            view.data = w.in.data + off;
-            view.len = w.in.len - off;
-            flen = tocsin_frame_next(&view, &type, &payload, &plen);
+            flen = tocsin_frame_next(&w.in, off, &type, &payload, &plen);
             if (flen < 0)
                 _exit(2);
             if (flen == 0)
@@ -584,6 +583,16 @@ static const char *job_plugin(const struct tocsin_pool *p, const struct tocsin_w
     return idx < p->conf->nnotifiers ? p->conf->notifiers[idx].inst.plugin_name : "?";
 }
 
+/* End the command a dead worker left running, if any: its process group
+ * outlives the worker that started it. */
+static void kill_orphaned_command(struct tocsin_worker *w)
+{
+    int32_t pgid = __atomic_exchange_n(&w->slot->child_pgid, 0, __ATOMIC_ACQ_REL);
+
+    if (pgid > 0)
+        kill(-(pid_t)pgid, SIGKILL);
+}
+
 /*
  * A worker is gone (its socket closed, or it was reaped). Blame the job it
  * was running, hand every other job back, and start a replacement.
@@ -602,6 +611,7 @@ static void worker_died(struct tocsin_pool *p, struct tocsin_worker *w, int stat
         w->fd = -1;
     }
     w->pid = 0;
+    kill_orphaned_command(w);
     tocsin_buf_reset(&w->in);
     tocsin_buf_reset(&w->out);
 
@@ -642,8 +652,10 @@ static void worker_died(struct tocsin_pool *p, struct tocsin_worker *w, int stat
     tocsin_buf_free(&why);
     __atomic_store_n(&w->slot->busy, 0, __ATOMIC_RELAXED);
     p->restarts++;
-    if (spawn_worker(p, w) < 0)
-        tocsin_error("worker %d could not be replaced; %d left", w->id, p->nworkers - 1);
+    if (spawn_worker(p, w) < 0) {
+        tocsin_error("worker %d could not be replaced; trying again in a second", w->id);
+        w->respawn_at = tocsin_mono_us() + 1000000;
+    }
 }
 
 /* Stop worker `w` for good and account for it now: kill, reap, blame. */
@@ -665,15 +677,12 @@ static void handle_frames(struct tocsin_pool *p, struct tocsin_worker *w)
     size_t off = 0;
 
     for (;;) {
-        struct tocsin_buf view;
         const char *payload;
         size_t plen;
         uint32_t type;
         long flen;
 
-        view.data = w->in.data + off;
-        view.len = w->in.len - off;
-        flen = tocsin_frame_next(&view, &type, &payload, &plen);
+        flen = tocsin_frame_next(&w->in, off, &type, &payload, &plen);
         if (flen == 0)
             break;
         if (flen < 0) {
@@ -787,6 +796,17 @@ int64_t tocsin_pool_enforce(struct tocsin_pool *p, int64_t now)
         uint32_t seq, k;
         int64_t started, limit = -1;
 
+        if (w->pid <= 0 && w->fd < 0 && w->respawn_at) {
+            /* A replacement failed to start (fork or socketpair): retry. */
+            if (now >= w->respawn_at) {
+                w->respawn_at = 0;
+                if (spawn_worker(p, w) < 0)
+                    w->respawn_at = now + 1000000;
+            }
+            if (w->respawn_at && w->respawn_at < next)
+                next = w->respawn_at;
+            continue;
+        }
         if (w->pid <= 0 || w->killed_for_timeout ||
             !__atomic_load_n(&w->slot->busy, __ATOMIC_ACQUIRE))
             continue;
@@ -848,9 +868,26 @@ void tocsin_pool_stop(struct tocsin_pool *p)
             while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
                 ;
         }
+        kill_orphaned_command(w);
         tocsin_buf_free(&w->in);
         tocsin_buf_free(&w->out);
         free(w->jobs);
+    }
+    /* Collect the commands just killed; they were reparented here. */
+    {
+        int64_t until = tocsin_mono_us() + 200000;
+
+        for (;;) {
+            pid_t r = waitpid(-1, NULL, WNOHANG);
+
+            if (r < 0 && errno != EINTR)
+                break; /* ECHILD: nothing left */
+            if (r == 0) {
+                if (tocsin_mono_us() >= until)
+                    break;
+                usleep(1000);
+            }
+        }
     }
     free(p->workers);
     p->workers = NULL;

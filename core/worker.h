@@ -31,6 +31,7 @@ struct tocsin_worker_slot {
     volatile uint32_t busy;        /* 1 while a job runs */
     volatile uint32_t seq;         /* that job's number */
     volatile int64_t started_us;   /* when it started (monotonic) */
+    volatile int32_t child_pgid;   /* process group of a command it runs, or 0 */
 };
 
 struct tocsin_job {
@@ -50,6 +51,7 @@ struct tocsin_worker {
     int killed_for_timeout;        /* the core killed it: the job overran */
     int want_write;                /* EPOLLOUT is registered */
     struct tocsin_worker_slot *slot;
+    int64_t respawn_at;            /* when to try again after a failed start */
 };
 
 /* Callbacks into the daemon. */

@@ -99,7 +99,7 @@ class ConfigTest(unittest.TestCase):
         c = self.conf("", {"a.conf": 'service "twice" {\n    check = "dummy"\n}\n\n'
                                      'service "twice" {\n    check = "dummy"\n}\n'})
         f = os.path.join(c.confd, "a.conf")
-        self.assert_invalid(c, f, 5, rf"duplicate service 'twice' \(first defined at "
+        self.assert_invalid(c, f, 6, rf"duplicate service 'twice' \(first defined at "
                                      rf"{re.escape(f)}:2\)")
 
     def test_duplicate_service_across_files_blames_the_later_file(self):
@@ -219,7 +219,7 @@ class ConfigTest(unittest.TestCase):
                                (f"{a}:3: ", "bad duration \"5x\""),
                                (f"{b}:2: ", "unknown check plugin 'nosuch'"),
                                (f"{b}:6: ", "option 'command' is not an option"),
-                               (f"{cc}:4: ", "duplicate service 'ok'")):
+                               (f"{cc}:5: ", "duplicate service 'ok'")):
             self.assertTrue(any(l.startswith(where) and message in l
                                 for l in errors.splitlines()),
                             f"expected {where}{message}...; got:\n{everything}")

@@ -126,6 +126,7 @@ class Daemon:
                 self.proc.kill()
                 self.proc.wait()
         self.reader.join(5)
+        self.proc.stderr.close()
         return self.proc.returncode
 
 
