@@ -191,6 +191,14 @@ static cfg_opt_t *table_find(struct opt_table *t, const char *name)
  * the later plugin's option is left out. Plugin options carry no default
  * here, so that "set in the file" is simply "has a value".
  */
+/* The value parser of a plugin option that may run while the core parses:
+ * only the core's own (durations, ranges). A plugin's own parser is plugin
+ * code, which never runs in the core; its setup() judges those values. */
+static cfg_callback_t core_parsecb(cfg_callback_t cb)
+{
+    return cb == tocsin_cfg_parse_duration || cb == tocsin_cfg_parse_range ? cb : NULL;
+}
+
 static cfg_opt_t *union_table(const cfg_opt_t *core, uint32_t kind,
                               const struct tocsin_registry *reg)
 {
@@ -218,12 +226,19 @@ static cfg_opt_t *union_table(const cfg_opt_t *core, uint32_t kind,
 
             if (have) {
                 if (have->type != po->type ||
-                    (have->flags & CFGF_LIST) != (po->flags & CFGF_LIST))
+                    (have->flags & CFGF_LIST) != (po->flags & CFGF_LIST) ||
+                    (have->type != CFGT_STR && have->parsecb != core_parsecb(po->parsecb)))
                     tocsin_warn("plugin '%s': option '%s' has another type in "
                                 "another plugin or in the core; it cannot be "
                                 "set from configuration", d->name, po->name);
+                else if (have->parsecb != core_parsecb(po->parsecb))
+                    /* Text judged differently by two plugins (a range for
+                     * one, free text for another): accept any text here and
+                     * judge it when the section's plugin is known. */
+                    have->parsecb = NULL;
                 continue;
             }
+            o.parsecb = core_parsecb(po->parsecb);
             o.flags = (po->flags & CFGF_LIST) | CFGF_NODEFAULT;
             o.def.number = 0;
             o.def.fpnumber = 0;
@@ -328,6 +343,33 @@ static int valid_name(const char *s)
 }
 
 /*
+ * Judge the text of option `pdef` as its own plugin's table says, when the
+ * section accepted it without judging (another plugin shares the name with
+ * another meaning). Errors are reported at `line`. Returns 0 or -1.
+ */
+static int check_deferred(cfg_t *sec, const cfg_opt_t *pdef, int line)
+{
+    cfg_opt_t *opt = cfg_getopt(sec, pdef->name);
+    cfg_callback_t cb = core_parsecb(pdef->parsecb);
+    size_t before = ctx->nerrors;
+    int saved = sec->line;
+    unsigned j;
+
+    if (!opt || !cb || opt->parsecb == cb || opt->type != CFGT_STR)
+        return 0;
+    sec->line = line;
+    for (j = 0; j < cfg_opt_size(opt); j++) {
+        const char *v = cfg_opt_getnstr(opt, j);
+        const char *result = NULL;
+
+        if (v && cb(sec, opt, v, &result) != 0)
+            break;
+    }
+    sec->line = saved;
+    return ctx->nerrors > before ? -1 : 0;
+}
+
+/*
  * Fill `inst` from the section just parsed: find the plugin named by
  * `key` ("check" or "plugin"), check that every option set belongs to the
  * core or to that plugin, copy the plugin's options. Returns 0, or -1 when
@@ -383,8 +425,14 @@ static int build_instance(cfg_t *sec, const cfg_opt_t *core, const char *key,
 
     for (i = 0; i < ctx->npending; i++) {
         const char *name = ctx->pending[i].name;
+        const cfg_opt_t *pdef = plugin_opt(inst->plugin, name);
 
-        if (is_core_opt(core, name) || plugin_opt(inst->plugin, name))
+        if (pdef) {
+            if (check_deferred(sec, pdef, ctx->pending[i].line) < 0)
+                errors++;
+            continue;
+        }
+        if (is_core_opt(core, name))
             continue;
         add_error(ctx->file, ctx->pending[i].line,
                   "option '%s' is not an option of %s plugin '%s'",
