@@ -1,0 +1,943 @@
+/*
+ * fail2ban-log.c - bans (and optionally failures found) per jail in a
+ * sliding time window, read from the fail2ban log:
+ *
+ *   check = "fail2ban-log"
+ *   log = "/var/log/fail2ban.log"
+ *   jails = {"sshd", "nginx-http-auth"}   # empty: every jail seen
+ *   window = 1h
+ *   warning = "10"                        # bans per jail per window
+ *   critical = "50"
+ *
+ * The plugin is stateful: it keeps the log open between checks with its
+ * read offset, and the time of every event still inside the window, so
+ * each check reads only what was appended since the last one. A log
+ * renamed away by logrotate is read to its end through the descriptor
+ * kept open, then the new file from its start; a log truncated in place
+ * (copytruncate) is read again from its start. Lines carry their own
+ * time (local time), so a worker that starts afresh rebuilds the window
+ * from the file, up to `max_read` bytes from its end.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tocsin-plugin.h"
+
+#define F2B_DEFAULT_LOG "/var/log/fail2ban.log"
+#define F2B_DEFAULT_MAX_READ (64L * 1024 * 1024)
+#define F2B_MIN_MAX_READ 4096L
+
+/* Bytes read from the file at a time; also the longest line parsed (a
+ * longer one is skipped and counted as not understood). */
+#define F2B_CHUNK 65536
+
+/* Bytes at the start of the file remembered to recognise a file that
+ * was truncated and written again before the check saw it shorter. */
+#define F2B_HEAD 64
+
+/* Characters of a line not understood quoted in long output. */
+#define F2B_QUOTE_MAX 120
+
+/* Jails named on the first line before "and N more". */
+#define F2B_NAMED_MAX 8
+
+/* Times of one kind of event in one jail, in ms since the epoch. */
+struct f2b_times {
+    int64_t *at;
+    size_t n, alloc;
+};
+
+struct f2b_jail {
+    char *name;                /* owned */
+    struct f2b_times bans;     /* "Ban" */
+    struct f2b_times found;    /* "Found" (kept only with count_found) */
+    struct f2b_times restored; /* "Restore Ban": reported, not counted */
+};
+
+struct f2b {
+    /* Options. */
+    char *log;                 /* path of the log, owned */
+    char **jails;              /* jails to report; NULL: every jail seen */
+    size_t njails;
+    int64_t window_ms;
+    int count_found;
+    struct tocsin_thresholds bans_th;
+    struct tocsin_thresholds found_th;
+    int64_t max_read;
+
+    /* Kept between checks. */
+    int fd;                    /* the log as last opened, or -1 */
+    dev_t dev;
+    ino_t ino;
+    off_t offset;              /* just past the last complete line read */
+    int in_long_line;          /* offset is inside an over-long line */
+    unsigned char head[F2B_HEAD]; /* first bytes of the file */
+    size_t head_len;
+    struct f2b_jail *jail;     /* jails seen or configured */
+    size_t njail, jail_alloc;
+
+    /* Cache for local time: the epoch of the hour last parsed. */
+    char hour_key[14];         /* "YYYY-MM-DD HH" */
+    int64_t hour_ms;
+};
+
+/* What one check read, for long output. */
+struct f2b_read {
+    uint64_t bytes;
+    uint64_t lines;
+    uint64_t not_understood;
+    char last_bad[F2B_QUOTE_MAX + 1]; /* the last line not understood */
+    int rotated;               /* the name points to another file */
+    int truncated;             /* the same file started again */
+    off_t skipped;             /* bytes left unread to honour max_read */
+    int started_late;          /* first read began past the start */
+    int oom;
+};
+
+static cfg_opt_t f2b_options[] = {
+    CFG_STR("log", F2B_DEFAULT_LOG, CFGF_NONE),
+    CFG_STR_LIST("jails", "{}", CFGF_NONE),
+    TOCSIN_OPT_DURATION("window", 3600000),
+    CFG_BOOL("count_found", cfg_false, CFGF_NONE),
+    TOCSIN_OPT_RANGE("warning", "10"),
+    TOCSIN_OPT_RANGE("critical", "50"),
+    TOCSIN_OPT_RANGE("found_warning", ""),
+    TOCSIN_OPT_RANGE("found_critical", ""),
+    CFG_INT("max_read", F2B_DEFAULT_MAX_READ, CFGF_NONE),
+    CFG_END()
+};
+
+static void f2b_times_free(struct f2b_times *t)
+{
+    free(t->at);
+    t->at = NULL;
+    t->n = t->alloc = 0;
+}
+
+static void f2b_teardown(void *instance)
+{
+    struct f2b *f = instance;
+    size_t i;
+
+    if (!f)
+        return;
+    if (f->fd >= 0)
+        close(f->fd);
+    free(f->log);
+    for (i = 0; i < f->njails; i++)
+        free(f->jails[i]);
+    free(f->jails);
+    for (i = 0; i < f->njail; i++) {
+        free(f->jail[i].name);
+        f2b_times_free(&f->jail[i].bans);
+        f2b_times_free(&f->jail[i].found);
+        f2b_times_free(&f->jail[i].restored);
+    }
+    free(f->jail);
+    free(f);
+}
+
+/* Parse range option `name` into `range`. Returns 0, or -1 with err. */
+static int f2b_range(cfg_t *options, const char *name,
+                     struct tocsin_range *range, char *err, size_t errlen)
+{
+    char why[256];
+
+    if (tocsin_range_parse(cfg_getstr(options, name), range, why,
+                           sizeof(why)) < 0) {
+        snprintf(err, errlen, "option '%s': %s", name, why);
+        return -1;
+    }
+    return 0;
+}
+
+/* The jail called `name` (len bytes), added when `add` and absent.
+ * Returns NULL when absent and not added, or on out of memory (then
+ * *oom is set). O(number of jails). */
+static struct f2b_jail *f2b_jail_get(struct f2b *f, const char *name,
+                                     size_t len, int add, int *oom)
+{
+    struct f2b_jail *j;
+    size_t i;
+
+    for (i = 0; i < f->njail; i++)
+        if (strlen(f->jail[i].name) == len &&
+            memcmp(f->jail[i].name, name, len) == 0)
+            return &f->jail[i];
+    if (!add)
+        return NULL;
+    if (f->njail == f->jail_alloc) {
+        size_t want = f->jail_alloc ? f->jail_alloc * 2 : 8;
+
+        j = realloc(f->jail, want * sizeof(*j));
+        if (!j) {
+            *oom = 1;
+            return NULL;
+        }
+        f->jail = j;
+        f->jail_alloc = want;
+    }
+    j = &f->jail[f->njail];
+    memset(j, 0, sizeof(*j));
+    j->name = strndup(name, len);
+    if (!j->name) {
+        *oom = 1;
+        return NULL;
+    }
+    f->njail++;
+    return j;
+}
+
+/* Validate the options into a struct f2b owned by the instance. Jails
+ * named in `jails` exist from the start, so they are reported (with 0
+ * bans) before any line names them. */
+static int f2b_setup(cfg_t *options, void **instance, char *err, size_t errlen)
+{
+    struct f2b *f;
+    const char *log = cfg_getstr(options, "log");
+    unsigned i, n = cfg_size(options, "jails");
+    int oom = 0;
+
+    f = calloc(1, sizeof(*f));
+    if (!f)
+        goto oom;
+    f->fd = -1;
+    if (!log || !*log) {
+        snprintf(err, errlen, "option 'log' is empty: give the path of the "
+                 "fail2ban log (default " F2B_DEFAULT_LOG ")");
+        goto fail;
+    }
+    if (!(f->log = strdup(log)))
+        goto oom;
+    if (n > 0) {
+        f->jails = calloc(n, sizeof(*f->jails));
+        if (!f->jails)
+            goto oom;
+        for (i = 0; i < n; i++) {
+            const char *s = cfg_getnstr(options, "jails", i);
+
+            if (!s || !*s) {
+                snprintf(err, errlen, "option 'jails': entry %u is empty", i + 1);
+                goto fail;
+            }
+            if (!(f->jails[i] = strdup(s)))
+                goto oom;
+            f->njails++;
+            if (!f2b_jail_get(f, s, strlen(s), 1, &oom) && oom)
+                goto oom;
+        }
+    }
+    f->window_ms = cfg_getint(options, "window");
+    if (f->window_ms <= 0) {
+        snprintf(err, errlen, "option 'window' must be longer than 0 (e.g. 1h)");
+        goto fail;
+    }
+    f->count_found = cfg_getbool(options, "count_found") == cfg_true;
+    f->max_read = cfg_getint(options, "max_read");
+    if (f->max_read < F2B_MIN_MAX_READ) {
+        snprintf(err, errlen, "option 'max_read' is %lld bytes; it must be at "
+                 "least %ld", (long long)f->max_read, F2B_MIN_MAX_READ);
+        goto fail;
+    }
+    if (f2b_range(options, "warning", &f->bans_th.warning, err, errlen) < 0 ||
+        f2b_range(options, "critical", &f->bans_th.critical, err, errlen) < 0 ||
+        f2b_range(options, "found_warning", &f->found_th.warning, err, errlen) < 0 ||
+        f2b_range(options, "found_critical", &f->found_th.critical, err, errlen) < 0)
+        goto fail;
+    *instance = f;
+    return 0;
+
+oom:
+    snprintf(err, errlen, "out of memory");
+fail:
+    f2b_teardown(f);
+    return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Parsing lines                                                       */
+/* ------------------------------------------------------------------ */
+
+/* Value of `len` decimal digits at `s`, or -1 if any is not a digit. */
+static int f2b_digits(const char *s, size_t len)
+{
+    int v = 0;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+/* Parse "YYYY-MM-DD HH:MM:SS" (optionally ",mmm") at the start of `s`
+ * (len bytes), in local time, into ms since the epoch. Returns the number
+ * of bytes used, or 0 when `s` does not start with such a time. The epoch
+ * of each hour is computed once (mktime) and cached. */
+static size_t f2b_parse_time(struct f2b *f, const char *s, size_t len,
+                             int64_t *ms)
+{
+    int min, sec, milli = 0;
+    size_t used = 19;
+
+    if (len < 19 || s[4] != '-' || s[7] != '-' || s[10] != ' ' ||
+        s[13] != ':' || s[16] != ':')
+        return 0;
+    min = f2b_digits(s + 14, 2);
+    sec = f2b_digits(s + 17, 2);
+    if (min < 0 || min > 59 || sec < 0 || sec > 60)
+        return 0;
+    if (len >= 23 && (s[19] == ',' || s[19] == '.')) {
+        milli = f2b_digits(s + 20, 3);
+        if (milli < 0)
+            return 0;
+        used = 23;
+    }
+    if (memcmp(f->hour_key, s, 13) != 0) {
+        struct tm tm;
+        time_t t;
+        int y = f2b_digits(s, 4), mo = f2b_digits(s + 5, 2),
+            d = f2b_digits(s + 8, 2), h = f2b_digits(s + 11, 2);
+
+        if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+            h < 0 || h > 23)
+            return 0;
+        memset(&tm, 0, sizeof(tm));
+        tm.tm_year = y - 1900;
+        tm.tm_mon = mo - 1;
+        tm.tm_mday = d;
+        tm.tm_hour = h;
+        tm.tm_isdst = -1;
+        t = mktime(&tm);
+        if (t == (time_t)-1)
+            return 0;
+        memcpy(f->hour_key, s, 13);
+        f->hour_key[13] = '\0';
+        f->hour_ms = (int64_t)t * 1000;
+    }
+    *ms = f->hour_ms + (int64_t)(min * 60 + sec) * 1000 + milli;
+    return used;
+}
+
+/* Append `ms` to `t`. Returns 0, or -1 on out of memory. */
+static int f2b_times_add(struct f2b_times *t, int64_t ms)
+{
+    if (t->n == t->alloc) {
+        size_t want = t->alloc ? t->alloc * 2 : 16;
+        int64_t *grown = realloc(t->at, want * sizeof(*grown));
+
+        if (!grown)
+            return -1;
+        t->at = grown;
+        t->alloc = want;
+    }
+    t->at[t->n++] = ms;
+    return 0;
+}
+
+/* Drop the times before `cutoff`. O(n). */
+static void f2b_times_prune(struct f2b_times *t, int64_t cutoff)
+{
+    size_t i, kept = 0;
+
+    for (i = 0; i < t->n; i++)
+        if (t->at[i] >= cutoff)
+            t->at[kept++] = t->at[i];
+    t->n = kept;
+}
+
+/* Remember a line that was not understood, made printable. */
+static void f2b_not_understood(struct f2b_read *rd, const char *line, size_t len)
+{
+    size_t i, n = len < F2B_QUOTE_MAX ? len : F2B_QUOTE_MAX;
+
+    rd->not_understood++;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)line[i];
+
+        rd->last_bad[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    rd->last_bad[n] = '\0';
+}
+
+/* 1 if `s` (len bytes) starts with `word`. */
+static int f2b_starts(const char *s, size_t len, const char *word)
+{
+    size_t n = strlen(word);
+
+    return len >= n && memcmp(s, word, n) == 0;
+}
+
+/*
+ * Take in one line (without its newline). A fail2ban line is
+ *   2026-11-22 10:15:02,123 fail2ban.actions [1234]: NOTICE [sshd] Ban 1.2.3.4
+ * (older versions write "fail2ban.actions: WARNING [sshd] Ban ..."). Bans,
+ * found failures and restored bans inside the window are recorded for
+ * their jail; every other fail2ban line is understood and ignored; a line
+ * that is not a fail2ban line at all is counted as not understood.
+ */
+static void f2b_line(struct f2b *f, const char *line, size_t len,
+                     int64_t cutoff, struct f2b_read *rd)
+{
+    const char *p, *end, *jail, *colon;
+    enum { F2B_BAN, F2B_FOUND, F2B_RESTORED } kind;
+    struct f2b_times *times;
+    struct f2b_jail *j;
+    size_t used, jlen;
+    int64_t at;
+    int oom = 0;
+
+    while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
+        len--;
+    end = line + len;
+    if (len == 0)
+        return;
+    rd->lines++;
+    used = f2b_parse_time(f, line, len, &at);
+    if (!used || used >= len || line[used] != ' ')
+        goto bad;
+    p = line + used;
+    while (p < end && *p == ' ')
+        p++;
+    if (!f2b_starts(p, (size_t)(end - p), "fail2ban"))
+        goto bad;
+    colon = memchr(p, ':', (size_t)(end - p));
+    if (!colon)
+        goto bad;
+    p = colon + 1;
+    /* The level: NOTICE, INFO, WARNING, ERROR... */
+    while (p < end && *p == ' ')
+        p++;
+    while (p < end && *p != ' ')
+        p++;
+    while (p < end && *p == ' ')
+        p++;
+    if (p >= end || *p != '[')
+        return;                 /* a fail2ban line about no jail */
+    jail = p + 1;
+    p = memchr(jail, ']', (size_t)(end - jail));
+    if (!p || p == jail)
+        return;
+    jlen = (size_t)(p - jail);
+    p++;
+    while (p < end && *p == ' ')
+        p++;
+    if (f2b_starts(p, (size_t)(end - p), "Ban "))
+        kind = F2B_BAN;
+    else if (f2b_starts(p, (size_t)(end - p), "Found "))
+        kind = F2B_FOUND;
+    else if (f2b_starts(p, (size_t)(end - p), "Restore Ban "))
+        kind = F2B_RESTORED;
+    else
+        return;                 /* Unban, already banned, ...: not counted */
+    if ((kind == F2B_FOUND && !f->count_found) || at < cutoff)
+        return;
+    j = f2b_jail_get(f, jail, jlen, f->njails == 0, &oom);
+    if (!j) {
+        rd->oom |= oom;
+        return;
+    }
+    times = kind == F2B_BAN ? &j->bans : kind == F2B_FOUND ? &j->found
+                                                             : &j->restored;
+    if (f2b_times_add(times, at) < 0)
+        rd->oom = 1;
+    return;
+bad:
+    f2b_not_understood(rd, line, len);
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading the log                                                     */
+/* ------------------------------------------------------------------ */
+
+/* pread() all of `len` bytes unless the file ends first. Returns the
+ * bytes read, or -1 with errno. */
+static ssize_t f2b_pread(int fd, char *buf, size_t len, off_t at)
+{
+    size_t got = 0;
+
+    while (got < len) {
+        ssize_t n = pread(fd, buf + got, len - got, at + (off_t)got);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
+/*
+ * Parse the complete lines of bytes [start, stop) of `fd`. With
+ * `mid_line`, `start` may fall inside a line: the bytes up to the first
+ * newline are skipped. With `final` (a rotated file that will not grow)
+ * a last line without a newline is taken too; otherwise it is left for
+ * the next check. A line longer than F2B_CHUNK is counted as not
+ * understood and skipped; *in_long_line says the span ended inside one.
+ * Stops early, at a line boundary, when the deadline passes (*late).
+ * Returns the offset just past the last byte consumed, or -1 with errno
+ * on a read error. Costs one buffer of F2B_CHUNK bytes.
+ */
+static off_t f2b_read_span(struct f2b *f, int fd, off_t start, off_t stop,
+                           int mid_line, int final, int64_t cutoff,
+                           struct f2b_read *rd, struct tocsin_check *chk,
+                           int *in_long_line, int *late)
+{
+    char *buf;
+    size_t fill = 0;
+    off_t pos = start;             /* file offset of buf[0] */
+    int skipping = mid_line;
+    off_t ret = -1;
+
+    buf = malloc(F2B_CHUNK);
+    if (!buf) {
+        errno = ENOMEM;
+        return -1;
+    }
+    while (pos + (off_t)fill < stop) {
+        size_t want = F2B_CHUNK - fill, ls = 0, i;
+        ssize_t n;
+
+        if (tocsin_check_remaining(chk) <= 0) {
+            *late = 1;
+            break;
+        }
+        if ((off_t)want > stop - pos - (off_t)fill)
+            want = (size_t)(stop - pos - (off_t)fill);
+        n = f2b_pread(fd, buf + fill, want, pos + (off_t)fill);
+        if (n < 0)
+            goto out;
+        if (n == 0)
+            break;                 /* the file is shorter than it was */
+        rd->bytes += (uint64_t)n;
+        fill += (size_t)n;
+        for (i = 0; i < fill; i++) {
+            if (buf[i] != '\n')
+                continue;
+            if (!skipping)
+                f2b_line(f, buf + ls, i - ls, cutoff, rd);
+            skipping = 0;
+            ls = i + 1;
+        }
+        if (ls == 0 && fill == F2B_CHUNK) {
+            /* One line fills the buffer: drop what we have of it. */
+            if (!skipping)
+                f2b_not_understood(rd, buf, fill);
+            skipping = 1;
+            ls = fill;
+        }
+        memmove(buf, buf + ls, fill - ls);
+        fill -= ls;
+        pos += (off_t)ls;
+    }
+    if (final && fill > 0 && !skipping && !*late) {
+        f2b_line(f, buf, fill, cutoff, rd);
+        pos += (off_t)fill;
+        fill = 0;
+    }
+    if (skipping) {
+        /* Inside an over-long line: its start is gone, go on past it. */
+        pos += (off_t)fill;
+    }
+    *in_long_line = skipping;
+    ret = pos;
+out:
+    free(buf);
+    return ret;
+}
+
+/* 1 if `at` is inside a line of `fd` (the byte before it is not a
+ * newline), so that reading from there must skip to the next line. */
+static int f2b_mid_line(int fd, off_t at)
+{
+    char c;
+
+    return at > 0 && (f2b_pread(fd, &c, 1, at - 1) != 1 || c != '\n');
+}
+
+/* Remember the first bytes of the file, to recognise it later. */
+static void f2b_remember_head(struct f2b *f, off_t size)
+{
+    size_t want = size < (off_t)F2B_HEAD ? (size_t)size : F2B_HEAD;
+    ssize_t n;
+
+    if (want <= f->head_len)
+        return;
+    n = f2b_pread(f->fd, (char *)f->head, want, 0);
+    f->head_len = n > 0 ? (size_t)n : 0;
+}
+
+/* 1 if the file no longer starts with the bytes remembered: it was
+ * truncated and written again since the last check. */
+static int f2b_head_changed(const struct f2b *f, off_t size)
+{
+    unsigned char now[F2B_HEAD];
+    size_t want = f->head_len;
+    ssize_t n;
+
+    if (want == 0)
+        return 0;
+    if ((off_t)want > size)
+        return 1;
+    n = f2b_pread(f->fd, (char *)now, want, 0);
+    return n != (ssize_t)want || memcmp(now, f->head, want) != 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reporting                                                           */
+/* ------------------------------------------------------------------ */
+
+/* A duration in ms as "1h", "1h30m", "45s", "250ms". */
+static const char *f2b_duration(int64_t ms, char *buf, size_t len)
+{
+    static const struct { const char *unit; int64_t ms; } units[] = {
+        { "d", 86400000 }, { "h", 3600000 }, { "m", 60000 }, { "s", 1000 },
+        { "ms", 1 },
+    };
+    size_t used = 0, i;
+
+    buf[0] = '\0';
+    for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        int64_t n = ms / units[i].ms;
+        int w;
+
+        if (n == 0)
+            continue;
+        ms -= n * units[i].ms;
+        w = snprintf(buf + used, len - used, "%lld%s", (long long)n,
+                     units[i].unit);
+        if (w < 0 || (size_t)w >= len - used)
+            break;
+        used += (size_t)w;
+    }
+    return buf;
+}
+
+/* Appends printf-style text to buf (bounded); keeps it terminated. */
+static void f2b_cat(char *buf, size_t len, size_t *used, const char *fmt, ...)
+    TOCSIN_PRINTF(4, 5);
+
+static void f2b_cat(char *buf, size_t len, size_t *used, const char *fmt, ...)
+{
+    va_list ap;
+    int w;
+
+    if (*used >= len - 1)
+        return;
+    va_start(ap, fmt);
+    w = vsnprintf(buf + *used, len - *used, fmt, ap);
+    va_end(ap);
+    if (w < 0)
+        return;
+    *used += (size_t)w < len - *used ? (size_t)w : len - *used - 1;
+}
+
+static int f2b_by_name(const void *a, const void *b)
+{
+    const struct f2b_jail *const *x = a, *const *y = b;
+
+    return strcmp((*x)->name, (*y)->name);
+}
+
+static const char *f2b_plural(size_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
+/* Set the result from the events inside the window: one state per jail
+ * from its bans (and found failures when counted), the first line naming
+ * the jails that alert, perfdata and one long output line per jail. */
+static void f2b_report(struct f2b *f, struct tocsin_check *chk,
+                       const struct f2b_read *rd)
+{
+    struct f2b_jail **order = NULL;
+    enum tocsin_state worst = TOCSIN_OK, *state = NULL;
+    char win[64], first[2048], list[1024], label[512];
+    size_t i, used = 0, lused = 0, total_bans = 0, total_found = 0, named;
+    int sev;
+
+    f2b_duration(f->window_ms, win, sizeof(win));
+    if (f->njail > 0) {
+        order = calloc(f->njail, sizeof(*order));
+        state = calloc(f->njail, sizeof(*state));
+        if (!order || !state) {
+            tocsin_check_set(chk, TOCSIN_UNKNOWN, "FAIL2BAN UNKNOWN - out of memory");
+            goto out;
+        }
+    }
+    for (i = 0; i < f->njail; i++)
+        order[i] = &f->jail[i];
+    if (f->njail > 1)
+        qsort(order, f->njail, sizeof(*order), f2b_by_name);
+
+    list[0] = '\0';
+    first[0] = '\0';
+    for (i = 0; i < f->njail; i++) {
+        const struct f2b_jail *j = order[i];
+
+        state[i] = tocsin_thresholds_eval(&f->bans_th, (double)j->bans.n);
+        total_bans += j->bans.n;
+        snprintf(label, sizeof(label), "%s bans", j->name);
+        tocsin_check_perf(chk, label, (double)j->bans.n, "", &f->bans_th,
+                          0, 0, TOCSIN_PERF_MIN);
+        if (f->count_found) {
+            state[i] = tocsin_state_worst(state[i],
+                tocsin_thresholds_eval(&f->found_th, (double)j->found.n));
+            total_found += j->found.n;
+            snprintf(label, sizeof(label), "%s found", j->name);
+            tocsin_check_perf(chk, label, (double)j->found.n, "", &f->found_th,
+                              0, 0, TOCSIN_PERF_MIN);
+            f2b_cat(list, sizeof(list), &lused, "%s%s %zu %s, %zu found",
+                    i ? "; " : "", j->name, j->bans.n,
+                    f2b_plural(j->bans.n, "ban", "bans"), j->found.n);
+        } else {
+            f2b_cat(list, sizeof(list), &lused, "%s%s %zu", i ? ", " : "",
+                    j->name, j->bans.n);
+        }
+        worst = tocsin_state_worst(worst, state[i]);
+        if (f->count_found)
+            tocsin_check_long(chk, "%s: %s: %zu %s, %zu found %s in the last %s",
+                              tocsin_state_name(state[i]), j->name, j->bans.n,
+                              f2b_plural(j->bans.n, "ban", "bans"), j->found.n,
+                              f2b_plural(j->found.n, "failure", "failures"), win);
+        else
+            tocsin_check_long(chk, "%s: %s: %zu %s in the last %s",
+                              tocsin_state_name(state[i]), j->name, j->bans.n,
+                              f2b_plural(j->bans.n, "ban", "bans"), win);
+        if (j->restored.n)
+            tocsin_check_long(chk, "%s: %zu %s restored after a fail2ban "
+                              "restart (not counted as bans)", j->name,
+                              j->restored.n,
+                              f2b_plural(j->restored.n, "ban", "bans"));
+    }
+
+    /* The first line: alerting jails by severity, then the totals. */
+    named = 0;
+    for (sev = 0; sev < 2 && worst != TOCSIN_OK; sev++) {
+        static const enum tocsin_state sevs[] = {
+            TOCSIN_CRITICAL, TOCSIN_WARNING
+        };
+
+        for (i = 0; i < f->njail; i++) {
+            const struct f2b_jail *j = order[i];
+
+            if (state[i] != sevs[sev])
+                continue;
+            if (named == F2B_NAMED_MAX) {
+                named++;
+                f2b_cat(first, sizeof(first), &used, ", ...");
+                continue;
+            }
+            if (named > F2B_NAMED_MAX)
+                continue;
+            f2b_cat(first, sizeof(first), &used, "%s%s %zu %s", named ? "; " : "",
+                    j->name, j->bans.n, f2b_plural(j->bans.n, "ban", "bans"));
+            if (f->count_found)
+                f2b_cat(first, sizeof(first), &used, ", %zu found", j->found.n);
+            f2b_cat(first, sizeof(first), &used, " (%s)",
+                    sevs[sev] == TOCSIN_CRITICAL ? "critical" : "warning");
+            named++;
+        }
+    }
+    if (worst != TOCSIN_OK)
+        f2b_cat(first, sizeof(first), &used, " in the last %s; ", win);
+    f2b_cat(first, sizeof(first), &used, "%zu %s", total_bans,
+            f2b_plural(total_bans, "ban", "bans"));
+    if (f->count_found)
+        f2b_cat(first, sizeof(first), &used, ", %zu found", total_found);
+    if (worst == TOCSIN_OK)
+        f2b_cat(first, sizeof(first), &used, " in the last %s", win);
+    else
+        f2b_cat(first, sizeof(first), &used, " in all");
+    if (f->njail > 0)
+        f2b_cat(first, sizeof(first), &used, " (%s)", list);
+    else
+        f2b_cat(first, sizeof(first), &used, " (no jail seen yet)");
+    tocsin_check_set(chk, worst, "FAIL2BAN %s - %s", tocsin_state_name(worst),
+                     first);
+
+    /* What this check read. */
+    if (rd->rotated)
+        tocsin_check_long(chk, "%s was rotated (renamed): read the rest of "
+                          "the old file, then the new one from its start",
+                          f->log);
+    if (rd->truncated)
+        tocsin_check_long(chk, "%s was truncated (copytruncate): read it "
+                          "again from its start", f->log);
+    if (rd->started_late)
+        tocsin_check_long(chk, "%s is larger than max_read (%lld bytes): "
+                          "read its last %lld bytes only; older events in the "
+                          "window were not counted", f->log,
+                          (long long)f->max_read, (long long)f->max_read);
+    else if (rd->skipped > 0)
+        tocsin_check_long(chk, "%lld bytes appended to %s since the last "
+                          "check were skipped (more than max_read, %lld "
+                          "bytes); events in them were not counted",
+                          (long long)rd->skipped, f->log,
+                          (long long)f->max_read);
+    tocsin_check_long(chk, "read %llu bytes, %llu %s", (unsigned long long)rd->bytes,
+                      (unsigned long long)rd->lines,
+                      f2b_plural(rd->lines, "line", "lines"));
+    if (rd->not_understood)
+        tocsin_check_long(chk, "%llu %s not understood (not fail2ban log "
+                          "lines), the last: \"%s\"",
+                          (unsigned long long)rd->not_understood,
+                          f2b_plural(rd->not_understood, "line", "lines"),
+                          rd->last_bad);
+out:
+    free(order);
+    free(state);
+}
+
+/* Milliseconds since the epoch, wall clock: log lines carry wall time. */
+static int64_t f2b_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * One check: forget events older than the window, read what was appended
+ * to the log since the last check (following a rotation), and report.
+ * Reads at most max_read bytes; costs O(events in the window) besides.
+ */
+static void f2b_check(void *instance, struct tocsin_check *chk)
+{
+    struct f2b *f = instance;
+    struct f2b_read rd;
+    struct stat st, old;
+    int64_t cutoff = f2b_now_ms() - f->window_ms;
+    off_t budget = (off_t)f->max_read, start, got;
+    int nfd, fresh, mid_line = 0, long_line = 0, late = 0, e;
+    size_t i;
+
+    memset(&rd, 0, sizeof(rd));
+    for (i = 0; i < f->njail; i++) {
+        f2b_times_prune(&f->jail[i].bans, cutoff);
+        f2b_times_prune(&f->jail[i].found, cutoff);
+        f2b_times_prune(&f->jail[i].restored, cutoff);
+    }
+
+    nfd = open(f->log, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (nfd < 0) {
+        e = errno;
+        tocsin_check_set(chk, TOCSIN_UNKNOWN, "FAIL2BAN UNKNOWN - cannot open "
+                         "%s: %s", f->log, strerror(e));
+        return;
+    }
+    if (fstat(nfd, &st) < 0) {
+        e = errno;
+        close(nfd);
+        tocsin_check_set(chk, TOCSIN_UNKNOWN, "FAIL2BAN UNKNOWN - cannot stat "
+                         "%s: %s", f->log, strerror(e));
+        return;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(nfd);
+        tocsin_check_set(chk, TOCSIN_UNKNOWN, "FAIL2BAN UNKNOWN - %s is not a "
+                         "regular file", f->log);
+        return;
+    }
+
+    fresh = f->fd < 0;
+    if (!fresh && (st.st_dev != f->dev || st.st_ino != f->ino)) {
+        /* Renamed away: finish the old file through the descriptor kept,
+         * with what the new file leaves of the budget. */
+        off_t room = budget - (st.st_size < budget ? st.st_size : budget);
+
+        rd.rotated = 1;
+        if (fstat(f->fd, &old) == 0 && old.st_size > f->offset) {
+            start = f->offset;
+            mid_line = f->in_long_line;
+            if (old.st_size - start > room) {
+                rd.skipped += old.st_size - room - start;
+                start = old.st_size - room;
+                mid_line = f2b_mid_line(f->fd, start);
+            }
+            if (start < old.st_size) {
+                got = f2b_read_span(f, f->fd, start, old.st_size, mid_line, 1,
+                                    cutoff, &rd, chk, &long_line, &late);
+                if (got > start)
+                    budget -= got - start;
+            }
+        }
+        close(f->fd);
+        f->fd = -1;
+    }
+    if (f->fd >= 0) {
+        close(nfd);
+        if (st.st_size < f->offset || f2b_head_changed(f, st.st_size)) {
+            rd.truncated = 1;
+            f->offset = 0;
+            f->head_len = 0;
+            f->in_long_line = 0;
+        }
+    } else {
+        f->fd = nfd;
+        f->dev = st.st_dev;
+        f->ino = st.st_ino;
+        f->offset = 0;
+        f->head_len = 0;
+        f->in_long_line = 0;
+    }
+
+    start = f->offset;
+    mid_line = f->in_long_line;
+    if (st.st_size - start > budget) {
+        if (fresh)
+            rd.started_late = 1;
+        else
+            rd.skipped += st.st_size - budget - start;
+        start = st.st_size - budget;
+        mid_line = f2b_mid_line(f->fd, start);
+    }
+    if (!late) {
+        got = f2b_read_span(f, f->fd, start, st.st_size, mid_line, 0, cutoff,
+                            &rd, chk, &long_line, &late);
+        if (got < 0) {
+            e = errno;
+            tocsin_check_set(chk, TOCSIN_UNKNOWN, "FAIL2BAN UNKNOWN - cannot "
+                             "read %s: %s", f->log, strerror(e));
+            return;
+        }
+        f->offset = got;
+        f->in_long_line = long_line;
+    }
+    f2b_remember_head(f, st.st_size);
+
+    if (rd.oom) {
+        tocsin_check_set(chk, TOCSIN_UNKNOWN, "FAIL2BAN UNKNOWN - out of memory "
+                         "while reading %s", f->log);
+        return;
+    }
+    f2b_report(f, chk, &rd);
+    if (late)
+        tocsin_check_timed_out(chk);
+}
+
+TOCSIN_PLUGIN_DEFINE(
+    .kind = TOCSIN_PLUGIN_CHECK,
+    .flags = TOCSIN_PLUGIN_STATEFUL,
+    .name = "fail2ban-log",
+    .version = "0.1.0",
+    .summary = "bans per fail2ban jail in a sliding time window, from its log",
+    .options = f2b_options,
+    .setup = f2b_setup,
+    .teardown = f2b_teardown,
+    .check = f2b_check,
+);
