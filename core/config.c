@@ -196,7 +196,8 @@ static cfg_opt_t *table_find(struct opt_table *t, const char *name)
  * code, which never runs in the core; its setup() judges those values. */
 static cfg_callback_t core_parsecb(cfg_callback_t cb)
 {
-    return cb == tocsin_cfg_parse_duration || cb == tocsin_cfg_parse_range ? cb : NULL;
+    return cb == tocsin_cfg_parse_duration || cb == tocsin_cfg_parse_range ||
+           cb == tocsin_cfg_parse_ranges ? cb : NULL;
 }
 
 static cfg_opt_t *union_table(const cfg_opt_t *core, uint32_t kind,

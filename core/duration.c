@@ -121,3 +121,37 @@ int tocsin_cfg_parse_range(cfg_t *cfg, cfg_opt_t *opt, const char *value,
     *(const char **)result = value;
     return 0;
 }
+
+/* libconfuse parse callback for TOCSIN_OPT_RANGES: one Nagios range, or
+ * several separated by commas (check_load's "15,10,5"). Like
+ * tocsin_cfg_parse_range, it passes `value` back once every part is valid. */
+int tocsin_cfg_parse_ranges(cfg_t *cfg, cfg_opt_t *opt, const char *value,
+                            void *result)
+{
+    struct tocsin_range range;
+    char part[128], err[256];
+    const char *p;
+
+    if (!value)
+        value = "";
+    for (p = value;;) {
+        size_t n = strcspn(p, ",");
+
+        if (n >= sizeof(part)) {
+            cfg_error(cfg, "option '%s': range \"%.*s\" is too long",
+                      opt && opt->name ? opt->name : "?", (int)n, p);
+            return -1;
+        }
+        memcpy(part, p, n);
+        part[n] = '\0';
+        if (tocsin_range_parse(part, &range, err, sizeof(err)) < 0) {
+            cfg_error(cfg, "option '%s': %s", opt && opt->name ? opt->name : "?", err);
+            return -1;
+        }
+        if (!p[n])
+            break;
+        p += n + 1;
+    }
+    *(const char **)result = value;
+    return 0;
+}

@@ -108,6 +108,8 @@ int tocsin_cfg_parse_duration(cfg_t *cfg, cfg_opt_t *opt, const char *value,
                               void *result);
 int tocsin_cfg_parse_range(cfg_t *cfg, cfg_opt_t *opt, const char *value,
                            void *result);
+int tocsin_cfg_parse_ranges(cfg_t *cfg, cfg_opt_t *opt, const char *value,
+                            void *result);
 
 /* A duration ("30s", "5m", "2h", "1d", "250ms", or plain seconds), stored
  * as an integer number of milliseconds. Read it with cfg_getint(). */
@@ -118,6 +120,11 @@ int tocsin_cfg_parse_range(cfg_t *cfg, cfg_opt_t *opt, const char *value,
  * cfg_getstr() and tocsin_range_parse(). */
 #define TOCSIN_OPT_RANGE(name, def) \
     __CFG_STR(name, def, CFGF_NONE, 0, tocsin_cfg_parse_range)
+
+/* One Nagios range, or several separated by commas ("15,10,5", one per
+ * figure), stored as text after validation. */
+#define TOCSIN_OPT_RANGES(name, def) \
+    __CFG_STR(name, def, CFGF_NONE, 0, tocsin_cfg_parse_ranges)
 
 /* Parse a duration into milliseconds. Returns 0, or -1 on bad input. */
 int tocsin_duration_parse(const char *text, long *ms);

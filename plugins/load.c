@@ -29,8 +29,8 @@ struct load {
 };
 
 static cfg_opt_t load_options[] = {
-    CFG_STR("warning", "3.0", CFGF_NONE),
-    CFG_STR("critical", "5.0", CFGF_NONE),
+    TOCSIN_OPT_RANGES("warning", "3.0"),
+    TOCSIN_OPT_RANGES("critical", "5.0"),
     CFG_BOOL("per_cpu", cfg_false, CFGF_NONE),
     CFG_END()
 };
