@@ -114,7 +114,7 @@ static cfg_opt_t pgsql_options[] = {
     CFG_STR("password", "", CFGF_NONE),
     CFG_STR("password_file", "", CFGF_NONE),
     CFG_STR("password_env", "", CFGF_NONE),
-    CFG_STR("tls", "prefer", CFGF_NONE),
+    CFG_STR("sslmode", "prefer", CFGF_NONE),
     CFG_STR("ca_file", "", CFGF_NONE),
     TOCSIN_OPT_RANGE("connect_warning", "2"),
     TOCSIN_OPT_RANGE("connect_critical", "8"),
@@ -222,7 +222,7 @@ static int pgsql_setup_conninfo(struct pgsql *p, cfg_t *options, char *err,
 {
     static const char *const pieces[][2] = {
         { "host", "host" }, { "port", "port" }, { "database", "dbname" },
-        { "user", "user" }, { "tls", "sslmode" }, { "ca_file", "sslrootcert" }
+        { "user", "user" }, { "sslmode", "sslmode" }, { "ca_file", "sslrootcert" }
     };
     PQconninfoOption *parsed, *o;
     char *why = NULL;
@@ -280,7 +280,7 @@ out:
 static int pgsql_setup(cfg_t *options, void **instance, char *err, size_t errlen)
 {
     struct pgsql *p;
-    const char *tls = cfg_getstr(options, "tls");
+    const char *tls = cfg_getstr(options, "sslmode");
     long port = cfg_getint(options, "port");
     char why[256];
     size_t i;
@@ -308,7 +308,7 @@ static int pgsql_setup(cfg_t *options, void **instance, char *err, size_t errlen
         if (tls && strcmp(tls, pgsql_tls_modes[i]) == 0)
             p->sslmode = pgsql_tls_modes[i];
     if (!p->sslmode) {
-        snprintf(err, errlen, "option 'tls': \"%s\" is not one of disable, prefer, "
+        snprintf(err, errlen, "option 'sslmode': \"%s\" is not one of disable, prefer, "
                  "require, verify-ca, verify-full", tls ? tls : "");
         goto fail;
     }

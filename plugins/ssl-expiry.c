@@ -114,7 +114,7 @@ static cfg_opt_t ssl_expiry_options[] = {
     CFG_STR("ca_file", 0, CFGF_NONE),
     CFG_BOOL("verify", cfg_true, CFGF_NONE),
     CFG_BOOL("verify_hostname", cfg_true, CFGF_NONE),
-    CFG_INT("ip_version", 0, CFGF_NONE),
+    CFG_STR("ip_version", "any", CFGF_NONE),
     CFG_END()
 };
 
@@ -332,7 +332,7 @@ static int ssl_expiry_setup(cfg_t *options, void **instance, char *err,
     const char *sni = cfg_getstr(options, "sni");
     const char *starttls = cfg_getstr(options, "starttls");
     long port = cfg_getint(options, "port");
-    long ip_version = cfg_getint(options, "ip_version");
+    const char *ip_version = cfg_getstr(options, "ip_version");
     size_t i, len;
 
     se = calloc(1, sizeof(*se));
@@ -360,13 +360,15 @@ static int ssl_expiry_setup(cfg_t *options, void **instance, char *err,
         goto fail;
     }
     se->starttls = (enum ssl_expiry_starttls)i;
-    switch (ip_version) {
-    case 0: se->family = AF_UNSPEC; break;
-    case 4: se->family = AF_INET; break;
-    case 6: se->family = AF_INET6; break;
-    default:
-        snprintf(err, errlen, "option 'ip_version': %ld is not 0 (either), "
-                 "4 or 6", ip_version);
+    if (!ip_version || strcmp(ip_version, "any") == 0) {
+        se->family = AF_UNSPEC;
+    } else if (strcmp(ip_version, "4") == 0) {
+        se->family = AF_INET;
+    } else if (strcmp(ip_version, "6") == 0) {
+        se->family = AF_INET6;
+    } else {
+        snprintf(err, errlen, "option 'ip_version': \"%s\" is not any, 4 or 6",
+                 ip_version);
         goto fail;
     }
     if (ssl_expiry_range(options, "warning", &se->days.warning, err, errlen) < 0 ||

@@ -63,7 +63,7 @@ class PostgresServer:
         self.psql(f"CREATE ROLE monitor LOGIN PASSWORD '{self.monitor_password}';"
                   "CREATE TABLE items (id int PRIMARY KEY, v int);"
                   "INSERT INTO items SELECT g, 0 FROM generate_series(1, 100) g;"
-                  "GRANT SELECT ON items TO monitor;")
+                  "GRANT SELECT, UPDATE ON items TO monitor;")
         return self
 
     def _postgres(self, data, port, log):

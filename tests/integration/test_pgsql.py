@@ -288,7 +288,7 @@ class Pgsql(unittest.TestCase):
         self.assertIn("alternatives", out, f"expected the message to say why; got {out!r}")
 
     def test_bad_options_are_unknown(self):
-        for args, why in ((("--tls", "sometimes"), r"tls.*disable, prefer, require"),
+        for args, why in ((("--sslmode", "sometimes"), r"sslmode.*disable, prefer, require"),
                           (("--port", "70000"), r"port.*70000"),
                           (("--query_warning", "5"), r"need option 'query'"),
                           (("--connections_warning", "lots"), r"connections_warning"),
@@ -318,7 +318,7 @@ class Pgsql(unittest.TestCase):
                                  f"ours; got exit {rc2}: {out2!r}")
 
     def test_tls_required_by_a_server_without_it(self):
-        rc, out, err = self.check("--tls", "require", want=2)
+        rc, out, err = self.check("--sslmode", "require", want=2)
         self.assertRegex(out, rf"^PGSQL CRITICAL - cannot connect to 127.0.0.1:{self.pg.port}: "
                               r"server does not support SSL",
                          f"expected the missing TLS named; got {out!r}")
@@ -380,7 +380,7 @@ class Pgsql(unittest.TestCase):
         port = self.listeners.garbage.getsockname()[1]
         for tls in ("prefer", "disable"):
             with self.subTest(tls=tls):
-                rc, out, err = self.check("--tls", tls, port=port, want=2)
+                rc, out, err = self.check("--sslmode", tls, port=port, want=2)
                 self.assertTrue(out.startswith(f"PGSQL CRITICAL - unexpected answer from "
                                                f"127.0.0.1:{port} (is it a PostgreSQL server?)"),
                                 f"expected 'unexpected answer'; got {out!r}")

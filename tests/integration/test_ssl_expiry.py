@@ -363,7 +363,7 @@ class SslExpiry(unittest.TestCase):
             (("--host", "h", "--port", "0"), "option 'port': 0 is not between 1 and 65535"),
             (("--host", "h", "--starttls", "ftp"),
              "option 'starttls': \"ftp\" is not one of none, smtp, imap, pop3, postgres"),
-            (("--host", "h", "--ip_version", "5"), "option 'ip_version': 5 is not 0"),
+            (("--host", "h", "--ip_version", "5"), "option 'ip_version': \"5\" is not any, 4 or 6"),
             (("--host", "h", "--sni", "10.0.0.1"), "option 'sni': \"10.0.0.1\" is an address"),
             (("--host", "h", "--ca_file", missing),
              f"option 'ca_file': cannot load trusted certificates from {missing}"),
