@@ -277,6 +277,12 @@ int tocsin_registry_load_path(struct tocsin_registry *reg, const char *path,
     return loaded;
 }
 
+/*
+ * Forget the plugins. Their modules stay mapped until the process exits:
+ * the libraries a plugin pulls in (net-snmp, libcurl, the database
+ * clients) may have registered exit handlers, and leak reports must still
+ * be able to name them.
+ */
 void tocsin_registry_free(struct tocsin_registry *reg)
 {
     size_t i;
@@ -284,8 +290,6 @@ void tocsin_registry_free(struct tocsin_registry *reg)
     for (i = 0; i < reg->count; i++) {
         struct tocsin_plugin_entry *e = &reg->entries[i];
 
-        if (e->handle)
-            lt_dlclose(e->handle);
         free(e->name);
         free(e->path);
         free(e->error);
@@ -293,5 +297,4 @@ void tocsin_registry_free(struct tocsin_registry *reg)
     free(reg->entries);
     reg->entries = NULL;
     reg->count = 0;
-    lt_dlexit();
 }
