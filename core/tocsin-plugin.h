@@ -129,6 +129,29 @@ int tocsin_cfg_parse_ranges(cfg_t *cfg, cfg_opt_t *opt, const char *value,
 /* Parse a duration into milliseconds. Returns 0, or -1 on bad input. */
 int tocsin_duration_parse(const char *text, long *ms);
 
+/* Parse the range held by string option `name` of `options` into *range
+ * (an unset range when the option is empty). Returns 0, or -1 with
+ * "option 'NAME': why" in err (errlen bytes). */
+int tocsin_option_range(cfg_t *options, const char *name,
+                        struct tocsin_range *range, char *err, size_t errlen);
+
+/* Both ranges of `th`: warning from option `warning_name`, then critical
+ * from option `critical_name`, as tocsin_option_range() reads them.
+ * Returns 0, or -1 with the first failure's reason in err. */
+int tocsin_option_thresholds(cfg_t *options, const char *warning_name,
+                             const char *critical_name,
+                             struct tocsin_thresholds *th, char *err,
+                             size_t errlen);
+
+/* tocsin_secret() from string options `<name>`, `<name>_file` and
+ * `<name>_env` (all three must be in the plugin's table). On success
+ * returns 0 with *out set as tocsin_secret() sets it (NULL when none is
+ * given; release with tocsin_secret_free). Returns -1 with tocsin_secret()'s
+ * reason in err, left for the caller to introduce since plugins word it
+ * differently; it never contains the secret. */
+int tocsin_option_secret(cfg_t *options, const char *name, char **out,
+                         char *err, size_t errlen);
+
 /* ------------------------------------------------------------------ */
 /* A check in progress: what a check plugin fills in.                  */
 /* ------------------------------------------------------------------ */

@@ -123,20 +123,6 @@ static int disk_copy_list(cfg_t *options, const char *name, char ***list,
     return 0;
 }
 
-/* Parse range option `name` into `range`. Returns 0, or -1 with err. */
-static int disk_range(cfg_t *options, const char *name,
-                      struct tocsin_range *range, char *err, size_t errlen)
-{
-    char why[256];
-
-    if (tocsin_range_parse(cfg_getstr(options, name), range, why,
-                           sizeof(why)) < 0) {
-        snprintf(err, errlen, "option '%s': %s", name, why);
-        return -1;
-    }
-    return 0;
-}
-
 /* Validate the options into a struct disk owned by the instance. */
 static int disk_setup(cfg_t *options, void **instance, char *err, size_t errlen)
 {
@@ -153,10 +139,10 @@ static int disk_setup(cfg_t *options, void **instance, char *err, size_t errlen)
         disk_copy_list(options, "exclude_path", &d->exclude_path,
                        &d->n_exclude_path) < 0)
         goto oom;
-    if (disk_range(options, "warning", &d->space.warning, err, errlen) < 0 ||
-        disk_range(options, "critical", &d->space.critical, err, errlen) < 0 ||
-        disk_range(options, "inode_warning", &d->inodes.warning, err, errlen) < 0 ||
-        disk_range(options, "inode_critical", &d->inodes.critical, err, errlen) < 0)
+    if (tocsin_option_thresholds(options, "warning", "critical", &d->space,
+                                 err, errlen) < 0 ||
+        tocsin_option_thresholds(options, "inode_warning", "inode_critical",
+                                 &d->inodes, err, errlen) < 0)
         goto fail;
     *instance = d;
     return 0;

@@ -145,20 +145,6 @@ static void f2b_teardown(void *instance)
     free(f);
 }
 
-/* Parse range option `name` into `range`. Returns 0, or -1 with err. */
-static int f2b_range(cfg_t *options, const char *name,
-                     struct tocsin_range *range, char *err, size_t errlen)
-{
-    char why[256];
-
-    if (tocsin_range_parse(cfg_getstr(options, name), range, why,
-                           sizeof(why)) < 0) {
-        snprintf(err, errlen, "option '%s': %s", name, why);
-        return -1;
-    }
-    return 0;
-}
-
 /* The jail called `name` (len bytes), added when `add` and absent.
  * Returns NULL when absent and not added, or on out of memory (then
  * *oom is set). O(number of jails). */
@@ -247,10 +233,10 @@ static int f2b_setup(cfg_t *options, void **instance, char *err, size_t errlen)
                  "least %ld", (long long)f->max_read, F2B_MIN_MAX_READ);
         goto fail;
     }
-    if (f2b_range(options, "warning", &f->bans_th.warning, err, errlen) < 0 ||
-        f2b_range(options, "critical", &f->bans_th.critical, err, errlen) < 0 ||
-        f2b_range(options, "found_warning", &f->found_th.warning, err, errlen) < 0 ||
-        f2b_range(options, "found_critical", &f->found_th.critical, err, errlen) < 0)
+    if (tocsin_option_thresholds(options, "warning", "critical", &f->bans_th,
+                                 err, errlen) < 0 ||
+        tocsin_option_thresholds(options, "found_warning", "found_critical",
+                                 &f->found_th, err, errlen) < 0)
         goto fail;
     *instance = f;
     return 0;

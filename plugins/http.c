@@ -417,19 +417,6 @@ static void http_teardown(void *instance)
     free(h);
 }
 
-/* Parse range option `name` into `range`. Returns 0, or -1 with err. */
-static int http_range(cfg_t *options, const char *name, struct tocsin_range *range,
-                      char *err, size_t errlen)
-{
-    char why[256];
-
-    if (tocsin_range_parse(cfg_getstr(options, name), range, why, sizeof(why)) < 0) {
-        snprintf(err, errlen, "option '%s': %s", name, why);
-        return -1;
-    }
-    return 0;
-}
-
 /* A file option must name a readable file. Returns 0, or -1 with err. */
 static int http_readable(cfg_t *options, const char *name, char *err, size_t errlen)
 {
@@ -825,10 +812,10 @@ static int http_setup(cfg_t *options, void **instance, char *err, size_t errlen)
     }
     h->keepalive = cfg_getbool(options, "keepalive") == cfg_true;
 
-    if (http_range(options, "warning", &h->time.warning, err, errlen) < 0 ||
-        http_range(options, "critical", &h->time.critical, err, errlen) < 0 ||
-        http_range(options, "size_warning", &h->size.warning, err, errlen) < 0 ||
-        http_range(options, "size_critical", &h->size.critical, err, errlen) < 0)
+    if (tocsin_option_thresholds(options, "warning", "critical", &h->time,
+                                 err, errlen) < 0 ||
+        tocsin_option_thresholds(options, "size_warning", "size_critical",
+                                 &h->size, err, errlen) < 0)
         goto fail;
 
     if (http_readable(options, "ca_file", err, errlen) < 0 ||
@@ -840,9 +827,7 @@ static int http_setup(cfg_t *options, void **instance, char *err, size_t errlen)
         goto fail;
     }
 
-    if (tocsin_secret(http_opt(options, "password"), http_opt(options, "password_file"),
-                      http_opt(options, "password_env"), &password, why,
-                      sizeof(why)) < 0) {
+    if (tocsin_option_secret(options, "password", &password, why, sizeof(why)) < 0) {
         snprintf(err, errlen, "password: %s", why);
         goto fail;
     }

@@ -179,28 +179,6 @@ static char *mycheck_strdup_opt(cfg_t *options, const char *name, int *oom)
     return copy;
 }
 
-/* Parse the pair `<figure>_warning` / `<figure>_critical` into `th`.
- * Returns 0, or -1 with the reason in err. */
-static int mycheck_thresholds(cfg_t *options, const char *figure,
-                              struct tocsin_thresholds *th, char *err,
-                              size_t errlen)
-{
-    char name[64], why[256];
-
-    snprintf(name, sizeof(name), "%s_warning", figure);
-    if (tocsin_range_parse(cfg_getstr(options, name), &th->warning, why,
-                           sizeof(why)) < 0)
-        goto bad;
-    snprintf(name, sizeof(name), "%s_critical", figure);
-    if (tocsin_range_parse(cfg_getstr(options, name), &th->critical, why,
-                           sizeof(why)) < 0)
-        goto bad;
-    return 0;
-bad:
-    snprintf(err, errlen, "option '%s': %s", name, why);
-    return -1;
-}
-
 /* The name the connector logs in with when `user` is not given: root
  * for root, the login name otherwise (as Connector/C chooses it). */
 static char *mycheck_default_user(void)
@@ -269,25 +247,32 @@ static int mycheck_setup(cfg_t *options, void **instance, char *err,
         snprintf(err, errlen, "option 'query_label' is empty");
         goto fail;
     }
-    if (mycheck_thresholds(options, "connect", &m->connect, err, errlen) < 0 ||
-        mycheck_thresholds(options, "connections", &m->connections, err, errlen) < 0 ||
-        mycheck_thresholds(options, "threads_running", &m->threads_running, err,
-                           errlen) < 0 ||
-        mycheck_thresholds(options, "slow_queries", &m->slow_queries, err,
-                           errlen) < 0 ||
-        mycheck_thresholds(options, "replication_lag", &m->replication_lag, err,
-                           errlen) < 0 ||
-        mycheck_thresholds(options, "query", &m->query_th, err, errlen) < 0)
+    if (tocsin_option_thresholds(options, "connect_warning",
+                                 "connect_critical", &m->connect,
+                                 err, errlen) < 0 ||
+        tocsin_option_thresholds(options, "connections_warning",
+                                 "connections_critical", &m->connections,
+                                 err, errlen) < 0 ||
+        tocsin_option_thresholds(options, "threads_running_warning",
+                                 "threads_running_critical", &m->threads_running,
+                                 err, errlen) < 0 ||
+        tocsin_option_thresholds(options, "slow_queries_warning",
+                                 "slow_queries_critical", &m->slow_queries,
+                                 err, errlen) < 0 ||
+        tocsin_option_thresholds(options, "replication_lag_warning",
+                                 "replication_lag_critical", &m->replication_lag,
+                                 err, errlen) < 0 ||
+        tocsin_option_thresholds(options, "query_warning",
+                                 "query_critical", &m->query_th,
+                                 err, errlen) < 0)
         goto fail;
     if (!m->query && (m->query_th.warning.set || m->query_th.critical.set)) {
         snprintf(err, errlen, "options 'query_warning' and 'query_critical' "
                  "need a 'query' to hold against");
         goto fail;
     }
-    if (tocsin_secret(cfg_getstr(options, "password"),
-                      cfg_getstr(options, "password_file"),
-                      cfg_getstr(options, "password_env"), &m->password, why,
-                      sizeof(why)) < 0) {
+    if (tocsin_option_secret(options, "password", &m->password, why,
+                             sizeof(why)) < 0) {
         snprintf(err, errlen, "password: %s", why);
         goto fail;
     }

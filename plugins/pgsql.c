@@ -159,28 +159,6 @@ static void pgsql_teardown(void *instance)
     free(p);
 }
 
-/* Parse the range options `<figure>_warning` and `<figure>_critical`
- * into `th`. Returns 0, or -1 with a reason in err. */
-static int pgsql_thresholds(cfg_t *options, const char *figure,
-                            struct tocsin_thresholds *th, char *err,
-                            size_t errlen)
-{
-    static const char *const kinds[] = { "warning", "critical" };
-    struct tocsin_range *ranges[] = { &th->warning, &th->critical };
-    char name[64], why[256];
-    size_t i;
-
-    for (i = 0; i < 2; i++) {
-        snprintf(name, sizeof(name), "%s_%s", figure, kinds[i]);
-        if (tocsin_range_parse(cfg_getstr(options, name), ranges[i], why,
-                               sizeof(why)) < 0) {
-            snprintf(err, errlen, "option '%s': %s", name, why);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /* strdup of a string option, NULL when it is empty. Sets *oom when the
  * copy fails. */
 static char *pgsql_dup(cfg_t *options, const char *name, int *oom)
@@ -327,10 +305,8 @@ static int pgsql_setup(cfg_t *options, void **instance, char *err, size_t errlen
                  "figure in the output and the performance data");
         goto fail;
     }
-    if (tocsin_secret(cfg_getstr(options, "password"),
-                      cfg_getstr(options, "password_file"),
-                      cfg_getstr(options, "password_env"),
-                      &p->password, why, sizeof(why)) < 0) {
+    if (tocsin_option_secret(options, "password", &p->password, why,
+                             sizeof(why)) < 0) {
         snprintf(err, errlen, "%s", why);
         goto fail;
     }
@@ -339,13 +315,27 @@ static int pgsql_setup(cfg_t *options, void **instance, char *err, size_t errlen
     if (p->conninfo && pgsql_setup_conninfo(p, options, err, errlen) < 0)
         goto fail;
 
-    if (pgsql_thresholds(options, "connect", &p->connect, err, errlen) < 0 ||
-        pgsql_thresholds(options, "connections", &p->connections, err, errlen) < 0 ||
-        pgsql_thresholds(options, "cache_hit", &p->cache_hit, err, errlen) < 0 ||
-        pgsql_thresholds(options, "deadlocks", &p->deadlocks, err, errlen) < 0 ||
-        pgsql_thresholds(options, "rollbacks", &p->rollbacks, err, errlen) < 0 ||
-        pgsql_thresholds(options, "replication_lag", &p->lag, err, errlen) < 0 ||
-        pgsql_thresholds(options, "query", &p->query_th, err, errlen) < 0)
+    if (tocsin_option_thresholds(options, "connect_warning",
+                                 "connect_critical", &p->connect,
+                                 err, errlen) < 0 ||
+        tocsin_option_thresholds(options, "connections_warning",
+                                 "connections_critical", &p->connections,
+                                 err, errlen) < 0 ||
+        tocsin_option_thresholds(options, "cache_hit_warning",
+                                 "cache_hit_critical", &p->cache_hit,
+                                 err, errlen) < 0 ||
+        tocsin_option_thresholds(options, "deadlocks_warning",
+                                 "deadlocks_critical", &p->deadlocks,
+                                 err, errlen) < 0 ||
+        tocsin_option_thresholds(options, "rollbacks_warning",
+                                 "rollbacks_critical", &p->rollbacks,
+                                 err, errlen) < 0 ||
+        tocsin_option_thresholds(options, "replication_lag_warning",
+                                 "replication_lag_critical", &p->lag,
+                                 err, errlen) < 0 ||
+        tocsin_option_thresholds(options, "query_warning",
+                                 "query_critical", &p->query_th,
+                                 err, errlen) < 0)
         goto fail;
     if (!p->query && (p->query_th.warning.set || p->query_th.critical.set)) {
         snprintf(err, errlen, "options 'query_warning' and 'query_critical' need "

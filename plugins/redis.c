@@ -346,20 +346,6 @@ static void redis_teardown(void *instance)
     free(r);
 }
 
-/* Parse range option `name` into `range`. Returns 0, or -1 with err. */
-static int redis_range(cfg_t *options, const char *name,
-                       struct tocsin_range *range, char *err, size_t errlen)
-{
-    char why[256];
-
-    if (tocsin_range_parse(cfg_getstr(options, name), range, why,
-                           sizeof(why)) < 0) {
-        snprintf(err, errlen, "option '%s': %s", name, why);
-        return -1;
-    }
-    return 0;
-}
-
 /* A string option as an owned copy, NULL when empty. Returns 0 or -1. */
 static int redis_strdup_opt(cfg_t *options, const char *name, char **out)
 {
@@ -419,10 +405,8 @@ static int redis_setup(cfg_t *options, void **instance, char *err, size_t errlen
         goto fail;
     }
 
-    if (tocsin_secret(cfg_getstr(options, "password"),
-                      cfg_getstr(options, "password_file"),
-                      cfg_getstr(options, "password_env"),
-                      &r->password, why, sizeof(why)) < 0) {
+    if (tocsin_option_secret(options, "password", &r->password, why,
+                             sizeof(why)) < 0) {
         snprintf(err, errlen, "password: %s", why);
         goto fail;
     }
@@ -432,16 +416,16 @@ static int redis_setup(cfg_t *options, void **instance, char *err, size_t errlen
         goto fail;
     }
 
-    if (redis_range(options, "latency_warning", &r->latency.warning, err, errlen) < 0 ||
-        redis_range(options, "latency_critical", &r->latency.critical, err, errlen) < 0 ||
-        redis_range(options, "memory_warning", &r->memory.warning, err, errlen) < 0 ||
-        redis_range(options, "memory_critical", &r->memory.critical, err, errlen) < 0 ||
-        redis_range(options, "clients_warning", &r->clients.warning, err, errlen) < 0 ||
-        redis_range(options, "clients_critical", &r->clients.critical, err, errlen) < 0 ||
-        redis_range(options, "hit_ratio_warning", &r->hit_ratio.warning, err, errlen) < 0 ||
-        redis_range(options, "hit_ratio_critical", &r->hit_ratio.critical, err, errlen) < 0 ||
-        redis_range(options, "rejected_warning", &r->rejected.warning, err, errlen) < 0 ||
-        redis_range(options, "rejected_critical", &r->rejected.critical, err, errlen) < 0)
+    if (tocsin_option_thresholds(options, "latency_warning", "latency_critical",
+                                 &r->latency, err, errlen) < 0 ||
+        tocsin_option_thresholds(options, "memory_warning", "memory_critical",
+                                 &r->memory, err, errlen) < 0 ||
+        tocsin_option_thresholds(options, "clients_warning", "clients_critical",
+                                 &r->clients, err, errlen) < 0 ||
+        tocsin_option_thresholds(options, "hit_ratio_warning", "hit_ratio_critical",
+                                 &r->hit_ratio, err, errlen) < 0 ||
+        tocsin_option_thresholds(options, "rejected_warning", "rejected_critical",
+                                 &r->rejected, err, errlen) < 0)
         goto fail;
     *instance = r;
     return 0;

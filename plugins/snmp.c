@@ -206,16 +206,14 @@ static const char *snmpchk_str(cfg_t *options, const char *name)
 }
 
 /* Resolve the secret given as `name`, `name`_file or `name`_env. Returns
- * 0 with *out (NULL when none is given), or -1 with err. */
+ * 0 with *out (NULL when none is given), or -1 with "option 'NAME': why"
+ * in err. */
 static int snmpchk_secret(cfg_t *options, const char *name, char **out,
                           char *err, size_t errlen)
 {
-    char file[64], env[64], why[256];
+    char why[256];
 
-    snprintf(file, sizeof(file), "%s_file", name);
-    snprintf(env, sizeof(env), "%s_env", name);
-    if (tocsin_secret(snmpchk_str(options, name), snmpchk_str(options, file),
-                      snmpchk_str(options, env), out, why, sizeof(why)) < 0) {
+    if (tocsin_option_secret(options, name, out, why, sizeof(why)) < 0) {
         snprintf(err, errlen, "option '%s': %s", name, why);
         return -1;
     }
@@ -418,17 +416,14 @@ static int snmpchk_yes(const char *v)
     return -1;
 }
 
-/* Parse range `text` for option `name` entry `i` (0: not a list). */
+/* Parse range `text`, entry `i` (from 1) of list option `name`. */
 static int snmpchk_range(const char *name, unsigned i, const char *text,
                          struct tocsin_range *range, char *err, size_t errlen)
 {
     char why[256];
 
     if (tocsin_range_parse(text, range, why, sizeof(why)) < 0) {
-        if (i)
-            snprintf(err, errlen, "option '%s' entry %u: %s", name, i, why);
-        else
-            snprintf(err, errlen, "option '%s': %s", name, why);
+        snprintf(err, errlen, "option '%s' entry %u: %s", name, i, why);
         return -1;
     }
     return 0;
@@ -442,7 +437,7 @@ static int snmpchk_setup_oids(struct snmpchk *s, cfg_t *options, char *err,
              nw = cfg_size(options, "oid_warning"),
              nc = cfg_size(options, "oid_critical"),
              nrate = cfg_size(options, "rate"), i;
-    struct tocsin_range warning, critical;
+    struct tocsin_thresholds th;   /* from warning and critical */
 
     if (n == 0) {
         snprintf(err, errlen, "option 'oid' is needed: the object(s) to get, "
@@ -470,10 +465,8 @@ static int snmpchk_setup_oids(struct snmpchk *s, cfg_t *options, char *err,
                  "one for all or one per OID", nrate, n);
         return -1;
     }
-    if (snmpchk_range("warning", 0, cfg_getstr(options, "warning"), &warning,
-                      err, errlen) < 0 ||
-        snmpchk_range("critical", 0, cfg_getstr(options, "critical"), &critical,
-                      err, errlen) < 0)
+    if (tocsin_option_thresholds(options, "warning", "critical", &th, err,
+                                 errlen) < 0)
         return -1;
     s->oids = calloc(n, sizeof(*s->oids));
     if (!s->oids)
@@ -501,8 +494,7 @@ static int snmpchk_setup_oids(struct snmpchk *s, cfg_t *options, char *err,
             goto oom;
         if (snmpchk_resolve(o, err, errlen) < 0)
             return -1;
-        o->th.warning = warning;
-        o->th.critical = critical;
+        o->th = th;
         if (i < nw && *cfg_getnstr(options, "oid_warning", i) &&
             snmpchk_range("oid_warning", i + 1, cfg_getnstr(options, "oid_warning", i),
                           &o->th.warning, err, errlen) < 0)

@@ -259,20 +259,6 @@ static void ssl_expiry_teardown(void *instance)
     ERR_clear_error();
 }
 
-/* Parse range option `name` into `range`. Returns 0, or -1 with err. */
-static int ssl_expiry_range(cfg_t *options, const char *name,
-                            struct tocsin_range *range, char *err, size_t errlen)
-{
-    char why[256];
-
-    if (tocsin_range_parse(cfg_getstr(options, name), range, why,
-                           sizeof(why)) < 0) {
-        snprintf(err, errlen, "option '%s': %s", name, why);
-        return -1;
-    }
-    return 0;
-}
-
 /* Make the TLS context: the trust store (ca_file, or the system's), and
  * chain verification without time checks, since expiry is judged apart.
  * The handshake itself never stops on a verification failure: the check
@@ -371,8 +357,8 @@ static int ssl_expiry_setup(cfg_t *options, void **instance, char *err,
                  ip_version);
         goto fail;
     }
-    if (ssl_expiry_range(options, "warning", &se->days.warning, err, errlen) < 0 ||
-        ssl_expiry_range(options, "critical", &se->days.critical, err, errlen) < 0)
+    if (tocsin_option_thresholds(options, "warning", "critical", &se->days,
+                                 err, errlen) < 0)
         goto fail;
     se->verify = cfg_getbool(options, "verify") ? 1 : 0;
     se->verify_hostname = cfg_getbool(options, "verify_hostname") ? 1 : 0;

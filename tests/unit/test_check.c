@@ -1,7 +1,8 @@
 /*
  * test_check.c - building and rendering a check result, and turning the
  * outcome of an external plugin into one (core/check.c). Exec results are
- * filled by hand; nothing is run.
+ * filled by hand; nothing is run. Also reading ranges, thresholds and
+ * secrets from a plugin's options (core/options.c).
  */
 #include <errno.h>
 #include <math.h>
@@ -11,8 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -596,6 +599,212 @@ static void exec_without_name_says_plugin(void **state)
     expect_render(chk, "UNKNOWN: plugin killed by signal SIGTERM");
 }
 
+/* ------------------------------------------------------------------ */
+/* Options: ranges, thresholds and secrets (core/options.c)            */
+/* ------------------------------------------------------------------ */
+
+/* Options as a plugin declares them, parsed from `text`. */
+static cfg_t *options_from(const char *text)
+{
+    static cfg_opt_t opts[] = {
+        CFG_STR("warning", "", CFGF_NONE),
+        CFG_STR("critical", "", CFGF_NONE),
+        CFG_STR("password", "", CFGF_NONE),
+        CFG_STR("password_file", "", CFGF_NONE),
+        CFG_STR("password_env", "", CFGF_NONE),
+        CFG_END()
+    };
+    cfg_t *cfg = cfg_init(opts, CFGF_NONE);
+
+    assert_non_null(cfg);
+    assert_int_equal(cfg_parse_buf(cfg, text), CFG_SUCCESS);
+    return cfg;
+}
+
+static void option_range_parses_the_named_option(void **state)
+{
+    cfg_t *cfg = options_from("warning = \"@10:20\"");
+    struct tocsin_range r;
+    char err[256] = "";
+
+    (void)state;
+    assert_int_equal(tocsin_option_range(cfg, "warning", &r, err, sizeof(err)), 0);
+    assert_true(r.set);
+    assert_true(r.inside);
+    assert_true(r.start == 10 && r.end == 20);
+    assert_string_equal(err, "");
+    cfg_free(cfg);
+}
+
+static void option_range_empty_is_unset(void **state)
+{
+    cfg_t *cfg = options_from("");
+    struct tocsin_range r;
+    char err[256];
+
+    (void)state;
+    memset(&r, 0xff, sizeof(r));
+    assert_int_equal(tocsin_option_range(cfg, "critical", &r, err, sizeof(err)), 0);
+    assert_false(r.set);
+    assert_false(tocsin_range_alert(&r, 1e9));
+    cfg_free(cfg);
+}
+
+static void option_range_error_names_the_option(void **state)
+{
+    cfg_t *cfg = options_from("critical = \"abc\"");
+    struct tocsin_range r;
+    char err[256], why[256];
+
+    (void)state;
+    assert_int_equal(tocsin_option_range(cfg, "critical", &r, err, sizeof(err)), -1);
+    assert_int_equal(tocsin_range_parse("abc", &r, why, sizeof(why)), -1);
+    assert_true(strncmp(err, "option 'critical': ", 19) == 0);
+    assert_string_equal(err + 19, why);
+    cfg_free(cfg);
+}
+
+static void option_thresholds_reads_both(void **state)
+{
+    cfg_t *cfg = options_from("warning = \"10\"\ncritical = \"20\"");
+    struct tocsin_thresholds th;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(tocsin_option_thresholds(cfg, "warning", "critical", &th,
+                                              err, sizeof(err)), 0);
+    assert_int_equal(tocsin_thresholds_eval(&th, 5), TOCSIN_OK);
+    assert_int_equal(tocsin_thresholds_eval(&th, 15), TOCSIN_WARNING);
+    assert_int_equal(tocsin_thresholds_eval(&th, 25), TOCSIN_CRITICAL);
+    cfg_free(cfg);
+}
+
+static void option_thresholds_error_names_the_bad_option(void **state)
+{
+    cfg_t *cfg = options_from("warning = \"10\"\ncritical = \"20:10\"");
+    struct tocsin_thresholds th;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(tocsin_option_thresholds(cfg, "warning", "critical", &th,
+                                              err, sizeof(err)), -1);
+    assert_true(strncmp(err, "option 'critical': ", 19) == 0);
+    cfg_free(cfg);
+}
+
+static void option_thresholds_stop_at_bad_warning(void **state)
+{
+    cfg_t *cfg = options_from("warning = \"x\"\ncritical = \"y\"");
+    struct tocsin_thresholds th;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(tocsin_option_thresholds(cfg, "warning", "critical", &th,
+                                              err, sizeof(err)), -1);
+    assert_true(strncmp(err, "option 'warning': ", 18) == 0);
+    cfg_free(cfg);
+}
+
+static void option_secret_none_given_is_null(void **state)
+{
+    cfg_t *cfg = options_from("");
+    char *secret = (char *)1;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(tocsin_option_secret(cfg, "password", &secret, err,
+                                          sizeof(err)), 0);
+    assert_null(secret);
+    cfg_free(cfg);
+}
+
+static void option_secret_inline(void **state)
+{
+    cfg_t *cfg = options_from("password = \"s3cret\"");
+    char *secret = NULL;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(tocsin_option_secret(cfg, "password", &secret, err,
+                                          sizeof(err)), 0);
+    assert_string_equal(secret, "s3cret");
+    tocsin_secret_free(secret);
+    cfg_free(cfg);
+}
+
+static void option_secret_from_env_option(void **state)
+{
+    cfg_t *cfg = options_from("password_env = \"TOCSIN_TEST_OPTION_SECRET\"");
+    char *secret = NULL;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(setenv("TOCSIN_TEST_OPTION_SECRET", "from-env", 1), 0);
+    assert_int_equal(tocsin_option_secret(cfg, "password", &secret, err,
+                                          sizeof(err)), 0);
+    assert_string_equal(secret, "from-env");
+    tocsin_secret_free(secret);
+    unsetenv("TOCSIN_TEST_OPTION_SECRET");
+    cfg_free(cfg);
+}
+
+static void option_secret_from_file_option(void **state)
+{
+    char path[] = "/tmp/tocsin-test-secret-XXXXXX";
+    char *secret = NULL, text[128], err[256];
+    cfg_t *cfg;
+    FILE *f;
+    int fd;
+
+    (void)state;
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    f = fdopen(fd, "w");
+    assert_non_null(f);
+    fputs("from-file\nsecond line\n", f);
+    fclose(f);
+    snprintf(text, sizeof(text), "password_file = \"%s\"", path);
+    cfg = options_from(text);
+    assert_int_equal(tocsin_option_secret(cfg, "password", &secret, err,
+                                          sizeof(err)), 0);
+    assert_string_equal(secret, "from-file");
+    tocsin_secret_free(secret);
+    cfg_free(cfg);
+    unlink(path);
+}
+
+static void option_secret_error_is_secrets_reason_unwrapped(void **state)
+{
+    cfg_t *cfg = options_from("password = \"s3cret\"\n"
+                              "password_env = \"TOCSIN_TEST_OPTION_SECRET\"");
+    char *secret = NULL;
+    char err[256], why[256];
+
+    (void)state;
+    assert_int_equal(tocsin_option_secret(cfg, "password", &secret, err,
+                                          sizeof(err)), -1);
+    assert_null(secret);
+    assert_int_equal(tocsin_secret("a", NULL, "B", &secret, why, sizeof(why)), -1);
+    assert_string_equal(err, why);
+    assert_null(strstr(err, "s3cret"));
+    cfg_free(cfg);
+}
+
+static void option_secret_name_too_long_is_an_error(void **state)
+{
+    cfg_t *cfg = options_from("");
+    char name[200], err[256];
+    char *secret = (char *)1;
+
+    (void)state;
+    memset(name, 'x', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    assert_int_equal(tocsin_option_secret(cfg, name, &secret, err, sizeof(err)), -1);
+    assert_null(secret);
+    assert_non_null(strstr(err, "too long"));
+    cfg_free(cfg);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, check_setup, \
                                                 check_teardown)
 
@@ -649,6 +858,19 @@ int main(void)
         T(exec_truncated_output_is_noted),
         T(exec_stdout_stops_at_nul_byte),
         T(exec_without_name_says_plugin),
+
+        cmocka_unit_test(option_range_parses_the_named_option),
+        cmocka_unit_test(option_range_empty_is_unset),
+        cmocka_unit_test(option_range_error_names_the_option),
+        cmocka_unit_test(option_thresholds_reads_both),
+        cmocka_unit_test(option_thresholds_error_names_the_bad_option),
+        cmocka_unit_test(option_thresholds_stop_at_bad_warning),
+        cmocka_unit_test(option_secret_none_given_is_null),
+        cmocka_unit_test(option_secret_inline),
+        cmocka_unit_test(option_secret_from_env_option),
+        cmocka_unit_test(option_secret_from_file_option),
+        cmocka_unit_test(option_secret_error_is_secrets_reason_unwrapped),
+        cmocka_unit_test(option_secret_name_too_long_is_an_error),
     };
 
     return cmocka_run_group_tests_name("check", tests, NULL, NULL);

@@ -1,0 +1,51 @@
+/*
+ * options.c - reading a plugin's validated options into the structures
+ * the plugin works with: ranges, thresholds, secrets. See tocsin-plugin.h.
+ */
+#include <stdio.h>
+
+#include "tocsin-plugin.h"
+
+/* Longest option name a secret's companions are built from. */
+#define OPTION_NAME_MAX 128
+
+int tocsin_option_range(cfg_t *options, const char *name,
+                        struct tocsin_range *range, char *err, size_t errlen)
+{
+    char why[256];
+
+    if (tocsin_range_parse(cfg_getstr(options, name), range, why,
+                           sizeof(why)) < 0) {
+        snprintf(err, errlen, "option '%s': %s", name, why);
+        return -1;
+    }
+    return 0;
+}
+
+int tocsin_option_thresholds(cfg_t *options, const char *warning_name,
+                             const char *critical_name,
+                             struct tocsin_thresholds *th, char *err,
+                             size_t errlen)
+{
+    if (tocsin_option_range(options, warning_name, &th->warning, err,
+                            errlen) < 0 ||
+        tocsin_option_range(options, critical_name, &th->critical, err,
+                            errlen) < 0)
+        return -1;
+    return 0;
+}
+
+int tocsin_option_secret(cfg_t *options, const char *name, char **out,
+                         char *err, size_t errlen)
+{
+    char file[OPTION_NAME_MAX], env[OPTION_NAME_MAX];
+
+    *out = NULL;
+    if ((size_t)snprintf(file, sizeof(file), "%s_file", name) >= sizeof(file) ||
+        (size_t)snprintf(env, sizeof(env), "%s_env", name) >= sizeof(env)) {
+        snprintf(err, errlen, "option name %s is too long", name);
+        return -1;
+    }
+    return tocsin_secret(cfg_getstr(options, name), cfg_getstr(options, file),
+                         cfg_getstr(options, env), out, err, errlen);
+}
