@@ -248,7 +248,12 @@ static void apply_result(struct daemon *d, uint32_t svc, enum tocsin_state state
     if (ch.use_retry) {
         tocsin_sched_set(&d->sched, svc, now + s->retry_interval_us);
     } else {
+        /* Back to the service's phase, but never sooner than one interval
+         * after the run just done was due: a first run brought forward by
+         * max_check_spread, or a retry, must not add a run to the interval. */
         rt->phase = tocsin_sched_next(rt->phase, s->interval_us, now);
+        if (rt->phase < rt->due + s->interval_us)
+            rt->phase += s->interval_us;
         tocsin_sched_set(&d->sched, svc, rt->phase);
     }
 }
@@ -416,6 +421,28 @@ static void handle_signals(struct daemon *d)
     }
 }
 
+/*
+ * Wait up to `timeout_us` for events. epoll_pwait2() takes the timeout
+ * to the microsecond; where the kernel lacks it, epoll_wait() is used with
+ * the timeout rounded up to the millisecond.
+ */
+static int wait_events(struct daemon *d, struct epoll_event *events, int max,
+                       int64_t timeout_us)
+{
+    static int have_pwait2 = 1;
+    struct timespec ts;
+    int n;
+
+    if (have_pwait2) {
+        ts = tocsin_us_to_timespec(timeout_us);
+        n = epoll_pwait2(d->epfd, events, max, &ts, NULL);
+        if (n >= 0 || errno != ENOSYS)
+            return n;
+        have_pwait2 = 0;
+    }
+    return epoll_wait(d->epfd, events, max, (int)((timeout_us + 999) / 1000));
+}
+
 static int daemon_run(struct daemon *d)
 {
     struct epoll_event events[128];
@@ -449,8 +476,7 @@ static int daemon_run(struct daemon *d)
             wake = enforce;
         if (!full && tocsin_sched_peek(&d->sched, &it) == 0 && it.due < wake)
             wake = it.due;
-        n = epoll_wait(d->epfd, events, 128,
-                       wake <= now ? 0 : (int)((wake - now + 999) / 1000));
+        n = wait_events(d, events, 128, wake <= now ? 0 : wake - now);
         if (n < 0 && errno != EINTR) {
             tocsin_error("epoll_wait: %s", strerror(errno));
             return -1;
