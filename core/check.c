@@ -402,3 +402,18 @@ void tocsin_check_timed_out(struct tocsin_check *chk)
     if (chk->state == TOCSIN_OK)
         chk->state = TOCSIN_UNKNOWN;
 }
+
+void tocsin_append(char *buf, size_t len, size_t *used, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (!len || *used + 1 >= len)
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(buf + *used, len - *used, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    *used += (size_t)n < len - *used ? (size_t)n : len - *used - 1;
+}

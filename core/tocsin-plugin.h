@@ -168,6 +168,12 @@ struct timespec tocsin_check_deadline(const struct tocsin_check *chk);
 /* Seconds left before the deadline (never negative). */
 double tocsin_check_remaining(const struct tocsin_check *chk);
 
+/* Append printf-style text at buf[*used] (buf holds len bytes), never
+ * past its end and always NUL-terminated; *used grows by what fitted. For
+ * plugins assembling messages in fixed buffers. */
+void tocsin_append(char *buf, size_t len, size_t *used, const char *fmt, ...)
+    TOCSIN_PRINTF(4, 5);
+
 /* Set the state and the first line of output (without performance data).
  * A later call replaces both. */
 void tocsin_check_set(struct tocsin_check *chk, enum tocsin_state state,

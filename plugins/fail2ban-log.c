@@ -612,25 +612,6 @@ static const char *f2b_duration(int64_t ms, char *buf, size_t len)
     return buf;
 }
 
-/* Appends printf-style text to buf (bounded); keeps it terminated. */
-static void f2b_cat(char *buf, size_t len, size_t *used, const char *fmt, ...)
-    TOCSIN_PRINTF(4, 5);
-
-static void f2b_cat(char *buf, size_t len, size_t *used, const char *fmt, ...)
-{
-    va_list ap;
-    int w;
-
-    if (*used >= len - 1)
-        return;
-    va_start(ap, fmt);
-    w = vsnprintf(buf + *used, len - *used, fmt, ap);
-    va_end(ap);
-    if (w < 0)
-        return;
-    *used += (size_t)w < len - *used ? (size_t)w : len - *used - 1;
-}
-
 static int f2b_by_name(const void *a, const void *b)
 {
     const struct f2b_jail *const *x = a, *const *y = b;
@@ -686,11 +667,11 @@ static void f2b_report(struct f2b *f, struct tocsin_check *chk,
             snprintf(label, sizeof(label), "%s found", j->name);
             tocsin_check_perf(chk, label, (double)j->found.n, "", &f->found_th,
                               0, 0, TOCSIN_PERF_MIN);
-            f2b_cat(list, sizeof(list), &lused, "%s%s %zu %s, %zu found",
+            tocsin_append(list, sizeof(list), &lused, "%s%s %zu %s, %zu found",
                     i ? "; " : "", j->name, j->bans.n,
                     f2b_plural(j->bans.n, "ban", "bans"), j->found.n);
         } else {
-            f2b_cat(list, sizeof(list), &lused, "%s%s %zu", i ? ", " : "",
+            tocsin_append(list, sizeof(list), &lused, "%s%s %zu", i ? ", " : "",
                     j->name, j->bans.n);
         }
         worst = tocsin_state_worst(worst, state[i]);
@@ -724,34 +705,34 @@ static void f2b_report(struct f2b *f, struct tocsin_check *chk,
                 continue;
             if (named == F2B_NAMED_MAX) {
                 named++;
-                f2b_cat(first, sizeof(first), &used, ", ...");
+                tocsin_append(first, sizeof(first), &used, ", ...");
                 continue;
             }
             if (named > F2B_NAMED_MAX)
                 continue;
-            f2b_cat(first, sizeof(first), &used, "%s%s %zu %s", named ? "; " : "",
+            tocsin_append(first, sizeof(first), &used, "%s%s %zu %s", named ? "; " : "",
                     j->name, j->bans.n, f2b_plural(j->bans.n, "ban", "bans"));
             if (f->count_found)
-                f2b_cat(first, sizeof(first), &used, ", %zu found", j->found.n);
-            f2b_cat(first, sizeof(first), &used, " (%s)",
+                tocsin_append(first, sizeof(first), &used, ", %zu found", j->found.n);
+            tocsin_append(first, sizeof(first), &used, " (%s)",
                     sevs[sev] == TOCSIN_CRITICAL ? "critical" : "warning");
             named++;
         }
     }
     if (worst != TOCSIN_OK)
-        f2b_cat(first, sizeof(first), &used, " in the last %s; ", win);
-    f2b_cat(first, sizeof(first), &used, "%zu %s", total_bans,
+        tocsin_append(first, sizeof(first), &used, " in the last %s; ", win);
+    tocsin_append(first, sizeof(first), &used, "%zu %s", total_bans,
             f2b_plural(total_bans, "ban", "bans"));
     if (f->count_found)
-        f2b_cat(first, sizeof(first), &used, ", %zu found", total_found);
+        tocsin_append(first, sizeof(first), &used, ", %zu found", total_found);
     if (worst == TOCSIN_OK)
-        f2b_cat(first, sizeof(first), &used, " in the last %s", win);
+        tocsin_append(first, sizeof(first), &used, " in the last %s", win);
     else
-        f2b_cat(first, sizeof(first), &used, " in all");
+        tocsin_append(first, sizeof(first), &used, " in all");
     if (f->njail > 0)
-        f2b_cat(first, sizeof(first), &used, " (%s)", list);
+        tocsin_append(first, sizeof(first), &used, " (%s)", list);
     else
-        f2b_cat(first, sizeof(first), &used, " (no jail seen yet)");
+        tocsin_append(first, sizeof(first), &used, " (no jail seen yet)");
     tocsin_check_set(chk, worst, "FAIL2BAN %s - %s", tocsin_state_name(worst),
                      first);
 

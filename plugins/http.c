@@ -130,25 +130,6 @@ static const char *http_opt(cfg_t *options, const char *name)
     return s && *s ? s : NULL;
 }
 
-/* Append formatted text at *used in buf (len bytes), never past its end. */
-static void http_append(char *buf, size_t len, size_t *used, const char *fmt, ...)
-    TOCSIN_PRINTF(4, 5);
-
-static void http_append(char *buf, size_t len, size_t *used, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (*used + 1 >= len)
-        return;
-    va_start(ap, fmt);
-    n = vsnprintf(buf + *used, len - *used, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    *used += (size_t)n < len - *used ? (size_t)n : len - *used - 1;
-}
-
 /* `n` bytes of `s` made fit for one line of output: control characters
  * escaped, and with `quoted` also '"' and '\\' (for text shown between
  * double quotes); cut after HTTP_SHOW_MAX characters with "...".
@@ -163,20 +144,20 @@ static const char *http_show(const char *s, size_t n, int quoted, char *out,
         unsigned char c = (unsigned char)s[i];
 
         if (c == '\n')
-            http_append(out, outlen, &used, "\\n");
+            tocsin_append(out, outlen, &used, "\\n");
         else if (c == '\r')
-            http_append(out, outlen, &used, "\\r");
+            tocsin_append(out, outlen, &used, "\\r");
         else if (c == '\t')
-            http_append(out, outlen, &used, "\\t");
+            tocsin_append(out, outlen, &used, "\\t");
         else if (c < 0x20 || c == 0x7f)
-            http_append(out, outlen, &used, "\\x%02x", c);
+            tocsin_append(out, outlen, &used, "\\x%02x", c);
         else if (quoted && (c == '"' || c == '\\'))
-            http_append(out, outlen, &used, "\\%c", c);
+            tocsin_append(out, outlen, &used, "\\%c", c);
         else
-            http_append(out, outlen, &used, "%c", c);
+            tocsin_append(out, outlen, &used, "%c", c);
     }
     if (i < n)
-        http_append(out, outlen, &used, "...");
+        tocsin_append(out, outlen, &used, "...");
     return out;
 }
 
@@ -263,11 +244,11 @@ static char *http_show_status(const struct http_status_range *r, size_t n)
         const char *sep = i ? ", " : "";
 
         if (r[i].lo == r[i].hi)
-            http_append(text, sizeof(text), &used, "%s%d", sep, r[i].lo);
+            tocsin_append(text, sizeof(text), &used, "%s%d", sep, r[i].lo);
         else if (r[i].lo % 100 == 0 && r[i].hi == r[i].lo + 99)
-            http_append(text, sizeof(text), &used, "%s%dxx", sep, r[i].lo / 100);
+            tocsin_append(text, sizeof(text), &used, "%s%dxx", sep, r[i].lo / 100);
         else
-            http_append(text, sizeof(text), &used, "%s%d-%d", sep, r[i].lo, r[i].hi);
+            tocsin_append(text, sizeof(text), &used, "%s%d-%d", sep, r[i].lo, r[i].hi);
     }
     return strdup(text);
 }
@@ -920,7 +901,7 @@ static void http_failed(struct http *h, struct tocsin_check *chk, CURLcode rc,
     if (h->proxy_peer) {
         size_t used = strlen(peer);
 
-        http_append(peer, sizeof(peer), &used, " through proxy %s", h->proxy_peer);
+        tocsin_append(peer, sizeof(peer), &used, " through proxy %s", h->proxy_peer);
     }
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
@@ -1036,10 +1017,10 @@ static enum tocsin_state http_threshold(const struct tocsin_thresholds *th,
     char how[160];
 
     if (s == TOCSIN_CRITICAL)
-        http_append(line, len, used, ", %s %s", what,
+        tocsin_append(line, len, used, ", %s %s", what,
                     http_breach(&th->critical, "critical", unit, how, sizeof(how)));
     else if (s == TOCSIN_WARNING)
-        http_append(line, len, used, ", %s %s", what,
+        tocsin_append(line, len, used, ", %s %s", what,
                     http_breach(&th->warning, "warning", unit, how, sizeof(how)));
     return s;
 }
@@ -1055,13 +1036,13 @@ static enum tocsin_state http_match_body(const struct http *h, char *problems,
     if (h->contains &&
         !(h->len >= h->contains_len &&
           memmem(h->buf ? h->buf : "", h->len, h->contains, h->contains_len))) {
-        http_append(problems, len, used, "%sbody does not contain \"%s\"",
+        tocsin_append(problems, len, used, "%sbody does not contain \"%s\"",
                     *used ? "; " : "",
                     http_show(h->contains, h->contains_len, 1, shown, sizeof(shown)));
         s = TOCSIN_CRITICAL;
     }
     if (h->regex_text && regexec(&h->regex, h->buf ? h->buf : "", 0, NULL, 0) != 0) {
-        http_append(problems, len, used, "%sbody does not match /%s/",
+        tocsin_append(problems, len, used, "%sbody does not match /%s/",
                     *used ? "; " : "",
                     http_show(h->regex_text, strlen(h->regex_text), 0, shown,
                               sizeof(shown)));
@@ -1125,10 +1106,10 @@ static void http_check(void *instance, struct tocsin_check *chk)
 
     problems[0] = notes[0] = '\0';
     if (!http_status_expected(h, code)) {
-        http_append(problems, sizeof(problems), &pused, "status %ld%s%s (expected %s)",
+        tocsin_append(problems, sizeof(problems), &pused, "status %ld%s%s (expected %s)",
                     code, *reason ? " " : "", reason, h->expect_shown);
         if (code == 401 && h->user)
-            http_append(problems, sizeof(problems), &pused,
+            tocsin_append(problems, sizeof(problems), &pused,
                         ": authentication failed for user %s", h->user);
         state = TOCSIN_CRITICAL;
     }
@@ -1147,13 +1128,13 @@ static void http_check(void *instance, struct tocsin_check *chk)
         char line[3 * HTTP_LINE_MAX];
         size_t used = 0;
 
-        http_append(line, sizeof(line), &used, "HTTP %s - ", tocsin_state_name(state));
+        tocsin_append(line, sizeof(line), &used, "HTTP %s - ", tocsin_state_name(state));
         if (pused)
-            http_append(line, sizeof(line), &used, "%s - ", problems);
+            tocsin_append(line, sizeof(line), &used, "%s - ", problems);
         if (!pused || strncmp(problems, "status ", 7) != 0)
-            http_append(line, sizeof(line), &used, "%ld%s%s - ", code,
+            tocsin_append(line, sizeof(line), &used, "%ld%s%s - ", code,
                         *reason ? " " : "", reason);
-        http_append(line, sizeof(line), &used, "%zu%s bytes in %.3f s%s",
+        tocsin_append(line, sizeof(line), &used, "%zu%s bytes in %.3f s%s",
                     h->received, h->truncated ? "+" : "", seconds, notes);
         tocsin_check_set(chk, state, "%s", line);
     }

@@ -356,26 +356,6 @@ fail:
 /* Text helpers.                                                       */
 /* ------------------------------------------------------------------ */
 
-/* Append to buf (len bytes, *used so far) as snprintf would; output that
- * does not fit is cut. */
-static void pgsql_append(char *buf, size_t len, size_t *used, const char *fmt, ...)
-    TOCSIN_PRINTF(4, 5);
-
-static void pgsql_append(char *buf, size_t len, size_t *used, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (*used + 1 >= len)
-        return;
-    va_start(ap, fmt);
-    n = vsnprintf(buf + *used, len - *used, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    *used += (size_t)n < len - *used ? (size_t)n : len - *used - 1;
-}
-
 /* A copy of `msg` with every secret replaced by "***", made before
  * anything is cut so that no part of a secret survives a cut. The caller
  * frees it; NULL when memory runs out. */
@@ -441,7 +421,7 @@ static const char *pgsql_clean(const struct pgsql *p, const char *msg, char *out
             while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\r'))
                 n--;
             if (n > 0)
-                pgsql_append(out, len, &used, "%s%.*s", used ? "; " : "",
+                tocsin_append(out, len, &used, "%s%.*s", used ? "; " : "",
                              (int)n, line);
         }
         line = *end ? end + 1 : end;
@@ -812,11 +792,11 @@ static void pgsql_figure(char *line, size_t len, size_t *used,
                      : state == TOCSIN_WARNING ? "warning" : NULL;
 
     if (!word)
-        pgsql_append(line, len, used, ", %s", text);
+        tocsin_append(line, len, used, ", %s", text);
     else if (n > 0 && text[n - 1] == ')')
-        pgsql_append(line, len, used, ", %.*s, %s)", (int)(n - 1), text, word);
+        tocsin_append(line, len, used, ", %.*s, %s)", (int)(n - 1), text, word);
     else
-        pgsql_append(line, len, used, ", %s (%s)", text, word);
+        tocsin_append(line, len, used, ", %s (%s)", text, word);
 }
 
 /* Run the custom query and add its figure. Returns the state it earns,
@@ -899,10 +879,10 @@ static void pgsql_check(void *instance, struct tocsin_check *chk)
     line[0] = '\0';
     fs = tocsin_thresholds_eval(&p->connect, connect_time);
     state = tocsin_state_worst(state, fs);
-    pgsql_append(line, sizeof(line), &used, "connected to %s in %.3f s", PQdb(conn),
+    tocsin_append(line, sizeof(line), &used, "connected to %s in %.3f s", PQdb(conn),
                  connect_time);
     if (fs != TOCSIN_OK)
-        pgsql_append(line, sizeof(line), &used, " (%s)",
+        tocsin_append(line, sizeof(line), &used, " (%s)",
                      fs == TOCSIN_CRITICAL ? "critical" : "warning");
     tocsin_check_perf(chk, "connect_time", pgsql_round(connect_time, 6), "s",
                       &p->connect, 0, 0, TOCSIN_PERF_MIN);

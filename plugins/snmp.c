@@ -860,25 +860,6 @@ static int snmpchk_rate(struct snmpchk_oid *o, const struct snmpchk_value *val,
     return have;
 }
 
-/* Appends printf-style text to buf (bounded); keeps it terminated. */
-static void snmpchk_cat(char *buf, size_t len, size_t *used, const char *fmt, ...)
-    TOCSIN_PRINTF(4, 5);
-
-static void snmpchk_cat(char *buf, size_t len, size_t *used, const char *fmt, ...)
-{
-    va_list ap;
-    int w;
-
-    if (*used >= len - 1)
-        return;
-    va_start(ap, fmt);
-    w = vsnprintf(buf + *used, len - *used, fmt, ap);
-    va_end(ap);
-    if (w < 0)
-        return;
-    *used += (size_t)w < len - *used ? (size_t)w : len - *used - 1;
-}
-
 /* The SMI name of an answer's type, for long output. */
 static const char *snmpchk_type_name(u_char type)
 {
@@ -922,9 +903,9 @@ static enum tocsin_state snmpchk_one(struct snmpchk_oid *o,
     double rate;
 
     if (*used)
-        snmpchk_cat(first, len, used, ", ");
+        tocsin_append(first, len, used, ", ");
     if (!var) {
-        snmpchk_cat(first, len, used, "%s missing from the answer", o->label);
+        tocsin_append(first, len, used, "%s missing from the answer", o->label);
         tocsin_check_long(chk, "UNKNOWN: %s%s%s%s: the agent's answer has no "
                           "value for it", o->label, *alias ? " (" : "", alias,
                           *alias ? ")" : "");
@@ -933,16 +914,16 @@ static enum tocsin_state snmpchk_one(struct snmpchk_oid *o,
     snmpchk_value(var, &val);
     if (val.kind == SNMPCHK_MISSING) {
         if (strcmp(o->label, o->text) == 0)
-            snmpchk_cat(first, len, used, "%s: %s", o->text, val.text);
+            tocsin_append(first, len, used, "%s: %s", o->text, val.text);
         else
-            snmpchk_cat(first, len, used, "%s (%s): %s", o->label, o->text,
+            tocsin_append(first, len, used, "%s (%s): %s", o->label, o->text,
                         val.text);
         tocsin_check_long(chk, "UNKNOWN: %s%s%s%s: %s", o->label,
                           *alias ? " (" : "", alias, *alias ? ")" : "", val.text);
         return TOCSIN_UNKNOWN;
     }
     if (val.kind == SNMPCHK_STRING) {
-        snmpchk_cat(first, len, used, "%s \"%s\"", o->label, val.text);
+        tocsin_append(first, len, used, "%s \"%s\"", o->label, val.text);
         if (thresholds || o->rate) {
             tocsin_check_long(chk, "UNKNOWN: %s%s%s%s is not a number (%s): "
                               "%s", o->label, *alias ? " (" : "", alias,
@@ -958,14 +939,14 @@ static enum tocsin_state snmpchk_one(struct snmpchk_oid *o,
     }
     if (o->rate) {
         if (!snmpchk_rate(o, &val, at, &rate, &why)) {
-            snmpchk_cat(first, len, used, "%s %s (%s)", o->label,
+            tocsin_append(first, len, used, "%s %s (%s)", o->label,
                         snmpchk_show(&val, num, sizeof(num)), why);
             tocsin_check_long(chk, "OK: %s = %s (%s%s%s): %s", o->label, num,
                               snmpchk_type_name(val.type), sep, alias, why);
             return TOCSIN_OK;
         }
         st = tocsin_thresholds_eval(&o->th, rate);
-        snmpchk_cat(first, len, used, "%s %s/s", o->label,
+        tocsin_append(first, len, used, "%s %s/s", o->label,
                     snmpchk_num(rate, num, sizeof(num)));
         tocsin_check_perf(chk, o->label, rate, "", &o->th, 0, 0, 0);
         tocsin_check_long(chk, "%s: %s = %s/s (%s%s%s; now %s)",
@@ -974,7 +955,7 @@ static enum tocsin_state snmpchk_one(struct snmpchk_oid *o,
                           snmpchk_show(&val, now, sizeof(now)));
     } else {
         st = tocsin_thresholds_eval(&o->th, val.number);
-        snmpchk_cat(first, len, used, "%s %s", o->label,
+        tocsin_append(first, len, used, "%s %s", o->label,
                     snmpchk_show(&val, num, sizeof(num)));
         tocsin_check_perf(chk, o->label, val.number, val.is_counter ? "c" : "",
                           &o->th, 0, 0, 0);
@@ -982,9 +963,9 @@ static enum tocsin_state snmpchk_one(struct snmpchk_oid *o,
                           o->label, num, snmpchk_type_name(val.type), sep, alias);
     }
     if (st == TOCSIN_CRITICAL)
-        snmpchk_cat(first, len, used, " (critical)");
+        tocsin_append(first, len, used, " (critical)");
     else if (st == TOCSIN_WARNING)
-        snmpchk_cat(first, len, used, " (warning)");
+        tocsin_append(first, len, used, " (warning)");
     return st;
 }
 

@@ -149,27 +149,6 @@ static char *ssl_expiry_clean(char *dst, size_t len, const char *src, size_t n)
     return dst;
 }
 
-/* Append formatted text to `buf` (size `len`), whose used length is
- * *used; the text is cut at the buffer's end. */
-static void ssl_expiry_appendf(char *buf, size_t len, size_t *used,
-                               const char *fmt, ...) TOCSIN_PRINTF(4, 5);
-
-static void ssl_expiry_appendf(char *buf, size_t len, size_t *used,
-                               const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (*used + 1 >= len)
-        return;
-    va_start(ap, fmt);
-    n = vsnprintf(buf + *used, len - *used, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    *used += (size_t)n < len - *used ? (size_t)n : len - *used - 1;
-}
-
 /* The reason for the first error in OpenSSL's queue, in words. */
 static const char *ssl_expiry_openssl_reason(char *buf, size_t len)
 {
@@ -952,7 +931,7 @@ static size_t ssl_expiry_names(X509 *cert, size_t shown, int tagged,
             continue;
         }
         if (shown == 0 || count < shown)
-            ssl_expiry_appendf(buf, len, &used, "%s%s", count ? ", " : "", one);
+            tocsin_append(buf, len, &used, "%s%s", count ? ", " : "", one);
         count++;
     }
     GENERAL_NAMES_free(alt);
@@ -967,13 +946,13 @@ static size_t ssl_expiry_names(X509 *cert, size_t shown, int tagged,
             (ulen = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(
                  X509_NAME_get_entry(subject, at)))) >= 0) {
             ssl_expiry_clean(one, sizeof(one), (const char *)utf8, (size_t)ulen);
-            ssl_expiry_appendf(buf, len, &used, "%s%s", tagged ? "CN:" : "", one);
+            tocsin_append(buf, len, &used, "%s%s", tagged ? "CN:" : "", one);
             count++;
         }
         OPENSSL_free(utf8);
     }
     if (shown > 0 && count > shown)
-        ssl_expiry_appendf(buf, len, &used, " and %zu more", count - shown);
+        tocsin_append(buf, len, &used, " and %zu more", count - shown);
     if (count == 0)
         snprintf(buf, len, "no name");
     return count;
@@ -1098,14 +1077,14 @@ static void ssl_expiry_judge(const struct ssl_expiry *se, SSL *ssl, X509 *cert,
 
     if (left <= 0) {
         state = TOCSIN_CRITICAL;
-        ssl_expiry_appendf(first, sizeof(first), &used,
+        tocsin_append(first, sizeof(first), &used,
                            "certificate for %s expired %s ago (%s)", se->host,
                            ssl_expiry_span(-left, span, sizeof(span)),
                            ssl_expiry_date(X509_get0_notAfter(cert), 0, date,
                                            sizeof(date)));
     } else if (before > 0) {
         state = TOCSIN_CRITICAL;
-        ssl_expiry_appendf(first, sizeof(first), &used,
+        tocsin_append(first, sizeof(first), &used,
                            "certificate for %s is not valid before %s (in %s)",
                            se->host,
                            ssl_expiry_date(X509_get0_notBefore(cert), 1, date,
@@ -1116,13 +1095,13 @@ static void ssl_expiry_judge(const struct ssl_expiry *se, SSL *ssl, X509 *cert,
         result = SSL_get_verify_result(ssl);
         if (result != X509_V_OK) {
             state = TOCSIN_CRITICAL;
-            ssl_expiry_appendf(first, sizeof(first), &used,
+            tocsin_append(first, sizeof(first), &used,
                                "%scertificate for %s is not trusted: %s",
                                used ? "; " : "", se->host,
                                X509_verify_cert_error_string(result));
         } else if (ssl_expiry_chain_dates(ssl, names, sizeof(names))) {
             state = TOCSIN_CRITICAL;
-            ssl_expiry_appendf(first, sizeof(first), &used,
+            tocsin_append(first, sizeof(first), &used,
                                "%scertificate for %s is not trusted: %s",
                                used ? "; " : "", se->host, names);
         }
@@ -1136,11 +1115,11 @@ static void ssl_expiry_judge(const struct ssl_expiry *se, SSL *ssl, X509 *cert,
             if (match == 0) {
                 ssl_expiry_names(cert, SSL_EXPIRY_NAMES_SHOWN, 0, names,
                                  sizeof(names));
-                ssl_expiry_appendf(first, sizeof(first), &used,
+                tocsin_append(first, sizeof(first), &used,
                                    "%scertificate is for %s, not %s",
                                    used ? "; " : "", names, se->name);
             } else {
-                ssl_expiry_appendf(first, sizeof(first), &used,
+                tocsin_append(first, sizeof(first), &used,
                                    "%scannot match %s against the "
                                    "certificate's names", used ? "; " : "",
                                    se->name);
@@ -1152,11 +1131,11 @@ static void ssl_expiry_judge(const struct ssl_expiry *se, SSL *ssl, X509 *cert,
         ssl_expiry_span(left, span, sizeof(span));
         ssl_expiry_date(X509_get0_notAfter(cert), 0, date, sizeof(date));
         if (used == 0)
-            ssl_expiry_appendf(first, sizeof(first), &used,
+            tocsin_append(first, sizeof(first), &used,
                                "certificate for %s expires in %s (%s)",
                                se->host, span, date);
         else if (by_days != TOCSIN_OK)
-            ssl_expiry_appendf(first, sizeof(first), &used,
+            tocsin_append(first, sizeof(first), &used,
                                "; it expires in %s (%s)", span, date);
         state = tocsin_state_worst(state, by_days);
     }

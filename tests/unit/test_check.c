@@ -650,6 +650,34 @@ static void option_range_empty_is_unset(void **state)
     cfg_free(cfg);
 }
 
+static void append_builds_text_in_pieces(void **state)
+{
+    char buf[32];
+    size_t used = 0;
+
+    (void)state;
+    buf[0] = '\0';
+    tocsin_append(buf, sizeof(buf), &used, "%s", "DISK OK");
+    tocsin_append(buf, sizeof(buf), &used, " - %d%%", 42);
+    assert_string_equal(buf, "DISK OK - 42%");
+    assert_int_equal(used, strlen("DISK OK - 42%"));
+}
+
+static void append_cuts_at_the_end_of_the_buffer(void **state)
+{
+    char buf[8];
+    size_t used = 0;
+
+    (void)state;
+    tocsin_append(buf, sizeof(buf), &used, "%s", "0123456789");
+    assert_string_equal(buf, "0123456");
+    assert_int_equal(used, 7);
+    /* A full buffer stays as it is. */
+    tocsin_append(buf, sizeof(buf), &used, "%s", "more");
+    assert_string_equal(buf, "0123456");
+    assert_int_equal(used, 7);
+}
+
 static void option_range_error_names_the_option(void **state)
 {
     cfg_t *cfg = options_from("critical = \"abc\"");
@@ -861,6 +889,8 @@ int main(void)
 
         cmocka_unit_test(option_range_parses_the_named_option),
         cmocka_unit_test(option_range_empty_is_unset),
+        cmocka_unit_test(append_builds_text_in_pieces),
+        cmocka_unit_test(append_cuts_at_the_end_of_the_buffer),
         cmocka_unit_test(option_range_error_names_the_option),
         cmocka_unit_test(option_thresholds_reads_both),
         cmocka_unit_test(option_thresholds_error_names_the_bad_option),
