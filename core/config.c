@@ -140,6 +140,17 @@ static int nonneg_int_cb(cfg_t *cfg, cfg_opt_t *opt)
     return 0;
 }
 
+static int nice_cb(cfg_t *cfg, cfg_opt_t *opt)
+{
+    long v = cfg_opt_getnint(opt, 0);
+
+    if (v < 0 || v > 19) {
+        cfg_error(cfg, "worker_nice must be between 0 and 19 (have %ld)", v);
+        return -1;
+    }
+    return 0;
+}
+
 static int log_level_cb(cfg_t *cfg, cfg_opt_t *opt)
 {
     const char *v = cfg_opt_getnstr(opt, 0);
@@ -999,6 +1010,7 @@ struct tocsin_config *tocsin_config_load(const char *path,
             CFG_STR("state_dir", TOCSIN_STATE_DIR, CFGF_NONE),
             CFG_INT("workers", 0, CFGF_NONE),
             CFG_INT("worker_memory_limit", 1024, CFGF_NONE),
+            CFG_INT("worker_nice", 5, CFGF_NONE),
             CFG_STR("log_level", "info", CFGF_NONE),
             TOCSIN_OPT_DURATION("max_check_spread", 60000),
             CFG_SEC("service", service_opts, CFGF_MULTI | CFGF_TITLE),
@@ -1020,7 +1032,8 @@ struct tocsin_config *tocsin_config_load(const char *path,
         main_opts[0].validcb = include_dir_cb;
         main_opts[3].validcb = nonneg_int_cb;
         main_opts[4].validcb = nonneg_int_cb;
-        main_opts[5].validcb = log_level_cb;
+        main_opts[5].validcb = nice_cb;
+        main_opts[6].validcb = log_level_cb;
     }
 
     /* Global options first: services in the main file use `host`. The
@@ -1052,6 +1065,7 @@ struct tocsin_config *tocsin_config_load(const char *path,
     conf->state_dir = strdup(cfg_getstr(cfg, "state_dir"));
     conf->workers = (int)cfg_getint(cfg, "workers");
     conf->worker_memory_mb = cfg_getint(cfg, "worker_memory_limit");
+    conf->worker_nice = (int)cfg_getint(cfg, "worker_nice");
     conf->max_check_spread_us = cfg_getint(cfg, "max_check_spread") * 1000;
     conf->log_level = tocsin_log_level_parse(cfg_getstr(cfg, "log_level"));
     if (conf->log_level < 0)

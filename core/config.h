@@ -71,6 +71,7 @@ struct tocsin_config {
     char *state_dir;
     int workers;                  /* check workers; 0 = automatic */
     long worker_memory_mb;        /* address-space limit per worker; 0 = none */
+    int worker_nice;              /* niceness added to workers (0..19) */
     int64_t max_check_spread_us;  /* first runs all start within this */
     int log_level;
     struct tocsin_service_conf *services;

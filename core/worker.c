@@ -252,6 +252,10 @@ static void worker_main(const struct tocsin_config *conf, enum tocsin_worker_kin
     /* AddressSanitizer reserves terabytes of address space up front. */
     memory_mb = 0;
 #endif
+    /* The core's timing matters more than any one check: under load the
+     * scheduler keeps running on time and checks queue instead. */
+    if (conf->worker_nice > 0)
+        setpriority(PRIO_PROCESS, 0, conf->worker_nice);
     if (memory_mb > 0) {
         struct rlimit rl;
 
