@@ -12,13 +12,9 @@ import tempfile
 import time
 import unittest
 
-from tocsintest import ConfDir, Daemon, tocsin_check
+from tocsintest import ConfDir, Daemon, perfdata, show, tocsin_check
 
 FIRST = re.compile(r"^FAIL2BAN (OK|WARNING|CRITICAL|UNKNOWN) - ")
-
-
-def show(rc, out, err):
-    return f"exit {rc}, stdout {out!r}, stderr {err!r}"
 
 
 def stamp(t):
@@ -31,15 +27,6 @@ def line(age, jail, action="Ban", ip="203.0.113.5", now=None):
     t = (now or time.time()) - age
     module = "fail2ban.filter " if action == "Found" else "fail2ban.actions"
     return f"{stamp(t)} {module}        [1234]: NOTICE  [{jail}] {action} {ip}\n"
-
-
-def perfdata(out):
-    first = out.split("\n")[0]
-    _, _, perf = first.partition("|")
-    items = {}
-    for m in re.finditer(r"'((?:[^']|'')*)'=(\S*)", perf):
-        items[m.group(1).replace("''", "'")] = (m.group(2).split(";") + [""] * 5)[:5]
-    return items
 
 
 class Standalone(unittest.TestCase):

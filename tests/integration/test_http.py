@@ -16,23 +16,9 @@ import unittest
 import srv_nginx
 from tocsintest import (ConfDir, Daemon, NAGIOS_PLUGINS, check_config, free_port,
                         tocsin_check)
+from tocsintest import STATES, perfdata, show
 
-STATES = ["OK", "WARNING", "CRITICAL", "UNKNOWN"]
 MAX_BODY = 1024 * 1024
-
-
-def show(rc, out, err):
-    return f"exit {rc} ({STATES[rc] if 0 <= rc < 4 else '?'}), stdout {out!r}, stderr {err!r}"
-
-
-def perfdata(out):
-    """The perfdata items of line 1 as {label: [value+uom, warn, crit, min, max]}."""
-    first = out.split("\n")[0]
-    _, _, perf = first.partition("|")
-    items = {}
-    for m in re.finditer(r"('(?:[^']|'')*'|[^'=\s][^=\s]*)=(\S*)", perf):
-        items[m.group(1).strip("'")] = (m.group(2).split(";") + [""] * 5)[:5]
-    return items
 
 
 def seconds(value):

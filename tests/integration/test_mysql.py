@@ -14,32 +14,24 @@ import threading
 import time
 import unittest
 
+import tocsintest
+
 from srv_mariadb import MariaDB
 from tocsintest import (ConfDir, DaemonTest, NAGIOS_PLUGINS, check_config, free_port,
                         tocsin_check)
+from tocsintest import STATES, show
 
 PASSWORD = "Tocsin-pw-7c1e9a"
 SESSIONS = 5
 MAX_CONNECTIONS = 20
 CHECK_MYSQL = os.path.join(NAGIOS_PLUGINS, "check_mysql")
 CHECK_MYSQL_QUERY = os.path.join(NAGIOS_PLUGINS, "check_mysql_query")
-STATES = ["OK", "WARNING", "CRITICAL", "UNKNOWN"]
-
-
-def show(rc, out, err):
-    return f"exit {rc}, stdout {out!r}, stderr {err!r}"
 
 
 def perfdata(out):
     """The perfdata of line 1 as {label: (value, uom, warn, crit)}."""
-    first = out.split("\n")[0]
-    _, _, perf = first.partition("|")
     items = {}
-    for m in re.finditer(r"('(?:[^']|'')*'|[^'=\s][^=\s]*)=(\S*)", perf):
-        label = m.group(1)
-        if label.startswith("'"):
-            label = label[1:-1].replace("''", "'")
-        fields = (m.group(2).split(";") + [""] * 5)[:5]
+    for label, fields in tocsintest.perfdata(out).items():
         num = re.match(r"(-?[\d.]+(?:e[-+]?\d+)?)(.*)", fields[0])
         items[label] = (float(num.group(1)), num.group(2), fields[1], fields[2])
     return items

@@ -16,31 +16,13 @@ import unittest
 
 from srv_postgres import PostgresServer
 from tocsintest import NAGIOS_PLUGINS, DaemonTest, free_port, tocsin_check
+from tocsintest import STATES, number, perfdata, show
 
 PASSWORD = "Mon1tor-pw-7f3b9c"
-STATES = ["OK", "WARNING", "CRITICAL", "UNKNOWN"]
 CHECK_PGSQL = os.path.join(NAGIOS_PLUGINS, "check_pgsql")
 
 OK_LINE = re.compile(r"^PGSQL OK - connected to postgres in (\d+\.\d{3}) s, "
                      r"(\d+)/(\d+) connections \((\d+)%\), cache hit (\d+\.\d)%")
-
-
-def show(rc, out, err):
-    return f"exit {rc}, stdout {out!r}, stderr {err!r}"
-
-
-def perfdata(out):
-    """Perfdata of line 1 as {label: [value+uom, warn, crit, min, max]}."""
-    _, _, perf = out.split("\n")[0].partition("|")
-    items = {}
-    for m in re.finditer(r"('(?:[^']|'')*'|[^'=\s][^=\s]*)=(\S*)", perf):
-        label = m.group(1).strip("'")
-        items[label] = (m.group(2).split(";") + [""] * 5)[:5]
-    return items
-
-
-def number(text):
-    return float(re.match(r"-?[\d.]+", text).group(0))
 
 
 def run_check_pgsql(*args):

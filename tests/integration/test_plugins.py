@@ -11,32 +11,14 @@ import tempfile
 import time
 import unittest
 
-from tocsintest import tocsin_check
+from tocsintest import STATES, perfdata, show, tocsin_check
 
-STATES = ["OK", "WARNING", "CRITICAL", "UNKNOWN"]
 
 # Filesystem types the disk check leaves out unless told otherwise.
 PSEUDO_TYPES = {"proc", "sysfs", "devtmpfs", "devpts", "tmpfs", "cgroup", "cgroup2",
                 "pstore", "bpf", "tracefs", "debugfs", "securityfs", "configfs",
                 "fusectl", "mqueue", "hugetlbfs", "autofs", "binfmt_misc", "squashfs",
                 "nsfs", "efivarfs", "rpc_pipefs", "ramfs", "selinuxfs", "nfsd"}
-
-
-def show(rc, out, err):
-    return f"exit {rc}, stdout {out!r}, stderr {err!r}"
-
-
-def perfdata(out):
-    """The perfdata items of line 1 as {label: [value, warn, crit, min, max]}."""
-    first = out.split("\n")[0]
-    _, bar, perf = first.partition("|")
-    items = {}
-    for m in re.finditer(r"('(?:[^']|'')*'|[^'=\s][^=\s]*)=(\S*)", perf):
-        label = m.group(1)
-        if label.startswith("'"):
-            label = label[1:-1].replace("''", "'")
-        items[label] = (m.group(2).split(";") + [""] * 5)[:5]
-    return items
 
 
 def loadavg():

@@ -16,31 +16,10 @@ import unittest
 
 from srv_redis import RedisServer
 from tocsintest import DaemonTest, NAGIOS_PLUGINS, free_port, tocsin_check
+from tocsintest import STATES, number, perfdata, show
 
 PASSWORD = "Tocsin-redis-pw-7f3a"
-STATES = ["OK", "WARNING", "CRITICAL", "UNKNOWN"]
 CHECK_TCP = os.path.join(NAGIOS_PLUGINS, "check_tcp")
-
-
-def show(rc, out, err):
-    return f"exit {rc}, stdout {out!r}, stderr {err!r}"
-
-
-def perfdata(out):
-    """The perfdata items of line 1 as {label: [value+uom, warn, crit, min, max]}."""
-    first = out.split("\n")[0]
-    _, _, perf = first.partition("|")
-    items = {}
-    for m in re.finditer(r"('(?:[^']|'')*'|[^'=\s][^=\s]*)=(\S*)", perf):
-        label = m.group(1)
-        if label.startswith("'"):
-            label = label[1:-1].replace("''", "'")
-        items[label] = (m.group(2).split(";") + [""] * 5)[:5]
-    return items
-
-
-def number(value):
-    return float(re.match(r"-?[0-9.]+", value).group(0))
 
 
 def check_tcp(port, send="PING\\r\\n"):

@@ -16,7 +16,7 @@ import time
 import unittest
 
 from srv_snmpd import BASE, SnmpServer, free_udp_port
-from tocsintest import NAGIOS_PLUGINS, ConfDir, Daemon, tocsin_check
+from tocsintest import NAGIOS_PLUGINS, STATES, ConfDir, Daemon, perfdata, show, tocsin_check
 
 CHECK_SNMP = os.path.join(NAGIOS_PLUGINS, "check_snmp")
 GAUGE = BASE + ".1.0"
@@ -28,23 +28,6 @@ INTEGER = BASE + ".6.0"
 NUMBER_TEXT = BASE + ".7.0"
 SYSDESCR = ".1.3.6.1.2.1.1.1.0"
 SYSUPTIME = ".1.3.6.1.2.1.1.3.0"
-STATES = ["OK", "WARNING", "CRITICAL", "UNKNOWN"]
-
-
-def show(rc, out, err):
-    return f"exit {rc}, stdout {out!r}, stderr {err!r}"
-
-
-def perfdata(out):
-    first = out.split("\n")[0]
-    _, _, perf = first.partition("|")
-    items = {}
-    for m in re.finditer(r"('(?:[^']|'')*'|[^'=\s][^=\s]*)=(\S*)", perf):
-        label = m.group(1)
-        if label.startswith("'"):
-            label = label[1:-1].replace("''", "'")
-        items[label] = (m.group(2).split(";") + [""] * 5)[:5]
-    return items
 
 
 class UdpResponder:

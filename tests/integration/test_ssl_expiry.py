@@ -19,13 +19,9 @@ import unittest
 import srv_tls
 from tocsintest import (NAGIOS_PLUGINS, DaemonTest, ConfDir, check_config, free_port,
                         tocsin_check)
+from tocsintest import STATES, show
 
 CHECK_HTTP = os.path.join(NAGIOS_PLUGINS, "check_http")
-STATES = ["OK", "WARNING", "CRITICAL", "UNKNOWN"]
-
-
-def show(rc, out, err):
-    return f"exit {rc}, stdout {out!r}, stderr {err!r}"
 
 
 def first_line(out):

@@ -235,3 +235,33 @@ class Server:
 def run_unprivileged(argv, **kw):
     """subprocess.run as the unprivileged user (for initdb and the like)."""
     return subprocess.run(argv, preexec_fn=_drop, **kw)
+
+
+# ----------------------------------------------------------------------
+# Reading what a check printed
+# ----------------------------------------------------------------------
+
+STATES = ["OK", "WARNING", "CRITICAL", "UNKNOWN"]
+
+
+def show(rc, out, err):
+    """How a check ended, for assertion messages."""
+    return f"exit {rc} ({STATES[rc] if 0 <= rc < 4 else '?'}), stdout {out!r}, stderr {err!r}"
+
+
+def perfdata(out):
+    """The performance data of the first line of `out` as
+    {label: [value+uom, warn, crit, min, max]}, quoted labels unquoted."""
+    _, _, perf = out.split("\n")[0].partition("|")
+    items = {}
+    for m in re.finditer(r"('(?:[^']|'')*'|[^'=\s][^=\s]*)=(\S*)", perf):
+        label = m.group(1)
+        if label.startswith("'"):
+            label = label[1:-1].replace("''", "'")
+        items[label] = (m.group(2).split(";") + [""] * 5)[:5]
+    return items
+
+
+def number(text):
+    """The number at the start of a perfdata value ("12.5ms" -> 12.5)."""
+    return float(re.match(r"-?[\d.]+", text).group(0))
