@@ -4,6 +4,8 @@
  */
 #include <stdio.h>
 
+#include <string.h>
+
 #include "tocsin-plugin.h"
 
 /* Longest option name a secret's companions are built from. */
@@ -48,4 +50,17 @@ int tocsin_option_secret(cfg_t *options, const char *name, char **out,
     }
     return tocsin_secret(cfg_getstr(options, name), cfg_getstr(options, file),
                          cfg_getstr(options, env), out, err, errlen);
+}
+
+char *tocsin_option_strdup(cfg_t *options, const char *name, int *oom)
+{
+    const char *s = cfg_getstr(options, name);
+    char *copy;
+
+    if (!s || !*s)
+        return NULL;
+    copy = strdup(s);
+    if (!copy)
+        *oom = 1;
+    return copy;
 }

@@ -143,6 +143,11 @@ int tocsin_option_thresholds(cfg_t *options, const char *warning_name,
                              struct tocsin_thresholds *th, char *err,
                              size_t errlen);
 
+/* A copy of string option `name` (the caller frees it), or NULL when the
+ * option is unset or empty. Sets *oom to 1 when the copy fails, so a run
+ * of calls can be checked once. */
+char *tocsin_option_strdup(cfg_t *options, const char *name, int *oom);
+
 /* tocsin_secret() from string options `<name>`, `<name>_file` and
  * `<name>_env` (all three must be in the plugin's table). On success
  * returns 0 with *out set as tocsin_secret() sets it (NULL when none is

@@ -164,21 +164,6 @@ static void mycheck_teardown(void *instance)
     free(m);
 }
 
-/* A copy of string option `name`, or NULL when it is unset or empty.
- * Sets *oom when the copy fails. */
-static char *mycheck_strdup_opt(cfg_t *options, const char *name, int *oom)
-{
-    const char *s = cfg_getstr(options, name);
-    char *copy;
-
-    if (!s || !*s)
-        return NULL;
-    copy = strdup(s);
-    if (!copy)
-        *oom = 1;
-    return copy;
-}
-
 /* The name the connector logs in with when `user` is not given: root
  * for root, the login name otherwise (as Connector/C chooses it). */
 static char *mycheck_default_user(void)
@@ -216,14 +201,14 @@ static int mycheck_setup(cfg_t *options, void **instance, char *err,
         goto fail;
     }
     m->port = (int)port;
-    m->socket = mycheck_strdup_opt(options, "socket", &oom);
+    m->socket = tocsin_option_strdup(options, "socket", &oom);
     if (!m->socket)
-        m->host = mycheck_strdup_opt(options, "host", &oom);
-    m->user = mycheck_strdup_opt(options, "user", &oom);
-    m->database = mycheck_strdup_opt(options, "database", &oom);
-    m->ca_file = mycheck_strdup_opt(options, "ca_file", &oom);
-    m->query = mycheck_strdup_opt(options, "query", &oom);
-    m->query_label = mycheck_strdup_opt(options, "query_label", &oom);
+        m->host = tocsin_option_strdup(options, "host", &oom);
+    m->user = tocsin_option_strdup(options, "user", &oom);
+    m->database = tocsin_option_strdup(options, "database", &oom);
+    m->ca_file = tocsin_option_strdup(options, "ca_file", &oom);
+    m->query = tocsin_option_strdup(options, "query", &oom);
+    m->query_label = tocsin_option_strdup(options, "query_label", &oom);
     m->user_shown = m->user ? strdup(m->user) : mycheck_default_user();
     if (oom || !m->user_shown)
         goto oom;

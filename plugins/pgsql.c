@@ -159,21 +159,6 @@ static void pgsql_teardown(void *instance)
     free(p);
 }
 
-/* strdup of a string option, NULL when it is empty. Sets *oom when the
- * copy fails. */
-static char *pgsql_dup(cfg_t *options, const char *name, int *oom)
-{
-    const char *s = cfg_getstr(options, name);
-    char *copy;
-
-    if (!s || !*s)
-        return NULL;
-    copy = strdup(s);
-    if (!copy)
-        *oom = 1;
-    return copy;
-}
-
 /* Remember `value` as a secret to scrub from messages. Returns 0 or -1. */
 static int pgsql_add_secret(struct pgsql *p, const char *value)
 {
@@ -267,13 +252,13 @@ static int pgsql_setup(cfg_t *options, void **instance, char *err, size_t errlen
     p = calloc(1, sizeof(*p));
     if (!p)
         goto oom;
-    p->conninfo = pgsql_dup(options, "conninfo", &oom);
-    p->host = pgsql_dup(options, "host", &oom);
-    p->database = pgsql_dup(options, "database", &oom);
-    p->user = pgsql_dup(options, "user", &oom);
-    p->ca_file = pgsql_dup(options, "ca_file", &oom);
-    p->query = pgsql_dup(options, "query", &oom);
-    p->query_label = pgsql_dup(options, "query_label", &oom);
+    p->conninfo = tocsin_option_strdup(options, "conninfo", &oom);
+    p->host = tocsin_option_strdup(options, "host", &oom);
+    p->database = tocsin_option_strdup(options, "database", &oom);
+    p->user = tocsin_option_strdup(options, "user", &oom);
+    p->ca_file = tocsin_option_strdup(options, "ca_file", &oom);
+    p->query = tocsin_option_strdup(options, "query", &oom);
+    p->query_label = tocsin_option_strdup(options, "query_label", &oom);
     if (oom)
         goto oom;
 

@@ -346,18 +346,6 @@ static void redis_teardown(void *instance)
     free(r);
 }
 
-/* A string option as an owned copy, NULL when empty. Returns 0 or -1. */
-static int redis_strdup_opt(cfg_t *options, const char *name, char **out)
-{
-    const char *v = cfg_getstr(options, name);
-
-    *out = NULL;
-    if (!v || !*v)
-        return 0;
-    *out = strdup(v);
-    return *out ? 0 : -1;
-}
-
 /* Validate the options into a struct redis owned by the instance. */
 static int redis_setup(cfg_t *options, void **instance, char *err, size_t errlen)
 {
@@ -365,13 +353,15 @@ static int redis_setup(cfg_t *options, void **instance, char *err, size_t errlen
     const char *role = cfg_getstr(options, "role");
     long port = cfg_getint(options, "port");
     char why[256];
+    int oom = 0;
 
     r = calloc(1, sizeof(*r));
     if (!r)
         goto oom;
-    if (redis_strdup_opt(options, "host", &r->host) < 0 ||
-        redis_strdup_opt(options, "socket", &r->socket) < 0 ||
-        redis_strdup_opt(options, "user", &r->user) < 0)
+    r->host = tocsin_option_strdup(options, "host", &oom);
+    r->socket = tocsin_option_strdup(options, "socket", &oom);
+    r->user = tocsin_option_strdup(options, "user", &oom);
+    if (oom)
         goto oom;
     if (!r->socket) {
         if (!r->host) {

@@ -776,6 +776,31 @@ static void option_secret_from_env_option(void **state)
     cfg_free(cfg);
 }
 
+static void option_strdup_copies_a_set_option(void **state)
+{
+    cfg_t *cfg = options_from("password = \"abc\"");
+    char *copy;
+    int oom = 0;
+
+    (void)state;
+    copy = tocsin_option_strdup(cfg, "password", &oom);
+    assert_string_equal(copy, "abc");
+    assert_int_equal(oom, 0);
+    free(copy);
+    cfg_free(cfg);
+}
+
+static void option_strdup_gives_null_for_an_empty_option(void **state)
+{
+    cfg_t *cfg = options_from("");
+    int oom = 0;
+
+    (void)state;
+    assert_null(tocsin_option_strdup(cfg, "warning", &oom));
+    assert_int_equal(oom, 0);
+    cfg_free(cfg);
+}
+
 static void option_secret_from_file_option(void **state)
 {
     char path[] = "/tmp/tocsin-test-secret-XXXXXX";
@@ -898,6 +923,8 @@ int main(void)
         cmocka_unit_test(option_secret_none_given_is_null),
         cmocka_unit_test(option_secret_inline),
         cmocka_unit_test(option_secret_from_env_option),
+        cmocka_unit_test(option_strdup_copies_a_set_option),
+        cmocka_unit_test(option_strdup_gives_null_for_an_empty_option),
         cmocka_unit_test(option_secret_from_file_option),
         cmocka_unit_test(option_secret_error_is_secrets_reason_unwrapped),
         cmocka_unit_test(option_secret_name_too_long_is_an_error),
