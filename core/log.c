@@ -36,6 +36,11 @@ void tocsin_log_set_level(int level)
     log_level = level;
 }
 
+int tocsin_log_enabled(int level)
+{
+    return level <= log_level;
+}
+
 int tocsin_log_level_parse(const char *name)
 {
     size_t i;

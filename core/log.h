@@ -19,6 +19,9 @@ void tocsin_log_open(const char *ident, int use_syslog, int level);
 /* Change the level later (e.g. from the configuration). */
 void tocsin_log_set_level(int level);
 
+/* 1 when lines of `level` are written. */
+int tocsin_log_enabled(int level);
+
 /* Parse "error", "warning", "info", "debug". Returns -1 if none. */
 int tocsin_log_level_parse(const char *name);
 

@@ -213,7 +213,11 @@ static void apply_result(struct daemon *d, uint32_t svc, enum tocsin_state state
     int64_t now = tocsin_mono_us();
 
     tocsin_svc_apply(&rt->st, state, s->max_attempts, &flap, &ch);
-    first_line(text, len, &line, 1024);
+    /* Most results change nothing and are logged only at debug level:
+     * build the line only when it will be written. */
+    if (ch.hard_change || ch.soft_problem || ch.soft_recovery || ch.first ||
+        tocsin_log_enabled(TOCSIN_LOG_DEBUG))
+        first_line(text, len, &line, 1024);
     if (ch.hard_change) {
         rt->last_change = time(NULL);
         tocsin_info("service '%s' on %s: %s -> %s (hard, attempt %d/%d): %s",
