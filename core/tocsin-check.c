@@ -16,10 +16,10 @@
 
 #include "buf.h"
 #include "check.h"
+#include "cliopts.h"
 #include "clock.h"
 #include "registry.h"
 
-static struct tocsin_buf cfg_errors = TOCSIN_BUF_INIT;
 static char timeout_message[256];
 
 static void usage(FILE *to)
@@ -51,14 +51,6 @@ static void die(const char *fmt, ...)
     exit(TOCSIN_UNKNOWN);
 }
 
-static void collect_error(cfg_t *cfg, const char *fmt, va_list ap)
-{
-    (void)cfg;
-    if (cfg_errors.len)
-        tocsin_buf_puts(&cfg_errors, "; ");
-    tocsin_buf_vprintf(&cfg_errors, fmt, ap);
-}
-
 static void on_alarm(int sig)
 {
     ssize_t n;
@@ -69,45 +61,25 @@ static void on_alarm(int sig)
     _exit(TOCSIN_UNKNOWN);
 }
 
-static const char *type_name(const cfg_opt_t *o)
+/* Our own --timeout, also accepted after the plugin's name. */
+static int extra_option(void *ud, const char *name, const char *value,
+                        struct tocsin_buf *err)
 {
-    switch (o->type) {
-    case CFGT_INT:
-        return "integer";
-    case CFGT_FLOAT:
-        return "number";
-    case CFGT_BOOL:
-        return "true|false";
-    default:
-        return "text";
-    }
-}
+    long *timeout_ms = ud;
 
-static void print_options(const struct tocsin_plugin *p)
-{
-    const cfg_opt_t *o;
-
-    printf("%s %s - %s\nOptions:\n", p->name, p->version ? p->version : "",
-           p->summary ? p->summary : "");
-    for (o = p->options; o->name; o++) {
-        printf("  --%s %s%s", o->name, type_name(o), (o->flags & CFGF_LIST) ? " (repeatable)" : "");
-        if (o->type == CFGT_STR && !(o->flags & CFGF_LIST) && o->def.string)
-            printf(" (default \"%s\")", o->def.string);
-        else if (o->type == CFGT_INT && o->parsecb == tocsin_cfg_parse_duration)
-            printf(" (duration, default %ldms)", o->def.number);
-        else if (o->type == CFGT_INT)
-            printf(" (default %ld)", o->def.number);
-        else if (o->type == CFGT_BOOL)
-            printf(" (default %s)", o->def.boolean ? "true" : "false");
-        putchar('\n');
+    if (strcmp(name, "timeout") != 0)
+        return 0;
+    if (tocsin_duration_parse(value, timeout_ms) < 0 || *timeout_ms <= 0) {
+        tocsin_buf_printf(err, "--timeout: \"%s\" is not a duration (e.g. 10s, 1m)", value);
+        return -1;
     }
+    return 1;
 }
 
 int main(int argc, char **argv)
 {
     struct tocsin_registry reg;
     struct tocsin_buf warnings = TOCSIN_BUF_INIT, err = TOCSIN_BUF_INIT, out = TOCSIN_BUF_INIT;
-    const struct tocsin_plugin_entry *e;
     const struct tocsin_plugin *p;
     const char *path = NULL;
     long timeout_ms = 10000;
@@ -115,10 +87,8 @@ int main(int argc, char **argv)
     struct tocsin_check chk;
     struct timespec deadline;
     void *inst = NULL;
-    unsigned char *seen;
     cfg_t *cfg;
-    int i, state, list = 0;
-    size_t nopts = 0;
+    int i, rc, state, list = 0;
 
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "-p") == 0 && i + 1 < argc) {
@@ -157,88 +127,21 @@ int main(int argc, char **argv)
         usage(stderr);
         die("no plugin named");
     }
-    if (strchr(argv[i], '/')) {
-        e = tocsin_registry_load_file(&reg, argv[i], &err);
-        if (!e)
-            die("%s", tocsin_buf_str(&err));
-    } else {
-        e = tocsin_registry_find(&reg, argv[i]);
-        if (!e) {
-            struct tocsin_buf names = TOCSIN_BUF_INIT;
-
-            tocsin_registry_names(&reg, TOCSIN_PLUGIN_CHECK, &names);
-            die("unknown check plugin '%s' in %s (available: %s)", argv[i], path,
-                tocsin_buf_str(&names));
-        }
-        if (!e->desc)
-            die("check plugin '%s' cannot be used: %s", argv[i], e->error);
-    }
-    p = e->desc;
-    if (p->kind != TOCSIN_PLUGIN_CHECK)
-        die("'%s' is a notifier plugin, not a check plugin", p->name);
-
+    p = tocsin_cli_plugin(&reg, path, argv[i], TOCSIN_PLUGIN_CHECK, &err);
+    if (!p)
+        die("%s", tocsin_buf_str(&err));
     cfg = cfg_init(p->options, CFGF_NONE);
     if (!cfg)
         die("out of memory");
-    cfg_set_error_function(cfg, collect_error);
     cfg->filename = strdup("command line");
-    for (const cfg_opt_t *o = p->options; o->name; o++)
-        nopts++;
-    seen = calloc(nopts + 1, 1);
-    if (!seen)
-        die("out of memory");
-    for (i++; i < argc; i++) {
-        struct tocsin_buf name = TOCSIN_BUF_INIT;
-        const char *arg = argv[i], *value, *eq;
-        cfg_opt_t *opt;
-        size_t k, idx = 0;
-
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            print_options(p);
-            state = TOCSIN_UNKNOWN;
-            tocsin_buf_free(&name);
-            free(seen);
-            goto out;
-        }
-        if (strncmp(arg, "--", 2) != 0 || !arg[2])
-            die("expected --OPTION, got \"%s\"", arg);
-        arg += 2;
-        eq = strchr(arg, '=');
-        tocsin_buf_append(&name, arg, eq ? (size_t)(eq - arg) : strlen(arg));
-        for (k = 0; k < name.len; k++)
-            if (name.data[k] == '-')
-                name.data[k] = '_';
-        opt = cfg_getopt(cfg, tocsin_buf_str(&name));
-        if (!opt && strcmp(tocsin_buf_str(&name), "timeout") == 0) {
-            /* Our own --timeout, given after the plugin's name. */
-            value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : "");
-            if (tocsin_duration_parse(value, &timeout_ms) < 0 || timeout_ms <= 0)
-                die("--timeout: \"%s\" is not a duration (e.g. 10s, 1m)", value);
-            tocsin_buf_free(&name);
-            continue;
-        }
-        if (!opt)
-            die("plugin %s has no option --%s (see tocsin-check %s --help)", p->name,
-                tocsin_buf_str(&name), p->name);
-        for (const cfg_opt_t *o = p->options; o->name; o++, idx++)
-            if (strcmp(o->name, opt->name) == 0)
-                break;
-        if (eq)
-            value = eq + 1;
-        else if (i + 1 < argc)
-            value = argv[++i];
-        else
-            die("option --%s needs a value", tocsin_buf_str(&name));
-        if ((opt->flags & CFGF_LIST) && !seen[idx])
-            cfg_free_value(opt);
-        seen[idx] = 1;
-        tocsin_buf_reset(&cfg_errors);
-        if (!cfg_setopt(cfg, opt, value))
-            die("option --%s: %s", tocsin_buf_str(&name),
-                cfg_errors.len ? tocsin_buf_str(&cfg_errors) : "invalid value");
-        tocsin_buf_free(&name);
+    rc = tocsin_cli_options(cfg, p, argc, argv, i + 1, extra_option, &timeout_ms, &err);
+    if (rc < 0)
+        die("%s", tocsin_buf_str(&err));
+    if (rc > 0) {
+        tocsin_cli_print_options(p);
+        state = TOCSIN_UNKNOWN;
+        goto out;
     }
-    free(seen);
 
     snprintf(timeout_message, sizeof(timeout_message),
              "UNKNOWN: plugin %s timed out after %g s\n", p->name, (double)timeout_ms / 1000);
@@ -281,7 +184,6 @@ out:
     tocsin_buf_free(&out);
     tocsin_buf_free(&err);
     tocsin_buf_free(&warnings);
-    tocsin_buf_free(&cfg_errors);
     tocsin_registry_free(&reg);
     return state;
 }

@@ -290,21 +290,96 @@ struct tocsin_label {
     const char *value;
 };
 
+/* How urgent an alert is; routes choose notifiers by it. */
+enum tocsin_severity {
+    TOCSIN_SEVERITY_INFO = 0,
+    TOCSIN_SEVERITY_WARNING = 1,
+    TOCSIN_SEVERITY_ERROR = 2,
+    TOCSIN_SEVERITY_CRITICAL = 3
+};
+
+/* "info", "warning", "error", "critical"; "error" for anything else. */
+const char *tocsin_severity_name(int severity);
+
+/* Parse a severity name (case-insensitive). Returns it, or -1. */
+int tocsin_severity_parse(const char *text);
+
+/* Why a notifier is being told. */
+enum tocsin_alert_kind {
+    TOCSIN_ALERT_PROBLEM = 0,    /* a hard problem state began or changed */
+    TOCSIN_ALERT_RECOVERY = 1,   /* the service is OK again */
+    TOCSIN_ALERT_REPEAT = 2,     /* still a problem after repeat_interval */
+    TOCSIN_ALERT_ESCALATION = 3, /* unacknowledged past an escalation step */
+    TOCSIN_ALERT_ACKNOWLEDGED = 4, /* someone took the problem on */
+    TOCSIN_ALERT_RESULT = 5      /* a check result, for notifiers that
+                                    forward every result (TOCSIN_PLUGIN_RESULTS) */
+};
+
+/* "problem", "recovery", "repeat", "escalation", "acknowledged", "result". */
+const char *tocsin_alert_kind_name(int kind);
+
 struct tocsin_alert {
-    const char *service;      /* service name */
+    const char *service;      /* service (or group) name */
     const char *host;         /* host the service belongs to */
-    enum tocsin_state state;  /* new hard state */
+    enum tocsin_state state;  /* the state told of (the hard state, except
+                                 for TOCSIN_ALERT_RESULT) */
     enum tocsin_state previous; /* hard state before the change */
     int attempt;              /* attempt at which the state became hard */
     int max_attempts;
     const char *output;       /* first line of plugin output */
     const char *long_output;  /* long output, may be "" */
     const char *perfdata;     /* performance data, may be "" */
-    time_t since;             /* wall-clock time of the change */
+    time_t since;             /* wall-clock time the state began */
     int flapping;             /* 1 while the service flaps */
     const struct tocsin_label *labels; /* nlabels entries */
     size_t nlabels;
+
+    enum tocsin_alert_kind kind;
+    enum tocsin_severity severity;
+    int hard;                 /* 1 when `state` is a hard state */
+    time_t problem_since;     /* when the incident began (a recovery keeps
+                                 its problem's time, for its duration) */
+    time_t at;                /* when this notification was raised */
+    const char *incident;     /* stable key of the incident, the same for
+                                 its problem, repeats, escalations and
+                                 recovery: use it to deduplicate */
+    const char *group_key;    /* stable key of the notification group
+                                 (route and service), may be "" */
+    const char *route;        /* name of the route that chose the
+                                 notifier, may be "" */
+    const char *link;         /* a URL about the service, may be "" */
+    const char *reason;       /* why it is sent now ("escalation after
+                                 30m", "ack by ops: on it"), may be "" */
+    const struct tocsin_alert *grouped; /* alerts that arrived within the
+                                 route's group_wait and are told in the same
+                                 message (ngrouped entries, this one not
+                                 included), or NULL */
+    size_t ngrouped;
+    struct timespec deadline; /* CLOCK_MONOTONIC; past it the worker is
+                                 killed and the attempt is retried later */
 };
+
+/* Expand a message template for `alert`. Placeholders in braces:
+ *   {service} {host} {state} {previous} {severity} {kind} {output}
+ *   {long_output} {perfdata} {attempt} {max_attempts} {incident}
+ *   {group_key} {route} {link} {reason}
+ *   {since} {problem_since} {at}   local time, "2026-11-22 14:03:00 CET"
+ *   {duration}                     time since problem_since, "1h 5m"
+ *   {count}                        alerts in this message (1 + ngrouped)
+ *   {alerts}                       one line per alert in this message:
+ *                                  "CRITICAL db on host1: output"
+ *   {label:KEY}                    the value of label KEY, or ""
+ * "{{" and "}}" stand for literal braces. Returns a string the caller
+ * frees, or NULL when out of memory. Unknown placeholders are kept as
+ * written; tocsin_template_check() reports them at setup. */
+char *tocsin_template_render(const char *tmpl, const struct tocsin_alert *alert);
+
+/* Validate a template: returns 0, or -1 with "unknown placeholder {x}" or
+ * "unclosed {" in err. */
+int tocsin_template_check(const char *tmpl, char *err, size_t errlen);
+
+/* Write a duration in seconds as "3d 2h", "1h 5m", "4m 10s", "12s". */
+void tocsin_duration_format(long long seconds, char *buf, size_t len);
 
 /* What notify() returns. */
 enum tocsin_delivery {
@@ -328,6 +403,12 @@ enum tocsin_plugin_kind {
  * is replaced, so a plugin must cope with starting afresh. */
 #define TOCSIN_PLUGIN_STATEFUL 0x1
 
+/* A notifier that forwards every check result of every service to another
+ * engine (Icinga 2, Nagios, Alertmanager): notify() also receives alerts of
+ * kind TOCSIN_ALERT_RESULT. Results are not kept in the outbox: a newer
+ * result of the same service replaces one not yet sent. */
+#define TOCSIN_PLUGIN_RESULTS 0x2
+
 struct tocsin_plugin {
     uint32_t abi;          /* TOCSIN_PLUGIN_ABI the plugin was built with;
                               must stay the first field in every ABI */
@@ -350,8 +431,9 @@ struct tocsin_plugin {
     /* Check plugins: run one check. Must honour the deadline. */
     void (*check)(void *instance, struct tocsin_check *chk);
 
-    /* Notifier plugins: deliver one alert. On failure, write a reason
-     * (never a secret) to err. */
+    /* Notifier plugins: deliver one alert before alert->deadline. On
+     * failure, write a reason (never a secret) to err. TOCSIN_RETRY means
+     * try again later (the outbox backs off); TOCSIN_FAILED gives up. */
     enum tocsin_delivery (*notify)(void *instance,
                                    const struct tocsin_alert *alert,
                                    char *err, size_t errlen);

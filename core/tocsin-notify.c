@@ -1,0 +1,357 @@
+/*
+ * tocsin-notify.c - send one alert through a notifier plugin, without a
+ * daemon: to try a notifier's settings, or to script a notification.
+ *
+ *   tocsin-notify PLUGIN [--OPTION VALUE ...] [--alert-FIELD VALUE ...]
+ *
+ * Exit status: 0 delivered, 75 the notifier asked to retry later, 1 it
+ * failed, 2 usage or configuration error.
+ */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cliopts.h"
+#include "clock.h"
+#include "registry.h"
+
+#define EXIT_RETRY 75
+#define EXIT_USAGE 2
+#define MAX_LABELS 64
+#define MAX_GROUPED 64
+
+struct alert_args {
+    struct tocsin_alert alert;
+    struct tocsin_label labels[MAX_LABELS];
+    long timeout_ms;
+    long group;                 /* grouped copies to add (--alert-group N) */
+    int severity_set;           /* --alert-severity given */
+};
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+            "Usage: tocsin-notify [-p PLUGIN_PATH] [--timeout DURATION] PLUGIN [--OPTION VALUE ...]\n"
+            "                     [--alert-FIELD VALUE ...]\n"
+            "       tocsin-notify --list\n"
+            "       tocsin-notify PLUGIN --help\n"
+            "Sends one alert through a notifier plugin. Exit status: 0 delivered,\n"
+            "75 retry later, 1 failed, 2 usage error.\n"
+            "Alert fields (defaults in brackets):\n"
+            "  --alert-service NAME [test]      --alert-host NAME [this host]\n"
+            "  --alert-state STATE [critical]   --alert-previous STATE [ok]\n"
+            "  --alert-kind KIND [problem]      problem recovery repeat escalation\n"
+            "                                   acknowledged result\n"
+            "  --alert-severity SEV [from the state] info warning error critical\n"
+            "  --alert-output TEXT              --alert-long-output TEXT\n"
+            "  --alert-perfdata TEXT            --alert-label KEY=VALUE (repeatable)\n"
+            "  --alert-incident KEY             --alert-link URL\n"
+            "  --alert-group-key KEY            --alert-route NAME\n"
+            "  --alert-reason TEXT              --alert-since EPOCH\n"
+            "  --alert-problem-since EPOCH      --alert-group N (N more alerts in\n"
+            "                                   the same message)\n"
+            "  -p PATH             plugin directories (default $TOCSIN_PLUGIN_PATH or %s)\n"
+            "  --timeout DURATION  the notifier's deadline (default 30s)\n",
+            TOCSIN_PLUGIN_DIR);
+}
+
+static void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+
+static void die(int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("tocsin-notify: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(code);
+}
+
+static int parse_epoch(const char *value, time_t *out, struct tocsin_buf *err,
+                       const char *name)
+{
+    char *end;
+    long long v = strtoll(value, &end, 10);
+
+    if (!*value || *end || v < 0) {
+        tocsin_buf_printf(err, "--%s: \"%s\" is not a Unix time", name, value);
+        return -1;
+    }
+    *out = (time_t)v;
+    return 1;
+}
+
+static int parse_state(const char *value, enum tocsin_state *out,
+                       struct tocsin_buf *err, const char *name)
+{
+    int s = tocsin_state_parse(value);
+
+    if (s < 0) {
+        tocsin_buf_printf(err, "--%s: \"%s\" is not ok, warning, critical or unknown",
+                          name, value);
+        return -1;
+    }
+    *out = (enum tocsin_state)s;
+    return 1;
+}
+
+/* The --alert-* fields and --timeout, given among the plugin's options. */
+static int alert_option(void *ud, const char *name, const char *value,
+                        struct tocsin_buf *err)
+{
+    struct alert_args *aa = ud;
+    struct tocsin_alert *a = &aa->alert;
+    const char *f;
+
+    if (strcmp(name, "timeout") == 0) {
+        if (tocsin_duration_parse(value, &aa->timeout_ms) < 0 || aa->timeout_ms <= 0) {
+            tocsin_buf_printf(err, "--timeout: \"%s\" is not a duration", value);
+            return -1;
+        }
+        return 1;
+    }
+    if (strncmp(name, "alert_", 6) != 0)
+        return 0;
+    f = name + 6;
+    if (strcmp(f, "service") == 0)
+        a->service = value;
+    else if (strcmp(f, "host") == 0)
+        a->host = value;
+    else if (strcmp(f, "state") == 0)
+        return parse_state(value, &a->state, err, name);
+    else if (strcmp(f, "previous") == 0)
+        return parse_state(value, &a->previous, err, name);
+    else if (strcmp(f, "kind") == 0) {
+        int k;
+
+        for (k = 0; k <= TOCSIN_ALERT_RESULT; k++)
+            if (strcmp(value, tocsin_alert_kind_name(k)) == 0)
+                break;
+        if (k > TOCSIN_ALERT_RESULT) {
+            tocsin_buf_printf(err, "--alert-kind: \"%s\" is not problem, recovery, repeat, "
+                              "escalation, acknowledged or result", value);
+            return -1;
+        }
+        a->kind = (enum tocsin_alert_kind)k;
+    } else if (strcmp(f, "severity") == 0) {
+        int s = tocsin_severity_parse(value);
+
+        if (s < 0) {
+            tocsin_buf_printf(err, "--alert-severity: \"%s\" is not info, warning, error "
+                              "or critical", value);
+            return -1;
+        }
+        a->severity = (enum tocsin_severity)s;
+        aa->severity_set = 1;
+    } else if (strcmp(f, "output") == 0)
+        a->output = value;
+    else if (strcmp(f, "long_output") == 0)
+        a->long_output = value;
+    else if (strcmp(f, "perfdata") == 0)
+        a->perfdata = value;
+    else if (strcmp(f, "incident") == 0)
+        a->incident = value;
+    else if (strcmp(f, "link") == 0)
+        a->link = value;
+    else if (strcmp(f, "group_key") == 0)
+        a->group_key = value;
+    else if (strcmp(f, "route") == 0)
+        a->route = value;
+    else if (strcmp(f, "reason") == 0)
+        a->reason = value;
+    else if (strcmp(f, "since") == 0)
+        return parse_epoch(value, &a->since, err, name);
+    else if (strcmp(f, "problem_since") == 0)
+        return parse_epoch(value, &a->problem_since, err, name);
+    else if (strcmp(f, "group") == 0) {
+        char *end;
+
+        aa->group = strtol(value, &end, 10);
+        if (!*value || *end || aa->group < 0 || aa->group > MAX_GROUPED) {
+            tocsin_buf_printf(err, "--alert-group: \"%s\" is not a number from 0 to %d",
+                              value, MAX_GROUPED);
+            return -1;
+        }
+    } else if (strcmp(f, "label") == 0) {
+        const char *eq = strchr(value, '=');
+
+        if (!eq || eq == value) {
+            tocsin_buf_printf(err, "--alert-label: \"%s\" is not KEY=VALUE", value);
+            return -1;
+        }
+        if (a->nlabels >= MAX_LABELS) {
+            tocsin_buf_printf(err, "--alert-label: at most %d labels", MAX_LABELS);
+            return -1;
+        }
+        aa->labels[a->nlabels].key = strndup(value, (size_t)(eq - value));
+        aa->labels[a->nlabels].value = eq + 1;
+        if (!aa->labels[a->nlabels].key) {
+            tocsin_buf_puts(err, "out of memory");
+            return -1;
+        }
+        a->nlabels++;
+    } else
+        return 0;
+    return 1;
+}
+
+/* The severity a state has by default (a recovery is info). */
+static enum tocsin_severity default_severity(const struct tocsin_alert *a)
+{
+    if (a->kind == TOCSIN_ALERT_RECOVERY || a->state == TOCSIN_OK)
+        return TOCSIN_SEVERITY_INFO;
+    if (a->state == TOCSIN_WARNING)
+        return TOCSIN_SEVERITY_WARNING;
+    if (a->state == TOCSIN_CRITICAL)
+        return TOCSIN_SEVERITY_CRITICAL;
+    return TOCSIN_SEVERITY_ERROR;
+}
+
+int main(int argc, char **argv)
+{
+    static struct alert_args aa;
+    struct tocsin_alert grouped[MAX_GROUPED];
+    char names[MAX_GROUPED][64];
+    struct tocsin_registry reg;
+    struct tocsin_buf warnings = TOCSIN_BUF_INIT, err = TOCSIN_BUF_INIT;
+    struct tocsin_buf incident = TOCSIN_BUF_INIT;
+    const struct tocsin_plugin *p;
+    const char *path = NULL;
+    char hostname[256] = "localhost", reason[1024] = "";
+    enum tocsin_delivery outcome;
+    void *inst = NULL;
+    cfg_t *cfg;
+    int i, rc, list = 0;
+    long k;
+
+    aa.timeout_ms = 30000;
+    aa.alert.state = TOCSIN_CRITICAL;
+    aa.alert.previous = TOCSIN_OK;
+    aa.alert.kind = TOCSIN_ALERT_PROBLEM;
+    aa.alert.hard = 1;
+    aa.alert.attempt = 1;
+    aa.alert.max_attempts = 1;
+    aa.alert.service = "test";
+    aa.alert.output = "test notification from tocsin-notify";
+    aa.alert.long_output = aa.alert.perfdata = aa.alert.link = "";
+    aa.alert.group_key = aa.alert.route = aa.alert.reason = "";
+    aa.alert.labels = aa.labels;
+    if (gethostname(hostname, sizeof(hostname) - 1) < 0)
+        snprintf(hostname, sizeof(hostname), "localhost");
+    aa.alert.host = hostname;
+
+    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "-p") == 0 && i + 1 < argc) {
+            path = argv[++i];
+        } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
+            if (tocsin_duration_parse(argv[++i], &aa.timeout_ms) < 0 || aa.timeout_ms <= 0)
+                die(EXIT_USAGE, "--timeout: \"%s\" is not a duration (e.g. 10s, 1m)", argv[i]);
+        } else if (strcmp(argv[i], "--list") == 0) {
+            list = 1;
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "-V") == 0 || strcmp(argv[i], "--version") == 0) {
+            printf("tocsin-notify %s (plugin ABI %d)\n", PACKAGE_VERSION, TOCSIN_PLUGIN_ABI);
+            return 0;
+        } else {
+            usage(stderr);
+            die(EXIT_USAGE, "unknown option %s", argv[i]);
+        }
+    }
+    if (tocsin_registry_init(&reg) < 0)
+        die(EXIT_USAGE, "cannot initialise the plugin loader");
+    if (!path)
+        path = tocsin_registry_default_path();
+    tocsin_registry_load_path(&reg, path, &warnings);
+    if (list) {
+        size_t n;
+
+        for (n = 0; n < reg.count; n++)
+            if (reg.entries[n].desc && reg.entries[n].desc->kind == TOCSIN_PLUGIN_NOTIFIER)
+                printf("%-14s %s\n", reg.entries[n].name,
+                       reg.entries[n].desc->summary ? reg.entries[n].desc->summary : "");
+        return 0;
+    }
+    if (i >= argc) {
+        usage(stderr);
+        die(EXIT_USAGE, "no plugin named");
+    }
+    p = tocsin_cli_plugin(&reg, path, argv[i], TOCSIN_PLUGIN_NOTIFIER, &err);
+    if (!p)
+        die(EXIT_USAGE, "%s", tocsin_buf_str(&err));
+    cfg = cfg_init(p->options, CFGF_NONE);
+    if (!cfg)
+        die(EXIT_USAGE, "out of memory");
+    cfg->filename = strdup("command line");
+    rc = tocsin_cli_options(cfg, p, argc, argv, i + 1, alert_option, &aa, &err);
+    if (rc < 0)
+        die(EXIT_USAGE, "%s", tocsin_buf_str(&err));
+    if (rc > 0) {
+        tocsin_cli_print_options(p);
+        cfg_free(cfg);
+        return 0;
+    }
+
+    aa.alert.at = time(NULL);
+    if (!aa.alert.since)
+        aa.alert.since = aa.alert.at;
+    if (!aa.alert.problem_since)
+        aa.alert.problem_since = aa.alert.since;
+    if (!aa.severity_set)
+        aa.alert.severity = default_severity(&aa.alert);
+    if (!aa.alert.incident) {
+        tocsin_buf_printf(&incident, "%s/%s/%lld", aa.alert.host, aa.alert.service,
+                          (long long)aa.alert.problem_since);
+        aa.alert.incident = tocsin_buf_str(&incident);
+    }
+    for (k = 0; k < aa.group; k++) {
+        grouped[k] = aa.alert;
+        snprintf(names[k], sizeof(names[k]), "%s-%ld", aa.alert.service, k + 1);
+        grouped[k].service = names[k];
+    }
+    aa.alert.grouped = aa.group ? grouped : NULL;
+    aa.alert.ngrouped = (size_t)aa.group;
+    aa.alert.deadline = tocsin_us_to_timespec(tocsin_mono_us() + aa.timeout_ms * 1000);
+    /* The notifier gets the deadline; the alarm is the backstop. */
+    alarm((unsigned)((aa.timeout_ms + 999) / 1000 + 1));
+
+    if (p->setup && p->setup(cfg, &inst, reason, sizeof(reason)) != 0) {
+        reason[sizeof(reason) - 1] = '\0';
+        die(EXIT_USAGE, "%s", *reason ? reason : "the plugin refused its options");
+    }
+    outcome = p->notify ? p->notify(inst, &aa.alert, reason, sizeof(reason)) : TOCSIN_FAILED;
+    alarm(0);
+    reason[sizeof(reason) - 1] = '\0';
+    if (p->teardown)
+        p->teardown(inst);
+    switch (outcome) {
+    case TOCSIN_DELIVERED:
+        printf("delivered\n");
+        rc = 0;
+        break;
+    case TOCSIN_RETRY:
+        printf("retry: %s\n", *reason ? reason : "no reason given");
+        rc = EXIT_RETRY;
+        break;
+    default:
+        printf("failed: %s\n", *reason ? reason : "no reason given");
+        rc = 1;
+        break;
+    }
+    for (k = 0; k < (long)aa.alert.nlabels; k++)
+        free((char *)aa.labels[k].key);
+    cfg_free(cfg);
+    tocsin_buf_free(&incident);
+    tocsin_buf_free(&err);
+    tocsin_buf_free(&warnings);
+    tocsin_registry_free(&reg);
+    return rc;
+}
