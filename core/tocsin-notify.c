@@ -229,7 +229,7 @@ int main(int argc, char **argv)
     void *inst = NULL;
     cfg_t *cfg;
     int i, rc, list = 0;
-    long k;
+    long k, retry_after = 0;
 
     aa.timeout_ms = 30000;
     aa.alert.state = TOCSIN_CRITICAL;
@@ -319,6 +319,7 @@ int main(int argc, char **argv)
     }
     aa.alert.grouped = aa.group ? grouped : NULL;
     aa.alert.ngrouped = (size_t)aa.group;
+    aa.alert.retry_after = &retry_after;
     aa.alert.deadline = tocsin_us_to_timespec(tocsin_mono_us() + aa.timeout_ms * 1000);
     /* The notifier gets the deadline; the alarm is the backstop. */
     alarm((unsigned)((aa.timeout_ms + 999) / 1000 + 1));
@@ -338,7 +339,10 @@ int main(int argc, char **argv)
         rc = 0;
         break;
     case TOCSIN_RETRY:
-        printf("retry: %s\n", *reason ? reason : "no reason given");
+        if (retry_after > 0)
+            printf("retry after %ld s: %s\n", retry_after, *reason ? reason : "no reason given");
+        else
+            printf("retry: %s\n", *reason ? reason : "no reason given");
         rc = EXIT_RETRY;
         break;
     default:

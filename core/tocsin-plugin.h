@@ -357,6 +357,10 @@ struct tocsin_alert {
     size_t ngrouped;
     struct timespec deadline; /* CLOCK_MONOTONIC; past it the worker is
                                  killed and the attempt is retried later */
+    long *retry_after;        /* out: when returning TOCSIN_RETRY, the
+                                 seconds the receiver asked to wait
+                                 (Retry-After); leave 0 for the outbox's
+                                 own backoff. Never NULL. */
 };
 
 /* Expand a message template for `alert`. Placeholders in braces:
