@@ -68,7 +68,7 @@ static const char schema_v1[] =
     "  outcome INTEGER NOT NULL CHECK (outcome BETWEEN 0 AND 3),"
     "  reason TEXT NOT NULL"
     ");"
-    "CREATE INDEX attempt_item ON attempt (outbox_id);"
+    "CREATE INDEX attempt_item ON attempt (outbox_id, at_ms);"
     "CREATE INDEX attempt_time ON attempt (at_ms);"
     "CREATE TABLE history ("
     "  id INTEGER PRIMARY KEY,"
@@ -92,8 +92,6 @@ enum store_stmt {
     S_COMMIT,
     S_ROLLBACK,
     S_OUTBOX_ADD,
-    S_OUTBOX_EXPIRE_LOG,
-    S_OUTBOX_EXPIRE,
     S_OUTBOX_DUE,
     S_OUTBOX_CLAIM,
     S_OUTBOX_NEXT_DUE,
@@ -133,17 +131,10 @@ static const char *const stmt_sql[S_COUNT] = {
         "state, severity, status, claimed, attempts, created_ms, expires_ms, "
         "next_attempt_ms, payload) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, 0, ?8, ?9, ?10, ?11, ?12)",
-    [S_OUTBOX_EXPIRE_LOG] =
-        "INSERT INTO attempt (outbox_id, at_ms, attempt, outcome, reason) "
-        "SELECT id, ?1, 0, 3, '' FROM outbox WHERE status = 1 AND claimed = 0 "
-        "AND next_attempt_ms <= ?1 AND expires_ms < ?1",
-    [S_OUTBOX_EXPIRE] =
-        "UPDATE outbox SET status = 3, done_ms = ?1 WHERE status = 1 "
-        "AND claimed = 0 AND next_attempt_ms <= ?1 AND expires_ms < ?1",
     [S_OUTBOX_DUE] =
         "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE status = 1 "
         "AND claimed = 0 AND next_attempt_ms <= ?1 "
-        "ORDER BY next_attempt_ms, id LIMIT ?2",
+        "ORDER BY next_attempt_ms, id",
     [S_OUTBOX_CLAIM] = "UPDATE outbox SET claimed = 1 WHERE id = ?1",
     [S_OUTBOX_NEXT_DUE] =
         "SELECT next_attempt_ms FROM outbox WHERE status = 1 AND claimed = 0 "
@@ -242,6 +233,19 @@ static int stmt_run(struct tocsin_store *st, sqlite3_stmt *s, const char *what)
     }
     stmt_done(s);
     return 0;
+}
+
+/* Run statement s with its parameters bound (bound = the OR of the bind
+ * results); logs either failure once. */
+static int stmt_run_bound(struct tocsin_store *st, sqlite3_stmt *s, int bound,
+                          const char *what)
+{
+    if (bound != SQLITE_OK) {
+        store_db_error(st, what);
+        stmt_done(s);
+        return -1;
+    }
+    return stmt_run(st, s, what);
 }
 
 /* Bind a blob; a zero-length blob is bound as one (SQLite would store a
@@ -694,12 +698,7 @@ static int outbox_insert(struct tocsin_store *st,
     rc |= sqlite3_bind_int64(s, 10, it->expires_ms);
     rc |= sqlite3_bind_int64(s, 11, it->next_attempt_ms);
     rc |= bind_blob(s, 12, it->payload, it->payload_len);
-    if (rc != SQLITE_OK) {
-        store_db_error(st, "cannot add an outbox item");
-        stmt_done(s);
-        return -1;
-    }
-    if (stmt_run(st, s, "cannot add an outbox item") < 0)
+    if (stmt_run_bound(st, s, rc, "cannot add an outbox item") < 0)
         return -1;
     if (id)
         *id = sqlite3_last_insert_rowid(st->db);
@@ -727,28 +726,6 @@ int tocsin_outbox_add(struct tocsin_store *st,
     return (int)write_end(st, own, rc);
 }
 
-/* Mark the due items that expired before they could be sent; they leave
- * the depth and get an "expired" attempt row. */
-static int outbox_expire_due(struct tocsin_store *st, int64_t now_ms)
-{
-    sqlite3_stmt *s;
-
-    s = st->stmt[S_OUTBOX_EXPIRE_LOG];
-    if (sqlite3_bind_int64(s, 1, now_ms) != SQLITE_OK ||
-        stmt_run(st, s, "cannot expire outbox items") < 0) {
-        stmt_done(s);
-        return -1;
-    }
-    s = st->stmt[S_OUTBOX_EXPIRE];
-    if (sqlite3_bind_int64(s, 1, now_ms) != SQLITE_OK ||
-        stmt_run(st, s, "cannot expire outbox items") < 0) {
-        stmt_done(s);
-        return -1;
-    }
-    st->depth -= sqlite3_changes64(st->db);
-    return 0;
-}
-
 /* Fill *it from the current row of S_OUTBOX_DUE. Returns -1 when SQLite
  * could not allocate a column. */
 static int outbox_row(sqlite3_stmt *s, struct tocsin_outbox_item *it)
@@ -773,73 +750,121 @@ static int outbox_row(sqlite3_stmt *s, struct tocsin_outbox_item *it)
     return 0;
 }
 
+/* An item looked at by tocsin_outbox_due that changes: taken (in flight)
+ * or expired. */
+struct due_change {
+    int64_t id;
+    int attempts;
+    int expired;
+};
+
+/* Apply the changes of one tocsin_outbox_due call: claim what was taken,
+ * end what expired with an attempt row of its own (attempt 0: none made). */
+static int outbox_apply_due(struct tocsin_store *st, int64_t now_ms,
+                            const struct due_change *ch, size_t n)
+{
+    sqlite3_stmt *s;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < n; i++) {
+        if (!ch[i].expired) {
+            s = st->stmt[S_OUTBOX_CLAIM];
+            rc = sqlite3_bind_int64(s, 1, ch[i].id);
+            if (stmt_run_bound(st, s, rc, "cannot mark an outbox item in flight") < 0)
+                return -1;
+            continue;
+        }
+        s = st->stmt[S_OUTBOX_SET];
+        rc = sqlite3_bind_int64(s, 1, ch[i].id);
+        rc |= sqlite3_bind_int(s, 2, TOCSIN_OUTBOX_EXPIRED);
+        rc |= sqlite3_bind_int(s, 3, ch[i].attempts);
+        rc |= sqlite3_bind_null(s, 4);
+        rc |= sqlite3_bind_int64(s, 5, now_ms);
+        if (stmt_run_bound(st, s, rc, "cannot expire an outbox item") < 0)
+            return -1;
+        s = st->stmt[S_ATTEMPT_ADD];
+        rc = sqlite3_bind_int64(s, 1, ch[i].id);
+        rc |= sqlite3_bind_int64(s, 2, now_ms);
+        rc |= sqlite3_bind_int(s, 3, 0);
+        rc |= sqlite3_bind_int(s, 4, TOCSIN_OUTBOX_EXPIRED);
+        rc |= bind_text(s, 5, "");
+        if (stmt_run_bound(st, s, rc, "cannot expire an outbox item") < 0)
+            return -1;
+        st->depth--;
+    }
+    return 0;
+}
+
 /*
- * Hand out the due items to fn, then mark those it took as in flight. The
- * claims are written after the scan, since changing rows of the index being
- * scanned would leave the scan's course undefined.
+ * Walk the due items in order: those past expires_ms are set aside to
+ * expire, the others go to fn until it refuses one or max were taken. The
+ * changes are written after the scan, since changing rows of the index
+ * being scanned would leave the scan's course undefined. Returns the
+ * number taken, or -1.
  */
 static int outbox_hand_out(struct tocsin_store *st, int64_t now_ms,
                            size_t max, tocsin_outbox_fn fn, void *ud)
 {
     sqlite3_stmt *s = st->stmt[S_OUTBOX_DUE];
     struct tocsin_outbox_item it;
-    int64_t *taken = NULL, *grown;
-    size_t ntaken = 0, cap = 0, i;
-    int rc, result = -1;
+    struct due_change *ch = NULL, *grown;
+    size_t nch = 0, cap = 0, ntaken = 0;
+    int rc = SQLITE_DONE, result = -1;
 
-    if (sqlite3_bind_int64(s, 1, now_ms) != SQLITE_OK ||
-        sqlite3_bind_int64(s, 2, max > INT64_MAX ? INT64_MAX : (int64_t)max)
-            != SQLITE_OK) {
+    if (sqlite3_bind_int64(s, 1, now_ms) != SQLITE_OK) {
         store_db_error(st, "cannot list due outbox items");
         goto out;
     }
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while (ntaken < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (outbox_row(s, &it) < 0) {
             store_error(st, "out of memory reading outbox item %" PRId64, it.id);
             goto out;
         }
-        if (ntaken == cap) {
+        if (nch == cap) {
             cap = cap ? 2 * cap : 16;
-            grown = realloc(taken, cap * sizeof(*taken));
+            grown = realloc(ch, cap * sizeof(*ch));
             if (!grown) {
                 store_error(st, "out of memory handing out outbox items");
                 goto out;
             }
-            taken = grown;
+            ch = grown;
         }
-        if (fn(ud, &it) != 0)
-            break;
-        taken[ntaken++] = it.id;
+        ch[nch].id = it.id;
+        ch[nch].attempts = it.attempts;
+        ch[nch].expired = it.expires_ms < now_ms;
+        if (!ch[nch].expired) {
+            if (fn(ud, &it) != 0)
+                break;
+            ntaken++;
+        }
+        nch++;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         store_db_error(st, "cannot list due outbox items");
         goto out;
     }
     stmt_done(s);
-    s = st->stmt[S_OUTBOX_CLAIM];
-    for (i = 0; i < ntaken; i++) {
-        if (sqlite3_bind_int64(s, 1, taken[i]) != SQLITE_OK ||
-            stmt_run(st, s, "cannot mark an outbox item in flight") < 0)
-            goto out;
-    }
+    if (outbox_apply_due(st, now_ms, ch, nch) < 0)
+        goto out;
     result = (int)ntaken;
 out:
     stmt_done(s);
-    free(taken);
+    free(ch);
     return result;
 }
 
-/* Expire what is past its time, then hand out what is due. */
+/* Hand out what is due, expiring what is past its time on the way. */
 int tocsin_outbox_due(struct tocsin_store *st, int64_t now_ms, size_t max,
                       tocsin_outbox_fn fn, void *ud)
 {
     int own, rc;
 
+    if (max == 0)
+        return 0;
     if (write_begin(st, &own) < 0)
         return -1;
-    rc = outbox_expire_due(st, now_ms);
-    if (rc == 0 && max > 0)
-        rc = outbox_hand_out(st, now_ms, max, fn, ud);
+    rc = outbox_hand_out(st, now_ms, max, fn, ud);
     return (int)write_end(st, own, rc);
 }
 
@@ -921,12 +946,7 @@ static int outbox_record(struct tocsin_store *st, int64_t id, int outcome,
         rc |= sqlite3_bind_null(s, 4);
         rc |= sqlite3_bind_int64(s, 5, now_ms);
     }
-    if (rc != SQLITE_OK) {
-        store_db_error(st, "cannot record an outcome");
-        stmt_done(s);
-        return -1;
-    }
-    if (stmt_run(st, s, "cannot record an outcome") < 0)
+    if (stmt_run_bound(st, s, rc, "cannot record an outcome") < 0)
         return -1;
 
     s = st->stmt[S_ATTEMPT_ADD];
@@ -935,12 +955,7 @@ static int outbox_record(struct tocsin_store *st, int64_t id, int outcome,
     rc |= sqlite3_bind_int(s, 3, attempts);
     rc |= sqlite3_bind_int(s, 4, status);
     rc |= bind_text(s, 5, reason);
-    if (rc != SQLITE_OK) {
-        store_db_error(st, "cannot record an attempt");
-        stmt_done(s);
-        return -1;
-    }
-    if (stmt_run(st, s, "cannot record an attempt") < 0)
+    if (stmt_run_bound(st, s, rc, "cannot record an attempt") < 0)
         return -1;
     if (status != TOCSIN_OUTBOX_PENDING)
         st->depth--;
@@ -997,11 +1012,9 @@ int64_t tocsin_outbox_prune(struct tocsin_store *st, int64_t older_than_ms)
 
     if (write_begin(st, &own) < 0)
         return -1;
-    if (sqlite3_bind_int64(s, 1, older_than_ms) != SQLITE_OK)
-        store_db_error(st, "cannot prune the outbox");
-    else if (stmt_run(st, s, "cannot prune the outbox") == 0)
+    if (stmt_run_bound(st, s, sqlite3_bind_int64(s, 1, older_than_ms),
+                       "cannot prune the outbox") == 0)
         rc = sqlite3_changes64(st->db);
-    stmt_done(s);
     return write_end(st, own, rc);
 }
 
@@ -1028,12 +1041,7 @@ int tocsin_history_add(struct tocsin_store *st, int64_t at_ms,
     rc |= bind_text(s, 2, service);
     rc |= bind_text(s, 3, kind);
     rc |= bind_text(s, 4, text);
-    if (rc != SQLITE_OK) {
-        store_db_error(st, "cannot add a history event");
-        stmt_done(s);
-        return (int)write_end(st, own, -1);
-    }
-    rc = stmt_run(st, s, "cannot add a history event");
+    rc = stmt_run_bound(st, s, rc, "cannot add a history event");
     return (int)write_end(st, own, rc);
 }
 
@@ -1161,11 +1169,9 @@ int64_t tocsin_history_prune(struct tocsin_store *st, int64_t older_than_ms)
 
     if (write_begin(st, &own) < 0)
         return -1;
-    if (sqlite3_bind_int64(s, 1, older_than_ms) != SQLITE_OK)
-        store_db_error(st, "cannot prune the history");
-    else if (stmt_run(st, s, "cannot prune the history") == 0)
+    if (stmt_run_bound(st, s, sqlite3_bind_int64(s, 1, older_than_ms),
+                       "cannot prune the history") == 0)
         rc = sqlite3_changes64(st->db);
-    stmt_done(s);
     return write_end(st, own, rc);
 }
 
@@ -1205,12 +1211,7 @@ int tocsin_state_put(struct tocsin_store *st, const char *kind,
     rc = bind_text(s, 1, kind);
     rc |= bind_text(s, 2, name);
     rc |= bind_blob(s, 3, blob, len);
-    if (rc != SQLITE_OK) {
-        store_db_error(st, "cannot store a state entry");
-        stmt_done(s);
-        return (int)write_end(st, own, -1);
-    }
-    rc = stmt_run(st, s, "cannot store a state entry");
+    rc = stmt_run_bound(st, s, rc, "cannot store a state entry");
     return (int)write_end(st, own, rc);
 }
 
@@ -1226,12 +1227,7 @@ int tocsin_state_delete(struct tocsin_store *st, const char *kind,
         return -1;
     rc = bind_text(s, 1, kind);
     rc |= bind_text(s, 2, name);
-    if (rc != SQLITE_OK) {
-        store_db_error(st, "cannot delete a state entry");
-        stmt_done(s);
-        return (int)write_end(st, own, -1);
-    }
-    rc = stmt_run(st, s, "cannot delete a state entry");
+    rc = stmt_run_bound(st, s, rc, "cannot delete a state entry");
     return (int)write_end(st, own, rc);
 }
 

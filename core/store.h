@@ -147,10 +147,11 @@ int tocsin_outbox_add(struct tocsin_store *st,
  * handed out again until tocsin_outbox_record gives its outcome, or until
  * the store is opened again (a kill loses no item, it may send one twice).
  * An item fn refuses (non-zero) stays as it was, and the iteration stops.
- * Due items whose expires_ms is already past are not handed out: they
- * become expired (an event in their history) and leave the depth.
- * Returns the number of items taken, or -1.
- * Cost: O(log n + k) for k items looked at.
+ * A due item met on the way whose expires_ms is already past is not
+ * handed out: it becomes expired (an event in its history) and leaves the
+ * depth. (As every pending item is due by its expiry, each expired one is
+ * met by some later call.) Returns the number of items taken, or -1.
+ * Cost: O(log n + k) for the k items looked at.
  */
 int tocsin_outbox_due(struct tocsin_store *st, int64_t now_ms, size_t max,
                       tocsin_outbox_fn fn, void *ud);

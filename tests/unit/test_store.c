@@ -957,7 +957,7 @@ static void kill_9_loses_no_committed_item(void **state)
 {
     struct fixture *fx = *state;
     int64_t ids[200000], id;
-    size_t n = 0, i;
+    size_t n = 0, before, i;
     int fds[2], status, round;
     pid_t pid;
     ssize_t r;
@@ -972,6 +972,7 @@ static void kill_9_loses_no_committed_item(void **state)
             kill_child(fx->path, fds[1]);
         }
         close(fds[1]);
+        before = n;
         /* Read while the child writes, so it never blocks on the pipe, and
          * kill it at a random moment between 50 and 300 ms. */
         {
@@ -1002,6 +1003,8 @@ static void kill_9_loses_no_committed_item(void **state)
             if (n < sizeof(ids) / sizeof(ids[0]))
                 ids[n++] = id;
         close(fds[0]);
+        fprintf(stderr, "writer %d: %zu commits before SIGKILL\n", round + 1,
+                n - before);
     }
     if (n < 10)
         fail_msg("expected the writers to commit some items, got %zu", n);
