@@ -834,8 +834,12 @@ static int outbox_hand_out(struct tocsin_store *st, int64_t now_ms,
         ch[nch].attempts = it.attempts;
         ch[nch].expired = it.expires_ms < now_ms;
         if (!ch[nch].expired) {
-            if (fn(ud, &it) != 0)
+            int verdict = fn(ud, &it);
+
+            if (verdict < 0)
                 break;
+            if (verdict > 0)
+                continue; /* left for a later call */
             ntaken++;
         }
         nch++;

@@ -77,7 +77,8 @@ struct tocsin_outbox_item {
     size_t payload_len;
 };
 
-/* The callbacks. Return 0 to go on, non-zero to stop. */
+/* The callbacks. Return 0 to go on, non-zero to stop; tocsin_outbox_fn
+ * may also return a positive value to leave the item and go on. */
 typedef int (*tocsin_outbox_fn)(void *ud, const struct tocsin_outbox_item *it);
 typedef int (*tocsin_history_fn)(void *ud, int64_t at_ms, const char *service,
                                  const char *kind, const char *text);
@@ -146,7 +147,8 @@ int tocsin_outbox_add(struct tocsin_store *st,
  * at most `max`. An item fn accepts (returns 0) is in flight: it is not
  * handed out again until tocsin_outbox_record gives its outcome, or until
  * the store is opened again (a kill loses no item, it may send one twice).
- * An item fn refuses (non-zero) stays as it was, and the iteration stops.
+ * An item fn leaves (positive) stays as it was and the iteration goes on;
+ * one it refuses (negative) stays as it was, and the iteration stops.
  * A due item met on the way whose expires_ms is already past is not
  * handed out: it becomes expired (an event in its history) and leaves the
  * depth. (As every pending item is due by its expiry, each expired one is

@@ -13,21 +13,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "alerting.h"
 #include "buf.h"
 #include "clock.h"
 #include "config.h"
+#include "group.h"
 #include "log.h"
 #include "nagios.h"
 #include "registry.h"
 #include "scheduler.h"
 #include "service.h"
+#include "store.h"
 #include "worker.h"
 
 #ifndef TOCSIN_SYSCONF_DIR
@@ -35,6 +40,7 @@
 #endif
 
 #define SIGNAL_TAG 1
+#define OUTPUT_KEEP 8192            /* bytes of each service's last output kept */
 #define HIST_BUCKETS (64 * 16)
 
 /* Lateness: how long after its due time a check started. Log-linear
@@ -59,6 +65,10 @@ struct daemon {
     struct tocsin_pool pool;
     struct tocsin_sched sched;
     struct svc_rt *rt;
+    struct tocsin_svc_view *views; /* what alerting sees of each service */
+    struct tocsin_store *store;
+    struct tocsin_alerting *alerting;
+    int lock_fd;
     int epfd;
     int sigfd;
     uint32_t next_seq;
@@ -150,52 +160,42 @@ static void first_line(const char *text, size_t len, struct tocsin_buf *out, siz
     tocsin_buf_append(out, text, n > max ? max : n);
 }
 
-/* Hand a hard state change to every enabled notifier. */
-static void send_alerts(struct daemon *d, uint32_t svc, enum tocsin_state old,
-                        const char *text, size_t len)
+static void apply_result(struct daemon *d, uint32_t svc, enum tocsin_state state,
+                         const char *text, size_t len);
+
+/* Keep the last output of `svc` for alerting, groups and status. */
+static void keep_output(struct daemon *d, uint32_t svc, const char *text, size_t len)
+{
+    struct tocsin_svc_view *v = &d->views[svc];
+    char *copy;
+
+    if (len > OUTPUT_KEEP)
+        len = OUTPUT_KEEP;
+    if (v->output && strlen(v->output) == len && memcmp(v->output, text, len) == 0)
+        return;
+    copy = strndup(text, len);
+    if (!copy)
+        return;
+    free(v->output);
+    v->output = copy;
+}
+
+/* Judge again every group `svc` belongs to. */
+static void update_groups(struct daemon *d, uint32_t svc)
 {
     const struct tocsin_service_conf *s = &d->conf->services[svc];
-    struct svc_rt *rt = &d->rt[svc];
-    struct tocsin_output out;
-    struct tocsin_buf perf = TOCSIN_BUF_INIT;
-    struct tocsin_alert_msg m;
+    struct tocsin_buf out = TOCSIN_BUF_INIT;
     size_t i;
 
-    if (d->conf->nnotifiers == 0)
-        return;
-    if (rt->st.flapping) {
-        tocsin_info("service '%s': no notification while flapping", s->inst.name);
-        return;
-    }
-    if (tocsin_output_parse(text, len, &out) < 0)
-        return;
-    for (i = 0; i < out.nperf; i++) {
-        if (i)
-            tocsin_buf_putc(&perf, ' ');
-        tocsin_perf_format(&out.perf[i], &perf);
-    }
-    memset(&m, 0, sizeof(m));
-    m.svc = svc;
-    m.state = rt->st.hard_state;
-    m.previous = old;
-    m.attempt = (uint32_t)rt->st.attempt;
-    m.max_attempts = (uint32_t)s->max_attempts;
-    m.flapping = (uint32_t)rt->st.flapping;
-    m.since = (int64_t)rt->last_change;
-    for (i = 0; i < d->conf->nnotifiers; i++) {
-        const struct tocsin_notifier_conf *n = &d->conf->notifiers[i];
+    for (i = 0; i < s->ngroups; i++) {
+        uint32_t g = s->groups[i];
+        enum tocsin_state st;
 
-        if (!n->enabled)
-            continue;
-        m.notifier = (uint32_t)i;
-        m.seq = ++d->next_seq;
-        if (tocsin_pool_alert(&d->pool, (uint32_t)i, m.seq, &m, out.first_line,
-                              out.long_output, tocsin_buf_str(&perf)) < 0)
-            tocsin_error("service '%s': cannot queue notification for '%s': out of memory",
-                         s->inst.name, n->inst.name);
+        tocsin_buf_reset(&out);
+        st = tocsin_group_eval(d->conf, g, d->views, &out);
+        apply_result(d, g, st, tocsin_buf_str(&out), out.len);
     }
-    tocsin_buf_free(&perf);
-    tocsin_output_free(&out);
+    tocsin_buf_free(&out);
 }
 
 /*
@@ -213,6 +213,20 @@ static void apply_result(struct daemon *d, uint32_t svc, enum tocsin_state state
     int64_t now = tocsin_mono_us();
 
     tocsin_svc_apply(&rt->st, state, s->max_attempts, &flap, &ch);
+    {
+        struct tocsin_svc_view *v = &d->views[svc];
+
+        keep_output(d, svc, text, len);
+        v->state = rt->st.state;
+        v->hard_state = rt->st.hard_state;
+        v->is_hard = rt->st.is_hard;
+        v->attempt = rt->st.attempt;
+        v->flapping = rt->st.flapping;
+        v->checked = 1;
+        v->last_check = time(NULL);
+        if (ch.hard_change || ch.first)
+            v->last_change = v->last_check;
+    }
     /* Most results change nothing and are logged only at debug level:
      * build the line only when it will be written. */
     if (ch.hard_change || ch.soft_problem || ch.soft_recovery || ch.first ||
@@ -224,7 +238,7 @@ static void apply_result(struct daemon *d, uint32_t svc, enum tocsin_state state
                     s->inst.name, s->host, tocsin_state_name(ch.old_hard),
                     tocsin_state_name(rt->st.hard_state), rt->st.attempt,
                     s->max_attempts, tocsin_buf_str(&line));
-        send_alerts(d, svc, ch.old_hard, text, len);
+        tocsin_alerting_hard_change(d->alerting, svc, ch.old_hard, rt->last_change);
     } else if (ch.soft_problem) {
         tocsin_info("service '%s' on %s: %s (soft, attempt %d/%d): %s", s->inst.name,
                     s->host, tocsin_state_name(state), rt->st.attempt, s->max_attempts,
@@ -247,6 +261,11 @@ static void apply_result(struct daemon *d, uint32_t svc, enum tocsin_state state
         tocsin_info("service '%s' on %s stopped flapping (%.1f%% state change < %.1f%%)",
                     s->inst.name, s->host, rt->st.flap_percent, s->flap_low);
     tocsin_buf_free(&line);
+    tocsin_alerting_result(d->alerting, svc, time(NULL));
+    if (s->ngroups && (ch.hard_change || ch.first))
+        update_groups(d, svc);
+    if (s->is_group)
+        return;
 
     rt->seq = 0;
     if (ch.use_retry) {
@@ -316,19 +335,87 @@ static void on_lost(void *ud, uint32_t svc, uint32_t seq, int requeue,
 }
 
 static void on_delivery(void *ud, uint32_t notifier, uint32_t seq,
-                        enum tocsin_delivery outcome, const char *why)
+                        enum tocsin_delivery outcome, int64_t retry_after, const char *why)
 {
     struct daemon *d = ud;
-    const char *name = notifier < d->conf->nnotifiers
-        ? d->conf->notifiers[notifier].inst.name : "?";
 
-    (void)seq;
-    if (outcome == TOCSIN_DELIVERED)
-        tocsin_debug("notifier '%s': delivered", name);
-    else
-        tocsin_warn("notifier '%s': %s: %s", name,
-                    outcome == TOCSIN_RETRY ? "not delivered (temporary)" : "failed",
-                    *why ? why : "no reason given");
+    tocsin_alerting_delivery(d->alerting, notifier, seq, outcome, retry_after,
+                             *why ? why : "no reason given");
+}
+
+/* Alerting hands a message to a notifier's worker. */
+static int send_to_notifier(void *ud, uint32_t notifier, uint32_t seq, const void *alerts,
+                            size_t len, uint32_t count)
+{
+    struct daemon *d = ud;
+
+    if (tocsin_pool_alert(&d->pool, notifier, seq, alerts, len, count) < 0)
+        return -1;
+    tocsin_pool_flush(&d->pool);
+    return 0;
+}
+
+/* mkdir -p: create `path` and its missing parents. Returns 0 or -1. */
+static int make_dirs(const char *path, mode_t mode)
+{
+    char *copy = strdup(path), *p;
+    int rc = -1;
+
+    if (!copy)
+        return -1;
+    for (p = copy + 1; ; p++) {
+        if (*p == '/' || !*p) {
+            char c = *p;
+
+            *p = '\0';
+            if (mkdir(copy, mode) < 0 && errno != EEXIST)
+                goto out;
+            *p = c;
+            if (!c)
+                break;
+        }
+    }
+    rc = 0;
+out:
+    free(copy);
+    return rc;
+}
+
+/*
+ * Open the state directory: create it if needed, take its lock (one daemon
+ * per state directory) and open the store. Returns 0 or -1 (logged).
+ */
+static int open_state(struct daemon *d)
+{
+    struct tocsin_buf path = TOCSIN_BUF_INIT;
+    char err[512];
+    int rc = -1;
+
+    if (make_dirs(d->conf->state_dir, 0750) < 0) {
+        tocsin_error("state directory %s: %s", d->conf->state_dir, strerror(errno));
+        goto out;
+    }
+    tocsin_buf_printf(&path, "%s/tocsind.lock", d->conf->state_dir);
+    d->lock_fd = open(tocsin_buf_str(&path), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (d->lock_fd < 0) {
+        tocsin_error("%s: %s", tocsin_buf_str(&path), strerror(errno));
+        goto out;
+    }
+    if (flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        tocsin_error("%s is in use by another tocsind (state_dir %s); give each daemon its "
+                     "own state_dir", tocsin_buf_str(&path), d->conf->state_dir);
+        goto out;
+    }
+    tocsin_buf_reset(&path);
+    tocsin_buf_printf(&path, "%s/" TOCSIN_STORE_FILE, d->conf->state_dir);
+    if (tocsin_store_open(tocsin_buf_str(&path), 0, &d->store, err, sizeof(err)) < 0) {
+        tocsin_error("%s", err);
+        goto out;
+    }
+    rc = 0;
+out:
+    tocsin_buf_free(&path);
+    return rc;
 }
 
 /* Start every check worker and schedule each service's first run spread
@@ -373,9 +460,25 @@ static int daemon_start(struct daemon *d, int workers)
     prctl(PR_SET_CHILD_SUBREAPER, 1);
 
     d->rt = calloc(d->conf->nservices ? d->conf->nservices : 1, sizeof(*d->rt));
-    if (!d->rt || tocsin_sched_init(&d->sched, (uint32_t)d->conf->nservices) < 0) {
+    d->views = calloc(d->conf->nservices ? d->conf->nservices : 1, sizeof(*d->views));
+    if (!d->rt || !d->views || tocsin_sched_init(&d->sched, (uint32_t)d->conf->nservices) < 0) {
         tocsin_error("out of memory for %zu services", d->conf->nservices);
         return -1;
+    }
+    if (open_state(d) < 0)
+        return -1;
+    {
+        struct tocsin_alerting_hooks hooks = {send_to_notifier, d};
+        long restored;
+
+        d->alerting = tocsin_alerting_new(d->conf, d->store, d->views, &hooks);
+        if (!d->alerting) {
+            tocsin_error("out of memory for alerting");
+            return -1;
+        }
+        restored = tocsin_alerting_restore(d->alerting);
+        if (restored > 0)
+            tocsin_info("restored the alerting state of %ld services", restored);
     }
     if (tocsin_pool_start(&d->pool, d->conf, workers, d->epfd, &ev) < 0)
         return -1;
@@ -391,6 +494,8 @@ static int daemon_start(struct daemon *d, int workers)
             ? s->interval_us : d->conf->max_check_spread_us;
 
         tocsin_svc_init(&d->rt[i].st);
+        if (s->is_group)
+            continue;
         d->rt[i].phase = now + offset - s->interval_us;
         d->rt[i].due = now + (window > 0 ? offset % window : 0);
         tocsin_sched_set(&d->sched, (uint32_t)i, d->rt[i].due);
@@ -480,6 +585,16 @@ static int daemon_run(struct daemon *d)
             wake = enforce;
         if (!full && tocsin_sched_peek(&d->sched, &it) == 0 && it.due < wake)
             wake = it.due;
+        {
+            int64_t wall = tocsin_wall_ms();
+
+            int64_t next = tocsin_alerting_next(d->alerting);
+
+            if (wall >= next)
+                next = tocsin_alerting_tick(d->alerting, wall);
+            if (now + (next - wall) * 1000 < wake)
+                wake = now + (next - wall) * 1000;
+        }
         n = wait_events(d, events, 128, wake <= now ? 0 : wake - now);
         if (n < 0 && errno != EINTR) {
             tocsin_error("epoll_wait: %s", strerror(errno));
@@ -588,7 +703,7 @@ int main(int argc, char **argv)
     }
 
     memset(&d, 0, sizeof(d));
-    d.epfd = d.sigfd = -1;
+    d.epfd = d.sigfd = d.lock_fd = -1;
     tocsin_log_open("tocsind", !foreground && !test, level);
     if (tocsin_registry_init(&d.reg) < 0) {
         fprintf(stderr, "tocsind: cannot initialise the plugin loader\n");
@@ -646,7 +761,15 @@ int main(int argc, char **argv)
     tocsin_info("stopped after %llu checks", (unsigned long long)d.checks_total);
 out:
     tocsin_pool_stop(&d.pool);
+    tocsin_alerting_free(d.alerting);
+    tocsin_store_close(d.store);
+    if (d.lock_fd >= 0)
+        close(d.lock_fd);
     tocsin_sched_free(&d.sched);
+    if (d.views && d.conf)
+        for (size_t i = 0; i < d.conf->nservices; i++)
+            free(d.views[i].output);
+    free(d.views);
     free(d.rt);
     if (d.epfd >= 0)
         close(d.epfd);

@@ -37,8 +37,16 @@ class ConfDir:
         self.dir = tempfile.mkdtemp(prefix="tocsin-test-")
         self.path = os.path.join(self.dir, "tocsin.conf")
         self.confd = os.path.join(self.dir, "conf.d")
+        self.state_dir = os.path.join(self.dir, "state")
+        self.socket = os.path.join(self.dir, "tocsind.sock")
         if confd:
             os.mkdir(self.confd)
+        # Each test's daemon keeps its state and control socket to itself.
+        # (appended, so that line numbers in the test's text stay right)
+        if "state_dir" not in main:
+            main += '\nstate_dir = "%s"\n' % self.state_dir
+        if "control_socket" not in main:
+            main += '\ncontrol_socket = "%s"\n' % self.socket
         with open(self.path, "w") as f:
             f.write(main)
         for name, text in (files or {}).items():

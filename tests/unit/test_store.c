@@ -168,9 +168,9 @@ static int take(void *ud, const struct tocsin_outbox_item *it)
     struct taken *t = ud;
 
     if (t->refuse_after && t->n >= t->refuse_after)
-        return 1;
+        return -1;
     if (t->n >= 64)
-        return 1;
+        return -1;
     if (t->n == 0) {
         t->first = *it;
         snprintf(t->first_service, sizeof(t->first_service), "%s", it->service);
@@ -323,6 +323,33 @@ static void due_stops_at_max_and_when_the_callback_refuses(void **state)
     /* The refused item stays available. */
     assert_true(tocsin_outbox_next_due(st) == 103);
     assert_int_equal(due(st, 1000, 0).n, 0);
+    assert_int_equal(due(st, 1000, 10).n, 2);
+}
+
+/* Leaves every item of notifier "sms", takes the others. */
+static int take_all_but_sms(void *ud, const struct tocsin_outbox_item *it)
+{
+    int *n = ud;
+
+    if (strcmp(it->notifier, "sms") == 0)
+        return 1;
+    (*n)++;
+    return 0;
+}
+
+static void due_goes_on_past_items_the_callback_leaves(void **state)
+{
+    struct fixture *fx = *state;
+    struct tocsin_store *st = open_store(fx);
+    int n = 0;
+
+    add(st, "sms", "web", 100, 10000);
+    add(st, "email", "web", 101, 10000);
+    add(st, "sms", "db", 102, 10000);
+    add(st, "email", "db", 103, 10000);
+    assert_int_equal(tocsin_outbox_due(st, 1000, 10, take_all_but_sms, &n), 2);
+    assert_int_equal(n, 2);
+    /* The two left are still due, and only they. */
     assert_int_equal(due(st, 1000, 10).n, 2);
 }
 
@@ -1032,6 +1059,7 @@ int main(void)
         T(added_item_is_handed_out_with_every_field),
         T(item_in_flight_is_not_handed_out_twice),
         T(due_stops_at_max_and_when_the_callback_refuses),
+        T(due_goes_on_past_items_the_callback_leaves),
         T(delivered_outcome_ends_the_item),
         T(failed_outcome_ends_the_item),
         T(retry_outcome_counts_the_attempt_and_waits),
