@@ -65,6 +65,12 @@ static int64_t be64(const unsigned char *p)
     return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
 }
 
+/* Transition i of a TZif data block whose times are tsize (4 or 8) bytes. */
+static int64_t transition_at(const unsigned char *tt, size_t tsize, size_t i)
+{
+    return tsize == 8 ? be64(tt + i * 8) : (int32_t)be32(tt + i * 4);
+}
+
 /*
  * Build the path of zone `name` into path (len bytes). A zone is a
  * relative path of ordinary components (letters, digits, '_', '-', '+',
@@ -212,13 +218,9 @@ static int tzif_read(const char *name, int64_t **trans, size_t *ntrans,
         tsize = 8;
     }
     tt = hdr + 44;
-    for (i = 1; i < timecnt; i++) {
-        int64_t a = tsize == 8 ? be64(tt + (i - 1) * 8) : (int32_t)be32(tt + (i - 1) * 4);
-        int64_t b = tsize == 8 ? be64(tt + i * 8) : (int32_t)be32(tt + i * 4);
-
-        if (a >= b)
+    for (i = 1; i < timecnt; i++)
+        if (transition_at(tt, tsize, i - 1) >= transition_at(tt, tsize, i))
             goto bad;
-    }
     if (trans && leap == 0 && timecnt > 0) {
         count = timecnt;
         *trans = malloc(count * sizeof(**trans));
@@ -227,7 +229,7 @@ static int tzif_read(const char *name, int64_t **trans, size_t *ntrans,
             goto out;
         }
         for (i = 0; i < count; i++)
-            (*trans)[i] = tsize == 8 ? be64(tt + i * 8) : (int32_t)be32(tt + i * 4);
+            (*trans)[i] = transition_at(tt, tsize, i);
         *ntrans = count;
     }
     if (st)
@@ -274,27 +276,35 @@ static int tz_load(struct tocsin_tz *z, char *err, size_t errlen)
     return 0;
 }
 
+/* Re-read z's file if it changed since it was read (a tzdata update).
+ * Returns 0, or -1 with why in err and z as it was. Cost: one stat(). */
+static int tz_refresh(struct tocsin_tz *z, char *err, size_t errlen)
+{
+    struct stat st;
+
+    if (stat(z->path, &st) == 0 && st.st_ino == z->ino &&
+        st.st_dev == z->dev && st.st_mtime == z->mtime)
+        return 0;
+    return tz_load(z, err, errlen);
+}
+
 /*
  * The shared zone named `name`, with one more reference (release with
  * tz_put). A zone already in use is re-read when its file changed since,
- * so a tzdata update takes effect at the next configuration load.
- * Returns NULL with why in err.
+ * so a tzdata update takes effect at the next configuration load at the
+ * latest. Returns NULL with why in err.
  */
 static struct tocsin_tz *tz_get(const char *name, char *err, size_t errlen)
 {
     char path[4096];
     struct tocsin_tz *z;
-    struct stat st;
 
     for (z = zones; z; z = z->next)
         if (strcmp(z->name, name) == 0)
             break;
     if (z) {
-        if (stat(z->path, &st) < 0 || st.st_ino != z->ino ||
-            st.st_dev != z->dev || st.st_mtime != z->mtime) {
-            if (tz_load(z, err, errlen) < 0)
-                return NULL;
-        }
+        if (tz_refresh(z, err, errlen) < 0)
+            return NULL;
         z->refs++;
         return z;
     }
@@ -440,6 +450,7 @@ static int zone_local(struct tocsin_tz *z, time_t t, struct tm *tm)
 {
     struct tz_saved sv;
     time_t shifted;
+    char err[256];
     int ok;
 
     if (!z) {
@@ -456,6 +467,9 @@ static int zone_local(struct tocsin_tz *z, time_t t, struct tm *tm)
             return -1;
         tm->tm_gmtoff = z->offset;
     } else {
+        /* The C library reads the zone file as it is now; so do we. If it
+         * cannot be read any more, the transitions known so far stay. */
+        (void)tz_refresh(z, err, sizeof(err));
         if (tz_enter(z->name, &sv) < 0)
             return -1;
         ok = localtime_r(&t, tm) != NULL;
@@ -559,7 +573,12 @@ static int add_name(char ***v, size_t *n, const char *name)
     return 0;
 }
 
-#define OOM(err, errlen) (snprintf(err, errlen, "out of memory"), -1)
+/* Report an allocation failure in err; returns -1 for the caller. */
+static int out_of_memory(char *err, size_t errlen)
+{
+    snprintf(err, errlen, "out of memory");
+    return -1;
+}
 
 /*
  * The item parsers. Each checks one list item and, when tp is non-NULL,
@@ -701,7 +720,7 @@ static int item_times(const char *text, struct tocsin_timeperiod *tp,
         return -1;
     }
     if (tp && add_span(&tp->times, &tp->ntimes, a, b) < 0)
-        return OOM(err, errlen);
+        return out_of_memory(err, errlen);
     return 0;
 }
 
@@ -754,7 +773,7 @@ static int item_days(const char *text, struct tocsin_timeperiod *tp,
         return -1;
     }
     if (tp && add_span(&tp->days, &tp->ndays, a, b) < 0)
-        return OOM(err, errlen);
+        return out_of_memory(err, errlen);
     return 0;
 syntax:
     snprintf(err, errlen, "\"%s\" is not a day of the month or a range of "
@@ -788,7 +807,7 @@ static int item_years(const char *text, struct tocsin_timeperiod *tp,
         return -1;
     }
     if (tp && add_span(&tp->years, &tp->nyears, a, b) < 0)
-        return OOM(err, errlen);
+        return out_of_memory(err, errlen);
     return 0;
 syntax:
     snprintf(err, errlen, "\"%s\" is not a year or a range of years (e.g. "
@@ -854,7 +873,7 @@ static int item_dates(const char *text, struct tocsin_timeperiod *tp,
         return -1;
     }
     if (tp && add_span(&tp->dates, &tp->ndates, a, b) < 0)
-        return OOM(err, errlen);
+        return out_of_memory(err, errlen);
     return 0;
 }
 
@@ -874,7 +893,7 @@ static int item_include(const char *text, struct tocsin_timeperiod *tp,
     if (check_period_name(text, err, errlen) < 0)
         return -1;
     if (tp && add_name(&tp->include_names, &tp->ninclude, text) < 0)
-        return OOM(err, errlen);
+        return out_of_memory(err, errlen);
     return 0;
 }
 
@@ -884,7 +903,7 @@ static int item_exclude(const char *text, struct tocsin_timeperiod *tp,
     if (check_period_name(text, err, errlen) < 0)
         return -1;
     if (tp && add_name(&tp->exclude_names, &tp->nexclude, text) < 0)
-        return OOM(err, errlen);
+        return out_of_memory(err, errlen);
     return 0;
 }
 
@@ -896,7 +915,7 @@ static int item_timezone(const char *text, struct tocsin_timeperiod *tp,
         return 0;
     if (tp) {
         if (!(tp->zone_name = strdup(text)))
-            return OOM(err, errlen);
+            return out_of_memory(err, errlen);
         tp->zone = tz_get(text, err, errlen);
         return tp->zone ? 0 : -1;
     }

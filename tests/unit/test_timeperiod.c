@@ -784,6 +784,60 @@ static void test_period_without_name_is_a_compile_error(void **state)
                       "test.conf:2: a timeperiod needs a name");
 }
 
+static void test_compile_checks_items_again(void **state)
+{
+    /* The same options without the parse callbacks, as if a section had
+     * been built some other way: compiling still refuses bad items, at
+     * the section's line. */
+    cfg_opt_t plain_period[] = {
+        CFG_STR("timezone", NULL, CFGF_NONE),
+        CFG_STR_LIST("weekdays", NULL, CFGF_NONE),
+        CFG_STR_LIST("times", NULL, CFGF_NONE),
+        CFG_STR_LIST("days", NULL, CFGF_NONE),
+        CFG_STR_LIST("months", NULL, CFGF_NONE),
+        CFG_STR_LIST("years", NULL, CFGF_NONE),
+        CFG_STR_LIST("dates", NULL, CFGF_NONE),
+        CFG_STR_LIST("include", NULL, CFGF_NONE),
+        CFG_STR_LIST("exclude", NULL, CFGF_NONE),
+        CFG_END()
+    };
+    cfg_opt_t opts[] = {
+        CFG_SEC("timeperiod", plain_period, CFGF_TITLE | CFGF_MULTI),
+        CFG_END()
+    };
+    struct tocsin_timeperiod tp;
+    struct tocsin_buf errs = TOCSIN_BUF_INIT;
+    cfg_t *cfg;
+    const char *text;
+
+    (void)state;
+    cfg = cfg_init(opts, CFGF_NONE);
+    assert_non_null(cfg);
+    assert_int_equal(cfg_parse_buf(cfg, "timeperiod \"p\" {\n"
+                                   "    timezone = \"Mars/Olympus_Mons\"\n"
+                                   "    times = { \"09:00-17:00\", \"25:00-26:00\" }\n"
+                                   "    days = { \"1-15\" }\n"
+                                   "}\n"), CFG_SUCCESS);
+    assert_int_equal(tocsin_timeperiod_compile(cfg_getnsec(cfg, "timeperiod", 0),
+                                               "other.conf", 7, &tp, &errs), -1);
+    text = tocsin_buf_str(&errs);
+    if (!strstr(text, "other.conf:7: timeperiod \"p\": option 'timezone': "
+                "unknown time zone \"Mars/Olympus_Mons\""))
+        fail_msg("expected the unknown zone at other.conf:7, got \"%s\"", text);
+    if (!strstr(text, "other.conf:7: timeperiod \"p\": option 'times': "
+                "\"25:00-26:00\": hours go from 00 to 23"))
+        fail_msg("expected the bad time range at other.conf:7, got \"%s\"", text);
+    if (strstr(text, "1-15") || strstr(text, "09:00-17:00"))
+        fail_msg("valid items were reported: \"%s\"", text);
+    /* Nothing is left allocated in tp. */
+    assert_null(tp.name);
+    assert_null(tp.zone);
+    assert_null(tp.times);
+    tocsin_timeperiod_free(&tp);
+    tocsin_buf_free(&errs);
+    cfg_free(cfg);
+}
+
 /* ------------------------------------------------------------------ */
 /* Malformed items                                                     */
 /* ------------------------------------------------------------------ */
@@ -1350,6 +1404,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_include_and_exclude_are_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_names_are_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_period_without_name_is_a_compile_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compile_checks_items_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_weekdays, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_times, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_days, setup, teardown),
