@@ -946,7 +946,74 @@ static void missing_directory_is_refused_with_its_path(void **state)
     struct fixture *fx = *state;
 
     snprintf(fx->path, sizeof(fx->path), "%s/no/such/dir/tocsin.db", fx->dir);
-    expect_refusal(fx, "cannot open");
+    expect_refusal(fx, "cannot open or create");
+}
+
+/* Open the store in a child without root's override of file permissions
+ * (as nobody when the test runs as root) and expect a refusal whose
+ * message holds the path and `words`. */
+static void expect_refusal_unprivileged(struct fixture *fx, const char *words)
+{
+    struct tocsin_store *st = NULL;
+    char err[512];
+    int fds[2], status;
+    ssize_t r;
+    pid_t pid;
+
+    assert_int_equal(pipe(fds), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+            _exit(2);
+        if (tocsin_store_open(fx->path, 0, &st, err, sizeof(err)) == 0)
+            _exit(1);
+        if (write(fds[1], err, strlen(err) + 1) < 0)
+            _exit(3);
+        _exit(0);
+    }
+    close(fds[1]);
+    memset(err, 0, sizeof(err));
+    r = read(fds[0], err, sizeof(err) - 1);
+    close(fds[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("expected opening %s to be refused, the child ended with "
+                 "status 0x%x (exit 1: it opened)", fx->path, status);
+    assert_true(r > 0);
+    if (!strstr(err, fx->path) || !strstr(err, words))
+        fail_msg("expected a message with %s and \"%s\", got: %s",
+                 fx->path, words, err);
+    fprintf(stderr, "refused as expected: %s\n", err);
+}
+
+static void read_only_file_is_refused(void **state)
+{
+    struct fixture *fx = *state;
+
+    open_store(fx);
+    tocsin_store_close(fx->st);
+    fx->st = NULL;
+    assert_int_equal(chmod(fx->path, 0444), 0);
+    assert_int_equal(chmod(fx->dir, 0755), 0);
+    expect_refusal_unprivileged(fx, "no permission to write the file");
+}
+
+static void unwritable_directory_is_refused(void **state)
+{
+    struct fixture *fx = *state;
+
+    open_store(fx);
+    tocsin_store_close(fx->st);
+    fx->st = NULL;
+    /* The file may be written, but the -wal and -shm files beside it
+     * cannot be created. */
+    assert_int_equal(chmod(fx->path, 0666), 0);
+    assert_int_equal(chmod(fx->dir, 0555), 0);
+    expect_refusal_unprivileged(fx, "no permission to write the file or its "
+                                    "directory");
+    assert_int_equal(chmod(fx->dir, 0700), 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1080,6 +1147,8 @@ int main(void)
         T(garbage_file_is_refused),
         T(damaged_pages_are_refused),
         T(missing_directory_is_refused_with_its_path),
+        T(read_only_file_is_refused),
+        T(unwritable_directory_is_refused),
         T(kill_9_loses_no_committed_item),
     };
 #undef T
