@@ -418,6 +418,11 @@ static void open_read_error(sqlite3 *db, int rc, const char *path,
         snprintf(err, errlen, "%s: not a usable database, damaged or not "
                  "SQLite at all (%s); move it aside to start with an empty "
                  "store", path, sqlite3_errmsg(db));
+    else if (primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN ||
+             primary == SQLITE_PERM)
+        snprintf(err, errlen, "%s: no permission to write the file or its "
+                 "directory (the write-ahead log keeps %s-wal and %s-shm "
+                 "beside it): %s", path, path, path, sqlite3_errmsg(db));
     else
         snprintf(err, errlen, "%s: cannot read: %s", path, sqlite3_errmsg(db));
 }
@@ -629,7 +634,8 @@ int tocsin_store_open(const char *path, unsigned flags,
                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                          SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
-        snprintf(err, errlen, "%s: cannot open: %s", path,
+        snprintf(err, errlen, "%s: cannot open or create: %s (does the "
+                 "directory exist, and may this user write there?)", path,
                  st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
         goto fail;
     }

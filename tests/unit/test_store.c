@@ -236,6 +236,35 @@ static void expect_text(const char *got, const char *want)
         fail_msg("expected:\n%s\ngot:\n%s", want, got);
 }
 
+/* Run SQL on the file with SQLite directly (the test's own access). */
+static void sql_on_file(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg ? msg : "?");
+    sqlite3_close(db);
+}
+
+/* The first column of the first row of `sql` on the file, as a number. */
+static int64_t count_on_file(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    int64_t n = -1;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    if (sqlite3_step(s) == SQLITE_ROW)
+        n = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return n;
+}
+
 /* ------------------------------------------------------------------ */
 /* Outbox.                                                             */
 /* ------------------------------------------------------------------ */
@@ -248,7 +277,7 @@ static void new_store_is_empty(void **state)
 
     assert_int_equal(stat(fx->path, &sb), 0);
     assert_int_equal(tocsin_outbox_depth(st), 0);
-    assert_true(tocsin_outbox_next_due(st) == INT64_MAX);
+    assert_int_equal(tocsin_outbox_next_due(st), INT64_MAX);
     assert_int_equal(due(st, INT64_MAX / 2, 10).n, 0);
     assert_string_equal(tocsin_store_path(st), fx->path);
 }
@@ -268,13 +297,13 @@ static void added_item_is_handed_out_with_every_field(void **state)
     assert_int_equal(tocsin_outbox_add(st, &it, &id), 0);
     assert_int_equal(tocsin_outbox_depth(st), 1);
     assert_int_equal(tocsin_outbox_status(st, id), TOCSIN_OUTBOX_PENDING);
-    assert_true(tocsin_outbox_next_due(st) == 1000);
+    assert_int_equal(tocsin_outbox_next_due(st), 1000);
 
     t = due(st, 999, 10);
     assert_int_equal(t.n, 0);           /* not due before next_attempt_ms */
     t = due(st, 1000, 10);
     assert_int_equal(t.n, 1);
-    assert_true(t.first.id == id);
+    assert_int_equal(t.first.id, id);
     assert_string_equal(t.notifier[0], "email");
     assert_string_equal(t.first_service, "web");
     assert_string_equal(t.first_incident, "web/17");
@@ -282,9 +311,9 @@ static void added_item_is_handed_out_with_every_field(void **state)
     assert_int_equal(t.first.kind, 1);
     assert_int_equal(t.first.state, 2);
     assert_int_equal(t.first.severity, 3);
-    assert_true(t.first.created_ms == 990);
-    assert_true(t.first.expires_ms == 90000);
-    assert_true(t.first.next_attempt_ms == 1000);
+    assert_int_equal(t.first.created_ms, 990);
+    assert_int_equal(t.first.expires_ms, 90000);
+    assert_int_equal(t.first.next_attempt_ms, 1000);
     assert_int_equal(t.first.attempts, 0);
     assert_int_equal(t.first.payload_len, sizeof(payload) - 1);
     assert_string_equal(t.first_payload, payload);
@@ -298,10 +327,10 @@ static void item_in_flight_is_not_handed_out_twice(void **state)
     int64_t b = add(st, "slack", "web", 200, 10000);
 
     assert_int_equal(due(st, 150, 10).n, 1);          /* a */
-    assert_true(tocsin_outbox_next_due(st) == 200);   /* a is in flight */
+    assert_int_equal(tocsin_outbox_next_due(st), 200); /* a is in flight */
     assert_int_equal(due(st, 150, 10).n, 0);
     assert_int_equal(due(st, 300, 10).n, 1);          /* b only */
-    assert_true(tocsin_outbox_next_due(st) == INT64_MAX);
+    assert_int_equal(tocsin_outbox_next_due(st), INT64_MAX);
     assert_int_equal(tocsin_outbox_depth(st), 2);     /* in flight is pending */
     assert_int_equal(tocsin_outbox_status(st, a), TOCSIN_OUTBOX_PENDING);
     assert_int_equal(tocsin_outbox_status(st, b), TOCSIN_OUTBOX_PENDING);
@@ -321,7 +350,7 @@ static void due_stops_at_max_and_when_the_callback_refuses(void **state)
     t.refuse_after = 1;
     assert_int_equal(tocsin_outbox_due(st, 1000, 10, take, &t), 1);
     /* The refused item stays available. */
-    assert_true(tocsin_outbox_next_due(st) == 103);
+    assert_int_equal(tocsin_outbox_next_due(st), 103);
     assert_int_equal(due(st, 1000, 0).n, 0);
     assert_int_equal(due(st, 1000, 10).n, 2);
 }
@@ -380,7 +409,7 @@ static void failed_outcome_ends_the_item(void **state)
                                           "gateway said 400: bad number", 120, 0), 0);
     assert_int_equal(tocsin_outbox_status(st, id), TOCSIN_OUTBOX_FAILED);
     assert_int_equal(tocsin_outbox_depth(st), 0);
-    assert_true(tocsin_outbox_next_due(st) == INT64_MAX);
+    assert_int_equal(tocsin_outbox_next_due(st), INT64_MAX);
 }
 
 static void retry_outcome_counts_the_attempt_and_waits(void **state)
@@ -395,12 +424,12 @@ static void retry_outcome_counts_the_attempt_and_waits(void **state)
                                           "connection refused", 110, 2000), 0);
     assert_int_equal(tocsin_outbox_status(st, id), TOCSIN_OUTBOX_PENDING);
     assert_int_equal(tocsin_outbox_depth(st), 1);
-    assert_true(tocsin_outbox_next_due(st) == 2000);
+    assert_int_equal(tocsin_outbox_next_due(st), 2000);
     assert_int_equal(due(st, 1999, 10).n, 0);
     t = due(st, 2000, 10);
     assert_int_equal(t.n, 1);
     assert_int_equal(t.attempts[0], 1);
-    assert_true(t.first.next_attempt_ms == 2000);
+    assert_int_equal(t.first.next_attempt_ms, 2000);
 }
 
 static void retries_come_back_in_backoff_order(void **state)
@@ -418,12 +447,12 @@ static void retries_come_back_in_backoff_order(void **state)
     assert_int_equal(tocsin_outbox_record(st, a, TOCSIN_RETRY, "", 110, 4000), 0);
     assert_int_equal(tocsin_outbox_record(st, b, TOCSIN_RETRY, "", 110, 1000), 0);
     assert_int_equal(tocsin_outbox_record(st, c, TOCSIN_RETRY, "", 110, 2000), 0);
-    assert_true(tocsin_outbox_next_due(st) == 1000);
+    assert_int_equal(tocsin_outbox_next_due(st), 1000);
     t = due(st, 5000, 10);
     assert_int_equal(t.n, 3);
-    assert_true(t.id[0] == b);
-    assert_true(t.id[1] == c);
-    assert_true(t.id[2] == a);
+    assert_int_equal(t.id[0], b);
+    assert_int_equal(t.id[1], c);
+    assert_int_equal(t.id[2], a);
 }
 
 static void retry_past_expiry_expires_the_item(void **state)
@@ -452,7 +481,7 @@ static void item_due_after_its_expiry_expires_unsent(void **state)
     /* The daemon was down past the first item's expiry. */
     t = due(st, 50000, 10);
     assert_int_equal(t.n, 1);
-    assert_true(t.id[0] == fresh);
+    assert_int_equal(t.id[0], fresh);
     assert_int_equal(tocsin_outbox_status(st, old), TOCSIN_OUTBOX_EXPIRED);
     assert_int_equal(tocsin_outbox_depth(st), 1);
     l = history(st, NULL, 0);
@@ -534,7 +563,10 @@ static void prune_drops_old_ended_items_and_their_attempts(void **state)
     assert_int_equal(tocsin_outbox_record(st, pending, TOCSIN_RETRY, "busy", 1200, 9000), 0);
     assert_int_equal(tocsin_history_add(st, 1000, "web", "state", "OK -> CRITICAL"), 0);
 
-    assert_true(tocsin_outbox_prune(st, 2000) == 2);
+    assert_int_equal(count_on_file(fx->path, "SELECT count(*) FROM attempt"), 4);
+    assert_int_equal(tocsin_outbox_prune(st, 2000), 2);
+    /* The foreign key's cascade removed their attempt rows from the file. */
+    assert_int_equal(count_on_file(fx->path, "SELECT count(*) FROM attempt"), 2);
     assert_int_equal(tocsin_outbox_status(st, delivered_old), -1);
     assert_int_equal(tocsin_outbox_status(st, failed_old), -1);
     assert_int_equal(tocsin_outbox_status(st, delivered_new), TOCSIN_OUTBOX_DELIVERED);
@@ -546,7 +578,7 @@ static void prune_drops_old_ended_items_and_their_attempts(void **state)
     assert_non_null(strstr(l.text, "1000 web state OK -> CRITICAL\n"));
     assert_non_null(strstr(l.text, "1200 web retry"));
     assert_non_null(strstr(l.text, "3000 web delivered"));
-    assert_true(tocsin_outbox_prune(st, 2000) == 0);
+    assert_int_equal(tocsin_outbox_prune(st, 2000), 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -630,7 +662,7 @@ static void history_listing_stops_when_asked_and_prunes(void **state)
     assert_int_equal(tocsin_history_list(st, NULL, 0, stop_after_two, &n), 2);
     assert_int_equal(n, 2);
     assert_int_equal(tocsin_history_add(st, 1, "web", "", "no kind"), -1);
-    assert_true(tocsin_history_prune(st, 250) == 3);
+    assert_int_equal(tocsin_history_prune(st, 250), 3);
     expect_text(history(st, NULL, 0).text, "300 web state x\n400 web state x\n");
 }
 
@@ -840,13 +872,13 @@ static void reopen_keeps_pending_items_and_frees_those_in_flight(void **state)
     assert_int_equal(due(st, 200, 10).n, 1);   /* flying, then the daemon dies */
     reopen_store(fx);
     assert_int_equal(tocsin_outbox_depth(fx->st), 2);
-    assert_true(tocsin_outbox_next_due(fx->st) == 100);
+    assert_int_equal(tocsin_outbox_next_due(fx->st), 100);
     t = due(fx->st, 200, 10);
     assert_int_equal(t.n, 1);
-    assert_true(t.id[0] == flying);
+    assert_int_equal(t.id[0], flying);
     t = due(fx->st, 5000, 10);
     assert_int_equal(t.n, 1);
-    assert_true(t.id[0] == waiting);
+    assert_int_equal(t.id[0], waiting);
     assert_int_equal(tocsin_outbox_status(fx->st, done), TOCSIN_OUTBOX_DELIVERED);
 }
 
@@ -857,7 +889,7 @@ static void ids_are_never_reused(void **state)
     int64_t a = add(st, "email", "web", 100, 10000);
 
     assert_int_equal(tocsin_outbox_record(st, a, TOCSIN_DELIVERED, NULL, 150, 0), 0);
-    assert_true(tocsin_outbox_prune(st, 1000) == 1);
+    assert_int_equal(tocsin_outbox_prune(st, 1000), 1);
     assert_true(add(st, "email", "web", 100, 10000) > a);
 }
 
@@ -871,18 +903,6 @@ static void sync_full_flag_opens_and_commits(void **state)
     add(fx->st, "email", "web", 100, 10000);
     reopen_store(fx);
     assert_int_equal(tocsin_outbox_depth(fx->st), 1);
-}
-
-/* Run SQL on the file with SQLite directly (the test's own access). */
-static void sql_on_file(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    char *msg = NULL;
-
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        fail_msg("%s: %s", sql, msg ? msg : "?");
-    sqlite3_close(db);
 }
 
 static void newer_schema_is_refused(void **state)
@@ -953,7 +973,74 @@ static void missing_directory_is_refused_with_its_path(void **state)
     struct fixture *fx = *state;
 
     snprintf(fx->path, sizeof(fx->path), "%s/no/such/dir/tocsin.db", fx->dir);
-    expect_refusal(fx, "cannot open");
+    expect_refusal(fx, "cannot open or create");
+}
+
+/* Open the store in a child without root's override of file permissions
+ * (as nobody when the test runs as root) and expect a refusal whose
+ * message holds the path and `words`. */
+static void expect_refusal_unprivileged(struct fixture *fx, const char *words)
+{
+    struct tocsin_store *st = NULL;
+    char err[512];
+    int fds[2], status;
+    ssize_t r;
+    pid_t pid;
+
+    assert_int_equal(pipe(fds), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+            _exit(2);
+        if (tocsin_store_open(fx->path, 0, &st, err, sizeof(err)) == 0)
+            _exit(1);
+        if (write(fds[1], err, strlen(err) + 1) < 0)
+            _exit(3);
+        _exit(0);
+    }
+    close(fds[1]);
+    memset(err, 0, sizeof(err));
+    r = read(fds[0], err, sizeof(err) - 1);
+    close(fds[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("expected opening %s to be refused, the child ended with "
+                 "status 0x%x (exit 1: it opened)", fx->path, status);
+    assert_true(r > 0);
+    if (!strstr(err, fx->path) || !strstr(err, words))
+        fail_msg("expected a message with %s and \"%s\", got: %s",
+                 fx->path, words, err);
+    fprintf(stderr, "refused as expected: %s\n", err);
+}
+
+static void read_only_file_is_refused(void **state)
+{
+    struct fixture *fx = *state;
+
+    open_store(fx);
+    tocsin_store_close(fx->st);
+    fx->st = NULL;
+    assert_int_equal(chmod(fx->path, 0444), 0);
+    assert_int_equal(chmod(fx->dir, 0755), 0);
+    expect_refusal_unprivileged(fx, "no permission to write the file");
+}
+
+static void unwritable_directory_is_refused(void **state)
+{
+    struct fixture *fx = *state;
+
+    open_store(fx);
+    tocsin_store_close(fx->st);
+    fx->st = NULL;
+    /* The file may be written, but the -wal and -shm files beside it
+     * cannot be created. */
+    assert_int_equal(chmod(fx->path, 0666), 0);
+    assert_int_equal(chmod(fx->dir, 0555), 0);
+    expect_refusal_unprivileged(fx, "no permission to write the file or its "
+                                    "directory");
+    assert_int_equal(chmod(fx->dir, 0700), 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1088,6 +1175,8 @@ int main(void)
         T(garbage_file_is_refused),
         T(damaged_pages_are_refused),
         T(missing_directory_is_refused_with_its_path),
+        T(read_only_file_is_refused),
+        T(unwritable_directory_is_refused),
         T(kill_9_loses_no_committed_item),
     };
 #undef T
