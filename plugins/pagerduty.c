@@ -55,9 +55,9 @@ struct pagerduty {
 
     /* What one request gathers; reset before each. */
     char errbuf[CURL_ERROR_SIZE];
-    char *resp;                 /* response body, NUL-terminated */
+    char *resp;                 /* response body, NUL-terminated; made
+                                   PD_RESPONSE_MAX + 1 bytes at first use */
     size_t resp_len;
-    size_t resp_cap;
 };
 
 static cfg_opt_t pagerduty_options[] = {
@@ -429,14 +429,10 @@ static size_t pd_on_body(char *data, size_t size, size_t nmemb, void *ud)
     if (take > bytes)
         take = bytes;
     if (take) {
-        if (pd->resp_len + take + 1 > pd->resp_cap) {
-            size_t want = PD_RESPONSE_MAX + 1;
-            char *grown = realloc(pd->resp, want);
-
-            if (!grown)
+        if (!pd->resp) {
+            pd->resp = malloc(PD_RESPONSE_MAX + 1);
+            if (!pd->resp)
                 return bytes;       /* the explanation is optional */
-            pd->resp = grown;
-            pd->resp_cap = want;
         }
         memcpy(pd->resp + pd->resp_len, data, take);
         pd->resp_len += take;
@@ -774,18 +770,14 @@ static enum tocsin_delivery pagerduty_notify(void *instance,
         const struct tocsin_alert *a = i ? &alert->grouped[i - 1] : alert;
         char *body;
 
-        /* Grouped alerts get the outer alert's deadline and retry slot. */
-        struct tocsin_alert one_alert = *a;
-
-        one_alert.deadline = alert->deadline;
-        one_alert.retry_after = alert->retry_after;
         pd_dedup_key(a, dedup, sizeof(dedup));
-        body = pd_event(pd, &one_alert, dedup);
+        body = pd_event(pd, a, dedup);
         if (!body) {
             snprintf(why, sizeof(why), "out of memory building the event");
             one = TOCSIN_RETRY;
         } else {
-            one = pd_post(pd, body, &one_alert, why, sizeof(why));
+            /* The message's deadline and Retry-After slot serve every event. */
+            one = pd_post(pd, body, alert, why, sizeof(why));
             /* The body holds the routing key. */
             memset(body, 0, strlen(body));
             free(body);

@@ -55,9 +55,9 @@ struct webhook {
 
     /* What one request gathers; reset before each. */
     char errbuf[CURL_ERROR_SIZE];
-    char *resp;                  /* response body, NUL-terminated */
+    char *resp;                  /* response body, NUL-terminated; made
+                                    WH_RESPONSE_MAX + 1 bytes at first use */
     size_t resp_len;
-    size_t resp_cap;
 };
 
 static cfg_opt_t webhook_options[] = {
@@ -390,7 +390,6 @@ static size_t wh_on_body(char *data, size_t size, size_t nmemb, void *ud)
             wh->resp = malloc(WH_RESPONSE_MAX + 1);
             if (!wh->resp)
                 return bytes;       /* the explanation is optional */
-            wh->resp_cap = WH_RESPONSE_MAX + 1;
         }
         memcpy(wh->resp + wh->resp_len, data, take);
         wh->resp_len += take;
