@@ -219,6 +219,7 @@ int main(int argc, char **argv)
     static struct alert_args aa;
     struct tocsin_alert grouped[MAX_GROUPED];
     char names[MAX_GROUPED][64];
+    struct tocsin_buf incidents[MAX_GROUPED];
     struct tocsin_registry reg;
     struct tocsin_buf warnings = TOCSIN_BUF_INIT, err = TOCSIN_BUF_INIT;
     struct tocsin_buf incident = TOCSIN_BUF_INIT;
@@ -228,7 +229,7 @@ int main(int argc, char **argv)
     enum tocsin_delivery outcome;
     void *inst = NULL;
     cfg_t *cfg;
-    int i, rc, list = 0;
+    int i, rc, list = 0, incident_given;
     long k, retry_after = 0;
 
     aa.timeout_ms = 30000;
@@ -307,6 +308,7 @@ int main(int argc, char **argv)
         aa.alert.problem_since = aa.alert.since;
     if (!aa.severity_set)
         aa.alert.severity = default_severity(&aa.alert);
+    incident_given = aa.alert.incident != NULL;
     if (!aa.alert.incident) {
         tocsin_buf_printf(&incident, "%s/%s/%lld", aa.alert.host, aa.alert.service,
                           (long long)aa.alert.problem_since);
@@ -316,6 +318,14 @@ int main(int argc, char **argv)
         grouped[k] = aa.alert;
         snprintf(names[k], sizeof(names[k]), "%s-%ld", aa.alert.service, k + 1);
         grouped[k].service = names[k];
+        /* Another service, so another incident. */
+        tocsin_buf_init(&incidents[k]);
+        if (incident_given)
+            tocsin_buf_printf(&incidents[k], "%s-%ld", aa.alert.incident, k + 1);
+        else
+            tocsin_buf_printf(&incidents[k], "%s/%s/%lld", aa.alert.host, names[k],
+                              (long long)aa.alert.problem_since);
+        grouped[k].incident = tocsin_buf_str(&incidents[k]);
     }
     aa.alert.grouped = aa.group ? grouped : NULL;
     aa.alert.ngrouped = (size_t)aa.group;
@@ -354,6 +364,8 @@ int main(int argc, char **argv)
         free((char *)aa.labels[k].key);
     cfg_free(cfg);
     tocsin_buf_free(&incident);
+    for (k = 0; k < aa.group; k++)
+        tocsin_buf_free(&incidents[k]);
     tocsin_buf_free(&err);
     tocsin_buf_free(&warnings);
     tocsin_registry_free(&reg);

@@ -246,6 +246,14 @@ struct tocsin_exec_result {
  * (spawn_errno says why). The caller frees the result. */
 int tocsin_exec(char *const argv[], const struct timespec *deadline,
                 size_t cap, struct tocsin_exec_result *res);
+
+/* tocsin_exec() with `envp` ("NAME=value" strings, NULL-terminated) as the
+ * command's whole environment instead of the caller's; NULL envp means the
+ * caller's. A command named without '/' is still searched in the caller's
+ * PATH. */
+int tocsin_exec_env(char *const argv[], char *const envp[],
+                    const struct timespec *deadline, size_t cap,
+                    struct tocsin_exec_result *res);
 void tocsin_exec_free(struct tocsin_exec_result *res);
 
 /* Split a command line into argv the way a POSIX shell splits words:
