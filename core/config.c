@@ -118,6 +118,19 @@ static int record_cb(cfg_t *cfg, cfg_opt_t *opt)
     return 0;
 }
 
+/* The line a section starts at, as near as libconfuse lets us know: that
+ * of its first option (libconfuse reports where the section ended). */
+static int section_line(const cfg_t *sec)
+{
+    int line = 0;
+    size_t i;
+
+    for (i = 0; i < ctx->npending; i++)
+        if (!line || ctx->pending[i].line < line)
+            line = ctx->pending[i].line;
+    return line ? line : sec->line;
+}
+
 static int pending_line(const char *name)
 {
     size_t i;
@@ -990,7 +1003,7 @@ static int group_cb(cfg_t *cfg, cfg_opt_t *opt)
     memset(s, 0, sizeof(*s));
     s->is_group = 1;
     title = cfg_title(sec);
-    s->inst.line = sec->line;
+    s->inst.line = section_line(sec);
     s->inst.file = strdup(ctx->file);
     s->inst.name = strdup(title ? title : "");
     if (!s->inst.file || !s->inst.name)
@@ -1122,7 +1135,7 @@ static int route_cb(cfg_t *cfg, cfg_opt_t *opt)
     r = &conf->routes[conf->nroutes];
     memset(r, 0, sizeof(*r));
     title = cfg_title(sec);
-    r->line = sec->line;
+    r->line = section_line(sec);
     r->period_index = -1;
     r->name = strdup(title ? title : "");
     r->file = strdup(ctx->file);
@@ -1280,7 +1293,7 @@ static int timeperiod_cb(cfg_t *cfg, cfg_opt_t *opt)
     }
     tp = &conf->periods[conf->nperiods];
     memset(tp, 0, sizeof(*tp));
-    if (tocsin_timeperiod_compile(sec, ctx->file, sec->line, tp, ctx->errors) < 0) {
+    if (tocsin_timeperiod_compile(sec, ctx->file, section_line(sec), tp, ctx->errors) < 0) {
         if (ctx->errors->len == before)
             add_error(ctx->file, sec->line, "time period '%s' is not valid",
                       cfg_title(sec) ? cfg_title(sec) : "");
@@ -1672,7 +1685,7 @@ struct tocsin_config *tocsin_config_load(const char *path,
     struct name_index service_names = {NULL, 0, 0}, notifier_names = {NULL, 0, 0};
     struct tocsin_config *conf = NULL;
     cfg_opt_t *service_opts = NULL, *notifier_opts = NULL;
-    cfg_opt_t *group_opts = NULL, *route_opts = NULL;
+    cfg_opt_t *group_opts = NULL, *route_opts = NULL, *period_opts = NULL;
     cfg_opt_t *main_opts = NULL, *dir_opts = NULL;
     struct tocsin_buf incdir = TOCSIN_BUF_INIT;
     char hostname[HOST_NAME_MAX + 1];
@@ -1703,7 +1716,8 @@ struct tocsin_config *tocsin_config_load(const char *path,
     notifier_opts = union_table(notifier_core_opts, TOCSIN_PLUGIN_NOTIFIER, reg);
     group_opts = union_table(group_core_opts, 0, reg);
     route_opts = union_table(route_core_opts, 0, reg);
-    if (!service_opts || !notifier_opts || !group_opts || !route_opts)
+    period_opts = union_table(tocsin_timeperiod_opts, 0, reg);
+    if (!service_opts || !notifier_opts || !group_opts || !route_opts || !period_opts)
         goto oom;
     {
         cfg_opt_t m[] = {
@@ -1721,7 +1735,7 @@ struct tocsin_config *tocsin_config_load(const char *path,
             CFG_SEC("notifier", notifier_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_SEC("group", group_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_SEC("route", route_opts, CFGF_MULTI | CFGF_TITLE),
-            CFG_SEC("timeperiod", tocsin_timeperiod_opts, CFGF_MULTI | CFGF_TITLE),
+            CFG_SEC("timeperiod", period_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_END()
         };
         cfg_opt_t d[] = {
@@ -1729,7 +1743,7 @@ struct tocsin_config *tocsin_config_load(const char *path,
             CFG_SEC("notifier", notifier_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_SEC("group", group_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_SEC("route", route_opts, CFGF_MULTI | CFGF_TITLE),
-            CFG_SEC("timeperiod", tocsin_timeperiod_opts, CFGF_MULTI | CFGF_TITLE),
+            CFG_SEC("timeperiod", period_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_END()
         };
 
@@ -1819,6 +1833,7 @@ done:
     free(notifier_opts);
     free(group_opts);
     free(route_opts);
+    free(period_opts);
     free(main_opts);
     free(dir_opts);
     tocsin_buf_free(&incdir);
