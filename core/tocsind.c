@@ -32,6 +32,7 @@
 #include "registry.h"
 #include "scheduler.h"
 #include "service.h"
+#include "status.h"
 #include "store.h"
 #include "worker.h"
 
@@ -68,6 +69,7 @@ struct daemon {
     struct tocsin_svc_view *views; /* what alerting sees of each service */
     struct tocsin_store *store;
     struct tocsin_alerting *alerting;
+    struct tocsin_status status;  /* what the control socket and HTTP show */
     int lock_fd;
     int epfd;
     int sigfd;
@@ -294,7 +296,10 @@ static void on_result(void *ud, const struct tocsin_result_msg *r, const char *o
         return;
     d->checks++;
     d->checks_total++;
+    d->status.checks_total = d->checks_total;
     hist_add(&d->lateness, r->started_us - rt->due);
+    tocsin_histogram_add(&d->status.lateness, (double)(r->started_us - rt->due) / 1e6);
+    tocsin_histogram_add(&d->status.check_duration, (double)r->duration_us / 1e6);
     if (r->flags & TOCSIN_RESULT_TIMED_OUT) {
         const struct tocsin_service_conf *s = &d->conf->services[r->svc];
         struct tocsin_buf msg = TOCSIN_BUF_INIT;
@@ -353,6 +358,30 @@ static int send_to_notifier(void *ud, uint32_t notifier, uint32_t seq, const voi
         return -1;
     tocsin_pool_flush(&d->pool);
     return 0;
+}
+
+/* The age of the most overdue check not handed to a worker yet. */
+static int64_t status_overdue(void *ud)
+{
+    struct daemon *d = ud;
+    struct tocsin_sched_item it;
+    int64_t now = tocsin_mono_us();
+
+    if (tocsin_sched_peek(&d->sched, &it) < 0 || it.due >= now)
+        return 0;
+    return now - it.due;
+}
+
+static int status_workers_up(void *ud, int *total)
+{
+    struct daemon *d = ud;
+    int i, up = 0;
+
+    for (i = 0; i < d->pool.ncheck; i++)
+        if (d->pool.workers[i].fd >= 0)
+            up++;
+    *total = d->pool.ncheck;
+    return up;
 }
 
 /* mkdir -p: create `path` and its missing parents. Returns 0 or -1. */
@@ -467,6 +496,15 @@ static int daemon_start(struct daemon *d, int workers)
     }
     if (open_state(d) < 0)
         return -1;
+    d->status.conf = d->conf;
+    d->status.views = d->views;
+    d->status.store = d->store;
+    d->status.started = time(NULL);
+    d->status.overdue_us = status_overdue;
+    d->status.workers_up = status_workers_up;
+    d->status.ud = d;
+    tocsin_histogram_init(&d->status.check_duration);
+    tocsin_histogram_init(&d->status.lateness);
     {
         struct tocsin_alerting_hooks hooks = {send_to_notifier, d};
         long restored;
@@ -476,6 +514,7 @@ static int daemon_start(struct daemon *d, int workers)
             tocsin_error("out of memory for alerting");
             return -1;
         }
+        d->status.alerting = d->alerting;
         restored = tocsin_alerting_restore(d->alerting);
         if (restored > 0)
             tocsin_info("restored the alerting state of %ld services", restored);
@@ -560,6 +599,8 @@ static int daemon_run(struct daemon *d)
         struct tocsin_sched_item it;
         int64_t now = tocsin_mono_us(), wake = now + 1000000, enforce;
         int n, i, rc, full = 0;
+
+        d->status.worker_restarts = d->pool.restarts;
 
         while (tocsin_sched_peek(&d->sched, &it) == 0 && it.due <= now) {
             uint32_t seq = ++d->next_seq;
