@@ -634,6 +634,31 @@ int tocsin_alerting_ack(struct tocsin_alerting *a, uint32_t svc, const char *aut
     return 0;
 }
 
+int tocsin_alerting_unack(struct tocsin_alerting *a, uint32_t svc, const char *author,
+                          char *err, size_t errlen)
+{
+    struct tocsin_incident *inc = &a->inc[svc];
+
+    if (!inc->key || !inc->acked) {
+        snprintf(err, errlen, "service '%s' has no acknowledged problem", svc_name(a, svc));
+        return -1;
+    }
+    inc->acked = 0;
+    free(inc->ack_author);
+    free(inc->ack_text);
+    inc->ack_author = inc->ack_text = NULL;
+    tocsin_info("service '%s': acknowledgement withdrawn by %s", svc_name(a, svc),
+                author && *author ? author : "someone");
+    if (a->store)
+        tocsin_store_begin(a->store);
+    history(a, svc, "ack", "acknowledgement withdrawn by %s", author && *author ? author
+            : "someone");
+    persist(a, svc);
+    if (a->store)
+        tocsin_store_commit(a->store);
+    return 0;
+}
+
 int tocsin_alerting_downtime(struct tocsin_alerting *a, uint32_t svc, time_t until,
                              const char *author, const char *text)
 {

@@ -99,6 +99,11 @@ int64_t tocsin_alerting_next(const struct tocsin_alerting *a);
 int tocsin_alerting_ack(struct tocsin_alerting *a, uint32_t svc, const char *author,
                         const char *text, char *err, size_t errlen);
 
+/* Withdraw the acknowledgement of `svc`'s problem: repeats and
+ * escalations resume. Returns 0, or -1 with the reason in err. */
+int tocsin_alerting_unack(struct tocsin_alerting *a, uint32_t svc, const char *author,
+                          char *err, size_t errlen);
+
 /* Put `svc` in downtime until `until` (0: end it now). */
 int tocsin_alerting_downtime(struct tocsin_alerting *a, uint32_t svc, time_t until,
                              const char *author, const char *text);

@@ -1947,3 +1947,76 @@ cfg_t *tocsin_config_plugin_cfg(const struct tocsin_instance_conf *inst,
     }
     return cfg;
 }
+
+static uint64_t fnv(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+
+    while (len--) {
+        h ^= *p++;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static uint64_t fnv_str(uint64_t h, const char *s)
+{
+    return fnv(h, s ? s : "", s ? strlen(s) + 1 : 1);
+}
+
+uint64_t tocsin_config_service_hash(const struct tocsin_service_conf *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    size_t i;
+    unsigned j;
+
+    h = fnv_str(h, s->inst.name);
+    h = fnv_str(h, s->inst.plugin_name);
+    for (i = 0; i < s->inst.nopts; i++) {
+        const struct tocsin_optval *v = &s->inst.opts[i];
+
+        h = fnv_str(h, v->name);
+        for (j = 0; j < v->nvalues; j++) {
+            if (v->type == CFGT_STR)
+                h = fnv_str(h, v->values[j].string);
+            else if (v->type == CFGT_FLOAT)
+                h = fnv(h, &v->values[j].fpnumber, sizeof(double));
+            else if (v->type == CFGT_BOOL)
+                h = fnv(h, &v->values[j].boolean, sizeof(int));
+            else
+                h = fnv(h, &v->values[j].number, sizeof(long));
+        }
+    }
+    h = fnv(h, &s->interval_us, sizeof(s->interval_us));
+    h = fnv(h, &s->retry_interval_us, sizeof(s->retry_interval_us));
+    h = fnv(h, &s->timeout_us, sizeof(s->timeout_us));
+    h = fnv(h, &s->max_attempts, sizeof(s->max_attempts));
+    h = fnv(h, &s->timeout_state, sizeof(s->timeout_state));
+    h = fnv_str(h, s->host);
+    for (i = 0; i < s->nlabels; i++) {
+        h = fnv_str(h, s->labels[i].key);
+        h = fnv_str(h, s->labels[i].value);
+    }
+    for (i = 0; i < s->nthresholds; i++) {
+        h = fnv_str(h, s->thresholds[i].label);
+        char text[128];
+
+        tocsin_range_format(&s->thresholds[i].th.warning, text, sizeof(text));
+        h = fnv_str(h, text);
+        tocsin_range_format(&s->thresholds[i].th.critical, text, sizeof(text));
+        h = fnv_str(h, text);
+    }
+    h = fnv(h, &s->is_group, sizeof(s->is_group));
+    for (i = 0; i < s->nmember_names; i++)
+        h = fnv_str(h, s->member_names[i]);
+    for (i = 0; i < s->nmember_labels; i++) {
+        h = fnv_str(h, s->member_labels[i].key);
+        h = fnv_str(h, s->member_labels[i].value);
+    }
+    h = fnv(h, &s->group_mode, sizeof(s->group_mode));
+    h = fnv(h, &s->critical_at.n, sizeof(double));
+    h = fnv(h, &s->critical_at.percent, sizeof(int));
+    h = fnv(h, &s->warning_at.n, sizeof(double));
+    h = fnv(h, &s->warning_at.percent, sizeof(int));
+    return h;
+}

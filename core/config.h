@@ -184,6 +184,11 @@ void tocsin_config_free(struct tocsin_config *conf);
 cfg_t *tocsin_config_plugin_cfg(const struct tocsin_instance_conf *inst,
                                 struct tocsin_buf *err);
 
+/* A hash of everything that defines service `s` (plugin, options, timing,
+ * labels, thresholds, membership...): equal hashes mean a reload may keep
+ * the service's state and schedule. */
+uint64_t tocsin_config_service_hash(const struct tocsin_service_conf *s);
+
 /* Index of the notifier named `name`, or -1. O(n). */
 long tocsin_config_find_notifier(const struct tocsin_config *conf,
                                  const char *name);

@@ -865,6 +865,11 @@ out:
 }
 
 /* Hand out what is due, expiring what is past its time on the way. */
+int tocsin_outbox_release(struct tocsin_store *st)
+{
+    return stmt_run(st, st->stmt[S_OUTBOX_RELEASE], "cannot release items in flight");
+}
+
 int tocsin_outbox_due(struct tocsin_store *st, int64_t now_ms, size_t max,
                       tocsin_outbox_fn fn, void *ud)
 {

@@ -158,6 +158,10 @@ int tocsin_outbox_add(struct tocsin_store *st,
 int tocsin_outbox_due(struct tocsin_store *st, int64_t now_ms, size_t max,
                       tocsin_outbox_fn fn, void *ud);
 
+/* Make every item in flight pending again (its notifier worker is gone:
+ * a reload restarted the workers). Returns 0 or -1. */
+int tocsin_outbox_release(struct tocsin_store *st);
+
 /*
  * The earliest next_attempt_ms of the pending items not in flight, or
  * INT64_MAX when there is none (also after an error, which is logged).

@@ -26,6 +26,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "config.h"
+#include "control.h"
 #include "group.h"
 #include "log.h"
 #include "nagios.h"
@@ -70,6 +71,10 @@ struct daemon {
     struct tocsin_store *store;
     struct tocsin_alerting *alerting;
     struct tocsin_status status;  /* what the control socket and HTTP show */
+    struct tocsin_control *control;
+    const char *conf_path;
+    int nworkers;               /* check workers to run */
+    uint64_t *svc_hash;         /* per service: tocsin_config_service_hash */
     int lock_fd;
     int epfd;
     int sigfd;
@@ -164,6 +169,7 @@ static void first_line(const char *text, size_t len, struct tocsin_buf *out, siz
 
 static void apply_result(struct daemon *d, uint32_t svc, enum tocsin_state state,
                          const char *text, size_t len);
+static void save_service(struct daemon *d, uint32_t svc);
 
 /* Keep the last output of `svc` for alerting, groups and status. */
 static void keep_output(struct daemon *d, uint32_t svc, const char *text, size_t len)
@@ -263,7 +269,10 @@ static void apply_result(struct daemon *d, uint32_t svc, enum tocsin_state state
         tocsin_info("service '%s' on %s stopped flapping (%.1f%% state change < %.1f%%)",
                     s->inst.name, s->host, rt->st.flap_percent, s->flap_low);
     tocsin_buf_free(&line);
+    if (ch.state_changed || ch.hard_change || ch.first || ch.flap_started || ch.flap_stopped)
+        save_service(d, svc);
     tocsin_alerting_result(d->alerting, svc, time(NULL));
+    tocsin_control_result(d->control, svc);
     if (s->ngroups && (ch.hard_change || ch.first))
         update_groups(d, svc);
     if (s->is_group)
@@ -360,6 +369,22 @@ static int send_to_notifier(void *ud, uint32_t notifier, uint32_t seq, const voi
     return 0;
 }
 
+/* Control: run a service now. */
+static void control_check_now(void *ud, uint32_t svc)
+{
+    struct daemon *d = ud;
+
+    if (!d->rt[svc].seq)
+        tocsin_sched_set(&d->sched, svc, tocsin_mono_us());
+}
+
+static int control_reload(void *ud, struct tocsin_buf *errors);
+
+static struct tocsin_alerting *control_alerting(void *ud)
+{
+    return ((struct daemon *)ud)->alerting;
+}
+
 /* The age of the most overdue check not handed to a worker yet. */
 static int64_t status_overdue(void *ud)
 {
@@ -447,6 +472,96 @@ out:
     return rc;
 }
 
+/* Schedule service `i`'s first run: within max_check_spread of `now`, at
+ * the service's own phase (from its name), so that neither a start nor a
+ * reload floods the machine. */
+static void schedule_first(struct daemon *d, size_t i, int64_t now)
+{
+    const struct tocsin_service_conf *s = &d->conf->services[i];
+    int64_t offset = tocsin_sched_spread(s->inst.name, s->interval_us);
+    int64_t window = s->interval_us < d->conf->max_check_spread_us
+        ? s->interval_us : d->conf->max_check_spread_us;
+
+    if (s->is_group)
+        return;
+    d->rt[i].phase = now + offset - s->interval_us;
+    d->rt[i].due = now + (window > 0 ? offset % window : 0);
+    tocsin_sched_set(&d->sched, (uint32_t)i, d->rt[i].due);
+}
+
+/* What is kept of a service across restarts (state kind "service"). */
+struct saved_service {
+    uint64_t hash;              /* its definition when saved */
+    struct tocsin_svc_state st;
+    int64_t last_change, last_check;
+    /* followed by the last output */
+};
+
+/* Save service `svc`'s state: called on state changes only, so that a
+ * restart neither re-alerts nor forgets a problem (results that change
+ * nothing are not written). */
+static void save_service(struct daemon *d, uint32_t svc)
+{
+    struct tocsin_buf blob = TOCSIN_BUF_INIT;
+    struct saved_service ss;
+    const char *out = d->views[svc].output ? d->views[svc].output : "";
+
+    if (!d->store)
+        return;
+    memset(&ss, 0, sizeof(ss));
+    ss.hash = d->svc_hash[svc];
+    ss.st = d->rt[svc].st;
+    ss.last_change = d->views[svc].last_change;
+    ss.last_check = d->views[svc].last_check;
+    if (tocsin_buf_append(&blob, &ss, sizeof(ss)) == 0 &&
+        tocsin_buf_append(&blob, out, strlen(out)) == 0)
+        tocsin_state_put(d->store, "service", d->conf->services[svc].inst.name, blob.data,
+                         blob.len);
+    tocsin_buf_free(&blob);
+}
+
+static int restore_service(void *ud, const char *name, const void *blob, size_t len)
+{
+    struct daemon *d = ud;
+    struct saved_service ss;
+    long svc = tocsin_config_find_service(d->conf, name);
+    struct tocsin_svc_view *v;
+
+    if (svc < 0 || len < sizeof(ss))
+        return 0;
+    memcpy(&ss, blob, sizeof(ss));
+    if (ss.hash != d->svc_hash[svc] || !ss.st.checked)
+        return 0; /* redefined since: it starts afresh */
+    d->rt[svc].st = ss.st;
+    d->rt[svc].last_change = (time_t)ss.last_change;
+    v = &d->views[svc];
+    v->state = ss.st.state;
+    v->hard_state = ss.st.hard_state;
+    v->is_hard = ss.st.is_hard;
+    v->attempt = ss.st.attempt;
+    v->flapping = ss.st.flapping;
+    v->checked = 1;
+    v->last_change = (time_t)ss.last_change;
+    v->last_check = (time_t)ss.last_check;
+    free(v->output);
+    v->output = strndup((const char *)blob + sizeof(ss), len - sizeof(ss));
+    return 0;
+}
+
+/* Definition hashes of every service of d->conf. */
+static int hash_services(struct daemon *d)
+{
+    size_t i;
+
+    free(d->svc_hash);
+    d->svc_hash = calloc(d->conf->nservices ? d->conf->nservices : 1, sizeof(uint64_t));
+    if (!d->svc_hash)
+        return -1;
+    for (i = 0; i < d->conf->nservices; i++)
+        d->svc_hash[i] = tocsin_config_service_hash(&d->conf->services[i]);
+    return 0;
+}
+
 /* Start every check worker and schedule each service's first run spread
  * across its interval. */
 static int daemon_start(struct daemon *d, int workers)
@@ -464,6 +579,7 @@ static int daemon_start(struct daemon *d, int workers)
         workers = cpus > 1 ? (int)(2 * cpus) : 2;
     if (workers < 2)
         workers = 2;
+    d->nworkers = workers;
 
     sigemptyset(&set);
     sigaddset(&set, SIGCHLD);
@@ -494,8 +610,13 @@ static int daemon_start(struct daemon *d, int workers)
         tocsin_error("out of memory for %zu services", d->conf->nservices);
         return -1;
     }
-    if (open_state(d) < 0)
+    if (open_state(d) < 0 || hash_services(d) < 0)
         return -1;
+    for (i = 0; i < d->conf->nservices; i++)
+        tocsin_svc_init(&d->rt[i].st);
+    if (d->store) {
+        tocsin_state_each(d->store, "service", restore_service, d);
+    }
     d->status.conf = d->conf;
     d->status.views = d->views;
     d->status.store = d->store;
@@ -521,24 +642,24 @@ static int daemon_start(struct daemon *d, int workers)
     }
     if (tocsin_pool_start(&d->pool, d->conf, workers, d->epfd, &ev) < 0)
         return -1;
+    {
+        struct tocsin_control_ops ops = {control_check_now, control_reload, control_alerting, d};
+        char err[512];
+
+        d->control = tocsin_control_open(d->conf->control_socket, d->epfd, &d->status, &ops,
+                                         err, sizeof(err));
+        if (!d->control) {
+            tocsin_error("%s", err);
+            return -1;
+        }
+    }
     /* Each service has a fixed phase within its interval, from its name.
      * Its first run comes within max_check_spread of the start (sooner
      * than a long interval would allow), later runs keep to the phase, so
      * neither a start nor the steady state floods the machine. */
     now = tocsin_mono_us();
-    for (i = 0; i < d->conf->nservices; i++) {
-        const struct tocsin_service_conf *s = &d->conf->services[i];
-        int64_t offset = tocsin_sched_spread(s->inst.name, s->interval_us);
-        int64_t window = s->interval_us < d->conf->max_check_spread_us
-            ? s->interval_us : d->conf->max_check_spread_us;
-
-        tocsin_svc_init(&d->rt[i].st);
-        if (s->is_group)
-            continue;
-        d->rt[i].phase = now + offset - s->interval_us;
-        d->rt[i].due = now + (window > 0 ? offset % window : 0);
-        tocsin_sched_set(&d->sched, (uint32_t)i, d->rt[i].due);
-    }
+    for (i = 0; i < d->conf->nservices; i++)
+        schedule_first(d, i, now);
     d->stats_since = now;
     tocsin_info("tocsind %s started: %zu services, %zu notifiers, %d check workers",
                 PACKAGE_VERSION, d->conf->nservices, d->conf->nnotifiers, workers);
@@ -559,9 +680,14 @@ static void handle_signals(struct daemon *d)
             tocsin_info("received %s, stopping", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
             d->stopping = 1;
             break;
-        case SIGHUP:
-            tocsin_warn("SIGHUP: this version cannot reload; restart tocsind to apply changes");
+        case SIGHUP: {
+            struct tocsin_buf errors = TOCSIN_BUF_INIT;
+
+            tocsin_info("SIGHUP: reloading %s", d->conf_path);
+            control_reload(d, &errors);
+            tocsin_buf_free(&errors);
             break;
+        }
         case SIGUSR1:
             report_stats(d, "SIGUSR1");
             break;
@@ -589,6 +715,195 @@ static int wait_events(struct daemon *d, struct epoll_event *events, int max,
         have_pwait2 = 0;
     }
     return epoll_wait(d->epfd, events, max, (int)((timeout_us + 999) / 1000));
+}
+
+/* A name -> index map of the old services, for a reload. */
+struct name_map {
+    uint32_t *slots;            /* index + 1, 0 when free */
+    size_t mask;
+};
+
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static int map_build(struct name_map *m, const struct tocsin_config *conf)
+{
+    size_t cap = 16, i;
+
+    while (cap < conf->nservices * 2)
+        cap *= 2;
+    m->slots = calloc(cap, sizeof(uint32_t));
+    m->mask = cap - 1;
+    if (!m->slots)
+        return -1;
+    for (i = 0; i < conf->nservices; i++) {
+        size_t k = name_hash(conf->services[i].inst.name) & m->mask;
+
+        while (m->slots[k])
+            k = (k + 1) & m->mask;
+        m->slots[k] = (uint32_t)i + 1;
+    }
+    return 0;
+}
+
+static long map_find(const struct name_map *m, const struct tocsin_config *conf,
+                     const char *name)
+{
+    size_t k = name_hash(name) & m->mask;
+
+    while (m->slots[k]) {
+        if (strcmp(conf->services[m->slots[k] - 1].inst.name, name) == 0)
+            return (long)m->slots[k] - 1;
+        k = (k + 1) & m->mask;
+    }
+    return -1;
+}
+
+/*
+ * Re-read the configuration (SIGHUP, tocsinctl reload). A configuration
+ * with an error changes nothing: the errors go to `errors` and the log.
+ * Otherwise services whose definition did not change keep their state and
+ * schedule (one that was running is run again at once), removed ones are
+ * dropped, new and changed ones start afresh, spread like at a start. The
+ * workers are replaced, since they hold the configuration they were forked
+ * with; alerting state comes back from the store.
+ */
+static int control_reload(void *ud, struct tocsin_buf *errors)
+{
+    struct daemon *d = ud;
+    struct tocsin_pool_events ev = {on_result, on_lost, on_delivery, d};
+    struct tocsin_alerting_hooks hooks = {send_to_notifier, d};
+    struct tocsin_config *old = d->conf, *conf;
+    struct svc_rt *rt = NULL;
+    struct tocsin_svc_view *views = NULL;
+    struct tocsin_sched sched;
+    struct name_map map = {NULL, 0};
+    size_t before = errors->len, i, kept = 0, added = 0, changed = 0, removed = 0;
+    int64_t t0 = tocsin_mono_us(), now;
+    uint64_t *old_hash = d->svc_hash;
+
+    memset(&sched, 0, sizeof(sched));
+    conf = tocsin_config_load(d->conf_path, &d->reg, errors);
+    if (conf && tocsin_validate_setups(conf, errors) < 0)
+        tocsin_buf_printf(errors, "%s:1: cannot check plugin options: %s\n", d->conf_path,
+                          strerror(errno));
+    if (conf && strcmp(conf->state_dir, old->state_dir) != 0)
+        tocsin_buf_printf(errors, "%s:1: state_dir cannot change while tocsind runs "
+                          "(restart it to move from %s to %s)\n", d->conf_path,
+                          old->state_dir, conf->state_dir);
+    if (!conf || errors->len != before)
+        goto refuse;
+    rt = calloc(conf->nservices ? conf->nservices : 1, sizeof(*rt));
+    views = calloc(conf->nservices ? conf->nservices : 1, sizeof(*views));
+    if (!rt || !views || tocsin_sched_init(&sched, (uint32_t)conf->nservices) < 0 ||
+        map_build(&map, old) < 0) {
+        tocsin_buf_printf(errors, "%s:1: out of memory\n", d->conf_path);
+        goto refuse;
+    }
+    if (strcmp(conf->control_socket, old->control_socket) != 0)
+        tocsin_warn("reload: control_socket changes from %s to %s only at a restart",
+                    old->control_socket, conf->control_socket);
+
+    /* From here on the new configuration is taken. */
+    tocsin_pool_stop(&d->pool);
+    tocsin_alerting_free(d->alerting);
+    d->alerting = NULL;
+    if (d->store)
+        tocsin_outbox_release(d->store);
+    d->conf = conf;
+    d->svc_hash = NULL;
+    if (hash_services(d) < 0) {
+        d->conf = old;
+        d->svc_hash = old_hash;
+        tocsin_buf_printf(errors, "%s:1: out of memory\n", d->conf_path);
+        goto restart_old;
+    }
+    now = tocsin_mono_us();
+    for (i = 0; i < conf->nservices; i++) {
+        long o = map_find(&map, old, conf->services[i].inst.name);
+
+        tocsin_svc_init(&rt[i].st);
+        if (o >= 0 && old_hash[o] == d->svc_hash[i]) {
+            int64_t due = tocsin_sched_due(&d->sched, (uint32_t)o);
+
+            rt[i] = d->rt[o];
+            views[i] = d->views[o];
+            d->views[o].output = NULL;
+            rt[i].seq = 0;
+            if (!conf->services[i].is_group)
+                tocsin_sched_set(&sched, (uint32_t)i, due >= 0 ? due : now);
+            kept++;
+            continue;
+        }
+        if (o >= 0)
+            changed++;
+        else
+            added++;
+    }
+    removed = old->nservices - kept - changed;
+    for (i = 0; i < old->nservices; i++)
+        free(d->views[i].output);
+    free(d->rt);
+    free(d->views);
+    tocsin_sched_free(&d->sched);
+    d->rt = rt;
+    d->views = views;
+    d->sched = sched;
+    rt = NULL;
+    views = NULL;
+    for (i = 0; i < conf->nservices; i++)
+        if (!d->rt[i].st.checked && !tocsin_sched_has(&d->sched, (uint32_t)i))
+            schedule_first(d, i, now);
+    free(old_hash);
+    old_hash = NULL;
+    tocsin_config_free(old);
+    old = NULL;
+restart_old:
+    d->alerting = tocsin_alerting_new(d->conf, d->store, d->views, &hooks);
+    if (d->alerting)
+        tocsin_alerting_restore(d->alerting);
+    d->status.conf = d->conf;
+    d->status.views = d->views;
+    d->status.alerting = d->alerting;
+    tocsin_control_reset(d->control);
+    if (!d->alerting || tocsin_pool_start(&d->pool, d->conf, d->nworkers, d->epfd, &ev) < 0) {
+        tocsin_error("reload: cannot start the workers again; stopping");
+        d->stopping = 1;
+    }
+    free(map.slots);
+    if (old)
+        return -1;
+    tocsin_info("configuration reloaded in %.1f ms: %zu services (%zu kept, %zu new, %zu "
+                "changed, %zu removed), %zu notifiers", (double)(tocsin_mono_us() - t0) / 1000,
+                conf->nservices, kept, added, changed, removed, conf->nnotifiers);
+    return 0;
+refuse:
+    tocsin_config_free(conf);
+    free(rt);
+    free(views);
+    tocsin_sched_free(&sched);
+    free(map.slots);
+    {
+        const char *p = tocsin_buf_str(errors) + before;
+
+        tocsin_error("reload refused, the running configuration stays:");
+        while (*p) {
+            const char *nl = strchr(p, '\n');
+            size_t n = nl ? (size_t)(nl - p) : strlen(p);
+
+            tocsin_error("%.*s", (int)n, p);
+            p += n + (nl ? 1 : 0);
+        }
+    }
+    return -1;
 }
 
 static int daemon_run(struct daemon *d)
@@ -646,6 +961,8 @@ static int daemon_run(struct daemon *d)
 
             if (tag == SIGNAL_TAG)
                 handle_signals(d);
+            else if (tag & TOCSIN_CONTROL_TAG)
+                tocsin_control_ready(d->control, (uint32_t)(tag & 0xffffffffu), events[i].events);
             else if (tag & TOCSIN_POOL_TAG)
                 tocsin_pool_ready(&d->pool, (int)(tag & 0xffffffffu), events[i].events);
         }
@@ -795,12 +1112,14 @@ int main(int argc, char **argv)
         tocsin_error("cannot become a daemon: %s", strerror(errno));
         goto out;
     }
+    d.conf_path = conf_path;
     if (daemon_start(&d, workers) < 0)
         goto out;
     rc = daemon_run(&d) < 0 ? 1 : 0;
     report_stats(&d, "exit");
     tocsin_info("stopped after %llu checks", (unsigned long long)d.checks_total);
 out:
+    tocsin_control_close(d.control);
     tocsin_pool_stop(&d.pool);
     tocsin_alerting_free(d.alerting);
     tocsin_store_close(d.store);
@@ -812,6 +1131,7 @@ out:
             free(d.views[i].output);
     free(d.views);
     free(d.rt);
+    free(d.svc_hash);
     if (d.epfd >= 0)
         close(d.epfd);
     if (d.sigfd >= 0)
