@@ -43,7 +43,7 @@
 
 struct slack {
     CURL *curl;                        /* reused for every post */
-    struct curl_slist *headers;        /* Content-Type */
+    struct curl_slist *headers;        /* Content-Type, no Expect */
     char *peer;                        /* "host:port" of the URL, for messages */
     char *channel;                     /* or NULL: the webhook's own */
     char *username;                    /* or NULL */
@@ -480,6 +480,7 @@ static int slack_setup(cfg_t *options, void **instance, char *err, size_t errlen
     const char *tmpl = cfg_getstr(options, "template");
     const char *emoji = cfg_getstr(options, "icon_emoji");
     char *url = NULL, why[256];
+    struct curl_slist *grown;
     CURLcode rc = CURLE_OK;
     int oom = 0;
 
@@ -535,8 +536,11 @@ static int slack_setup(cfg_t *options, void **instance, char *err, size_t errlen
         snprintf(err, errlen, "libcurl could not make a handle");
         goto fail;
     }
-    if (!(s->headers = curl_slist_append(NULL, "Content-Type: application/json")))
+    /* No "Expect: 100-continue" wait before a large body. */
+    if (!(s->headers = curl_slist_append(NULL, "Content-Type: application/json")) ||
+        !(grown = curl_slist_append(s->headers, "Expect:")))
         goto oom;
+    s->headers = grown;
 #define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(s->curl, opt, val); } while (0)
     /* libcurl keeps its own copy of the URL. */
     SET(CURLOPT_URL, url);
@@ -618,7 +622,7 @@ static enum tocsin_delivery slack_notify(void *instance, const struct tocsin_ale
         return TOCSIN_RETRY;
     }
     if (!(body = slack_payload(s, alert))) {
-        snprintf(err, errlen, "out of memory building the message");
+        snprintf(err, errlen, "cannot build the message: out of memory");
         return TOCSIN_RETRY;
     }
     s->errbuf[0] = s->answer[0] = '\0';

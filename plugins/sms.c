@@ -63,6 +63,7 @@ struct sms_memory {
 
 struct sms {
     CURL *curl;                    /* reused for every request */
+    struct curl_slist *headers;    /* no Expect */
     char *url;                     /* the Messages.json URL */
     char *peer;                    /* "host:port" of the gateway, for messages */
     char *account;                 /* account_sid, for messages */
@@ -285,6 +286,7 @@ static void sms_teardown(void *instance)
         return;
     if (s->curl)
         curl_easy_cleanup(s->curl);
+    curl_slist_free_all(s->headers);
     free(s->url);
     free(s->peer);
     free(s->account);
@@ -504,6 +506,9 @@ static int sms_setup(cfg_t *options, void **instance, char *err, size_t errlen)
         snprintf(err, errlen, "libcurl could not make a handle");
         goto fail;
     }
+    /* No "Expect: 100-continue" wait before a large body. */
+    if (!(s->headers = curl_slist_append(NULL, "Expect:")))
+        goto oom;
 #define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(s->curl, opt, val); } while (0)
     SET(CURLOPT_URL, s->url);
     SET(CURLOPT_NOSIGNAL, 1L);
@@ -517,6 +522,7 @@ static int sms_setup(cfg_t *options, void **instance, char *err, size_t errlen)
     SET(CURLOPT_WRITEFUNCTION, sms_on_body);
     SET(CURLOPT_WRITEDATA, s);
     SET(CURLOPT_POST, 1L);
+    SET(CURLOPT_HTTPHEADER, s->headers);
     SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
     SET(CURLOPT_USERNAME, s->account);
     /* libcurl keeps its own copy of the token. */
