@@ -57,7 +57,7 @@ struct sms_memory {
     uint64_t key;                  /* identity of the notification; 0: free */
     uint64_t sent;                 /* bit i: number i got it */
     uint64_t refused;              /* bit i: the gateway refused number i for good */
-    char reason[256];              /* why the last refused number was */
+    char reason[512];              /* why the last refused number was */
     unsigned long used;            /* when last used, for replacement */
 };
 
@@ -602,7 +602,7 @@ static enum tocsin_delivery sms_send_one(struct sms *s, const char *to, const ch
     char *eto = curl_easy_escape(s->curl, to, 0);
     char *efrom = curl_easy_escape(s->curl, s->from, 0);
     char *ebody = curl_easy_escape(s->curl, text, 0);
-    char *form = NULL, said[512];
+    char *form = NULL, said[256];
     enum tocsin_delivery outcome = TOCSIN_RETRY;
     long code = 0, os_errno = 0;
     curl_off_t after = 0;
