@@ -43,6 +43,7 @@ class EmailTest(unittest.TestCase):
         return s
 
     def send(self, url, *extra, to=TO, frm=FROM, alert=None, env=None, timeout=None):
+        """Run tocsin-notify email; no output may ever show the password."""
         args = ["email", "--url", url, "--from", frm]
         for t in to:
             args += ["--to", t]
@@ -51,7 +52,9 @@ class EmailTest(unittest.TestCase):
                      "--alert-state", "critical", "--alert-output", "connection refused"]
         if timeout:
             args = ["--timeout", timeout] + args
-        return tocsin_notify(*args, *alert, *extra, env=env)
+        rc, out, err = tocsin_notify(*args, *alert, *extra, env=env)
+        self.assertNotIn(PASSWORD, out + err, "the password leaked: " + show(rc, out, err))
+        return rc, out, err
 
     def parse(self, msg):
         return email.message_from_bytes(msg.content, policy=email.policy.default)
