@@ -6,6 +6,10 @@
  *
  * Exit status: 0 delivered, 75 the notifier asked to retry later, 1 it
  * failed, 2 usage or configuration error.
+ *
+ * With --attempts N, a notification the notifier asks to retry is sent
+ * again through the same instance, a second apart, as the daemon's outbox
+ * would later: to see how a notifier copes with its own retries.
  */
 #include <signal.h>
 #include <stdarg.h>
@@ -24,6 +28,7 @@
 #define EXIT_USAGE 2
 #define MAX_LABELS 64
 #define MAX_GROUPED 64
+#define MAX_ATTEMPTS 100
 
 struct alert_args {
     struct tocsin_alert alert;
@@ -56,7 +61,9 @@ static void usage(FILE *to)
             "  --alert-problem-since EPOCH      --alert-group N (N more alerts in\n"
             "                                   the same message)\n"
             "  -p PATH             plugin directories (default $TOCSIN_PLUGIN_PATH or %s)\n"
-            "  --timeout DURATION  the notifier's deadline (default 30s)\n",
+            "  --timeout DURATION  the notifier's deadline (default 30s)\n"
+            "  --attempts N        send again, a second apart, while the notifier asks\n"
+            "                      to retry, N times at most (default 1)\n",
             TOCSIN_PLUGIN_DIR);
 }
 
@@ -229,7 +236,7 @@ int main(int argc, char **argv)
     enum tocsin_delivery outcome;
     void *inst = NULL;
     cfg_t *cfg;
-    int i, rc, list = 0, incident_given;
+    int i, rc, list = 0, incident_given, attempt, attempts = 1;
     long k, retry_after = 0;
 
     aa.timeout_ms = 30000;
@@ -254,6 +261,14 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
             if (tocsin_duration_parse(argv[++i], &aa.timeout_ms) < 0 || aa.timeout_ms <= 0)
                 die(EXIT_USAGE, "--timeout: \"%s\" is not a duration (e.g. 10s, 1m)", argv[i]);
+        } else if (strcmp(argv[i], "--attempts") == 0 && i + 1 < argc) {
+            char *end;
+
+            k = strtol(argv[++i], &end, 10);
+            if (!*argv[i] || *end || k < 1 || k > MAX_ATTEMPTS)
+                die(EXIT_USAGE, "--attempts: \"%s\" is not a number from 1 to %d", argv[i],
+                    MAX_ATTEMPTS);
+            attempts = (int)k;
         } else if (strcmp(argv[i], "--list") == 0) {
             list = 1;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
@@ -330,17 +345,27 @@ int main(int argc, char **argv)
     aa.alert.grouped = aa.group ? grouped : NULL;
     aa.alert.ngrouped = (size_t)aa.group;
     aa.alert.retry_after = &retry_after;
-    aa.alert.deadline = tocsin_us_to_timespec(tocsin_mono_us() + aa.timeout_ms * 1000);
-    /* The notifier gets the deadline; the alarm is the backstop. */
-    alarm((unsigned)((aa.timeout_ms + 999) / 1000 + 1));
 
     if (p->setup && p->setup(cfg, &inst, reason, sizeof(reason)) != 0) {
         reason[sizeof(reason) - 1] = '\0';
         die(EXIT_USAGE, "%s", *reason ? reason : "the plugin refused its options");
     }
-    outcome = p->notify ? p->notify(inst, &aa.alert, reason, sizeof(reason)) : TOCSIN_FAILED;
-    alarm(0);
-    reason[sizeof(reason) - 1] = '\0';
+    for (attempt = 1;; attempt++) {
+        retry_after = 0;
+        reason[0] = '\0';
+        aa.alert.deadline = tocsin_us_to_timespec(tocsin_mono_us() + aa.timeout_ms * 1000);
+        /* The notifier gets the deadline; the alarm is the backstop. */
+        alarm((unsigned)((aa.timeout_ms + 999) / 1000 + 1));
+        outcome = p->notify ? p->notify(inst, &aa.alert, reason, sizeof(reason))
+                            : TOCSIN_FAILED;
+        alarm(0);
+        reason[sizeof(reason) - 1] = '\0';
+        if (outcome != TOCSIN_RETRY || attempt >= attempts)
+            break;
+        printf("attempt %d: retry: %s\n", attempt, *reason ? reason : "no reason given");
+        fflush(stdout);
+        sleep(1);
+    }
     if (p->teardown)
         p->teardown(inst);
     switch (outcome) {

@@ -379,7 +379,12 @@ struct tocsin_alert {
  *   {duration}                     time since problem_since, "1h 5m"
  *   {count}                        alerts in this message (1 + ngrouped)
  *   {alerts}                       one line per alert in this message:
- *                                  "CRITICAL db on host1: output"
+ *                                  "CRITICAL db on host1: output" (the
+ *                                  first word is {status})
+ *   {status}                       "RECOVERED" for a recovery,
+ *                                  "ACKNOWLEDGED" for an acknowledgement,
+ *                                  else the state ("CRITICAL")
+ *   {labels}                       every label: "team=dba, component=db"
  *   {label:KEY}                    the value of label KEY, or ""
  * "{{" and "}}" stand for literal braces. Returns a string the caller
  * frees, or NULL when out of memory. Unknown placeholders are kept as
