@@ -944,6 +944,11 @@ static void validate_in_child(const struct tocsin_config *conf, int fd)
 
         if (!ic->plugin || !ic->plugin->setup)
             continue;
+        /* A notifier that is not enabled is not used: it may still lack
+         * its endpoint. */
+        if (i >= conf->nservices && !conf->notifiers[i - conf->nservices].enabled &&
+            (long)(i - conf->nservices) != conf->fallback_notifier)
+            continue;
         cfg = tocsin_config_plugin_cfg(ic, &err);
         if (!cfg) {
             tocsin_buf_printf(&out, "%s:%d: %s '%s': %s\n", ic->file, ic->line,
