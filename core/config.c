@@ -476,17 +476,25 @@ static int build_instance(cfg_t *sec, const cfg_opt_t *core, const char *key,
         errors++;
     }
 
-    for (i = 0; i < cfg_num(sec); i++) {
-        cfg_opt_t *opt = cfg_getnopt(sec, i);
+    /* Only options set in the file can carry a plugin value (plugin options
+     * have no default in the section's table): look at those, not at the
+     * whole table, which holds every plugin's options. */
+    for (i = 0; i < ctx->npending; i++) {
+        cfg_opt_t *opt;
         const cfg_opt_t *pdef;
+        unsigned k;
 
+        for (k = 0; k < i; k++)
+            if (strcmp(ctx->pending[k].name, ctx->pending[i].name) == 0)
+                break;
+        if (k < i)
+            continue; /* set twice: copied once */
+        opt = cfg_getopt(sec, ctx->pending[i].name);
         if (!opt || cfg_opt_size(opt) == 0 || opt->type == CFGT_SEC)
             continue;
         pdef = plugin_opt(inst->plugin, opt->name);
         if (!pdef || pdef->type != opt->type)
             continue;
-        if (is_core_opt(core, opt->name) && !pending_line(opt->name))
-            continue; /* a shared core option left at its default */
         {
             struct tocsin_optval *v = realloc(inst->opts, (inst->nopts + 1) * sizeof(*v));
 
