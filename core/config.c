@@ -1739,6 +1739,7 @@ struct tocsin_config *tocsin_config_load(const char *path,
             TOCSIN_OPT_DURATION("max_check_spread", 60000),
             CFG_STR("fallback_notifier", "console", CFGF_NONE),
             CFG_STR("control_socket", TOCSIN_RUN_DIR "/tocsind.sock", CFGF_NONE),
+            TOCSIN_OPT_DURATION("retention", 30LL * 86400000),
             CFG_SEC("service", service_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_SEC("notifier", notifier_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_SEC("group", group_opts, CFGF_MULTI | CFGF_TITLE),
@@ -1819,6 +1820,7 @@ struct tocsin_config *tocsin_config_load(const char *path,
 
         fallback = strdup(fb ? fb : "");
         conf->control_socket = strdup(cfg_getstr(cfg, "control_socket"));
+        conf->retention_ms = cfg_getint(cfg, "retention");
         if (!fallback || !conf->control_socket)
             goto oom;
     }

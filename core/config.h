@@ -167,6 +167,7 @@ struct tocsin_config {
     long fallback_notifier;       /* gets what disabled notifiers would have
                                      sent; -1 for none */
     char *control_socket;         /* tocsinctl's Unix socket */
+    int64_t retention_ms;         /* history and ended notifications kept */
 };
 
 /* Read `path` and its conf.d. Returns the configuration (free with
