@@ -297,6 +297,58 @@ oom:
 }
 
 /* ------------------------------------------------------------------ */
+/* Reading options with their defaults                                 */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Service and notifier sections are created without their defaults
+ * (CFGF_DEFINIT): libconfuse checks a new section's table for duplicate
+ * names pairwise, which for a table holding every plugin's options costs
+ * more than the rest of the parse. These read an option's value, or the
+ * default its table gives when it was not set.
+ */
+static cfg_opt_t *opt_of(cfg_t *sec, const char *name)
+{
+    return sec ? cfg_getopt(sec, name) : NULL;
+}
+
+static long get_int(cfg_t *sec, const char *name)
+{
+    cfg_opt_t *o = opt_of(sec, name);
+
+    return !o ? 0 : cfg_opt_size(o) ? cfg_opt_getnint(o, 0) : o->def.number;
+}
+
+static double get_float(cfg_t *sec, const char *name)
+{
+    cfg_opt_t *o = opt_of(sec, name);
+
+    return !o ? 0 : cfg_opt_size(o) ? cfg_opt_getnfloat(o, 0) : o->def.fpnumber;
+}
+
+static int get_bool(cfg_t *sec, const char *name)
+{
+    cfg_opt_t *o = opt_of(sec, name);
+
+    return !o ? 0 : (cfg_opt_size(o) ? cfg_opt_getnbool(o, 0) : o->def.boolean) == cfg_true;
+}
+
+/* A sub-section that was given, or NULL. */
+static cfg_t *get_sec(cfg_t *sec, const char *name)
+{
+    cfg_opt_t *o = opt_of(sec, name);
+
+    return o && cfg_opt_size(o) ? cfg_opt_getnsec(o, 0) : NULL;
+}
+
+static const char *get_str(cfg_t *sec, const char *name)
+{
+    cfg_opt_t *o = opt_of(sec, name);
+
+    return !o ? NULL : cfg_opt_size(o) ? cfg_opt_getnstr(o, 0) : o->def.string;
+}
+
+/* ------------------------------------------------------------------ */
 /* Turning a parsed section into an instance                           */
 /* ------------------------------------------------------------------ */
 
@@ -417,7 +469,7 @@ static int build_instance(cfg_t *sec, const cfg_opt_t *core, const char *key,
     const char *what = kind == TOCSIN_PLUGIN_CHECK ? "check" : "notifier";
     const struct tocsin_plugin_entry *e;
     const char *title = cfg_title(sec);
-    const char *pname = cfg_getstr(sec, key);
+    const char *pname = get_str(sec, key);
     int key_line = pending_line(key);
     int errors = 0;
     unsigned i;
@@ -743,30 +795,31 @@ static void free_labels(struct tocsin_label *l, size_t n)
 static int build_alerting(cfg_t *sec, struct tocsin_service_conf *s, const char *what)
 {
     const char *f = ctx->file;
-    cfg_t *sev = cfg_getsec(sec, "severity");
+    cfg_t *sev = get_sec(sec, "severity");
     struct tocsin_buf owner = TOCSIN_BUF_INIT;
     int errors = 0, i;
     static const char *const state_keys[4] = { "ok", "warning", "critical", "unknown" };
 
 #define LINE_OF(n) (pending_line(n) ? pending_line(n) : s->inst.line)
     tocsin_buf_printf(&owner, "%s '%s'", what, s->inst.name);
-    s->flap_detection = cfg_getbool(sec, "flap_detection") == cfg_true;
-    s->flap_low = cfg_getfloat(sec, "flap_low");
-    s->flap_high = cfg_getfloat(sec, "flap_high");
+    s->flap_detection = get_bool(sec, "flap_detection");
+    s->flap_low = get_float(sec, "flap_low");
+    s->flap_high = get_float(sec, "flap_high");
     if (s->flap_low < 0 || s->flap_high > 100 || s->flap_low >= s->flap_high) {
         add_error(f, LINE_OF(pending_line("flap_high") ? "flap_high" : "flap_low"),
                   "flap thresholds need 0 <= flap_low < flap_high <= 100 "
                   "(have %g and %g)", s->flap_low, s->flap_high);
         errors++;
     }
-    s->host = strdup(cfg_getstr(sec, "host") ? cfg_getstr(sec, "host") : ctx->conf->host);
+    s->host = strdup(get_str(sec, "host") ? get_str(sec, "host") : ctx->conf->host);
     if (!s->host)
         goto oom;
-    if (copy_labels(cfg_getsec(sec, "labels"), tocsin_buf_str(&owner), s->inst.line,
+    if (copy_labels(get_sec(sec, "labels"), tocsin_buf_str(&owner), s->inst.line,
                     &s->labels, &s->nlabels, &errors) < 0)
         goto oom;
     for (i = 0; i < 4; i++) {
-        const char *v = sev ? cfg_getstr(sev, state_keys[i]) : NULL;
+        static const char *const defaults[4] = { "info", "warning", "critical", "error" };
+        const char *v = sev ? cfg_getstr(sev, state_keys[i]) : defaults[i];
         int level = tocsin_severity_parse(v);
 
         if (level < 0) {
@@ -781,11 +834,11 @@ static int build_alerting(cfg_t *sec, struct tocsin_service_conf *s, const char 
     }
     if (copy_str_list(sec, "depends", &s->depends, &s->ndepends) < 0)
         goto oom;
-    if (cfg_getstr(sec, "link") && !(s->link = strdup(cfg_getstr(sec, "link"))))
+    if (get_str(sec, "link") && !(s->link = strdup(get_str(sec, "link"))))
         goto oom;
     s->downtime_period_index = -1;
-    if (cfg_getstr(sec, "downtime_period") &&
-        !(s->downtime_period = strdup(cfg_getstr(sec, "downtime_period"))))
+    if (get_str(sec, "downtime_period") &&
+        !(s->downtime_period = strdup(get_str(sec, "downtime_period"))))
         goto oom;
 #undef LINE_OF
     tocsin_buf_free(&owner);
@@ -800,15 +853,15 @@ oom:
 static int build_service_core(cfg_t *sec, struct tocsin_service_conf *s)
 {
     const char *f = ctx->file;
-    const char *ts = cfg_getstr(sec, "timeout_state");
+    const char *ts = get_str(sec, "timeout_state");
     int errors = 0;
     unsigned i;
 
 #define LINE_OF(n) (pending_line(n) ? pending_line(n) : s->inst.line)
-    s->interval_us = cfg_getint(sec, "interval") * 1000;
-    s->retry_interval_us = cfg_getint(sec, "retry_interval") * 1000;
-    s->timeout_us = cfg_getint(sec, "timeout") * 1000;
-    s->max_attempts = (int)cfg_getint(sec, "max_attempts");
+    s->interval_us = get_int(sec, "interval") * 1000;
+    s->retry_interval_us = get_int(sec, "retry_interval") * 1000;
+    s->timeout_us = get_int(sec, "timeout") * 1000;
+    s->max_attempts = (int)get_int(sec, "max_attempts");
     if (s->interval_us <= 0) {
         add_error(f, LINE_OF("interval"), "interval must be greater than zero");
         errors++;
@@ -821,7 +874,7 @@ static int build_service_core(cfg_t *sec, struct tocsin_service_conf *s)
         add_error(f, LINE_OF("timeout"), "timeout must be greater than zero");
         errors++;
     }
-    if (cfg_getint(sec, "max_attempts") < 1 || cfg_getint(sec, "max_attempts") > 1000) {
+    if (get_int(sec, "max_attempts") < 1 || get_int(sec, "max_attempts") > 1000) {
         add_error(f, LINE_OF("max_attempts"), "max_attempts must be between 1 and 1000");
         errors++;
     }
@@ -1247,11 +1300,11 @@ static int notifier_cb(cfg_t *cfg, cfg_opt_t *opt)
         free_instance(&n->inst);
         goto out;
     }
-    n->enabled = cfg_getbool(sec, "enabled") == cfg_true;
-    n->timeout_ms = cfg_getint(sec, "timeout");
-    n->retry_min_ms = cfg_getint(sec, "retry_min");
-    n->retry_max_ms = cfg_getint(sec, "retry_max");
-    n->expire_ms = cfg_getint(sec, "expire");
+    n->enabled = get_bool(sec, "enabled");
+    n->timeout_ms = get_int(sec, "timeout");
+    n->retry_min_ms = get_int(sec, "retry_min");
+    n->retry_max_ms = get_int(sec, "retry_max");
+    n->expire_ms = get_int(sec, "expire");
     n->forwards_results = (n->inst.plugin->flags & TOCSIN_PLUGIN_RESULTS) != 0;
     if (n->timeout_ms <= 0 || n->retry_min_ms <= 0 || n->retry_max_ms < n->retry_min_ms ||
         n->expire_ms <= 0) {
@@ -1740,16 +1793,16 @@ struct tocsin_config *tocsin_config_load(const char *path,
             CFG_STR("fallback_notifier", "console", CFGF_NONE),
             CFG_STR("control_socket", TOCSIN_RUN_DIR "/tocsind.sock", CFGF_NONE),
             TOCSIN_OPT_DURATION("retention", 30LL * 86400000),
-            CFG_SEC("service", service_opts, CFGF_MULTI | CFGF_TITLE),
-            CFG_SEC("notifier", notifier_opts, CFGF_MULTI | CFGF_TITLE),
+            CFG_SEC("service", service_opts, CFGF_MULTI | CFGF_TITLE | CFGF_DEFINIT),
+            CFG_SEC("notifier", notifier_opts, CFGF_MULTI | CFGF_TITLE | CFGF_DEFINIT),
             CFG_SEC("group", group_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_SEC("route", route_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_SEC("timeperiod", period_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_END()
         };
         cfg_opt_t d[] = {
-            CFG_SEC("service", service_opts, CFGF_MULTI | CFGF_TITLE),
-            CFG_SEC("notifier", notifier_opts, CFGF_MULTI | CFGF_TITLE),
+            CFG_SEC("service", service_opts, CFGF_MULTI | CFGF_TITLE | CFGF_DEFINIT),
+            CFG_SEC("notifier", notifier_opts, CFGF_MULTI | CFGF_TITLE | CFGF_DEFINIT),
             CFG_SEC("group", group_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_SEC("route", route_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_SEC("timeperiod", period_opts, CFGF_MULTI | CFGF_TITLE),
