@@ -83,8 +83,9 @@ def wait_for(log, pattern, timeout):
 
 def reload(build, conf, log, plugins, seen):
     t0 = time.monotonic()
-    r = subprocess.run([os.path.join(build, "core", "tocsinctl"), "-c", conf, "-p", plugins,
-                        "reload"], capture_output=True, text=True, timeout=300)
+    sock = os.path.join(os.path.dirname(conf), "ctl.sock")
+    r = subprocess.run([os.path.join(build, "core", "tocsinctl"), "-s", sock, "reload"],
+                       capture_output=True, text=True, timeout=300)
     wall = (time.monotonic() - t0) * 1000
     if r.returncode != 0:
         raise RuntimeError("reload failed: " + r.stderr)
