@@ -19,7 +19,7 @@ class DefaultConfiguration(unittest.TestCase):
     def test_default_configuration_is_valid(self):
         rc, out, err = check_config(self.path)
         self.assertEqual(rc, 0, f"tocsind -t failed: {err}")
-        self.assertIn("configuration is valid: 2 services, 1 notifiers", out)
+        self.assertIn("configuration is valid: 2 services, 5 notifiers", out)
 
     def test_default_configuration_checks_load_and_root_disk(self):
         d = Daemon(self.path, extra=())
