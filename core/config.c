@@ -297,6 +297,82 @@ oom:
 }
 
 /* ------------------------------------------------------------------ */
+/* Shared strings                                                      */
+/* ------------------------------------------------------------------ */
+
+/* File names, plugin names and hosts repeat across thousands of services:
+ * each is kept once. An open-addressing set of owned strings. */
+struct tocsin_strpool {
+    char **slots;
+    size_t cap;                    /* a power of two */
+    size_t count;
+};
+
+static uint64_t pool_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* The pooled copy of `s` (NULL when memory runs out). O(1) on average. */
+static char *intern(const char *s)
+{
+    struct tocsin_strpool *p = ctx->conf->pool;
+    size_t k;
+
+    if (!p) {
+        p = calloc(1, sizeof(*p));
+        if (!p)
+            return NULL;
+        ctx->conf->pool = p;
+    }
+    if (p->count * 2 >= p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 64, i;
+        char **slots = calloc(cap, sizeof(char *));
+
+        if (!slots)
+            return NULL;
+        for (i = 0; i < p->cap; i++)
+            if (p->slots[i]) {
+                k = pool_hash(p->slots[i]) & (cap - 1);
+                while (slots[k])
+                    k = (k + 1) & (cap - 1);
+                slots[k] = p->slots[i];
+            }
+        free(p->slots);
+        p->slots = slots;
+        p->cap = cap;
+    }
+    k = pool_hash(s) & (p->cap - 1);
+    while (p->slots[k]) {
+        if (strcmp(p->slots[k], s) == 0)
+            return p->slots[k];
+        k = (k + 1) & (p->cap - 1);
+    }
+    p->slots[k] = strdup(s);
+    if (p->slots[k])
+        p->count++;
+    return p->slots[k];
+}
+
+static void pool_free(struct tocsin_strpool *p)
+{
+    size_t i;
+
+    if (!p)
+        return;
+    for (i = 0; i < p->cap; i++)
+        free(p->slots[i]);
+    free(p->slots);
+    free(p);
+}
+
+/* ------------------------------------------------------------------ */
 /* Reading options with their defaults                                 */
 /* ------------------------------------------------------------------ */
 
@@ -475,7 +551,7 @@ static int build_instance(cfg_t *sec, const cfg_opt_t *core, const char *key,
     unsigned i;
 
     inst->line = key_line ? key_line : sec->line;
-    inst->file = strdup(ctx->file);
+    inst->file = intern(ctx->file);
     inst->name = strdup(title ? title : "");
     if (!inst->file || !inst->name)
         goto oom;
@@ -491,7 +567,7 @@ static int build_instance(cfg_t *sec, const cfg_opt_t *core, const char *key,
                   inst->name, what, key);
         return -1;
     }
-    inst->plugin_name = strdup(pname);
+    inst->plugin_name = intern(pname);
     if (!inst->plugin_name)
         goto oom;
     e = tocsin_registry_find(ctx->reg, pname);
@@ -568,8 +644,7 @@ oom:
 static void free_instance(struct tocsin_instance_conf *inst)
 {
     free(inst->name);
-    free(inst->file);
-    free(inst->plugin_name);
+
     free_optvals(inst->opts, inst->nopts);
 }
 
@@ -811,7 +886,7 @@ static int build_alerting(cfg_t *sec, struct tocsin_service_conf *s, const char 
                   "(have %g and %g)", s->flap_low, s->flap_high);
         errors++;
     }
-    s->host = strdup(get_str(sec, "host") ? get_str(sec, "host") : ctx->conf->host);
+    s->host = intern(get_str(sec, "host") ? get_str(sec, "host") : ctx->conf->host);
     if (!s->host)
         goto oom;
     if (copy_labels(get_sec(sec, "labels"), tocsin_buf_str(&owner), s->inst.line,
@@ -928,7 +1003,6 @@ static void free_service(struct tocsin_service_conf *s)
     size_t i;
 
     free_instance(&s->inst);
-    free(s->host);
     free_labels(s->labels, s->nlabels);
     for (i = 0; i < s->nthresholds; i++)
         free(s->thresholds[i].label);
@@ -1065,7 +1139,7 @@ static int group_cb(cfg_t *cfg, cfg_opt_t *opt)
     s->is_group = 1;
     title = cfg_title(sec);
     s->inst.line = section_line(sec);
-    s->inst.file = strdup(ctx->file);
+    s->inst.file = intern(ctx->file);
     s->inst.name = strdup(title ? title : "");
     if (!s->inst.file || !s->inst.name)
         goto oom;
@@ -1836,11 +1910,10 @@ struct tocsin_config *tocsin_config_load(const char *path,
 
         for (i = 0; i < conf->nservices; i++) {
             if (strcmp(conf->services[i].host, conf->host) == 0) {
-                char *h = strdup(cfg_getstr(cfg, "host"));
+                char *h = intern(cfg_getstr(cfg, "host"));
 
                 if (!h)
                     goto oom;
-                free(conf->services[i].host);
                 conf->services[i].host = h;
             }
         }
@@ -1929,6 +2002,7 @@ void tocsin_config_free(struct tocsin_config *conf)
         tocsin_timeperiod_free(&conf->periods[i]);
     free(conf->periods);
     free(conf->control_socket);
+    pool_free(conf->pool);
     free(conf->path);
     free(conf->include_dir);
     free(conf->host);

@@ -146,7 +146,11 @@ struct tocsin_notifier_conf {
     int forwards_results;         /* the plugin takes every check result */
 };
 
+struct tocsin_strpool;             /* strings many sections share */
+
 struct tocsin_config {
+    struct tocsin_strpool *pool;  /* owns every instance's file, plugin_name
+                                     and host (shared, never freed alone) */
     char *path;                   /* main file */
     char *include_dir;            /* absolute or relative to the main file */
     char *host;                   /* default host name of services */

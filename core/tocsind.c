@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -661,6 +662,10 @@ static int daemon_start(struct daemon *d, int workers)
     for (i = 0; i < d->conf->nservices; i++)
         schedule_first(d, i, now);
     d->stats_since = now;
+    /* Parsing left a large heap behind (libconfuse builds a big table per
+     * section): give the free part back before the workers are forked
+     * around it. */
+    malloc_trim(0);
     tocsin_info("tocsind %s started: %zu services, %zu notifiers, %d check workers",
                 PACKAGE_VERSION, d->conf->nservices, d->conf->nnotifiers, workers);
     return 0;
@@ -879,6 +884,7 @@ restart_old:
         d->stopping = 1;
     }
     free(map.slots);
+    malloc_trim(0);
     if (old)
         return -1;
     tocsin_info("configuration reloaded in %.1f ms: %zu services (%zu kept, %zu new, %zu "
