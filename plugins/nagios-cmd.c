@@ -309,19 +309,23 @@ static int nagios_cmd_build(struct nagios_cmd_line *l, const struct tocsin_alert
     return 0;
 }
 
-/* 1 when Nagios can take `name` as a host name or service description in
- * an external command: not empty, no ';' (the field separator) and no
- * control character (a line break would end the command). */
-static int nagios_cmd_valid_name(const char *name)
+/* Why Nagios cannot take `name` as a host name or service description in
+ * an external command, or NULL when it can: it must not be empty, hold ';'
+ * (the field separator) or a control character (a line break would end
+ * the command). */
+static const char *nagios_cmd_bad_name(const char *name)
 {
     const unsigned char *p = (const unsigned char *)name;
 
     if (!*p)
-        return 0;
-    for (; *p; p++)
-        if (*p == ';' || *p < 0x20 || *p == 0x7f)
-            return 0;
-    return 1;
+        return "is empty";
+    for (; *p; p++) {
+        if (*p == ';')
+            return "holds ';', the field separator of external commands";
+        if (*p < 0x20 || *p == 0x7f)
+            return "holds a line break or another control character";
+    }
+    return NULL;
 }
 
 /* `name` fit for a message: control characters as '?', cut at 100
@@ -428,6 +432,7 @@ static enum tocsin_delivery nagios_cmd_send(const struct nagios_cmd *n,
     char *service = tocsin_template_render(n->service_tmpl, a);
     enum tocsin_delivery outcome = TOCSIN_FAILED;
     struct nagios_cmd_line *line = NULL;
+    const char *bad;
     char shown[128];
 
     if (!host || !service || !(line = malloc(sizeof(*line)))) {
@@ -435,16 +440,14 @@ static enum tocsin_delivery nagios_cmd_send(const struct nagios_cmd *n,
         outcome = TOCSIN_RETRY;
         goto out;
     }
-    if (!nagios_cmd_valid_name(host)) {
-        snprintf(err, errlen, "host name \"%s\" is empty or holds ';' or a line "
-                 "break, which Nagios cannot take in an external command",
-                 nagios_cmd_show(host, shown, sizeof(shown)));
+    if ((bad = nagios_cmd_bad_name(host))) {
+        snprintf(err, errlen, "host name \"%s\" %s: Nagios cannot take it",
+                 nagios_cmd_show(host, shown, sizeof(shown)), bad);
         goto out;
     }
-    if (!nagios_cmd_valid_name(service)) {
-        snprintf(err, errlen, "service description \"%s\" is empty or holds ';' "
-                 "or a line break, which Nagios cannot take in an external "
-                 "command", nagios_cmd_show(service, shown, sizeof(shown)));
+    if ((bad = nagios_cmd_bad_name(service))) {
+        snprintf(err, errlen, "service description \"%s\" %s: Nagios cannot "
+                 "take it", nagios_cmd_show(service, shown, sizeof(shown)), bad);
         goto out;
     }
     line->len = 0;
