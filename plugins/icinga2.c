@@ -736,9 +736,12 @@ static enum tocsin_delivery icinga2_post(struct icinga2 *ic,
                  "actions/process-check-result): %s",
                  ic->user ? ic->user : "(client certificate)", object, status);
     } else if (code == 404 && strstr(status, "No objects")) {
+        /* Icinga answers the same when the user may not see the object. */
         snprintf(err, errlen, "service %s does not exist in Icinga 2 (404 No "
-                 "objects found): define it there, or set 'host'/'service' to "
-                 "the names Icinga uses", object);
+                 "objects found): define it there or set 'host'/'service' to "
+                 "Icinga's names; if it does exist, give ApiUser %s the "
+                 "permission actions/process-check-result", object,
+                 ic->user ? ic->user : "(of the client certificate)");
     } else if (code == 408 || code == 429 || code >= 500) {
         if (curl_easy_getinfo(ic->curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
             retry_after > 0)
