@@ -24,3 +24,11 @@ int64_t tocsin_timespec_to_us(const struct timespec *ts)
 {
     return (int64_t)ts->tv_sec * 1000000 + ts->tv_nsec / 1000;
 }
+
+int64_t tocsin_wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -15,4 +15,8 @@ int64_t tocsin_mono_us(void);
 struct timespec tocsin_us_to_timespec(int64_t us);
 int64_t tocsin_timespec_to_us(const struct timespec *ts);
 
+/* Milliseconds since the Unix epoch (CLOCK_REALTIME): for times people
+ * and other machines read, never for scheduling. */
+int64_t tocsin_wall_ms(void);
+
 #endif

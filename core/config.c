@@ -10,6 +10,7 @@
  * is. The same holds for `notifier` sections and notifier plugins.
  */
 #include "config.h"
+#include "timeperiod.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -54,6 +55,9 @@ struct parse_ctx {
     int include_dir_line;          /* 0 unless include_dir was set */
     size_t services_cap;           /* allocated entries of conf->services */
     size_t notifiers_cap;
+    size_t routes_cap;
+    size_t periods_cap;
+    int fallback_line;             /* where fallback_notifier was set, or 0 */
     struct name_index *service_names;
     struct name_index *notifier_names;
 };
@@ -114,6 +118,19 @@ static int record_cb(cfg_t *cfg, cfg_opt_t *opt)
     return 0;
 }
 
+/* The line a section starts at, as near as libconfuse lets us know: that
+ * of its first option (libconfuse reports where the section ended). */
+static int section_line(const cfg_t *sec)
+{
+    int line = 0;
+    size_t i;
+
+    for (i = 0; i < ctx->npending; i++)
+        if (!line || ctx->pending[i].line < line)
+            line = ctx->pending[i].line;
+    return line ? line : sec->line;
+}
+
 static int pending_line(const char *name)
 {
     size_t i;
@@ -148,6 +165,13 @@ static int nice_cb(cfg_t *cfg, cfg_opt_t *opt)
         cfg_error(cfg, "worker_nice must be between 0 and 19 (have %ld)", v);
         return -1;
     }
+    return 0;
+}
+
+static int fallback_cb(cfg_t *cfg, cfg_opt_t *opt)
+{
+    (void)opt;
+    ctx->fallback_line = cfg->line;
     return 0;
 }
 
@@ -579,6 +603,32 @@ static int grow(void **arr, size_t count, size_t *cap, size_t size)
 
 static cfg_opt_t label_opts[] = {CFG_END()};
 
+static cfg_opt_t threshold_opts[] = {
+    TOCSIN_OPT_RANGE("warning", NULL),
+    TOCSIN_OPT_RANGE("critical", NULL),
+    CFG_END()
+};
+
+static cfg_opt_t severity_opts[] = {
+    CFG_STR("ok", "info", CFGF_NONE),
+    CFG_STR("warning", "warning", CFGF_NONE),
+    CFG_STR("critical", "critical", CFGF_NONE),
+    CFG_STR("unknown", "error", CFGF_NONE),
+    CFG_END()
+};
+
+/* Options every alerting object (service or group) has. */
+#define ALERTING_OPTS \
+    CFG_STR("host", NULL, CFGF_NONE), \
+    CFG_SEC("labels", label_opts, CFGF_KEYSTRVAL), \
+    CFG_SEC("severity", severity_opts, CFGF_NONE), \
+    CFG_STR_LIST("depends", NULL, CFGF_NONE), \
+    CFG_STR("link", NULL, CFGF_NONE), \
+    CFG_STR("downtime_period", NULL, CFGF_NONE), \
+    CFG_BOOL("flap_detection", cfg_true, CFGF_NONE), \
+    CFG_FLOAT("flap_low", 5.0, CFGF_NONE), \
+    CFG_FLOAT("flap_high", 20.0, CFGF_NONE)
+
 static cfg_opt_t service_core_opts[] = {
     CFG_STR("check", NULL, CFGF_NONE),
     TOCSIN_OPT_DURATION("interval", 60000),
@@ -586,11 +636,8 @@ static cfg_opt_t service_core_opts[] = {
     CFG_INT("max_attempts", 3, CFGF_NONE),
     TOCSIN_OPT_DURATION("timeout", 10000),
     CFG_STR("timeout_state", "unknown", CFGF_NONE),
-    CFG_STR("host", NULL, CFGF_NONE),
-    CFG_BOOL("flap_detection", cfg_true, CFGF_NONE),
-    CFG_FLOAT("flap_low", 5.0, CFGF_NONE),
-    CFG_FLOAT("flap_high", 20.0, CFGF_NONE),
-    CFG_SEC("labels", label_opts, CFGF_KEYSTRVAL),
+    CFG_SEC("threshold", threshold_opts, CFGF_MULTI | CFGF_TITLE),
+    ALERTING_OPTS,
     CFG_END()
 };
 
@@ -605,12 +652,147 @@ static int valid_label_key(const char *k)
     return 1;
 }
 
+/* A copy of string list option `name` of `sec` into *out / *n. */
+static int copy_str_list(cfg_t *sec, const char *name, char ***out, size_t *n)
+{
+    unsigned i, count = cfg_size(sec, name);
+
+    *out = NULL;
+    *n = 0;
+    if (!count)
+        return 0;
+    *out = calloc(count, sizeof(char *));
+    if (!*out)
+        return -1;
+    for (i = 0; i < count; i++) {
+        const char *v = cfg_getnstr(sec, name, i);
+
+        (*out)[i] = strdup(v ? v : "");
+        if (!(*out)[i])
+            return -1;
+        (*n)++;
+    }
+    return 0;
+}
+
+static void free_str_list(char **list, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
+}
+
+/* Copy a free-form labels section (`what` names it in errors). */
+static int copy_labels(cfg_t *labels, const char *owner, int line,
+                       struct tocsin_label **out, size_t *n, int *errors)
+{
+    unsigned i;
+
+    *out = NULL;
+    *n = 0;
+    if (!labels || !cfg_num(labels))
+        return 0;
+    *out = calloc(cfg_num(labels), sizeof(**out));
+    if (!*out)
+        return -1;
+    for (i = 0; i < cfg_num(labels); i++) {
+        cfg_opt_t *o = cfg_getnopt(labels, i);
+        const char *v = cfg_opt_getnstr(o, 0);
+
+        if (!valid_label_key(o->name)) {
+            add_error(ctx->file, line, "%s: label name '%s' is not valid (letters, "
+                      "digits and '_', not starting with a digit)", owner, o->name);
+            (*errors)++;
+            continue;
+        }
+        (*out)[*n].key = strdup(o->name);
+        (*out)[*n].value = strdup(v ? v : "");
+        (*n)++;
+        if (!(*out)[*n - 1].key || !(*out)[*n - 1].value)
+            return -1;
+    }
+    return 0;
+}
+
+static void free_labels(struct tocsin_label *l, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        free((char *)l[i].key);
+        free((char *)l[i].value);
+    }
+    free(l);
+}
+
+/*
+ * The options services and groups share: host, labels, severity mapping,
+ * dependencies, link, scheduled downtime, flap detection. Returns 0, or
+ * -1 when an error was reported (or memory ran out).
+ */
+static int build_alerting(cfg_t *sec, struct tocsin_service_conf *s, const char *what)
+{
+    const char *f = ctx->file;
+    cfg_t *sev = cfg_getsec(sec, "severity");
+    struct tocsin_buf owner = TOCSIN_BUF_INIT;
+    int errors = 0, i;
+    static const char *const state_keys[4] = { "ok", "warning", "critical", "unknown" };
+
+#define LINE_OF(n) (pending_line(n) ? pending_line(n) : s->inst.line)
+    tocsin_buf_printf(&owner, "%s '%s'", what, s->inst.name);
+    s->flap_detection = cfg_getbool(sec, "flap_detection") == cfg_true;
+    s->flap_low = cfg_getfloat(sec, "flap_low");
+    s->flap_high = cfg_getfloat(sec, "flap_high");
+    if (s->flap_low < 0 || s->flap_high > 100 || s->flap_low >= s->flap_high) {
+        add_error(f, LINE_OF(pending_line("flap_high") ? "flap_high" : "flap_low"),
+                  "flap thresholds need 0 <= flap_low < flap_high <= 100 "
+                  "(have %g and %g)", s->flap_low, s->flap_high);
+        errors++;
+    }
+    s->host = strdup(cfg_getstr(sec, "host") ? cfg_getstr(sec, "host") : ctx->conf->host);
+    if (!s->host)
+        goto oom;
+    if (copy_labels(cfg_getsec(sec, "labels"), tocsin_buf_str(&owner), s->inst.line,
+                    &s->labels, &s->nlabels, &errors) < 0)
+        goto oom;
+    for (i = 0; i < 4; i++) {
+        const char *v = sev ? cfg_getstr(sev, state_keys[i]) : NULL;
+        int level = tocsin_severity_parse(v);
+
+        if (level < 0) {
+            add_error(f, sev ? sev->line : s->inst.line, "%s: severity for %s \"%s\" "
+                      "is not one of info, warning, error, critical",
+                      tocsin_buf_str(&owner), state_keys[i], v ? v : "");
+            errors++;
+            level = TOCSIN_SEVERITY_ERROR;
+        }
+        s->severity[i == 0 ? TOCSIN_OK : i == 1 ? TOCSIN_WARNING
+                    : i == 2 ? TOCSIN_CRITICAL : TOCSIN_UNKNOWN] = (enum tocsin_severity)level;
+    }
+    if (copy_str_list(sec, "depends", &s->depends, &s->ndepends) < 0)
+        goto oom;
+    if (cfg_getstr(sec, "link") && !(s->link = strdup(cfg_getstr(sec, "link"))))
+        goto oom;
+    s->downtime_period_index = -1;
+    if (cfg_getstr(sec, "downtime_period") &&
+        !(s->downtime_period = strdup(cfg_getstr(sec, "downtime_period"))))
+        goto oom;
+#undef LINE_OF
+    tocsin_buf_free(&owner);
+    return errors ? -1 : 0;
+oom:
+    add_error(f, s->inst.line, "out of memory");
+    tocsin_buf_free(&owner);
+    return -1;
+}
+
 /* Validate the core options of a service section and fill `s`. */
 static int build_service_core(cfg_t *sec, struct tocsin_service_conf *s)
 {
     const char *f = ctx->file;
     const char *ts = cfg_getstr(sec, "timeout_state");
-    cfg_t *labels = cfg_getsec(sec, "labels");
     int errors = 0;
     unsigned i;
 
@@ -644,41 +826,39 @@ static int build_service_core(cfg_t *sec, struct tocsin_service_conf *s)
                   "timeout_state \"%s\" is not one of unknown, critical", ts ? ts : "");
         errors++;
     }
-    s->flap_detection = cfg_getbool(sec, "flap_detection") == cfg_true;
-    s->flap_low = cfg_getfloat(sec, "flap_low");
-    s->flap_high = cfg_getfloat(sec, "flap_high");
-    if (s->flap_low < 0 || s->flap_high > 100 || s->flap_low >= s->flap_high) {
-        add_error(f, LINE_OF(pending_line("flap_high") ? "flap_high" : "flap_low"),
-                  "flap thresholds need 0 <= flap_low < flap_high <= 100 "
-                  "(have %g and %g)", s->flap_low, s->flap_high);
-        errors++;
-    }
-    s->host = strdup(cfg_getstr(sec, "host") ? cfg_getstr(sec, "host") : ctx->conf->host);
-    if (!s->host)
-        return -1;
-    if (labels && cfg_num(labels)) {
-        s->labels = calloc(cfg_num(labels), sizeof(*s->labels));
-        if (!s->labels)
+    if (cfg_size(sec, "threshold")) {
+        s->thresholds = calloc(cfg_size(sec, "threshold"), sizeof(*s->thresholds));
+        if (!s->thresholds)
             return -1;
-        for (i = 0; i < cfg_num(labels); i++) {
-            cfg_opt_t *o = cfg_getnopt(labels, i);
-            const char *v = cfg_opt_getnstr(o, 0);
+    }
+    for (i = 0; i < cfg_size(sec, "threshold"); i++) {
+        cfg_t *t = cfg_getnsec(sec, "threshold", i);
+        struct tocsin_perf_threshold *pt = &s->thresholds[s->nthresholds];
+        char why[256];
 
-            if (!valid_label_key(o->name)) {
-                add_error(f, s->inst.line, "service '%s': label name '%s' is not "
-                          "valid (letters, digits and '_', not starting with a digit)",
-                          s->inst.name, o->name);
-                errors++;
-                continue;
-            }
-            s->labels[s->nlabels].key = strdup(o->name);
-            s->labels[s->nlabels].value = strdup(v ? v : "");
-            s->nlabels++;
-            if (!s->labels[s->nlabels - 1].key || !s->labels[s->nlabels - 1].value)
-                return -1;
+        pt->label = strdup(cfg_title(t) ? cfg_title(t) : "");
+        pt->line = t->line ? t->line : s->inst.line;
+        if (!pt->label)
+            return -1;
+        s->nthresholds++;
+        if (!*pt->label) {
+            add_error(f, pt->line, "service '%s': threshold needs a perfdata label "
+                      "(threshold \"LABEL\" { ... })", s->inst.name);
+            errors++;
+        } else if (tocsin_option_thresholds(t, "warning", "critical", &pt->th, why,
+                                            sizeof(why)) < 0) {
+            add_error(f, pt->line, "service '%s': threshold '%s': %s", s->inst.name,
+                      pt->label, why);
+            errors++;
+        } else if (!pt->th.warning.set && !pt->th.critical.set) {
+            add_error(f, pt->line, "service '%s': threshold '%s' sets neither warning "
+                      "nor critical", s->inst.name, pt->label);
+            errors++;
         }
     }
 #undef LINE_OF
+    if (build_alerting(sec, s, "service") < 0)
+        errors++;
     return errors ? -1 : 0;
 }
 
@@ -688,11 +868,18 @@ static void free_service(struct tocsin_service_conf *s)
 
     free_instance(&s->inst);
     free(s->host);
-    for (i = 0; i < s->nlabels; i++) {
-        free((char *)s->labels[i].key);
-        free((char *)s->labels[i].value);
-    }
-    free(s->labels);
+    free_labels(s->labels, s->nlabels);
+    for (i = 0; i < s->nthresholds; i++)
+        free(s->thresholds[i].label);
+    free(s->thresholds);
+    free_str_list(s->depends, s->ndepends);
+    free(s->parents);
+    free(s->link);
+    free(s->downtime_period);
+    free_str_list(s->member_names, s->nmember_names);
+    free_labels(s->member_labels, s->nmember_labels);
+    free(s->members);
+    free(s->groups);
 }
 
 /*
@@ -708,13 +895,14 @@ static void drop_section(cfg_opt_t *opt)
         cfg_opt_rmnsec(opt, cfg_opt_size(opt) - 1);
 }
 
+static int commit_service(struct tocsin_service_conf *s, const char *what, int line);
+
 /* Called by libconfuse when a service section ends. */
 static int service_cb(cfg_t *cfg, cfg_opt_t *opt)
 {
     cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
     struct tocsin_config *conf = ctx->conf;
     struct tocsin_service_conf *s;
-    long first;
 
     if (!sec)
         goto out;
@@ -730,20 +918,287 @@ static int service_cb(cfg_t *cfg, cfg_opt_t *opt)
         free_service(s);
         goto out;
     }
-    first = index_find(ctx->service_names, conf->services, sizeof(*s), s->inst.name);
-    if (first >= 0) {
-        add_error(ctx->file, s->inst.line, "duplicate service '%s' (first defined at %s:%d)",
-                  s->inst.name, conf->services[first].inst.file, conf->services[first].inst.line);
+    if (commit_service(s, "service", cfg->line) < 0)
         free_service(s);
-        goto out;
+out:
+    ctx->npending = 0;
+    drop_section(opt);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Groups                                                              */
+/* ------------------------------------------------------------------ */
+
+static cfg_opt_t group_core_opts[] = {
+    CFG_STR_LIST("members", NULL, CFGF_NONE),
+    CFG_SEC("member_labels", label_opts, CFGF_KEYSTRVAL),
+    CFG_STR("critical_at", NULL, CFGF_NONE),
+    CFG_STR("warning_at", NULL, CFGF_NONE),
+    CFG_INT("max_attempts", 1, CFGF_NONE),
+    ALERTING_OPTS,
+    CFG_END()
+};
+
+/* "3" or "50%" into *c. Returns 0, or -1 when the text is neither. */
+static int parse_count(const char *text, struct tocsin_count *c)
+{
+    char *end;
+
+    c->n = strtod(text, &end);
+    c->percent = 0;
+    if (end == text || c->n < 0)
+        return -1;
+    if (*end == '%') {
+        c->percent = 1;
+        end++;
+        if (c->n > 100)
+            return -1;
+    }
+    return *end ? -1 : 0;
+}
+
+/* Add service `s` (just built at conf->services[nservices]) to the
+ * configuration unless its name is taken. Returns 0 or -1. */
+static int commit_service(struct tocsin_service_conf *s, const char *what, int line)
+{
+    struct tocsin_config *conf = ctx->conf;
+    long first = index_find(ctx->service_names, conf->services, sizeof(*s), s->inst.name);
+
+    if (first >= 0) {
+        int same = conf->services[first].is_group == s->is_group;
+
+        add_error(ctx->file, s->inst.line, "duplicate %s '%s' (first defined at %s:%d%s)",
+                  what, s->inst.name, conf->services[first].inst.file,
+                  conf->services[first].inst.line,
+                  same ? "" : conf->services[first].is_group ? ", as a group" : ", as a service");
+        return -1;
     }
     if (index_add(ctx->service_names, conf->services, sizeof(*s), s->inst.name,
                   conf->nservices) < 0) {
-        add_error(ctx->file, cfg->line, "out of memory");
-        free_service(s);
-        goto out;
+        add_error(ctx->file, line, "out of memory");
+        return -1;
     }
     conf->nservices++;
+    return 0;
+}
+
+/* Called by libconfuse when a group section ends. */
+static int group_cb(cfg_t *cfg, cfg_opt_t *opt)
+{
+    cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
+    struct tocsin_config *conf = ctx->conf;
+    struct tocsin_service_conf *s;
+    const char *title, *ca, *wa;
+    int errors = 0;
+
+    if (!sec)
+        goto out;
+    if (grow((void **)&conf->services, conf->nservices, &ctx->services_cap,
+             sizeof(*conf->services)) < 0) {
+        add_error(ctx->file, cfg->line, "out of memory");
+        goto out;
+    }
+    s = &conf->services[conf->nservices];
+    memset(s, 0, sizeof(*s));
+    s->is_group = 1;
+    title = cfg_title(sec);
+    s->inst.line = section_line(sec);
+    s->inst.file = strdup(ctx->file);
+    s->inst.name = strdup(title ? title : "");
+    if (!s->inst.file || !s->inst.name)
+        goto oom;
+    if (!valid_name(s->inst.name)) {
+        add_error(ctx->file, s->inst.line, "group name \"%s\" is not valid: use 1 to 200 "
+                  "printable characters without spaces, '/' or '\"'", s->inst.name);
+        errors++;
+    }
+    /* A group is judged when a member's hard state changes; it has no
+     * schedule of its own, but keeps the fields sane for the code that
+     * reads every service. */
+    s->interval_us = s->retry_interval_us = 60 * 1000000LL;
+    s->timeout_us = 1000000;
+    s->timeout_state = TOCSIN_UNKNOWN;
+    s->max_attempts = (int)cfg_getint(sec, "max_attempts");
+    if (s->max_attempts < 1 || s->max_attempts > 1000) {
+        add_error(ctx->file, pending_line("max_attempts") ? pending_line("max_attempts")
+                  : s->inst.line, "max_attempts must be between 1 and 1000");
+        errors++;
+    }
+    if (build_alerting(sec, s, "group") < 0)
+        errors++;
+    if (copy_str_list(sec, "members", &s->member_names, &s->nmember_names) < 0 ||
+        copy_labels(cfg_getsec(sec, "member_labels"), s->inst.name, s->inst.line,
+                    &s->member_labels, &s->nmember_labels, &errors) < 0)
+        goto oom;
+    if (!s->nmember_names && !s->nmember_labels) {
+        add_error(ctx->file, s->inst.line, "group '%s' has no members: give members = "
+                  "{ \"service\", ... } or member_labels { key = \"value\" }", s->inst.name);
+        errors++;
+    }
+    ca = cfg_getstr(sec, "critical_at");
+    wa = cfg_getstr(sec, "warning_at");
+    s->critical_at.n = s->warning_at.n = -1;
+    s->group_mode = ca || wa ? TOCSIN_GROUP_COUNT : TOCSIN_GROUP_WORST;
+    if (ca && parse_count(ca, &s->critical_at) < 0) {
+        add_error(ctx->file, pending_line("critical_at") ? pending_line("critical_at")
+                  : s->inst.line, "critical_at \"%s\" is not a count (\"2\") or a "
+                  "percentage (\"50%%\")", ca);
+        errors++;
+    }
+    if (wa && parse_count(wa, &s->warning_at) < 0) {
+        add_error(ctx->file, pending_line("warning_at") ? pending_line("warning_at")
+                  : s->inst.line, "warning_at \"%s\" is not a count (\"1\") or a "
+                  "percentage (\"25%%\")", wa);
+        errors++;
+    }
+    if (errors || commit_service(s, "group", cfg->line) < 0)
+        free_service(s);
+    goto out;
+oom:
+    add_error(ctx->file, cfg->line, "out of memory");
+    free_service(s);
+out:
+    ctx->npending = 0;
+    drop_section(opt);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Routes                                                              */
+/* ------------------------------------------------------------------ */
+
+static cfg_opt_t escalation_opts[] = {
+    TOCSIN_OPT_DURATION("after", 0),
+    CFG_STR_LIST("notifiers", NULL, CFGF_NONE),
+    CFG_END()
+};
+
+static cfg_opt_t route_core_opts[] = {
+    CFG_STR_LIST("severity", NULL, CFGF_NONE),
+    CFG_SEC("labels", label_opts, CFGF_KEYSTRVAL),
+    CFG_STR_LIST("services", NULL, CFGF_NONE),
+    CFG_STR("period", NULL, CFGF_NONE),
+    CFG_STR_LIST("notifiers", NULL, CFGF_NONE),
+    CFG_STR_LIST("outside_notifiers", NULL, CFGF_NONE),
+    CFG_BOOL("continue", cfg_false, CFGF_NONE),
+    TOCSIN_OPT_DURATION("repeat_interval", 0),
+    TOCSIN_OPT_DURATION("group_wait", 0),
+    CFG_SEC("escalation", escalation_opts, CFGF_MULTI),
+    CFG_END()
+};
+
+static void free_route(struct tocsin_route_conf *r)
+{
+    size_t i;
+
+    free(r->name);
+    free(r->file);
+    free_labels(r->match, r->nmatch);
+    free_str_list(r->services, r->nservices);
+    free(r->period);
+    free_str_list(r->during_names, r->nduring);
+    free(r->during);
+    free_str_list(r->outside_names, r->noutside);
+    free(r->outside);
+    for (i = 0; i < r->nescalations; i++) {
+        free_str_list(r->escalations[i].names, r->escalations[i].nnotifiers);
+        free(r->escalations[i].notifiers);
+    }
+    free(r->escalations);
+}
+
+static int cmp_escalation(const void *a, const void *b)
+{
+    const struct tocsin_escalation *x = a, *y = b;
+
+    return x->after_ms < y->after_ms ? -1 : x->after_ms > y->after_ms;
+}
+
+/* Called by libconfuse when a route section ends. */
+static int route_cb(cfg_t *cfg, cfg_opt_t *opt)
+{
+    cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
+    struct tocsin_config *conf = ctx->conf;
+    struct tocsin_route_conf *r;
+    const char *title;
+    int errors = 0;
+    unsigned i;
+
+    if (!sec)
+        goto out;
+    if (grow((void **)&conf->routes, conf->nroutes, &ctx->routes_cap,
+             sizeof(*conf->routes)) < 0) {
+        add_error(ctx->file, cfg->line, "out of memory");
+        goto out;
+    }
+    r = &conf->routes[conf->nroutes];
+    memset(r, 0, sizeof(*r));
+    title = cfg_title(sec);
+    r->line = section_line(sec);
+    r->period_index = -1;
+    r->name = strdup(title ? title : "");
+    r->file = strdup(ctx->file);
+    if (!r->name || !r->file)
+        goto oom;
+    for (i = 0; i < cfg_size(sec, "severity"); i++) {
+        const char *v = cfg_getnstr(sec, "severity", i);
+        int level = tocsin_severity_parse(v);
+
+        if (level < 0) {
+            add_error(ctx->file, pending_line("severity") ? pending_line("severity") : r->line,
+                      "route '%s': severity \"%s\" is not one of info, warning, error, "
+                      "critical", r->name, v ? v : "");
+            errors++;
+            continue;
+        }
+        r->severities |= 1u << level;
+    }
+    if (copy_labels(cfg_getsec(sec, "labels"), r->name, r->line, &r->match, &r->nmatch,
+                    &errors) < 0 ||
+        copy_str_list(sec, "services", &r->services, &r->nservices) < 0 ||
+        copy_str_list(sec, "notifiers", &r->during_names, &r->nduring) < 0 ||
+        copy_str_list(sec, "outside_notifiers", &r->outside_names, &r->noutside) < 0)
+        goto oom;
+    if (cfg_getstr(sec, "period") && !(r->period = strdup(cfg_getstr(sec, "period"))))
+        goto oom;
+    if (r->noutside && !r->period) {
+        add_error(ctx->file, pending_line("outside_notifiers") ? pending_line("outside_notifiers")
+                  : r->line, "route '%s': outside_notifiers needs a period", r->name);
+        errors++;
+    }
+    r->cont = cfg_getbool(sec, "continue") == cfg_true;
+    r->repeat_interval_ms = cfg_getint(sec, "repeat_interval");
+    r->group_wait_ms = cfg_getint(sec, "group_wait");
+    if (cfg_size(sec, "escalation")) {
+        r->escalations = calloc(cfg_size(sec, "escalation"), sizeof(*r->escalations));
+        if (!r->escalations)
+            goto oom;
+    }
+    for (i = 0; i < cfg_size(sec, "escalation"); i++) {
+        cfg_t *e = cfg_getnsec(sec, "escalation", i);
+        struct tocsin_escalation *esc = &r->escalations[r->nescalations++];
+
+        esc->line = e->line ? e->line : r->line;
+        esc->after_ms = cfg_getint(e, "after");
+        if (copy_str_list(e, "notifiers", &esc->names, &esc->nnotifiers) < 0)
+            goto oom;
+        if (esc->after_ms <= 0 || !esc->nnotifiers) {
+            add_error(ctx->file, esc->line, "route '%s': an escalation needs after = "
+                      "DURATION (more than zero) and notifiers = { ... }", r->name);
+            errors++;
+        }
+    }
+    qsort(r->escalations, r->nescalations, sizeof(*r->escalations), cmp_escalation);
+    if (errors) {
+        free_route(r);
+        goto out;
+    }
+    conf->nroutes++;
+    goto out;
+oom:
+    add_error(ctx->file, cfg->line, "out of memory");
+    free_route(r);
 out:
     ctx->npending = 0;
     drop_section(opt);
@@ -757,6 +1212,10 @@ out:
 static cfg_opt_t notifier_core_opts[] = {
     CFG_STR("plugin", NULL, CFGF_NONE),
     CFG_BOOL("enabled", cfg_true, CFGF_NONE),
+    TOCSIN_OPT_DURATION("timeout", 30000),
+    TOCSIN_OPT_DURATION("retry_min", 30000),
+    TOCSIN_OPT_DURATION("retry_max", 900000),
+    TOCSIN_OPT_DURATION("expire", 86400000),
     CFG_END()
 };
 
@@ -781,6 +1240,18 @@ static int notifier_cb(cfg_t *cfg, cfg_opt_t *opt)
         goto out;
     }
     n->enabled = cfg_getbool(sec, "enabled") == cfg_true;
+    n->timeout_ms = cfg_getint(sec, "timeout");
+    n->retry_min_ms = cfg_getint(sec, "retry_min");
+    n->retry_max_ms = cfg_getint(sec, "retry_max");
+    n->expire_ms = cfg_getint(sec, "expire");
+    n->forwards_results = (n->inst.plugin->flags & TOCSIN_PLUGIN_RESULTS) != 0;
+    if (n->timeout_ms <= 0 || n->retry_min_ms <= 0 || n->retry_max_ms < n->retry_min_ms ||
+        n->expire_ms <= 0) {
+        add_error(ctx->file, n->inst.line, "notifier '%s': timeout, retry_min and expire must "
+                  "be more than zero and retry_max at least retry_min", n->inst.name);
+        free_instance(&n->inst);
+        goto out;
+    }
     first = index_find(ctx->notifier_names, conf->notifiers, sizeof(*n), n->inst.name);
     if (first >= 0) {
         add_error(ctx->file, n->inst.line, "duplicate notifier '%s' (first defined at %s:%d)",
@@ -799,6 +1270,244 @@ out:
     ctx->npending = 0;
     drop_section(opt);
     return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Time periods                                                        */
+/* ------------------------------------------------------------------ */
+
+/* Called by libconfuse when a timeperiod section ends. */
+static int timeperiod_cb(cfg_t *cfg, cfg_opt_t *opt)
+{
+    cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
+    struct tocsin_config *conf = ctx->conf;
+    struct tocsin_timeperiod *tp;
+    size_t before = ctx->errors->len;
+
+    if (!sec)
+        goto out;
+    if (grow((void **)&conf->periods, conf->nperiods, &ctx->periods_cap,
+             sizeof(*conf->periods)) < 0) {
+        add_error(ctx->file, cfg->line, "out of memory");
+        goto out;
+    }
+    tp = &conf->periods[conf->nperiods];
+    memset(tp, 0, sizeof(*tp));
+    if (tocsin_timeperiod_compile(sec, ctx->file, section_line(sec), tp, ctx->errors) < 0) {
+        if (ctx->errors->len == before)
+            add_error(ctx->file, sec->line, "time period '%s' is not valid",
+                      cfg_title(sec) ? cfg_title(sec) : "");
+        else
+            ctx->nerrors++;
+        tocsin_timeperiod_free(tp);
+        goto out;
+    }
+    conf->nperiods++;
+out:
+    ctx->npending = 0;
+    drop_section(opt);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* References between sections                                        */
+/* ------------------------------------------------------------------ */
+
+/* Resolve notifier names into indices; unknown ones are reported. */
+static int resolve_notifiers(struct tocsin_config *conf, char **names, size_t n,
+                             uint32_t **out, const char *file, int line, const char *owner)
+{
+    size_t i;
+    int errors = 0;
+
+    if (!n)
+        return 0;
+    *out = calloc(n, sizeof(**out));
+    if (!*out) {
+        add_error(file, line, "out of memory");
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        long k = tocsin_config_find_notifier(conf, names[i]);
+
+        if (k < 0) {
+            add_error(file, line, "%s: no notifier named '%s'", owner, names[i]);
+            errors++;
+            continue;
+        }
+        (*out)[i] = (uint32_t)k;
+    }
+    return errors ? -1 : 0;
+}
+
+/* 1 when every label of `want` is among the service's labels. */
+static int labels_match(const struct tocsin_service_conf *s, const struct tocsin_label *want,
+                        size_t nwant)
+{
+    size_t i, j;
+
+    for (i = 0; i < nwant; i++) {
+        for (j = 0; j < s->nlabels; j++)
+            if (strcmp(s->labels[j].key, want[i].key) == 0 &&
+                strcmp(s->labels[j].value, want[i].value) == 0)
+                break;
+        if (j == s->nlabels)
+            return 0;
+    }
+    return 1;
+}
+
+static int push_u32(uint32_t **arr, size_t *n, uint32_t v)
+{
+    uint32_t *p = realloc(*arr, (*n + 1) * sizeof(*p));
+
+    if (!p)
+        return -1;
+    p[(*n)++] = v;
+    *arr = p;
+    return 0;
+}
+
+/* Depth-first search for a dependency cycle through service `i`. */
+static int depends_cycle(const struct tocsin_config *conf, size_t i, unsigned char *mark)
+{
+    size_t k;
+
+    if (mark[i] == 1)
+        return 1;
+    if (mark[i] == 2)
+        return 0;
+    mark[i] = 1;
+    for (k = 0; k < conf->services[i].ndepends; k++)
+        if (depends_cycle(conf, conf->services[i].parents[k], mark))
+            return 1;
+    mark[i] = 2;
+    return 0;
+}
+
+static long find_period(const struct tocsin_config *conf, const char *name)
+{
+    return tocsin_timeperiod_find(conf->periods, conf->nperiods, name);
+}
+
+/*
+ * Turn the names one section uses for another into indices: dependencies,
+ * group members, route notifiers and periods, scheduled downtimes, the
+ * fallback notifier. Every dangling name is reported where it was written.
+ */
+static void resolve(struct tocsin_config *conf, const char *fallback)
+{
+    unsigned char *mark = NULL;
+    size_t i, k;
+
+    conf->fallback_notifier = -1;
+    {
+        size_t before = ctx->errors->len;
+
+        if (tocsin_timeperiods_link(conf->periods, conf->nperiods, ctx->errors) < 0 ||
+            ctx->errors->len != before)
+            ctx->nerrors++;
+    }
+    if (fallback && *fallback) {
+        conf->fallback_notifier = tocsin_config_find_notifier(conf, fallback);
+        if (conf->fallback_notifier < 0 && ctx->fallback_line)
+            add_error(conf->path, ctx->fallback_line, "fallback_notifier: no notifier "
+                      "named '%s'", fallback);
+    }
+    for (i = 0; i < conf->nservices; i++) {
+        struct tocsin_service_conf *s = &conf->services[i];
+
+        if (s->ndepends && !(s->parents = calloc(s->ndepends, sizeof(*s->parents))))
+            goto oom;
+        for (k = 0; k < s->ndepends; k++) {
+            long p = index_find(ctx->service_names, conf->services, sizeof(*s), s->depends[k]);
+
+            if (p < 0 || (size_t)p == i) {
+                add_error(s->inst.file, s->inst.line, "%s '%s': depends on '%s', %s",
+                          s->is_group ? "group" : "service", s->inst.name, s->depends[k],
+                          p < 0 ? "which is neither a service nor a group" : "itself");
+                p = 0;
+            }
+            s->parents[k] = (uint32_t)p;
+        }
+        if (s->downtime_period) {
+            s->downtime_period_index = (int)find_period(conf, s->downtime_period);
+            if (s->downtime_period_index < 0)
+                add_error(s->inst.file, s->inst.line, "%s '%s': downtime_period: no time "
+                          "period named '%s'", s->is_group ? "group" : "service",
+                          s->inst.name, s->downtime_period);
+        }
+        if (!s->is_group)
+            continue;
+        for (k = 0; k < s->nmember_names; k++) {
+            long m = index_find(ctx->service_names, conf->services, sizeof(*s),
+                                s->member_names[k]);
+
+            if (m < 0 || (size_t)m == i || conf->services[m].is_group) {
+                add_error(s->inst.file, s->inst.line, "group '%s': member '%s' %s",
+                          s->inst.name, s->member_names[k], m < 0 ? "does not exist"
+                          : "is a group (groups hold services)");
+                continue;
+            }
+            if (push_u32(&s->members, &s->nmembers, (uint32_t)m) < 0)
+                goto oom;
+        }
+        if (s->nmember_labels)
+            for (k = 0; k < conf->nservices; k++)
+                if (!conf->services[k].is_group &&
+                    labels_match(&conf->services[k], s->member_labels, s->nmember_labels)) {
+                    size_t j;
+
+                    for (j = 0; j < s->nmembers && s->members[j] != k; j++)
+                        ;
+                    if (j == s->nmembers && push_u32(&s->members, &s->nmembers, (uint32_t)k) < 0)
+                        goto oom;
+                }
+        if (!s->nmembers && (s->nmember_names || s->nmember_labels))
+            add_error(s->inst.file, s->inst.line, "group '%s': no service matches its "
+                      "members", s->inst.name);
+        for (k = 0; k < s->nmembers; k++)
+            if (push_u32(&conf->services[s->members[k]].groups,
+                         &conf->services[s->members[k]].ngroups, (uint32_t)i) < 0)
+                goto oom;
+    }
+    if (conf->nservices) {
+        mark = calloc(conf->nservices, 1);
+        if (!mark)
+            goto oom;
+        for (i = 0; i < conf->nservices; i++)
+            if (!mark[i] && depends_cycle(conf, i, mark)) {
+                add_error(conf->services[i].inst.file, conf->services[i].inst.line,
+                          "'%s' is part of a dependency cycle", conf->services[i].inst.name);
+                break;
+            }
+    }
+    for (i = 0; i < conf->nroutes; i++) {
+        struct tocsin_route_conf *r = &conf->routes[i];
+        struct tocsin_buf owner = TOCSIN_BUF_INIT;
+
+        tocsin_buf_printf(&owner, "route '%s'", r->name);
+        resolve_notifiers(conf, r->during_names, r->nduring, &r->during, r->file, r->line,
+                          tocsin_buf_str(&owner));
+        resolve_notifiers(conf, r->outside_names, r->noutside, &r->outside, r->file, r->line,
+                          tocsin_buf_str(&owner));
+        for (k = 0; k < r->nescalations; k++)
+            resolve_notifiers(conf, r->escalations[k].names, r->escalations[k].nnotifiers,
+                              &r->escalations[k].notifiers, r->file, r->escalations[k].line,
+                              tocsin_buf_str(&owner));
+        if (r->period) {
+            r->period_index = (int)find_period(conf, r->period);
+            if (r->period_index < 0)
+                add_error(r->file, r->line, "route '%s': no time period named '%s'",
+                          r->name, r->period);
+        }
+        tocsin_buf_free(&owner);
+    }
+    free(mark);
+    return;
+oom:
+    free(mark);
+    add_error(conf->path, 1, "out of memory");
 }
 
 /* ------------------------------------------------------------------ */
@@ -902,6 +1611,9 @@ static cfg_t *parse_file(const char *file, cfg_opt_t *opts)
     cfg_set_error_function(cfg, error_cb);
     cfg_set_validate_func(cfg, "service", service_cb);
     cfg_set_validate_func(cfg, "notifier", notifier_cb);
+    cfg_set_validate_func(cfg, "group", group_cb);
+    cfg_set_validate_func(cfg, "route", route_cb);
+    cfg_set_validate_func(cfg, "timeperiod", timeperiod_cb);
     before = ctx->nerrors;
     if (cfg_parse_buf(cfg, tocsin_buf_str(&text)) != CFG_SUCCESS && ctx->nerrors == before)
         add_error(file, cfg->line, "syntax error");
@@ -973,10 +1685,11 @@ struct tocsin_config *tocsin_config_load(const char *path,
     struct name_index service_names = {NULL, 0, 0}, notifier_names = {NULL, 0, 0};
     struct tocsin_config *conf = NULL;
     cfg_opt_t *service_opts = NULL, *notifier_opts = NULL;
+    cfg_opt_t *group_opts = NULL, *route_opts = NULL, *period_opts = NULL;
     cfg_opt_t *main_opts = NULL, *dir_opts = NULL;
     struct tocsin_buf incdir = TOCSIN_BUF_INIT;
     char hostname[HOST_NAME_MAX + 1];
-    char *base = NULL;
+    char *base = NULL, *fallback = NULL;
     cfg_t *cfg = NULL;
     const char *inc;
 
@@ -1001,7 +1714,10 @@ struct tocsin_config *tocsin_config_load(const char *path,
 
     service_opts = union_table(service_core_opts, TOCSIN_PLUGIN_CHECK, reg);
     notifier_opts = union_table(notifier_core_opts, TOCSIN_PLUGIN_NOTIFIER, reg);
-    if (!service_opts || !notifier_opts)
+    group_opts = union_table(group_core_opts, 0, reg);
+    route_opts = union_table(route_core_opts, 0, reg);
+    period_opts = union_table(tocsin_timeperiod_opts, 0, reg);
+    if (!service_opts || !notifier_opts || !group_opts || !route_opts || !period_opts)
         goto oom;
     {
         cfg_opt_t m[] = {
@@ -1013,13 +1729,21 @@ struct tocsin_config *tocsin_config_load(const char *path,
             CFG_INT("worker_nice", 5, CFGF_NONE),
             CFG_STR("log_level", "info", CFGF_NONE),
             TOCSIN_OPT_DURATION("max_check_spread", 60000),
+            CFG_STR("fallback_notifier", "console", CFGF_NONE),
+            CFG_STR("control_socket", TOCSIN_RUN_DIR "/tocsind.sock", CFGF_NONE),
             CFG_SEC("service", service_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_SEC("notifier", notifier_opts, CFGF_MULTI | CFGF_TITLE),
+            CFG_SEC("group", group_opts, CFGF_MULTI | CFGF_TITLE),
+            CFG_SEC("route", route_opts, CFGF_MULTI | CFGF_TITLE),
+            CFG_SEC("timeperiod", period_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_END()
         };
         cfg_opt_t d[] = {
             CFG_SEC("service", service_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_SEC("notifier", notifier_opts, CFGF_MULTI | CFGF_TITLE),
+            CFG_SEC("group", group_opts, CFGF_MULTI | CFGF_TITLE),
+            CFG_SEC("route", route_opts, CFGF_MULTI | CFGF_TITLE),
+            CFG_SEC("timeperiod", period_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_END()
         };
 
@@ -1034,6 +1758,7 @@ struct tocsin_config *tocsin_config_load(const char *path,
         main_opts[4].validcb = nonneg_int_cb;
         main_opts[5].validcb = nice_cb;
         main_opts[6].validcb = log_level_cb;
+        main_opts[8].validcb = fallback_cb;
     }
 
     /* Global options first: services in the main file use `host`. The
@@ -1081,10 +1806,19 @@ struct tocsin_config *tocsin_config_load(const char *path,
     conf->include_dir = tocsin_buf_steal(&incdir);
     if (!conf->include_dir)
         goto oom;
+    {
+        const char *fb = cfg_getstr(cfg, "fallback_notifier");
+
+        fallback = strdup(fb ? fb : "");
+        conf->control_socket = strdup(cfg_getstr(cfg, "control_socket"));
+        if (!fallback || !conf->control_socket)
+            goto oom;
+    }
     cfg_free(cfg);
     cfg = NULL;
 
     parse_include_dir(conf->include_dir, dir_opts);
+    resolve(conf, fallback);
     goto done;
 
 oom:
@@ -1094,8 +1828,12 @@ done:
     if (cfg)
         cfg_free(cfg);
     free(base);
+    free(fallback);
     free(service_opts);
     free(notifier_opts);
+    free(group_opts);
+    free(route_opts);
+    free(period_opts);
     free(main_opts);
     free(dir_opts);
     tocsin_buf_free(&incdir);
@@ -1119,13 +1857,30 @@ void tocsin_config_free(struct tocsin_config *conf)
         free_service(&conf->services[i]);
     for (i = 0; i < conf->nnotifiers; i++)
         free_instance(&conf->notifiers[i].inst);
+    for (i = 0; i < conf->nroutes; i++)
+        free_route(&conf->routes[i]);
     free(conf->services);
     free(conf->notifiers);
+    free(conf->routes);
+    for (i = 0; i < conf->nperiods; i++)
+        tocsin_timeperiod_free(&conf->periods[i]);
+    free(conf->periods);
+    free(conf->control_socket);
     free(conf->path);
     free(conf->include_dir);
     free(conf->host);
     free(conf->state_dir);
     free(conf);
+}
+
+long tocsin_config_find_notifier(const struct tocsin_config *conf, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < conf->nnotifiers; i++)
+        if (strcmp(conf->notifiers[i].inst.name, name) == 0)
+            return (long)i;
+    return -1;
 }
 
 long tocsin_config_find_service(const struct tocsin_config *conf, const char *name)
@@ -1191,4 +1946,77 @@ cfg_t *tocsin_config_plugin_cfg(const struct tocsin_instance_conf *inst,
         }
     }
     return cfg;
+}
+
+static uint64_t fnv(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+
+    while (len--) {
+        h ^= *p++;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static uint64_t fnv_str(uint64_t h, const char *s)
+{
+    return fnv(h, s ? s : "", s ? strlen(s) + 1 : 1);
+}
+
+uint64_t tocsin_config_service_hash(const struct tocsin_service_conf *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    size_t i;
+    unsigned j;
+
+    h = fnv_str(h, s->inst.name);
+    h = fnv_str(h, s->inst.plugin_name);
+    for (i = 0; i < s->inst.nopts; i++) {
+        const struct tocsin_optval *v = &s->inst.opts[i];
+
+        h = fnv_str(h, v->name);
+        for (j = 0; j < v->nvalues; j++) {
+            if (v->type == CFGT_STR)
+                h = fnv_str(h, v->values[j].string);
+            else if (v->type == CFGT_FLOAT)
+                h = fnv(h, &v->values[j].fpnumber, sizeof(double));
+            else if (v->type == CFGT_BOOL)
+                h = fnv(h, &v->values[j].boolean, sizeof(int));
+            else
+                h = fnv(h, &v->values[j].number, sizeof(long));
+        }
+    }
+    h = fnv(h, &s->interval_us, sizeof(s->interval_us));
+    h = fnv(h, &s->retry_interval_us, sizeof(s->retry_interval_us));
+    h = fnv(h, &s->timeout_us, sizeof(s->timeout_us));
+    h = fnv(h, &s->max_attempts, sizeof(s->max_attempts));
+    h = fnv(h, &s->timeout_state, sizeof(s->timeout_state));
+    h = fnv_str(h, s->host);
+    for (i = 0; i < s->nlabels; i++) {
+        h = fnv_str(h, s->labels[i].key);
+        h = fnv_str(h, s->labels[i].value);
+    }
+    for (i = 0; i < s->nthresholds; i++) {
+        h = fnv_str(h, s->thresholds[i].label);
+        char text[128];
+
+        tocsin_range_format(&s->thresholds[i].th.warning, text, sizeof(text));
+        h = fnv_str(h, text);
+        tocsin_range_format(&s->thresholds[i].th.critical, text, sizeof(text));
+        h = fnv_str(h, text);
+    }
+    h = fnv(h, &s->is_group, sizeof(s->is_group));
+    for (i = 0; i < s->nmember_names; i++)
+        h = fnv_str(h, s->member_names[i]);
+    for (i = 0; i < s->nmember_labels; i++) {
+        h = fnv_str(h, s->member_labels[i].key);
+        h = fnv_str(h, s->member_labels[i].value);
+    }
+    h = fnv(h, &s->group_mode, sizeof(s->group_mode));
+    h = fnv(h, &s->critical_at.n, sizeof(double));
+    h = fnv(h, &s->critical_at.percent, sizeof(int));
+    h = fnv(h, &s->warning_at.n, sizeof(double));
+    h = fnv(h, &s->warning_at.percent, sizeof(int));
+    return h;
 }

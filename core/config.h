@@ -45,8 +45,27 @@ struct tocsin_instance_conf {
     size_t nopts;
 };
 
+/* A threshold held against one performance-data label of a service. */
+struct tocsin_perf_threshold {
+    char *label;                  /* the perfdata label, as the plugin emits it */
+    struct tocsin_thresholds th;
+    int line;
+};
+
+/* How a group rolls its members up into one state. */
+enum tocsin_group_mode {
+    TOCSIN_GROUP_WORST = 0,       /* the worst member state */
+    TOCSIN_GROUP_COUNT = 1        /* CRITICAL / WARNING from member counts */
+};
+
+/* "At least N members" or "at least N % of the members"; n < 0: unset. */
+struct tocsin_count {
+    double n;
+    int percent;
+};
+
 struct tocsin_service_conf {
-    struct tocsin_instance_conf inst;
+    struct tocsin_instance_conf inst; /* for a group, plugin is NULL */
     int64_t interval_us;          /* between checks while OK or hard */
     int64_t retry_interval_us;    /* between checks while in a soft state */
     int64_t timeout_us;
@@ -57,11 +76,74 @@ struct tocsin_service_conf {
     size_t nlabels;
     int flap_detection;
     double flap_low, flap_high;   /* percent state change thresholds */
+    struct tocsin_perf_threshold *thresholds; /* on perfdata labels */
+    size_t nthresholds;
+    enum tocsin_severity severity[4]; /* severity of each hard state
+                                     (index: enum tocsin_state) */
+    char **depends;               /* names of the services this one needs */
+    size_t ndepends;
+    uint32_t *parents;            /* their indices (resolved) */
+    char *link;                   /* a URL about the service, or NULL */
+    char *downtime_period;        /* scheduled downtime: a time period */
+    int downtime_period_index;    /* resolved, or -1 */
+
+    /* Groups: a service computed from other services' hard states. */
+    int is_group;
+    char **member_names;          /* members named in the configuration */
+    size_t nmember_names;
+    struct tocsin_label *member_labels; /* members selected by labels */
+    size_t nmember_labels;
+    uint32_t *members;            /* resolved member indices */
+    size_t nmembers;
+    enum tocsin_group_mode group_mode;
+    struct tocsin_count critical_at; /* COUNT mode */
+    struct tocsin_count warning_at;
+    uint32_t *groups;             /* groups this service is a member of */
+    size_t ngroups;
+};
+
+/* One escalation step of a route. */
+struct tocsin_escalation {
+    int64_t after_ms;             /* unacknowledged this long after the problem */
+    char **names;                 /* notifier names, as written */
+    uint32_t *notifiers;          /* resolved */
+    size_t nnotifiers;
+    int line;
+};
+
+/* Where alerts go: the first matching route wins unless it continues. */
+struct tocsin_route_conf {
+    char *name;
+    char *file;
+    int line;
+    unsigned severities;          /* bit per enum tocsin_severity; 0 = any */
+    struct tocsin_label *match;   /* labels that must be equal ... */
+    size_t nmatch;
+    char **services;              /* service name patterns (fnmatch), or none */
+    size_t nservices;
+    char *period;                 /* time period name, or NULL */
+    int period_index;             /* resolved, or -1: always "during" */
+    char **during_names;          /* notifiers inside the period, as written */
+    uint32_t *during;             /* ... resolved */
+    size_t nduring;
+    char **outside_names;         /* notifiers outside it */
+    uint32_t *outside;
+    size_t noutside;
+    int cont;                     /* try later routes too */
+    int64_t repeat_interval_ms;   /* 0: never repeat */
+    int64_t group_wait_ms;        /* gather alerts this long into one message */
+    struct tocsin_escalation *escalations; /* by increasing after_ms */
+    size_t nescalations;
 };
 
 struct tocsin_notifier_conf {
     struct tocsin_instance_conf inst;
     int enabled;
+    int64_t timeout_ms;           /* one delivery attempt at most */
+    int64_t retry_min_ms;         /* first retry delay, doubled each time */
+    int64_t retry_max_ms;         /* ... up to this */
+    int64_t expire_ms;            /* give up this long after queueing */
+    int forwards_results;         /* the plugin takes every check result */
 };
 
 struct tocsin_config {
@@ -78,6 +160,13 @@ struct tocsin_config {
     size_t nservices;
     struct tocsin_notifier_conf *notifiers;
     size_t nnotifiers;
+    struct tocsin_route_conf *routes;
+    size_t nroutes;
+    struct tocsin_timeperiod *periods; /* see timeperiod.h */
+    size_t nperiods;
+    long fallback_notifier;       /* gets what disabled notifiers would have
+                                     sent; -1 for none */
+    char *control_socket;         /* tocsinctl's Unix socket */
 };
 
 /* Read `path` and its conf.d. Returns the configuration (free with
@@ -94,6 +183,15 @@ void tocsin_config_free(struct tocsin_config *conf);
  * Returns NULL with a reason in err. Free with cfg_free(). */
 cfg_t *tocsin_config_plugin_cfg(const struct tocsin_instance_conf *inst,
                                 struct tocsin_buf *err);
+
+/* A hash of everything that defines service `s` (plugin, options, timing,
+ * labels, thresholds, membership...): equal hashes mean a reload may keep
+ * the service's state and schedule. */
+uint64_t tocsin_config_service_hash(const struct tocsin_service_conf *s);
+
+/* Index of the notifier named `name`, or -1. O(n). */
+long tocsin_config_find_notifier(const struct tocsin_config *conf,
+                                 const char *name);
 
 /* Index of the service named `name`, or -1. O(n). */
 long tocsin_config_find_service(const struct tocsin_config *conf,

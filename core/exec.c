@@ -277,8 +277,9 @@ static int exec_take(struct exec_stream *s, char **text, size_t *len,
 }
 
 /*
- * Run argv with a deadline; see tocsin-plugin.h for the contract. On every
- * return res->out and res->err are NUL-terminated strings (empty when the
+ * Run argv with environment envp and a deadline; see tocsin-plugin.h for
+ * the contract of tocsin_exec() and tocsin_exec_env(). On every return
+ * res->out and res->err are NUL-terminated strings (empty when the
  * command did not run), or NULL only when memory ran out; release them with
  * tocsin_exec_free(). spawn_errno is set exactly when -1 is returned.
  * The child is reaped with waitpid(pid), never waitpid(-1), so other
@@ -288,8 +289,9 @@ static int exec_take(struct exec_stream *s, char **text, size_t *len,
  * rounds; allocations are the two output buffers (and glibc's file
  * actions list).
  */
-int tocsin_exec(char *const argv[], const struct timespec *deadline,
-                size_t cap, struct tocsin_exec_result *res)
+static int exec_run(char *const argv[], char *const envp[],
+                    const struct timespec *deadline, size_t cap,
+                    struct tocsin_exec_result *res)
 {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attr;
@@ -352,7 +354,7 @@ int tocsin_exec(char *const argv[], const struct timespec *deadline,
         (e = posix_spawnattr_setsigdefault(&attr, &defaults)) != 0)
         goto out;
 
-    e = posix_spawnp(&pid, argv[0], &actions, &attr, argv, environ);
+    e = posix_spawnp(&pid, argv[0], &actions, &attr, argv, envp);
     if (e != 0) {
         pid = -1;
         goto out;
@@ -418,6 +420,19 @@ out:
         res->spawn_errno = e;
     res->duration = (double)(exec_now() - start) / 1e9;
     return rc;
+}
+
+int tocsin_exec(char *const argv[], const struct timespec *deadline,
+                size_t cap, struct tocsin_exec_result *res)
+{
+    return exec_run(argv, environ, deadline, cap, res);
+}
+
+int tocsin_exec_env(char *const argv[], char *const envp[],
+                    const struct timespec *deadline, size_t cap,
+                    struct tocsin_exec_result *res)
+{
+    return exec_run(argv, envp ? envp : environ, deadline, cap, res);
 }
 
 /* Release the output held by a result; the result may be reused. */

@@ -51,21 +51,16 @@ struct tocsin_result_msg {
 struct tocsin_alert_msg {
     uint32_t notifier;        /* notifier index in the configuration */
     uint32_t seq;
-    uint32_t svc;
-    uint32_t state;
-    uint32_t previous;
-    uint32_t attempt;
-    uint32_t max_attempts;
-    uint32_t flapping;
-    int64_t since;            /* wall-clock seconds */
-    /* followed by output, long output and perfdata: each a uint32_t length
-     * and that many bytes */
+    uint32_t count;           /* alerts in this message: the first, then
+                                 those grouped with it */
+    /* followed by `count` alerts, each encoded by tocsin_alert_encode */
 };
 
 struct tocsin_delivery_msg {
     uint32_t notifier;
     uint32_t seq;
     uint32_t outcome;         /* enum tocsin_delivery */
+    int64_t retry_after;      /* seconds the receiver asked to wait, or 0 */
     /* followed by the reason text on failure */
 };
 
@@ -87,5 +82,16 @@ int tocsin_frame_put_str(struct tocsin_buf *out, const char *s, size_t len);
 /* Read such a string from *p (with *left bytes left); on success advance
  * both and point *s and *len into the frame. Returns 0 or -1 if malformed. */
 int tocsin_frame_get_str(const char **p, size_t *left, const char **s, size_t *len);
+
+/* Append `a` (labels included; not its grouped alerts, its deadline or
+ * retry_after) to `out` in a form tocsin_alert_decode reads back: used for
+ * the notifier frames and the outbox. Returns 0 or -1 on oom. */
+int tocsin_alert_encode(struct tocsin_buf *out, const struct tocsin_alert *a);
+
+/* Read one encoded alert from *p (*left bytes) into `a`: its strings point
+ * into the encoded bytes, which must outlive `a`; its labels are a new
+ * array the caller frees (a->labels). Advances *p and *left. Returns 0, or
+ * -1 when the bytes are malformed. */
+int tocsin_alert_decode(const char **p, size_t *left, struct tocsin_alert *a);
 
 #endif

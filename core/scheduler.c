@@ -171,3 +171,10 @@ int64_t tocsin_sched_next(int64_t due, int64_t interval_us, int64_t now)
         next += ((now - next) / interval_us + 1) * interval_us;
     return next;
 }
+
+int64_t tocsin_sched_due(const struct tocsin_sched *s, uint32_t id)
+{
+    if (id >= s->nids || s->pos[id] == TOCSIN_SCHED_NONE)
+        return -1;
+    return s->heap[s->pos[id]].due;
+}

@@ -25,6 +25,9 @@ struct tocsin_sched {
     uint32_t nids;                  /* capacity in ids */
 };
 
+/* When `id` is due, or -1 when it is not scheduled. O(1). */
+int64_t tocsin_sched_due(const struct tocsin_sched *s, uint32_t id);
+
 /* Room for ids 0..nids-1. Returns 0 or -1 on oom. */
 int tocsin_sched_init(struct tocsin_sched *s, uint32_t nids);
 void tocsin_sched_free(struct tocsin_sched *s);

@@ -83,12 +83,31 @@ static const char *nz(const char *s)
     return s ? s : "";
 }
 
+/* The word for what happened: "RECOVERED", "ACKNOWLEDGED", or the state. */
+static const char *status_word(const struct tocsin_alert *a)
+{
+    if (a->kind == TOCSIN_ALERT_RECOVERY)
+        return "RECOVERED";
+    if (a->kind == TOCSIN_ALERT_ACKNOWLEDGED)
+        return "ACKNOWLEDGED";
+    return tocsin_state_name((int)a->state);
+}
+
 /* One line of {alerts}: "CRITICAL db on host1: output". */
 static void put_alert_line(struct tocsin_buf *out, const struct tocsin_alert *a)
 {
-    tocsin_buf_printf(out, "%s %s on %s: %s", a->kind == TOCSIN_ALERT_RECOVERY
-                      ? "RECOVERED" : tocsin_state_name((int)a->state),
+    tocsin_buf_printf(out, "%s %s on %s: %s", status_word(a),
                       nz(a->service), nz(a->host), nz(a->output));
+}
+
+/* {labels}: "team=dba, component=db" in the alert's order. */
+static void put_labels(struct tocsin_buf *out, const struct tocsin_alert *a)
+{
+    size_t i;
+
+    for (i = 0; i < a->nlabels; i++)
+        tocsin_buf_printf(out, "%s%s=%s", i ? ", " : "", nz(a->labels[i].key),
+                          nz(a->labels[i].value));
 }
 
 /* The placeholder names, for tocsin_template_check(). */
@@ -96,7 +115,7 @@ static const char *const placeholders[] = {
     "service", "host", "state", "previous", "severity", "kind", "output",
     "long_output", "perfdata", "attempt", "max_attempts", "incident",
     "group_key", "route", "link", "reason", "since", "problem_since", "at",
-    "duration", "count", "alerts", NULL
+    "duration", "count", "alerts", "status", "labels", NULL
 };
 
 /*
@@ -133,6 +152,10 @@ static int expand(struct tocsin_buf *out, const char *name, size_t len,
         tocsin_buf_puts(out, nz(a->host));
     else if (IS("state"))
         tocsin_buf_puts(out, tocsin_state_name((int)a->state));
+    else if (IS("status"))
+        tocsin_buf_puts(out, status_word(a));
+    else if (IS("labels"))
+        put_labels(out, a);
     else if (IS("previous"))
         tocsin_buf_puts(out, tocsin_state_name((int)a->previous));
     else if (IS("severity"))

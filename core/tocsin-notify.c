@@ -11,6 +11,10 @@
  * stateful notifier (one that remembers what it sent) is tried over a
  * sequence: a problem, then its recovery.
  *
+ * With --attempts N, a notification the notifier asks to retry is sent
+ * again through the same instance, a second apart, as the daemon's outbox
+ * would later: to see how a notifier copes with its own retries.
+ *
  * Exit status (of the last alert): 0 delivered, 75 the notifier asked to
  * retry later, 1 it failed, 2 usage or configuration error.
  */
@@ -32,6 +36,7 @@
 #define MAX_LABELS 64
 #define MAX_GROUPED 64
 #define MAX_ALERTS 16
+#define MAX_ATTEMPTS 100
 
 /* One alert to send, and what was given for it. */
 struct alert_stage {
@@ -39,6 +44,7 @@ struct alert_stage {
     long group;                 /* grouped copies to add (--alert-group N) */
     int severity_set;           /* --alert-severity given */
     int at_set;                 /* --alert-at given */
+    int incident_given;         /* the incident key is the user's */
 };
 
 struct alert_args {
@@ -48,6 +54,7 @@ struct alert_args {
                                                alert.nlabels entries */
     size_t nlabels;             /* entries of labels[] in use */
     long timeout_ms;
+    int attempts;               /* --attempts N */
 };
 
 static void usage(FILE *to)
@@ -77,7 +84,9 @@ static void usage(FILE *to)
             "                                   the same instance; the --alert-FIELD\n"
             "                                   options after it change that one\n"
             "  -p PATH             plugin directories (default $TOCSIN_PLUGIN_PATH or %s)\n"
-            "  --timeout DURATION  the notifier's deadline (default 30s)\n",
+            "  --timeout DURATION  the notifier's deadline (default 30s)\n"
+            "  --attempts N        send again, a second apart, while the notifier asks\n"
+            "                      to retry, N times at most (default 1)\n",
             TOCSIN_PLUGIN_DIR);
 }
 
@@ -286,11 +295,14 @@ static void complete_stage(struct alert_stage *st, const struct alert_stage *bef
 
     if (!st->at_set)
         a->at = time(NULL);
+    st->incident_given = a->incident != NULL;
     if (before) {
         if (!a->problem_since)
             a->problem_since = before->alert.problem_since;
-        if (!a->incident)
+        if (!a->incident) {
             a->incident = before->alert.incident;
+            st->incident_given = before->incident_given;
+        }
     }
     if (!a->since)
         a->since = a->at;
@@ -306,46 +318,73 @@ static void complete_stage(struct alert_stage *st, const struct alert_stage *bef
 }
 
 /* Send one stage's alert, with its grouped copies, through the instance
- * and print the outcome on one line. Returns the exit status for it. */
+ * (again, a second apart, while the notifier asks to retry and attempts
+ * remain) and print the outcome on one line. Returns the exit status for
+ * it. */
 static int send_stage(const struct tocsin_plugin *p, void *inst,
-                      struct alert_stage *st, long timeout_ms)
+                      struct alert_stage *st, long timeout_ms, int attempts)
 {
     struct tocsin_alert grouped[MAX_GROUPED];
+    struct tocsin_buf incidents[MAX_GROUPED];
     char names[MAX_GROUPED][64], reason[1024] = "";
     struct tocsin_alert *a = &st->alert;
     enum tocsin_delivery outcome;
     long k, retry_after = 0;
+    int attempt, rc;
 
     for (k = 0; k < st->group; k++) {
         grouped[k] = *a;
         snprintf(names[k], sizeof(names[k]), "%s-%ld", a->service, k + 1);
         grouped[k].service = names[k];
+        /* Another service, so another incident. */
+        tocsin_buf_init(&incidents[k]);
+        if (st->incident_given)
+            tocsin_buf_printf(&incidents[k], "%s-%ld", a->incident, k + 1);
+        else
+            tocsin_buf_printf(&incidents[k], "%s/%s/%lld", a->host, names[k],
+                              (long long)a->problem_since);
+        grouped[k].incident = tocsin_buf_str(&incidents[k]);
     }
     a->grouped = st->group ? grouped : NULL;
     a->ngrouped = (size_t)st->group;
     a->retry_after = &retry_after;
-    a->deadline = tocsin_us_to_timespec(tocsin_mono_us() + timeout_ms * 1000);
-    /* The notifier gets the deadline; the alarm is the backstop. */
-    alarm((unsigned)((timeout_ms + 999) / 1000 + 1));
-    outcome = p->notify ? p->notify(inst, a, reason, sizeof(reason)) : TOCSIN_FAILED;
-    alarm(0);
+    for (attempt = 1;; attempt++) {
+        retry_after = 0;
+        reason[0] = '\0';
+        a->deadline = tocsin_us_to_timespec(tocsin_mono_us() + timeout_ms * 1000);
+        /* The notifier gets the deadline; the alarm is the backstop. */
+        alarm((unsigned)((timeout_ms + 999) / 1000 + 1));
+        outcome = p->notify ? p->notify(inst, a, reason, sizeof(reason)) : TOCSIN_FAILED;
+        alarm(0);
+        reason[sizeof(reason) - 1] = '\0';
+        if (outcome != TOCSIN_RETRY || attempt >= attempts)
+            break;
+        printf("attempt %d: retry: %s\n", attempt, *reason ? reason : "no reason given");
+        fflush(stdout);
+        sleep(1);
+    }
     a->grouped = NULL;
     a->ngrouped = 0;
-    reason[sizeof(reason) - 1] = '\0';
     switch (outcome) {
     case TOCSIN_DELIVERED:
         printf("delivered\n");
-        return 0;
+        rc = 0;
+        break;
     case TOCSIN_RETRY:
         if (retry_after > 0)
             printf("retry after %ld s: %s\n", retry_after, *reason ? reason : "no reason given");
         else
             printf("retry: %s\n", *reason ? reason : "no reason given");
-        return EXIT_RETRY;
+        rc = EXIT_RETRY;
+        break;
     default:
         printf("failed: %s\n", *reason ? reason : "no reason given");
-        return 1;
+        rc = 1;
+        break;
     }
+    for (k = 0; k < st->group; k++)
+        tocsin_buf_free(&incidents[k]);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -364,6 +403,7 @@ int main(int argc, char **argv)
     size_t k;
 
     aa.timeout_ms = 30000;
+    aa.attempts = 1;
     aa.nstages = 1;
     first->state = TOCSIN_CRITICAL;
     first->previous = TOCSIN_OK;
@@ -386,6 +426,14 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
             if (tocsin_duration_parse(argv[++i], &aa.timeout_ms) < 0 || aa.timeout_ms <= 0)
                 die(EXIT_USAGE, "--timeout: \"%s\" is not a duration (e.g. 10s, 1m)", argv[i]);
+        } else if (strcmp(argv[i], "--attempts") == 0 && i + 1 < argc) {
+            char *end;
+            long n = strtol(argv[++i], &end, 10);
+
+            if (!*argv[i] || *end || n < 1 || n > MAX_ATTEMPTS)
+                die(EXIT_USAGE, "--attempts: \"%s\" is not a number from 1 to %d", argv[i],
+                    MAX_ATTEMPTS);
+            aa.attempts = (int)n;
         } else if (strcmp(argv[i], "--list") == 0) {
             list = 1;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
@@ -442,7 +490,7 @@ int main(int argc, char **argv)
     alarm(0);
     for (i = 0; i < aa.nstages; i++) {
         complete_stage(&aa.stages[i], i ? &aa.stages[i - 1] : NULL, &incident);
-        rc = send_stage(p, inst, &aa.stages[i], aa.timeout_ms);
+        rc = send_stage(p, inst, &aa.stages[i], aa.timeout_ms, aa.attempts);
         fflush(stdout);
     }
     if (p->teardown)

@@ -246,6 +246,14 @@ struct tocsin_exec_result {
  * (spawn_errno says why). The caller frees the result. */
 int tocsin_exec(char *const argv[], const struct timespec *deadline,
                 size_t cap, struct tocsin_exec_result *res);
+
+/* tocsin_exec() with `envp` ("NAME=value" strings, NULL-terminated) as the
+ * command's whole environment instead of the caller's; NULL envp means the
+ * caller's. A command named without '/' is still searched in the caller's
+ * PATH. */
+int tocsin_exec_env(char *const argv[], char *const envp[],
+                    const struct timespec *deadline, size_t cap,
+                    struct tocsin_exec_result *res);
 void tocsin_exec_free(struct tocsin_exec_result *res);
 
 /* Split a command line into argv the way a POSIX shell splits words:
@@ -371,7 +379,12 @@ struct tocsin_alert {
  *   {duration}                     time since problem_since, "1h 5m"
  *   {count}                        alerts in this message (1 + ngrouped)
  *   {alerts}                       one line per alert in this message:
- *                                  "CRITICAL db on host1: output"
+ *                                  "CRITICAL db on host1: output" (the
+ *                                  first word is {status})
+ *   {status}                       "RECOVERED" for a recovery,
+ *                                  "ACKNOWLEDGED" for an acknowledgement,
+ *                                  else the state ("CRITICAL")
+ *   {labels}                       every label: "team=dba, component=db"
  *   {label:KEY}                    the value of label KEY, or ""
  * "{{" and "}}" stand for literal braces. Returns a string the caller
  * frees, or NULL when out of memory. Unknown placeholders are kept as

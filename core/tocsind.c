@@ -13,21 +13,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "alerting.h"
 #include "buf.h"
 #include "clock.h"
 #include "config.h"
+#include "control.h"
+#include "group.h"
 #include "log.h"
 #include "nagios.h"
 #include "registry.h"
 #include "scheduler.h"
 #include "service.h"
+#include "status.h"
+#include "store.h"
 #include "worker.h"
 
 #ifndef TOCSIN_SYSCONF_DIR
@@ -35,6 +42,7 @@
 #endif
 
 #define SIGNAL_TAG 1
+#define OUTPUT_KEEP 8192            /* bytes of each service's last output kept */
 #define HIST_BUCKETS (64 * 16)
 
 /* Lateness: how long after its due time a check started. Log-linear
@@ -59,6 +67,15 @@ struct daemon {
     struct tocsin_pool pool;
     struct tocsin_sched sched;
     struct svc_rt *rt;
+    struct tocsin_svc_view *views; /* what alerting sees of each service */
+    struct tocsin_store *store;
+    struct tocsin_alerting *alerting;
+    struct tocsin_status status;  /* what the control socket and HTTP show */
+    struct tocsin_control *control;
+    const char *conf_path;
+    int nworkers;               /* check workers to run */
+    uint64_t *svc_hash;         /* per service: tocsin_config_service_hash */
+    int lock_fd;
     int epfd;
     int sigfd;
     uint32_t next_seq;
@@ -150,52 +167,43 @@ static void first_line(const char *text, size_t len, struct tocsin_buf *out, siz
     tocsin_buf_append(out, text, n > max ? max : n);
 }
 
-/* Hand a hard state change to every enabled notifier. */
-static void send_alerts(struct daemon *d, uint32_t svc, enum tocsin_state old,
-                        const char *text, size_t len)
+static void apply_result(struct daemon *d, uint32_t svc, enum tocsin_state state,
+                         const char *text, size_t len);
+static void save_service(struct daemon *d, uint32_t svc);
+
+/* Keep the last output of `svc` for alerting, groups and status. */
+static void keep_output(struct daemon *d, uint32_t svc, const char *text, size_t len)
+{
+    struct tocsin_svc_view *v = &d->views[svc];
+    char *copy;
+
+    if (len > OUTPUT_KEEP)
+        len = OUTPUT_KEEP;
+    if (v->output && strlen(v->output) == len && memcmp(v->output, text, len) == 0)
+        return;
+    copy = strndup(text, len);
+    if (!copy)
+        return;
+    free(v->output);
+    v->output = copy;
+}
+
+/* Judge again every group `svc` belongs to. */
+static void update_groups(struct daemon *d, uint32_t svc)
 {
     const struct tocsin_service_conf *s = &d->conf->services[svc];
-    struct svc_rt *rt = &d->rt[svc];
-    struct tocsin_output out;
-    struct tocsin_buf perf = TOCSIN_BUF_INIT;
-    struct tocsin_alert_msg m;
+    struct tocsin_buf out = TOCSIN_BUF_INIT;
     size_t i;
 
-    if (d->conf->nnotifiers == 0)
-        return;
-    if (rt->st.flapping) {
-        tocsin_info("service '%s': no notification while flapping", s->inst.name);
-        return;
-    }
-    if (tocsin_output_parse(text, len, &out) < 0)
-        return;
-    for (i = 0; i < out.nperf; i++) {
-        if (i)
-            tocsin_buf_putc(&perf, ' ');
-        tocsin_perf_format(&out.perf[i], &perf);
-    }
-    memset(&m, 0, sizeof(m));
-    m.svc = svc;
-    m.state = rt->st.hard_state;
-    m.previous = old;
-    m.attempt = (uint32_t)rt->st.attempt;
-    m.max_attempts = (uint32_t)s->max_attempts;
-    m.flapping = (uint32_t)rt->st.flapping;
-    m.since = (int64_t)rt->last_change;
-    for (i = 0; i < d->conf->nnotifiers; i++) {
-        const struct tocsin_notifier_conf *n = &d->conf->notifiers[i];
+    for (i = 0; i < s->ngroups; i++) {
+        uint32_t g = s->groups[i];
+        enum tocsin_state st;
 
-        if (!n->enabled)
-            continue;
-        m.notifier = (uint32_t)i;
-        m.seq = ++d->next_seq;
-        if (tocsin_pool_alert(&d->pool, (uint32_t)i, m.seq, &m, out.first_line,
-                              out.long_output, tocsin_buf_str(&perf)) < 0)
-            tocsin_error("service '%s': cannot queue notification for '%s': out of memory",
-                         s->inst.name, n->inst.name);
+        tocsin_buf_reset(&out);
+        st = tocsin_group_eval(d->conf, g, d->views, &out);
+        apply_result(d, g, st, tocsin_buf_str(&out), out.len);
     }
-    tocsin_buf_free(&perf);
-    tocsin_output_free(&out);
+    tocsin_buf_free(&out);
 }
 
 /*
@@ -213,6 +221,20 @@ static void apply_result(struct daemon *d, uint32_t svc, enum tocsin_state state
     int64_t now = tocsin_mono_us();
 
     tocsin_svc_apply(&rt->st, state, s->max_attempts, &flap, &ch);
+    {
+        struct tocsin_svc_view *v = &d->views[svc];
+
+        keep_output(d, svc, text, len);
+        v->state = rt->st.state;
+        v->hard_state = rt->st.hard_state;
+        v->is_hard = rt->st.is_hard;
+        v->attempt = rt->st.attempt;
+        v->flapping = rt->st.flapping;
+        v->checked = 1;
+        v->last_check = time(NULL);
+        if (ch.hard_change || ch.first)
+            v->last_change = v->last_check;
+    }
     /* Most results change nothing and are logged only at debug level:
      * build the line only when it will be written. */
     if (ch.hard_change || ch.soft_problem || ch.soft_recovery || ch.first ||
@@ -224,7 +246,7 @@ static void apply_result(struct daemon *d, uint32_t svc, enum tocsin_state state
                     s->inst.name, s->host, tocsin_state_name(ch.old_hard),
                     tocsin_state_name(rt->st.hard_state), rt->st.attempt,
                     s->max_attempts, tocsin_buf_str(&line));
-        send_alerts(d, svc, ch.old_hard, text, len);
+        tocsin_alerting_hard_change(d->alerting, svc, ch.old_hard, rt->last_change);
     } else if (ch.soft_problem) {
         tocsin_info("service '%s' on %s: %s (soft, attempt %d/%d): %s", s->inst.name,
                     s->host, tocsin_state_name(state), rt->st.attempt, s->max_attempts,
@@ -247,6 +269,14 @@ static void apply_result(struct daemon *d, uint32_t svc, enum tocsin_state state
         tocsin_info("service '%s' on %s stopped flapping (%.1f%% state change < %.1f%%)",
                     s->inst.name, s->host, rt->st.flap_percent, s->flap_low);
     tocsin_buf_free(&line);
+    if (ch.state_changed || ch.hard_change || ch.first || ch.flap_started || ch.flap_stopped)
+        save_service(d, svc);
+    tocsin_alerting_result(d->alerting, svc, time(NULL));
+    tocsin_control_result(d->control, svc);
+    if (s->ngroups && (ch.hard_change || ch.first))
+        update_groups(d, svc);
+    if (s->is_group)
+        return;
 
     rt->seq = 0;
     if (ch.use_retry) {
@@ -275,7 +305,10 @@ static void on_result(void *ud, const struct tocsin_result_msg *r, const char *o
         return;
     d->checks++;
     d->checks_total++;
+    d->status.checks_total = d->checks_total;
     hist_add(&d->lateness, r->started_us - rt->due);
+    tocsin_histogram_add(&d->status.lateness, (double)(r->started_us - rt->due) / 1e6);
+    tocsin_histogram_add(&d->status.check_duration, (double)r->duration_us / 1e6);
     if (r->flags & TOCSIN_RESULT_TIMED_OUT) {
         const struct tocsin_service_conf *s = &d->conf->services[r->svc];
         struct tocsin_buf msg = TOCSIN_BUF_INIT;
@@ -316,19 +349,217 @@ static void on_lost(void *ud, uint32_t svc, uint32_t seq, int requeue,
 }
 
 static void on_delivery(void *ud, uint32_t notifier, uint32_t seq,
-                        enum tocsin_delivery outcome, const char *why)
+                        enum tocsin_delivery outcome, int64_t retry_after, const char *why)
 {
     struct daemon *d = ud;
-    const char *name = notifier < d->conf->nnotifiers
-        ? d->conf->notifiers[notifier].inst.name : "?";
 
-    (void)seq;
-    if (outcome == TOCSIN_DELIVERED)
-        tocsin_debug("notifier '%s': delivered", name);
-    else
-        tocsin_warn("notifier '%s': %s: %s", name,
-                    outcome == TOCSIN_RETRY ? "not delivered (temporary)" : "failed",
-                    *why ? why : "no reason given");
+    tocsin_alerting_delivery(d->alerting, notifier, seq, outcome, retry_after,
+                             *why ? why : "no reason given");
+}
+
+/* Alerting hands a message to a notifier's worker. */
+static int send_to_notifier(void *ud, uint32_t notifier, uint32_t seq, const void *alerts,
+                            size_t len, uint32_t count)
+{
+    struct daemon *d = ud;
+
+    if (tocsin_pool_alert(&d->pool, notifier, seq, alerts, len, count) < 0)
+        return -1;
+    tocsin_pool_flush(&d->pool);
+    return 0;
+}
+
+/* Control: run a service now. */
+static void control_check_now(void *ud, uint32_t svc)
+{
+    struct daemon *d = ud;
+
+    if (!d->rt[svc].seq)
+        tocsin_sched_set(&d->sched, svc, tocsin_mono_us());
+}
+
+static int control_reload(void *ud, struct tocsin_buf *errors);
+
+static struct tocsin_alerting *control_alerting(void *ud)
+{
+    return ((struct daemon *)ud)->alerting;
+}
+
+/* The age of the most overdue check not handed to a worker yet. */
+static int64_t status_overdue(void *ud)
+{
+    struct daemon *d = ud;
+    struct tocsin_sched_item it;
+    int64_t now = tocsin_mono_us();
+
+    if (tocsin_sched_peek(&d->sched, &it) < 0 || it.due >= now)
+        return 0;
+    return now - it.due;
+}
+
+static int status_workers_up(void *ud, int *total)
+{
+    struct daemon *d = ud;
+    int i, up = 0;
+
+    for (i = 0; i < d->pool.ncheck; i++)
+        if (d->pool.workers[i].fd >= 0)
+            up++;
+    *total = d->pool.ncheck;
+    return up;
+}
+
+/* mkdir -p: create `path` and its missing parents. Returns 0 or -1. */
+static int make_dirs(const char *path, mode_t mode)
+{
+    char *copy = strdup(path), *p;
+    int rc = -1;
+
+    if (!copy)
+        return -1;
+    for (p = copy + 1; ; p++) {
+        if (*p == '/' || !*p) {
+            char c = *p;
+
+            *p = '\0';
+            if (mkdir(copy, mode) < 0 && errno != EEXIST)
+                goto out;
+            *p = c;
+            if (!c)
+                break;
+        }
+    }
+    rc = 0;
+out:
+    free(copy);
+    return rc;
+}
+
+/*
+ * Open the state directory: create it if needed, take its lock (one daemon
+ * per state directory) and open the store. Returns 0 or -1 (logged).
+ */
+static int open_state(struct daemon *d)
+{
+    struct tocsin_buf path = TOCSIN_BUF_INIT;
+    char err[512];
+    int rc = -1;
+
+    if (make_dirs(d->conf->state_dir, 0750) < 0) {
+        tocsin_error("state directory %s: %s", d->conf->state_dir, strerror(errno));
+        goto out;
+    }
+    tocsin_buf_printf(&path, "%s/tocsind.lock", d->conf->state_dir);
+    d->lock_fd = open(tocsin_buf_str(&path), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (d->lock_fd < 0) {
+        tocsin_error("%s: %s", tocsin_buf_str(&path), strerror(errno));
+        goto out;
+    }
+    if (flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        tocsin_error("%s is in use by another tocsind (state_dir %s); give each daemon its "
+                     "own state_dir", tocsin_buf_str(&path), d->conf->state_dir);
+        goto out;
+    }
+    tocsin_buf_reset(&path);
+    tocsin_buf_printf(&path, "%s/" TOCSIN_STORE_FILE, d->conf->state_dir);
+    if (tocsin_store_open(tocsin_buf_str(&path), 0, &d->store, err, sizeof(err)) < 0) {
+        tocsin_error("%s", err);
+        goto out;
+    }
+    rc = 0;
+out:
+    tocsin_buf_free(&path);
+    return rc;
+}
+
+/* Schedule service `i`'s first run: within max_check_spread of `now`, at
+ * the service's own phase (from its name), so that neither a start nor a
+ * reload floods the machine. */
+static void schedule_first(struct daemon *d, size_t i, int64_t now)
+{
+    const struct tocsin_service_conf *s = &d->conf->services[i];
+    int64_t offset = tocsin_sched_spread(s->inst.name, s->interval_us);
+    int64_t window = s->interval_us < d->conf->max_check_spread_us
+        ? s->interval_us : d->conf->max_check_spread_us;
+
+    if (s->is_group)
+        return;
+    d->rt[i].phase = now + offset - s->interval_us;
+    d->rt[i].due = now + (window > 0 ? offset % window : 0);
+    tocsin_sched_set(&d->sched, (uint32_t)i, d->rt[i].due);
+}
+
+/* What is kept of a service across restarts (state kind "service"). */
+struct saved_service {
+    uint64_t hash;              /* its definition when saved */
+    struct tocsin_svc_state st;
+    int64_t last_change, last_check;
+    /* followed by the last output */
+};
+
+/* Save service `svc`'s state: called on state changes only, so that a
+ * restart neither re-alerts nor forgets a problem (results that change
+ * nothing are not written). */
+static void save_service(struct daemon *d, uint32_t svc)
+{
+    struct tocsin_buf blob = TOCSIN_BUF_INIT;
+    struct saved_service ss;
+    const char *out = d->views[svc].output ? d->views[svc].output : "";
+
+    if (!d->store)
+        return;
+    memset(&ss, 0, sizeof(ss));
+    ss.hash = d->svc_hash[svc];
+    ss.st = d->rt[svc].st;
+    ss.last_change = d->views[svc].last_change;
+    ss.last_check = d->views[svc].last_check;
+    if (tocsin_buf_append(&blob, &ss, sizeof(ss)) == 0 &&
+        tocsin_buf_append(&blob, out, strlen(out)) == 0)
+        tocsin_state_put(d->store, "service", d->conf->services[svc].inst.name, blob.data,
+                         blob.len);
+    tocsin_buf_free(&blob);
+}
+
+static int restore_service(void *ud, const char *name, const void *blob, size_t len)
+{
+    struct daemon *d = ud;
+    struct saved_service ss;
+    long svc = tocsin_config_find_service(d->conf, name);
+    struct tocsin_svc_view *v;
+
+    if (svc < 0 || len < sizeof(ss))
+        return 0;
+    memcpy(&ss, blob, sizeof(ss));
+    if (ss.hash != d->svc_hash[svc] || !ss.st.checked)
+        return 0; /* redefined since: it starts afresh */
+    d->rt[svc].st = ss.st;
+    d->rt[svc].last_change = (time_t)ss.last_change;
+    v = &d->views[svc];
+    v->state = ss.st.state;
+    v->hard_state = ss.st.hard_state;
+    v->is_hard = ss.st.is_hard;
+    v->attempt = ss.st.attempt;
+    v->flapping = ss.st.flapping;
+    v->checked = 1;
+    v->last_change = (time_t)ss.last_change;
+    v->last_check = (time_t)ss.last_check;
+    free(v->output);
+    v->output = strndup((const char *)blob + sizeof(ss), len - sizeof(ss));
+    return 0;
+}
+
+/* Definition hashes of every service of d->conf. */
+static int hash_services(struct daemon *d)
+{
+    size_t i;
+
+    free(d->svc_hash);
+    d->svc_hash = calloc(d->conf->nservices ? d->conf->nservices : 1, sizeof(uint64_t));
+    if (!d->svc_hash)
+        return -1;
+    for (i = 0; i < d->conf->nservices; i++)
+        d->svc_hash[i] = tocsin_config_service_hash(&d->conf->services[i]);
+    return 0;
 }
 
 /* Start every check worker and schedule each service's first run spread
@@ -348,6 +579,7 @@ static int daemon_start(struct daemon *d, int workers)
         workers = cpus > 1 ? (int)(2 * cpus) : 2;
     if (workers < 2)
         workers = 2;
+    d->nworkers = workers;
 
     sigemptyset(&set);
     sigaddset(&set, SIGCHLD);
@@ -373,28 +605,61 @@ static int daemon_start(struct daemon *d, int workers)
     prctl(PR_SET_CHILD_SUBREAPER, 1);
 
     d->rt = calloc(d->conf->nservices ? d->conf->nservices : 1, sizeof(*d->rt));
-    if (!d->rt || tocsin_sched_init(&d->sched, (uint32_t)d->conf->nservices) < 0) {
+    d->views = calloc(d->conf->nservices ? d->conf->nservices : 1, sizeof(*d->views));
+    if (!d->rt || !d->views || tocsin_sched_init(&d->sched, (uint32_t)d->conf->nservices) < 0) {
         tocsin_error("out of memory for %zu services", d->conf->nservices);
         return -1;
     }
+    if (open_state(d) < 0 || hash_services(d) < 0)
+        return -1;
+    for (i = 0; i < d->conf->nservices; i++)
+        tocsin_svc_init(&d->rt[i].st);
+    if (d->store) {
+        tocsin_state_each(d->store, "service", restore_service, d);
+    }
+    d->status.conf = d->conf;
+    d->status.views = d->views;
+    d->status.store = d->store;
+    d->status.started = time(NULL);
+    d->status.overdue_us = status_overdue;
+    d->status.workers_up = status_workers_up;
+    d->status.ud = d;
+    tocsin_histogram_init(&d->status.check_duration);
+    tocsin_histogram_init(&d->status.lateness);
+    {
+        struct tocsin_alerting_hooks hooks = {send_to_notifier, d};
+        long restored;
+
+        d->alerting = tocsin_alerting_new(d->conf, d->store, d->views, &hooks);
+        if (!d->alerting) {
+            tocsin_error("out of memory for alerting");
+            return -1;
+        }
+        d->status.alerting = d->alerting;
+        restored = tocsin_alerting_restore(d->alerting);
+        if (restored > 0)
+            tocsin_info("restored the alerting state of %ld services", restored);
+    }
     if (tocsin_pool_start(&d->pool, d->conf, workers, d->epfd, &ev) < 0)
         return -1;
+    {
+        struct tocsin_control_ops ops = {control_check_now, control_reload, control_alerting, d};
+        char err[512];
+
+        d->control = tocsin_control_open(d->conf->control_socket, d->epfd, &d->status, &ops,
+                                         err, sizeof(err));
+        if (!d->control) {
+            tocsin_error("%s", err);
+            return -1;
+        }
+    }
     /* Each service has a fixed phase within its interval, from its name.
      * Its first run comes within max_check_spread of the start (sooner
      * than a long interval would allow), later runs keep to the phase, so
      * neither a start nor the steady state floods the machine. */
     now = tocsin_mono_us();
-    for (i = 0; i < d->conf->nservices; i++) {
-        const struct tocsin_service_conf *s = &d->conf->services[i];
-        int64_t offset = tocsin_sched_spread(s->inst.name, s->interval_us);
-        int64_t window = s->interval_us < d->conf->max_check_spread_us
-            ? s->interval_us : d->conf->max_check_spread_us;
-
-        tocsin_svc_init(&d->rt[i].st);
-        d->rt[i].phase = now + offset - s->interval_us;
-        d->rt[i].due = now + (window > 0 ? offset % window : 0);
-        tocsin_sched_set(&d->sched, (uint32_t)i, d->rt[i].due);
-    }
+    for (i = 0; i < d->conf->nservices; i++)
+        schedule_first(d, i, now);
     d->stats_since = now;
     tocsin_info("tocsind %s started: %zu services, %zu notifiers, %d check workers",
                 PACKAGE_VERSION, d->conf->nservices, d->conf->nnotifiers, workers);
@@ -415,9 +680,14 @@ static void handle_signals(struct daemon *d)
             tocsin_info("received %s, stopping", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
             d->stopping = 1;
             break;
-        case SIGHUP:
-            tocsin_warn("SIGHUP: this version cannot reload; restart tocsind to apply changes");
+        case SIGHUP: {
+            struct tocsin_buf errors = TOCSIN_BUF_INIT;
+
+            tocsin_info("SIGHUP: reloading %s", d->conf_path);
+            control_reload(d, &errors);
+            tocsin_buf_free(&errors);
             break;
+        }
         case SIGUSR1:
             report_stats(d, "SIGUSR1");
             break;
@@ -447,6 +717,195 @@ static int wait_events(struct daemon *d, struct epoll_event *events, int max,
     return epoll_wait(d->epfd, events, max, (int)((timeout_us + 999) / 1000));
 }
 
+/* A name -> index map of the old services, for a reload. */
+struct name_map {
+    uint32_t *slots;            /* index + 1, 0 when free */
+    size_t mask;
+};
+
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static int map_build(struct name_map *m, const struct tocsin_config *conf)
+{
+    size_t cap = 16, i;
+
+    while (cap < conf->nservices * 2)
+        cap *= 2;
+    m->slots = calloc(cap, sizeof(uint32_t));
+    m->mask = cap - 1;
+    if (!m->slots)
+        return -1;
+    for (i = 0; i < conf->nservices; i++) {
+        size_t k = name_hash(conf->services[i].inst.name) & m->mask;
+
+        while (m->slots[k])
+            k = (k + 1) & m->mask;
+        m->slots[k] = (uint32_t)i + 1;
+    }
+    return 0;
+}
+
+static long map_find(const struct name_map *m, const struct tocsin_config *conf,
+                     const char *name)
+{
+    size_t k = name_hash(name) & m->mask;
+
+    while (m->slots[k]) {
+        if (strcmp(conf->services[m->slots[k] - 1].inst.name, name) == 0)
+            return (long)m->slots[k] - 1;
+        k = (k + 1) & m->mask;
+    }
+    return -1;
+}
+
+/*
+ * Re-read the configuration (SIGHUP, tocsinctl reload). A configuration
+ * with an error changes nothing: the errors go to `errors` and the log.
+ * Otherwise services whose definition did not change keep their state and
+ * schedule (one that was running is run again at once), removed ones are
+ * dropped, new and changed ones start afresh, spread like at a start. The
+ * workers are replaced, since they hold the configuration they were forked
+ * with; alerting state comes back from the store.
+ */
+static int control_reload(void *ud, struct tocsin_buf *errors)
+{
+    struct daemon *d = ud;
+    struct tocsin_pool_events ev = {on_result, on_lost, on_delivery, d};
+    struct tocsin_alerting_hooks hooks = {send_to_notifier, d};
+    struct tocsin_config *old = d->conf, *conf;
+    struct svc_rt *rt = NULL;
+    struct tocsin_svc_view *views = NULL;
+    struct tocsin_sched sched;
+    struct name_map map = {NULL, 0};
+    size_t before = errors->len, i, kept = 0, added = 0, changed = 0, removed = 0;
+    int64_t t0 = tocsin_mono_us(), now;
+    uint64_t *old_hash = d->svc_hash;
+
+    memset(&sched, 0, sizeof(sched));
+    conf = tocsin_config_load(d->conf_path, &d->reg, errors);
+    if (conf && tocsin_validate_setups(conf, errors) < 0)
+        tocsin_buf_printf(errors, "%s:1: cannot check plugin options: %s\n", d->conf_path,
+                          strerror(errno));
+    if (conf && strcmp(conf->state_dir, old->state_dir) != 0)
+        tocsin_buf_printf(errors, "%s:1: state_dir cannot change while tocsind runs "
+                          "(restart it to move from %s to %s)\n", d->conf_path,
+                          old->state_dir, conf->state_dir);
+    if (!conf || errors->len != before)
+        goto refuse;
+    rt = calloc(conf->nservices ? conf->nservices : 1, sizeof(*rt));
+    views = calloc(conf->nservices ? conf->nservices : 1, sizeof(*views));
+    if (!rt || !views || tocsin_sched_init(&sched, (uint32_t)conf->nservices) < 0 ||
+        map_build(&map, old) < 0) {
+        tocsin_buf_printf(errors, "%s:1: out of memory\n", d->conf_path);
+        goto refuse;
+    }
+    if (strcmp(conf->control_socket, old->control_socket) != 0)
+        tocsin_warn("reload: control_socket changes from %s to %s only at a restart",
+                    old->control_socket, conf->control_socket);
+
+    /* From here on the new configuration is taken. */
+    tocsin_pool_stop(&d->pool);
+    tocsin_alerting_free(d->alerting);
+    d->alerting = NULL;
+    if (d->store)
+        tocsin_outbox_release(d->store);
+    d->conf = conf;
+    d->svc_hash = NULL;
+    if (hash_services(d) < 0) {
+        d->conf = old;
+        d->svc_hash = old_hash;
+        tocsin_buf_printf(errors, "%s:1: out of memory\n", d->conf_path);
+        goto restart_old;
+    }
+    now = tocsin_mono_us();
+    for (i = 0; i < conf->nservices; i++) {
+        long o = map_find(&map, old, conf->services[i].inst.name);
+
+        tocsin_svc_init(&rt[i].st);
+        if (o >= 0 && old_hash[o] == d->svc_hash[i]) {
+            int64_t due = tocsin_sched_due(&d->sched, (uint32_t)o);
+
+            rt[i] = d->rt[o];
+            views[i] = d->views[o];
+            d->views[o].output = NULL;
+            rt[i].seq = 0;
+            if (!conf->services[i].is_group)
+                tocsin_sched_set(&sched, (uint32_t)i, due >= 0 ? due : now);
+            kept++;
+            continue;
+        }
+        if (o >= 0)
+            changed++;
+        else
+            added++;
+    }
+    removed = old->nservices - kept - changed;
+    for (i = 0; i < old->nservices; i++)
+        free(d->views[i].output);
+    free(d->rt);
+    free(d->views);
+    tocsin_sched_free(&d->sched);
+    d->rt = rt;
+    d->views = views;
+    d->sched = sched;
+    rt = NULL;
+    views = NULL;
+    for (i = 0; i < conf->nservices; i++)
+        if (!d->rt[i].st.checked && !tocsin_sched_has(&d->sched, (uint32_t)i))
+            schedule_first(d, i, now);
+    free(old_hash);
+    old_hash = NULL;
+    tocsin_config_free(old);
+    old = NULL;
+restart_old:
+    d->alerting = tocsin_alerting_new(d->conf, d->store, d->views, &hooks);
+    if (d->alerting)
+        tocsin_alerting_restore(d->alerting);
+    d->status.conf = d->conf;
+    d->status.views = d->views;
+    d->status.alerting = d->alerting;
+    tocsin_control_reset(d->control);
+    if (!d->alerting || tocsin_pool_start(&d->pool, d->conf, d->nworkers, d->epfd, &ev) < 0) {
+        tocsin_error("reload: cannot start the workers again; stopping");
+        d->stopping = 1;
+    }
+    free(map.slots);
+    if (old)
+        return -1;
+    tocsin_info("configuration reloaded in %.1f ms: %zu services (%zu kept, %zu new, %zu "
+                "changed, %zu removed), %zu notifiers", (double)(tocsin_mono_us() - t0) / 1000,
+                conf->nservices, kept, added, changed, removed, conf->nnotifiers);
+    return 0;
+refuse:
+    tocsin_config_free(conf);
+    free(rt);
+    free(views);
+    tocsin_sched_free(&sched);
+    free(map.slots);
+    {
+        const char *p = tocsin_buf_str(errors) + before;
+
+        tocsin_error("reload refused, the running configuration stays:");
+        while (*p) {
+            const char *nl = strchr(p, '\n');
+            size_t n = nl ? (size_t)(nl - p) : strlen(p);
+
+            tocsin_error("%.*s", (int)n, p);
+            p += n + (nl ? 1 : 0);
+        }
+    }
+    return -1;
+}
+
 static int daemon_run(struct daemon *d)
 {
     struct epoll_event events[128];
@@ -455,6 +914,8 @@ static int daemon_run(struct daemon *d)
         struct tocsin_sched_item it;
         int64_t now = tocsin_mono_us(), wake = now + 1000000, enforce;
         int n, i, rc, full = 0;
+
+        d->status.worker_restarts = d->pool.restarts;
 
         while (tocsin_sched_peek(&d->sched, &it) == 0 && it.due <= now) {
             uint32_t seq = ++d->next_seq;
@@ -480,6 +941,16 @@ static int daemon_run(struct daemon *d)
             wake = enforce;
         if (!full && tocsin_sched_peek(&d->sched, &it) == 0 && it.due < wake)
             wake = it.due;
+        {
+            int64_t wall = tocsin_wall_ms();
+
+            int64_t next = tocsin_alerting_next(d->alerting);
+
+            if (wall >= next)
+                next = tocsin_alerting_tick(d->alerting, wall);
+            if (now + (next - wall) * 1000 < wake)
+                wake = now + (next - wall) * 1000;
+        }
         n = wait_events(d, events, 128, wake <= now ? 0 : wake - now);
         if (n < 0 && errno != EINTR) {
             tocsin_error("epoll_wait: %s", strerror(errno));
@@ -490,6 +961,8 @@ static int daemon_run(struct daemon *d)
 
             if (tag == SIGNAL_TAG)
                 handle_signals(d);
+            else if (tag & TOCSIN_CONTROL_TAG)
+                tocsin_control_ready(d->control, (uint32_t)(tag & 0xffffffffu), events[i].events);
             else if (tag & TOCSIN_POOL_TAG)
                 tocsin_pool_ready(&d->pool, (int)(tag & 0xffffffffu), events[i].events);
         }
@@ -588,7 +1061,7 @@ int main(int argc, char **argv)
     }
 
     memset(&d, 0, sizeof(d));
-    d.epfd = d.sigfd = -1;
+    d.epfd = d.sigfd = d.lock_fd = -1;
     tocsin_log_open("tocsind", !foreground && !test, level);
     if (tocsin_registry_init(&d.reg) < 0) {
         fprintf(stderr, "tocsind: cannot initialise the plugin loader\n");
@@ -639,15 +1112,26 @@ int main(int argc, char **argv)
         tocsin_error("cannot become a daemon: %s", strerror(errno));
         goto out;
     }
+    d.conf_path = conf_path;
     if (daemon_start(&d, workers) < 0)
         goto out;
     rc = daemon_run(&d) < 0 ? 1 : 0;
     report_stats(&d, "exit");
     tocsin_info("stopped after %llu checks", (unsigned long long)d.checks_total);
 out:
+    tocsin_control_close(d.control);
     tocsin_pool_stop(&d.pool);
+    tocsin_alerting_free(d.alerting);
+    tocsin_store_close(d.store);
+    if (d.lock_fd >= 0)
+        close(d.lock_fd);
     tocsin_sched_free(&d.sched);
+    if (d.views && d.conf)
+        for (size_t i = 0; i < d.conf->nservices; i++)
+            free(d.views[i].output);
+    free(d.views);
     free(d.rt);
+    free(d.svc_hash);
     if (d.epfd >= 0)
         close(d.epfd);
     if (d.sigfd >= 0)

@@ -22,6 +22,7 @@
 #include "exec.h"
 #include "log.h"
 #include "nagios.h"
+#include "threshold.h"
 
 #define GRACE_US 1000000              /* past a deadline before the kill */
 #define NOTIFY_TIMEOUT_US 60000000    /* a notifier's time budget */
@@ -141,6 +142,18 @@ static void run_check(struct worker_ctx *w, const struct tocsin_job_msg *job)
             r.flags |= TOCSIN_RESULT_TIMED_OUT;
         tocsin_check_render(&chk, &w->text);
         tocsin_check_release(&chk);
+        if (s->nthresholds && !(r.flags & TOCSIN_RESULT_TIMED_OUT)) {
+            struct tocsin_buf judged = TOCSIN_BUF_INIT;
+            enum tocsin_state st = (enum tocsin_state)r.state;
+
+            if (tocsin_thresholds_apply(s, &st, w->text.data ? w->text.data : "",
+                                        w->text.len, &judged) > 0) {
+                r.state = st;
+                tocsin_buf_reset(&w->text);
+                tocsin_buf_append(&w->text, judged.data, judged.len);
+            }
+            tocsin_buf_free(&judged);
+        }
     }
     slot_end(w->slot);
     r.duration_us = tocsin_mono_us() - start;
@@ -148,69 +161,70 @@ static void run_check(struct worker_ctx *w, const struct tocsin_job_msg *job)
                      w->text.len > TOCSIN_OUTPUT_MAX ? TOCSIN_OUTPUT_MAX : w->text.len);
 }
 
+/*
+ * Deliver one message: the first alert and those grouped with it, through
+ * the notifier it is addressed to, and answer with the outcome.
+ */
 static void run_alert(struct worker_ctx *w, const char *payload, size_t len)
 {
     const struct tocsin_notifier_conf *n;
-    const struct tocsin_service_conf *s;
     struct tocsin_alert_msg m;
     struct tocsin_delivery_msg d;
-    struct tocsin_alert a;
-    const char *p, *strs[3];
-    size_t left, lens[3];
+    struct tocsin_alert *alerts = NULL;
+    const char *p;
+    size_t left;
     char reason[1024] = "";
-    char *copies[3] = {NULL, NULL, NULL};
-    int i;
+    long retry_after = 0;
+    uint32_t i, decoded = 0;
 
     if (len < sizeof(m))
         return;
     memcpy(&m, payload, sizeof(m));
-    if (m.notifier >= w->conf->nnotifiers || m.svc >= w->conf->nservices)
+    if (m.notifier >= w->conf->nnotifiers || m.count == 0 || m.count > 10000)
         return;
-    p = payload + sizeof(m);
-    left = len - sizeof(m);
-    for (i = 0; i < 3; i++)
-        if (tocsin_frame_get_str(&p, &left, &strs[i], &lens[i]) < 0)
-            return;
     n = &w->conf->notifiers[m.notifier];
-    s = &w->conf->services[m.svc];
     memset(&d, 0, sizeof(d));
     d.notifier = m.notifier;
     d.seq = m.seq;
     slot_begin(w->slot, m.seq, tocsin_mono_us());
+    alerts = calloc(m.count, sizeof(*alerts));
+    if (!alerts) {
+        d.outcome = TOCSIN_RETRY;
+        snprintf(reason, sizeof(reason), "out of memory");
+        goto answer;
+    }
+    p = payload + sizeof(m);
+    left = len - sizeof(m);
+    for (i = 0; i < m.count; i++, decoded++)
+        if (tocsin_alert_decode(&p, &left, &alerts[i]) < 0) {
+            d.outcome = TOCSIN_FAILED;
+            snprintf(reason, sizeof(reason), "malformed alert message");
+            goto answer;
+        }
     if (ensure_instance(w, m.notifier, &n->inst) < 0) {
         d.outcome = TOCSIN_FAILED;
         snprintf(reason, sizeof(reason), "notifier plugin '%s' refused the configuration: %s",
                  n->inst.plugin_name, w->setup_err[m.notifier]);
         goto answer;
     }
-    for (i = 0; i < 3; i++) {
-        copies[i] = strndup(strs[i], lens[i]);
-        if (!copies[i]) {
-            d.outcome = TOCSIN_RETRY;
-            snprintf(reason, sizeof(reason), "out of memory");
-            goto answer;
-        }
+    alerts[0].grouped = m.count > 1 ? &alerts[1] : NULL;
+    alerts[0].ngrouped = m.count - 1;
+    alerts[0].retry_after = &retry_after;
+    alerts[0].deadline = tocsin_us_to_timespec(tocsin_mono_us() + n->timeout_ms * 1000);
+    for (i = 1; i < m.count; i++) {
+        alerts[i].retry_after = &retry_after;
+        alerts[i].deadline = alerts[0].deadline;
     }
-    memset(&a, 0, sizeof(a));
-    a.service = s->inst.name;
-    a.host = s->host;
-    a.state = (enum tocsin_state)m.state;
-    a.previous = (enum tocsin_state)m.previous;
-    a.attempt = (int)m.attempt;
-    a.max_attempts = (int)m.max_attempts;
-    a.output = copies[0];
-    a.long_output = copies[1];
-    a.perfdata = copies[2];
-    a.since = (time_t)m.since;
-    a.flapping = (int)m.flapping;
-    a.labels = s->labels;
-    a.nlabels = s->nlabels;
-    d.outcome = n->inst.plugin->notify(w->inst[m.notifier], &a, reason, sizeof(reason));
+    d.outcome = n->inst.plugin->notify(w->inst[m.notifier], &alerts[0], reason, sizeof(reason));
     reason[sizeof(reason) - 1] = '\0';
+    if (d.outcome > TOCSIN_FAILED)
+        d.outcome = TOCSIN_FAILED;
+    d.retry_after = retry_after > 0 ? retry_after : 0;
 answer:
     slot_end(w->slot);
-    for (i = 0; i < 3; i++)
-        free(copies[i]);
+    for (i = 0; i < decoded; i++)
+        free((void *)alerts[i].labels);
+    free(alerts);
     tocsin_frame_put(&w->out, TOCSIN_MSG_DELIVERY, &d, sizeof(d), reason,
                      d.outcome == TOCSIN_DELIVERED ? 0 : strlen(reason));
 }
@@ -330,7 +344,8 @@ static int64_t job_timeout(const struct tocsin_pool *p, const struct tocsin_work
                            uint32_t idx)
 {
     if (w->kind == TOCSIN_WORKER_NOTIFY)
-        return NOTIFY_TIMEOUT_US;
+        return idx < p->conf->nnotifiers ? p->conf->notifiers[idx].timeout_ms * 1000
+                                         : NOTIFY_TIMEOUT_US;
     return idx < p->conf->nservices ? p->conf->services[idx].timeout_us : 10000000;
 }
 
@@ -444,7 +459,7 @@ int tocsin_pool_start(struct tocsin_pool *p, const struct tocsin_config *conf,
     memset(p, 0, sizeof(*p));
     p->conf = conf;
     p->ncheck = ncheck;
-    p->nworkers = ncheck + 1;
+    p->nworkers = ncheck + (int)conf->nnotifiers;
     p->epfd = epfd;
     p->ev = *ev;
     p->max_inflight = 256;
@@ -468,6 +483,10 @@ int tocsin_pool_start(struct tocsin_pool *p, const struct tocsin_config *conf,
         w->slot = &p->slots[i];
         tocsin_buf_init(&w->in);
         tocsin_buf_init(&w->out);
+        /* A notifier that is not enabled gets nothing to deliver. */
+        if (w->kind == TOCSIN_WORKER_NOTIFY && !conf->notifiers[i - ncheck].enabled &&
+            (long)(i - ncheck) != conf->fallback_notifier)
+            continue;
         if (spawn_worker(p, w) < 0)
             return -1;
     }
@@ -514,29 +533,35 @@ queue:
 }
 
 int tocsin_pool_alert(struct tocsin_pool *p, uint32_t notifier, uint32_t seq,
-                      const struct tocsin_alert_msg *a, const char *output,
-                      const char *long_output, const char *perfdata)
+                      const void *alerts, size_t len, uint32_t count)
 {
-    struct tocsin_worker *w = &p->workers[p->ncheck];
-    struct tocsin_buf tail = TOCSIN_BUF_INIT;
-    int rc = -1;
+    struct tocsin_worker *w;
+    struct tocsin_alert_msg m;
 
-    if (tocsin_frame_put_str(&tail, output, strlen(output)) < 0 ||
-        tocsin_frame_put_str(&tail, long_output, strlen(long_output)) < 0 ||
-        tocsin_frame_put_str(&tail, perfdata, strlen(perfdata)) < 0)
-        goto out;
+    if (notifier >= p->conf->nnotifiers)
+        return -1;
+    w = &p->workers[p->ncheck + (int)notifier];
+    if (w->fd < 0 && w->pid == 0 && !w->respawn_at)
+        return -1;
+    m.notifier = notifier;
+    m.seq = seq;
+    m.count = count;
     if (ring_push(w, notifier, seq) < 0)
-        goto out;
-    if (tocsin_frame_put(&w->out, TOCSIN_MSG_ALERT, a, sizeof(*a), tail.data, tail.len) < 0) {
+        return -1;
+    if (tocsin_frame_put(&w->out, TOCSIN_MSG_ALERT, &m, sizeof(m), alerts, len) < 0) {
         struct tocsin_job dropped;
 
         ring_take(w, seq, &dropped);
-        goto out;
+        return -1;
     }
-    rc = 0;
-out:
-    tocsin_buf_free(&tail);
-    return rc;
+    return 0;
+}
+
+uint32_t tocsin_pool_notifier_inflight(const struct tocsin_pool *p, uint32_t notifier)
+{
+    if (notifier >= p->conf->nnotifiers)
+        return 0;
+    return p->workers[p->ncheck + (int)notifier].jobs_count;
 }
 
 static void set_want_write(struct tocsin_pool *p, struct tocsin_worker *w, int on)
@@ -630,7 +655,7 @@ static void worker_died(struct tocsin_pool *p, struct tocsin_worker *w, int stat
             if (w->kind == TOCSIN_WORKER_CHECK)
                 p->ev.lost(p->ev.ud, j.svc, j.seq, 1, TOCSIN_UNKNOWN, "");
             else
-                p->ev.delivery(p->ev.ud, j.svc, j.seq, TOCSIN_RETRY, "notifier worker restarted");
+                p->ev.delivery(p->ev.ud, j.svc, j.seq, TOCSIN_RETRY, 0, "notifier worker restarted");
             continue;
         }
         if (w->killed_for_timeout)
@@ -649,7 +674,7 @@ static void worker_died(struct tocsin_pool *p, struct tocsin_worker *w, int stat
                 st = p->conf->services[j.svc].timeout_state;
             p->ev.lost(p->ev.ud, j.svc, j.seq, 0, st, tocsin_buf_str(&why));
         } else {
-            p->ev.delivery(p->ev.ud, j.svc, j.seq, TOCSIN_RETRY, tocsin_buf_str(&why));
+            p->ev.delivery(p->ev.ud, j.svc, j.seq, TOCSIN_RETRY, 0, tocsin_buf_str(&why));
         }
     }
     w->jobs_head = 0;
@@ -712,7 +737,7 @@ static void handle_frames(struct tocsin_pool *p, struct tocsin_worker *w)
             why = strndup(payload + sizeof(d), plen - sizeof(d));
             if (ring_take(w, d.seq, &j) == 0)
                 p->ev.delivery(p->ev.ud, d.notifier, d.seq, (enum tocsin_delivery)d.outcome,
-                               why ? why : "");
+                               d.retry_after, why ? why : "");
             free(why);
         }
     }
@@ -917,7 +942,12 @@ static void validate_in_child(const struct tocsin_config *conf, int fd)
         void *inst = NULL;
         cfg_t *cfg;
 
-        if (!ic->plugin->setup)
+        if (!ic->plugin || !ic->plugin->setup)
+            continue;
+        /* A notifier that is not enabled is not used: it may still lack
+         * its endpoint. */
+        if (i >= conf->nservices && !conf->notifiers[i - conf->nservices].enabled &&
+            (long)(i - conf->nservices) != conf->fallback_notifier)
             continue;
         cfg = tocsin_config_plugin_cfg(ic, &err);
         if (!cfg) {

@@ -65,7 +65,8 @@ struct tocsin_pool_events {
                  enum tocsin_state state, const char *why);
     /* A notifier answered, or was lost (outcome RETRY with a reason). */
     void (*delivery)(void *ud, uint32_t notifier, uint32_t seq,
-                     enum tocsin_delivery outcome, const char *why);
+                     enum tocsin_delivery outcome, int64_t retry_after,
+                     const char *why);
     void *ud;
 };
 
@@ -85,7 +86,9 @@ struct tocsin_pool {
 /* Tag of worker fds in epoll_event.data.u64: TOCSIN_POOL_TAG | index. */
 #define TOCSIN_POOL_TAG (1ULL << 40)
 
-/* Start `ncheck` check workers and one notifier worker. Returns 0 or -1. */
+/* Start `ncheck` check workers and a worker for each notifier that is
+ * enabled (or is the fallback), so that a slow notifier holds up no other.
+ * Returns 0 or -1. */
 int tocsin_pool_start(struct tocsin_pool *p, const struct tocsin_config *conf,
                       int ncheck, int epfd, const struct tocsin_pool_events *ev);
 
@@ -95,10 +98,14 @@ int tocsin_pool_start(struct tocsin_pool *p, const struct tocsin_config *conf,
  * being replaced (try this service again a little later). */
 int tocsin_pool_submit(struct tocsin_pool *p, uint32_t svc, uint32_t seq);
 
-/* Queue an alert for notifier `notifier`. Returns 0 or -1. */
+/* Queue a message of `count` alerts (encoded one after the other by
+ * tocsin_alert_encode, `len` bytes) for notifier `notifier`, which runs in
+ * its own worker. Returns 0, or -1 when it cannot be queued. */
 int tocsin_pool_alert(struct tocsin_pool *p, uint32_t notifier, uint32_t seq,
-                      const struct tocsin_alert_msg *a, const char *output,
-                      const char *long_output, const char *perfdata);
+                      const void *alerts, size_t len, uint32_t count);
+
+/* Messages handed to notifier `notifier` and not answered yet. */
+uint32_t tocsin_pool_notifier_inflight(const struct tocsin_pool *p, uint32_t notifier);
 
 /* Write what is queued (call after a round of submits). */
 void tocsin_pool_flush(struct tocsin_pool *p);

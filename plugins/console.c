@@ -163,12 +163,16 @@ static void console_printf(struct console_line *l, const char *fmt, ...)
     }
 }
 
-/* Build the alert's line: "SERVICE on HOST: OLD -> NEW (hard, attempt
- * A/M): OUTPUT [flapping] {k=v, ...}". A cut line ends in "...". */
+/* Build the alert's line: "[SEVERITY KIND] SERVICE on HOST: OLD -> NEW
+ * (hard, attempt A/M): OUTPUT [flapping] {k=v, ...} (REASON)", KIND only
+ * when it is not a problem. A cut line ends in "...". */
 static void console_format(struct console_line *l, const struct tocsin_alert *a)
 {
     size_t i;
 
+    console_printf(l, "[%s%s%s] ", tocsin_severity_name((int)a->severity),
+                   a->kind == TOCSIN_ALERT_PROBLEM ? "" : " ",
+                   a->kind == TOCSIN_ALERT_PROBLEM ? "" : tocsin_alert_kind_name((int)a->kind));
     console_put(l, a->service);
     console_put(l, " on ");
     console_put(l, a->host);
@@ -186,6 +190,11 @@ static void console_format(struct console_line *l, const struct tocsin_alert *a)
     }
     if (a->nlabels)
         console_put(l, "}");
+    if (a->reason && *a->reason) {
+        console_put(l, " (");
+        console_put(l, a->reason);
+        console_put(l, ")");
+    }
     if (l->cut) {
         /* Leave room for "..." and the newline added by the caller. */
         if (l->len > sizeof(l->text) - 5)
@@ -207,11 +216,12 @@ static int console_priority(enum tocsin_state state)
 
 /* Write one line about the alert. Costs one write(2) or syslog(3) call;
  * no allocation. */
-static enum tocsin_delivery console_notify(void *instance,
-                                           const struct tocsin_alert *alert,
-                                           char *err, size_t errlen)
+/* Write one line about one alert. Costs one write(2) or syslog(3) call;
+ * no allocation. */
+static enum tocsin_delivery console_one(const struct console *c,
+                                        const struct tocsin_alert *alert,
+                                        char *err, size_t errlen)
 {
-    const struct console *c = instance;
     struct console_line line;
     struct tm tm;
     time_t now;
@@ -251,6 +261,24 @@ static enum tocsin_delivery console_notify(void *instance,
     /* A short write (a full disk) leaves part of the line out; writing the
      * rest separately could interleave, and a retry would repeat it. */
     return TOCSIN_DELIVERED;
+}
+
+/* One line per alert of the message: the alert and those grouped with it.
+ * Forwarded results are not for the console. */
+static enum tocsin_delivery console_notify(void *instance,
+                                           const struct tocsin_alert *alert,
+                                           char *err, size_t errlen)
+{
+    const struct console *c = instance;
+    enum tocsin_delivery rc;
+    size_t i;
+
+    if (alert->kind == TOCSIN_ALERT_RESULT)
+        return TOCSIN_DELIVERED;
+    rc = console_one(c, alert, err, errlen);
+    for (i = 0; i < alert->ngrouped && rc == TOCSIN_DELIVERED; i++)
+        rc = console_one(c, &alert->grouped[i], err, errlen);
+    return rc;
 }
 
 TOCSIN_PLUGIN_DEFINE(

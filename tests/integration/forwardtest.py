@@ -1,12 +1,7 @@
 """Helpers shared by the tests of the forwarding notifiers (icinga2,
 nagios-cmd, alertmanager): running tocsin-notify, and reading what it
 said."""
-import os
-import subprocess
-
-from tocsintest import BUILDDIR, PLUGIN_PATH
-
-TOCSIN_NOTIFY = os.path.join(BUILDDIR, "core", "tocsin-notify")
+from tocsintest import tocsin_notify
 
 # tocsin-notify's exit codes.
 DELIVERED, FAILED, USAGE, RETRY = 0, 1, 2, 75
@@ -16,9 +11,7 @@ OUTCOMES = {DELIVERED: "delivered", FAILED: "failed", USAGE: "usage error",
 
 def notify(plugin, *args, timeout=60, env=None):
     """Run tocsin-notify PLUGIN ARGS; return (exit code, stdout, stderr)."""
-    p = subprocess.run([TOCSIN_NOTIFY, "-p", PLUGIN_PATH, plugin, *args],
-                       capture_output=True, text=True, timeout=timeout, env=env)
-    return p.returncode, p.stdout, p.stderr
+    return tocsin_notify(plugin, *args, timeout=timeout, env=env)
 
 
 def said(rc, out, err):

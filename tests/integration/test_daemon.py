@@ -19,7 +19,7 @@ COMMON = 'max_check_spread = 1s\nhost = "testhost"\n'
 CONSOLE = 'notifier "console" {\n    plugin = "console"\n    target = "stderr"\n}\n'
 STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}) ")
 # A line written by the console notifier: local time, then the alert.
-CONSOLE_LINE = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} "
+CONSOLE_LINE = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} (?:\[[a-z ]+\] )?"
 
 
 def stamp(line):
@@ -196,14 +196,17 @@ else : > '{flip}'; echo "OK - up"; exit 0; fi
                                          command=f'"/bin/sh {script}"', max_attempts=1,
                                          timeout="5s"))
         d.wait_for(r"service 'flappy' on testhost started flapping", timeout=12)
-        d.wait_for(r"service 'flappy': no notification while flapping", count=3, timeout=5)
+        d.wait_for(r"service 'flappy': \w+ not sent: the service is flapping", count=3, timeout=5)
         log = list(d.lines)
         # From the second held-back change on, every notification queued
         # before the flapping began has long been written.
         start = [i for i, l in enumerate(log)
-                 if "service 'flappy': no notification while flapping" in l][1]
+                 if re.search(r"service 'flappy': \w+ not sent: the service is flapping", l)][1]
         hard = [l for l in log if re.search(r"service 'flappy' on testhost: \S+ -> \S+ \(hard", l)]
-        quiet = [l for l in log if "service 'flappy': no notification while flapping" in l]
+        # Held back: problems while flapping, and the recoveries of problems
+        # nobody was told of.
+        quiet = [l for l in log if re.search(r"service 'flappy': (\w+ not sent: the service "
+                                             r"is flapping|recovered; nobody was told)", l)]
         sent = [l for l in log if re.search(CONSOLE_LINE + r"flappy on testhost: ", l)]
         late = [l for l in log[start + 1:] if re.search(CONSOLE_LINE + r"flappy on ", l)]
         self.assertTrue(sent, f"expected notifications before the flapping began; "

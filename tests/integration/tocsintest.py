@@ -16,6 +16,7 @@ SRCDIR = os.environ.get("TOCSIN_SRCDIR") or os.path.abspath(
 BUILDDIR = os.environ.get("TOCSIN_BUILDDIR") or SRCDIR
 TOCSIND = os.path.join(BUILDDIR, "core", "tocsind")
 TOCSIN_CHECK = os.path.join(BUILDDIR, "core", "tocsin-check")
+TOCSIN_NOTIFY = os.path.join(BUILDDIR, "core", "tocsin-notify")
 PLUGINS = os.path.join(BUILDDIR, "plugins")
 TEST_PLUGINS = os.path.join(BUILDDIR, "tests", "plugins")
 PLUGIN_PATH = PLUGINS + ":" + TEST_PLUGINS
@@ -37,8 +38,16 @@ class ConfDir:
         self.dir = tempfile.mkdtemp(prefix="tocsin-test-")
         self.path = os.path.join(self.dir, "tocsin.conf")
         self.confd = os.path.join(self.dir, "conf.d")
+        self.state_dir = os.path.join(self.dir, "state")
+        self.socket = os.path.join(self.dir, "tocsind.sock")
         if confd:
             os.mkdir(self.confd)
+        # Each test's daemon keeps its state and control socket to itself.
+        # (appended, so that line numbers in the test's text stay right)
+        if "state_dir" not in main:
+            main += '\nstate_dir = "%s"\n' % self.state_dir
+        if "control_socket" not in main:
+            main += '\ncontrol_socket = "%s"\n' % self.socket
         with open(self.path, "w") as f:
             f.write(main)
         for name, text in (files or {}).items():
@@ -64,6 +73,13 @@ def check_config(path, extra=()):
 def tocsin_check(*args, timeout=60, env=None):
     """Run tocsin-check; return (exit code, stdout, stderr)."""
     p = subprocess.run([TOCSIN_CHECK, "-p", PLUGIN_PATH, *args],
+                       capture_output=True, text=True, timeout=timeout, env=env)
+    return p.returncode, p.stdout, p.stderr
+
+
+def tocsin_notify(*args, timeout=60, env=None):
+    """Run tocsin-notify; return (exit code, stdout, stderr)."""
+    p = subprocess.run([TOCSIN_NOTIFY, "-p", PLUGIN_PATH, *args],
                        capture_output=True, text=True, timeout=timeout, env=env)
     return p.returncode, p.stdout, p.stderr
 

@@ -1,0 +1,61 @@
+/*
+ * group.c - rolling members up into a group's state. See group.h.
+ */
+#include <string.h>
+
+#include "group.h"
+
+/* Does `have` reach the count `c` among `total` members? */
+static int reaches(const struct tocsin_count *c, size_t have, size_t total)
+{
+    if (c->n < 0)
+        return 0;
+    if (c->percent)
+        return total && (double)have * 100.0 >= c->n * (double)total && have > 0;
+    return (double)have >= c->n && (have > 0 || c->n == 0);
+}
+
+enum tocsin_state tocsin_group_eval(const struct tocsin_config *conf, uint32_t g,
+                                    const struct tocsin_svc_view *views,
+                                    struct tocsin_buf *out)
+{
+    const struct tocsin_service_conf *gs = &conf->services[g];
+    size_t counts[4] = {0, 0, 0, 0}, i, bad;
+    enum tocsin_state st = TOCSIN_OK;
+    struct tocsin_buf list = TOCSIN_BUF_INIT;
+
+    for (i = 0; i < gs->nmembers; i++) {
+        const struct tocsin_svc_view *v = &views[gs->members[i]];
+        enum tocsin_state ms = v->checked ? v->hard_state : TOCSIN_OK;
+        const char *o = v->output ? v->output : "";
+        size_t n = strcspn(o, "|\n");
+
+        counts[ms]++;
+        if (ms == TOCSIN_OK)
+            continue;
+        while (n && o[n - 1] == ' ')
+            n--;
+        tocsin_buf_printf(&list, "%s%s %s: %.*s", list.len ? "; " : "",
+                          conf->services[gs->members[i]].inst.name, tocsin_state_name(ms),
+                          (int)(n > 200 ? 200 : n), o);
+        if (gs->group_mode == TOCSIN_GROUP_WORST)
+            st = tocsin_state_worst(st, ms);
+    }
+    bad = gs->nmembers - counts[TOCSIN_OK];
+    if (gs->group_mode == TOCSIN_GROUP_COUNT) {
+        if (reaches(&gs->critical_at, counts[TOCSIN_CRITICAL], gs->nmembers))
+            st = TOCSIN_CRITICAL;
+        else if (reaches(&gs->warning_at, bad, gs->nmembers))
+            st = TOCSIN_WARNING;
+    }
+    if (!bad)
+        tocsin_buf_printf(out, "all %zu members OK", gs->nmembers);
+    else
+        tocsin_buf_printf(out, "%zu of %zu members not OK: %s", bad, gs->nmembers,
+                          tocsin_buf_str(&list));
+    tocsin_buf_printf(out, " | ok=%zu;;;0;%zu warning=%zu;;;0;%zu critical=%zu;;;0;%zu "
+                      "unknown=%zu;;;0;%zu", counts[0], gs->nmembers, counts[1], gs->nmembers,
+                      counts[2], gs->nmembers, counts[3], gs->nmembers);
+    tocsin_buf_free(&list);
+    return st;
+}

@@ -1,0 +1,248 @@
+/*
+ * store.h - the daemon's durable store: one SQLite database holding the
+ * outbox of notifications, the event history and the state the core
+ * serializes (services, acknowledgements, downtimes, incidents).
+ *
+ * Owned by the single-threaded core; nothing else in Tocsin opens the
+ * database. Every write is durable against a kill of the process once the
+ * transaction that holds it has committed (see docs/store.md for the
+ * guarantee, its cost and the schema).
+ *
+ * Conventions:
+ *  - Functions return 0 (or a count) on success and -1 on failure. A
+ *    failure is logged (tocsin_error) with the database path and SQLite's
+ *    message; nothing aborts.
+ *  - Times are wall-clock milliseconds since the epoch, given by the
+ *    caller, so the store never reads a clock itself.
+ *  - Strings and blobs handed to a callback are valid during that call
+ *    only. A callback returns 0 to go on and non-zero to stop.
+ *  - Outside tocsin_store_begin/commit every writing call is its own
+ *    transaction. Inside, nothing is visible to a restart until commit.
+ */
+#ifndef TOCSIN_STORE_H
+#define TOCSIN_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tocsin-plugin.h"
+
+struct tocsin_store;
+
+/* The schema this build writes. A file with a higher version is refused. */
+#define TOCSIN_STORE_SCHEMA_VERSION 1
+
+/* The file name inside the state directory. */
+#define TOCSIN_STORE_FILE "tocsin.db"
+
+/* Flags for tocsin_store_open. */
+enum tocsin_store_flag {
+    /* fsync the write-ahead log at every commit (synchronous=FULL): durable
+     * against an OS crash or power loss too, at the price of one fsync per
+     * commit. Without it a commit survives a kill of the process, and an OS
+     * crash can lose the last commits (never corrupt the file). */
+    TOCSIN_STORE_SYNC_FULL = 1u << 0
+};
+
+/*
+ * The status of an outbox item. An item is pending until an outcome or its
+ * expiry ends it. Delivered and failed are the outcome that ended it (enum
+ * tocsin_delivery) and pending shares its value with TOCSIN_RETRY, so an
+ * attempt's outcome and an item's status are read the same way.
+ */
+enum tocsin_outbox_status {
+    TOCSIN_OUTBOX_DELIVERED = TOCSIN_DELIVERED, /* a notifier took it */
+    TOCSIN_OUTBOX_PENDING = TOCSIN_RETRY,       /* to be (re)tried */
+    TOCSIN_OUTBOX_FAILED = TOCSIN_FAILED,       /* a notifier refused it for good */
+    TOCSIN_OUTBOX_EXPIRED = 3                   /* not delivered before expires_ms */
+};
+
+/* One notification for one notifier. */
+struct tocsin_outbox_item {
+    int64_t id;              /* assigned by tocsin_outbox_add, never reused */
+    const char *notifier;    /* notifier name */
+    const char *service;     /* service (or group) name */
+    const char *incident;    /* incident key: shared by a problem, its repeats,
+                                escalations and its recovery */
+    const char *group_key;   /* route grouping key; NULL is stored as "" */
+    int kind;                /* problem, recovery, repeat, escalation: the
+                                core's own numbering, opaque to the store */
+    int state;               /* the service state the notification is about */
+    int severity;            /* the route severity */
+    int64_t created_ms;      /* when it was queued */
+    int64_t expires_ms;      /* no attempt is made after this */
+    int64_t next_attempt_ms; /* not handed out before this */
+    int attempts;            /* attempts made so far (0 for a new item) */
+    const void *payload;     /* the serialized alert, opaque to the store */
+    size_t payload_len;
+};
+
+/* The callbacks. Return 0 to go on, non-zero to stop; tocsin_outbox_fn
+ * may also return a positive value to leave the item and go on. */
+typedef int (*tocsin_outbox_fn)(void *ud, const struct tocsin_outbox_item *it);
+typedef int (*tocsin_history_fn)(void *ud, int64_t at_ms, const char *service,
+                                 const char *kind, const char *text);
+typedef int (*tocsin_state_fn)(void *ud, const char *name, const void *blob,
+                               size_t len);
+
+/* ------------------------------------------------------------------ */
+/* Lifecycle.                                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Open (creating if needed) the database at `path`: write-ahead log,
+ * foreign keys, schema created or checked, integrity checked, statements
+ * prepared. Items left in flight by a previous run are pending again.
+ * On failure returns -1 and writes a message naming `path` to err (a
+ * newer schema, a file that is not Tocsin's, corruption, no permission);
+ * nothing is logged, the caller reports it.
+ * Cost: reads the whole file once (integrity check) and counts pending
+ * items; meant for start-up.
+ */
+int tocsin_store_open(const char *path, unsigned flags,
+                      struct tocsin_store **out, char *err, size_t errlen);
+
+/* Close the database; an open transaction is rolled back. NULL is a no-op. */
+void tocsin_store_close(struct tocsin_store *st);
+
+/* The path given to tocsin_store_open (owned by the store). */
+const char *tocsin_store_path(const struct tocsin_store *st);
+
+/* ------------------------------------------------------------------ */
+/* Transactions: the core groups the writes of one event-loop turn.    */
+/* ------------------------------------------------------------------ */
+
+/* Start a transaction. Transactions do not nest: -1 if one is open. */
+int tocsin_store_begin(struct tocsin_store *st);
+
+/*
+ * Commit the open transaction. Once it returns 0 everything written since
+ * tocsin_store_begin survives a kill of the process. If any call inside
+ * the transaction failed, or the commit itself fails, the whole
+ * transaction is rolled back instead and -1 is returned: a transaction is
+ * all or nothing. After a failed call, further writes in the same
+ * transaction return -1 at once.
+ */
+int tocsin_store_commit(struct tocsin_store *st);
+
+/* Discard the open transaction. Returns 0, or -1 if none is open. */
+int tocsin_store_rollback(struct tocsin_store *st);
+
+/* ------------------------------------------------------------------ */
+/* Outbox: notifications waiting for delivery.                         */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Queue `it` (its id field is ignored) as pending, with the attempts and
+ * times it gives. The new id goes to *id when id is not NULL. The item is
+ * safe from a kill once the transaction commits.
+ * Cost: O(log n).
+ */
+int tocsin_outbox_add(struct tocsin_store *st,
+                      const struct tocsin_outbox_item *it, int64_t *id);
+
+/*
+ * Hand out pending items that are due (next_attempt_ms <= now_ms) and not
+ * already in flight, the longest overdue first (next_attempt_ms, then id),
+ * at most `max`. An item fn accepts (returns 0) is in flight: it is not
+ * handed out again until tocsin_outbox_record gives its outcome, or until
+ * the store is opened again (a kill loses no item, it may send one twice).
+ * An item fn leaves (positive) stays as it was and the iteration goes on;
+ * one it refuses (negative) stays as it was, and the iteration stops.
+ * A due item met on the way whose expires_ms is already past is not
+ * handed out: it becomes expired (an event in its history) and leaves the
+ * depth. (As every pending item is due by its expiry, each expired one is
+ * met by some later call.) Returns the number of items taken, or -1.
+ * Cost: O(log n + k) for the k items looked at.
+ */
+int tocsin_outbox_due(struct tocsin_store *st, int64_t now_ms, size_t max,
+                      tocsin_outbox_fn fn, void *ud);
+
+/* Make every item in flight pending again (its notifier worker is gone:
+ * a reload restarted the workers). Returns 0 or -1. */
+int tocsin_outbox_release(struct tocsin_store *st);
+
+/*
+ * The earliest next_attempt_ms of the pending items not in flight, or
+ * INT64_MAX when there is none (also after an error, which is logged).
+ * Cost: O(log n).
+ */
+int64_t tocsin_outbox_next_due(struct tocsin_store *st);
+
+/*
+ * Record one attempt at delivering item `id` and its outcome (enum
+ * tocsin_delivery): DELIVERED ends it as delivered; FAILED ends it as
+ * failed; RETRY makes it pending again at next_attempt_ms, or expired when
+ * next_attempt_ms > expires_ms. Every call counts one attempt and adds a
+ * row to the item's history with now_ms, the outcome and `reason` (what
+ * the notifier said; NULL for none; never a secret). -1 if the item does
+ * not exist or is no longer pending.
+ * Cost: O(log n).
+ */
+int tocsin_outbox_record(struct tocsin_store *st, int64_t id, int outcome,
+                         const char *reason, int64_t now_ms,
+                         int64_t next_attempt_ms);
+
+/* The status of item `id` (enum tocsin_outbox_status), or -1 when there is
+ * no such item (or on error, which is logged). */
+int tocsin_outbox_status(struct tocsin_store *st, int64_t id);
+
+/* Pending items, in flight included: the outbox depth. O(1). */
+int64_t tocsin_outbox_depth(const struct tocsin_store *st);
+
+/*
+ * Delete the items that ended (delivered, failed, expired) before
+ * older_than_ms, with their attempts. Pending items are never deleted.
+ * Returns the number of items deleted, or -1.
+ */
+int64_t tocsin_outbox_prune(struct tocsin_store *st, int64_t older_than_ms);
+
+/* ------------------------------------------------------------------ */
+/* History: what happened, for `tocsinctl history`.                    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Add an event: `kind` is a short word ("state", "queued", "ack",
+ * "downtime", ...), `text` one line for a person. `service` may be NULL
+ * for an event of the daemon itself (stored as ""). Delivery attempts are
+ * recorded by tocsin_outbox_record and need no event here.
+ */
+int tocsin_history_add(struct tocsin_store *st, int64_t at_ms,
+                       const char *service, const char *kind,
+                       const char *text);
+
+/*
+ * Call fn, oldest first, for each event at or after since_ms of `service`
+ * (NULL: of every service): the events added with tocsin_history_add and,
+ * merged in by time, every delivery attempt of the outbox with kind
+ * "delivered", "retry", "failed" or "expired" and a text naming the
+ * notifier, the attempt, the incident and the reason. At equal times added
+ * events come first. Returns the number of events given to fn, or -1.
+ * Cost: O(log n + k) for k events.
+ */
+int tocsin_history_list(struct tocsin_store *st, const char *service,
+                        int64_t since_ms, tocsin_history_fn fn, void *ud);
+
+/* Delete the events added with tocsin_history_add before older_than_ms
+ * (attempts go with their item, see tocsin_outbox_prune). Returns the
+ * number deleted, or -1. */
+int64_t tocsin_history_prune(struct tocsin_store *st, int64_t older_than_ms);
+
+/* ------------------------------------------------------------------ */
+/* State: blobs the core serializes itself, by kind and name.          */
+/* ------------------------------------------------------------------ */
+
+/* Store `blob` as (kind, name), replacing what was there. len may be 0. */
+int tocsin_state_put(struct tocsin_store *st, const char *kind,
+                     const char *name, const void *blob, size_t len);
+
+/* Delete (kind, name); deleting what is not there is not an error. */
+int tocsin_state_delete(struct tocsin_store *st, const char *kind,
+                        const char *name);
+
+/* Call fn for each entry of `kind`, in name order (an empty blob is NULL
+ * with len 0). Returns the number of entries given to fn, or -1. */
+int tocsin_state_each(struct tocsin_store *st, const char *kind,
+                      tocsin_state_fn fn, void *ud);
+
+#endif
