@@ -19,12 +19,14 @@
  *   fires (so firing alerts are re-sent every check interval), and an OK
  *   result resolves an alert this instance fired.
  *
- * Which alerts an instance has fired, and with which state and severity
- * labels, is kept in the instance (a sorted array, O(log n) per lookup):
- * so that a change from WARNING to CRITICAL resolves the WARNING alert as
- * it fires the CRITICAL one, and an OK result resolves the alert that
- * fired. That memory is lost when the worker is replaced; endsAt
- * (`ends_after`) then ends what stays firing.
+ * The instance keeps, per alert it has told Alertmanager about, whether
+ * it fires and with which state and severity labels (a sorted array,
+ * O(log n) per lookup): so that a change from WARNING to CRITICAL
+ * resolves the WARNING alert as it fires the CRITICAL one, an OK result
+ * resolves the alert that fired, and later OK results send nothing. That
+ * memory starts empty in a new worker (after a reload or a crash), so the
+ * first OK result of a service it has not seen resolves the alert in each
+ * problem state, in case an earlier worker left one firing.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -48,10 +50,12 @@
 /* Longest text quoted from an answer in a message. */
 #define AM_SHOW_MAX 200
 
-/* An alert this instance has fired: its identity ("alertname\ninstance
- * \nservice") and the state and severity labels it fired with. */
-struct am_fired {
+/* An alert this instance has told Alertmanager about: its identity
+ * ("alertname\ninstance\nservice"), whether it fires, and the state and
+ * severity labels it last fired with. */
+struct am_seen {
     char *key;
+    int firing;
     enum tocsin_state state;
     enum tocsin_severity severity;
 };
@@ -69,9 +73,9 @@ struct alertmanager {
     long ends_after;              /* seconds; 0: endsAt not sent when firing */
     int curl_ready;               /* curl_global_init() succeeded */
 
-    struct am_fired *fired;       /* sorted by key */
-    size_t nfired;
-    size_t fired_cap;
+    struct am_seen *seen;         /* sorted by key */
+    size_t nseen;
+    size_t seen_cap;
 
     /* What one request gathers; reset before each. */
     char errbuf[CURL_ERROR_SIZE];
@@ -254,20 +258,19 @@ static int am_valid_link(const char *link)
 }
 
 /* ------------------------------------------------------------------ */
-/* Fired alerts                                                        */
+/* Alerts seen                                                         */
 /* ------------------------------------------------------------------ */
 
 /* Index of `key` in the sorted array, or where it would go (*found 0).
  * O(log n). */
-static size_t am_fired_find(const struct alertmanager *am, const char *key,
-                            int *found)
+static size_t am_seen_find(const struct alertmanager *am, const char *key, int *found)
 {
-    size_t lo = 0, hi = am->nfired;
+    size_t lo = 0, hi = am->nseen;
 
     *found = 0;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(am->fired[mid].key, key);
+        int c = strcmp(am->seen[mid].key, key);
 
         if (c == 0) {
             *found = 1;
@@ -281,49 +284,39 @@ static size_t am_fired_find(const struct alertmanager *am, const char *key,
     return lo;
 }
 
-/* Remember that `key` fired with this state and severity. Returns 0, or
- * -1 when out of memory. O(n) for a new key (the array shifts). */
-static int am_fired_set(struct alertmanager *am, const char *key,
-                        enum tocsin_state state, enum tocsin_severity severity)
+/* Remember `key` as firing with this state and severity, or as not
+ * firing. Returns 0, or -1 when out of memory. O(n) for a new key (the
+ * array shifts); entries stay for the instance's life, one per alert
+ * identity. */
+static int am_seen_set(struct alertmanager *am, const char *key, int firing,
+                       enum tocsin_state state, enum tocsin_severity severity)
 {
     int found;
-    size_t at = am_fired_find(am, key, &found);
+    size_t at = am_seen_find(am, key, &found);
     char *copy;
 
     if (!found) {
-        if (am->nfired == am->fired_cap) {
-            size_t cap = am->fired_cap ? am->fired_cap * 2 : 64;
-            struct am_fired *grown = realloc(am->fired, cap * sizeof(*grown));
+        if (am->nseen == am->seen_cap) {
+            size_t cap = am->seen_cap ? am->seen_cap * 2 : 64;
+            struct am_seen *grown = realloc(am->seen, cap * sizeof(*grown));
 
             if (!grown)
                 return -1;
-            am->fired = grown;
-            am->fired_cap = cap;
+            am->seen = grown;
+            am->seen_cap = cap;
         }
         if (!(copy = strdup(key)))
             return -1;
-        memmove(am->fired + at + 1, am->fired + at,
-                (am->nfired - at) * sizeof(*am->fired));
-        am->fired[at].key = copy;
-        am->nfired++;
+        memmove(am->seen + at + 1, am->seen + at, (am->nseen - at) * sizeof(*am->seen));
+        am->seen[at].key = copy;
+        am->nseen++;
     }
-    am->fired[at].state = state;
-    am->fired[at].severity = severity;
+    am->seen[at].firing = firing;
+    if (firing) {
+        am->seen[at].state = state;
+        am->seen[at].severity = severity;
+    }
     return 0;
-}
-
-/* Forget `key` (it was resolved). O(n). */
-static void am_fired_drop(struct alertmanager *am, const char *key)
-{
-    int found;
-    size_t at = am_fired_find(am, key, &found);
-
-    if (!found)
-        return;
-    free(am->fired[at].key);
-    memmove(am->fired + at, am->fired + at + 1,
-            (am->nfired - at - 1) * sizeof(*am->fired));
-    am->nfired--;
 }
 
 /* ------------------------------------------------------------------ */
@@ -376,9 +369,9 @@ static void am_teardown(void *instance)
     free(am->alertname_tmpl);
     free(am->summary_tmpl);
     free(am->description_tmpl);
-    for (i = 0; i < am->nfired; i++)
-        free(am->fired[i].key);
-    free(am->fired);
+    for (i = 0; i < am->nseen; i++)
+        free(am->seen[i].key);
+    free(am->seen);
     free(am->reply);
     if (am->curl_ready)
         curl_global_cleanup();
@@ -646,18 +639,31 @@ fail:
 
 /* What is posted for one Tocsin alert. */
 enum am_action {
-    AM_SKIP,        /* nothing: an OK result of an alert never fired, a soft
+    AM_SKIP,        /* nothing: an OK result of an alert not firing, a soft
                        problem result */
     AM_FIRE,        /* the alert fires */
-    AM_RESOLVE      /* the alert that fired is resolved */
+    AM_RESOLVE,     /* the alert that fired is resolved */
+    AM_SWEEP        /* the first OK result of an alert not seen yet: the
+                       alert is resolved in each problem state */
 };
 
-/* A change to the fired set, applied once the post is answered. */
+/* A change to the alerts seen, applied once the post is answered. */
 struct am_change {
     char *key;                 /* owned */
-    enum am_action action;     /* AM_FIRE: remember; AM_RESOLVE: forget */
+    enum am_action action;     /* AM_FIRE: firing; else no longer firing */
     enum tocsin_state state;
     enum tocsin_severity severity;
+};
+
+/* The labels an alert of a service has in each problem state, when
+ * severities follow the states as they do by default. */
+static const struct {
+    enum tocsin_state state;
+    enum tocsin_severity severity;
+} am_problem_labels[] = {
+    { TOCSIN_WARNING, TOCSIN_SEVERITY_WARNING },
+    { TOCSIN_CRITICAL, TOCSIN_SEVERITY_CRITICAL },
+    { TOCSIN_UNKNOWN, TOCSIN_SEVERITY_ERROR },
 };
 
 /* The severity a state has by default, for an alert whose firing this
@@ -768,25 +774,24 @@ out:
 
 /* Decide what one Tocsin alert becomes, and add it to `array`: a firing
  * alert, a resolved one (with the labels it fired with), both (the state
- * label changed while firing), or nothing. The change to remember is
- * added to `changes` (at most two entries). Returns 0, or -1 when out of
- * memory. */
+ * label changed while firing), a resolved one per problem state (a sweep),
+ * or nothing. The change to remember is added to `changes` (at most one
+ * entry). Returns 0, or -1 when out of memory. */
 static int am_add(struct alertmanager *am, const struct tocsin_alert *a,
                   json_t *array, struct am_change *changes, size_t *nchanges)
 {
     char *alertname = tocsin_template_render(am->alertname_tmpl, a);
     const char *host = a->host ? a->host : "";
     const char *service = a->service ? a->service : "";
+    const struct am_seen *seen = NULL;
     char *key = NULL;
-    const struct am_fired *seen = NULL;
     enum am_action action;
     time_t now = time(NULL), at = a->at ? a->at : now;
     time_t starts = a->problem_since ? a->problem_since : a->since ? a->since : at;
     enum tocsin_state old_state;
     enum tocsin_severity old_severity;
-    size_t len;
-    int found, rc = -1;
-    size_t idx;
+    int found, firing, rc = -1;
+    size_t len, idx, i;
 
     if (!alertname)
         goto out;
@@ -794,37 +799,55 @@ static int am_add(struct alertmanager *am, const struct tocsin_alert *a,
     if (!(key = malloc(len)))
         goto out;
     snprintf(key, len, "%s\n%s\n%s", alertname, host, service);
-    idx = am_fired_find(am, key, &found);
+    idx = am_seen_find(am, key, &found);
     if (found)
-        seen = &am->fired[idx];
+        seen = &am->seen[idx];
+    firing = seen && seen->firing;
 
-    if (a->kind == TOCSIN_ALERT_RECOVERY || a->state == TOCSIN_OK)
-        action = seen || a->kind != TOCSIN_ALERT_RESULT ? AM_RESOLVE : AM_SKIP;
-    else if (a->kind == TOCSIN_ALERT_RESULT && !a->hard && !seen)
+    if (a->kind == TOCSIN_ALERT_RECOVERY || a->state == TOCSIN_OK) {
+        if (firing)
+            action = AM_RESOLVE;
+        else if (seen)
+            action = AM_SKIP;            /* resolved already */
+        else if (a->kind == TOCSIN_ALERT_RESULT)
+            action = AM_SWEEP;
+        else
+            action = AM_RESOLVE;         /* a recovery: `previous` says what */
+    } else if (a->kind == TOCSIN_ALERT_RESULT && !a->hard && !firing) {
         action = AM_SKIP;
-    else
+    } else {
         action = AM_FIRE;
+    }
     if (starts > at)
         starts = at;
 
-    if (action == AM_RESOLVE) {
+    switch (action) {
+    case AM_SKIP:
+        rc = 0;
+        goto out;
+    case AM_RESOLVE:
         /* Resolve the alert with the labels it fired with: the ones this
          * instance sent, else those of the state the service left. */
-        old_state = seen ? seen->state : a->previous;
-        old_severity = seen ? seen->severity : am_state_severity(a->previous);
+        old_state = firing ? seen->state : a->previous;
+        old_severity = firing ? seen->severity : am_state_severity(a->previous);
         if (old_state == TOCSIN_OK) {
-            rc = 0;                /* nothing fired that could be resolved */
+            rc = 0;                      /* nothing fired that could be resolved */
             goto out;
         }
         if (json_array_append_new(array, am_alert(am, a, alertname, old_state,
                                                   old_severity, starts, at)) < 0)
             goto out;
-        changes[*nchanges].key = key;
-        changes[*nchanges].action = AM_RESOLVE;
-        (*nchanges)++;
-        key = NULL;
-    } else if (action == AM_FIRE) {
-        if (seen && (seen->state != a->state || seen->severity != a->severity) &&
+        break;
+    case AM_SWEEP:
+        for (i = 0; i < sizeof(am_problem_labels) / sizeof(am_problem_labels[0]); i++)
+            if (json_array_append_new(array, am_alert(am, a, alertname,
+                                                      am_problem_labels[i].state,
+                                                      am_problem_labels[i].severity,
+                                                      starts, at)) < 0)
+                goto out;
+        break;
+    case AM_FIRE:
+        if (firing && (seen->state != a->state || seen->severity != a->severity) &&
             json_array_append_new(array, am_alert(am, a, alertname, seen->state,
                                                   seen->severity, starts, at)) < 0)
             goto out;
@@ -833,13 +856,14 @@ static int am_add(struct alertmanager *am, const struct tocsin_alert *a,
                                                   am->ends_after ? now + am->ends_after
                                                                  : 0)) < 0)
             goto out;
-        changes[*nchanges].key = key;
-        changes[*nchanges].action = AM_FIRE;
-        changes[*nchanges].state = a->state;
-        changes[*nchanges].severity = a->severity;
-        (*nchanges)++;
-        key = NULL;
+        break;
     }
+    changes[*nchanges].key = key;
+    changes[*nchanges].action = action;
+    changes[*nchanges].state = a->state;
+    changes[*nchanges].severity = a->severity;
+    (*nchanges)++;
+    key = NULL;
     rc = 0;
 out:
     free(key);
@@ -972,11 +996,10 @@ static enum tocsin_delivery am_post(struct alertmanager *am, const char *body,
 }
 
 /* Post the alert and those grouped with it in one request, then remember
- * what fired and forget what was resolved. A firing alert is remembered
- * even when the post failed (Alertmanager may have taken it before the
- * answer was lost), so that a later OK result resolves it; a resolved one
- * is forgotten only once delivered, so that the next OK result tries
- * again. */
+ * what fires and what was resolved. A firing alert is remembered even when
+ * the post failed (Alertmanager may have taken it before the answer was
+ * lost), so that a later OK result resolves it; a resolved one only once
+ * delivered, so that the next OK result tries again. */
 static enum tocsin_delivery am_notify(void *instance, const struct tocsin_alert *alert,
                                       char *err, size_t errlen)
 {
@@ -988,7 +1011,7 @@ static enum tocsin_delivery am_notify(void *instance, const struct tocsin_alert 
     char *body = NULL;
 
     err[0] = '\0';
-    if (!array || !(changes = calloc(2 * (alert->ngrouped + 1), sizeof(*changes))))
+    if (!array || !(changes = calloc(alert->ngrouped + 1, sizeof(*changes))))
         goto oom;
     for (i = 0; i <= alert->ngrouped; i++) {
         const struct tocsin_alert *a = i == 0 ? alert : &alert->grouped[i - 1];
@@ -1004,13 +1027,12 @@ static enum tocsin_delivery am_notify(void *instance, const struct tocsin_alert 
         goto oom;
     outcome = am_post(am, body, alert, err, errlen);
     for (i = 0; i < nchanges; i++) {
-        if (changes[i].action == AM_FIRE) {
-            if (am_fired_set(am, changes[i].key, changes[i].state,
-                             changes[i].severity) < 0 && outcome == TOCSIN_DELIVERED)
-                snprintf(err, errlen, "out of memory remembering a fired alert");
-        } else if (outcome == TOCSIN_DELIVERED) {
-            am_fired_drop(am, changes[i].key);
-        }
+        int firing = changes[i].action == AM_FIRE;
+
+        /* Out of memory here costs a sweep or a late resolve, no more. */
+        if (firing || outcome == TOCSIN_DELIVERED)
+            am_seen_set(am, changes[i].key, firing, changes[i].state,
+                        changes[i].severity);
     }
     goto out;
 oom:

@@ -216,7 +216,6 @@ class AlertmanagerRequestTest(unittest.TestCase):
     def test_results_that_send_nothing(self):
         sink = self.sink()
         cases = {
-            "an OK result of an alert never fired": result_args("web1", "db", "ok", "fine"),
             "a soft problem": result_args("web1", "db", "critical", "maybe") +
             ["--alert-hard", "no"],
             "a recovery from OK": ["--alert-kind", "recovery", "--alert-state", "ok",
@@ -227,6 +226,24 @@ class AlertmanagerRequestTest(unittest.TestCase):
                 rc, out, err = self.send(sink, *args)
                 self.assertEqual(rc, DELIVERED, said(rc, out, err))
         self.assertEqual(sink.requests, [], "expected nothing posted")
+
+    def test_the_first_ok_result_resolves_every_problem_state(self):
+        # A new worker does not know what an earlier one left firing.
+        sink = self.sink()
+        rc, out, err = self.send(sink, *result_args("web1", "db", "ok", "fine"),
+                                 "--alert-at", "1700000900",
+                                 "--alert-then", "result", "--alert-at", "1700000960")
+        self.assertEqual(out.splitlines(), ["delivered"] * 2, said(rc, out, err))
+        time.sleep(0.3)
+        self.assertEqual(len(sink.requests), 1,
+                         f"expected one request, for the first OK result only; got "
+                         f"{sink.requests}")
+        sent = [(a["labels"]["state"], a["labels"]["severity"], a["endsAt"])
+                for a in sink.requests[0].json()]
+        self.assertEqual(sent, [("warning", "warning", "2023-11-14T22:28:20Z"),
+                                ("critical", "critical", "2023-11-14T22:28:20Z"),
+                                ("unknown", "error", "2023-11-14T22:28:20Z")],
+                         "expected the alert resolved in each problem state")
 
     def test_an_instance_remembers_what_it_fired(self):
         sink = self.sink()

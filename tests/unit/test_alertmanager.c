@@ -2,7 +2,7 @@
  * test_alertmanager.c - what the alertmanager notifier posts for each kind
  * of alert and what it remembers (plugins/alertmanager.c, included here
  * for its static functions), without a network: label names, UTF-8, the
- * fired set, and the decision table of firing, resolving and skipping.
+ * alerts seen, and the decision table of firing, resolving and skipping.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -62,7 +62,7 @@ static struct tocsin_alert alert(enum tocsin_alert_kind kind, enum tocsin_state 
 static const char *post(struct alertmanager *am, const struct tocsin_alert *a,
                         char *out, size_t outlen)
 {
-    struct am_change changes[2];
+    struct am_change changes[1];
     size_t nchanges = 0, i, used = 0;
     json_t *array = json_array(), *item;
 
@@ -79,11 +79,8 @@ static const char *post(struct alertmanager *am, const struct tocsin_alert *a,
                       resolved ? "resolved" : "firing");
     }
     for (i = 0; i < nchanges; i++) {
-        if (changes[i].action == AM_FIRE)
-            assert_int_equal(am_fired_set(am, changes[i].key, changes[i].state,
-                                          changes[i].severity), 0);
-        else
-            am_fired_drop(am, changes[i].key);
+        assert_int_equal(am_seen_set(am, changes[i].key, changes[i].action == AM_FIRE,
+                                     changes[i].state, changes[i].severity), 0);
         free(changes[i].key);
     }
     json_decref(array);
@@ -110,12 +107,16 @@ static void results_fire_then_resolve(void **state)
     struct tocsin_alert ok = alert(TOCSIN_ALERT_RESULT, TOCSIN_OK, TOCSIN_OK, 1);
     struct tocsin_alert crit = alert(TOCSIN_ALERT_RESULT, TOCSIN_CRITICAL, TOCSIN_OK, 1);
 
-    expect_post(am, &ok, "", "an OK result of an alert never fired");
+    expect_post(am, &ok, "warning:resolved,critical:resolved,unknown:resolved",
+                "the first OK result of an alert not seen: a sweep");
+    expect_post(am, &ok, "", "the next OK result");
     expect_post(am, &crit, "critical:firing", "a hard CRITICAL result");
-    assert_int_equal(am->nfired, 1);
+    assert_int_equal(am->nseen, 1);
+    assert_true(am->seen[0].firing);
     expect_post(am, &crit, "critical:firing", "the next CRITICAL result re-sends it");
     expect_post(am, &ok, "critical:resolved", "the OK result after it");
-    assert_int_equal(am->nfired, 0);
+    assert_int_equal(am->nseen, 1);
+    assert_false(am->seen[0].firing);
     expect_post(am, &ok, "", "a second OK result");
 }
 
@@ -152,7 +153,8 @@ static void problem_and_recovery_alerts(void **state)
     expect_post(am, &problem, "critical:firing", "a problem");
     expect_post(am, &ack, "critical:firing", "its acknowledgement");
     expect_post(am, &recovery, "critical:resolved", "its recovery");
-    assert_int_equal(am->nfired, 0);
+    assert_false(am->seen[0].firing);
+    expect_post(am, &recovery, "", "the same recovery again");
 }
 
 static void a_recovery_not_seen_firing_uses_the_previous_state(void **state)
@@ -165,7 +167,7 @@ static void a_recovery_not_seen_firing_uses_the_previous_state(void **state)
     expect_post(am, &from_ok, "", "a recovery from OK");
 }
 
-static void the_fired_set_stays_sorted(void **state)
+static void the_seen_set_stays_sorted(void **state)
 {
     struct alertmanager *am = *state;
     const char *keys[] = { "m", "c", "x", "a", "q", "b" };
@@ -173,24 +175,24 @@ static void the_fired_set_stays_sorted(void **state)
     int found;
 
     for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        assert_int_equal(am_fired_set(am, keys[i], TOCSIN_WARNING,
-                                      TOCSIN_SEVERITY_WARNING), 0);
-    assert_int_equal(am_fired_set(am, "c", TOCSIN_CRITICAL, TOCSIN_SEVERITY_CRITICAL), 0);
-    assert_int_equal(am->nfired, 6);
-    for (i = 1; i < am->nfired; i++)
-        if (strcmp(am->fired[i - 1].key, am->fired[i].key) >= 0)
-            fail_msg("expected the keys in order; %s before %s", am->fired[i - 1].key,
-                     am->fired[i].key);
-    assert_int_equal(am->fired[am_fired_find(am, "c", &found)].state, TOCSIN_CRITICAL);
+        assert_int_equal(am_seen_set(am, keys[i], 1, TOCSIN_WARNING,
+                                     TOCSIN_SEVERITY_WARNING), 0);
+    assert_int_equal(am_seen_set(am, "c", 1, TOCSIN_CRITICAL, TOCSIN_SEVERITY_CRITICAL), 0);
+    assert_int_equal(am_seen_set(am, "x", 0, TOCSIN_OK, TOCSIN_SEVERITY_INFO), 0);
+    assert_int_equal(am->nseen, 6);
+    for (i = 1; i < am->nseen; i++)
+        if (strcmp(am->seen[i - 1].key, am->seen[i].key) >= 0)
+            fail_msg("expected the keys in order; %s before %s", am->seen[i - 1].key,
+                     am->seen[i].key);
+    i = am_seen_find(am, "c", &found);
     assert_true(found);
-    am_fired_drop(am, "a");
-    am_fired_drop(am, "x");
-    am_fired_drop(am, "nothing");
-    assert_int_equal(am->nfired, 4);
-    am_fired_find(am, "a", &found);
+    assert_int_equal(am->seen[i].state, TOCSIN_CRITICAL);
+    i = am_seen_find(am, "x", &found);
+    assert_true(found);
+    assert_false(am->seen[i].firing);
+    assert_int_equal(am->seen[i].state, TOCSIN_WARNING);   /* as it last fired */
+    am_seen_find(am, "nothing", &found);
     assert_false(found);
-    assert_string_equal(am->fired[0].key, "b");
-    assert_string_equal(am->fired[3].key, "q");
 }
 
 /* ------------------------------------------------------------------ */
@@ -248,7 +250,7 @@ int main(void)
                                         instance_teardown),
         cmocka_unit_test_setup_teardown(a_recovery_not_seen_firing_uses_the_previous_state,
                                         instance_setup, instance_teardown),
-        cmocka_unit_test_setup_teardown(the_fired_set_stays_sorted, instance_setup,
+        cmocka_unit_test_setup_teardown(the_seen_set_stays_sorted, instance_setup,
                                         instance_teardown),
         cmocka_unit_test_setup_teardown(alert_content, instance_setup, instance_teardown),
         cmocka_unit_test(links_that_are_not_urls_are_left_out),
