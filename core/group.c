@@ -49,6 +49,10 @@ enum tocsin_state tocsin_group_eval(const struct tocsin_config *conf, uint32_t g
         const char *o = v->output ? v->output : "";
         size_t n;
 
+        /* A state out of range counts as UNKNOWN, as in tocsin_state_worst,
+         * and never indexes past counts[]. */
+        if ((unsigned)ms > TOCSIN_UNKNOWN)
+            ms = TOCSIN_UNKNOWN;
         counts[ms]++;
         if (ms == TOCSIN_OK)
             continue;

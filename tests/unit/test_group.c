@@ -345,6 +345,16 @@ static void group_perfdata_counts(void **state)
                  tocsin_buf_str(&out));
 }
 
+/* A state out of range is counted as UNKNOWN. */
+static void group_state_out_of_range_is_unknown(void **state)
+{
+    (void)state;
+    member(2, (enum tocsin_state)7, "garbled");
+    expect_group(TOCSIN_UNKNOWN, "1 of 5 members not OK: db3 UNKNOWN: garbled | "
+                 "ok=4;;;0;5 warning=0;;;0;5 critical=0;;;0;5 unknown=1;;;0;5",
+                 "a member whose state is 7");
+}
+
 static void group_without_members(void **state)
 {
     (void)state;
@@ -376,6 +386,7 @@ int main(void)
         CASE(group_output_names_members_not_ok),
         CASE(group_output_cuts_long_member_output),
         CASE(group_perfdata_counts),
+        CASE(group_state_out_of_range_is_unknown),
         CASE(group_without_members),
     };
 
