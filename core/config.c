@@ -1324,7 +1324,8 @@ static int route_cb(cfg_t *cfg, cfg_opt_t *opt)
             errors++;
         }
     }
-    qsort(r->escalations, r->nescalations, sizeof(*r->escalations), cmp_escalation);
+    if (r->nescalations > 1)
+        qsort(r->escalations, r->nescalations, sizeof(*r->escalations), cmp_escalation);
     if (errors) {
         free_route(r);
         goto out;
