@@ -56,6 +56,9 @@ long tocsin_ms_left(const struct timespec *deadline)
 /* UTF-8                                                               */
 /* ------------------------------------------------------------------ */
 
+/* Decode the code point of the sequence the lead byte announces, then
+ * refuse what the standard forbids: a form longer than the code point
+ * needs, a UTF-16 surrogate, anything past U+10FFFF. O(1). */
 size_t tocsin_utf8_len(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -105,6 +108,8 @@ int tocsin_utf8_valid(const char *s)
     return 1;
 }
 
+/* One pass over s into a buffer sized for the worst case, every byte bad:
+ * strlen(s) times the replacement's length. The caller frees it. */
 char *tocsin_utf8_clean(const char *s, const char *replacement)
 {
     const char *repl = replacement ? replacement : TOCSIN_UTF8_REPLACEMENT;
@@ -175,6 +180,10 @@ const char *tocsin_show(const char *s, size_t n, size_t max, unsigned flags,
     return out;
 }
 
+/* Each hit is overwritten in place: the rest of the text moves by the
+ * difference in length, and is cut where it would pass the buffer's last
+ * byte. The search goes on after the mark, so a secret that occurs in
+ * "[redacted]" cannot make it loop. */
 void tocsin_redact(char *text, size_t size, const char *secret)
 {
     static const char mark[] = REDACTED;
@@ -197,6 +206,9 @@ void tocsin_redact(char *text, size_t size, const char *secret)
     }
 }
 
+/* Grows data by realloc() to at least CAPTURE_MIN_CAP bytes and never
+ * past max + 1, so a short answer costs one allocation per instance (the
+ * memory is kept between requests) and a long one no more than max. */
 size_t tocsin_capture_write(char *ptr, size_t size, size_t nmemb, void *capture)
 {
     struct tocsin_capture *c = capture;
@@ -268,6 +280,10 @@ const char *tocsin_time_rfc3339(time_t t, char *out, size_t outlen)
 /* One alert at a time                                                 */
 /* ------------------------------------------------------------------ */
 
+/* One deliver() call per alert, in order; a failure does not stop the
+ * others (a forwarded result that is refused says nothing about the next
+ * one). The grouped alerts are copied one at a time to give them the
+ * message's deadline and retry slot. */
 enum tocsin_delivery tocsin_notify_each(const struct tocsin_alert *alert,
                                         tocsin_deliver_fn deliver, void *ctx,
                                         char *err, size_t errlen)

@@ -1,7 +1,8 @@
 /*
  * test_icinga2.c - the request body of the icinga2 notifier
  * (plugins/icinga2.c, included here for its static functions), without a
- * network: performance data items, UTF-8, the fields sent.
+ * network: performance data items, the fields sent, bytes that are not
+ * UTF-8 sent as '?'.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -42,22 +43,6 @@ static void perfdata_items(void **state)
     expect_items("'unclosed quote=1 b=2", "'unclosed quote=1 b=2");
 }
 
-static void utf8_is_cleaned(void **state)
-{
-    char *s;
-
-    (void)state;
-    s = icinga2_utf8("caf\xc3\xa9 \xe2\x82\xac ok");
-    assert_string_equal(s, "caf\xc3\xa9 \xe2\x82\xac ok");
-    free(s);
-    s = icinga2_utf8("bad \xff \xc3 \xe0\x80\x80 \xed\xa0\x80 \xf4\x90\x80\x80 end");
-    assert_string_equal(s, "bad ? ? ??? ??? ???? end");
-    free(s);
-    s = icinga2_utf8(NULL);
-    assert_string_equal(s, "");
-    free(s);
-}
-
 static void body_fields(void **state)
 {
     struct icinga2 ic;
@@ -94,12 +79,37 @@ static void body_fields(void **state)
     free(body);
 }
 
+static void body_bad_utf8_becomes_question_marks(void **state)
+{
+    struct icinga2 ic;
+    struct tocsin_alert a;
+    char *body;
+
+    (void)state;
+    memset(&ic, 0, sizeof(ic));
+    ic.check_source = "agent-1";
+    memset(&a, 0, sizeof(a));
+    a.state = TOCSIN_CRITICAL;
+    a.output = "caf\xe9 \xc3\xa9";
+    a.long_output = "";
+    a.perfdata = "'t\xff'=1";
+    a.at = 1700000000;
+    body = icinga2_body(&ic, &a, "web1!db");
+    assert_non_null(body);
+    assert_string_equal(body,
+        "{\"type\":\"Service\",\"service\":\"web1!db\",\"exit_status\":2,"
+        "\"plugin_output\":\"caf? \xc3\xa9\",\"check_source\":\"agent-1\","
+        "\"execution_start\":1700000000,\"execution_end\":1700000000,"
+        "\"performance_data\":[\"'t?'=1\"]}");
+    free(body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(perfdata_items),
-        cmocka_unit_test(utf8_is_cleaned),
         cmocka_unit_test(body_fields),
+        cmocka_unit_test(body_bad_utf8_becomes_question_marks),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
