@@ -29,14 +29,12 @@
  * problem state, in case an earlier worker left one firing.
  */
 #include <curl/curl.h>
-#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "tocsin-plugin.h"
 
@@ -79,9 +77,7 @@ struct alertmanager {
 
     /* What one request gathers; reset before each. */
     char errbuf[CURL_ERROR_SIZE];
-    char *reply;                  /* the answer's body, NUL-terminated */
-    size_t reply_len;
-    size_t reply_cap;
+    struct tocsin_capture reply;  /* start of the answer's body */
 };
 
 static cfg_opt_t am_options[] = {
@@ -108,71 +104,16 @@ static cfg_opt_t am_options[] = {
 /* Text helpers                                                        */
 /* ------------------------------------------------------------------ */
 
-/* A string option, or NULL when it is unset or empty. */
-static const char *am_opt(cfg_t *options, const char *name)
-{
-    const char *s = cfg_getstr(options, name);
-
-    return s && *s ? s : NULL;
-}
-
-/* Length of the valid UTF-8 sequence at s (1 to 4), or 0 when the bytes
- * there are not one (stray continuation, overlong form, surrogate, past
- * U+10FFFF, cut short). */
-static size_t am_utf8_len(const unsigned char *s)
-{
-    unsigned char c = s[0];
-    unsigned char lo = 0x80, hi = 0xbf;
-    size_t n, i;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4;
-    else
-        return 0;
-    if (c == 0xe0)
-        lo = 0xa0;
-    else if (c == 0xed)
-        hi = 0x9f;
-    else if (c == 0xf0)
-        lo = 0x90;
-    else if (c == 0xf4)
-        hi = 0x8f;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return n;
-}
-
 /* A JSON string holding `s`, each byte that is not part of valid UTF-8
  * replaced by '?'. NULL when out of memory. O(n). */
 static json_t *am_string(const char *s)
 {
-    const unsigned char *p = (const unsigned char *)(s ? s : "");
-    size_t len = strlen((const char *)p), i = 0, n;
-    char *clean = malloc(len + 1);
+    char *clean = tocsin_utf8_clean(s, "?");
     json_t *j;
 
     if (!clean)
         return NULL;
-    while (i < len) {
-        n = am_utf8_len(p + i);
-        if (n == 0) {
-            clean[i++] = '?';
-            continue;
-        }
-        memcpy(clean + i, p + i, n);
-        i += n;
-    }
-    clean[len] = '\0';
-    j = json_stringn(clean, len);
+    j = json_string(clean);
     free(clean);
     return j;
 }
@@ -197,48 +138,6 @@ static char *am_label_name(const char *key)
     }
     out[j] = '\0';
     return out;
-}
-
-/* `n` bytes of `s` fit for one line of a message: control characters
- * become spaces, cut after AM_SHOW_MAX bytes with "...". Returns out. */
-static const char *am_show(const char *s, size_t n, char *out, size_t outlen)
-{
-    size_t used = 0, i;
-
-    out[0] = '\0';
-    for (i = 0; i < n && i < AM_SHOW_MAX; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        tocsin_append(out, outlen, &used, "%c", c < 0x20 || c == 0x7f ? ' ' : (char)c);
-    }
-    while (used > 0 && out[used - 1] == ' ')
-        out[--used] = '\0';
-    if (i < n)
-        tocsin_append(out, outlen, &used, "...");
-    return out;
-}
-
-/* `t` in RFC 3339, UTC ("2026-11-22T14:03:00Z"), written to out. */
-static const char *am_time(time_t t, char *out, size_t outlen)
-{
-    struct tm tm;
-
-    if (!gmtime_r(&t, &tm) || !strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm))
-        snprintf(out, outlen, "1970-01-01T00:00:00Z");
-    return out;
-}
-
-/* Milliseconds left before `deadline` (CLOCK_MONOTONIC); 0 when past. */
-static long am_ms_left(const struct timespec *deadline)
-{
-    struct timespec now;
-    long long ms;
-
-    if (clock_gettime(CLOCK_MONOTONIC, &now) < 0)
-        return 0;
-    ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
-         (deadline->tv_nsec - now.tv_nsec) / 1000000;
-    return ms > 0 ? (long)ms : 0;
 }
 
 /* 1 when `link` is an absolute URL Alertmanager takes as generatorURL. */
@@ -323,36 +222,6 @@ static int am_seen_set(struct alertmanager *am, const char *key, int firing,
 /* Setup                                                               */
 /* ------------------------------------------------------------------ */
 
-/* Keep the first AM_REPLY_MAX bytes of the answer for its message; take
- * (and drop) the rest so the connection stays usable. */
-static size_t am_on_body(char *data, size_t size, size_t nmemb, void *ud)
-{
-    struct alertmanager *am = ud;
-    size_t bytes = size * nmemb;
-    size_t take = AM_REPLY_MAX - am->reply_len;
-
-    if (take > bytes)
-        take = bytes;
-    if (take && am->reply_len + take + 1 > am->reply_cap) {
-        size_t want = am->reply_len + take + 1;
-        char *grown;
-
-        if (want < 4096)
-            want = 4096;
-        grown = realloc(am->reply, want);
-        if (!grown)
-            return bytes;            /* the message loses its detail, no more */
-        am->reply = grown;
-        am->reply_cap = want;
-    }
-    if (take) {
-        memcpy(am->reply + am->reply_len, data, take);
-        am->reply_len += take;
-        am->reply[am->reply_len] = '\0';
-    }
-    return bytes;
-}
-
 static void am_teardown(void *instance)
 {
     struct alertmanager *am = instance;
@@ -372,7 +241,7 @@ static void am_teardown(void *instance)
     for (i = 0; i < am->nseen; i++)
         free(am->seen[i].key);
     free(am->seen);
-    free(am->reply);
+    tocsin_capture_free(&am->reply);
     if (am->curl_ready)
         curl_global_cleanup();
     free(am);
@@ -447,55 +316,15 @@ out:
     return rc;
 }
 
-/* A file option must name a readable file. Returns 0, or -1 with err. */
-static int am_readable(cfg_t *options, const char *name, char *err, size_t errlen)
-{
-    const char *path = am_opt(options, name);
-    int e;
-
-    if (path && access(path, R_OK) < 0) {
-        e = errno;
-        snprintf(err, errlen, "option '%s': cannot read %s: %s", name, path,
-                 strerror(e));
-        return -1;
-    }
-    return 0;
-}
-
-/* A template option: not empty (unless `may_be_empty`), no unknown
- * placeholder; copied to *out. Returns 0, or -1 with err. */
-static int am_template(cfg_t *options, const char *name, int may_be_empty,
-                       char **out, char *err, size_t errlen)
-{
-    const char *t = cfg_getstr(options, name);
-    char why[256];
-
-    if (!t)
-        t = "";
-    if (!*t && !may_be_empty) {
-        snprintf(err, errlen, "option '%s' must not be empty", name);
-        return -1;
-    }
-    if (tocsin_template_check(t, why, sizeof(why)) < 0) {
-        snprintf(err, errlen, "option '%s': %s", name, why);
-        return -1;
-    }
-    if (!(*out = strdup(t))) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    return 0;
-}
-
 /* Give libcurl everything that does not change between requests. Returns
  * 0, or -1 with err. libcurl keeps its own copies of the secrets. */
 static int am_setup_curl(struct alertmanager *am, cfg_t *options,
                          const char *password, const char *token, char *err,
                          size_t errlen)
 {
-    const char *ca = am_opt(options, "ca_file");
-    const char *cert = am_opt(options, "client_cert");
-    const char *key = am_opt(options, "client_key");
+    const char *ca = tocsin_option_str(options, "ca_file");
+    const char *cert = tocsin_option_str(options, "client_cert");
+    const char *key = tocsin_option_str(options, "client_key");
     struct curl_slist *h;
     CURL *c = am->curl;
     CURLcode rc = CURLE_OK;
@@ -511,8 +340,8 @@ static int am_setup_curl(struct alertmanager *am, cfg_t *options,
     SET(CURLOPT_NOSIGNAL, 1L);
     SET(CURLOPT_ERRORBUFFER, am->errbuf);
     SET(CURLOPT_HTTPHEADER, am->headers);
-    SET(CURLOPT_WRITEFUNCTION, am_on_body);
-    SET(CURLOPT_WRITEDATA, am);
+    SET(CURLOPT_WRITEFUNCTION, tocsin_capture_write);
+    SET(CURLOPT_WRITEDATA, &am->reply);
     SET(CURLOPT_USERAGENT, "tocsin-alertmanager/" AM_VERSION);
     SET(CURLOPT_POST, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -559,14 +388,15 @@ oom:
 static int am_setup(cfg_t *options, void **instance, char *err, size_t errlen)
 {
     struct alertmanager *am;
-    const char *url = am_opt(options, "url");
-    const char *user = am_opt(options, "user");
+    const char *url = tocsin_option_str(options, "url");
+    const char *user = tocsin_option_str(options, "user");
     long ends_after_ms = cfg_getint(options, "ends_after");
     char *password = NULL, *token = NULL, why[256];
 
     am = calloc(1, sizeof(*am));
     if (!am)
         goto oom;
+    am->reply.max = AM_REPLY_MAX;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         snprintf(err, errlen, "libcurl could not be initialised");
         goto fail;
@@ -574,9 +404,11 @@ static int am_setup(cfg_t *options, void **instance, char *err, size_t errlen)
     am->curl_ready = 1;
     if (am_parse_url(am, url ? url : AM_DEFAULT_URL, err, errlen) < 0)
         goto fail;
-    if (am_template(options, "alertname", 0, &am->alertname_tmpl, err, errlen) < 0 ||
-        am_template(options, "summary", 1, &am->summary_tmpl, err, errlen) < 0 ||
-        am_template(options, "description", 1, &am->description_tmpl, err, errlen) < 0)
+    if (tocsin_option_template(options, "alertname", 0, &am->alertname_tmpl, err,
+                               errlen) < 0 ||
+        tocsin_option_template(options, "summary", 1, &am->summary_tmpl, err, errlen) < 0 ||
+        tocsin_option_template(options, "description", 1, &am->description_tmpl, err,
+                               errlen) < 0)
         goto fail;
     if (ends_after_ms < 0) {
         snprintf(err, errlen, "option 'ends_after' must not be negative");
@@ -584,11 +416,12 @@ static int am_setup(cfg_t *options, void **instance, char *err, size_t errlen)
     }
     am->ends_after = (ends_after_ms + 999) / 1000;
 
-    if (am_readable(options, "ca_file", err, errlen) < 0 ||
-        am_readable(options, "client_cert", err, errlen) < 0 ||
-        am_readable(options, "client_key", err, errlen) < 0)
+    if (tocsin_option_readable(options, "ca_file", err, errlen) < 0 ||
+        tocsin_option_readable(options, "client_cert", err, errlen) < 0 ||
+        tocsin_option_readable(options, "client_key", err, errlen) < 0)
         goto fail;
-    if (am_opt(options, "client_key") && !am_opt(options, "client_cert")) {
+    if (tocsin_option_str(options, "client_key") &&
+        !tocsin_option_str(options, "client_cert")) {
         snprintf(err, errlen, "option 'client_key' needs 'client_cert'");
         goto fail;
     }
@@ -752,11 +585,12 @@ static json_t *am_alert(const struct alertmanager *am, const struct tocsin_alert
         goto out;
     }
     alert = json_pack("{s:O, s:o, s:s}", "labels", labels, "annotations", annotations,
-                      "startsAt", am_time(starts, when, sizeof(when)));
+                      "startsAt", tocsin_time_rfc3339(starts, when, sizeof(when)));
     if (!alert)
         goto out;
     if (ends && json_object_set_new(alert, "endsAt",
-                                    json_string(am_time(ends, when, sizeof(when)))) < 0)
+                                    json_string(tocsin_time_rfc3339(ends, when,
+                                                                    sizeof(when)))) < 0)
         goto fail;
     if (am_valid_link(a->link) &&
         json_object_set_new(alert, "generatorURL", am_string(a->link)) < 0)
@@ -883,17 +717,18 @@ static const char *am_status(const struct alertmanager *am, char *out, size_t ou
     const char *text = NULL;
 
     out[0] = '\0';
-    if (!am->reply_len)
+    if (!am->reply.len)
         return out;
-    root = json_loadb(am->reply, am->reply_len, JSON_DECODE_ANY, NULL);
+    root = json_loadb(am->reply.data, am->reply.len, JSON_DECODE_ANY, NULL);
     if (json_is_string(root))
         text = json_string_value(root);
     else if (json_is_string(json_object_get(root, "message")))
         text = json_string_value(json_object_get(root, "message"));
     if (text)
-        am_show(text, strlen(text), out, outlen);
+        tocsin_show(text, strlen(text), AM_SHOW_MAX, TOCSIN_SHOW_TRIM, out, outlen);
     else
-        am_show(am->reply, am->reply_len, out, outlen);
+        tocsin_show(am->reply.data, am->reply.len, AM_SHOW_MAX, TOCSIN_SHOW_TRIM, out,
+                    outlen);
     json_decref(root);
     return out;
 }
@@ -941,8 +776,9 @@ static enum tocsin_delivery am_post(struct alertmanager *am, const char *body,
                                     size_t errlen)
 {
     char status[AM_SHOW_MAX + 8];
-    long limit_ms = am_ms_left(&alert->deadline), code = 0;
+    long limit_ms = tocsin_ms_left(&alert->deadline), code = 0;
     curl_off_t retry_after = 0;
+    enum tocsin_delivery outcome;
     CURLcode rc;
 
     if (limit_ms < 1) {
@@ -950,9 +786,7 @@ static enum tocsin_delivery am_post(struct alertmanager *am, const char *body,
         return TOCSIN_RETRY;
     }
     am->errbuf[0] = '\0';
-    am->reply_len = 0;
-    if (am->reply)
-        am->reply[0] = '\0';
+    tocsin_capture_reset(&am->reply);
     curl_easy_setopt(am->curl, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(am->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
     curl_easy_setopt(am->curl, CURLOPT_TIMEOUT_MS, limit_ms);
@@ -963,8 +797,9 @@ static enum tocsin_delivery am_post(struct alertmanager *am, const char *body,
         return am_transfer_failed(am, rc, limit_ms, err, errlen);
 
     curl_easy_getinfo(am->curl, CURLINFO_RESPONSE_CODE, &code);
-    if (code >= 200 && code < 300)
-        return TOCSIN_DELIVERED;
+    outcome = tocsin_http_outcome(code);
+    if (outcome == TOCSIN_DELIVERED)
+        return outcome;
     am_status(am, status, sizeof(status));
     if (code == 401 || code == 403) {
         if (am->user)
@@ -986,13 +821,11 @@ static enum tocsin_delivery am_post(struct alertmanager *am, const char *body,
     }
     snprintf(err, errlen, "Alertmanager at %s answered %ld%s%s", am->peer, code,
              *status ? ": " : "", status);
-    if (code == 408 || code == 429 || code >= 500) {
-        if (curl_easy_getinfo(am->curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
-            retry_after > 0)
-            *alert->retry_after = (long)retry_after;
-        return TOCSIN_RETRY;
-    }
-    return TOCSIN_FAILED;
+    if (outcome == TOCSIN_RETRY &&
+        curl_easy_getinfo(am->curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+        retry_after > 0)
+        *alert->retry_after = (long)retry_after;
+    return outcome;
 }
 
 /* Post the alert and those grouped with it in one request, then remember

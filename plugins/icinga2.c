@@ -17,7 +17,6 @@
  * TLS session) open from one result to the next.
  */
 #include <curl/curl.h>
-#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,9 +50,7 @@ struct icinga2 {
 
     /* What one request gathers; reset before each. */
     char errbuf[CURL_ERROR_SIZE];
-    char *reply;                  /* the answer's body, NUL-terminated */
-    size_t reply_len;
-    size_t reply_cap;
+    struct tocsin_capture reply;  /* start of the answer's body */
 };
 
 static cfg_opt_t icinga2_options[] = {
@@ -72,108 +69,6 @@ static cfg_opt_t icinga2_options[] = {
     TOCSIN_OPT_DURATION("ttl", 0),
     CFG_END()
 };
-
-/* ------------------------------------------------------------------ */
-/* Text helpers                                                        */
-/* ------------------------------------------------------------------ */
-
-/* A string option, or NULL when it is unset or empty. */
-static const char *icinga2_opt(cfg_t *options, const char *name)
-{
-    const char *s = cfg_getstr(options, name);
-
-    return s && *s ? s : NULL;
-}
-
-/* Length of the valid UTF-8 sequence at s (1 to 4), or 0 when the bytes
- * there are not one (stray continuation, overlong form, surrogate, past
- * U+10FFFF, cut short). */
-static size_t icinga2_utf8_len(const unsigned char *s)
-{
-    unsigned char c = s[0];
-    unsigned char lo = 0x80, hi = 0xbf;
-    size_t n, i;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4;
-    else
-        return 0;
-    if (c == 0xe0)
-        lo = 0xa0;
-    else if (c == 0xed)
-        hi = 0x9f;
-    else if (c == 0xf0)
-        lo = 0x90;
-    else if (c == 0xf4)
-        hi = 0x8f;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return n;
-}
-
-/* A copy of `s` that JSON can carry: each byte that is not part of valid
- * UTF-8 becomes '?'. The caller frees it; NULL when out of memory. O(n). */
-static char *icinga2_utf8(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)(s ? s : "");
-    size_t len = strlen((const char *)p), i = 0, n;
-    char *out = malloc(len + 1);
-
-    if (!out)
-        return NULL;
-    while (i < len) {
-        n = icinga2_utf8_len(p + i);
-        if (n == 0) {
-            out[i++] = '?';
-            continue;
-        }
-        memcpy(out + i, p + i, n);
-        i += n;
-    }
-    out[len] = '\0';
-    return out;
-}
-
-/* `n` bytes of `s` fit for one line of a message: control characters
- * become spaces, cut after ICINGA2_SHOW_MAX bytes with "...". Returns out. */
-static const char *icinga2_show(const char *s, size_t n, char *out, size_t outlen)
-{
-    size_t used = 0, i;
-
-    out[0] = '\0';
-    for (i = 0; i < n && i < ICINGA2_SHOW_MAX; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        tocsin_append(out, outlen, &used, "%c", c < 0x20 || c == 0x7f ? ' ' : (char)c);
-    }
-    while (used > 0 && out[used - 1] == ' ')
-        out[--used] = '\0';
-    if (i < n)
-        tocsin_append(out, outlen, &used, "...");
-    return out;
-}
-
-/* Milliseconds left before `deadline` (CLOCK_MONOTONIC); 0 when past. */
-static long icinga2_ms_left(const struct timespec *deadline)
-{
-    struct timespec now;
-    long long ms;
-
-    if (clock_gettime(CLOCK_MONOTONIC, &now) < 0)
-        return 0;
-    ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
-         (deadline->tv_nsec - now.tv_nsec) / 1000000;
-    return ms > 0 ? (long)ms : 0;
-}
 
 /* ------------------------------------------------------------------ */
 /* Performance data                                                    */
@@ -228,36 +123,6 @@ static int icinga2_perf_items(const char *perf, json_t *array)
 /* libcurl                                                             */
 /* ------------------------------------------------------------------ */
 
-/* Keep the first ICINGA2_REPLY_MAX bytes of the answer for its message;
- * take (and drop) the rest so the connection stays usable. */
-static size_t icinga2_on_body(char *data, size_t size, size_t nmemb, void *ud)
-{
-    struct icinga2 *ic = ud;
-    size_t bytes = size * nmemb;
-    size_t take = ICINGA2_REPLY_MAX - ic->reply_len;
-
-    if (take > bytes)
-        take = bytes;
-    if (take && ic->reply_len + take + 1 > ic->reply_cap) {
-        size_t want = ic->reply_len + take + 1;
-        char *grown;
-
-        if (want < 4096)
-            want = 4096;
-        grown = realloc(ic->reply, want);
-        if (!grown)
-            return bytes;            /* the message loses its detail, no more */
-        ic->reply = grown;
-        ic->reply_cap = want;
-    }
-    if (take) {
-        memcpy(ic->reply + ic->reply_len, data, take);
-        ic->reply_len += take;
-        ic->reply[ic->reply_len] = '\0';
-    }
-    return bytes;
-}
-
 static void icinga2_teardown(void *instance)
 {
     struct icinga2 *ic = instance;
@@ -273,7 +138,7 @@ static void icinga2_teardown(void *instance)
     free(ic->host_tmpl);
     free(ic->service_tmpl);
     free(ic->check_source);
-    free(ic->reply);
+    tocsin_capture_free(&ic->reply);
     if (ic->curl_ready)
         curl_global_cleanup();
     free(ic);
@@ -350,30 +215,14 @@ out:
     return rc;
 }
 
-/* A file option must name a readable file. Returns 0, or -1 with err. */
-static int icinga2_readable(cfg_t *options, const char *name, char *err,
-                            size_t errlen)
-{
-    const char *path = icinga2_opt(options, name);
-    int e;
-
-    if (path && access(path, R_OK) < 0) {
-        e = errno;
-        snprintf(err, errlen, "option '%s': cannot read %s: %s", name, path,
-                 strerror(e));
-        return -1;
-    }
-    return 0;
-}
-
 /* Give libcurl everything that does not change between requests. Returns
  * 0, or -1 with err. libcurl keeps its own copy of the password. */
 static int icinga2_setup_curl(struct icinga2 *ic, cfg_t *options,
                               const char *password, char *err, size_t errlen)
 {
-    const char *ca = icinga2_opt(options, "ca_file");
-    const char *cert = icinga2_opt(options, "client_cert");
-    const char *key = icinga2_opt(options, "client_key");
+    const char *ca = tocsin_option_str(options, "ca_file");
+    const char *cert = tocsin_option_str(options, "client_cert");
+    const char *key = tocsin_option_str(options, "client_key");
     struct curl_slist *h;
     CURL *c = ic->curl;
     CURLcode rc = CURLE_OK;
@@ -391,8 +240,8 @@ static int icinga2_setup_curl(struct icinga2 *ic, cfg_t *options,
     SET(CURLOPT_NOSIGNAL, 1L);
     SET(CURLOPT_ERRORBUFFER, ic->errbuf);
     SET(CURLOPT_HTTPHEADER, ic->headers);
-    SET(CURLOPT_WRITEFUNCTION, icinga2_on_body);
-    SET(CURLOPT_WRITEDATA, ic);
+    SET(CURLOPT_WRITEFUNCTION, tocsin_capture_write);
+    SET(CURLOPT_WRITEDATA, &ic->reply);
     SET(CURLOPT_USERAGENT, "tocsin-icinga2/" ICINGA2_VERSION);
     SET(CURLOPT_POST, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -436,9 +285,9 @@ oom:
 static int icinga2_setup(cfg_t *options, void **instance, char *err, size_t errlen)
 {
     struct icinga2 *ic;
-    const char *url = icinga2_opt(options, "url");
-    const char *user = icinga2_opt(options, "user");
-    const char *source = icinga2_opt(options, "check_source");
+    const char *url = tocsin_option_str(options, "url");
+    const char *user = tocsin_option_str(options, "user");
+    const char *source = tocsin_option_str(options, "check_source");
     const char *host = cfg_getstr(options, "host");
     const char *service = cfg_getstr(options, "service");
     long ttl_ms = cfg_getint(options, "ttl");
@@ -447,6 +296,7 @@ static int icinga2_setup(cfg_t *options, void **instance, char *err, size_t errl
     ic = calloc(1, sizeof(*ic));
     if (!ic)
         goto oom;
+    ic->reply.max = ICINGA2_REPLY_MAX;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         snprintf(err, errlen, "libcurl could not be initialised");
         goto fail;
@@ -460,16 +310,9 @@ static int icinga2_setup(cfg_t *options, void **instance, char *err, size_t errl
                  "(defaults \"{host}\" and \"{service}\")");
         goto fail;
     }
-    if (tocsin_template_check(host, why, sizeof(why)) < 0) {
-        snprintf(err, errlen, "option 'host': %s", why);
+    if (tocsin_option_template(options, "host", 0, &ic->host_tmpl, err, errlen) < 0 ||
+        tocsin_option_template(options, "service", 0, &ic->service_tmpl, err, errlen) < 0)
         goto fail;
-    }
-    if (tocsin_template_check(service, why, sizeof(why)) < 0) {
-        snprintf(err, errlen, "option 'service': %s", why);
-        goto fail;
-    }
-    if (!(ic->host_tmpl = strdup(host)) || !(ic->service_tmpl = strdup(service)))
-        goto oom;
 
     if (!source) {
         if (gethostname(hostname, sizeof(hostname) - 1) < 0)
@@ -477,7 +320,7 @@ static int icinga2_setup(cfg_t *options, void **instance, char *err, size_t errl
         hostname[sizeof(hostname) - 1] = '\0';
         source = hostname;
     }
-    if (!(ic->check_source = icinga2_utf8(source)))
+    if (!(ic->check_source = tocsin_utf8_clean(source, "?")))
         goto oom;
     if (ttl_ms < 0) {
         snprintf(err, errlen, "option 'ttl' must not be negative");
@@ -485,11 +328,12 @@ static int icinga2_setup(cfg_t *options, void **instance, char *err, size_t errl
     }
     ic->ttl = (ttl_ms + 999) / 1000;
 
-    if (icinga2_readable(options, "ca_file", err, errlen) < 0 ||
-        icinga2_readable(options, "client_cert", err, errlen) < 0 ||
-        icinga2_readable(options, "client_key", err, errlen) < 0)
+    if (tocsin_option_readable(options, "ca_file", err, errlen) < 0 ||
+        tocsin_option_readable(options, "client_cert", err, errlen) < 0 ||
+        tocsin_option_readable(options, "client_key", err, errlen) < 0)
         goto fail;
-    if (icinga2_opt(options, "client_key") && !icinga2_opt(options, "client_cert")) {
+    if (tocsin_option_str(options, "client_key") &&
+        !tocsin_option_str(options, "client_cert")) {
         snprintf(err, errlen, "option 'client_key' needs 'client_cert'");
         goto fail;
     }
@@ -506,7 +350,7 @@ static int icinga2_setup(cfg_t *options, void **instance, char *err, size_t errl
                  "password_file or password_env)", user);
         goto fail;
     }
-    if (!user && !icinga2_opt(options, "client_cert")) {
+    if (!user && !tocsin_option_str(options, "client_cert")) {
         snprintf(err, errlen, "give the API user: 'user' and 'password_file' "
                  "(or 'client_cert' and 'client_key' for an ApiUser with "
                  "client_cn)");
@@ -559,7 +403,7 @@ static char *icinga2_body(const struct icinga2 *ic, const struct tocsin_alert *a
     } else {
         text[olen] = '\0';
     }
-    if (!(clean = icinga2_utf8(text)))
+    if (!(clean = tocsin_utf8_clean(text, "?")))
         goto out;
     root = json_pack("{s:s, s:s, s:i, s:s, s:s, s:I, s:I}",
                      "type", "Service",
@@ -573,7 +417,7 @@ static char *icinga2_body(const struct icinga2 *ic, const struct tocsin_alert *a
         goto out;
     if (a->perfdata && *a->perfdata) {
         free(clean);
-        if (!(clean = icinga2_utf8(a->perfdata)) || !(perf = json_array()) ||
+        if (!(clean = tocsin_utf8_clean(a->perfdata, "?")) || !(perf = json_array()) ||
             icinga2_perf_items(clean, perf) < 0 ||
             json_object_set(root, "performance_data", perf) < 0)
             goto out;
@@ -597,9 +441,9 @@ static const char *icinga2_status(const struct icinga2 *ic, char *out, size_t ou
     const char *text;
 
     out[0] = '\0';
-    if (!ic->reply_len)
+    if (!ic->reply.len)
         return out;
-    root = json_loadb(ic->reply, ic->reply_len, 0, NULL);
+    root = json_loadb(ic->reply.data, ic->reply.len, 0, NULL);
     results = json_object_get(root, "results");
     if (json_is_array(results) && json_array_size(results) > 0)
         status = json_object_get(json_array_get(results, 0), "status");
@@ -607,9 +451,10 @@ static const char *icinga2_status(const struct icinga2 *ic, char *out, size_t ou
         status = json_object_get(root, "status");
     if (json_is_string(status)) {
         text = json_string_value(status);
-        icinga2_show(text, strlen(text), out, outlen);
+        tocsin_show(text, strlen(text), ICINGA2_SHOW_MAX, TOCSIN_SHOW_TRIM, out, outlen);
     } else {
-        icinga2_show(ic->reply, ic->reply_len, out, outlen);
+        tocsin_show(ic->reply.data, ic->reply.len, ICINGA2_SHOW_MAX, TOCSIN_SHOW_TRIM,
+                    out, outlen);
     }
     json_decref(root);
     return out;
@@ -619,7 +464,7 @@ static const char *icinga2_status(const struct icinga2 *ic, char *out, size_t ou
  * is none to say otherwise); the first other code goes to *bad. */
 static int icinga2_results_ok(const struct icinga2 *ic, long *bad)
 {
-    json_t *root = json_loadb(ic->reply, ic->reply_len, 0, NULL);
+    json_t *root = json_loadb(ic->reply.data, ic->reply.len, 0, NULL);
     json_t *results = json_object_get(root, "results"), *r;
     size_t i;
     int ok = 1;
@@ -685,7 +530,7 @@ static enum tocsin_delivery icinga2_post(struct icinga2 *ic,
                                          size_t errlen)
 {
     char status[ICINGA2_SHOW_MAX + 8];
-    long limit_ms = icinga2_ms_left(&a->deadline), code = 0, bad = 0;
+    long limit_ms = tocsin_ms_left(&a->deadline), code = 0, bad = 0;
     curl_off_t retry_after = 0;
     enum tocsin_delivery outcome;
     char *body;
@@ -700,9 +545,7 @@ static enum tocsin_delivery icinga2_post(struct icinga2 *ic,
         return TOCSIN_RETRY;
     }
     ic->errbuf[0] = '\0';
-    ic->reply_len = 0;
-    if (ic->reply)
-        ic->reply[0] = '\0';
+    tocsin_capture_reset(&ic->reply);
     curl_easy_setopt(ic->curl, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(ic->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
     curl_easy_setopt(ic->curl, CURLOPT_TIMEOUT_MS, limit_ms);
@@ -715,14 +558,14 @@ static enum tocsin_delivery icinga2_post(struct icinga2 *ic,
 
     curl_easy_getinfo(ic->curl, CURLINFO_RESPONSE_CODE, &code);
     icinga2_status(ic, status, sizeof(status));
-    if (code >= 200 && code < 300) {
+    outcome = tocsin_http_outcome(code);
+    if (outcome == TOCSIN_DELIVERED) {
         if (icinga2_results_ok(ic, &bad))
             return TOCSIN_DELIVERED;
         snprintf(err, errlen, "Icinga 2 did not take the result for %s (%ld): %s",
                  object, bad, status);
         return TOCSIN_FAILED;
     }
-    outcome = TOCSIN_FAILED;
     if (code == 401) {
         if (ic->user)
             snprintf(err, errlen, "Icinga 2 at %s answered 401: authentication "
@@ -742,14 +585,11 @@ static enum tocsin_delivery icinga2_post(struct icinga2 *ic,
                  "Icinga's names; if it does exist, give ApiUser %s the "
                  "permission actions/process-check-result", object,
                  ic->user ? ic->user : "(of the client certificate)");
-    } else if (code == 408 || code == 429 || code >= 500) {
-        if (curl_easy_getinfo(ic->curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+    } else {
+        if (outcome == TOCSIN_RETRY &&
+            curl_easy_getinfo(ic->curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
             retry_after > 0)
             *a->retry_after = (long)retry_after;
-        snprintf(err, errlen, "Icinga 2 at %s answered %ld%s%s", ic->peer, code,
-                 *status ? ": " : "", status);
-        outcome = TOCSIN_RETRY;
-    } else {
         snprintf(err, errlen, "Icinga 2 at %s answered %ld%s%s", ic->peer, code,
                  *status ? ": " : "", status);
     }
@@ -757,10 +597,10 @@ static enum tocsin_delivery icinga2_post(struct icinga2 *ic,
 }
 
 /* Send one alert: render the Icinga names, then post. */
-static enum tocsin_delivery icinga2_send(struct icinga2 *ic,
-                                         const struct tocsin_alert *a,
+static enum tocsin_delivery icinga2_send(void *instance, const struct tocsin_alert *a,
                                          char *err, size_t errlen)
 {
+    struct icinga2 *ic = instance;
     char *host = tocsin_template_render(ic->host_tmpl, a);
     char *service = tocsin_template_render(ic->service_tmpl, a);
     char *object = NULL, *clean = NULL;
@@ -790,7 +630,7 @@ static enum tocsin_delivery icinga2_send(struct icinga2 *ic,
         goto out;
     }
     snprintf(object, len, "%s!%s", host, service);
-    if (!(clean = icinga2_utf8(object))) {
+    if (!(clean = tocsin_utf8_clean(object, "?"))) {
         snprintf(err, errlen, "out of memory");
         outcome = TOCSIN_RETRY;
         goto out;
@@ -812,40 +652,7 @@ static enum tocsin_delivery icinga2_notify(void *instance,
                                            const struct tocsin_alert *alert,
                                            char *err, size_t errlen)
 {
-    struct icinga2 *ic = instance;
-    enum tocsin_delivery outcome = TOCSIN_DELIVERED, one;
-    char why[512];
-    size_t i, failures = 0;
-
-    err[0] = '\0';
-    for (i = 0; i <= alert->ngrouped; i++) {
-        const struct tocsin_alert *a = i == 0 ? alert : &alert->grouped[i - 1];
-        struct tocsin_alert copy;
-
-        if (i > 0) {
-            /* Grouped alerts share the deadline and Retry-After of the
-             * notification they travel in. */
-            copy = *a;
-            copy.deadline = alert->deadline;
-            copy.retry_after = alert->retry_after;
-            a = &copy;
-        }
-        why[0] = '\0';
-        one = icinga2_send(ic, a, why, sizeof(why));
-        if (one == TOCSIN_DELIVERED)
-            continue;
-        if (failures++ == 0)
-            snprintf(err, errlen, "%s", why);
-        if (one == TOCSIN_RETRY || outcome == TOCSIN_DELIVERED)
-            outcome = one;
-    }
-    if (failures > 1) {
-        size_t used = strlen(err);
-
-        tocsin_append(err, errlen, &used, " (and %zu more of %zu results)",
-                      failures - 1, alert->ngrouped + 1);
-    }
-    return outcome;
+    return tocsin_notify_each(alert, icinga2_send, instance, err, errlen);
 }
 
 TOCSIN_PLUGIN_DEFINE(

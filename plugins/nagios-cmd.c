@@ -79,7 +79,6 @@ static int nagios_cmd_setup(cfg_t *options, void **instance, char *err, size_t e
     const char *file = cfg_getstr(options, "command_file");
     const char *host = cfg_getstr(options, "host");
     const char *service = cfg_getstr(options, "service");
-    char why[256];
     struct stat st;
 
     n = calloc(1, sizeof(*n));
@@ -100,16 +99,10 @@ static int nagios_cmd_setup(cfg_t *options, void **instance, char *err, size_t e
                  "(defaults \"{host}\" and \"{service}\")");
         goto fail;
     }
-    if (tocsin_template_check(host, why, sizeof(why)) < 0) {
-        snprintf(err, errlen, "option 'host': %s", why);
+    if (tocsin_option_template(options, "host", 0, &n->host_tmpl, err, errlen) < 0 ||
+        tocsin_option_template(options, "service", 0, &n->service_tmpl, err, errlen) < 0)
         goto fail;
-    }
-    if (tocsin_template_check(service, why, sizeof(why)) < 0) {
-        snprintf(err, errlen, "option 'service': %s", why);
-        goto fail;
-    }
-    if (!(n->command_file = strdup(file)) || !(n->host_tmpl = strdup(host)) ||
-        !(n->service_tmpl = strdup(service)))
+    if (!(n->command_file = strdup(file)))
         goto oom;
     *instance = n;
     return 0;
@@ -424,10 +417,10 @@ static enum tocsin_delivery nagios_cmd_write(const struct nagios_cmd *n,
 
 /* Forward one alert: render and check the names, build the line, write
  * it. */
-static enum tocsin_delivery nagios_cmd_send(const struct nagios_cmd *n,
-                                            const struct tocsin_alert *a,
+static enum tocsin_delivery nagios_cmd_send(void *instance, const struct tocsin_alert *a,
                                             char *err, size_t errlen)
 {
+    const struct nagios_cmd *n = instance;
     char *host = tocsin_template_render(n->host_tmpl, a);
     char *service = tocsin_template_render(n->service_tmpl, a);
     enum tocsin_delivery outcome = TOCSIN_FAILED;
@@ -472,31 +465,7 @@ static enum tocsin_delivery nagios_cmd_notify(void *instance,
                                               const struct tocsin_alert *alert,
                                               char *err, size_t errlen)
 {
-    const struct nagios_cmd *n = instance;
-    enum tocsin_delivery outcome = TOCSIN_DELIVERED, one;
-    char why[512];
-    size_t i, failures = 0;
-
-    err[0] = '\0';
-    for (i = 0; i <= alert->ngrouped; i++) {
-        const struct tocsin_alert *a = i == 0 ? alert : &alert->grouped[i - 1];
-
-        why[0] = '\0';
-        one = nagios_cmd_send(n, a, why, sizeof(why));
-        if (one == TOCSIN_DELIVERED)
-            continue;
-        if (failures++ == 0)
-            snprintf(err, errlen, "%s", why);
-        if (one == TOCSIN_RETRY || outcome == TOCSIN_DELIVERED)
-            outcome = one;
-    }
-    if (failures > 1) {
-        size_t used = strlen(err);
-
-        tocsin_append(err, errlen, &used, " (and %zu more of %zu results)",
-                      failures - 1, alert->ngrouped + 1);
-    }
-    return outcome;
+    return tocsin_notify_each(alert, nagios_cmd_send, instance, err, errlen);
 }
 
 TOCSIN_PLUGIN_DEFINE(
