@@ -10,6 +10,7 @@
  * is. The same holds for `notifier` sections and notifier plugins.
  */
 #include "config.h"
+#include "httpd.h"
 #include "timeperiod.h"
 
 #include <dirent.h>
@@ -1736,6 +1737,7 @@ struct tocsin_config *tocsin_config_load(const char *path,
             CFG_SEC("group", group_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_SEC("route", route_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_SEC("timeperiod", period_opts, CFGF_MULTI | CFGF_TITLE),
+            CFG_SEC("http", tocsin_http_conf_opts(), CFGF_NONE),
             CFG_END()
         };
         cfg_opt_t d[] = {
@@ -1814,6 +1816,9 @@ struct tocsin_config *tocsin_config_load(const char *path,
         if (!fallback || !conf->control_socket)
             goto oom;
     }
+    conf->http = tocsin_http_conf_new(cfg_getsec(cfg, "http"), path, errors);
+    if (!conf->http)
+        pc.nerrors++;
     cfg_free(cfg);
     cfg = NULL;
 
@@ -1866,6 +1871,7 @@ void tocsin_config_free(struct tocsin_config *conf)
         tocsin_timeperiod_free(&conf->periods[i]);
     free(conf->periods);
     free(conf->control_socket);
+    tocsin_http_conf_free(conf->http);
     free(conf->path);
     free(conf->include_dir);
     free(conf->host);

@@ -18,6 +18,8 @@
 #include "registry.h"
 #include "tocsin-plugin.h"
 
+struct tocsin_http_conf;
+
 /* One plugin option as set in the configuration, typed. */
 union tocsin_optvalue {
     long number;
@@ -167,6 +169,7 @@ struct tocsin_config {
     long fallback_notifier;       /* gets what disabled notifiers would have
                                      sent; -1 for none */
     char *control_socket;         /* tocsinctl's Unix socket */
+    struct tocsin_http_conf *http; /* the HTTP endpoint (httpd.h) */
 };
 
 /* Read `path` and its conf.d. Returns the configuration (free with

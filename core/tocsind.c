@@ -27,6 +27,7 @@
 #include "clock.h"
 #include "config.h"
 #include "group.h"
+#include "httpd.h"
 #include "log.h"
 #include "nagios.h"
 #include "registry.h"
@@ -41,6 +42,7 @@
 #endif
 
 #define SIGNAL_TAG 1
+#define HTTPD_TAG 2
 #define OUTPUT_KEEP 8192            /* bytes of each service's last output kept */
 #define HIST_BUCKETS (64 * 16)
 
@@ -70,6 +72,7 @@ struct daemon {
     struct tocsin_store *store;
     struct tocsin_alerting *alerting;
     struct tocsin_status status;  /* what the control socket and HTTP show */
+    struct tocsin_httpd *httpd;   /* NULL when disabled */
     int lock_fd;
     int epfd;
     int sigfd;
@@ -521,6 +524,13 @@ static int daemon_start(struct daemon *d, int workers)
     }
     if (tocsin_pool_start(&d->pool, d->conf, workers, d->epfd, &ev) < 0)
         return -1;
+    {
+        int failed;
+
+        d->httpd = tocsin_httpd_start(d->conf->http, &d->status, d->epfd, HTTPD_TAG, &failed);
+        if (failed)
+            return -1;
+    }
     /* Each service has a fixed phase within its interval, from its name.
      * Its first run comes within max_check_spread of the start (sooner
      * than a long interval would allow), later runs keep to the phase, so
@@ -626,6 +636,7 @@ static int daemon_run(struct daemon *d)
             wake = enforce;
         if (!full && tocsin_sched_peek(&d->sched, &it) == 0 && it.due < wake)
             wake = it.due;
+        wake = tocsin_httpd_tick(d->httpd, now, wake);
         {
             int64_t wall = tocsin_wall_ms();
 
@@ -646,6 +657,8 @@ static int daemon_run(struct daemon *d)
 
             if (tag == SIGNAL_TAG)
                 handle_signals(d);
+            else if (tag == HTTPD_TAG)
+                tocsin_httpd_run(d->httpd);
             else if (tag & TOCSIN_POOL_TAG)
                 tocsin_pool_ready(&d->pool, (int)(tag & 0xffffffffu), events[i].events);
         }
@@ -801,6 +814,7 @@ int main(int argc, char **argv)
     report_stats(&d, "exit");
     tocsin_info("stopped after %llu checks", (unsigned long long)d.checks_total);
 out:
+    tocsin_httpd_stop(d.httpd);
     tocsin_pool_stop(&d.pool);
     tocsin_alerting_free(d.alerting);
     tocsin_store_close(d.store);
