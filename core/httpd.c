@@ -71,6 +71,7 @@ static cfg_opt_t http_opts[] = {
 /* The line each option was set on in the file being read (0: not set).
  * Configuration is read in one thread, one file at a time. */
 static int opt_line[NOPTS];
+static int listen_reported;          /* listen_cb said what was wrong */
 
 static int opt_index(const char *name)
 {
@@ -101,6 +102,7 @@ static int listen_cb(cfg_t *cfg, cfg_opt_t *opt)
     record_line_cb(cfg, opt);
     if (tocsin_http_parse_listen(v ? v : "", &ss, &len, err, sizeof(err)) < 0) {
         cfg_error(cfg, "http: listen \"%s\": %s", v ? v : "", err);
+        listen_reported = 1;
         return -1;
     }
     return 0;
@@ -150,6 +152,7 @@ cfg_opt_t *tocsin_http_conf_opts(void)
         http_opts[i].validcb = record_line_cb;
         opt_line[i] = 0;
     }
+    listen_reported = 0;
     http_opts[OPT_LISTEN].validcb = listen_cb;
     http_opts[OPT_TOKEN_FILE].validcb = file_cb;
     http_opts[OPT_TLS_CERT].validcb = file_cb;
@@ -199,8 +202,9 @@ struct tocsin_http_conf *tocsin_http_conf_new(cfg_t *sec, const char *file,
     hc->health_max_lateness_us = (sec ? cfg_getint(sec, "health_max_lateness")
                                   : DEFAULT_MAX_LATENESS_MS) * 1000;
     if (tocsin_http_parse_listen(hc->listen, &hc->addr, &hc->addrlen, err, sizeof(err)) < 0) {
-        tocsin_buf_printf(errors, "%s:%d: http: listen \"%s\": %s\n", file,
-                          blame_line(sec, OPT_LISTEN, -1), hc->listen, err);
+        if (!listen_reported)
+            tocsin_buf_printf(errors, "%s:%d: http: listen \"%s\": %s\n", file,
+                              blame_line(sec, OPT_LISTEN, -1), hc->listen, err);
         bad = 1;
     }
     hc->tls_cert = dup_opt(sec, "tls_cert", &oom);
@@ -230,6 +234,7 @@ struct tocsin_http_conf *tocsin_http_conf_new(cfg_t *sec, const char *file,
         }
     }
     memset(opt_line, 0, sizeof(opt_line));
+    listen_reported = 0;
     if (bad) {
         tocsin_http_conf_free(hc);
         return NULL;
@@ -546,8 +551,10 @@ struct tocsin_httpd {
     uint64_t requests;            /* answered, for /metrics */
 };
 
-/* libmicrohttpd's log: kept while starting (to explain a failure), logged
- * as warnings afterwards. Its messages never contain request headers. */
+/* libmicrohttpd's log: kept while starting (to explain a failure), then
+ * logged at debug level only, since any client can provoke its messages
+ * (a plain request to the TLS port, a connection dropped halfway). They
+ * never contain request headers. */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 
@@ -561,10 +568,11 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
         msg.data[--msg.len] = '\0';
     if (h->starting) {
         if (h->start_log.len)
-            tocsin_buf_puts(&h->start_log, "; ");
+            tocsin_buf_puts(&h->start_log, h->start_log.data[h->start_log.len - 1] == '.'
+                            ? " " : "; ");
         tocsin_buf_puts(&h->start_log, tocsin_buf_str(&msg));
     } else {
-        tocsin_warn("http: %s", tocsin_buf_str(&msg));
+        tocsin_debug("http: %s", tocsin_buf_str(&msg));
     }
     tocsin_buf_free(&msg);
 }
