@@ -466,6 +466,21 @@ void tocsin_http_prom_name(struct tocsin_buf *b, const char *s)
         tocsin_buf_putc(b, name_char(*s, 0) ? *s : '_');
 }
 
+/* Append a whole number without printf (most samples are one). */
+static void put_int(struct tocsin_buf *b, int64_t v)
+{
+    char text[24], *p = text + sizeof(text);
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    tocsin_buf_append(b, p, (size_t)(text + sizeof(text) - p));
+}
+
 void tocsin_http_prom_number(struct tocsin_buf *b, double v)
 {
     char text[40];
@@ -479,7 +494,7 @@ void tocsin_http_prom_number(struct tocsin_buf *b, double v)
         return;
     }
     if (v == floor(v) && fabs(v) < 1e15) {
-        tocsin_buf_printf(b, "%" PRId64, (int64_t)v);
+        put_int(b, (int64_t)v);
         return;
     }
     snprintf(text, sizeof(text), "%.15g", v);
@@ -893,26 +908,34 @@ static void jpush(json_t *a, json_t *v, int *bad)
         *bad = 1;
 }
 
-/* Serialise `root` (released) into `body`. Returns 0 or -1 (oom). */
+static int dump_to_buf(const char *text, size_t size, void *data)
+{
+    return tocsin_buf_append(data, text, size);
+}
+
+/* Serialise `v` (kept) at the end of `body`. Returns 0 or -1 (oom). */
+static int json_append(const json_t *v, struct tocsin_buf *body)
+{
+    if (json_dump_callback(v, dump_to_buf, body, JSON_COMPACT | JSON_ENCODE_ANY) < 0 ||
+        body->oom) {
+        body->oom = 1;
+        return -1;
+    }
+    return 0;
+}
+
+/* Serialise `root` (released) into `body`, with a newline. Returns 0 or -1
+ * (oom, also when `bad` says the value is incomplete). */
 static int json_body(json_t *root, int bad, struct tocsin_buf *body)
 {
-    char *text;
+    int rc = -1;
 
-    if (!root || bad) {
-        json_decref(root);
-        body->oom = 1;
-        return -1;
-    }
-    text = json_dumps(root, JSON_COMPACT);
+    if (root && !bad && json_append(root, body) == 0)
+        rc = tocsin_buf_putc(body, '\n');
     json_decref(root);
-    if (!text) {
+    if (rc < 0)
         body->oom = 1;
-        return -1;
-    }
-    tocsin_buf_puts(body, text);
-    tocsin_buf_putc(body, '\n');
-    free(text);
-    return 0;
+    return rc;
 }
 
 static enum MHD_Result json_error(struct MHD_Connection *c, unsigned code, const char *msg,
@@ -1198,7 +1221,7 @@ static void service_family(struct tocsin_buf *b, const struct tocsin_status *st,
                            const char *name, const char *help, enum svc_value what,
                            time_t now)
 {
-    size_t i;
+    size_t i, namelen = strlen(name);
 
     family(b, name, "gauge", help);
     for (i = 0; i < st->conf->nservices; i++) {
@@ -1226,7 +1249,8 @@ static void service_family(struct tocsin_buf *b, const struct tocsin_status *st,
         case V_ACKED: x = inc->acked ? 1 : 0; break;
         case V_DOWNTIME: x = inc->downtime_until > now ? 1 : 0; break;
         }
-        tocsin_buf_printf(b, "%s{", name);
+        tocsin_buf_append(b, name, namelen);
+        tocsin_buf_putc(b, '{');
         tocsin_buf_append(b, sets->data + off[i], off[i + 1] - off[i]);
         tocsin_buf_puts(b, "} ");
         tocsin_http_prom_number(b, x);
@@ -1260,7 +1284,9 @@ static void build_metrics(struct tocsin_httpd *h, struct tocsin_buf *b)
         append_label_set(&sets, &conf->services[i]);
     }
     off[conf->nservices] = sets.len;
-    if (sets.oom) {
+    /* Seven families repeat each label set, plus perfdata: reserve once
+     * rather than grow (and copy) the buffer a dozen times. */
+    if (sets.oom || tocsin_buf_reserve(b, 8 * sets.len + 4096) < 0) {
         b->oom = 1;
         goto out;
     }
@@ -1574,22 +1600,33 @@ static enum MHD_Result serve_services(struct tocsin_httpd *h, struct MHD_Connect
     const struct tocsin_status *st = h->status;
     struct tocsin_buf body = TOCSIN_BUF_INIT, err = TOCSIN_BUF_INIT;
     struct filter f;
-    json_t *list;
     time_t now = time(NULL);
     enum MHD_Result ret;
-    int bad = 0;
-    size_t i;
+    size_t i, n = 0;
 
     if (parse_filter(c, &f, &err) < 0) {
         ret = json_error(c, MHD_HTTP_BAD_REQUEST, tocsin_buf_str(&err), NULL, NULL);
         tocsin_buf_free(&err);
         return ret;
     }
-    list = json_array();
-    for (i = 0; list && i < st->conf->nservices && !bad; i++)
-        if (filter_match(&f, st, i))
-            jpush(list, service_json(st, i, now), &bad);
-    json_body(list, bad || !list, &body);
+    /* One service at a time, so that no tree of every service is built. */
+    tocsin_buf_putc(&body, '[');
+    for (i = 0; i < st->conf->nservices && !body.oom; i++) {
+        json_t *o;
+
+        if (!filter_match(&f, st, i))
+            continue;
+        o = service_json(st, i, now);
+        if (!o) {
+            body.oom = 1;
+            break;
+        }
+        if (n++)
+            tocsin_buf_putc(&body, ',');
+        json_append(o, &body);
+        json_decref(o);
+    }
+    tocsin_buf_puts(&body, "]\n");
     return respond(c, MHD_HTTP_OK, CT_JSON, &body, NULL, NULL);
 }
 
