@@ -35,7 +35,7 @@
 #define DEFAULT_LISTEN "127.0.0.1:9746"
 #define DEFAULT_MAX_LATENESS_MS 10000
 #define PEM_MAX (1024 * 1024)        /* largest certificate or key file read */
-#define CONNECTION_LIMIT 64          /* open connections at most */
+#define CONNECTION_LIMIT 16          /* open connections at most: each may hold a whole answer */
 #define CONNECTION_TIMEOUT_S 10      /* idle connections are closed after this */
 #define MAX_LABEL_FILTERS 16
 #define REFRESH_S 30                 /* the status page reloads itself */
