@@ -7,13 +7,14 @@ three perfdata items, states mixed) is written, `tocsind -f` is started
 with its HTTP endpoint on a free loopback port, and once every service has
 a result, each path is requested R times, one request after another, on a
 new connection each. For each path it prints the response size, the wall
-time of a request as the client sees it (median, 90th percentile, max) and
+time of a request as the client sees it (median, 90th percentile, max),
 the CPU the daemon's core process spent per request (utime+stime from
 /proc/PID/stat over all R requests, divided by R; the checks running
-meanwhile are included, see --idle).
-
-Requests are answered inside the daemon's event loop, so the wall time of
-one request is also how long the scheduler waits behind it.
+meanwhile are included: idle_ms/s is that rate without requests), and
+stall_ms: the longest a /health request, asked every 10 ms on another
+connection meanwhile, had to wait. Requests are answered inside the
+daemon's event loop, so stall_ms is also about how long the scheduler
+waited behind an answer.
 
     bench/metrics.py                            # 20,000 services, 20 requests per path
     bench/metrics.py --services 5000,20000 --requests 50
@@ -39,6 +40,7 @@ import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
+import threading  # noqa: E402
 import time  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -160,10 +162,31 @@ def wait_all_checked(port, services, timeout):
         time.sleep(0.5)
 
 
+class Prober(threading.Thread):
+    """Asks /health every 10 ms on a connection of its own, and keeps the
+    longest wait: how long the event loop was held up by other answers."""
+
+    def __init__(self, port):
+        super().__init__(daemon=True)
+        self.port, self.stop, self.worst = port, threading.Event(), 0.0
+
+    def run(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        while not self.stop.is_set():
+            t0 = time.perf_counter()
+            conn.request("GET", "/health")
+            conn.getresponse().read()
+            self.worst = max(self.worst, (time.perf_counter() - t0) * 1000.0)
+            time.sleep(0.01)
+        conn.close()
+
+
 def measure_path(port, pid, path, requests):
     for _ in range(2):                       # warm-up
         get(port, path)
     walls, size = [], 0
+    prober = Prober(port)
+    prober.start()
     cpu0 = cpu_ticks(pid)
     for _ in range(requests):
         t0 = time.perf_counter()
@@ -171,8 +194,11 @@ def measure_path(port, pid, path, requests):
         walls.append((time.perf_counter() - t0) * 1000.0)
         size = len(body)
     cpu = (cpu_ticks(pid) - cpu0) / CLK_TCK
+    prober.stop.set()
+    prober.join()
     walls.sort()
     return {
+        "stall_ms": prober.worst,
         "path": path, "requests": requests, "bytes": size,
         "median_ms": statistics.median(walls),
         "p90_ms": walls[min(len(walls) - 1, int(len(walls) * 0.9))],
@@ -243,15 +269,15 @@ def main():
     counts = [int(x) for x in args.services.split(",") if x]
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-    print("%-18s %8s %6s %12s %10s %8s %8s %10s %10s %8s" % (
+    print("%-18s %8s %6s %12s %10s %8s %8s %10s %9s %10s %8s" % (
         "path", "services", "reqs", "bytes", "median_ms", "p90_ms", "max_ms", "cpu_ms/req",
-        "idle_ms/s", "rss_MiB"))
+        "stall_ms", "idle_ms/s", "rss_MiB"))
     try:
         for n in counts:
             for r in run(args, n):
-                print("%-18s %8d %6d %12d %10.1f %8.1f %8.1f %10.1f %10s %8.1f" % (
+                print("%-18s %8d %6d %12d %10.1f %8.1f %8.1f %10.1f %9.1f %10s %8.1f" % (
                     r["path"], r["services"], r["requests"], r["bytes"], r["median_ms"],
-                    r["p90_ms"], r["max_ms"], r["cpu_ms"],
+                    r["p90_ms"], r["max_ms"], r["cpu_ms"], r["stall_ms"],
                     "-" if r["idle_cpu_ms_per_s"] is None else "%.1f" % r["idle_cpu_ms_per_s"],
                     r["rss_mib"]), flush=True)
     except BenchError as e:

@@ -37,7 +37,9 @@
 #define PEM_MAX (1024 * 1024)        /* largest certificate or key file read */
 #define CONNECTION_LIMIT 16          /* open connections at most: each may hold a whole answer */
 #define CONNECTION_TIMEOUT_S 10      /* idle connections are closed after this */
+#define CONNECTION_MEMORY (256 * 1024) /* per connection: request, and the send buffer */
 #define MAX_LABEL_FILTERS 16
+#define STREAM_BATCH 64              /* services serialised per slice of a JSON list */
 #define REFRESH_S 30                 /* the status page reloads itself */
 
 /* ================================================================== */
@@ -695,7 +697,7 @@ struct tocsin_httpd *tocsin_httpd_start(const struct tocsin_http_conf *conf,
                                         int epfd, uint64_t tag, int *failed)
 {
     struct tocsin_httpd *h = NULL;
-    struct MHD_OptionItem ops[8];
+    struct MHD_OptionItem ops[10];
     const union MHD_DaemonInfo *info;
     struct epoll_event ev;
     unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
@@ -737,6 +739,8 @@ struct tocsin_httpd *tocsin_httpd_start(const struct tocsin_http_conf *conf,
     ops[nops++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL};
     ops[nops++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, CONNECTION_LIMIT, NULL};
     ops[nops++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S,
+                                          NULL};
+    ops[nops++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY,
                                           NULL};
     ops[nops++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     h->starting = 1;
@@ -821,6 +825,19 @@ void tocsin_httpd_stop(struct tocsin_httpd *h)
 #define CT_HTML "text/html; charset=utf-8"
 #define CT_PROM "text/plain; version=0.0.4; charset=utf-8"
 
+/* The headers every answer carries, and one more (`hdr`, may be NULL).
+ * Returns 0, or -1 when they could not be added. */
+static int add_headers(struct MHD_Response *r, const char *ctype, const char *hdr,
+                       const char *hdr_value)
+{
+    if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES ||
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES ||
+        MHD_add_response_header(r, "X-Content-Type-Options", "nosniff") != MHD_YES ||
+        (hdr && MHD_add_response_header(r, hdr, hdr_value) != MHD_YES))
+        return -1;
+    return 0;
+}
+
 /* Send `body` (taken over, left empty) with status `code`. A body that ran
  * out of memory is answered with 500 instead. */
 static enum MHD_Result respond(struct MHD_Connection *c, unsigned code, const char *ctype,
@@ -847,10 +864,7 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned code, const ch
     }
     if (!r)
         return MHD_NO;
-    if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES ||
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES ||
-        MHD_add_response_header(r, "X-Content-Type-Options", "nosniff") != MHD_YES ||
-        (hdr && MHD_add_response_header(r, hdr, hdr_value) != MHD_YES)) {
+    if (add_headers(r, ctype, hdr, hdr_value) < 0) {
         MHD_destroy_response(r);
         return MHD_NO;
     }
@@ -1215,83 +1229,73 @@ enum svc_value {
     V_DOWNTIME
 };
 
-/* One per-service family: a sample for every service that has a result. */
-static void service_family(struct tocsin_buf *b, const struct tocsin_status *st,
-                           const struct tocsin_buf *sets, const size_t *off,
-                           const char *name, const char *help, enum svc_value what,
-                           time_t now)
+/* The per-service families, in the order they are sent. */
+static const struct {
+    const char *name;
+    const char *help;
+    enum svc_value what;
+} svc_families[] = {
+    {"tocsin_service_state", "Last result: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.", V_STATE},
+    {"tocsin_service_hard_state", "Hard state: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+     V_HARD_STATE},
+    {"tocsin_service_flapping", "1 while the service is flapping.", V_FLAPPING},
+    {"tocsin_service_last_check_timestamp_seconds",
+     "When the last result came, in Unix seconds.", V_LAST_CHECK},
+    {"tocsin_service_last_change_timestamp_seconds",
+     "When the hard state last changed, in Unix seconds.", V_LAST_CHANGE},
+    {"tocsin_service_acknowledged", "1 while the service's problem is acknowledged.", V_ACKED},
+    {"tocsin_service_downtime", "1 while the service is in a downtime set by hand.",
+     V_DOWNTIME},
+};
+#define NSVC_FAMILIES (sizeof(svc_families) / sizeof(svc_families[0]))
+
+/* Append the sample of family `fam` for service `i`, if it has one. */
+static void svc_sample(struct tocsin_buf *b, const struct tocsin_status *st, size_t fam,
+                       size_t i, const char *set, size_t setlen, time_t now)
 {
-    size_t i, namelen = strlen(name);
+    const struct tocsin_svc_view *v = &st->views[i];
+    const struct tocsin_incident *inc = NULL;
+    enum svc_value what = svc_families[fam].what;
+    double x = 0;
 
-    family(b, name, "gauge", help);
-    for (i = 0; i < st->conf->nservices; i++) {
-        const struct tocsin_svc_view *v = &st->views[i];
-        const struct tocsin_incident *inc = NULL;
-        double x = 0;
-
-        if (!v->checked)
-            continue;
-        if (what == V_ACKED || what == V_DOWNTIME) {
-            if (!st->alerting)
-                continue;
-            inc = tocsin_alerting_incident(st->alerting, (uint32_t)i);
-        }
-        switch (what) {
-        case V_STATE: x = v->state; break;
-        case V_HARD_STATE: x = v->hard_state; break;
-        case V_FLAPPING: x = v->flapping ? 1 : 0; break;
-        case V_LAST_CHECK: x = (double)v->last_check; break;
-        case V_LAST_CHANGE:
-            if (v->last_change <= 0)
-                continue;
-            x = (double)v->last_change;
-            break;
-        case V_ACKED: x = inc->acked ? 1 : 0; break;
-        case V_DOWNTIME: x = inc->downtime_until > now ? 1 : 0; break;
-        }
-        tocsin_buf_append(b, name, namelen);
-        tocsin_buf_putc(b, '{');
-        tocsin_buf_append(b, sets->data + off[i], off[i + 1] - off[i]);
-        tocsin_buf_puts(b, "} ");
-        tocsin_http_prom_number(b, x);
-        tocsin_buf_putc(b, '\n');
+    if (!v->checked)
+        return;
+    if (what == V_ACKED || what == V_DOWNTIME) {
+        if (!st->alerting)
+            return;
+        inc = tocsin_alerting_incident(st->alerting, (uint32_t)i);
     }
+    switch (what) {
+    case V_STATE: x = v->state; break;
+    case V_HARD_STATE: x = v->hard_state; break;
+    case V_FLAPPING: x = v->flapping ? 1 : 0; break;
+    case V_LAST_CHECK: x = (double)v->last_check; break;
+    case V_LAST_CHANGE:
+        if (v->last_change <= 0)
+            return;
+        x = (double)v->last_change;
+        break;
+    case V_ACKED: x = inc->acked ? 1 : 0; break;
+    case V_DOWNTIME: x = inc->downtime_until > now ? 1 : 0; break;
+    }
+    tocsin_buf_puts(b, svc_families[fam].name);
+    tocsin_buf_putc(b, '{');
+    tocsin_buf_append(b, set, setlen);
+    tocsin_buf_puts(b, "} ");
+    tocsin_http_prom_number(b, x);
+    tocsin_buf_putc(b, '\n');
 }
 
-/*
- * The whole exposition. Each service's label set is built once per
- * scrape and reused by every family; perfdata is parsed from each
- * service's last output. O(services x (labels + output length)).
- */
-static void build_metrics(struct tocsin_httpd *h, struct tocsin_buf *b)
+/* The families about the agent itself: a few dozen lines. */
+static void agent_metrics(struct tocsin_httpd *h, struct tocsin_buf *b)
 {
     const struct tocsin_status *st = h->status;
     const struct tocsin_config *conf = st->conf;
     const struct tocsin_alerting_stats *as = st->alerting ? tocsin_alerting_stats(st->alerting)
                                                           : NULL;
-    struct tocsin_buf sets = TOCSIN_BUF_INIT;
-    size_t *off, i;
-    time_t now = time(NULL);
     int up, total = 0;
+    size_t i;
 
-    off = malloc((conf->nservices + 1) * sizeof(*off));
-    if (!off) {
-        b->oom = 1;
-        return;
-    }
-    for (i = 0; i < conf->nservices; i++) {
-        off[i] = sets.len;
-        append_label_set(&sets, &conf->services[i]);
-    }
-    off[conf->nservices] = sets.len;
-    /* Seven families repeat each label set, plus perfdata: reserve once
-     * rather than grow (and copy) the buffer a dozen times. */
-    if (sets.oom || tocsin_buf_reserve(b, 8 * sets.len + 4096) < 0) {
-        b->oom = 1;
-        goto out;
-    }
-
-    /* The agent. */
     family(b, "tocsin_up", "gauge", "1 while tocsind runs and answers.");
     tocsin_buf_puts(b, "tocsin_up 1\n");
     family(b, "tocsin_build_info", "gauge", "Version of tocsind and of its plugin ABI.");
@@ -1350,49 +1354,160 @@ static void build_metrics(struct tocsin_httpd *h, struct tocsin_buf *b)
     }
     family(b, "tocsin_http_requests_total", "counter", "HTTP requests answered.");
     tocsin_buf_printf(b, "tocsin_http_requests_total %" PRIu64 "\n", h->requests);
+}
 
-    /* The services. */
-    service_family(b, st, &sets, off, "tocsin_service_state",
-                   "Last result: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.", V_STATE, now);
-    service_family(b, st, &sets, off, "tocsin_service_hard_state",
-                   "Hard state: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.", V_HARD_STATE, now);
-    service_family(b, st, &sets, off, "tocsin_service_flapping",
-                   "1 while the service is flapping.", V_FLAPPING, now);
-    service_family(b, st, &sets, off, "tocsin_service_last_check_timestamp_seconds",
-                   "When the last result came, in Unix seconds.", V_LAST_CHECK, now);
-    service_family(b, st, &sets, off, "tocsin_service_last_change_timestamp_seconds",
-                   "When the hard state last changed, in Unix seconds.", V_LAST_CHANGE, now);
-    service_family(b, st, &sets, off, "tocsin_service_acknowledged",
-                   "1 while the service's problem is acknowledged.", V_ACKED, now);
-    service_family(b, st, &sets, off, "tocsin_service_downtime",
-                   "1 while the service is in a downtime set by hand.", V_DOWNTIME, now);
-    family(b, "tocsin_service_perfdata", "gauge",
-           "Performance data of the last result; s, ms, us in seconds and B, KB, MB, "
-           "GB, TB in bytes (uom says which).");
-    for (i = 0; i < conf->nservices && !b->oom; i++) {
-        const struct tocsin_svc_view *v = &st->views[i];
-        struct tocsin_output out;
+/*
+ * A /metrics answer being sent. It is produced a slice at a time (about
+ * SLICE_BYTES) as libmicrohttpd asks for more, so that a large exposition
+ * holds up the event loop for a slice at a time, not for the whole of it.
+ * Phases: the agent's families, then each per-service family, then
+ * perfdata. Each service's label set is built once, during the first
+ * per-service family, and repeated by the others. A sample is what the
+ * daemon knew when its slice was produced.
+ */
+#define SLICE_BYTES (64 * 1024)
 
-        if (!v->checked || !v->output || !strchr(v->output, '|'))
-            continue;
-        if (tocsin_output_parse(v->output, strlen(v->output), &out) < 0) {
-            b->oom = 1;
+enum { PH_AGENT, PH_FAMILIES, PH_PERF, PH_DONE };
+
+struct metrics_stream {
+    struct tocsin_httpd *h;
+    const struct tocsin_config *conf; /* the configuration it started with */
+    int phase;
+    size_t fam;                   /* PH_FAMILIES: which one */
+    size_t next;                  /* next service */
+    time_t now;
+    struct tocsin_buf sets;       /* label sets built so far */
+    size_t *off;                  /* nservices + 1 offsets into sets */
+    struct tocsin_buf pending;    /* produced, not handed over yet */
+    size_t pending_off;
+};
+
+/* Produce the next slice into ms->pending. Returns 0, or -1 on oom. */
+static int metrics_slice(struct metrics_stream *ms)
+{
+    const struct tocsin_status *st = ms->h->status;
+    size_t n = ms->conf->nservices;
+    struct tocsin_buf *b = &ms->pending;
+
+    while (ms->phase != PH_DONE && b->len < SLICE_BYTES && !b->oom && !ms->sets.oom) {
+        size_t i = ms->next;
+
+        switch (ms->phase) {
+        case PH_AGENT:
+            agent_metrics(ms->h, b);
+            ms->phase = PH_FAMILIES;
+            break;
+        case PH_FAMILIES:
+            if (i == 0)
+                family(b, svc_families[ms->fam].name, "gauge", svc_families[ms->fam].help);
+            if (i == n) {
+                ms->next = 0;
+                if (++ms->fam == NSVC_FAMILIES)
+                    ms->phase = PH_PERF;
+                break;
+            }
+            if (ms->fam == 0) {
+                ms->off[i] = ms->sets.len;
+                append_label_set(&ms->sets, &ms->conf->services[i]);
+                ms->off[i + 1] = ms->sets.len;
+            }
+            svc_sample(b, st, ms->fam, i, ms->sets.data + ms->off[i],
+                       ms->off[i + 1] - ms->off[i], ms->now);
+            ms->next++;
+            break;
+        case PH_PERF: {
+            const struct tocsin_svc_view *v;
+            struct tocsin_output out;
+
+            if (i == 0)
+                family(b, "tocsin_service_perfdata", "gauge",
+                       "Performance data of the last result; s, ms, us in seconds and B, KB, "
+                       "MB, GB, TB in bytes (uom says which).");
+            if (i == n) {
+                ms->phase = PH_DONE;
+                break;
+            }
+            ms->next++;
+            v = &st->views[i];
+            if (!v->checked || !v->output || !strchr(v->output, '|'))
+                break;
+            if (tocsin_output_parse(v->output, strlen(v->output), &out) < 0)
+                return -1;
+            perf_samples(b, ms->sets.data + ms->off[i], ms->off[i + 1] - ms->off[i], &out);
+            tocsin_output_free(&out);
             break;
         }
-        perf_samples(b, sets.data + off[i], off[i + 1] - off[i], &out);
-        tocsin_output_free(&out);
+        default:
+            break;
+        }
     }
-out:
-    tocsin_buf_free(&sets);
-    free(off);
+    return b->oom || ms->sets.oom ? -1 : 0;
+}
+
+static ssize_t metrics_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct metrics_stream *ms = cls;
+    size_t n;
+
+    (void)pos;
+    if (ms->pending_off == ms->pending.len) {
+        if (ms->phase == PH_DONE)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        /* The configuration must be the one the label sets were built for. */
+        if (ms->h->status->conf != ms->conf)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        tocsin_buf_reset(&ms->pending);
+        ms->pending_off = 0;
+        if (metrics_slice(ms) < 0)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    n = ms->pending.len - ms->pending_off;
+    if (n > max)
+        n = max;
+    memcpy(buf, ms->pending.data + ms->pending_off, n);
+    ms->pending_off += n;
+    return (ssize_t)n;
+}
+
+static void metrics_free(void *cls)
+{
+    struct metrics_stream *ms = cls;
+
+    tocsin_buf_free(&ms->sets);
+    tocsin_buf_free(&ms->pending);
+    free(ms->off);
+    free(ms);
 }
 
 static enum MHD_Result serve_metrics(struct tocsin_httpd *h, struct MHD_Connection *c)
 {
-    struct tocsin_buf body = TOCSIN_BUF_INIT;
+    struct metrics_stream *ms = calloc(1, sizeof(*ms));
+    struct MHD_Response *r;
+    enum MHD_Result ret;
 
-    build_metrics(h, &body);
-    return respond(c, MHD_HTTP_OK, CT_PROM, &body, NULL, NULL);
+    if (!ms)
+        return MHD_NO;
+    ms->h = h;
+    ms->conf = h->status->conf;
+    ms->now = time(NULL);
+    ms->off = calloc(ms->conf->nservices + 1, sizeof(*ms->off));
+    if (!ms->off) {
+        metrics_free(ms);
+        return MHD_NO;
+    }
+    r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, SLICE_BYTES, metrics_read, ms,
+                                          metrics_free);
+    if (!r) {
+        metrics_free(ms);
+        return MHD_NO;
+    }
+    if (add_headers(r, CT_PROM, NULL, NULL) < 0) {
+        MHD_destroy_response(r);
+        return MHD_NO;
+    }
+    ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ret;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1495,7 +1610,7 @@ out:
 
 struct filter {
     int states;                           /* bit per state word index; 0: any */
-    const char *labels[MAX_LABEL_FILTERS]; /* "key=value", from the query */
+    char *labels[MAX_LABEL_FILTERS];      /* "key=value" (owned, once parsed) */
     int nlabels;
     int too_many;
     const char *bad_label;
@@ -1519,12 +1634,26 @@ static enum MHD_Result collect_label(void *cls, enum MHD_ValueKind kind, const c
         f->too_many = 1;
         return MHD_NO;
     }
-    f->labels[f->nlabels++] = value;
+    f->labels[f->nlabels] = strdup(value);
+    if (!f->labels[f->nlabels]) {
+        f->too_many = -1;
+        return MHD_NO;
+    }
+    f->nlabels++;
     return MHD_YES;
 }
 
-/* Parse ?state=a,b and ?label=k=v (repeatable). Returns 0, or -1 with a
- * message for the client in `err`. */
+static void filter_free(struct filter *f)
+{
+    int k;
+
+    for (k = 0; k < f->nlabels; k++)
+        free(f->labels[k]);
+    f->nlabels = 0;
+}
+
+/* Parse ?state=a,b and ?label=k=v (repeatable) into `f` (release with
+ * filter_free). Returns 0, or -1 with a message for the client in `err`. */
 static int parse_filter(struct MHD_Connection *c, struct filter *f, struct tocsin_buf *err)
 {
     const char *states = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state");
@@ -1558,10 +1687,15 @@ static int parse_filter(struct MHD_Connection *c, struct filter *f, struct tocsi
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_label, f);
     if (f->bad_label) {
         tocsin_buf_printf(err, "label \"%.64s\" is not KEY=VALUE", f->bad_label);
+        filter_free(f);
         return -1;
     }
     if (f->too_many) {
-        tocsin_buf_printf(err, "at most %d label filters", MAX_LABEL_FILTERS);
+        if (f->too_many > 0)
+            tocsin_buf_printf(err, "at most %d label filters", MAX_LABEL_FILTERS);
+        else
+            err->oom = 1;
+        filter_free(f);
         return -1;
     }
     return 0;
@@ -1595,39 +1729,117 @@ static int filter_match(const struct filter *f, const struct tocsin_status *st, 
     return 1;
 }
 
+/*
+ * A JSON list being sent. It is serialised STREAM_BATCH services at a time,
+ * as libmicrohttpd asks for more to send, so that a long list holds up the
+ * event loop for a slice at a time rather than for the whole list. Each
+ * object is what the daemon knew when it was serialised.
+ */
+struct list_stream {
+    const struct tocsin_status *status;
+    const struct tocsin_config *conf; /* the configuration it started with */
+    struct filter f;
+    time_t now;
+    size_t next;                  /* next service to consider */
+    size_t items;                 /* objects written so far */
+    int started, done;            /* '[' written; ']' written */
+    struct tocsin_buf pending;    /* serialised, not handed over yet */
+    size_t off;                   /* ... of which this much was handed over */
+};
+
+static ssize_t list_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct list_stream *ls = cls;
+    const struct tocsin_status *st = ls->status;
+    size_t n, batch = 0;
+
+    (void)pos;
+    if (ls->off == ls->pending.len) {
+        if (ls->done)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        if (st->conf != ls->conf)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        tocsin_buf_reset(&ls->pending);
+        ls->off = 0;
+        if (!ls->started) {
+            tocsin_buf_putc(&ls->pending, '[');
+            ls->started = 1;
+        }
+        while (ls->next < st->conf->nservices && batch < STREAM_BATCH) {
+            size_t i = ls->next++;
+            json_t *o;
+
+            if (!filter_match(&ls->f, st, i))
+                continue;
+            o = service_json(st, i, ls->now);
+            if (!o)
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+            if (ls->items++)
+                tocsin_buf_putc(&ls->pending, ',');
+            json_append(o, &ls->pending);
+            json_decref(o);
+            batch++;
+        }
+        if (ls->next >= st->conf->nservices) {
+            tocsin_buf_puts(&ls->pending, "]\n");
+            ls->done = 1;
+        }
+        if (ls->pending.oom)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    n = ls->pending.len - ls->off;
+    if (n > max)
+        n = max;
+    memcpy(buf, ls->pending.data + ls->off, n);
+    ls->off += n;
+    return (ssize_t)n;
+}
+
+static void list_free(void *cls)
+{
+    struct list_stream *ls = cls;
+
+    filter_free(&ls->f);
+    tocsin_buf_free(&ls->pending);
+    free(ls);
+}
+
 static enum MHD_Result serve_services(struct tocsin_httpd *h, struct MHD_Connection *c)
 {
-    const struct tocsin_status *st = h->status;
-    struct tocsin_buf body = TOCSIN_BUF_INIT, err = TOCSIN_BUF_INIT;
-    struct filter f;
-    time_t now = time(NULL);
+    struct tocsin_buf err = TOCSIN_BUF_INIT;
+    struct list_stream *ls;
+    struct MHD_Response *r;
     enum MHD_Result ret;
-    size_t i, n = 0;
 
-    if (parse_filter(c, &f, &err) < 0) {
+    ls = calloc(1, sizeof(*ls));
+    if (!ls)
+        return MHD_NO;
+    if (parse_filter(c, &ls->f, &err) < 0) {
+        free(ls);
+        if (err.oom) {
+            tocsin_buf_free(&err);
+            return MHD_NO;
+        }
         ret = json_error(c, MHD_HTTP_BAD_REQUEST, tocsin_buf_str(&err), NULL, NULL);
         tocsin_buf_free(&err);
         return ret;
     }
-    /* One service at a time, so that no tree of every service is built. */
-    tocsin_buf_putc(&body, '[');
-    for (i = 0; i < st->conf->nservices && !body.oom; i++) {
-        json_t *o;
-
-        if (!filter_match(&f, st, i))
-            continue;
-        o = service_json(st, i, now);
-        if (!o) {
-            body.oom = 1;
-            break;
-        }
-        if (n++)
-            tocsin_buf_putc(&body, ',');
-        json_append(o, &body);
-        json_decref(o);
+    ls->status = h->status;
+    ls->conf = h->status->conf;
+    ls->now = time(NULL);
+    r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, list_read, ls,
+                                          list_free);
+    if (!r) {
+        list_free(ls);
+        return MHD_NO;
     }
-    tocsin_buf_puts(&body, "]\n");
-    return respond(c, MHD_HTTP_OK, CT_JSON, &body, NULL, NULL);
+    if (add_headers(r, CT_JSON, NULL, NULL) < 0) {
+        MHD_destroy_response(r);
+        return MHD_NO;
+    }
+    ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ret;
 }
 
 static enum MHD_Result serve_service(struct tocsin_httpd *h, struct MHD_Connection *c,
