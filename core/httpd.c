@@ -927,11 +927,18 @@ static int dump_to_buf(const char *text, size_t size, void *data)
     return tocsin_buf_append(data, text, size);
 }
 
-/* Serialise `v` (kept) at the end of `body`. Returns 0 or -1 (oom). */
+/* Serialise `v` (kept) at the end of `body`. Most values fit a small
+ * buffer that jansson fills in one go; bigger ones go piece by piece.
+ * Returns 0 or -1 (oom). */
 static int json_append(const json_t *v, struct tocsin_buf *body)
 {
-    if (json_dump_callback(v, dump_to_buf, body, JSON_COMPACT | JSON_ENCODE_ANY) < 0 ||
-        body->oom) {
+    const size_t flags = JSON_COMPACT | JSON_ENCODE_ANY;
+    char small[8192];
+    size_t n = json_dumpb(v, small, sizeof(small), flags);
+
+    if (n > 0 && n <= sizeof(small))
+        return tocsin_buf_append(body, small, n);
+    if (json_dump_callback(v, dump_to_buf, body, flags) < 0 || body->oom) {
         body->oom = 1;
         return -1;
     }
