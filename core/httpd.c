@@ -748,13 +748,13 @@ struct tocsin_httpd *tocsin_httpd_start(const struct tocsin_http_conf *conf,
                               MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
                               MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
     h->starting = 0;
+    fd = -1;        /* libmicrohttpd owns it now, and closes it even when it fails */
     if (!h->mhd) {
         tocsin_error("http: cannot serve on %s: %s", conf->listen,
                      h->start_log.len ? tocsin_buf_str(&h->start_log)
                      : "libmicrohttpd refused to start");
         goto fail;
     }
-    fd = -1;        /* libmicrohttpd owns it now */
     info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
     if (!info || info->epoll_fd < 0) {
         tocsin_error("http: libmicrohttpd has no epoll descriptor");
