@@ -557,7 +557,8 @@ void tocsin_http_rfc3339(struct tocsin_buf *b, time_t t)
 struct tocsin_httpd {
     struct MHD_Daemon *mhd;
     const struct tocsin_status *status;
-    const struct tocsin_http_conf *conf;
+    char *token;                  /* copied from the configuration, or NULL */
+    int64_t max_lateness_us;      /* likewise: the configuration may be replaced */
     int epfd;
     int mhd_fd;                   /* libmicrohttpd's epoll descriptor */
     int64_t due;                  /* monotonic us its own timer fires; INT64_MAX: none */
@@ -714,7 +715,14 @@ struct tocsin_httpd *tocsin_httpd_start(const struct tocsin_http_conf *conf,
         return NULL;
     }
     h->status = status;
-    h->conf = conf;
+    h->max_lateness_us = conf->health_max_lateness_us;
+    if (conf->token) {
+        h->token = strdup(conf->token);
+        if (!h->token) {
+            tocsin_error("http: out of memory");
+            goto fail;
+        }
+    }
     h->epfd = epfd;
     h->mhd_fd = -1;
     h->due = INT64_MAX;
@@ -812,6 +820,7 @@ void tocsin_httpd_stop(struct tocsin_httpd *h)
         explicit_bzero(h->key, h->key_len);
         free(h->key);
     }
+    tocsin_secret_free(h->token);
     tocsin_buf_free(&h->start_log);
     free(h);
 }
@@ -1015,11 +1024,11 @@ static void health_judge(const struct tocsin_httpd *h, struct health *hl)
     memset(hl, 0, sizeof(*hl));
     hl->overdue_us = st->overdue_us ? st->overdue_us(st->ud) : 0;
     hl->up = st->workers_up ? st->workers_up(st->ud, &hl->total) : 0;
-    if (hl->overdue_us > h->conf->health_max_lateness_us)
+    if (hl->overdue_us > h->max_lateness_us)
         tocsin_buf_printf(&hl->reasons[hl->nreasons++],
                           "the scheduler is %.1f s behind (more than %.1f s)",
                           (double)hl->overdue_us / 1e6,
-                          (double)h->conf->health_max_lateness_us / 1e6);
+                          (double)h->max_lateness_us / 1e6);
     if (hl->up < hl->total)
         tocsin_buf_printf(&hl->reasons[hl->nreasons++], "%d of %d check workers are down",
                           hl->total - hl->up, hl->total);
@@ -1057,7 +1066,7 @@ static enum MHD_Result serve_health(struct tocsin_httpd *h, struct MHD_Connectio
         jset(o, "workers_total", json_integer(hl.total), &bad);
         jset(o, "overdue_seconds", json_real((double)hl.overdue_us / 1e6), &bad);
         jset(o, "max_lateness_seconds",
-             json_real((double)h->conf->health_max_lateness_us / 1e6), &bad);
+             json_real((double)h->max_lateness_us / 1e6), &bad);
     }
     json_decref(reasons);
     json_body(o, bad, &body);
@@ -2085,7 +2094,7 @@ static int authorised(const struct tocsin_httpd *h, struct MHD_Connection *c)
     v += 7;
     while (*v == ' ')
         v++;
-    return tocsin_http_token_equal(v, h->conf->token);
+    return tocsin_http_token_equal(v, h->token);
 }
 
 /* `url` for a log line: at most 200 bytes, control characters as '?'. */
@@ -2110,7 +2119,7 @@ static enum MHD_Result route(struct tocsin_httpd *h, struct MHD_Connection *c, c
                           MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
     if (strcmp(url, "/health") == 0)
         return serve_health(h, c);
-    if (h->conf->token && !authorised(h, c)) {
+    if (h->token && !authorised(h, c)) {
         int given = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                 MHD_HTTP_HEADER_AUTHORIZATION) != NULL;
 

@@ -65,7 +65,10 @@ struct tocsin_httpd;
 
 /* Start serving `status` as `conf` says: bind the address, load the TLS
  * files, and add the server's epoll descriptor to `epfd` with
- * epoll_event.data.u64 = `tag`. `status` must outlive the server.
+ * epoll_event.data.u64 = `tag`. `status` must outlive the server; `conf`
+ * need not (what is needed of it is copied), and status->conf may be
+ * replaced while the server runs: answers being sent for the old one are
+ * cut off.
  * Returns the server; NULL with *failed = 0 when the endpoint is disabled
  * (or `conf` is NULL); NULL with *failed = 1 after logging why it could
  * not start (address in use, bad certificate, ...). */
