@@ -10,6 +10,7 @@
  * is. The same holds for `notifier` sections and notifier plugins.
  */
 #include "config.h"
+#include "httpd.h"
 #include "timeperiod.h"
 
 #include <dirent.h>
@@ -1873,6 +1874,7 @@ struct tocsin_config *tocsin_config_load(const char *path,
             CFG_SEC("group", group_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_SEC("route", route_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_SEC("timeperiod", period_opts, CFGF_MULTI | CFGF_TITLE),
+            CFG_SEC("http", tocsin_http_conf_opts(), CFGF_NONE),
             CFG_END()
         };
         cfg_opt_t d[] = {
@@ -1951,6 +1953,9 @@ struct tocsin_config *tocsin_config_load(const char *path,
         if (!fallback || !conf->control_socket)
             goto oom;
     }
+    conf->http = tocsin_http_conf_new(cfg_getsec(cfg, "http"), path, errors);
+    if (!conf->http)
+        pc.nerrors++;
     cfg_free(cfg);
     cfg = NULL;
 
@@ -2004,6 +2009,7 @@ void tocsin_config_free(struct tocsin_config *conf)
     free(conf->periods);
     free(conf->control_socket);
     pool_free(conf->pool);
+    tocsin_http_conf_free(conf->http);
     free(conf->path);
     free(conf->include_dir);
     free(conf->host);

@@ -18,6 +18,8 @@
 #include "registry.h"
 #include "tocsin-plugin.h"
 
+struct tocsin_http_conf;
+
 /* One plugin option as set in the configuration, typed. */
 union tocsin_optvalue {
     long number;
@@ -172,6 +174,7 @@ struct tocsin_config {
                                      sent; -1 for none */
     char *control_socket;         /* tocsinctl's Unix socket */
     int64_t retention_ms;         /* history and ended notifications kept */
+    struct tocsin_http_conf *http; /* the HTTP endpoint (httpd.h) */
 };
 
 /* Read `path` and its conf.d. Returns the configuration (free with
