@@ -5,7 +5,7 @@ import shutil
 import tempfile
 import unittest
 
-from tocsintest import BUILDDIR, SRCDIR, Daemon, check_config
+from tocsintest import BUILDDIR, SRCDIR, Daemon, check_config, free_port
 
 
 class DefaultConfiguration(unittest.TestCase):
@@ -19,7 +19,8 @@ class DefaultConfiguration(unittest.TestCase):
         # this run keeps its own.
         with open(self.path, "a") as f:
             f.write('\nstate_dir = "%s/state"\ncontrol_socket = "%s/tocsind.sock"\n'
-                    % (self.dir, self.dir))
+                    'http {\n    listen = "127.0.0.1:%d"\n}\n'
+                    % (self.dir, self.dir, free_port()))
 
     def test_default_configuration_is_valid(self):
         rc, out, err = check_config(self.path)
