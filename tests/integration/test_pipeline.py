@@ -465,5 +465,116 @@ class Persistence(Pipeline):
         self.assertIn("has no acknowledged problem", err)
 
 
+class Suppression(Pipeline):
+    """Downtimes, dependencies and flapping keep problems quiet."""
+
+    def hook_route(self, **opts):
+        return (self.notifier("console") + self.notifier("webhook")
+                + self.route("all", ["webhook"], **opts))
+
+    def test_downtime_for_suppresses_and_the_problem_is_told_when_it_ends(self):
+        d = self.start(self.hook_route() + self.service("api", "ok"))
+        d.wait_for(r"service 'api' on testhost: first result OK", timeout=10)
+        out = self.ctl_ok("downtime", "api", "--for", "4s", "-m", "maintenance")
+        ends = time.time() + 4
+        self.assertRegex(out, r"^api: in downtime until \d{4}-\d\d-\d\d \d\d:\d\d \S+\n$",
+                         "expected tocsinctl to confirm the downtime")
+        (status,) = [s for s in json.loads(self.ctl_ok("status", "--json"))
+                     if s["name"] == "api"]
+        self.assertEqual((status["downtime"]["by"], status["downtime"]["text"]),
+                         ("root", "maintenance"), f"expected status to show it; got {status}")
+        self.set_state("api", "critical")
+        d.wait_for(r"service 'api': problem not sent: the service is in downtime$", timeout=10)
+        self.wait_history("suppressed", r"^problem CRITICAL not sent: the service is in "
+                                        r"downtime$", "api")
+        (problem,) = self.wait_hook(service="api", kind="problem", timeout=15)
+        self.assertGreaterEqual(problem["_at"], ends - 1.0,
+                                f"expected no notification before the downtime ended "
+                                f"({ends - problem['_at']:.1f} s too early)")
+        self.assertEqual(problem["reason"], "no longer suppressed",
+                         f"expected the reason to say why it comes late; got {problem}")
+        d.wait_for(r"service 'api': downtime ended$", timeout=1)
+        self.assertEqual(len(self.hook_alerts(self.hook)), 1,
+                         f"expected one notification; got {self.hook_alerts(self.hook)}")
+
+    def test_downtime_removed_early_releases_the_problem(self):
+        d = self.start(self.hook_route() + self.service("api", "ok"))
+        d.wait_for(r"service 'api' on testhost: first result OK", timeout=10)
+        self.ctl_ok("downtime", "api", "--for", "1h")
+        self.set_state("api", "critical")
+        d.wait_for(r"service 'api': problem not sent: the service is in downtime$", timeout=10)
+        self.assertEqual(self.hook.requests, [], "expected nothing sent during the downtime")
+        self.assertEqual(self.ctl_ok("downtime", "--remove", "api"), "api: downtime removed\n")
+        (problem,) = self.wait_hook(service="api", kind="problem", timeout=5)
+        self.wait_history("downtime", r"^downtime removed by root$", "api")
+
+    def test_downtime_period_suppresses(self):
+        d = self.start('timeperiod "always" {\n}\n'
+                       + self.hook_route(repeat_interval="1s")
+                       + self.service("batch", "critical", downtime_period='"always"')
+                       + self.service("api", "critical"))
+        events = self.wait_history("suppressed", r"^problem CRITICAL not sent: the service is "
+                                                 r"in its scheduled downtime 'always'$", "batch")
+        # api is told and repeated; once it repeated after batch's problem
+        # was held back, anything sent for batch would have come before.
+        held = events[0]["at_ms"] / 1000
+        wait_until(lambda: [a for a in self.hook_alerts(self.hook) if a["service"] == "api"
+                            and a["kind"] == "repeat" and a["_at"] > held + 0.5],
+                   10, "a repeat of api after batch's problem was held back")
+        sent = [a for a in self.hook_alerts(self.hook) if a["service"] == "batch"]
+        self.assertEqual(sent, [], f"expected nothing for a service in its scheduled downtime; "
+                                   f"got {sent}")
+        d.wait_for(r"service 'batch': problem not sent: the service is in its scheduled "
+                   r"downtime 'always'$", timeout=1)
+
+    def test_dependency_suppresses_the_child_while_the_parent_is_critical(self):
+        d = self.start(self.hook_route() + self.service("db", "critical")
+                       + self.service("app", "ok", depends='{ "db" }'))
+        self.wait_hook(service="db", kind="problem")
+        self.set_state("app", "critical")
+        why = "it depends on 'db', which is CRITICAL"
+        d.wait_for(rf"service 'app': problem not sent: {why}$", timeout=10)
+        self.wait_history("suppressed", rf"^problem CRITICAL not sent: {why}$", "app")
+        out = self.ctl_ok("history", "app")
+        self.assertRegex(out, rf"(?m)^\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d  app +suppressed +"
+                              rf"problem CRITICAL not sent: {re.escape(why)}$",
+                         "expected tocsinctl history to show why app was not told")
+        # The parent recovers: the child's problem, still there, is told
+        # now, after the parent's recovery.
+        self.set_state("db", "ok")
+        (recovery,) = self.wait_hook(service="db", kind="recovery")
+        (problem,) = self.wait_hook(service="app", kind="problem")
+        self.assertEqual(problem["reason"], "no longer suppressed")
+        self.assertGreaterEqual(problem["_at"], recovery["_at"],
+                                "expected the child's problem only after the parent recovered")
+        self.assertEqual([a["kind"] for a in self.hook_alerts(self.hook)
+                          if a["service"] == "app"], ["problem"],
+                         "expected exactly one notification of app")
+
+    def test_flapping_service_is_not_notified(self):
+        flip = os.path.join(self.dir, "flip")
+        script = os.path.join(self.dir, "flap.sh")
+        with open(script, "w") as f:
+            # Each run reports the opposite of the one before.
+            f.write(f"""if [ -e '{flip}' ]; then rm -f '{flip}'; echo "CRITICAL - down"; exit 2
+else : > '{flip}'; echo "OK - up"; exit 0; fi
+""")
+        d = self.start(self.hook_route() + f'service "flappy" {{\n    check = "nagios"\n'
+                       f'    command = "/bin/sh {script}"\n    interval = 500ms\n'
+                       f'    max_attempts = 1\n    timeout = 5s\n}}\n')
+        d.wait_for(r"service 'flappy' on testhost started flapping", timeout=15)
+        quiet = r"service 'flappy': \w+ not sent: the service is flapping$"
+        d.wait_for(quiet, count=2, timeout=5)
+        before = len(self.hook_alerts(self.hook))
+        seen = d.count(quiet)
+        d.wait_for(quiet, count=seen + 3, timeout=8)
+        after = self.hook_alerts(self.hook)
+        self.assertEqual(len(after), before,
+                         f"expected no notification while flapping; {len(after) - before} "
+                         f"came: {after[before:]}")
+        (status,) = json.loads(self.ctl_ok("status", "--json"))
+        self.assertTrue(status["flapping"], f"expected status to show flapping; got {status}")
+
+
 if __name__ == "__main__":
     unittest.main()
