@@ -46,6 +46,8 @@ struct tocsin_alerting {
     struct tocsin_incident *inc;     /* per service */
     struct flight *flights;          /* per notifier */
     struct forward *forwards;        /* per notifier */
+    int64_t *group_release_ms;       /* per route: when the problems gathered
+                                        for its current group go out */
     uint32_t next_seq;
     int64_t next_tick_ms;
     struct tocsin_alerting_stats stats;
@@ -319,6 +321,24 @@ static int encode_alert(struct tocsin_alerting *a, uint32_t svc, enum tocsin_ale
 }
 
 /*
+ * When a problem routed by `r` at now_ms may go out. The first problem
+ * of a route opens a group that is released group_wait later; every
+ * problem of that route until then joins it, due at the same instant, so
+ * that dispatch finds them together and sends each notifier one message.
+ */
+static int64_t group_release(struct tocsin_alerting *a, const struct tocsin_route_conf *r,
+                             int64_t now_ms)
+{
+    int64_t *release = &a->group_release_ms[r - a->conf->routes];
+
+    if (r->group_wait_ms <= 0)
+        return now_ms;
+    if (*release <= now_ms)
+        *release = now_ms + r->group_wait_ms;
+    return *release;
+}
+
+/*
  * Write one notification for notifier `n` to the outbox. Returns 0 or -1.
  */
 static int queue_one(struct tocsin_alerting *a, uint32_t svc, uint32_t n,
@@ -351,7 +371,8 @@ static int queue_one(struct tocsin_alerting *a, uint32_t svc, uint32_t n,
     it.severity = severity;
     it.created_ms = now_ms;
     it.expires_ms = now_ms + nc->expire_ms;
-    it.next_attempt_ms = now_ms + (r && kind == TOCSIN_ALERT_PROBLEM ? r->group_wait_ms : 0);
+    it.next_attempt_ms = r && kind == TOCSIN_ALERT_PROBLEM ? group_release(a, r, now_ms)
+                                                           : now_ms;
     it.payload = payload.data;
     it.payload_len = payload.len;
     rc = tocsin_outbox_add(a->store, &it, &id);
@@ -1095,7 +1116,9 @@ struct tocsin_alerting *tocsin_alerting_new(const struct tocsin_config *conf,
     a->forwards = calloc(nn, sizeof(*a->forwards));
     a->stats.attempts = calloc(nn, sizeof(uint64_t));
     a->stats.failures = calloc(nn, sizeof(uint64_t));
-    if (!a->inc || !a->flights || !a->forwards || !a->stats.attempts || !a->stats.failures)
+    a->group_release_ms = calloc(conf->nroutes ? conf->nroutes : 1, sizeof(int64_t));
+    if (!a->inc || !a->flights || !a->forwards || !a->stats.attempts || !a->stats.failures ||
+        !a->group_release_ms)
         goto fail;
     for (i = 0; i < conf->nservices; i++)
         a->inc[i].route = -1;
@@ -1140,5 +1163,6 @@ void tocsin_alerting_free(struct tocsin_alerting *a)
     free(a->forwards);
     free(a->stats.attempts);
     free(a->stats.failures);
+    free(a->group_release_ms);
     free(a);
 }

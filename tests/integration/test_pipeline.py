@@ -119,8 +119,9 @@ class Pipeline(DaemonTest):
         return (f'notifier "{name}" {{\n    plugin = "{plugin}"\n'
                 f'    enabled = {"true" if enabled else "false"}\n{body}}}\n')
 
-    def service(self, name, state="ok", seconds=None, labels=None, **opts):
-        """A nagios service reading its state from a file of this test."""
+    def service(self, name, state="ok", seconds=None, labels=None, extra="", **opts):
+        """A nagios service reading its state from a file of this test;
+        `extra` is added as is (threshold sections)."""
         self.set_state(name, state, seconds)
         options = dict(interval="1s", retry_interval="1s", max_attempts=1, timeout="5s")
         options.update(opts)
@@ -129,7 +130,7 @@ class Pipeline(DaemonTest):
             body += "    labels {\n" + "".join(f'        {k} = "{v}"\n'
                                              for k, v in labels.items()) + "    }\n"
         return (f'service "{name}" {{\n    check = "nagios"\n'
-                f'    command = "/bin/sh {self.script} {name}"\n{body}}}\n')
+                f'    command = "/bin/sh {self.script} {name}"\n{body}{extra}}}\n')
 
     def set_state(self, name, state, seconds=None):
         path = os.path.join(self.dir, name)
@@ -574,6 +575,190 @@ else : > '{flip}'; echo "OK - up"; exit 0; fi
                          f"came: {after[before:]}")
         (status,) = json.loads(self.ctl_ok("status", "--json"))
         self.assertTrue(status["flapping"], f"expected status to show flapping; got {status}")
+
+
+class Grouping(Pipeline):
+    def test_problems_within_group_wait_make_one_message(self):
+        d = self.start(self.notifier("console") + self.notifier("slack")
+                       + self.route("critical", ["slack"], severity='{ "critical" }',
+                                    group_wait="2s")
+                       + "".join(self.service(f"web{i}", "ok") for i in (1, 2, 3)))
+        for i in (1, 2, 3):
+            d.wait_for(rf"service 'web{i}' on testhost: first result OK", timeout=10)
+        for i in (1, 2, 3):
+            self.set_state(f"web{i}", "critical")
+        for i in (1, 2, 3):
+            d.wait_for(rf"service 'web{i}' on testhost: OK -> CRITICAL \(hard", timeout=10)
+
+        def told():
+            names = [f["value"] for r in self.slack.requests
+                     for a in r.json()["attachments"] for f in a["fields"]
+                     if f["title"] == "Service"]
+            return len(names) >= 3 and names
+        names = wait_until(told, 15, lambda: f"all three services at slack; it got "
+                                             f"{self.slack.requests}")
+        msgs = [r.json() for r in self.slack.requests]
+        self.assertEqual(len(msgs), 1, f"expected the three problems in ONE slack message; "
+                                       f"got {len(msgs)}: {[m['text'] for m in msgs]}")
+        self.assertEqual(sorted(names), ["web1", "web2", "web3"],
+                         f"expected one attachment per service; got {names}")
+        self.assertRegex(msgs[0]["text"], r"^CRITICAL: web\d on testhost \(\+2 more\)$",
+                         "expected the text to count the others")
+
+
+class FailingReceivers(Pipeline):
+    """Receivers that fail, throttle, are down or hang."""
+
+    def hook_route(self, **opts):
+        return (self.notifier("console") + self.notifier("webhook", **opts)
+                + self.route("all", ["webhook"]))
+
+    def test_server_errors_are_retried_until_delivered(self):
+        self.hook.respond(500, "database is locked", times=2)
+        d = self.start(self.hook_route() + self.service("api", "critical"))
+        reqs = self.hook.wait(3, timeout=20)
+        gaps = [round(b.at - a.at, 2) for a, b in zip(reqs, reqs[1:])]
+        for g in gaps:
+            self.assertGreaterEqual(g, 0.9, f"expected at least retry_min (1 s) between "
+                                            f"attempts; the gaps were {gaps}")
+        self.assertEqual(len({r.body for r in reqs}), 1,
+                         "expected the same notification sent again")
+        retries = self.wait_history("retry", r"^to webhook, attempt [12], incident \S+: "
+                                             r"webhook at 127\.0\.0\.1:\d+ answered 500: "
+                                             r"database is locked$", "api", count=2)
+        self.assertEqual(len(retries), 2, f"expected two retries in the history; got {retries}")
+        self.wait_history("delivered", r"^to webhook, attempt 3, incident ", "api")
+        time.sleep(1.5)
+        self.assertEqual(len(self.hook.requests), 3, "expected nothing sent after delivery")
+        d.wait_for(r"notifier 'webhook': not delivered, will retry: webhook at "
+                   r"127\.0\.0\.1:\d+ answered 500", count=2, timeout=1)
+
+    def test_receiver_that_is_down_gets_it_once_it_listens(self):
+        port = free_port()
+        self.hook.stop()
+        d = self.start(self.notifier("console")
+                       + self.notifier("webhook", url=f'"http://127.0.0.1:{port}{HOOK_PATH}"')
+                       + self.route("all", ["webhook"]) + self.service("api", "critical"))
+        self.wait_history("retry", r"^to webhook, attempt 1, incident \S+: .*127\.0\.0\.1:"
+                                   rf"{port}", "api")
+        self.hook = self.sink(port=port)
+        (req,) = self.hook.wait(1, timeout=15)
+        self.assertEqual(req.json()["alerts"][0]["service"], "api")
+        (ev,) = self.wait_history("delivered", r"^to webhook, attempt \d+, incident ", "api")
+        attempt = int(re.search(r"attempt (\d+)", ev["text"]).group(1))
+        self.assertGreaterEqual(attempt, 2, f"expected delivery after a failed attempt; "
+                                            f"got {ev}")
+
+    def test_rate_limit_retry_after_is_honoured(self):
+        self.hook.respond(429, "slow down", headers={"Retry-After": "3"})
+        self.start(self.hook_route() + self.service("api", "critical"))
+        first, second = self.hook.wait(2, timeout=20)
+        # retry_min is 1 s and retry_max 2 s: only Retry-After explains 3 s.
+        self.assertGreaterEqual(second.at - first.at, 2.9,
+                                f"expected the retry no sooner than Retry-After (3 s); it came "
+                                f"after {second.at - first.at:.2f} s")
+        self.wait_history("retry", r"^to webhook, attempt 1, .*answered 429", "api")
+        self.wait_history("delivered", r"^to webhook, attempt 2, ", "api")
+
+    def test_hanging_receiver_times_out_without_delaying_others(self):
+        self.slack.respond(delay=30)
+        d = self.start(self.notifier("console") + self.notifier("webhook")
+                       + self.notifier("slack", timeout="2s")
+                       + self.route("all", ["slack", "webhook"])
+                       + self.service("api", "critical") + self.service("db", "ok"))
+        (hung,) = self.slack.wait(1, timeout=10)
+        self.wait_hook(service="api", kind="problem")
+        # A second problem while slack still hangs: the webhook has it at once.
+        self.set_state("db", "critical")
+        line = d.wait_for(r"service 'db' on testhost: OK -> CRITICAL \(hard", timeout=10)
+        (db,) = self.wait_hook(service="db", kind="problem", timeout=5)
+        self.assertLess(db["_at"] - hung.at, 2.0,
+                        f"expected the webhook to get db's problem while slack hung (its "
+                        f"timeout is 2 s); it came {db['_at'] - hung.at:.2f} s after slack's "
+                        f"request; log:\n{self.tail()}")
+        self.assertTrue(line)
+        # Slack gets both in the end, after its attempt timed out.
+        def both():
+            names = {a["fields"][0]["value"] for r in self.slack.requests[1:]
+                     for a in r.json()["attachments"]}
+            return names >= {"api", "db"}
+        wait_until(both, 20, lambda: f"api and db at slack after the hang; it got "
+                                     f"{self.slack.requests}")
+        self.assertGreaterEqual(self.slack.requests[1].at - hung.at, 1.9,
+                                "expected the retry only after the timeout (2 s)")
+        (retry,) = self.wait_history("retry", r"^to slack, attempt 1, ", "api")
+        self.assertRegex(retry["text"], r"did not answer within 2(\.0)? s$",
+                         f"expected the reason to say the attempt timed out; got {retry}")
+        self.wait_history("delivered", r"^to slack, attempt 2, ", "api")
+
+
+class Judging(Pipeline):
+    """States made by thresholds and groups, and what disabled notifiers'
+    alerts become."""
+
+    def hook_route(self):
+        return (self.notifier("console") + self.notifier("webhook")
+                + self.route("all", ["webhook"]))
+
+    def test_threshold_on_perfdata_label(self):
+        th = ('    threshold "time" {\n        warning = "~:0.3"\n'
+              '        critical = "~:0.5"\n    }\n')
+        d = self.start(self.hook_route() + self.service("api", "ok", 0.2, extra=th))
+        d.wait_for(r"service 'api' on testhost: first result OK", timeout=10)
+        self.set_state("api", "ok", 0.8)
+        (crit,) = self.wait_hook(service="api", kind="problem")
+        self.assertEqual((crit["state"], crit["previous"]), ("CRITICAL", "OK"),
+                         f"expected time=0.8s > 0.5 to be CRITICAL although the plugin said "
+                         f"OK; got {crit}")
+        self.assertIn("time=0.8s", crit["perfdata"], f"got {crit}")
+        self.set_state("api", "ok", 0.4)
+        (warn,) = self.wait_hook(service="api", state="WARNING")
+        self.assertEqual(warn["previous"], "CRITICAL", f"got {warn}")
+        self.set_state("api", "ok", 0.1)
+        (rec,) = self.wait_hook(service="api", kind="recovery")
+        self.assertEqual(rec["incident"], crit["incident"], "one incident from problem to "
+                                                            "recovery")
+
+    def test_group_worst_of_and_counts(self):
+        members = '{ "w1", "w2", "w3" }'
+        d = self.start(self.notifier("console") + self.notifier("webhook")
+                       + self.route("groups", ["webhook"], services='{ "cluster", "quorum" }')
+                       + self.route("members", ["console"])
+                       + "".join(self.service(f"w{i}", "ok") for i in (1, 2, 3))
+                       + f'group "cluster" {{\n    members = {members}\n}}\n'
+                       + f'group "quorum" {{\n    members = {members}\n'
+                       + '    critical_at = "2"\n    warning_at = "1"\n}\n')
+        for i in (1, 2, 3):
+            d.wait_for(rf"service 'w{i}' on testhost: first result OK", timeout=10)
+        self.set_state("w1", "critical")
+        (cluster,) = self.wait_hook(service="cluster", kind="problem")
+        self.assertEqual(cluster["state"], "CRITICAL", f"worst of the members; got {cluster}")
+        self.assertEqual(cluster["output"], "1 of 3 members not OK: w1 CRITICAL: CRITICAL - "
+                                            "w1 is down", f"got {cluster}")
+        (quorum,) = self.wait_hook(service="quorum", kind="problem")
+        self.assertEqual(quorum["state"], "WARNING", f"1 of 3 is warning_at; got {quorum}")
+        self.set_state("w2", "critical")
+        (quorum,) = self.wait_hook(service="quorum", state="CRITICAL")
+        self.assertEqual(quorum["previous"], "WARNING")
+        self.assertRegex(quorum["output"], r"^2 of 3 members not OK: w[12] CRITICAL: "
+                                           r"CRITICAL - w[12] is down; w[12] CRITICAL: ",
+                         f"expected both failing members named; got {quorum}")
+        self.assertIn("critical=2;;;0;3", quorum["perfdata"], f"got {quorum}")
+        for i in (1, 2):
+            self.set_state(f"w{i}", "ok")
+        self.wait_hook(service="quorum", kind="recovery")
+        self.wait_hook(service="cluster", kind="recovery")
+        self.assertEqual([a["kind"] for a in self.hook_alerts(self.hook)
+                          if a["service"] == "cluster"], ["problem", "recovery"],
+                         "expected the cluster's one problem and its recovery only")
+
+    def test_disabled_notifier_goes_to_the_console(self):
+        d = self.start(self.notifier("console") + self.notifier("slack", enabled=False)
+                       + self.route("all", ["slack"]) + self.service("api", "critical"))
+        d.wait_for(r"\[critical\] api on testhost: OK -> CRITICAL \(hard, attempt 1/1\): "
+                   r"CRITICAL - api is down \(for disabled notifiers: slack\)$", timeout=10)
+        self.wait_history("delivered", r"^to console, attempt 1, ", "api")
+        self.assertEqual(self.slack.requests, [], "a disabled notifier sends nothing")
 
 
 if __name__ == "__main__":
