@@ -33,13 +33,15 @@ class HttpSink:
     """Start with HttpSink(); stop with stop(). `requests` lists what came,
     `respond(...)` queues the next answers (default 200 with `default_body`).
     `port` picks the port (default: any free one), for a receiver that
-    comes up where a notifier already tried and found nothing."""
+    comes up where a notifier already tried and found nothing. Setting
+    `answer_delay` makes every answer take that many seconds."""
 
     def __init__(self, default_status=200, default_body=b"ok",
                  default_headers=None, tls_context=None, port=0):
         self.requests = []
         self.script = []
         self.default = (default_status, default_headers or {}, default_body, 0)
+        self.answer_delay = 0           # seconds to take over every answer
         self.lock = threading.Condition()
         self.stopping = threading.Event()
         sink = self
@@ -65,14 +67,21 @@ class HttpSink:
                     sink.stopping.wait(delay)
                     self.close_connection = True
                     return
+                if sink.answer_delay:
+                    # A slow receiver: it answers, but takes its time.
+                    sink.stopping.wait(sink.answer_delay)
                 if isinstance(rbody, str):
                     rbody = rbody.encode()
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(rbody)))
-                self.end_headers()
-                self.wfile.write(rbody)
+                try:
+                    self.send_response(status)
+                    for k, v in headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(rbody)))
+                    self.end_headers()
+                    self.wfile.write(rbody)
+                except (BrokenPipeError, ConnectionResetError):
+                    # The client gave up (a timeout, or it was killed).
+                    self.close_connection = True
 
             do_POST = do_GET = do_PUT = _any
 
