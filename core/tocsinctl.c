@@ -78,9 +78,8 @@ static void die(int code, const char *fmt, ...)
     exit(code);
 }
 
-/* Load the configuration (with its plugins), or die with every problem
- * and `hint` (may be empty) after them. */
-static struct tocsin_config *load_config(struct tocsin_registry *reg, const char *hint)
+/* Load the configuration (with its plugins), or die with every problem. */
+static struct tocsin_config *load_config(struct tocsin_registry *reg)
 {
     struct tocsin_buf warnings = TOCSIN_BUF_INIT, errors = TOCSIN_BUF_INIT;
     struct tocsin_config *conf;
@@ -92,7 +91,7 @@ static struct tocsin_config *load_config(struct tocsin_registry *reg, const char
     conf = tocsin_config_load(conf_path, reg, &errors);
     if (!conf) {
         fputs(tocsin_buf_str(&errors), stderr);
-        die(EXIT_USAGE, "%s is not valid%s", conf_path, hint);
+        die(EXIT_USAGE, "%s is not valid", conf_path);
     }
     tocsin_buf_free(&warnings);
     tocsin_buf_free(&errors);
@@ -111,11 +110,7 @@ static const char *find_socket(void)
         return socket_path;
     if (!conf_given && access(conf_path, R_OK) < 0)
         return TOCSIN_RUN_DIR "/tocsind.sock";
-    /* The socket is read from the whole configuration: with a mistake
-     * anywhere in it (the running daemon keeps its own), say how to
-     * reach the daemon all the same. */
-    conf = load_config(&reg, "; to reach the running tocsind all the same, name its "
-                       "socket with -s SOCKET");
+    conf = load_config(&reg);
     from_conf = strdup(conf->control_socket);
     tocsin_config_free(conf);
     tocsin_registry_free(&reg);
@@ -538,7 +533,7 @@ static int cmd_route_test(int argc, char **argv)
             state_text);
     if (tocsin_local_time_parse(at_text, NULL, &at, err, sizeof(err)) < 0)
         die(EXIT_USAGE, "--at: %s", err);
-    conf = load_config(&reg, "");
+    conf = load_config(&reg);
     svc = tocsin_config_find_service(conf, name);
     if (svc < 0)
         die(EXIT_USAGE, "no service or group named '%s' in %s", name, conf_path);
