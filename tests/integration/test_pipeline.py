@@ -366,9 +366,60 @@ class Delivery(Pipeline):
 class Persistence(Pipeline):
     """Repeats while a problem lasts, escalation, acknowledgement."""
 
-    def hook_route(self, extra="", **opts):
+    def hook_route(self, extra="", notifiers=("webhook",), **opts):
         return (self.notifier("console") + self.notifier("webhook") + self.notifier("sms")
-                + self.route("critical", ["webhook"], extra, severity='{ "critical" }', **opts))
+                + self.notifier("pagerduty")
+                + self.route("critical", notifiers, extra, severity='{ "critical" }', **opts))
+
+    def pd_events(self, service):
+        return [r.json() for r in list(self.pd.requests)
+                if r.json().get("dedup_key", "").startswith(f"{HOST}/{service}/")]
+
+    def texts(self):
+        return [r.form()["Body"][0] for r in list(self.sms.requests)]
+
+    def test_escalation_steps_stopped_by_acknowledgement(self):
+        esc = ('    escalation {\n        after = 2s\n        notifiers = { "sms" }\n    }\n'
+               '    escalation {\n        after = 4s\n        notifiers = { "pagerduty" }\n'
+               '    }\n')
+        d = self.start(self.hook_route(esc) + self.service("api", "critical")
+                       + self.service("witness", "ok"))
+        (problem,) = self.wait_hook(service="api", kind="problem")
+        # The witness fails later than api and is never acknowledged: its
+        # steps come after api's would have.
+        self.set_state("witness", "critical")
+        self.wait_hook(service="witness", kind="problem")
+        # (Escalations due in the same second share a text.)
+        wait_until(lambda: any("CRITICAL api@testhost: CRITICAL - api is down" in t
+                               for t in self.texts()),
+                   10, lambda: f"api's first escalation by sms; texts {self.texts()}")
+        self.ctl_ok("ack", "api", "-m", "mine")
+        wait_until(lambda: [t for t in self.texts() if t.startswith("ACKNOWLEDGED api@")],
+                   10, lambda: f"the acknowledgement texted to the escalation's number too; "
+                               f"texts {self.texts()}")
+        wait_until(lambda: self.pd_events("witness"), 15,
+                   lambda: f"the witness's second escalation at PagerDuty; log:\n{self.tail()}")
+        # Its message is through: anything for api in it came too.
+        self.wait_history("delivered", r"^to pagerduty, ", "witness")
+        (event,) = self.pd_events("witness")
+        self.assertEqual((event["event_action"], event["payload"]["custom_details"]["kind"],
+                          event["payload"]["custom_details"]["reason"]),
+                         ("trigger", "escalation", "unacknowledged after 4s"),
+                         f"expected the second step as an escalation; got {event}")
+        self.assertEqual(self.pd_events("api"), [], "expected the acknowledgement to stop "
+                                                    "api's second step")
+        d.wait_for(r"service 'api': escalating: unacknowledged after 2s$", timeout=1)
+        self.assertEqual(d.count(r"service 'api': escalating: unacknowledged after 4s"), 0,
+                         f"expected no second step for api; log:\n{self.tail()}")
+        # The recovery goes to everyone told: the webhook and the number
+        # texted by the escalation, not PagerDuty.
+        self.set_state("api", "ok")
+        (recovery,) = self.wait_hook(service="api", kind="recovery")
+        self.assertEqual(recovery["incident"], problem["incident"])
+        wait_until(lambda: any("RECOVERED api@testhost: OK - api is fine" in t
+                               for t in self.texts()), 10,
+                   lambda: f"the recovery texted; texts {self.texts()}")
+        self.assertEqual(self.pd_events("api"), [], "PagerDuty was never told of api")
 
     def test_repeat_interval_resends_while_the_problem_lasts(self):
         d = self.start(self.hook_route(repeat_interval="2s") + self.service("api", "critical")
@@ -427,8 +478,8 @@ class Persistence(Pipeline):
                          f"expected no escalation of 'acked'; log:\n{self.tail()}")
 
     def test_acknowledgement_stops_repeats_and_unack_resumes_them(self):
-        d = self.start(self.hook_route(repeat_interval="2s") + self.service("api", "critical")
-                       + self.service("witness", "critical"))
+        d = self.start(self.hook_route(notifiers=("webhook", "pagerduty"), repeat_interval="2s")
+                       + self.service("api", "critical") + self.service("witness", "critical"))
         self.wait_hook(service="api", kind="problem")
         self.wait_hook(service="witness", kind="problem")
         self.ctl_ok("ack", "api", "-m", "on it")
@@ -451,6 +502,13 @@ class Persistence(Pipeline):
                 if a["service"] == "api" and a["_at"] > ack["_at"]]
         self.assertEqual(late, [], f"expected no repeat of an acknowledged problem; got {late}")
         d.wait_for(r"service 'api': acknowledged by root: on it$", timeout=1)
+        # PagerDuty is told to acknowledge the same incident.
+        acks = wait_until(lambda: [e for e in self.pd_events("api")
+                                   if e["event_action"] == "acknowledge"],
+                          10, lambda: f"an acknowledge event; got {self.pd_events('api')}")
+        self.assertEqual(acks[0], {"routing_key": PD_KEY, "event_action": "acknowledge",
+                                   "dedup_key": ack["incident"], "client": "Tocsin"},
+                         f"expected PagerDuty's acknowledge of {ack['incident']}; got {acks}")
 
         unacked = time.time()
         self.assertEqual(self.ctl_ok("unack", "api"), "api: acknowledgement withdrawn\n")
