@@ -156,8 +156,14 @@ static json_t *request(json_t *req)
     tocsin_buf_puts(&answer, text);
     tocsin_buf_putc(&answer, '\n');
     free(text);
-    if (write(fd, answer.data, answer.len) != (ssize_t)answer.len)
-        die(EXIT_UNREACHABLE, "cannot send the request to %s: %s", path, strerror(errno));
+    if (send(fd, answer.data, answer.len, MSG_NOSIGNAL) != (ssize_t)answer.len) {
+        int e = errno;
+
+        /* A daemon that will not serve us may answer why and close before
+         * the request is in: its answer is still there to be read. */
+        if (e != EPIPE && e != ECONNRESET)
+            die(EXIT_UNREACHABLE, "cannot send the request to %s: %s", path, strerror(e));
+    }
     tocsin_buf_reset(&answer);
     for (;;) {
         ssize_t n = read(fd, chunk, sizeof(chunk));

@@ -5,6 +5,7 @@ message that says what is wrong."""
 import os
 import socket
 import subprocess
+import threading
 import unittest
 
 from tocsintest import (BUILDDIR, PLUGIN_PATH, ConfDir, DaemonTest, run_unprivileged,
@@ -47,6 +48,29 @@ class WithoutDaemon(unittest.TestCase):
         p = self.ctl("status")
         self.assertEqual(p.returncode, EXIT_UNREACHABLE, f"expected exit 3; got {show(p)}")
         self.assertIn("tocsind is not running", p.stderr, show(p))
+
+    def test_refusal_is_read_even_when_the_request_is_not(self):
+        # A daemon that will not serve the peer answers and closes without
+        # reading the request: tocsinctl must still show why.
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(self.conf.socket)
+        srv.listen(4)
+        self.addCleanup(srv.close)
+
+        def refuse():
+            for _ in range(3):
+                conn, _ = srv.accept()
+                conn.sendall(b'{"ok":false,"error":"permission denied: root or the '
+                             b'tocsin group only"}\n')
+                conn.close()
+        t = threading.Thread(target=refuse, daemon=True)
+        t.start()
+        for _ in range(3):
+            p = self.ctl("status")
+            self.assertEqual((p.returncode, p.stderr),
+                             (EXIT_UNREACHABLE, "tocsinctl: permission denied: root or the "
+                                                "tocsin group only\n"),
+                             f"expected exit 3 with the daemon's reason; got {show(p)}")
 
     def test_bad_usage(self):
         cases = [
