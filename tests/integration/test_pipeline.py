@@ -750,6 +750,54 @@ class FailingReceivers(Pipeline):
         self.wait_history("delivered", r"^to slack, attempt 2, ", "api")
 
 
+class Ordering(Pipeline):
+    """What a receiver hears last is the truth: a problem still waiting
+    (for its group, or for a retry) when its incident ends is not sent
+    after the recovery; a receiver that heard nothing of the problem
+    hears nothing of the recovery."""
+
+    def test_problem_retried_after_its_recovery_is_not_sent(self):
+        self.pd.respond(500, "try later")
+        d = self.start(self.notifier("console")
+                       + self.notifier("pagerduty", retry_min="3s", retry_max="3s")
+                       + self.route("all", ["pagerduty"]) + self.service("api", "critical"))
+        (first,) = self.pd.wait(1)
+        self.assertEqual(first.json()["event_action"], "trigger")
+        self.set_state("api", "ok")
+        d.wait_for(r"service 'api' on testhost: CRITICAL -> OK \(hard", timeout=10)
+        # The trigger's retry comes due after the recovery: it is dropped.
+        (ev,) = self.wait_history("failed", r"^to pagerduty, attempt 2, incident \S+: not "
+                                            r"sent: the incident ended before it could be "
+                                            r"told$", "api", timeout=15)
+        self.wait_history("delivered", r"^to pagerduty, ", "api")
+        actions = [r.json()["event_action"] for r in self.pd.requests]
+        self.assertEqual(actions, ["trigger", "resolve"],
+                         f"expected the refused trigger, then the resolve, and no trigger "
+                         f"after it (an incident left open at PagerDuty); got {actions}")
+        keys = {r.json()["dedup_key"] for r in self.pd.requests}
+        self.assertEqual(len(keys), 1, f"one incident; got {keys}")
+
+    def test_incident_over_within_group_wait_sends_no_late_problem(self):
+        d = self.start(self.notifier("console") + self.notifier("webhook")
+                       + self.route("all", ["webhook"], group_wait="3s")
+                       + self.service("api", "ok") + self.service("witness", "ok"))
+        d.wait_for(r"service 'api' on testhost: first result OK", timeout=10)
+        self.set_state("api", "critical")
+        d.wait_for(r"service 'api' on testhost: OK -> CRITICAL \(hard", timeout=10)
+        self.set_state("api", "ok")
+        d.wait_for(r"service 'api' on testhost: CRITICAL -> OK \(hard", timeout=10)
+        # A later problem of another service, in a group of its own: once
+        # it is told, api's group has long been released.
+        self.wait_history("failed", r"not sent: the incident ended", "api", timeout=10)
+        self.set_state("witness", "critical")
+        self.wait_hook(service="witness", kind="problem", timeout=15)
+        kinds = [a["kind"] for a in self.hook_alerts(self.hook) if a["service"] == "api"]
+        self.assertEqual(kinds, [], f"expected neither problem nor recovery of a problem "
+                                    f"over before its group went out; got {kinds}")
+        d.wait_for(r"service 'api': recovered before its problem went out, so neither is "
+                   r"sent$", timeout=1)
+
+
 class Judging(Pipeline):
     """States made by thresholds and groups, and what disabled notifiers'
     alerts become."""
