@@ -139,6 +139,8 @@ def write_config(directory, mode, services, interval_ms, port):
         f.write("# Written by bench/http.py: %d %s services every %dms.\n"
                 % (services, mode, interval_ms))
         f.write("max_check_spread = %dms\n\n" % interval_ms)
+        # No HTTP endpoint: the default port may be taken by another daemon.
+        f.write("http {\n    enabled = false\n}\n\n")
         for i in range(services):
             f.write('service "web%d" {\n%s    interval = %dms\n    max_attempts = 1\n}\n'
                     % (i, body, interval_ms))

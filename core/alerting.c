@@ -21,6 +21,7 @@
 #define DISPATCH_BATCH 256           /* outbox items looked at per round */
 #define GROUP_MAX 100                /* alerts in one message at most */
 #define TICK_MS 1000
+#define PRUNE_EVERY_MS 3600000       /* history and ended items: hourly */
 
 /* A message handed to a notifier's worker, waiting for its outcome. */
 struct flight {
@@ -51,6 +52,7 @@ struct tocsin_alerting {
     uint32_t *by_name;               /* service indices sorted by name */
     uint32_t next_seq;
     int64_t next_tick_ms;
+    int64_t next_prune_ms;
     struct tocsin_alerting_stats stats;
 };
 
@@ -1202,6 +1204,12 @@ int64_t tocsin_alerting_tick(struct tocsin_alerting *a, int64_t now_ms)
     if (a->store)
         tocsin_store_commit(a->store);
     dispatch(a, now_ms);
+    if (a->store && now_ms >= a->next_prune_ms) {
+        /* Keep `retention` of history and of ended notifications. */
+        tocsin_outbox_prune(a->store, now_ms - a->conf->retention_ms);
+        tocsin_history_prune(a->store, now_ms - a->conf->retention_ms);
+        a->next_prune_ms = now_ms + PRUNE_EVERY_MS;
+    }
     a->next_tick_ms = now_ms + TICK_MS;
     if (a->store) {
         int64_t due = tocsin_outbox_next_due(a->store);

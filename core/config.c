@@ -10,6 +10,7 @@
  * is. The same holds for `notifier` sections and notifier plugins.
  */
 #include "config.h"
+#include "httpd.h"
 #include "timeperiod.h"
 
 #include <dirent.h>
@@ -297,6 +298,134 @@ oom:
 }
 
 /* ------------------------------------------------------------------ */
+/* Shared strings                                                      */
+/* ------------------------------------------------------------------ */
+
+/* File names, plugin names and hosts repeat across thousands of services:
+ * each is kept once. An open-addressing set of owned strings. */
+struct tocsin_strpool {
+    char **slots;
+    size_t cap;                    /* a power of two */
+    size_t count;
+};
+
+static uint64_t pool_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* The pooled copy of `s` (NULL when memory runs out). O(1) on average. */
+static char *intern(const char *s)
+{
+    struct tocsin_strpool *p = ctx->conf->pool;
+    size_t k;
+
+    if (!p) {
+        p = calloc(1, sizeof(*p));
+        if (!p)
+            return NULL;
+        ctx->conf->pool = p;
+    }
+    if (p->count * 2 >= p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 64, i;
+        char **slots = calloc(cap, sizeof(char *));
+
+        if (!slots)
+            return NULL;
+        for (i = 0; i < p->cap; i++)
+            if (p->slots[i]) {
+                k = pool_hash(p->slots[i]) & (cap - 1);
+                while (slots[k])
+                    k = (k + 1) & (cap - 1);
+                slots[k] = p->slots[i];
+            }
+        free(p->slots);
+        p->slots = slots;
+        p->cap = cap;
+    }
+    k = pool_hash(s) & (p->cap - 1);
+    while (p->slots[k]) {
+        if (strcmp(p->slots[k], s) == 0)
+            return p->slots[k];
+        k = (k + 1) & (p->cap - 1);
+    }
+    p->slots[k] = strdup(s);
+    if (p->slots[k])
+        p->count++;
+    return p->slots[k];
+}
+
+static void pool_free(struct tocsin_strpool *p)
+{
+    size_t i;
+
+    if (!p)
+        return;
+    for (i = 0; i < p->cap; i++)
+        free(p->slots[i]);
+    free(p->slots);
+    free(p);
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading options with their defaults                                 */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Service and notifier sections are created without their defaults
+ * (CFGF_DEFINIT): libconfuse checks a new section's table for duplicate
+ * names pairwise, which for a table holding every plugin's options costs
+ * more than the rest of the parse. These read an option's value, or the
+ * default its table gives when it was not set.
+ */
+static cfg_opt_t *opt_of(cfg_t *sec, const char *name)
+{
+    return sec ? cfg_getopt(sec, name) : NULL;
+}
+
+static long get_int(cfg_t *sec, const char *name)
+{
+    cfg_opt_t *o = opt_of(sec, name);
+
+    return !o ? 0 : cfg_opt_size(o) ? cfg_opt_getnint(o, 0) : o->def.number;
+}
+
+static double get_float(cfg_t *sec, const char *name)
+{
+    cfg_opt_t *o = opt_of(sec, name);
+
+    return !o ? 0 : cfg_opt_size(o) ? cfg_opt_getnfloat(o, 0) : o->def.fpnumber;
+}
+
+static int get_bool(cfg_t *sec, const char *name)
+{
+    cfg_opt_t *o = opt_of(sec, name);
+
+    return !o ? 0 : (cfg_opt_size(o) ? cfg_opt_getnbool(o, 0) : o->def.boolean) == cfg_true;
+}
+
+/* A sub-section that was given, or NULL. */
+static cfg_t *get_sec(cfg_t *sec, const char *name)
+{
+    cfg_opt_t *o = opt_of(sec, name);
+
+    return o && cfg_opt_size(o) ? cfg_opt_getnsec(o, 0) : NULL;
+}
+
+static const char *get_str(cfg_t *sec, const char *name)
+{
+    cfg_opt_t *o = opt_of(sec, name);
+
+    return !o ? NULL : cfg_opt_size(o) ? cfg_opt_getnstr(o, 0) : o->def.string;
+}
+
+/* ------------------------------------------------------------------ */
 /* Turning a parsed section into an instance                           */
 /* ------------------------------------------------------------------ */
 
@@ -417,13 +546,13 @@ static int build_instance(cfg_t *sec, const cfg_opt_t *core, const char *key,
     const char *what = kind == TOCSIN_PLUGIN_CHECK ? "check" : "notifier";
     const struct tocsin_plugin_entry *e;
     const char *title = cfg_title(sec);
-    const char *pname = cfg_getstr(sec, key);
+    const char *pname = get_str(sec, key);
     int key_line = pending_line(key);
     int errors = 0;
     unsigned i;
 
     inst->line = key_line ? key_line : sec->line;
-    inst->file = strdup(ctx->file);
+    inst->file = intern(ctx->file);
     inst->name = strdup(title ? title : "");
     if (!inst->file || !inst->name)
         goto oom;
@@ -439,7 +568,7 @@ static int build_instance(cfg_t *sec, const cfg_opt_t *core, const char *key,
                   inst->name, what, key);
         return -1;
     }
-    inst->plugin_name = strdup(pname);
+    inst->plugin_name = intern(pname);
     if (!inst->plugin_name)
         goto oom;
     e = tocsin_registry_find(ctx->reg, pname);
@@ -476,17 +605,25 @@ static int build_instance(cfg_t *sec, const cfg_opt_t *core, const char *key,
         errors++;
     }
 
-    for (i = 0; i < cfg_num(sec); i++) {
-        cfg_opt_t *opt = cfg_getnopt(sec, i);
+    /* Only options set in the file can carry a plugin value (plugin options
+     * have no default in the section's table): look at those, not at the
+     * whole table, which holds every plugin's options. */
+    for (i = 0; i < ctx->npending; i++) {
+        cfg_opt_t *opt;
         const cfg_opt_t *pdef;
+        unsigned k;
 
+        for (k = 0; k < i; k++)
+            if (strcmp(ctx->pending[k].name, ctx->pending[i].name) == 0)
+                break;
+        if (k < i)
+            continue; /* set twice: copied once */
+        opt = cfg_getopt(sec, ctx->pending[i].name);
         if (!opt || cfg_opt_size(opt) == 0 || opt->type == CFGT_SEC)
             continue;
         pdef = plugin_opt(inst->plugin, opt->name);
         if (!pdef || pdef->type != opt->type)
             continue;
-        if (is_core_opt(core, opt->name) && !pending_line(opt->name))
-            continue; /* a shared core option left at its default */
         {
             struct tocsin_optval *v = realloc(inst->opts, (inst->nopts + 1) * sizeof(*v));
 
@@ -508,8 +645,7 @@ oom:
 static void free_instance(struct tocsin_instance_conf *inst)
 {
     free(inst->name);
-    free(inst->file);
-    free(inst->plugin_name);
+
     free_optvals(inst->opts, inst->nopts);
 }
 
@@ -735,30 +871,31 @@ static void free_labels(struct tocsin_label *l, size_t n)
 static int build_alerting(cfg_t *sec, struct tocsin_service_conf *s, const char *what)
 {
     const char *f = ctx->file;
-    cfg_t *sev = cfg_getsec(sec, "severity");
+    cfg_t *sev = get_sec(sec, "severity");
     struct tocsin_buf owner = TOCSIN_BUF_INIT;
     int errors = 0, i;
     static const char *const state_keys[4] = { "ok", "warning", "critical", "unknown" };
 
 #define LINE_OF(n) (pending_line(n) ? pending_line(n) : s->inst.line)
     tocsin_buf_printf(&owner, "%s '%s'", what, s->inst.name);
-    s->flap_detection = cfg_getbool(sec, "flap_detection") == cfg_true;
-    s->flap_low = cfg_getfloat(sec, "flap_low");
-    s->flap_high = cfg_getfloat(sec, "flap_high");
+    s->flap_detection = get_bool(sec, "flap_detection");
+    s->flap_low = get_float(sec, "flap_low");
+    s->flap_high = get_float(sec, "flap_high");
     if (s->flap_low < 0 || s->flap_high > 100 || s->flap_low >= s->flap_high) {
         add_error(f, LINE_OF(pending_line("flap_high") ? "flap_high" : "flap_low"),
                   "flap thresholds need 0 <= flap_low < flap_high <= 100 "
                   "(have %g and %g)", s->flap_low, s->flap_high);
         errors++;
     }
-    s->host = strdup(cfg_getstr(sec, "host") ? cfg_getstr(sec, "host") : ctx->conf->host);
+    s->host = intern(get_str(sec, "host") ? get_str(sec, "host") : ctx->conf->host);
     if (!s->host)
         goto oom;
-    if (copy_labels(cfg_getsec(sec, "labels"), tocsin_buf_str(&owner), s->inst.line,
+    if (copy_labels(get_sec(sec, "labels"), tocsin_buf_str(&owner), s->inst.line,
                     &s->labels, &s->nlabels, &errors) < 0)
         goto oom;
     for (i = 0; i < 4; i++) {
-        const char *v = sev ? cfg_getstr(sev, state_keys[i]) : NULL;
+        static const char *const defaults[4] = { "info", "warning", "critical", "error" };
+        const char *v = sev ? cfg_getstr(sev, state_keys[i]) : defaults[i];
         int level = tocsin_severity_parse(v);
 
         if (level < 0) {
@@ -773,11 +910,11 @@ static int build_alerting(cfg_t *sec, struct tocsin_service_conf *s, const char 
     }
     if (copy_str_list(sec, "depends", &s->depends, &s->ndepends) < 0)
         goto oom;
-    if (cfg_getstr(sec, "link") && !(s->link = strdup(cfg_getstr(sec, "link"))))
+    if (get_str(sec, "link") && !(s->link = strdup(get_str(sec, "link"))))
         goto oom;
     s->downtime_period_index = -1;
-    if (cfg_getstr(sec, "downtime_period") &&
-        !(s->downtime_period = strdup(cfg_getstr(sec, "downtime_period"))))
+    if (get_str(sec, "downtime_period") &&
+        !(s->downtime_period = strdup(get_str(sec, "downtime_period"))))
         goto oom;
 #undef LINE_OF
     tocsin_buf_free(&owner);
@@ -792,15 +929,15 @@ oom:
 static int build_service_core(cfg_t *sec, struct tocsin_service_conf *s)
 {
     const char *f = ctx->file;
-    const char *ts = cfg_getstr(sec, "timeout_state");
+    const char *ts = get_str(sec, "timeout_state");
     int errors = 0;
     unsigned i;
 
 #define LINE_OF(n) (pending_line(n) ? pending_line(n) : s->inst.line)
-    s->interval_us = cfg_getint(sec, "interval") * 1000;
-    s->retry_interval_us = cfg_getint(sec, "retry_interval") * 1000;
-    s->timeout_us = cfg_getint(sec, "timeout") * 1000;
-    s->max_attempts = (int)cfg_getint(sec, "max_attempts");
+    s->interval_us = get_int(sec, "interval") * 1000;
+    s->retry_interval_us = get_int(sec, "retry_interval") * 1000;
+    s->timeout_us = get_int(sec, "timeout") * 1000;
+    s->max_attempts = (int)get_int(sec, "max_attempts");
     if (s->interval_us <= 0) {
         add_error(f, LINE_OF("interval"), "interval must be greater than zero");
         errors++;
@@ -813,7 +950,7 @@ static int build_service_core(cfg_t *sec, struct tocsin_service_conf *s)
         add_error(f, LINE_OF("timeout"), "timeout must be greater than zero");
         errors++;
     }
-    if (cfg_getint(sec, "max_attempts") < 1 || cfg_getint(sec, "max_attempts") > 1000) {
+    if (get_int(sec, "max_attempts") < 1 || get_int(sec, "max_attempts") > 1000) {
         add_error(f, LINE_OF("max_attempts"), "max_attempts must be between 1 and 1000");
         errors++;
     }
@@ -867,7 +1004,6 @@ static void free_service(struct tocsin_service_conf *s)
     size_t i;
 
     free_instance(&s->inst);
-    free(s->host);
     free_labels(s->labels, s->nlabels);
     for (i = 0; i < s->nthresholds; i++)
         free(s->thresholds[i].label);
@@ -1004,7 +1140,7 @@ static int group_cb(cfg_t *cfg, cfg_opt_t *opt)
     s->is_group = 1;
     title = cfg_title(sec);
     s->inst.line = section_line(sec);
-    s->inst.file = strdup(ctx->file);
+    s->inst.file = intern(ctx->file);
     s->inst.name = strdup(title ? title : "");
     if (!s->inst.file || !s->inst.name)
         goto oom;
@@ -1189,7 +1325,8 @@ static int route_cb(cfg_t *cfg, cfg_opt_t *opt)
             errors++;
         }
     }
-    qsort(r->escalations, r->nescalations, sizeof(*r->escalations), cmp_escalation);
+    if (r->nescalations > 1)
+        qsort(r->escalations, r->nescalations, sizeof(*r->escalations), cmp_escalation);
     if (errors) {
         free_route(r);
         goto out;
@@ -1239,11 +1376,11 @@ static int notifier_cb(cfg_t *cfg, cfg_opt_t *opt)
         free_instance(&n->inst);
         goto out;
     }
-    n->enabled = cfg_getbool(sec, "enabled") == cfg_true;
-    n->timeout_ms = cfg_getint(sec, "timeout");
-    n->retry_min_ms = cfg_getint(sec, "retry_min");
-    n->retry_max_ms = cfg_getint(sec, "retry_max");
-    n->expire_ms = cfg_getint(sec, "expire");
+    n->enabled = get_bool(sec, "enabled");
+    n->timeout_ms = get_int(sec, "timeout");
+    n->retry_min_ms = get_int(sec, "retry_min");
+    n->retry_max_ms = get_int(sec, "retry_max");
+    n->expire_ms = get_int(sec, "expire");
     n->forwards_results = (n->inst.plugin->flags & TOCSIN_PLUGIN_RESULTS) != 0;
     if (n->timeout_ms <= 0 || n->retry_min_ms <= 0 || n->retry_max_ms < n->retry_min_ms ||
         n->expire_ms <= 0) {
@@ -1731,16 +1868,18 @@ struct tocsin_config *tocsin_config_load(const char *path,
             TOCSIN_OPT_DURATION("max_check_spread", 60000),
             CFG_STR("fallback_notifier", "console", CFGF_NONE),
             CFG_STR("control_socket", TOCSIN_RUN_DIR "/tocsind.sock", CFGF_NONE),
-            CFG_SEC("service", service_opts, CFGF_MULTI | CFGF_TITLE),
-            CFG_SEC("notifier", notifier_opts, CFGF_MULTI | CFGF_TITLE),
+            TOCSIN_OPT_DURATION("retention", 30LL * 86400000),
+            CFG_SEC("service", service_opts, CFGF_MULTI | CFGF_TITLE | CFGF_DEFINIT),
+            CFG_SEC("notifier", notifier_opts, CFGF_MULTI | CFGF_TITLE | CFGF_DEFINIT),
             CFG_SEC("group", group_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_SEC("route", route_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_SEC("timeperiod", period_opts, CFGF_MULTI | CFGF_TITLE),
+            CFG_SEC("http", tocsin_http_conf_opts(), CFGF_NONE),
             CFG_END()
         };
         cfg_opt_t d[] = {
-            CFG_SEC("service", service_opts, CFGF_MULTI | CFGF_TITLE),
-            CFG_SEC("notifier", notifier_opts, CFGF_MULTI | CFGF_TITLE),
+            CFG_SEC("service", service_opts, CFGF_MULTI | CFGF_TITLE | CFGF_DEFINIT),
+            CFG_SEC("notifier", notifier_opts, CFGF_MULTI | CFGF_TITLE | CFGF_DEFINIT),
             CFG_SEC("group", group_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_SEC("route", route_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_SEC("timeperiod", period_opts, CFGF_MULTI | CFGF_TITLE),
@@ -1774,11 +1913,10 @@ struct tocsin_config *tocsin_config_load(const char *path,
 
         for (i = 0; i < conf->nservices; i++) {
             if (strcmp(conf->services[i].host, conf->host) == 0) {
-                char *h = strdup(cfg_getstr(cfg, "host"));
+                char *h = intern(cfg_getstr(cfg, "host"));
 
                 if (!h)
                     goto oom;
-                free(conf->services[i].host);
                 conf->services[i].host = h;
             }
         }
@@ -1811,9 +1949,13 @@ struct tocsin_config *tocsin_config_load(const char *path,
 
         fallback = strdup(fb ? fb : "");
         conf->control_socket = strdup(cfg_getstr(cfg, "control_socket"));
+        conf->retention_ms = cfg_getint(cfg, "retention");
         if (!fallback || !conf->control_socket)
             goto oom;
     }
+    conf->http = tocsin_http_conf_new(cfg_getsec(cfg, "http"), path, errors);
+    if (!conf->http)
+        pc.nerrors++;
     cfg_free(cfg);
     cfg = NULL;
 
@@ -1866,6 +2008,8 @@ void tocsin_config_free(struct tocsin_config *conf)
         tocsin_timeperiod_free(&conf->periods[i]);
     free(conf->periods);
     free(conf->control_socket);
+    pool_free(conf->pool);
+    tocsin_http_conf_free(conf->http);
     free(conf->path);
     free(conf->include_dir);
     free(conf->host);

@@ -18,6 +18,8 @@
 #include "registry.h"
 #include "tocsin-plugin.h"
 
+struct tocsin_http_conf;
+
 /* One plugin option as set in the configuration, typed. */
 union tocsin_optvalue {
     long number;
@@ -146,7 +148,11 @@ struct tocsin_notifier_conf {
     int forwards_results;         /* the plugin takes every check result */
 };
 
+struct tocsin_strpool;             /* strings many sections share */
+
 struct tocsin_config {
+    struct tocsin_strpool *pool;  /* owns every instance's file, plugin_name
+                                     and host (shared, never freed alone) */
     char *path;                   /* main file */
     char *include_dir;            /* absolute or relative to the main file */
     char *host;                   /* default host name of services */
@@ -167,6 +173,8 @@ struct tocsin_config {
     long fallback_notifier;       /* gets what disabled notifiers would have
                                      sent; -1 for none */
     char *control_socket;         /* tocsinctl's Unix socket */
+    int64_t retention_ms;         /* history and ended notifications kept */
+    struct tocsin_http_conf *http; /* the HTTP endpoint (httpd.h) */
 };
 
 /* Read `path` and its conf.d. Returns the configuration (free with

@@ -13,10 +13,12 @@
  * The state of group `g` from its members' hard states: the worst of them,
  * or in counting mode CRITICAL when at least critical_at members are
  * CRITICAL and WARNING when at least warning_at are not OK (each a number
- * or a percentage of the members). Members without a result yet count as
+ * or a percentage of the members; a count is reached by one member at
+ * least, so 0 and 0% mean "any"). Members without a result yet count as
  * OK. Appends the group's output to `out`: a summary and the members that
- * are not OK ("2 of 3 members not OK: db1 CRITICAL: ..., db2 ...") with a
- * perfdata item per state count. O(members).
+ * are not OK with the first line of their output, cut at 200 bytes on a
+ * character boundary ("2 of 3 members not OK: db1 CRITICAL: refused; db2
+ * UNKNOWN") and a perfdata item per state count. O(members).
  */
 enum tocsin_state tocsin_group_eval(const struct tocsin_config *conf, uint32_t g,
                                     const struct tocsin_svc_view *views,

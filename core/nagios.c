@@ -137,6 +137,15 @@ static void format_number(double v, char *buf)
         *--p = '\0';
 }
 
+const char *tocsin_number_format(double v, char *buf, size_t len)
+{
+    char text[NUMBER_MAX];
+
+    format_number(v, text);
+    snprintf(buf, len, "%s", text);
+    return buf;
+}
+
 /* ------------------------------------------------------------------ */
 /* Ranges                                                              */
 /* ------------------------------------------------------------------ */

@@ -64,6 +64,11 @@ int tocsin_perf_parse(const char *text, struct tocsin_output *out);
  * quote or an '='). Returns 0 or -1 on oom. */
 int tocsin_perf_format(const struct tocsin_perf *p, struct tocsin_buf *b);
 
+/* Write `v` into buf (len bytes) as performance data is written: up to 15
+ * significant digits, no exponent between 1e-15 and 1e15 ("123456789",
+ * "0.000012", "3.2"). Returns buf. */
+const char *tocsin_number_format(double v, char *buf, size_t len);
+
 /* Append `label` quoted if needed. */
 int tocsin_perf_format_label(const char *label, struct tocsin_buf *b);
 

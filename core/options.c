@@ -1,10 +1,13 @@
 /*
  * options.c - reading a plugin's validated options into the structures
- * the plugin works with: ranges, thresholds, secrets. See tocsin-plugin.h.
+ * the plugin works with: ranges, thresholds, secrets, files, templates.
+ * See tocsin-plugin.h.
  */
+#include <errno.h>
 #include <stdio.h>
-
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tocsin-plugin.h"
 
@@ -63,4 +66,50 @@ char *tocsin_option_strdup(cfg_t *options, const char *name, int *oom)
     if (!copy)
         *oom = 1;
     return copy;
+}
+
+const char *tocsin_option_str(cfg_t *options, const char *name)
+{
+    const char *s = cfg_getstr(options, name);
+
+    return s && *s ? s : NULL;
+}
+
+int tocsin_option_readable(cfg_t *options, const char *name, char *err,
+                           size_t errlen)
+{
+    const char *path = tocsin_option_str(options, name);
+    int e;
+
+    if (path && access(path, R_OK) < 0) {
+        e = errno;
+        snprintf(err, errlen, "option '%s': cannot read %s: %s", name, path,
+                 strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
+int tocsin_option_template(cfg_t *options, const char *name, int may_be_empty,
+                           char **out, char *err, size_t errlen)
+{
+    const char *t = cfg_getstr(options, name);
+    char why[256];
+
+    *out = NULL;
+    if (!t)
+        t = "";
+    if (!*t && !may_be_empty) {
+        snprintf(err, errlen, "option '%s' must not be empty", name);
+        return -1;
+    }
+    if (tocsin_template_check(t, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "option '%s': %s", name, why);
+        return -1;
+    }
+    if (!(*out = strdup(t))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
 }

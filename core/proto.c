@@ -77,6 +77,10 @@ struct alert_fixed {
     uint32_t nlabels;
 };
 
+/* The fewest bytes one encoded label takes: two empty strings, each a
+ * length and a NUL. */
+#define LABEL_MIN_BYTES (2 * (sizeof(uint32_t) + 1))
+
 /* A string with its terminating NUL, so that decoding can point at it. */
 static int put_cstr(struct tocsin_buf *out, const char *s)
 {
@@ -138,7 +142,7 @@ int tocsin_alert_decode(const char **p, size_t *left, struct tocsin_alert *a)
     *p += sizeof(f);
     *left -= sizeof(f);
     if (f.kind > TOCSIN_ALERT_RESULT || f.severity > TOCSIN_SEVERITY_CRITICAL ||
-        f.state > TOCSIN_UNKNOWN || f.previous > TOCSIN_UNKNOWN || f.nlabels > 4096)
+        f.state > TOCSIN_UNKNOWN || f.previous > TOCSIN_UNKNOWN)
         return -1;
     a->kind = (enum tocsin_alert_kind)f.kind;
     a->severity = (enum tocsin_severity)f.severity;
@@ -156,6 +160,10 @@ int tocsin_alert_decode(const char **p, size_t *left, struct tocsin_alert *a)
         get_cstr(p, left, &a->perfdata) < 0 || get_cstr(p, left, &a->incident) < 0 ||
         get_cstr(p, left, &a->group_key) < 0 || get_cstr(p, left, &a->route) < 0 ||
         get_cstr(p, left, &a->link) < 0 || get_cstr(p, left, &a->reason) < 0)
+        return -1;
+    /* A count the remaining bytes cannot hold is damage: refuse it before
+     * allocating for it. */
+    if (f.nlabels > *left / LABEL_MIN_BYTES)
         return -1;
     if (f.nlabels) {
         labels = calloc(f.nlabels, sizeof(*labels));

@@ -34,7 +34,7 @@ int tocsin_thresholds_apply(const struct tocsin_service_conf *s, enum tocsin_sta
         const struct tocsin_perf_threshold *t = &s->thresholds[i];
         const struct tocsin_perf *p = find_perf(&o, t->label);
         enum tocsin_state st;
-        char range[128];
+        char range[128], value[64];
 
         if (!p || p->value_unknown) {
             tocsin_buf_printf(&why, "%sperfdata '%s' %s", why.len ? ", " : "", t->label,
@@ -47,13 +47,15 @@ int tocsin_thresholds_apply(const struct tocsin_service_conf *s, enum tocsin_sta
             continue;
         tocsin_range_format(st == TOCSIN_CRITICAL ? &t->th.critical : &t->th.warning,
                             range, sizeof(range));
-        tocsin_buf_printf(&why, "%s%s=%g%s outside %s range %s", why.len ? ", " : "",
-                          t->label, p->value, p->uom,
+        tocsin_buf_printf(&why, "%s%s=%s%s outside %s range %s", why.len ? ", " : "",
+                          t->label, tocsin_number_format(p->value, value, sizeof(value)),
+                          p->uom,
                           st == TOCSIN_CRITICAL ? "critical" : "warning", range);
         worst = tocsin_state_worst(worst, st);
     }
     if (why.len) {
-        tocsin_buf_printf(out, "%s (%s)", o.first_line, tocsin_buf_str(&why));
+        tocsin_buf_printf(out, "%s%s(%s)", o.first_line, *o.first_line ? " " : "",
+                          tocsin_buf_str(&why));
         if (o.nperf) {
             tocsin_buf_puts(out, " |");
             for (i = 0; i < o.nperf; i++) {

@@ -17,9 +17,10 @@
  * of the plugin's own (*state) and the thresholds'; a label a threshold
  * names that is missing from the perfdata, or whose value is "U", makes it
  * UNKNOWN. When something was judged, the output is rewritten into `out`
- * with the reason added to the first line ("... (time=3.2s above critical
- * ~:3)") and 1 is returned; 0 means the output stands as it is (no
- * thresholds, or the figures are all within them). O(thresholds x perfdata).
+ * with the reason added to the first line ("... (time=3.2s outside
+ * critical range ~:3)", figures written in full as perfdata writes them)
+ * and 1 is returned; 0 means the output stands as it is (no thresholds,
+ * or the figures are all within them). O(thresholds x perfdata).
  */
 int tocsin_thresholds_apply(const struct tocsin_service_conf *s, enum tocsin_state *state,
                             const char *text, size_t len, struct tocsin_buf *out);

@@ -3,13 +3,20 @@
  * daemon: to try a notifier's settings, or to script a notification.
  *
  *   tocsin-notify PLUGIN [--OPTION VALUE ...] [--alert-FIELD VALUE ...]
+ *                        [--alert-then KIND [--alert-FIELD VALUE ...]] ...
  *
- * Exit status: 0 delivered, 75 the notifier asked to retry later, 1 it
- * failed, 2 usage or configuration error.
+ * Each --alert-then sends one more alert through the same instance, after
+ * the one before it: the same fields but for its kind and those given
+ * after it, with `previous` set to the state before. That is how a
+ * stateful notifier (one that remembers what it sent) is tried over a
+ * sequence: a problem, then its recovery.
  *
  * With --attempts N, a notification the notifier asks to retry is sent
  * again through the same instance, a second apart, as the daemon's outbox
  * would later: to see how a notifier copes with its own retries.
+ *
+ * Exit status (of the last alert): 0 delivered, 75 the notifier asked to
+ * retry later, 1 it failed, 2 usage or configuration error.
  */
 #include <signal.h>
 #include <stdarg.h>
@@ -28,14 +35,26 @@
 #define EXIT_USAGE 2
 #define MAX_LABELS 64
 #define MAX_GROUPED 64
+#define MAX_ALERTS 16
 #define MAX_ATTEMPTS 100
 
-struct alert_args {
+/* One alert to send, and what was given for it. */
+struct alert_stage {
     struct tocsin_alert alert;
-    struct tocsin_label labels[MAX_LABELS];
-    long timeout_ms;
     long group;                 /* grouped copies to add (--alert-group N) */
     int severity_set;           /* --alert-severity given */
+    int at_set;                 /* --alert-at given */
+    int incident_given;         /* the incident key is the user's */
+};
+
+struct alert_args {
+    struct alert_stage stages[MAX_ALERTS]; /* the first, then each --alert-then */
+    int nstages;
+    struct tocsin_label labels[MAX_LABELS]; /* shared: a stage has the first
+                                               alert.nlabels entries */
+    size_t nlabels;             /* entries of labels[] in use */
+    long timeout_ms;
+    int attempts;               /* --attempts N */
 };
 
 static void usage(FILE *to)
@@ -60,6 +79,10 @@ static void usage(FILE *to)
             "  --alert-reason TEXT              --alert-since EPOCH\n"
             "  --alert-problem-since EPOCH      --alert-group N (N more alerts in\n"
             "                                   the same message)\n"
+            "  --alert-at EPOCH [now]           --alert-hard yes|no [yes]\n"
+            "  --alert-then KIND                then send another alert of KIND through\n"
+            "                                   the same instance; the --alert-FIELD\n"
+            "                                   options after it change that one\n"
             "  -p PATH             plugin directories (default $TOCSIN_PLUGIN_PATH or %s)\n"
             "  --timeout DURATION  the notifier's deadline (default 30s)\n"
             "  --attempts N        send again, a second apart, while the notifier asks\n"
@@ -109,12 +132,31 @@ static int parse_state(const char *value, enum tocsin_state *out,
     return 1;
 }
 
-/* The --alert-* fields and --timeout, given among the plugin's options. */
+static int parse_kind(const char *value, enum tocsin_alert_kind *out,
+                      struct tocsin_buf *err, const char *name)
+{
+    int k;
+
+    for (k = 0; k <= TOCSIN_ALERT_RESULT; k++)
+        if (strcmp(value, tocsin_alert_kind_name(k)) == 0)
+            break;
+    if (k > TOCSIN_ALERT_RESULT) {
+        tocsin_buf_printf(err, "--%s: \"%s\" is not problem, recovery, repeat, "
+                          "escalation, acknowledged or result", name, value);
+        return -1;
+    }
+    *out = (enum tocsin_alert_kind)k;
+    return 1;
+}
+
+/* The --alert-* fields and --timeout, given among the plugin's options.
+ * They fill the last stage; --alert-then starts a new one. */
 static int alert_option(void *ud, const char *name, const char *value,
                         struct tocsin_buf *err)
 {
     struct alert_args *aa = ud;
-    struct tocsin_alert *a = &aa->alert;
+    struct alert_stage *st = &aa->stages[aa->nstages - 1];
+    struct tocsin_alert *a = &st->alert;
     const char *f;
 
     if (strcmp(name, "timeout") == 0) {
@@ -135,18 +177,36 @@ static int alert_option(void *ud, const char *name, const char *value,
         return parse_state(value, &a->state, err, name);
     else if (strcmp(f, "previous") == 0)
         return parse_state(value, &a->previous, err, name);
-    else if (strcmp(f, "kind") == 0) {
-        int k;
+    else if (strcmp(f, "kind") == 0)
+        return parse_kind(value, &a->kind, err, name);
+    else if (strcmp(f, "then") == 0) {
+        struct alert_stage *next;
 
-        for (k = 0; k <= TOCSIN_ALERT_RESULT; k++)
-            if (strcmp(value, tocsin_alert_kind_name(k)) == 0)
-                break;
-        if (k > TOCSIN_ALERT_RESULT) {
-            tocsin_buf_printf(err, "--alert-kind: \"%s\" is not problem, recovery, repeat, "
-                              "escalation, acknowledged or result", value);
+        if (aa->nstages >= MAX_ALERTS) {
+            tocsin_buf_printf(err, "--alert-then: at most %d alerts", MAX_ALERTS);
             return -1;
         }
-        a->kind = (enum tocsin_alert_kind)k;
+        next = &aa->stages[aa->nstages];
+        *next = *st;
+        next->severity_set = 0;
+        next->at_set = 0;
+        next->alert.at = 0;
+        next->alert.previous = st->alert.state;
+        if (parse_kind(value, &next->alert.kind, err, name) < 0)
+            return -1;
+        aa->nstages++;
+    } else if (strcmp(f, "hard") == 0) {
+        if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0)
+            a->hard = 1;
+        else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0)
+            a->hard = 0;
+        else {
+            tocsin_buf_printf(err, "--alert-hard: \"%s\" is not yes or no", value);
+            return -1;
+        }
+    } else if (strcmp(f, "at") == 0) {
+        st->at_set = 1;
+        return parse_epoch(value, &a->at, err, name);
     } else if (strcmp(f, "severity") == 0) {
         int s = tocsin_severity_parse(value);
 
@@ -156,7 +216,7 @@ static int alert_option(void *ud, const char *name, const char *value,
             return -1;
         }
         a->severity = (enum tocsin_severity)s;
-        aa->severity_set = 1;
+        st->severity_set = 1;
     } else if (strcmp(f, "output") == 0)
         a->output = value;
     else if (strcmp(f, "long_output") == 0)
@@ -180,8 +240,8 @@ static int alert_option(void *ud, const char *name, const char *value,
     else if (strcmp(f, "group") == 0) {
         char *end;
 
-        aa->group = strtol(value, &end, 10);
-        if (!*value || *end || aa->group < 0 || aa->group > MAX_GROUPED) {
+        st->group = strtol(value, &end, 10);
+        if (!*value || *end || st->group < 0 || st->group > MAX_GROUPED) {
             tocsin_buf_printf(err, "--alert-group: \"%s\" is not a number from 0 to %d",
                               value, MAX_GROUPED);
             return -1;
@@ -193,6 +253,8 @@ static int alert_option(void *ud, const char *name, const char *value,
             tocsin_buf_printf(err, "--alert-label: \"%s\" is not KEY=VALUE", value);
             return -1;
         }
+        /* Every stage's labels start at labels[0]; the stage being
+         * filled is the last, so it holds the most. */
         if (a->nlabels >= MAX_LABELS) {
             tocsin_buf_printf(err, "--alert-label: at most %d labels", MAX_LABELS);
             return -1;
@@ -204,6 +266,7 @@ static int alert_option(void *ud, const char *name, const char *value,
             return -1;
         }
         a->nlabels++;
+        aa->nlabels = a->nlabels;
     } else
         return 0;
     return 1;
@@ -221,39 +284,141 @@ static enum tocsin_severity default_severity(const struct tocsin_alert *a)
     return TOCSIN_SEVERITY_ERROR;
 }
 
+/* Fill in what was not given for a stage: its time, severity and
+ * incident; a stage after --alert-then keeps the incident and the start
+ * of the problem of the one before it. `incident` holds the text of a
+ * made-up incident key for as long as the stages are sent. */
+static void complete_stage(struct alert_stage *st, const struct alert_stage *before,
+                           struct tocsin_buf *incident)
+{
+    struct tocsin_alert *a = &st->alert;
+
+    if (!st->at_set)
+        a->at = time(NULL);
+    st->incident_given = a->incident != NULL;
+    if (before) {
+        if (!a->problem_since)
+            a->problem_since = before->alert.problem_since;
+        if (!a->incident) {
+            a->incident = before->alert.incident;
+            st->incident_given = before->incident_given;
+        }
+    }
+    if (!a->since)
+        a->since = a->at;
+    if (!a->problem_since)
+        a->problem_since = a->since;
+    if (!st->severity_set)
+        a->severity = default_severity(a);
+    if (!a->incident) {
+        tocsin_buf_printf(incident, "%s/%s/%lld", a->host, a->service,
+                          (long long)a->problem_since);
+        a->incident = tocsin_buf_str(incident);
+    }
+}
+
+/* Send one stage's alert, with its grouped copies, through the instance
+ * (again, a second apart, while the notifier asks to retry and attempts
+ * remain) and print the outcome on one line. Returns the exit status for
+ * it. */
+static int send_stage(const struct tocsin_plugin *p, void *inst,
+                      struct alert_stage *st, long timeout_ms, int attempts)
+{
+    struct tocsin_alert grouped[MAX_GROUPED];
+    struct tocsin_buf incidents[MAX_GROUPED];
+    char names[MAX_GROUPED][64], reason[1024] = "";
+    struct tocsin_alert *a = &st->alert;
+    enum tocsin_delivery outcome;
+    long k, retry_after = 0;
+    int attempt, rc;
+
+    for (k = 0; k < st->group; k++) {
+        grouped[k] = *a;
+        snprintf(names[k], sizeof(names[k]), "%s-%ld", a->service, k + 1);
+        grouped[k].service = names[k];
+        /* Another service, so another incident. */
+        tocsin_buf_init(&incidents[k]);
+        if (st->incident_given)
+            tocsin_buf_printf(&incidents[k], "%s-%ld", a->incident, k + 1);
+        else
+            tocsin_buf_printf(&incidents[k], "%s/%s/%lld", a->host, names[k],
+                              (long long)a->problem_since);
+        grouped[k].incident = tocsin_buf_str(&incidents[k]);
+    }
+    a->grouped = st->group ? grouped : NULL;
+    a->ngrouped = (size_t)st->group;
+    a->retry_after = &retry_after;
+    for (attempt = 1;; attempt++) {
+        retry_after = 0;
+        reason[0] = '\0';
+        a->deadline = tocsin_us_to_timespec(tocsin_mono_us() + timeout_ms * 1000);
+        /* The notifier gets the deadline; the alarm is the backstop. */
+        alarm((unsigned)((timeout_ms + 999) / 1000 + 1));
+        outcome = p->notify ? p->notify(inst, a, reason, sizeof(reason)) : TOCSIN_FAILED;
+        alarm(0);
+        reason[sizeof(reason) - 1] = '\0';
+        if (outcome != TOCSIN_RETRY || attempt >= attempts)
+            break;
+        printf("attempt %d: retry: %s\n", attempt, *reason ? reason : "no reason given");
+        fflush(stdout);
+        sleep(1);
+    }
+    a->grouped = NULL;
+    a->ngrouped = 0;
+    switch (outcome) {
+    case TOCSIN_DELIVERED:
+        printf("delivered\n");
+        rc = 0;
+        break;
+    case TOCSIN_RETRY:
+        if (retry_after > 0)
+            printf("retry after %ld s: %s\n", retry_after, *reason ? reason : "no reason given");
+        else
+            printf("retry: %s\n", *reason ? reason : "no reason given");
+        rc = EXIT_RETRY;
+        break;
+    default:
+        printf("failed: %s\n", *reason ? reason : "no reason given");
+        rc = 1;
+        break;
+    }
+    for (k = 0; k < st->group; k++)
+        tocsin_buf_free(&incidents[k]);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static struct alert_args aa;
-    struct tocsin_alert grouped[MAX_GROUPED];
-    char names[MAX_GROUPED][64];
-    struct tocsin_buf incidents[MAX_GROUPED];
     struct tocsin_registry reg;
     struct tocsin_buf warnings = TOCSIN_BUF_INIT, err = TOCSIN_BUF_INIT;
     struct tocsin_buf incident = TOCSIN_BUF_INIT;
     const struct tocsin_plugin *p;
     const char *path = NULL;
     char hostname[256] = "localhost", reason[1024] = "";
-    enum tocsin_delivery outcome;
+    struct tocsin_alert *first = &aa.stages[0].alert;
     void *inst = NULL;
     cfg_t *cfg;
-    int i, rc, list = 0, incident_given, attempt, attempts = 1;
-    long k, retry_after = 0;
+    int i, rc, list = 0;
+    size_t k;
 
     aa.timeout_ms = 30000;
-    aa.alert.state = TOCSIN_CRITICAL;
-    aa.alert.previous = TOCSIN_OK;
-    aa.alert.kind = TOCSIN_ALERT_PROBLEM;
-    aa.alert.hard = 1;
-    aa.alert.attempt = 1;
-    aa.alert.max_attempts = 1;
-    aa.alert.service = "test";
-    aa.alert.output = "test notification from tocsin-notify";
-    aa.alert.long_output = aa.alert.perfdata = aa.alert.link = "";
-    aa.alert.group_key = aa.alert.route = aa.alert.reason = "";
-    aa.alert.labels = aa.labels;
+    aa.attempts = 1;
+    aa.nstages = 1;
+    first->state = TOCSIN_CRITICAL;
+    first->previous = TOCSIN_OK;
+    first->kind = TOCSIN_ALERT_PROBLEM;
+    first->hard = 1;
+    first->attempt = 1;
+    first->max_attempts = 1;
+    first->service = "test";
+    first->output = "test notification from tocsin-notify";
+    first->long_output = first->perfdata = first->link = "";
+    first->group_key = first->route = first->reason = "";
+    first->labels = aa.labels;
     if (gethostname(hostname, sizeof(hostname) - 1) < 0)
         snprintf(hostname, sizeof(hostname), "localhost");
-    aa.alert.host = hostname;
+    first->host = hostname;
 
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "-p") == 0 && i + 1 < argc) {
@@ -263,12 +428,12 @@ int main(int argc, char **argv)
                 die(EXIT_USAGE, "--timeout: \"%s\" is not a duration (e.g. 10s, 1m)", argv[i]);
         } else if (strcmp(argv[i], "--attempts") == 0 && i + 1 < argc) {
             char *end;
+            long n = strtol(argv[++i], &end, 10);
 
-            k = strtol(argv[++i], &end, 10);
-            if (!*argv[i] || *end || k < 1 || k > MAX_ATTEMPTS)
+            if (!*argv[i] || *end || n < 1 || n > MAX_ATTEMPTS)
                 die(EXIT_USAGE, "--attempts: \"%s\" is not a number from 1 to %d", argv[i],
                     MAX_ATTEMPTS);
-            attempts = (int)k;
+            aa.attempts = (int)n;
         } else if (strcmp(argv[i], "--list") == 0) {
             list = 1;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
@@ -316,81 +481,24 @@ int main(int argc, char **argv)
         return 0;
     }
 
-    aa.alert.at = time(NULL);
-    if (!aa.alert.since)
-        aa.alert.since = aa.alert.at;
-    if (!aa.alert.problem_since)
-        aa.alert.problem_since = aa.alert.since;
-    if (!aa.severity_set)
-        aa.alert.severity = default_severity(&aa.alert);
-    incident_given = aa.alert.incident != NULL;
-    if (!aa.alert.incident) {
-        tocsin_buf_printf(&incident, "%s/%s/%lld", aa.alert.host, aa.alert.service,
-                          (long long)aa.alert.problem_since);
-        aa.alert.incident = tocsin_buf_str(&incident);
-    }
-    for (k = 0; k < aa.group; k++) {
-        grouped[k] = aa.alert;
-        snprintf(names[k], sizeof(names[k]), "%s-%ld", aa.alert.service, k + 1);
-        grouped[k].service = names[k];
-        /* Another service, so another incident. */
-        tocsin_buf_init(&incidents[k]);
-        if (incident_given)
-            tocsin_buf_printf(&incidents[k], "%s-%ld", aa.alert.incident, k + 1);
-        else
-            tocsin_buf_printf(&incidents[k], "%s/%s/%lld", aa.alert.host, names[k],
-                              (long long)aa.alert.problem_since);
-        grouped[k].incident = tocsin_buf_str(&incidents[k]);
-    }
-    aa.alert.grouped = aa.group ? grouped : NULL;
-    aa.alert.ngrouped = (size_t)aa.group;
-    aa.alert.retry_after = &retry_after;
-
+    /* setup() is bounded by the same time as one notification. */
+    alarm((unsigned)((aa.timeout_ms + 999) / 1000 + 1));
     if (p->setup && p->setup(cfg, &inst, reason, sizeof(reason)) != 0) {
         reason[sizeof(reason) - 1] = '\0';
         die(EXIT_USAGE, "%s", *reason ? reason : "the plugin refused its options");
     }
-    for (attempt = 1;; attempt++) {
-        retry_after = 0;
-        reason[0] = '\0';
-        aa.alert.deadline = tocsin_us_to_timespec(tocsin_mono_us() + aa.timeout_ms * 1000);
-        /* The notifier gets the deadline; the alarm is the backstop. */
-        alarm((unsigned)((aa.timeout_ms + 999) / 1000 + 1));
-        outcome = p->notify ? p->notify(inst, &aa.alert, reason, sizeof(reason))
-                            : TOCSIN_FAILED;
-        alarm(0);
-        reason[sizeof(reason) - 1] = '\0';
-        if (outcome != TOCSIN_RETRY || attempt >= attempts)
-            break;
-        printf("attempt %d: retry: %s\n", attempt, *reason ? reason : "no reason given");
+    alarm(0);
+    for (i = 0; i < aa.nstages; i++) {
+        complete_stage(&aa.stages[i], i ? &aa.stages[i - 1] : NULL, &incident);
+        rc = send_stage(p, inst, &aa.stages[i], aa.timeout_ms, aa.attempts);
         fflush(stdout);
-        sleep(1);
     }
     if (p->teardown)
         p->teardown(inst);
-    switch (outcome) {
-    case TOCSIN_DELIVERED:
-        printf("delivered\n");
-        rc = 0;
-        break;
-    case TOCSIN_RETRY:
-        if (retry_after > 0)
-            printf("retry after %ld s: %s\n", retry_after, *reason ? reason : "no reason given");
-        else
-            printf("retry: %s\n", *reason ? reason : "no reason given");
-        rc = EXIT_RETRY;
-        break;
-    default:
-        printf("failed: %s\n", *reason ? reason : "no reason given");
-        rc = 1;
-        break;
-    }
-    for (k = 0; k < (long)aa.alert.nlabels; k++)
+    for (k = 0; k < aa.nlabels; k++)
         free((char *)aa.labels[k].key);
     cfg_free(cfg);
     tocsin_buf_free(&incident);
-    for (k = 0; k < aa.group; k++)
-        tocsin_buf_free(&incidents[k]);
     tocsin_buf_free(&err);
     tocsin_buf_free(&warnings);
     tocsin_registry_free(&reg);

@@ -148,6 +148,24 @@ int tocsin_option_thresholds(cfg_t *options, const char *warning_name,
  * of calls can be checked once. */
 char *tocsin_option_strdup(cfg_t *options, const char *name, int *oom);
 
+/* String option `name`, or NULL when it is unset or empty. The string
+ * belongs to `options`. */
+const char *tocsin_option_str(cfg_t *options, const char *name);
+
+/* String option `name` names a file (or is unset or empty: nothing to
+ * check). Returns 0 when this process can read it, or -1 with "option
+ * 'NAME': cannot read PATH: REASON" in err. Costs one access(2). */
+int tocsin_option_readable(cfg_t *options, const char *name, char *err,
+                           size_t errlen);
+
+/* Message template option `name`, checked with tocsin_template_check()
+ * and copied to *out for the caller to free. An empty template is refused
+ * unless `may_be_empty`. Returns 0, or -1 with *out NULL and "option
+ * 'NAME' must not be empty", "option 'NAME': " and tocsin_template_check()'s
+ * reason, or "out of memory" in err. */
+int tocsin_option_template(cfg_t *options, const char *name, int may_be_empty,
+                           char **out, char *err, size_t errlen);
+
 /* tocsin_secret() from string options `<name>`, `<name>_file` and
  * `<name>_env` (all three must be in the plugin's table). On success
  * returns 0 with *out set as tocsin_secret() sets it (NULL when none is
@@ -404,6 +422,119 @@ enum tocsin_delivery {
     TOCSIN_RETRY = 1,      /* temporary failure: try again later */
     TOCSIN_FAILED = 2      /* permanent failure */
 };
+
+/* ------------------------------------------------------------------ */
+/* Notifier helpers: what notifiers that talk to a receiver share.     */
+/* None needs libcurl or jansson; plugins hand the results to theirs.  */
+/* ------------------------------------------------------------------ */
+
+/* What an HTTP status code means for a delivery: 2xx TOCSIN_DELIVERED;
+ * 408 (request timeout), 429 (too many requests) and 5xx TOCSIN_RETRY;
+ * anything else TOCSIN_FAILED, asking again would get the same answer:
+ * 1xx, other 4xx, and 3xx too, since notifiers follow no redirect. */
+enum tocsin_delivery tocsin_http_outcome(long status);
+
+/* Milliseconds left before `deadline` (CLOCK_MONOTONIC), 0 once it has
+ * passed: the timeout a plugin gives its own I/O, e.g. libcurl's
+ * CURLOPT_TIMEOUT_MS and CURLOPT_CONNECTTIMEOUT_MS for alert->deadline.
+ * Costs one clock_gettime(). */
+long tocsin_ms_left(const struct timespec *deadline);
+
+/* U+FFFD, the replacement character, in UTF-8. */
+#define TOCSIN_UTF8_REPLACEMENT "\xef\xbf\xbd"
+
+/* Length (1 to 4) of the well-formed UTF-8 sequence at the start of
+ * s[0..n), or 0 when the bytes there are none: a stray continuation byte,
+ * an overlong form, a surrogate, a code point past U+10FFFF, a sequence
+ * cut short by n, or n = 0. */
+size_t tocsin_utf8_len(const char *s, size_t n);
+
+/* 1 when `s` is well-formed UTF-8 (what JSON text must be), else 0. NULL
+ * counts as "". O(strlen(s)). */
+int tocsin_utf8_valid(const char *s);
+
+/* A copy of `s` (NULL counts as "") in which each byte that is not part of
+ * a well-formed UTF-8 sequence becomes `replacement` (NULL for
+ * TOCSIN_UTF8_REPLACEMENT; "?" keeps the length). The caller frees it;
+ * NULL when out of memory. O(strlen(s)). */
+char *tocsin_utf8_clean(const char *s, const char *replacement);
+
+/* Cut `s` in place to at most `max` bytes when it is longer: it then ends
+ * in "..." after whole characters (on well-formed UTF-8 a sequence is
+ * never split). A `max` of 3 or less leaves s as it is. Returns the new
+ * length. */
+size_t tocsin_utf8_cut(char *s, size_t max);
+
+/* Flags of tocsin_show(). */
+#define TOCSIN_SHOW_TRIM 0x1   /* drop the spaces left at the end */
+
+/* At most `max` bytes of s[0..n) (a receiver's answer, a command's
+ * stderr) made fit for one line of a message: control characters become
+ * spaces, and "..." follows when s was cut. Written to out (outlen bytes,
+ * always NUL-terminated, never overrun); returns out. s may be NULL when
+ * n is 0. */
+const char *tocsin_show(const char *s, size_t n, size_t max, unsigned flags,
+                        char *out, size_t outlen);
+
+/* Replace each occurrence of `secret` in `text` (NUL-terminated, in a
+ * buffer of `size` bytes) by "[redacted]", so that a receiver echoing a
+ * token back cannot put it in a log. What no longer fits is cut off. A
+ * NULL or empty secret changes nothing. O(strlen(text) per occurrence). */
+void tocsin_redact(char *text, size_t size, const char *secret);
+
+/* The start of a receiver's answer, kept to explain a refusal. Zero it
+ * and set `max` before the first use; release with tocsin_capture_free. */
+struct tocsin_capture {
+    char *data;   /* what was kept, NUL-terminated; NULL until something was */
+    size_t len;   /* bytes in data */
+    size_t cap;   /* bytes allocated for data */
+    size_t max;   /* bytes kept at most; the rest is read and dropped */
+};
+
+/* Append to `capture` (a struct tocsin_capture) the bytes ptr[0..size *
+ * nmemb) that fit under its max, and drop the rest. Shaped as a libcurl
+ * write callback: give it as CURLOPT_WRITEFUNCTION with the capture as
+ * CURLOPT_WRITEDATA. Always returns size * nmemb, so the transfer goes on
+ * and the connection stays usable; when memory runs short the explanation
+ * loses its detail, no more. data grows to max + 1 bytes at most. */
+size_t tocsin_capture_write(char *ptr, size_t size, size_t nmemb, void *capture);
+
+/* Forget what was kept, before the next request; the memory stays. */
+void tocsin_capture_reset(struct tocsin_capture *capture);
+
+/* Release the memory; the capture (and its max) can be used again. */
+void tocsin_capture_free(struct tocsin_capture *capture);
+
+/* Where a 64-bit FNV-1a hash starts (the offset basis). */
+#define TOCSIN_FNV1A_INIT 0xcbf29ce484222325ULL
+
+/* 64-bit FNV-1a of the bytes of `s` (NULL adds nothing), continuing from
+ * `h`: the same on every host and in every release, for keys that must
+ * not change from one run to the next (deduplication keys, message IDs).
+ * Not a defence against forgery. */
+uint64_t tocsin_fnv1a(uint64_t h, const char *s);
+
+/* `t` as RFC 3339 in UTC, "2026-11-22T13:03:00Z", written to out (21
+ * bytes suffice); "1970-01-01T00:00:00Z" when t cannot be written.
+ * Returns out. */
+const char *tocsin_time_rfc3339(time_t t, char *out, size_t outlen);
+
+/* Deliver one alert, as notify() does; `ctx` is the plugin's instance. */
+typedef enum tocsin_delivery (*tocsin_deliver_fn)(void *ctx,
+                                                  const struct tocsin_alert *alert,
+                                                  char *err, size_t errlen);
+
+/* Deliver `alert` and then each alert grouped with it, one `deliver` call
+ * each, for notifiers that forward results one by one. A grouped alert is
+ * passed with the deadline and the retry_after slot of `alert`, the
+ * notification it travels in. The outcome is the worst: TOCSIN_RETRY when
+ * any asked for a retry, else TOCSIN_FAILED when any failed, else
+ * TOCSIN_DELIVERED. err gets the reason of the first that was not
+ * delivered (at most 511 bytes of it), followed by " (and N more of M
+ * results)" when more were not; "" when all were. */
+enum tocsin_delivery tocsin_notify_each(const struct tocsin_alert *alert,
+                                        tocsin_deliver_fn deliver, void *ctx,
+                                        char *err, size_t errlen);
 
 /* ------------------------------------------------------------------ */
 /* The descriptor.                                                     */

@@ -8,6 +8,7 @@
  * 3 the daemon is not running or the socket may not be used.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -98,22 +99,45 @@ static struct tocsin_config *load_config(struct tocsin_registry *reg)
     return conf;
 }
 
-/* The control socket: -s, else the configuration's (when -c was given or
- * the default file exists), else the default path. */
+static void quiet_error(cfg_t *cfg, const char *fmt, va_list ap)
+{
+    (void)cfg;
+    (void)fmt;
+    (void)ap;
+}
+
+/* The control socket: -s, else the control_socket of the main
+ * configuration file (read alone: its conf.d is not needed for this),
+ * else the default path. */
 static const char *find_socket(void)
 {
     static char *from_conf;
-    struct tocsin_registry reg;
-    struct tocsin_config *conf;
+    cfg_opt_t opts[] = {
+        CFG_STR("control_socket", TOCSIN_RUN_DIR "/tocsind.sock", CFGF_NONE),
+        CFG_END()
+    };
+    cfg_t *cfg;
 
     if (socket_path)
         return socket_path;
     if (!conf_given && access(conf_path, R_OK) < 0)
         return TOCSIN_RUN_DIR "/tocsind.sock";
-    conf = load_config(&reg);
-    from_conf = strdup(conf->control_socket);
-    tocsin_config_free(conf);
-    tocsin_registry_free(&reg);
+    cfg = cfg_init(opts, CFGF_IGNORE_UNKNOWN);
+    if (!cfg)
+        die(EXIT_FAILED, "out of memory");
+    cfg_set_error_function(cfg, quiet_error);
+    if (cfg_parse(cfg, conf_path) == CFG_SUCCESS) {
+        from_conf = strdup(cfg_getstr(cfg, "control_socket"));
+    } else {
+        /* Sections libconfuse cannot skip: read the whole configuration. */
+        struct tocsin_registry reg;
+        struct tocsin_config *conf = load_config(&reg);
+
+        from_conf = strdup(conf->control_socket);
+        tocsin_config_free(conf);
+        tocsin_registry_free(&reg);
+    }
+    cfg_free(cfg);
     if (!from_conf)
         die(EXIT_FAILED, "out of memory");
     return from_conf;

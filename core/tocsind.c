@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@
 #include "config.h"
 #include "control.h"
 #include "group.h"
+#include "httpd.h"
 #include "log.h"
 #include "nagios.h"
 #include "registry.h"
@@ -42,6 +44,7 @@
 #endif
 
 #define SIGNAL_TAG 1
+#define HTTPD_TAG 2
 #define OUTPUT_KEEP 8192            /* bytes of each service's last output kept */
 #define HIST_BUCKETS (64 * 16)
 
@@ -75,6 +78,7 @@ struct daemon {
     const char *conf_path;
     int nworkers;               /* check workers to run */
     uint64_t *svc_hash;         /* per service: tocsin_config_service_hash */
+    struct tocsin_httpd *httpd;   /* NULL when disabled */
     int lock_fd;
     int epfd;
     int sigfd;
@@ -652,6 +656,11 @@ static int daemon_start(struct daemon *d, int workers)
             tocsin_error("%s", err);
             return -1;
         }
+        int failed;
+
+        d->httpd = tocsin_httpd_start(d->conf->http, &d->status, d->epfd, HTTPD_TAG, &failed);
+        if (failed)
+            return -1;
     }
     /* Each service has a fixed phase within its interval, from its name.
      * Its first run comes within max_check_spread of the start (sooner
@@ -661,6 +670,10 @@ static int daemon_start(struct daemon *d, int workers)
     for (i = 0; i < d->conf->nservices; i++)
         schedule_first(d, i, now);
     d->stats_since = now;
+    /* Parsing left a large heap behind (libconfuse builds a big table per
+     * section): give the free part back before the workers are forked
+     * around it. */
+    malloc_trim(0);
     tocsin_info("tocsind %s started: %zu services, %zu notifiers, %d check workers",
                 PACKAGE_VERSION, d->conf->nservices, d->conf->nnotifiers, workers);
     return 0;
@@ -879,6 +892,7 @@ restart_old:
         d->stopping = 1;
     }
     free(map.slots);
+    malloc_trim(0);
     if (old)
         return -1;
     tocsin_info("configuration reloaded in %.1f ms: %zu services (%zu kept, %zu new, %zu "
@@ -941,6 +955,7 @@ static int daemon_run(struct daemon *d)
             wake = enforce;
         if (!full && tocsin_sched_peek(&d->sched, &it) == 0 && it.due < wake)
             wake = it.due;
+        wake = tocsin_httpd_tick(d->httpd, now, wake);
         {
             int64_t wall = tocsin_wall_ms();
 
@@ -963,6 +978,8 @@ static int daemon_run(struct daemon *d)
                 handle_signals(d);
             else if (tag & TOCSIN_CONTROL_TAG)
                 tocsin_control_ready(d->control, (uint32_t)(tag & 0xffffffffu), events[i].events);
+            else if (tag == HTTPD_TAG)
+                tocsin_httpd_run(d->httpd);
             else if (tag & TOCSIN_POOL_TAG)
                 tocsin_pool_ready(&d->pool, (int)(tag & 0xffffffffu), events[i].events);
         }
@@ -1120,6 +1137,7 @@ int main(int argc, char **argv)
     tocsin_info("stopped after %llu checks", (unsigned long long)d.checks_total);
 out:
     tocsin_control_close(d.control);
+    tocsin_httpd_stop(d.httpd);
     tocsin_pool_stop(&d.pool);
     tocsin_alerting_free(d.alerting);
     tocsin_store_close(d.store);

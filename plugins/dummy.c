@@ -5,7 +5,13 @@
  *   check = "dummy"
  *   state = "warning"
  *   output = "pretend the disk is filling up"
+ *   perfdata = "used=91%;80;90;0;100 free=2GB"   # optional
+ *   long_output = "second line"                   # optional
  *   delay = "2s"
+ *
+ * With perfdata or long_output set, the output is handed over as a
+ * complete Nagios plugin output ("OUTPUT | PERFDATA\nLONG_OUTPUT"), byte
+ * for byte, as a wrapped plugin's would be.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,12 +24,16 @@
 struct dummy {
     enum tocsin_state state;  /* reported as is */
     char *output;             /* first line of output, owned */
+    char *raw;                /* whole output with perfdata / long output,
+                                 or NULL; owned */
     long delay_ms;            /* wait before reporting */
 };
 
 static cfg_opt_t dummy_options[] = {
     CFG_STR("state", "ok", CFGF_NONE),
     CFG_STR("output", "dummy check", CFGF_NONE),
+    CFG_STR("perfdata", "", CFGF_NONE),
+    CFG_STR("long_output", "", CFGF_NONE),
     TOCSIN_OPT_DURATION("delay", 0),
     CFG_END()
 };
@@ -49,6 +59,23 @@ static int dummy_setup(cfg_t *options, void **instance, char *err, size_t errlen
         goto fail;
     }
     d->state = (enum tocsin_state)parsed;
+    {
+        const char *perf = cfg_getstr(options, "perfdata");
+        const char *lng = cfg_getstr(options, "long_output");
+        size_t need;
+
+        if ((perf && *perf) || (lng && *lng)) {
+            need = strlen(d->output) + (perf ? strlen(perf) : 0) +
+                   (lng ? strlen(lng) : 0) + 8;
+            d->raw = malloc(need);
+            if (!d->raw) {
+                snprintf(err, errlen, "out of memory");
+                goto fail;
+            }
+            snprintf(d->raw, need, "%s%s%s%s%s", d->output, perf && *perf ? " | " : "",
+                     perf ? perf : "", lng && *lng ? "\n" : "", lng ? lng : "");
+        }
+    }
     d->delay_ms = cfg_getint(options, "delay");
     if (d->delay_ms < 0)
         d->delay_ms = 0;
@@ -56,8 +83,10 @@ static int dummy_setup(cfg_t *options, void **instance, char *err, size_t errlen
     return 0;
 
 fail:
-    if (d)
+    if (d) {
         free(d->output);
+        free(d->raw);
+    }
     free(d);
     return -1;
 }
@@ -66,8 +95,10 @@ static void dummy_teardown(void *instance)
 {
     struct dummy *d = instance;
 
-    if (d)
+    if (d) {
         free(d->output);
+        free(d->raw);
+    }
     free(d);
 }
 
@@ -111,7 +142,10 @@ static void dummy_check(void *instance, struct tocsin_check *chk)
             return;
         }
     }
-    tocsin_check_set(chk, d->state, "%s", d->output);
+    if (d->raw)
+        tocsin_check_set_raw(chk, d->state, d->raw, strlen(d->raw));
+    else
+        tocsin_check_set(chk, d->state, "%s", d->output);
 }
 
 TOCSIN_PLUGIN_DEFINE(

@@ -24,7 +24,6 @@
  * idle) and does the dot-stuffing of the message itself.
  */
 #include <curl/curl.h>
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,14 +128,6 @@ static cfg_opt_t email_options[] = {
 /* Small helpers                                                       */
 /* ------------------------------------------------------------------ */
 
-/* A string option, or NULL when it is unset or empty. */
-static const char *email_opt(cfg_t *options, const char *name)
-{
-    const char *s = cfg_getstr(options, name);
-
-    return s && *s ? s : NULL;
-}
-
 /* Copy `n` bytes of server or command text into `out` (a buffer of
  * EMAIL_SHOW_MAX + 1 bytes) without its line end, control characters
  * replaced by '?'. */
@@ -152,28 +143,6 @@ static void email_keep(char *out, const char *s, size_t n)
         out[used++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
     }
     out[used] = '\0';
-}
-
-/* 64-bit FNV-1a of `s`, starting from `seed`. */
-static uint64_t email_hash(const char *s, uint64_t seed)
-{
-    uint64_t h = seed;
-
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
-/* Time left before the alert's deadline, in milliseconds (<= 0: none). */
-static long email_time_left(const struct tocsin_alert *alert)
-{
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long)((alert->deadline.tv_sec - now.tv_sec) * 1000 +
-                  (alert->deadline.tv_nsec - now.tv_nsec) / 1000000);
 }
 
 /* ------------------------------------------------------------------ */
@@ -398,8 +367,8 @@ static void email_root_id(const struct email *e, const char *incident, char *out
                           size_t outlen)
 {
     snprintf(out, outlen, "<tocsin.%016llx%016llx@%s>",
-             (unsigned long long)email_hash(incident, 0xcbf29ce484222325ULL),
-             (unsigned long long)email_hash(incident, 0x84222325cbf29ce4ULL),
+             (unsigned long long)tocsin_fnv1a(TOCSIN_FNV1A_INIT, incident),
+             (unsigned long long)tocsin_fnv1a(0x84222325cbf29ce4ULL, incident),
              e->domain);
 }
 
@@ -832,7 +801,7 @@ static int email_recipients(struct email *e, cfg_t *options, char *err, size_t e
 static int email_setup_curl(struct email *e, cfg_t *options, enum email_tls tls,
                             const char *password, char *err, size_t errlen)
 {
-    const char *ca = email_opt(options, "ca_file");
+    const char *ca = tocsin_option_str(options, "ca_file");
     char from[512];
     CURL *c = e->curl;
     CURLcode rc = CURLE_OK;
@@ -886,13 +855,10 @@ static int email_setup_curl(struct email *e, cfg_t *options, enum email_tls tls,
 static int email_setup(cfg_t *options, void **instance, char *err, size_t errlen)
 {
     struct email *e;
-    const char *url = email_opt(options, "url");
+    const char *url = tocsin_option_str(options, "url");
     const char *starttls = cfg_getstr(options, "starttls");
-    const char *from = email_opt(options, "from");
-    const char *user = email_opt(options, "user");
-    const char *subject = cfg_getstr(options, "subject");
-    const char *body = cfg_getstr(options, "template");
-    const char *ca = email_opt(options, "ca_file");
+    const char *from = tocsin_option_str(options, "from");
+    const char *user = tocsin_option_str(options, "user");
     char *password = NULL, why[256];
     enum email_tls tls;
     int smtps = 0, loopback = 0;
@@ -939,30 +905,14 @@ static int email_setup(cfg_t *options, void **instance, char *err, size_t errlen
     if (email_recipients(e, options, err, errlen) < 0)
         goto fail;
 
-    if (!subject || !*subject) {
-        snprintf(err, errlen, "option 'subject' must not be empty");
+    if (tocsin_option_template(options, "subject", 0, &e->subject, err, errlen) < 0 ||
+        tocsin_option_template(options, "template", 0, &e->body, err, errlen) < 0)
         goto fail;
-    }
-    if (tocsin_template_check(subject, why, sizeof(why)) < 0) {
-        snprintf(err, errlen, "option 'subject': %s", why);
-        goto fail;
-    }
-    if (!body || !*body) {
-        snprintf(err, errlen, "option 'template' must not be empty");
-        goto fail;
-    }
-    if (tocsin_template_check(body, why, sizeof(why)) < 0) {
-        snprintf(err, errlen, "option 'template': %s", why);
-        goto fail;
-    }
-    if (!(e->subject = strdup(subject)) || !(e->body = strdup(body)) ||
-        !(e->domain = email_domain()))
+    if (!(e->domain = email_domain()))
         goto oom;
 
-    if (ca && access(ca, R_OK) < 0) {
-        snprintf(err, errlen, "option 'ca_file': cannot read %s: %s", ca, strerror(errno));
+    if (tocsin_option_readable(options, "ca_file", err, errlen) < 0)
         goto fail;
-    }
 
     if (tocsin_option_secret(options, "password", &password, why, sizeof(why)) < 0) {
         snprintf(err, errlen, "password: %s", why);
@@ -1094,7 +1044,7 @@ static enum tocsin_delivery email_notify(void *instance, const struct tocsin_ale
 
     if (alert->kind == TOCSIN_ALERT_RESULT)
         return TOCSIN_DELIVERED;
-    left = email_time_left(alert);
+    left = tocsin_ms_left(&alert->deadline);
     if (left < 1) {
         snprintf(err, errlen, "no time left before the deadline");
         return TOCSIN_RETRY;

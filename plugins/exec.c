@@ -282,7 +282,6 @@ static int exec_setup(cfg_t *options, void **instance, char *err, size_t errlen)
 {
     struct exec_notifier *x;
     const char *command = cfg_getstr(options, "command");
-    const char *tmpl = cfg_getstr(options, "template");
     char why[256];
     int e;
 
@@ -303,12 +302,8 @@ static int exec_setup(cfg_t *options, void **instance, char *err, size_t errlen)
                  strerror(e), strchr(x->argv[0], '/') ? "" : " (searched in PATH)");
         goto fail;
     }
-    if (tocsin_template_check(tmpl ? tmpl : "", why, sizeof(why)) < 0) {
-        snprintf(err, errlen, "option 'template': %s", why);
+    if (tocsin_option_template(options, "template", 1, &x->tmpl, err, errlen) < 0)
         goto fail;
-    }
-    if (!(x->tmpl = strdup(tmpl ? tmpl : "")))
-        goto oom;
     *instance = x;
     return 0;
 
@@ -329,7 +324,7 @@ static const char *exec_stderr_line(const struct tocsin_exec_result *res, char *
                                     size_t outlen)
 {
     const char *s = res->err ? res->err : "";
-    size_t used = 0, i, n;
+    size_t n;
 
     out[0] = '\0';
     while (*s == '\n' || *s == '\r' || *s == ' ' || *s == '\t')
@@ -337,16 +332,10 @@ static const char *exec_stderr_line(const struct tocsin_exec_result *res, char *
     n = strcspn(s, "\r\n");
     while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
         n--;
-    if (!n)
+    if (!n || outlen < 3)
         return out;
-    tocsin_append(out, outlen, &used, ": ");
-    for (i = 0; i < n && i < EXEC_SHOW_MAX; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        tocsin_append(out, outlen, &used, "%c", c < 0x20 || c == 0x7f ? ' ' : (char)c);
-    }
-    if (i < n)
-        tocsin_append(out, outlen, &used, "...");
+    memcpy(out, ": ", 3);
+    tocsin_show(s, n, EXEC_SHOW_MAX, 0, out + 2, outlen - 2);
     return out;
 }
 

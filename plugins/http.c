@@ -122,14 +122,6 @@ static cfg_opt_t http_options[] = {
 /* Small text helpers                                                  */
 /* ------------------------------------------------------------------ */
 
-/* A string option, or NULL when it is unset or empty. */
-static const char *http_opt(cfg_t *options, const char *name)
-{
-    const char *s = cfg_getstr(options, name);
-
-    return s && *s ? s : NULL;
-}
-
 /* `n` bytes of `s` made fit for one line of output: control characters
  * escaped, and with `quoted` also '"' and '\\' (for text shown between
  * double quotes); cut after HTTP_SHOW_MAX characters with "...".
@@ -398,19 +390,6 @@ static void http_teardown(void *instance)
     free(h);
 }
 
-/* A file option must name a readable file. Returns 0, or -1 with err. */
-static int http_readable(cfg_t *options, const char *name, char *err, size_t errlen)
-{
-    const char *path = http_opt(options, name);
-
-    if (path && access(path, R_OK) < 0) {
-        snprintf(err, errlen, "option '%s': cannot read %s: %s", name, path,
-                 strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 /* Build "http[s]://host[:port]/path" from the pieces. Caller frees. */
 static char *http_build_url(const char *host, long port, const char *path, int tls)
 {
@@ -578,9 +557,10 @@ static int http_setup_curl(struct http *h, cfg_t *options, const char *password,
                            int has_expect, char *err, size_t errlen)
 {
     const char *ip = cfg_getstr(options, "ip_version");
-    const char *ca = http_opt(options, "ca_file");
-    const char *cert = http_opt(options, "client_cert");
-    const char *key = http_opt(options, "client_key");
+    const char *ca = tocsin_option_str(options, "ca_file");
+    const char *cert = tocsin_option_str(options, "client_cert");
+    const char *key = tocsin_option_str(options, "client_key");
+    const char *proxy = tocsin_option_str(options, "proxy");
     CURL *c = h->curl;
     CURLcode rc = CURLE_OK;
     long ipresolve;
@@ -616,7 +596,7 @@ static int http_setup_curl(struct http *h, cfg_t *options, const char *password,
     SET(CURLOPT_IPRESOLVE, ipresolve);
     /* A proxy only when configured: "" also ignores http_proxy and the
      * like in the environment. */
-    SET(CURLOPT_PROXY, http_opt(options, "proxy") ? http_opt(options, "proxy") : "");
+    SET(CURLOPT_PROXY, proxy ? proxy : "");
     if (cfg_getbool(options, "follow_redirects")) {
         SET(CURLOPT_FOLLOWLOCATION, 1L);
         SET(CURLOPT_MAXREDIRS, (long)cfg_getint(options, "max_redirects"));
@@ -689,15 +669,15 @@ oom:
 static int http_setup(cfg_t *options, void **instance, char *err, size_t errlen)
 {
     struct http *h;
-    const char *url = http_opt(options, "url");
-    const char *host = http_opt(options, "host");
-    const char *path = http_opt(options, "path");
+    const char *url = tocsin_option_str(options, "url");
+    const char *host = tocsin_option_str(options, "host");
+    const char *path = tocsin_option_str(options, "path");
     const char *method = cfg_getstr(options, "method");
-    const char *body = http_opt(options, "body");
-    const char *expect = http_opt(options, "expect_status");
-    const char *contains = http_opt(options, "body_contains");
-    const char *regex = http_opt(options, "body_regex");
-    const char *user = http_opt(options, "user");
+    const char *body = tocsin_option_str(options, "body");
+    const char *expect = tocsin_option_str(options, "expect_status");
+    const char *contains = tocsin_option_str(options, "body_contains");
+    const char *regex = tocsin_option_str(options, "body_regex");
+    const char *user = tocsin_option_str(options, "user");
     long port = cfg_getint(options, "port");
     long max_body = cfg_getint(options, "max_body");
     long max_redirects = cfg_getint(options, "max_redirects");
@@ -735,7 +715,7 @@ static int http_setup(cfg_t *options, void **instance, char *err, size_t errlen)
     if (!h->url)
         goto oom;
     if (http_parse_url(h, err, errlen) < 0 ||
-        http_parse_proxy(h, http_opt(options, "proxy"), err, errlen) < 0)
+        http_parse_proxy(h, tocsin_option_str(options, "proxy"), err, errlen) < 0)
         goto fail;
 
     if (!method || !http_valid_method(method)) {
@@ -799,11 +779,12 @@ static int http_setup(cfg_t *options, void **instance, char *err, size_t errlen)
                                  &h->size, err, errlen) < 0)
         goto fail;
 
-    if (http_readable(options, "ca_file", err, errlen) < 0 ||
-        http_readable(options, "client_cert", err, errlen) < 0 ||
-        http_readable(options, "client_key", err, errlen) < 0)
+    if (tocsin_option_readable(options, "ca_file", err, errlen) < 0 ||
+        tocsin_option_readable(options, "client_cert", err, errlen) < 0 ||
+        tocsin_option_readable(options, "client_key", err, errlen) < 0)
         goto fail;
-    if (http_opt(options, "client_key") && !http_opt(options, "client_cert")) {
+    if (tocsin_option_str(options, "client_key") &&
+        !tocsin_option_str(options, "client_cert")) {
         snprintf(err, errlen, "option 'client_key' needs 'client_cert'");
         goto fail;
     }

@@ -18,7 +18,6 @@
  */
 #include <curl/curl.h>
 #include <jansson.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,9 +54,7 @@ struct pagerduty {
 
     /* What one request gathers; reset before each. */
     char errbuf[CURL_ERROR_SIZE];
-    char *resp;                 /* response body, NUL-terminated; made
-                                   PD_RESPONSE_MAX + 1 bytes at first use */
-    size_t resp_len;
+    struct tocsin_capture resp; /* start of the response body */
 };
 
 static cfg_opt_t pagerduty_options[] = {
@@ -76,48 +73,6 @@ static cfg_opt_t pagerduty_options[] = {
 /* Text helpers                                                        */
 /* ------------------------------------------------------------------ */
 
-/* A string option, or NULL when it is unset or empty. */
-static const char *pd_opt(cfg_t *options, const char *name)
-{
-    const char *s = cfg_getstr(options, name);
-
-    return s && *s ? s : NULL;
-}
-
-/* Length of the valid UTF-8 sequence at s (n bytes available), or 0 when
- * the bytes there are not one. */
-static size_t pd_utf8_len(const unsigned char *s, size_t n)
-{
-    size_t len, i;
-    uint32_t cp;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        len = 2;
-        cp = s[0] & 0x1f;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        len = 3;
-        cp = s[0] & 0x0f;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        len = 4;
-        cp = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 /*
  * A JSON string of at most `max` bytes of `s` (0: no limit): invalid UTF-8
  * (plugin output in Latin-1, say) becomes U+FFFD, and a cut string ends in
@@ -126,35 +81,12 @@ static size_t pd_utf8_len(const unsigned char *s, size_t n)
  */
 static json_t *pd_json_text(const char *s, size_t max)
 {
-    const unsigned char *p = (const unsigned char *)(s ? s : "");
-    size_t n = strlen((const char *)p), i = 0, used = 0, len;
-    char *clean;
+    char *clean = tocsin_utf8_clean(s, TOCSIN_UTF8_REPLACEMENT);
     json_t *j;
 
-    clean = malloc(n * 3 + 4);
     if (!clean)
         return NULL;
-    while (i < n) {
-        len = pd_utf8_len(p + i, n - i);
-        if (len) {
-            memcpy(clean + used, p + i, len);
-            used += len;
-            i += len;
-        } else {
-            memcpy(clean + used, "\xef\xbf\xbd", 3);
-            used += 3;
-            i++;
-        }
-    }
-    if (max > 3 && used > max) {
-        /* Back off to a character boundary that leaves room for "...". */
-        used = max - 3;
-        while (used > 0 && ((unsigned char)clean[used] & 0xc0) == 0x80)
-            used--;
-        memcpy(clean + used, "...", 3);
-        used += 3;
-    }
-    j = json_stringn(clean, used);
+    j = json_stringn(clean, tocsin_utf8_cut(clean, max));
     free(clean);
     return j;
 }
@@ -174,69 +106,6 @@ static int pd_set_text(json_t *obj, const char *key, const char *s,
     return json_object_set_new(obj, key, j);
 }
 
-/* `n` bytes of a receiver's text fit for one line of err: control
- * characters become spaces, cut at PD_SHOW_MAX with "...". Returns out. */
-static const char *pd_show(const char *s, size_t n, char *out, size_t outlen)
-{
-    size_t used = 0, i;
-
-    out[0] = '\0';
-    for (i = 0; i < n && i < PD_SHOW_MAX; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        tocsin_append(out, outlen, &used, "%c", c < 0x20 || c == 0x7f ? ' ' : (char)c);
-    }
-    if (i < n)
-        tocsin_append(out, outlen, &used, "...");
-    return out;
-}
-
-/* Replace every occurrence of `secret` in err with "[redacted]", so that a
- * receiver echoing the routing key back cannot put it in a log. */
-static void pd_redact(char *err, size_t errlen, const char *secret)
-{
-    static const char mark[] = "[redacted]";
-    size_t slen = secret ? strlen(secret) : 0;
-    char *hit, *from = err;
-
-    if (!slen || !err)
-        return;
-    while ((hit = strstr(from, secret))) {
-        size_t tail = strlen(hit + slen);
-        size_t room = errlen - (size_t)(hit - err) - 1;
-        size_t mlen = sizeof(mark) - 1 < room ? sizeof(mark) - 1 : room;
-
-        if (tail > room - mlen)
-            tail = room - mlen;
-        memmove(hit + mlen, hit + slen, tail);
-        memcpy(hit, mark, mlen);
-        hit[mlen + tail] = '\0';
-        from = hit + mlen;
-    }
-}
-
-/* Milliseconds left before `deadline` (CLOCK_MONOTONIC), never negative. */
-static long pd_ms_left(const struct timespec *deadline)
-{
-    struct timespec now;
-    long long ms;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    ms = ((long long)deadline->tv_sec - now.tv_sec) * 1000 +
-         (deadline->tv_nsec - now.tv_nsec) / 1000000;
-    return ms > 0 ? (long)ms : 0;
-}
-
-/* "2026-11-22T13:03:00Z" for t (UTC), written to out. */
-static const char *pd_iso8601(time_t t, char *out, size_t outlen)
-{
-    struct tm tm;
-
-    if (!gmtime_r(&t, &tm) || !strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm))
-        snprintf(out, outlen, "1970-01-01T00:00:00Z");
-    return out;
-}
-
 /* The value of label `key`, or NULL. */
 static const char *pd_label(const struct tocsin_alert *a, const char *key)
 {
@@ -246,18 +115,6 @@ static const char *pd_label(const struct tocsin_alert *a, const char *key)
         if (a->labels[i].key && strcmp(a->labels[i].key, key) == 0)
             return a->labels[i].value;
     return NULL;
-}
-
-/* 64-bit FNV-1a of s. */
-static uint64_t pd_hash(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3ULL;
-    }
-    return h;
 }
 
 /*
@@ -283,7 +140,7 @@ static void pd_dedup_key(const struct tocsin_alert *a, char *out, size_t outlen)
         return;
     }
     while (inc[keep]) {
-        len = pd_utf8_len((const unsigned char *)inc + keep, strlen(inc + keep));
+        len = tocsin_utf8_len(inc + keep, strlen(inc + keep));
         if (!len)
             len = 1;
         if (keep + len > PD_DEDUP_MAX - 17)
@@ -291,7 +148,7 @@ static void pd_dedup_key(const struct tocsin_alert *a, char *out, size_t outlen)
         keep += len;
     }
     snprintf(out, outlen, "%.*s~%016llx", (int)keep, inc,
-             (unsigned long long)pd_hash(inc));
+             (unsigned long long)tocsin_fnv1a(TOCSIN_FNV1A_INIT, inc));
 }
 
 /* ------------------------------------------------------------------ */
@@ -383,7 +240,8 @@ static char *pd_event(const struct pagerduty *pd, const struct tocsin_alert *a,
             pd_set_text(payload, "source", pd->source ? pd->source : a->host, 0, 0) < 0 ||
             pd_set_text(payload, "severity", tocsin_severity_name((int)a->severity), 0, 0) < 0 ||
             pd_set_text(payload, "timestamp",
-                        pd_iso8601(a->since ? a->since : a->at, stamp, sizeof(stamp)),
+                        tocsin_time_rfc3339(a->since ? a->since : a->at, stamp,
+                                            sizeof(stamp)),
                         0, 0) < 0 ||
             pd_set_text(payload, "component", component, 0, 1) < 0 ||
             pd_set_text(payload, "group", group, 0, 1) < 0 ||
@@ -419,28 +277,6 @@ out:
 /* HTTP                                                                */
 /* ------------------------------------------------------------------ */
 
-/* Keep up to PD_RESPONSE_MAX bytes of the answer; read and drop the rest. */
-static size_t pd_on_body(char *data, size_t size, size_t nmemb, void *ud)
-{
-    struct pagerduty *pd = ud;
-    size_t bytes = size * nmemb;
-    size_t take = PD_RESPONSE_MAX - pd->resp_len;
-
-    if (take > bytes)
-        take = bytes;
-    if (take) {
-        if (!pd->resp) {
-            pd->resp = malloc(PD_RESPONSE_MAX + 1);
-            if (!pd->resp)
-                return bytes;       /* the explanation is optional */
-        }
-        memcpy(pd->resp + pd->resp_len, data, take);
-        pd->resp_len += take;
-        pd->resp[pd->resp_len] = '\0';
-    }
-    return bytes;
-}
-
 /* PagerDuty's explanation of a refusal, from its JSON answer
  * {"status":..., "message":..., "errors":[...]}: "message: error; error",
  * else the start of the body. Written to out. */
@@ -451,10 +287,10 @@ static const char *pd_explain(const struct pagerduty *pd, char *out, size_t outl
     json_t *root, *msg, *errors;
 
     out[0] = '\0';
-    if (!pd->resp_len)
+    if (!pd->resp.len)
         return out;
     text[0] = '\0';
-    root = json_loadb(pd->resp, pd->resp_len, 0, NULL);
+    root = json_loadb(pd->resp.data, pd->resp.len, 0, NULL);
     if (root && json_is_object(root)) {
         msg = json_object_get(root, "message");
         errors = json_object_get(root, "errors");
@@ -471,8 +307,8 @@ static const char *pd_explain(const struct pagerduty *pd, char *out, size_t outl
     }
     json_decref(root);
     if (used)
-        return pd_show(text, used, out, outlen);
-    return pd_show(pd->resp, pd->resp_len, out, outlen);
+        return tocsin_show(text, used, PD_SHOW_MAX, 0, out, outlen);
+    return tocsin_show(pd->resp.data, pd->resp.len, PD_SHOW_MAX, 0, out, outlen);
 }
 
 /* Whether a libcurl failure cannot get better by trying again. */
@@ -494,16 +330,15 @@ static enum tocsin_delivery pd_post(struct pagerduty *pd, const char *body,
 {
     char why[PD_SHOW_MAX + 8];
     curl_off_t retry_after = 0;
-    long left = pd_ms_left(&alert->deadline), status = 0;
+    long left = tocsin_ms_left(&alert->deadline), status = 0;
+    enum tocsin_delivery outcome;
     CURLcode rc;
 
     if (left <= 0) {
         snprintf(err, errlen, "no time left before the deadline to reach %s", pd->peer);
         return TOCSIN_RETRY;
     }
-    pd->resp_len = 0;
-    if (pd->resp)
-        pd->resp[0] = '\0';
+    tocsin_capture_reset(&pd->resp);
     pd->errbuf[0] = '\0';
     rc = curl_easy_setopt(pd->curl, CURLOPT_POSTFIELDS, body);
     if (rc == CURLE_OK)
@@ -523,17 +358,16 @@ static enum tocsin_delivery pd_post(struct pagerduty *pd, const char *body,
         return pd_curl_permanent(rc) ? TOCSIN_FAILED : TOCSIN_RETRY;
     }
     curl_easy_getinfo(pd->curl, CURLINFO_RESPONSE_CODE, &status);
-    if (status >= 200 && status < 300)
-        return TOCSIN_DELIVERED;
+    outcome = tocsin_http_outcome(status);
+    if (outcome == TOCSIN_DELIVERED)
+        return outcome;
     pd_explain(pd, why, sizeof(why));
     snprintf(err, errlen, "pagerduty answered %ld%s%s", status, *why ? ": " : "", why);
-    if (status == 408 || status == 429 || status >= 500) {
-        if (curl_easy_getinfo(pd->curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
-            retry_after > 0)
-            *alert->retry_after = (long)retry_after;
-        return TOCSIN_RETRY;
-    }
-    return TOCSIN_FAILED;
+    if (outcome == TOCSIN_RETRY &&
+        curl_easy_getinfo(pd->curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+        retry_after > 0)
+        *alert->retry_after = (long)retry_after;
+    return outcome;
 }
 
 /* ------------------------------------------------------------------ */
@@ -555,7 +389,7 @@ static void pagerduty_teardown(void *instance)
     free(pd->source);
     free(pd->class_tmpl);
     free(pd->summary_tmpl);
-    free(pd->resp);
+    tocsin_capture_free(&pd->resp);
     if (pd->curl_ready)
         curl_global_cleanup();
     free(pd);
@@ -661,8 +495,8 @@ static int pd_setup_curl(struct pagerduty *pd, const char *proxy, char *err, siz
     SET(CURLOPT_URL, pd->url);
     SET(CURLOPT_NOSIGNAL, 1L);
     SET(CURLOPT_ERRORBUFFER, pd->errbuf);
-    SET(CURLOPT_WRITEFUNCTION, pd_on_body);
-    SET(CURLOPT_WRITEDATA, pd);
+    SET(CURLOPT_WRITEFUNCTION, tocsin_capture_write);
+    SET(CURLOPT_WRITEDATA, &pd->resp);
     SET(CURLOPT_HTTPHEADER, pd->headers);
     SET(CURLOPT_POST, 1L);
     SET(CURLOPT_USERAGENT, "tocsin-pagerduty/" PD_VERSION);
@@ -690,15 +524,15 @@ oom:
 static int pagerduty_setup(cfg_t *options, void **instance, char *err, size_t errlen)
 {
     struct pagerduty *pd;
-    const char *url = pd_opt(options, "url");
-    const char *tmpl = pd_opt(options, "template");
-    const char *klass = pd_opt(options, "class");
-    const char *source = pd_opt(options, "source");
-    char why[256];
+    const char *url = tocsin_option_str(options, "url");
+    const char *tmpl = tocsin_option_str(options, "template");
+    const char *klass = tocsin_option_str(options, "class");
+    const char *source = tocsin_option_str(options, "source");
 
     pd = calloc(1, sizeof(*pd));
     if (!pd)
         goto oom;
+    pd->resp.max = PD_RESPONSE_MAX;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         snprintf(err, errlen, "libcurl could not be initialised");
         goto fail;
@@ -713,17 +547,12 @@ static int pagerduty_setup(cfg_t *options, void **instance, char *err, size_t er
         snprintf(err, errlen, "option 'template' is empty: PagerDuty needs a summary");
         goto fail;
     }
-    if (tocsin_template_check(tmpl, why, sizeof(why)) < 0) {
-        snprintf(err, errlen, "option 'template': %s", why);
+    if (tocsin_option_template(options, "template", 1, &pd->summary_tmpl, err,
+                               errlen) < 0 ||
+        (klass && tocsin_option_template(options, "class", 1, &pd->class_tmpl, err,
+                                         errlen) < 0))
         goto fail;
-    }
-    if (klass && tocsin_template_check(klass, why, sizeof(why)) < 0) {
-        snprintf(err, errlen, "option 'class': %s", why);
-        goto fail;
-    }
-    if (!(pd->summary_tmpl = strdup(tmpl)) ||
-        (klass && !(pd->class_tmpl = strdup(klass))) ||
-        (source && !(pd->source = strdup(source))))
+    if (source && !(pd->source = strdup(source)))
         goto oom;
     if (pd_routing_key(pd, options, err, errlen) < 0)
         goto fail;
@@ -731,7 +560,7 @@ static int pagerduty_setup(cfg_t *options, void **instance, char *err, size_t er
         snprintf(err, errlen, "libcurl could not make a handle");
         goto fail;
     }
-    if (pd_setup_curl(pd, pd_opt(options, "proxy"), err, errlen) < 0)
+    if (pd_setup_curl(pd, tocsin_option_str(options, "proxy"), err, errlen) < 0)
         goto fail;
     *instance = pd;
     return 0;
@@ -802,7 +631,7 @@ static enum tocsin_delivery pagerduty_notify(void *instance,
             outcome = TOCSIN_FAILED;
         }
     }
-    pd_redact(err, errlen, pd->routing_key);
+    tocsin_redact(err, errlen, pd->routing_key);
     return outcome;
 }
 

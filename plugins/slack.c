@@ -53,8 +53,7 @@ struct slack {
 
     /* What one post gathers; reset before each. */
     char errbuf[CURL_ERROR_SIZE];
-    char answer[SLACK_ANSWER_MAX + 1]; /* start of the answer body */
-    size_t answer_len;
+    struct tocsin_capture answer;      /* start of the answer body */
 };
 
 static cfg_opt_t slack_options[] = {
@@ -71,58 +70,6 @@ static cfg_opt_t slack_options[] = {
 /* ------------------------------------------------------------------ */
 /* Text                                                                */
 /* ------------------------------------------------------------------ */
-
-/*
- * Length of the valid UTF-8 sequence at the start of s[0..n), or 0 when
- * it is not one (a stray continuation byte, a truncated or overlong
- * sequence, a surrogate, a code point past U+10FFFF).
- */
-static size_t slack_utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned long cp;
-    size_t len, i;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        len = 2;
-        cp = s[0] & 0x1f;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        len = 3;
-        cp = s[0] & 0x0f;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        len = 4;
-        cp = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
-/* 1 when `s` is valid UTF-8 (what JSON strings must be); NULL is. */
-static int slack_utf8_valid(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)(s ? s : "");
-    size_t n = strlen((const char *)p), k;
-
-    while (n) {
-        if (!(k = slack_utf8_seq(p, n)))
-            return 0;
-        p += k;
-        n -= k;
-    }
-    return 1;
-}
 
 /*
  * A copy of `s` in Slack's message formatting: '&', '<' and '>' become
@@ -144,7 +91,7 @@ static char *slack_clean(const char *s, int escape)
     if (!(out = malloc(5 * n + 1)))
         return NULL;
     for (p = (const unsigned char *)s, q = out; n;) {
-        k = slack_utf8_seq(p, n);
+        k = tocsin_utf8_len((const char *)p, n);
         if (k == 0) {
             *q++ = '?';
             k = 1;
@@ -396,23 +343,6 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
-/* libcurl callbacks                                                   */
-/* ------------------------------------------------------------------ */
-
-/* Keep the start of the answer; drop the rest. */
-static size_t slack_on_body(char *data, size_t size, size_t nmemb, void *ud)
-{
-    struct slack *s = ud;
-    size_t bytes = size * nmemb, room = SLACK_ANSWER_MAX - s->answer_len;
-    size_t take = bytes < room ? bytes : room;
-
-    memcpy(s->answer + s->answer_len, data, take);
-    s->answer_len += take;
-    s->answer[s->answer_len] = '\0';
-    return bytes;
-}
-
-/* ------------------------------------------------------------------ */
 /* Setup                                                               */
 /* ------------------------------------------------------------------ */
 
@@ -430,6 +360,7 @@ static void slack_teardown(void *instance)
     free(s->username);
     free(s->icon_emoji);
     free(s->template);
+    tocsin_capture_free(&s->answer);
     if (s->curl_ready)
         curl_global_cleanup();
     free(s);
@@ -477,7 +408,6 @@ out:
 static int slack_setup(cfg_t *options, void **instance, char *err, size_t errlen)
 {
     struct slack *s;
-    const char *tmpl = cfg_getstr(options, "template");
     const char *emoji = cfg_getstr(options, "icon_emoji");
     char *url = NULL, why[256];
     struct curl_slist *grown;
@@ -486,6 +416,7 @@ static int slack_setup(cfg_t *options, void **instance, char *err, size_t errlen
 
     if (!(s = calloc(1, sizeof(*s))))
         goto oom;
+    s->answer.max = SLACK_ANSWER_MAX;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         snprintf(err, errlen, "libcurl could not be initialised");
         goto fail;
@@ -504,16 +435,11 @@ static int slack_setup(cfg_t *options, void **instance, char *err, size_t errlen
     if (slack_parse_url(s, url, err, errlen) < 0)
         goto fail;
 
-    if (!tmpl || !*tmpl) {
-        snprintf(err, errlen, "option 'template' must not be empty");
+    if (tocsin_option_template(options, "template", 0, &s->template, err, errlen) < 0)
         goto fail;
-    }
-    if (tocsin_template_check(tmpl, why, sizeof(why)) < 0) {
-        snprintf(err, errlen, "option 'template': %s", why);
-        goto fail;
-    }
-    if (!slack_utf8_valid(tmpl) || !slack_utf8_valid(cfg_getstr(options, "channel")) ||
-        !slack_utf8_valid(cfg_getstr(options, "username"))) {
+    if (!tocsin_utf8_valid(s->template) ||
+        !tocsin_utf8_valid(cfg_getstr(options, "channel")) ||
+        !tocsin_utf8_valid(cfg_getstr(options, "username"))) {
         snprintf(err, errlen, "options 'template', 'channel' and 'username' must be "
                  "UTF-8 text");
         goto fail;
@@ -525,11 +451,10 @@ static int slack_setup(cfg_t *options, void **instance, char *err, size_t errlen
                  "such as \":rotating_light:\"", emoji);
         goto fail;
     }
-    s->template = strdup(tmpl);
     s->channel = tocsin_option_strdup(options, "channel", &oom);
     s->username = tocsin_option_strdup(options, "username", &oom);
     s->icon_emoji = tocsin_option_strdup(options, "icon_emoji", &oom);
-    if (oom || !s->template)
+    if (oom)
         goto oom;
 
     if (!(s->curl = curl_easy_init())) {
@@ -553,8 +478,8 @@ static int slack_setup(cfg_t *options, void **instance, char *err, size_t errlen
 #endif
     SET(CURLOPT_HTTPHEADER, s->headers);
     SET(CURLOPT_USERAGENT, "tocsin-slack/" SLACK_VERSION);
-    SET(CURLOPT_WRITEFUNCTION, slack_on_body);
-    SET(CURLOPT_WRITEDATA, s);
+    SET(CURLOPT_WRITEFUNCTION, tocsin_capture_write);
+    SET(CURLOPT_WRITEDATA, &s->answer);
     SET(CURLOPT_POST, 1L);
 #undef SET
     if (rc != CURLE_OK) {
@@ -577,24 +502,14 @@ fail:
 /* Posting                                                             */
 /* ------------------------------------------------------------------ */
 
-/* Time left before the alert's deadline, in milliseconds (<= 0: none). */
-static long slack_time_left(const struct tocsin_alert *alert)
-{
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long)((alert->deadline.tv_sec - now.tv_sec) * 1000 +
-                  (alert->deadline.tv_nsec - now.tv_nsec) / 1000000);
-}
-
 /* Slack's answer made fit for one line: control characters dropped,
  * quotes and spaces around it trimmed. Returns out. */
 static const char *slack_answer(const struct slack *s, char *out, size_t outlen)
 {
     size_t i, used = 0;
 
-    for (i = 0; i < s->answer_len && used + 1 < outlen; i++) {
-        unsigned char c = (unsigned char)s->answer[i];
+    for (i = 0; i < s->answer.len && used + 1 < outlen; i++) {
+        unsigned char c = (unsigned char)s->answer.data[i];
 
         if (c >= 0x20 && c != 0x7f)
             out[used++] = (char)c;
@@ -617,7 +532,7 @@ static enum tocsin_delivery slack_notify(void *instance, const struct tocsin_ale
 
     if (alert->kind == TOCSIN_ALERT_RESULT)
         return TOCSIN_DELIVERED;
-    if ((left = slack_time_left(alert)) < 1) {
+    if ((left = tocsin_ms_left(&alert->deadline)) < 1) {
         snprintf(err, errlen, "no time left before the deadline");
         return TOCSIN_RETRY;
     }
@@ -625,8 +540,8 @@ static enum tocsin_delivery slack_notify(void *instance, const struct tocsin_ale
         snprintf(err, errlen, "cannot build the message: out of memory");
         return TOCSIN_RETRY;
     }
-    s->errbuf[0] = s->answer[0] = '\0';
-    s->answer_len = 0;
+    s->errbuf[0] = '\0';
+    tocsin_capture_reset(&s->answer);
     curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
     curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, left);
@@ -655,16 +570,13 @@ static enum tocsin_delivery slack_notify(void *instance, const struct tocsin_ale
         return TOCSIN_RETRY;
     }
     curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
+    outcome = tocsin_http_outcome(code);
+    if (outcome == TOCSIN_DELIVERED)
+        return outcome;
+    if (outcome == TOCSIN_RETRY &&
+        curl_easy_getinfo(s->curl, CURLINFO_RETRY_AFTER, &wait) == CURLE_OK && wait > 0)
+        *alert->retry_after = (long)wait;
     slack_answer(s, answer, sizeof(answer));
-    if (code >= 200 && code < 300)
-        return TOCSIN_DELIVERED;
-    if (code == 429 || code == 408 || code >= 500) {
-        if (curl_easy_getinfo(s->curl, CURLINFO_RETRY_AFTER, &wait) == CURLE_OK && wait > 0)
-            *alert->retry_after = (long)wait;
-        outcome = TOCSIN_RETRY;
-    } else {
-        outcome = TOCSIN_FAILED;
-    }
     snprintf(err, errlen, "slack answered %ld%s%s", code, *answer ? ": " : "", answer);
     return outcome;
 }

@@ -78,8 +78,7 @@ struct sms {
 
     /* What one request gathers; reset before each. */
     char errbuf[CURL_ERROR_SIZE];
-    char answer[SMS_ANSWER_MAX + 1];
-    size_t answer_len;
+    struct tocsin_capture answer;  /* start of the answer body */
 };
 
 static cfg_opt_t sms_options[] = {
@@ -99,41 +98,6 @@ static cfg_opt_t sms_options[] = {
 /* Text                                                                */
 /* ------------------------------------------------------------------ */
 
-/* Length of the valid UTF-8 sequence at the start of s[0..n), or 0 when
- * it is not one (stray continuation, truncated, overlong, surrogate, past
- * U+10FFFF). */
-static size_t sms_utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned long cp;
-    size_t len, i;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        len = 2;
-        cp = s[0] & 0x1f;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        len = 3;
-        cp = s[0] & 0x0f;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        len = 4;
-        cp = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 /*
  * Make `text` fit a text message, in place: bytes that are not valid UTF-8
  * become '?', control characters other than newlines become spaces,
@@ -147,7 +111,7 @@ static char *sms_fit(char *text, size_t max)
     size_t n = strlen(text), k, chars = 0;
 
     while (n) {
-        k = sms_utf8_seq(p, n);
+        k = tocsin_utf8_len((const char *)p, n);
         if (chars == max - 3)
             cut = w;
         if (k == 0) {
@@ -208,22 +172,17 @@ static char *sms_text(const struct sms *s, const struct tocsin_alert *alert)
     return sms_fit(text, s->max_length);
 }
 
-/* 64-bit FNV-1a of `s` and a separator, continuing from h. */
+/* 64-bit FNV-1a of `s` and a separator byte 0xff, continuing from h. */
 static uint64_t sms_hash(uint64_t h, const char *s)
 {
-    for (; s && *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3ULL;
-    }
-    h ^= 0xff;
-    return h * 0x100000001b3ULL;
+    return tocsin_fnv1a(tocsin_fnv1a(h, s), "\xff");
 }
 
 /* The identity of a notification: the same alert retried has the same. */
 static uint64_t sms_key(const struct tocsin_alert *a, const char *text)
 {
     char num[96];
-    uint64_t h = 0xcbf29ce484222325ULL;
+    uint64_t h = TOCSIN_FNV1A_INIT;
 
     snprintf(num, sizeof(num), "%d/%d/%lld/%zu", (int)a->kind, (int)a->state,
              (long long)a->at, a->ngrouped);
@@ -257,23 +216,6 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
-/* libcurl callbacks                                                   */
-/* ------------------------------------------------------------------ */
-
-/* Keep the start of the answer; drop the rest. */
-static size_t sms_on_body(char *data, size_t size, size_t nmemb, void *ud)
-{
-    struct sms *s = ud;
-    size_t bytes = size * nmemb, room = SMS_ANSWER_MAX - s->answer_len;
-    size_t take = bytes < room ? bytes : room;
-
-    memcpy(s->answer + s->answer_len, data, take);
-    s->answer_len += take;
-    s->answer[s->answer_len] = '\0';
-    return bytes;
-}
-
-/* ------------------------------------------------------------------ */
 /* Setup                                                               */
 /* ------------------------------------------------------------------ */
 
@@ -295,6 +237,7 @@ static void sms_teardown(void *instance)
         free(s->to[i]);
     free(s->to);
     free(s->template);
+    tocsin_capture_free(&s->answer);
     if (s->curl_ready)
         curl_global_cleanup();
     free(s);
@@ -429,13 +372,13 @@ static int sms_setup(cfg_t *options, void **instance, char *err, size_t errlen)
     const char *base = cfg_getstr(options, "base_url");
     const char *account = cfg_getstr(options, "account_sid");
     const char *from = cfg_getstr(options, "from");
-    const char *tmpl = cfg_getstr(options, "template");
     long max_length = cfg_getint(options, "max_length");
     char *token = NULL, why[256];
     CURLcode rc = CURLE_OK;
 
     if (!(s = calloc(1, sizeof(*s))))
         goto oom;
+    s->answer.max = SMS_ANSWER_MAX;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         snprintf(err, errlen, "libcurl could not be initialised");
         goto fail;
@@ -485,16 +428,8 @@ static int sms_setup(cfg_t *options, void **instance, char *err, size_t errlen)
     if (sms_numbers(s, options, err, errlen) < 0)
         goto fail;
 
-    if (!tmpl || !*tmpl) {
-        snprintf(err, errlen, "option 'template' must not be empty");
+    if (tocsin_option_template(options, "template", 0, &s->template, err, errlen) < 0)
         goto fail;
-    }
-    if (tocsin_template_check(tmpl, why, sizeof(why)) < 0) {
-        snprintf(err, errlen, "option 'template': %s", why);
-        goto fail;
-    }
-    if (!(s->template = strdup(tmpl)))
-        goto oom;
     if (max_length < SMS_LENGTH_MIN || max_length > SMS_LENGTH_MAX) {
         snprintf(err, errlen, "option 'max_length': %ld is not between %d and %d "
                  "characters", max_length, SMS_LENGTH_MIN, SMS_LENGTH_MAX);
@@ -519,8 +454,8 @@ static int sms_setup(cfg_t *options, void **instance, char *err, size_t errlen)
     SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
     SET(CURLOPT_USERAGENT, "tocsin-sms/" SMS_VERSION);
-    SET(CURLOPT_WRITEFUNCTION, sms_on_body);
-    SET(CURLOPT_WRITEDATA, s);
+    SET(CURLOPT_WRITEFUNCTION, tocsin_capture_write);
+    SET(CURLOPT_WRITEDATA, &s->answer);
     SET(CURLOPT_POST, 1L);
     SET(CURLOPT_HTTPHEADER, s->headers);
     SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
@@ -548,16 +483,6 @@ fail:
 /* Sending                                                             */
 /* ------------------------------------------------------------------ */
 
-/* Time left before the alert's deadline, in milliseconds (<= 0: none). */
-static long sms_time_left(const struct tocsin_alert *alert)
-{
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long)((alert->deadline.tv_sec - now.tv_sec) * 1000 +
-                  (alert->deadline.tv_nsec - now.tv_nsec) / 1000000);
-}
-
 /*
  * What the gateway said, for a message: Twilio's error JSON as
  * "MESSAGE (code N)", else the start of the body on one line. Written to
@@ -565,7 +490,7 @@ static long sms_time_left(const struct tocsin_alert *alert)
  */
 static const char *sms_answer(const struct sms *s, char *out, size_t outlen)
 {
-    json_t *root = json_loadb(s->answer, s->answer_len, 0, NULL);
+    json_t *root = json_loadb(s->answer.data, s->answer.len, 0, NULL);
     json_t *message = root ? json_object_get(root, "message") : NULL;
     json_t *code = root ? json_object_get(root, "code") : NULL;
     size_t i, used = 0;
@@ -578,9 +503,9 @@ static const char *sms_answer(const struct sms *s, char *out, size_t outlen)
         else
             snprintf(out, outlen, "%s", json_string_value(message));
     } else {
-        for (i = 0; i < s->answer_len && used + 1 < outlen && i < 200; i++)
-            if ((unsigned char)s->answer[i] >= 0x20 && s->answer[i] != 0x7f)
-                out[used++] = s->answer[i];
+        for (i = 0; i < s->answer.len && used + 1 < outlen && i < 200; i++)
+            if ((unsigned char)s->answer.data[i] >= 0x20 && s->answer.data[i] != 0x7f)
+                out[used++] = s->answer.data[i];
         out[used] = '\0';
     }
     json_decref(root);
@@ -617,8 +542,8 @@ static enum tocsin_delivery sms_send_one(struct sms *s, const char *to, const ch
         goto oom;
     snprintf(form, len, "To=%s&From=%s&Body=%s", eto, efrom, ebody);
 
-    s->errbuf[0] = s->answer[0] = '\0';
-    s->answer_len = 0;
+    s->errbuf[0] = '\0';
+    tocsin_capture_reset(&s->answer);
     curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, form);
     curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(form));
     curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, left_ms);
@@ -645,18 +570,13 @@ static enum tocsin_delivery sms_send_one(struct sms *s, const char *to, const ch
         goto out;
     }
     curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
-    sms_answer(s, said, sizeof(said));
-    if (code >= 200 && code < 300) {
-        outcome = TOCSIN_DELIVERED;
+    outcome = tocsin_http_outcome(code);
+    if (outcome == TOCSIN_DELIVERED)
         goto out;
-    }
-    if (code == 429 || code == 408 || code >= 500) {
-        if (curl_easy_getinfo(s->curl, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after > 0)
-            *wait = (long)after;
-        outcome = TOCSIN_RETRY;
-    } else {
-        outcome = TOCSIN_FAILED;
-    }
+    if (outcome == TOCSIN_RETRY &&
+        curl_easy_getinfo(s->curl, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after > 0)
+        *wait = (long)after;
+    sms_answer(s, said, sizeof(said));
     if (code == 401)
         snprintf(err, errlen, "the gateway refused the credentials of account %s: "
                  "answered 401%s%s", s->account, *said ? ": " : "", said);
@@ -705,7 +625,7 @@ static enum tocsin_delivery sms_notify(void *instance, const struct tocsin_alert
 
         if ((m->sent | m->refused) & bit)
             continue;
-        if ((left = sms_time_left(alert)) < 1) {
+        if ((left = tocsin_ms_left(&alert->deadline)) < 1) {
             snprintf(why, sizeof(why), "no time left before the deadline for %s", s->to[i]);
             retry = 1;
             break;

@@ -20,7 +20,6 @@
  */
 #include <curl/curl.h>
 #include <jansson.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,9 +54,7 @@ struct webhook {
 
     /* What one request gathers; reset before each. */
     char errbuf[CURL_ERROR_SIZE];
-    char *resp;                  /* response body, NUL-terminated; made
-                                    WH_RESPONSE_MAX + 1 bytes at first use */
-    size_t resp_len;
+    struct tocsin_capture resp;  /* start of the response body */
 };
 
 static cfg_opt_t webhook_options[] = {
@@ -78,74 +75,17 @@ static cfg_opt_t webhook_options[] = {
 /* Text helpers                                                        */
 /* ------------------------------------------------------------------ */
 
-/* A string option, or NULL when it is unset or empty. */
-static const char *wh_opt(cfg_t *options, const char *name)
-{
-    const char *s = cfg_getstr(options, name);
-
-    return s && *s ? s : NULL;
-}
-
-/* Length of the valid UTF-8 sequence at s (n bytes available), or 0 when
- * the bytes there are not one. */
-static size_t wh_utf8_len(const unsigned char *s, size_t n)
-{
-    size_t len, i;
-    uint32_t cp;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        len = 2;
-        cp = s[0] & 0x1f;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        len = 3;
-        cp = s[0] & 0x0f;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        len = 4;
-        cp = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 /* A JSON string of `s` with invalid UTF-8 (plugin output in Latin-1, say)
  * replaced by U+FFFD; NULL is "". Returns a new reference, or NULL when
  * out of memory. O(strlen(s)). */
 static json_t *wh_json_text(const char *s)
 {
-    const unsigned char *p = (const unsigned char *)(s ? s : "");
-    size_t n = strlen((const char *)p), i = 0, used = 0, len;
-    char *clean;
+    char *clean = tocsin_utf8_clean(s, TOCSIN_UTF8_REPLACEMENT);
     json_t *j;
 
-    clean = malloc(n * 3 + 1);
     if (!clean)
         return NULL;
-    while (i < n) {
-        len = wh_utf8_len(p + i, n - i);
-        if (len) {
-            memcpy(clean + used, p + i, len);
-            used += len;
-            i += len;
-        } else {
-            memcpy(clean + used, "\xef\xbf\xbd", 3);
-            used += 3;
-            i++;
-        }
-    }
-    j = json_stringn(clean, used);
+    j = json_string(clean);
     free(clean);
     return j;
 }
@@ -169,48 +109,6 @@ static int wh_set_time(json_t *obj, const char *key, time_t t)
     return json_object_set_new(obj, key, json_string(text));
 }
 
-/* `n` bytes of a receiver's text fit for one line of err: control
- * characters become spaces, cut at WH_SHOW_MAX with "...". Returns out. */
-static const char *wh_show(const char *s, size_t n, char *out, size_t outlen)
-{
-    size_t used = 0, i;
-
-    out[0] = '\0';
-    for (i = 0; i < n && i < WH_SHOW_MAX; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        tocsin_append(out, outlen, &used, "%c", c < 0x20 || c == 0x7f ? ' ' : (char)c);
-    }
-    while (used > 0 && out[used - 1] == ' ')
-        out[--used] = '\0';
-    if (i < n)
-        tocsin_append(out, outlen, &used, "...");
-    return out;
-}
-
-/* Replace every occurrence of `secret` in err with "[redacted]". */
-static void wh_redact_one(char *err, size_t errlen, const char *secret)
-{
-    static const char mark[] = "[redacted]";
-    size_t slen = secret ? strlen(secret) : 0;
-    char *hit, *from = err;
-
-    if (!slen || !err)
-        return;
-    while ((hit = strstr(from, secret))) {
-        size_t tail = strlen(hit + slen);
-        size_t room = errlen - (size_t)(hit - err) - 1;
-        size_t mlen = sizeof(mark) - 1 < room ? sizeof(mark) - 1 : room;
-
-        if (tail > room - mlen)
-            tail = room - mlen;
-        memmove(hit + mlen, hit + slen, tail);
-        memcpy(hit, mark, mlen);
-        hit[mlen + tail] = '\0';
-        from = hit + mlen;
-    }
-}
-
 /* Remember a string that must never be shown (copied). Short strings are
  * not kept: redacting "1" would maim every message and hide nothing. */
 static int wh_add_secret(struct webhook *wh, const char *s, size_t len)
@@ -223,18 +121,6 @@ static int wh_add_secret(struct webhook *wh, const char *s, size_t len)
         return -1;
     wh->secrets[wh->nsecrets++] = copy;
     return 0;
-}
-
-/* Milliseconds left before `deadline` (CLOCK_MONOTONIC), never negative. */
-static long wh_ms_left(const struct timespec *deadline)
-{
-    struct timespec now;
-    long long ms;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    ms = ((long long)deadline->tv_sec - now.tv_sec) * 1000 +
-         (deadline->tv_nsec - now.tv_nsec) / 1000000;
-    return ms > 0 ? (long)ms : 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -376,28 +262,6 @@ out:
 /* HTTP                                                                */
 /* ------------------------------------------------------------------ */
 
-/* Keep up to WH_RESPONSE_MAX bytes of the answer; read and drop the rest. */
-static size_t wh_on_body(char *data, size_t size, size_t nmemb, void *ud)
-{
-    struct webhook *wh = ud;
-    size_t bytes = size * nmemb;
-    size_t take = WH_RESPONSE_MAX - wh->resp_len;
-
-    if (take > bytes)
-        take = bytes;
-    if (take) {
-        if (!wh->resp) {
-            wh->resp = malloc(WH_RESPONSE_MAX + 1);
-            if (!wh->resp)
-                return bytes;       /* the explanation is optional */
-        }
-        memcpy(wh->resp + wh->resp_len, data, take);
-        wh->resp_len += take;
-        wh->resp[wh->resp_len] = '\0';
-    }
-    return bytes;
-}
-
 /* Whether a libcurl failure cannot get better by trying again. */
 static int wh_curl_permanent(CURLcode rc)
 {
@@ -417,7 +281,7 @@ static enum tocsin_delivery wh_post(struct webhook *wh, const char *body,
 {
     char why[WH_SHOW_MAX + 8];
     curl_off_t retry_after = 0;
-    long left = wh_ms_left(&alert->deadline), status = 0;
+    long left = tocsin_ms_left(&alert->deadline), status = 0;
     enum tocsin_delivery outcome;
     CURLcode rc;
 
@@ -425,7 +289,7 @@ static enum tocsin_delivery wh_post(struct webhook *wh, const char *body,
         snprintf(err, errlen, "no time left before the deadline to reach %s", wh->peer);
         return TOCSIN_RETRY;
     }
-    wh->resp_len = 0;
+    tocsin_capture_reset(&wh->resp);
     wh->errbuf[0] = '\0';
     rc = curl_easy_setopt(wh->curl, CURLOPT_POSTFIELDS, body);
     if (rc == CURLE_OK)
@@ -445,9 +309,11 @@ static enum tocsin_delivery wh_post(struct webhook *wh, const char *body,
         return wh_curl_permanent(rc) ? TOCSIN_FAILED : TOCSIN_RETRY;
     }
     curl_easy_getinfo(wh->curl, CURLINFO_RESPONSE_CODE, &status);
-    if (status >= 200 && status < 300)
-        return TOCSIN_DELIVERED;
-    wh_show(wh->resp ? wh->resp : "", wh->resp_len, why, sizeof(why));
+    outcome = tocsin_http_outcome(status);
+    if (outcome == TOCSIN_DELIVERED)
+        return outcome;
+    tocsin_show(wh->resp.data, wh->resp.len, WH_SHOW_MAX, TOCSIN_SHOW_TRIM, why,
+                sizeof(why));
     if (status >= 300 && status < 400) {
         snprintf(err, errlen, "webhook at %s answered %ld: redirects are not "
                  "followed, give the final address as url", wh->peer, status);
@@ -455,13 +321,10 @@ static enum tocsin_delivery wh_post(struct webhook *wh, const char *body,
     }
     snprintf(err, errlen, "webhook at %s answered %ld%s%s", wh->peer, status,
              *why ? ": " : "", why);
-    outcome = TOCSIN_FAILED;
-    if (status == 408 || status == 429 || status >= 500) {
-        if (curl_easy_getinfo(wh->curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
-            retry_after > 0)
-            *alert->retry_after = (long)retry_after;
-        outcome = TOCSIN_RETRY;
-    }
+    if (outcome == TOCSIN_RETRY &&
+        curl_easy_getinfo(wh->curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+        retry_after > 0)
+        *alert->retry_after = (long)retry_after;
     return outcome;
 }
 
@@ -488,7 +351,7 @@ static void webhook_teardown(void *instance)
     free(wh->tmpl);
     for (i = 0; i < wh->nsecrets; i++)
         tocsin_secret_free(wh->secrets[i]);
-    free(wh->resp);
+    tocsin_capture_free(&wh->resp);
     if (wh->curl_ready)
         curl_global_cleanup();
     free(wh);
@@ -667,8 +530,8 @@ oom:
 /* Options that never change go to the handle once. Returns 0, or -1. */
 static int wh_setup_curl(struct webhook *wh, cfg_t *options, char *err, size_t errlen)
 {
-    const char *ca = wh_opt(options, "ca_file");
-    const char *proxy = wh_opt(options, "proxy");
+    const char *ca = tocsin_option_str(options, "ca_file");
+    const char *proxy = tocsin_option_str(options, "proxy");
     CURL *c = wh->curl;
     CURLcode rc = CURLE_OK;
 
@@ -680,8 +543,8 @@ static int wh_setup_curl(struct webhook *wh, cfg_t *options, char *err, size_t e
     SET(CURLOPT_URL, wh->url);
     SET(CURLOPT_NOSIGNAL, 1L);
     SET(CURLOPT_ERRORBUFFER, wh->errbuf);
-    SET(CURLOPT_WRITEFUNCTION, wh_on_body);
-    SET(CURLOPT_WRITEDATA, wh);
+    SET(CURLOPT_WRITEFUNCTION, tocsin_capture_write);
+    SET(CURLOPT_WRITEDATA, &wh->resp);
     SET(CURLOPT_HTTPHEADER, wh->headers);
     SET(CURLOPT_POST, 1L);
     SET(CURLOPT_USERAGENT, "tocsin-webhook/" WH_VERSION);
@@ -708,12 +571,12 @@ static int wh_setup_curl(struct webhook *wh, cfg_t *options, char *err, size_t e
 static int webhook_setup(cfg_t *options, void **instance, char *err, size_t errlen)
 {
     struct webhook *wh;
-    const char *tmpl = cfg_getstr(options, "template");
     char *token = NULL, why[256];
 
     wh = calloc(1, sizeof(*wh));
     if (!wh)
         goto oom;
+    wh->resp.max = WH_RESPONSE_MAX;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         snprintf(err, errlen, "libcurl could not be initialised");
         goto fail;
@@ -734,12 +597,8 @@ static int webhook_setup(cfg_t *options, void **instance, char *err, size_t errl
         snprintf(err, errlen, "bearer token: %s", why);
         goto fail;
     }
-    if (tocsin_template_check(tmpl ? tmpl : "", why, sizeof(why)) < 0) {
-        snprintf(err, errlen, "option 'template': %s", why);
+    if (tocsin_option_template(options, "template", 1, &wh->tmpl, err, errlen) < 0)
         goto fail;
-    }
-    if (!(wh->tmpl = strdup(tmpl ? tmpl : "")))
-        goto oom;
     if (wh_headers(wh, options, token, err, errlen) < 0)
         goto fail;
     if (!(wh->curl = curl_easy_init())) {
@@ -785,7 +644,7 @@ static enum tocsin_delivery webhook_notify(void *instance,
     outcome = wh_post(wh, body, alert, err, errlen);
     free(body);
     for (i = 0; i < wh->nsecrets; i++)
-        wh_redact_one(err, errlen, wh->secrets[i]);
+        tocsin_redact(err, errlen, wh->secrets[i]);
     return outcome;
 }
 

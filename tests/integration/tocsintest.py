@@ -48,6 +48,10 @@ class ConfDir:
             main += '\nstate_dir = "%s"\n' % self.state_dir
         if "control_socket" not in main:
             main += '\ncontrol_socket = "%s"\n' % self.socket
+        # The HTTP endpoint is on by default, on one fixed port; a test
+        # that wants it configures its own (with free_port()).
+        if not re.search(r"^\s*http\s*\{", main, re.M):
+            main += "\nhttp {\n    enabled = false\n}\n"
         with open(self.path, "w") as f:
             f.write(main)
         for name, text in (files or {}).items():
