@@ -9,6 +9,7 @@ grouping, receivers that fail, throttle, refuse connections or hang,
 thresholds on performance data, groups of services, and disabled
 notifiers."""
 import base64
+import datetime
 import json
 import os
 import re
@@ -52,6 +53,13 @@ critical) echo "CRITICAL - $1 is down|time=${t}s;;;0"; exit 2 ;;
 *) echo "UNKNOWN - $1 is in state '$s'"; exit 3 ;;
 esac
 """
+
+
+def log_time(line):
+    """When the daemon wrote a log line ("2026-11-22T20:47:27.431 +0000 ..."),
+    in seconds since the epoch."""
+    stamp = " ".join(line.split(" ", 2)[:2])
+    return datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f %z").timestamp()
 
 
 def wait_until(fn, timeout, what):
@@ -547,7 +555,8 @@ class Suppression(Pipeline):
         self.wait_history("suppressed", r"^problem CRITICAL not sent: the service is in "
                                         r"downtime$", "api")
         (problem,) = self.wait_hook(service="api", kind="problem", timeout=15)
-        self.assertGreaterEqual(problem["_at"], ends - 1.0,
+        # (The daemon's end is in whole seconds, taken before ours.)
+        self.assertGreaterEqual(problem["_at"], ends - 1.5,
                                 f"expected no notification before the downtime ended "
                                 f"({ends - problem['_at']:.1f} s too early)")
         self.assertEqual(problem["reason"], "no longer suppressed",
@@ -639,7 +648,7 @@ class Grouping(Pipeline):
     def test_problems_within_group_wait_make_one_message(self):
         d = self.start(self.notifier("console") + self.notifier("slack")
                        + self.route("critical", ["slack"], severity='{ "critical" }',
-                                    group_wait="2s")
+                                    group_wait="3s")
                        + "".join(self.service(f"web{i}", "ok") for i in (1, 2, 3)))
         for i in (1, 2, 3):
             d.wait_for(rf"service 'web{i}' on testhost: first result OK", timeout=10)
@@ -721,20 +730,22 @@ class FailingReceivers(Pipeline):
     def test_hanging_receiver_times_out_without_delaying_others(self):
         self.slack.respond(delay=30)
         d = self.start(self.notifier("console") + self.notifier("webhook")
-                       + self.notifier("slack", timeout="2s")
+                       + self.notifier("slack", timeout="4s")
                        + self.route("all", ["slack", "webhook"])
                        + self.service("api", "critical") + self.service("db", "ok"))
         (hung,) = self.slack.wait(1, timeout=10)
         self.wait_hook(service="api", kind="problem")
         # A second problem while slack still hangs: the webhook has it at once.
         self.set_state("db", "critical")
-        line = d.wait_for(r"service 'db' on testhost: OK -> CRITICAL \(hard", timeout=10)
+        line = d.wait_for(r"service 'db' on testhost: OK -> CRITICAL \(hard", timeout=10)[0]
+        judged = log_time(line)
         (db,) = self.wait_hook(service="db", kind="problem", timeout=5)
-        self.assertLess(db["_at"] - hung.at, 2.0,
-                        f"expected the webhook to get db's problem while slack hung (its "
-                        f"timeout is 2 s); it came {db['_at'] - hung.at:.2f} s after slack's "
-                        f"request; log:\n{self.tail()}")
-        self.assertTrue(line)
+        self.assertLess(db["_at"] - judged, 1.5,
+                        f"expected the webhook to get db's problem at once; it came "
+                        f"{db['_at'] - judged:.2f} s after the hard change; log:\n{self.tail()}")
+        self.assertEqual(len(self.slack.requests), 1,
+                         f"expected slack still stuck in its first attempt when the webhook "
+                         f"got db's problem; got {self.slack.requests}")
         # Slack gets both in the end, after its attempt timed out.
         def both():
             names = {a["fields"][0]["value"] for r in self.slack.requests[1:]
@@ -742,10 +753,10 @@ class FailingReceivers(Pipeline):
             return names >= {"api", "db"}
         wait_until(both, 20, lambda: f"api and db at slack after the hang; it got "
                                      f"{self.slack.requests}")
-        self.assertGreaterEqual(self.slack.requests[1].at - hung.at, 1.9,
-                                "expected the retry only after the timeout (2 s)")
+        self.assertGreaterEqual(self.slack.requests[1].at - hung.at, 3.9,
+                                "expected the retry only after the timeout (4 s)")
         (retry,) = self.wait_history("retry", r"^to slack, attempt 1, ", "api")
-        self.assertRegex(retry["text"], r"did not answer within 2(\.0)? s$",
+        self.assertRegex(retry["text"], r"did not answer within 4(\.0)? s$",
                          f"expected the reason to say the attempt timed out; got {retry}")
         self.wait_history("delivered", r"^to slack, attempt 2, ", "api")
 
@@ -759,7 +770,7 @@ class Ordering(Pipeline):
     def test_problem_retried_after_its_recovery_is_not_sent(self):
         self.pd.respond(500, "try later")
         d = self.start(self.notifier("console")
-                       + self.notifier("pagerduty", retry_min="3s", retry_max="3s")
+                       + self.notifier("pagerduty", retry_min="5s", retry_max="5s")
                        + self.route("all", ["pagerduty"]) + self.service("api", "critical"))
         (first,) = self.pd.wait(1)
         self.assertEqual(first.json()["event_action"], "trigger")
