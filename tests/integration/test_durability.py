@@ -100,7 +100,7 @@ class Durability(Pipeline):
         # And the store knows each was delivered.
         wait_until(lambda: {e["service"] for e in self.history() if e["kind"] == "delivered"}
                    >= names, 20, "a delivered event in the history for every service")
-        self.assertTrue(d.alive())
+        self.assertTrue(d.alive(), f"expected tocsind to be running; log:\n{self.tail()}")
 
     def test_restart_does_not_tell_a_lasting_problem_again(self):
         d = self.start(self.hook_route() + self.service("api", "critical")
@@ -172,7 +172,7 @@ class Durability(Pipeline):
         kinds = [(a["service"], a["kind"]) for a in self.hook_alerts(self.hook)]
         self.assertEqual(kinds, [("api", "problem"), ("api", "recovery")],
                          f"expected no second problem after the reload; got {kinds}")
-        self.assertTrue(d.alive())
+        self.assertTrue(d.alive(), f"expected tocsind to be running; log:\n{self.tail()}")
 
 
 if __name__ == "__main__":

@@ -454,7 +454,7 @@ class Persistence(Pipeline):
         late = [a for a in self.hook_alerts(self.hook)
                 if a["service"] == "api" and a["_at"] > recovery["_at"]]
         self.assertEqual(late, [], f"expected no repeat of api after its recovery; got {late}")
-        self.assertTrue(d.alive())
+        self.assertTrue(d.alive(), f"expected tocsind to be running; log:\n{self.tail()}")
 
     def test_escalation_after_a_while_unless_acknowledged(self):
         esc = '    escalation {\n        after = 2s\n        notifiers = { "sms" }\n    }\n'
