@@ -182,6 +182,8 @@ class Pipeline(DaemonTest):
 
     def history(self, service=None):
         out = self.ctl_ok("history", "--json", *([service] if service else []))
+        for secret in SECRETS:
+            self.assertNotIn(secret, out, "a receiver's secret showed in the history")
         return json.loads(out)
 
     def wait_history(self, kind, text, service=None, count=1, timeout=20):
