@@ -47,6 +47,9 @@ struct tocsin_alerting {
     struct tocsin_incident *inc;     /* per service */
     struct flight *flights;          /* per notifier */
     struct forward *forwards;        /* per notifier */
+    int64_t *group_release_ms;       /* per route: when the problems gathered
+                                        for its current group go out */
+    uint32_t *by_name;               /* service indices sorted by name */
     uint32_t next_seq;
     int64_t next_tick_ms;
     int64_t next_prune_ms;
@@ -97,27 +100,50 @@ static int told_has(const struct tocsin_incident *inc, uint32_t n)
     return 0;
 }
 
-static void told_add(struct tocsin_incident *inc, uint32_t n)
+/* Add notifier `n` to the incident's told set (with `sent` as its sent
+ * flag) unless it is there. */
+static void told_add(struct tocsin_incident *inc, uint32_t n, int sent)
 {
     uint32_t *t;
+    unsigned char *sf;
 
     if (told_has(inc, n))
         return;
     t = realloc(inc->told, (inc->ntold + 1) * sizeof(*t));
     if (!t)
         return;
-    t[inc->ntold++] = n;
     inc->told = t;
+    sf = realloc(inc->sent, inc->ntold + 1);
+    if (!sf)
+        return;
+    inc->sent = sf;
+    t[inc->ntold] = n;
+    sf[inc->ntold] = (unsigned char)(sent != 0);
+    inc->ntold++;
+}
+
+/* The notifiers of the incident that a notification of it has gone out
+ * to, into out (room for ntold). Returns how many. */
+static size_t told_sent(const struct tocsin_incident *inc, uint32_t *out)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < inc->ntold; i++)
+        if (inc->sent[i])
+            out[n++] = inc->told[i];
+    return n;
 }
 
 static void incident_close(struct tocsin_incident *inc)
 {
     free(inc->key);
     free(inc->told);
+    free(inc->sent);
     free(inc->ack_author);
     free(inc->ack_text);
     inc->key = NULL;
     inc->told = NULL;
+    inc->sent = NULL;
     inc->ntold = 0;
     inc->pending = 0;
     inc->route = -1;
@@ -241,7 +267,7 @@ static int restore_one(void *ud, const char *name, const void *blob, size_t len)
             break;
         k = tocsin_config_find_notifier(a->conf, n);
         if (k >= 0)
-            told_add(inc, (uint32_t)k);
+            told_add(inc, (uint32_t)k, 1); /* whether it went out is not kept */
         free(n);
     }
     inc->ack_author = take_str(&p, &left);
@@ -321,6 +347,24 @@ static int encode_alert(struct tocsin_alerting *a, uint32_t svc, enum tocsin_ale
 }
 
 /*
+ * When a problem routed by `r` at now_ms may go out. The first problem
+ * of a route opens a group that is released group_wait later; every
+ * problem of that route until then joins it, due at the same instant, so
+ * that dispatch finds them together and sends each notifier one message.
+ */
+static int64_t group_release(struct tocsin_alerting *a, const struct tocsin_route_conf *r,
+                             int64_t now_ms)
+{
+    int64_t *release = &a->group_release_ms[r - a->conf->routes];
+
+    if (r->group_wait_ms <= 0)
+        return now_ms;
+    if (*release <= now_ms)
+        *release = now_ms + r->group_wait_ms;
+    return *release;
+}
+
+/*
  * Write one notification for notifier `n` to the outbox. Returns 0 or -1.
  */
 static int queue_one(struct tocsin_alerting *a, uint32_t svc, uint32_t n,
@@ -353,7 +397,8 @@ static int queue_one(struct tocsin_alerting *a, uint32_t svc, uint32_t n,
     it.severity = severity;
     it.created_ms = now_ms;
     it.expires_ms = now_ms + nc->expire_ms;
-    it.next_attempt_ms = now_ms + (r && kind == TOCSIN_ALERT_PROBLEM ? r->group_wait_ms : 0);
+    it.next_attempt_ms = r && kind == TOCSIN_ALERT_PROBLEM ? group_release(a, r, now_ms)
+                                                           : now_ms;
     it.payload = payload.data;
     it.payload_len = payload.len;
     rc = tocsin_outbox_add(a->store, &it, &id);
@@ -390,8 +435,9 @@ static void queue_all(struct tocsin_alerting *a, uint32_t svc, const uint32_t *l
     for (i = 0; i < n; i++) {
         const struct tocsin_notifier_conf *nc = &a->conf->notifiers[list[i]];
 
+        /* A disabled notifier counts as sent: the fallback stands in. */
         if (tell)
-            told_add(&a->inc[svc], list[i]);
+            told_add(&a->inc[svc], list[i], !nc->enabled);
         if ((long)list[i] == fb && nc->enabled)
             fallback_listed = 1;
         if (!nc->enabled) {
@@ -542,6 +588,32 @@ static void tell_problem(struct tocsin_alerting *a, uint32_t svc, enum tocsin_al
     inc->pending = 0;
 }
 
+/*
+ * Queue the recovery of the incident of `svc` for every notifier a
+ * notification of it has gone out to. One whose problem is still waiting
+ * in the outbox (for its group, or for a retry) gets nothing: that
+ * problem is not sent either (see stale()), so it hears neither.
+ */
+static void queue_recovery(struct tocsin_alerting *a, uint32_t svc, enum tocsin_state previous,
+                           const char *reason, time_t now)
+{
+    struct tocsin_incident *inc = &a->inc[svc];
+    uint32_t *list = inc->ntold ? calloc(inc->ntold, sizeof(*list)) : NULL;
+    size_t n = list ? told_sent(inc, list) : 0;
+
+    if (n)
+        queue_all(a, svc, list, n, TOCSIN_ALERT_RECOVERY,
+                  tocsin_route_severity(svc_conf(a, svc), TOCSIN_OK), TOCSIN_OK, previous,
+                  inc->route >= 0 ? &a->conf->routes[inc->route] : NULL, reason, 0, now);
+    else if (inc->ntold)
+        tocsin_info("service '%s': recovered before its problem went out, so neither is "
+                    "sent", svc_name(a, svc));
+    else
+        tocsin_info("service '%s': recovered; nobody was told of the problem, so no "
+                    "recovery is sent", svc_name(a, svc));
+    free(list);
+}
+
 void tocsin_alerting_hard_change(struct tocsin_alerting *a, uint32_t svc,
                                  enum tocsin_state old, time_t now)
 {
@@ -576,16 +648,7 @@ void tocsin_alerting_hard_change(struct tocsin_alerting *a, uint32_t svc,
         inc->state = TOCSIN_OK;
         inc->pending = 0;
     } else if (inc->key) {
-        if (inc->ntold) {
-            const struct tocsin_route_conf *r = inc->route >= 0
-                ? &a->conf->routes[inc->route] : NULL;
-
-            queue_all(a, svc, inc->told, inc->ntold, TOCSIN_ALERT_RECOVERY,
-                      tocsin_route_severity(s, TOCSIN_OK), TOCSIN_OK, old, r, NULL, 0, now);
-        } else {
-            tocsin_info("service '%s': recovered; nobody was told of the problem, so no "
-                        "recovery is sent", s->inst.name);
-        }
+        queue_recovery(a, svc, old, NULL, now);
         incident_close(inc);
     }
     persist(a, svc);
@@ -767,6 +830,73 @@ void tocsin_alerting_result(struct tocsin_alerting *a, uint32_t svc, time_t now)
 /* The outbox: dispatch and outcomes                                   */
 /* ------------------------------------------------------------------ */
 
+/* The configuration whose service names qsort and bsearch compare (the
+ * daemon is single-threaded). */
+static const struct tocsin_config *name_order_conf;
+
+static int cmp_service_index(const void *x, const void *y)
+{
+    const struct tocsin_config *conf = name_order_conf;
+
+    return strcmp(conf->services[*(const uint32_t *)x].inst.name,
+                  conf->services[*(const uint32_t *)y].inst.name);
+}
+
+static int cmp_name_to_index(const void *key, const void *y)
+{
+    return strcmp(key, name_order_conf->services[*(const uint32_t *)y].inst.name);
+}
+
+/* Index of the service named `name`, or -1. O(log n). */
+static long find_service(const struct tocsin_alerting *a, const char *name)
+{
+    const uint32_t *hit;
+
+    if (!a->conf->nservices)
+        return -1;
+    name_order_conf = a->conf;
+    hit = bsearch(name, a->by_name, a->conf->nservices, sizeof(*a->by_name),
+                  cmp_name_to_index);
+    return hit ? (long)*hit : -1;
+}
+
+/*
+ * 1 when outbox item `it` tells of an incident that has ended since it was
+ * queued: a problem, repeat, escalation or acknowledgement whose service
+ * has recovered (or has a newer incident) while the item waited for its
+ * group or for a retry. Sent now, it would reach the receiver after the
+ * recovery and open there again what is over (a PagerDuty trigger after
+ * its resolve). Recoveries are never stale.
+ */
+static int stale(const struct tocsin_alerting *a, long svc,
+                 const struct tocsin_outbox_item *it)
+{
+    const char *open;
+
+    if (it->kind == TOCSIN_ALERT_RECOVERY || !it->incident || !*it->incident || svc < 0)
+        return 0;
+    open = a->inc[svc].key;
+    return !open || strcmp(open, it->incident) != 0;
+}
+
+/* Item `it` of service `svc` (-1: unknown) goes out to notifier `n`: note
+ * it in the incident, so that its recovery goes there too. */
+static void mark_sent(struct tocsin_alerting *a, long svc, uint32_t n,
+                      const struct tocsin_outbox_item *it)
+{
+    struct tocsin_incident *inc;
+    size_t i;
+
+    if (svc < 0)
+        return;
+    inc = &a->inc[svc];
+    if (!inc->key || !it->incident || strcmp(inc->key, it->incident) != 0)
+        return;
+    for (i = 0; i < inc->ntold; i++)
+        if (inc->told[i] == n)
+            inc->sent[i] = 1;
+}
+
 struct dispatch {
     struct tocsin_alerting *a;
     /* per notifier, for this round: the message being assembled */
@@ -802,13 +932,14 @@ static int flight_add(struct flight *fl, int64_t id, int attempts)
  * Look at one due outbox item: take it into its notifier's message when
  * that notifier has nothing in flight and the item belongs to the group
  * being assembled (same group key, under GROUP_MAX); skip it otherwise.
- * An item for a notifier that no longer exists or is not enabled fails.
+ * An item for a notifier that no longer exists or is not enabled fails
+ * (2); one whose incident has ended is not sent (3).
  */
 static int dispatch_item(void *ud, const struct tocsin_outbox_item *it)
 {
     struct dispatch *dp = ud;
     struct tocsin_alerting *a = dp->a;
-    long n = tocsin_config_find_notifier(a->conf, it->notifier);
+    long n = tocsin_config_find_notifier(a->conf, it->notifier), svc;
     struct flight *fl;
 
     if (n < 0 || !a->conf->notifiers[n].enabled) {
@@ -818,6 +949,11 @@ static int dispatch_item(void *ud, const struct tocsin_outbox_item *it)
     fl = &a->flights[n];
     if (fl->seq)
         return 1;
+    svc = find_service(a, it->service);
+    if (stale(a, svc, it)) {
+        dp->taken++;
+        return 3; /* handled below: not sent */
+    }
     if (dp->count[n]) {
         if (!*it->group_key || strcmp(dp->group[n], it->group_key) != 0 ||
             dp->count[n] >= GROUP_MAX)
@@ -831,15 +967,18 @@ static int dispatch_item(void *ud, const struct tocsin_outbox_item *it)
     if (flight_add(fl, it->id, it->attempts) < 0 ||
         tocsin_buf_append(&dp->msg[n], it->payload, it->payload_len) < 0)
         return 1;
+    mark_sent(a, svc, (uint32_t)n, it);
     dp->count[n]++;
     dp->taken++;
     return 0;
 }
 
-/* Ids of items that named a notifier that is gone or disabled. */
+/* Items taken that are not sent, each with why: a notifier that is gone
+ * or disabled, an incident that has ended. */
 struct orphans {
     struct tocsin_alerting *a;
     int64_t ids[DISPATCH_BATCH];
+    const char *why[DISPATCH_BATCH];
     size_t n;
 };
 
@@ -848,9 +987,13 @@ static int dispatch_cb(void *ud, const struct tocsin_outbox_item *it)
     struct { struct dispatch dp; struct orphans orph; } *both = ud;
     int rc = dispatch_item(&both->dp, it);
 
-    if (rc == 2) {
-        if (both->orph.n < DISPATCH_BATCH)
-            both->orph.ids[both->orph.n++] = it->id;
+    if (rc == 2 || rc == 3) {
+        if (both->orph.n >= DISPATCH_BATCH)
+            return 1; /* no room to record it: leave it for the next round */
+        both->orph.why[both->orph.n] = rc == 2
+            ? "the notifier is no longer configured or enabled"
+            : "not sent: the incident ended before it could be told";
+        both->orph.ids[both->orph.n++] = it->id;
         return 0;
     }
     return rc;
@@ -878,7 +1021,7 @@ static void dispatch(struct tocsin_alerting *a, int64_t now_ms)
         tocsin_store_begin(a->store);
         for (i = 0; i < both.orph.n; i++)
             tocsin_outbox_record(a->store, both.orph.ids[i], TOCSIN_FAILED,
-                                 "the notifier is no longer configured or enabled", now_ms, 0);
+                                 both.orph.why[i], now_ms, 0);
         tocsin_store_commit(a->store);
     }
     for (n = 0; n < nn; n++) {
@@ -1003,10 +1146,7 @@ static void tick_service(struct tocsin_alerting *a, uint32_t svc, time_t now)
     if (inc->state == TOCSIN_OK) {
         /* A recovery held back while the service flapped. */
         if (!a->views[svc].flapping) {
-            queue_all(a, svc, inc->told, inc->ntold, TOCSIN_ALERT_RECOVERY,
-                      tocsin_route_severity(svc_conf(a, svc), TOCSIN_OK), TOCSIN_OK,
-                      TOCSIN_CRITICAL, inc->route >= 0 ? &a->conf->routes[inc->route] : NULL,
-                      "the service stopped flapping", 0, now);
+            queue_recovery(a, svc, TOCSIN_CRITICAL, "the service stopped flapping", now);
             incident_close(inc);
             persist(a, svc);
         }
@@ -1103,10 +1243,17 @@ struct tocsin_alerting *tocsin_alerting_new(const struct tocsin_config *conf,
     a->forwards = calloc(nn, sizeof(*a->forwards));
     a->stats.attempts = calloc(nn, sizeof(uint64_t));
     a->stats.failures = calloc(nn, sizeof(uint64_t));
-    if (!a->inc || !a->flights || !a->forwards || !a->stats.attempts || !a->stats.failures)
+    a->group_release_ms = calloc(conf->nroutes ? conf->nroutes : 1, sizeof(int64_t));
+    a->by_name = calloc(conf->nservices ? conf->nservices : 1, sizeof(uint32_t));
+    if (!a->inc || !a->flights || !a->forwards || !a->stats.attempts || !a->stats.failures ||
+        !a->group_release_ms || !a->by_name)
         goto fail;
-    for (i = 0; i < conf->nservices; i++)
+    for (i = 0; i < conf->nservices; i++) {
         a->inc[i].route = -1;
+        a->by_name[i] = (uint32_t)i;
+    }
+    name_order_conf = conf;
+    qsort(a->by_name, conf->nservices, sizeof(*a->by_name), cmp_service_index);
     for (i = 0; i < conf->nnotifiers; i++) {
         if (!conf->notifiers[i].forwards_results || !conf->nservices)
             continue;
@@ -1148,5 +1295,7 @@ void tocsin_alerting_free(struct tocsin_alerting *a)
     free(a->forwards);
     free(a->stats.attempts);
     free(a->stats.failures);
+    free(a->group_release_ms);
+    free(a->by_name);
     free(a);
 }

@@ -47,6 +47,9 @@ struct tocsin_incident {
     enum tocsin_state state;        /* the hard problem state last judged */
     long route;                     /* first route that matched, or -1 */
     uint32_t *told;                 /* notifiers told of this incident */
+    unsigned char *sent;            /* per told notifier: a notification of
+                                       this incident has gone out to it (1
+                                       for incidents restored from the store) */
     size_t ntold;
     int pending;                    /* a problem not told yet (suppressed) */
     time_t next_repeat;             /* 0: none */

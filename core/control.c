@@ -458,6 +458,26 @@ static void handle_request(struct tocsin_control *c, struct client *cl, const ch
 /* Events                                                              */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Answer a connection that is not served (a peer without permission, or
+ * no slot free) with `msg` and close it. The request the peer has already
+ * sent is read and dropped first: closing a Unix socket with unread data
+ * resets the connection, and the peer would read ECONNRESET instead of
+ * the reason. Never blocks: the socket is non-blocking.
+ */
+static void refuse(int fd, const char *msg)
+{
+    char sink[4096];
+    ssize_t n = write(fd, msg, strlen(msg));
+    int i;
+
+    (void)n;
+    shutdown(fd, SHUT_WR);
+    for (i = 0; i < 16 && read(fd, sink, sizeof(sink)) > 0; i++)
+        ;
+    close(fd);
+}
+
 static void accept_clients(struct tocsin_control *c)
 {
     for (;;) {
@@ -475,13 +495,9 @@ static void accept_clients(struct tocsin_control *c)
                 break;
             }
         if (!peer_allowed(fd, &author) || !cl) {
-            const char *msg = cl ? "{\"ok\":false,\"error\":\"permission denied: root or the "
-                                   "tocsin group only\"}\n"
-                                 : "{\"ok\":false,\"error\":\"too many connections\"}\n";
-            ssize_t n = write(fd, msg, strlen(msg));
-
-            (void)n;
-            close(fd);
+            refuse(fd, cl ? "{\"ok\":false,\"error\":\"permission denied: root or the "
+                            "tocsin group only\"}\n"
+                          : "{\"ok\":false,\"error\":\"too many connections\"}\n");
             free(author);
             continue;
         }

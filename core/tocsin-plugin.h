@@ -370,7 +370,8 @@ struct tocsin_alert {
                                  its problem, repeats, escalations and
                                  recovery: use it to deduplicate */
     const char *group_key;    /* stable key of the notification group
-                                 (route and service), may be "" */
+                                 (the name of the route that grouped it),
+                                 may be "" */
     const char *route;        /* name of the route that chose the
                                  notifier, may be "" */
     const char *link;         /* a URL about the service, may be "" */

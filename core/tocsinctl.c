@@ -180,14 +180,25 @@ static json_t *request(json_t *req)
     tocsin_buf_puts(&answer, text);
     tocsin_buf_putc(&answer, '\n');
     free(text);
-    if (write(fd, answer.data, answer.len) != (ssize_t)answer.len)
-        die(EXIT_UNREACHABLE, "cannot send the request to %s: %s", path, strerror(errno));
+    if (send(fd, answer.data, answer.len, MSG_NOSIGNAL) != (ssize_t)answer.len) {
+        int e = errno;
+
+        /* A daemon that will not serve us may answer why and close before
+         * the request is in: its answer is still there to be read. */
+        if (e != EPIPE && e != ECONNRESET)
+            die(EXIT_UNREACHABLE, "cannot send the request to %s: %s", path, strerror(e));
+    }
     tocsin_buf_reset(&answer);
     for (;;) {
         ssize_t n = read(fd, chunk, sizeof(chunk));
 
         if (n < 0 && errno == EINTR)
             continue;
+        /* The daemon closes after its one-line answer; a reset once that
+         * line is in is the end of it, not a failure. */
+        if (n < 0 && errno == ECONNRESET && answer.len &&
+            memchr(answer.data, '\n', answer.len))
+            break;
         if (n < 0)
             die(EXIT_UNREACHABLE, "reading from %s: %s", path, strerror(errno));
         if (n == 0)

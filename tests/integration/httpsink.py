@@ -15,6 +15,7 @@ class Request:
         self.path = path
         self.headers = headers          # dict, lower-case names
         self.body = body                # bytes
+        self.at = time.time()           # when it came (wall clock)
 
     def json(self):
         return json.loads(self.body.decode("utf-8"))
@@ -30,13 +31,17 @@ class Request:
 
 class HttpSink:
     """Start with HttpSink(); stop with stop(). `requests` lists what came,
-    `respond(...)` queues the next answers (default 200 with `default_body`)."""
+    `respond(...)` queues the next answers (default 200 with `default_body`).
+    `port` picks the port (default: any free one), for a receiver that
+    comes up where a notifier already tried and found nothing. Setting
+    `answer_delay` makes every answer take that many seconds."""
 
     def __init__(self, default_status=200, default_body=b"ok",
-                 default_headers=None, tls_context=None):
+                 default_headers=None, tls_context=None, port=0):
         self.requests = []
         self.script = []
         self.default = (default_status, default_headers or {}, default_body, 0)
+        self.answer_delay = 0           # seconds to take over every answer
         self.lock = threading.Condition()
         self.stopping = threading.Event()
         sink = self
@@ -62,18 +67,25 @@ class HttpSink:
                     sink.stopping.wait(delay)
                     self.close_connection = True
                     return
+                if sink.answer_delay:
+                    # A slow receiver: it answers, but takes its time.
+                    sink.stopping.wait(sink.answer_delay)
                 if isinstance(rbody, str):
                     rbody = rbody.encode()
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(rbody)))
-                self.end_headers()
-                self.wfile.write(rbody)
+                try:
+                    self.send_response(status)
+                    for k, v in headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(rbody)))
+                    self.end_headers()
+                    self.wfile.write(rbody)
+                except (BrokenPipeError, ConnectionResetError):
+                    # The client gave up (a timeout, or it was killed).
+                    self.close_connection = True
 
             do_POST = do_GET = do_PUT = _any
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         if tls_context is not None:
             self.server.socket = tls_context.wrap_socket(self.server.socket, server_side=True)
