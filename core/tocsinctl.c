@@ -99,48 +99,71 @@ static struct tocsin_config *load_config(struct tocsin_registry *reg)
     return conf;
 }
 
-static void quiet_error(cfg_t *cfg, const char *fmt, va_list ap)
+/*
+ * The value of a top-level `control_socket = "..."` in the main
+ * configuration file, found by scanning its lines (comments skipped,
+ * only outside sections), or NULL when it does not set one. Reading the
+ * whole configuration would need every plugin and stop at any mistake in
+ * any conf.d file, which must not keep an operator from the daemon.
+ */
+static char *scan_control_socket(const char *path)
 {
-    (void)cfg;
-    (void)fmt;
-    (void)ap;
+    FILE *fp = fopen(path, "r");
+    char line[4096], *found = NULL;
+    int depth = 0;
+
+    if (!fp)
+        return NULL;
+    while (fgets(line, sizeof(line), fp)) {
+        char *p = line, *q;
+
+        for (q = p; *q; q++) {
+            if (*q == '#' || (*q == '/' && q[1] == '/')) {
+                *q = '\0';
+                break;
+            }
+            if (*q == '{')
+                depth++;
+            else if (*q == '}' && depth > 0)
+                depth--;
+        }
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (depth > 0 || strncmp(p, "control_socket", 14) != 0)
+            continue;
+        p += 14;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p++ != '=')
+            continue;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p != '"')
+            continue;
+        q = strchr(p + 1, '"');
+        if (!q)
+            continue;
+        free(found);
+        found = strndup(p + 1, (size_t)(q - p - 1));
+    }
+    fclose(fp);
+    return found;
 }
 
 /* The control socket: -s, else the control_socket of the main
- * configuration file (read alone: its conf.d is not needed for this),
- * else the default path. */
+ * configuration file, else the default path. */
 static const char *find_socket(void)
 {
     static char *from_conf;
-    cfg_opt_t opts[] = {
-        CFG_STR("control_socket", TOCSIN_RUN_DIR "/tocsind.sock", CFGF_NONE),
-        CFG_END()
-    };
-    cfg_t *cfg;
 
     if (socket_path)
         return socket_path;
     if (!conf_given && access(conf_path, R_OK) < 0)
         return TOCSIN_RUN_DIR "/tocsind.sock";
-    cfg = cfg_init(opts, CFGF_IGNORE_UNKNOWN);
-    if (!cfg)
-        die(EXIT_FAILED, "out of memory");
-    cfg_set_error_function(cfg, quiet_error);
-    if (cfg_parse(cfg, conf_path) == CFG_SUCCESS) {
-        from_conf = strdup(cfg_getstr(cfg, "control_socket"));
-    } else {
-        /* Sections libconfuse cannot skip: read the whole configuration. */
-        struct tocsin_registry reg;
-        struct tocsin_config *conf = load_config(&reg);
-
-        from_conf = strdup(conf->control_socket);
-        tocsin_config_free(conf);
-        tocsin_registry_free(&reg);
-    }
-    cfg_free(cfg);
-    if (!from_conf)
-        die(EXIT_FAILED, "out of memory");
-    return from_conf;
+    if (conf_given && access(conf_path, R_OK) < 0)
+        die(EXIT_USAGE, "cannot read %s: %s", conf_path, strerror(errno));
+    from_conf = scan_control_socket(conf_path);
+    return from_conf ? from_conf : TOCSIN_RUN_DIR "/tocsind.sock";
 }
 
 /* Send one request and read the one-line answer. Dies when the daemon
