@@ -824,6 +824,13 @@ static int control_reload(void *ud, struct tocsin_buf *errors)
     if (strcmp(conf->control_socket, old->control_socket) != 0)
         tocsin_warn("reload: control_socket changes from %s to %s only at a restart",
                     old->control_socket, conf->control_socket);
+    if (conf->http && old->http &&
+        (conf->http->enabled != old->http->enabled ||
+         strcmp(conf->http->listen ? conf->http->listen : "",
+                old->http->listen ? old->http->listen : "") != 0 ||
+         !conf->http->tls_cert != !old->http->tls_cert))
+        tocsin_warn("reload: changes to the http section (listen, enabled, TLS) take "
+                    "effect at a restart");
 
     /* From here on the new configuration is taken. */
     tocsin_pool_stop(&d->pool);
