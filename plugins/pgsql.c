@@ -636,8 +636,17 @@ static PGresult *pgsql_exec(PGconn *conn, struct tocsin_check *chk,
             goto fail;
         while (flushed == 0 && !PQisBusy(conn)) {
             res = PQgetResult(conn);
-            if (!res)
+            if (!res) {
+                const char *code = last ? PQresultErrorField(last, PG_DIAG_SQLSTATE) : NULL;
+
+                /* 57014 query_canceled: the statement_timeout set from the
+                 * time left ran out on the server just before it did here. */
+                if (code && strcmp(code, "57014") == 0) {
+                    *timed_out = 1;
+                    goto fail;
+                }
                 return last;
+            }
             PQclear(last);
             last = res;
         }

@@ -147,13 +147,12 @@ class Durability(Pipeline):
                 self.assertEqual(after[name][field], before[name][field],
                                  f"expected {name}'s {field} kept across the reload")
         self.assertEqual(after["api"].get("incident"), problem["incident"])
-        # A bad configuration is refused and changes nothing. tocsinctl
-        # reads it too (for the socket) and shows the mistake itself ...
+        # A bad configuration is refused and changes nothing: the daemon
+        # says why, with the FILE:LINE of the mistake.
         bad = self.conf.write("bad.conf", 'service "x" {\n    check = "dummy"\n'
                                           '    intervall = 1s\n}\n')
         rc, out, err = self.ctl("reload")
-        self.assertEqual(rc, 2, f"expected tocsinctl to refuse a bad configuration with exit "
-                                f"2; got {rc}, {err!r}")
+        self.assertEqual(rc, 1, f"expected the daemon to refuse with exit 1; got {rc}, {err!r}")
         self.assertIn(f"{bad}:3: no such option 'intervall'", err,
                       f"expected FILE:LINE of the mistake; got {err!r}")
         # ... and the daemon, asked through its socket, refuses it.
