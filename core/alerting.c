@@ -28,6 +28,9 @@ struct flight {
     uint32_t seq;                    /* 0 when none */
     int64_t *ids;                    /* the outbox items it carries */
     int *attempts;                   /* their attempts before this one */
+    long *svcs;                      /* their services (-1: unknown) */
+    int *kinds;                      /* their alert kinds */
+    char **incidents;                /* their incident keys (owned) */
     size_t nids, cap;
 };
 
@@ -118,7 +121,7 @@ static void told_add(struct tocsin_incident *inc, uint32_t n, int sent)
         return;
     inc->sent = sf;
     t[inc->ntold] = n;
-    sf[inc->ntold] = (unsigned char)(sent != 0);
+    sf[inc->ntold] = (unsigned char)sent;
     inc->ntold++;
 }
 
@@ -267,7 +270,8 @@ static int restore_one(void *ud, const char *name, const void *blob, size_t len)
             break;
         k = tocsin_config_find_notifier(a->conf, n);
         if (k >= 0)
-            told_add(inc, (uint32_t)k, 1); /* whether it went out is not kept */
+            /* Whether it went out is not kept: count it as told. */
+            told_add(inc, (uint32_t)k, TOCSIN_SENT_SETTLED);
         free(n);
     }
     inc->ack_author = take_str(&p, &left);
@@ -437,7 +441,8 @@ static void queue_all(struct tocsin_alerting *a, uint32_t svc, const uint32_t *l
 
         /* A disabled notifier counts as sent: the fallback stands in. */
         if (tell)
-            told_add(&a->inc[svc], list[i], !nc->enabled);
+            told_add(&a->inc[svc], list[i], nc->enabled ? TOCSIN_SENT_NONE
+                                                        : TOCSIN_SENT_SETTLED);
         if ((long)list[i] == fb && nc->enabled)
             fallback_listed = 1;
         if (!nc->enabled) {
@@ -893,8 +898,8 @@ static void mark_sent(struct tocsin_alerting *a, long svc, uint32_t n,
     if (!inc->key || !it->incident || strcmp(inc->key, it->incident) != 0)
         return;
     for (i = 0; i < inc->ntold; i++)
-        if (inc->told[i] == n)
-            inc->sent[i] = 1;
+        if (inc->told[i] == n && inc->sent[i] == TOCSIN_SENT_NONE)
+            inc->sent[i] = TOCSIN_SENT_OUT;
 }
 
 struct dispatch {
@@ -906,12 +911,15 @@ struct dispatch {
     size_t taken;
 };
 
-static int flight_add(struct flight *fl, int64_t id, int attempts)
+static int flight_add(struct flight *fl, int64_t id, int attempts, long svc,
+                      const struct tocsin_outbox_item *it)
 {
     if (fl->nids == fl->cap) {
         size_t cap = fl->cap ? fl->cap * 2 : 8;
         int64_t *ids = realloc(fl->ids, cap * sizeof(*ids));
-        int *at;
+        int *at, *kinds;
+        long *svcs;
+        char **incidents;
 
         if (!ids)
             return -1;
@@ -920,12 +928,57 @@ static int flight_add(struct flight *fl, int64_t id, int attempts)
         if (!at)
             return -1;
         fl->attempts = at;
+        svcs = realloc(fl->svcs, cap * sizeof(*svcs));
+        if (!svcs)
+            return -1;
+        fl->svcs = svcs;
+        kinds = realloc(fl->kinds, cap * sizeof(*kinds));
+        if (!kinds)
+            return -1;
+        fl->kinds = kinds;
+        incidents = realloc(fl->incidents, cap * sizeof(*incidents));
+        if (!incidents)
+            return -1;
+        fl->incidents = incidents;
         fl->cap = cap;
     }
+    fl->incidents[fl->nids] = strdup(it->incident ? it->incident : "");
+    if (!fl->incidents[fl->nids])
+        return -1;
     fl->ids[fl->nids] = id;
     fl->attempts[fl->nids] = attempts;
+    fl->svcs[fl->nids] = svc;
+    fl->kinds[fl->nids] = it->kind;
     fl->nids++;
     return 0;
+}
+
+/* Empty flight `fl` (its incident copies freed). */
+static void flight_clear(struct flight *fl)
+{
+    size_t i;
+
+    for (i = 0; i < fl->nids; i++)
+        free(fl->incidents[i]);
+    fl->nids = 0;
+    fl->seq = 0;
+}
+
+/* The told index of notifier `n` in the open incident `key` of `svc`, or -1. */
+static long told_index(const struct tocsin_alerting *a, long svc, uint32_t n, const char *key)
+{
+    const struct tocsin_incident *inc;
+    size_t i;
+
+    if (svc < 0 || !key)
+        return -1;
+    inc = &a->inc[svc];
+    if (!inc->key || strcmp(inc->key, key) != 0)
+        return -1;
+    for (i = 0; i < inc->ntold; i++)
+        if (inc->told[i] == n)
+            return (long)i;
+    return -1;
 }
 
 /*
@@ -954,6 +1007,14 @@ static int dispatch_item(void *ud, const struct tocsin_outbox_item *it)
         dp->taken++;
         return 3; /* handled below: not sent */
     }
+    if (it->kind == TOCSIN_ALERT_ACKNOWLEDGED) {
+        /* An acknowledgement must not overtake the problem it is about:
+         * it waits while that problem has not reached this notifier. */
+        long i = told_index(a, svc, (uint32_t)n, it->incident);
+
+        if (i >= 0 && a->inc[svc].sent[i] != TOCSIN_SENT_SETTLED)
+            return 1;
+    }
     if (dp->count[n]) {
         if (!*it->group_key || strcmp(dp->group[n], it->group_key) != 0 ||
             dp->count[n] >= GROUP_MAX)
@@ -964,7 +1025,7 @@ static int dispatch_item(void *ud, const struct tocsin_outbox_item *it)
         if (!dp->group[n])
             return 1;
     }
-    if (flight_add(fl, it->id, it->attempts) < 0 ||
+    if (flight_add(fl, it->id, it->attempts, svc, it) < 0 ||
         tocsin_buf_append(&dp->msg[n], it->payload, it->payload_len) < 0)
         return 1;
     mark_sent(a, svc, (uint32_t)n, it);
@@ -1118,8 +1179,20 @@ void tocsin_alerting_delivery(struct tocsin_alerting *a, uint32_t notifier, uint
         tocsin_warn("notifier '%s': not delivered, will retry: %s", nc->inst.name, why);
     else
         tocsin_error("notifier '%s': delivery failed for good: %s", nc->inst.name, why);
-    fl->seq = 0;
-    fl->nids = 0;
+    if (outcome != TOCSIN_RETRY)
+        for (i = 0; i < fl->nids; i++) {
+            long k;
+
+            if (fl->kinds[i] != TOCSIN_ALERT_PROBLEM && fl->kinds[i] != TOCSIN_ALERT_REPEAT &&
+                fl->kinds[i] != TOCSIN_ALERT_ESCALATION)
+                continue;
+            /* The receiver knows of the problem now: what follows it (an
+             * acknowledgement) may go. */
+            k = told_index(a, fl->svcs[i], notifier, fl->incidents[i]);
+            if (k >= 0)
+                a->inc[fl->svcs[i]].sent[k] = TOCSIN_SENT_SETTLED;
+        }
+    flight_clear(fl);
     a->next_tick_ms = 0;
 }
 
@@ -1283,7 +1356,11 @@ void tocsin_alerting_free(struct tocsin_alerting *a)
     if (a->flights)
         for (i = 0; i < a->conf->nnotifiers; i++) {
             free(a->flights[i].ids);
+            flight_clear(&a->flights[i]);
             free(a->flights[i].attempts);
+            free(a->flights[i].svcs);
+            free(a->flights[i].kinds);
+            free(a->flights[i].incidents);
         }
     if (a->forwards)
         for (i = 0; i < a->conf->nnotifiers; i++) {

@@ -39,6 +39,13 @@ struct tocsin_alerting_hooks {
     void *ud;
 };
 
+/* Where an incident's notifications to one notifier stand. */
+#define TOCSIN_SENT_NONE 0          /* nothing has gone out to it yet */
+#define TOCSIN_SENT_OUT 1           /* the problem went out, no outcome yet
+                                       (in flight, or waiting for a retry) */
+#define TOCSIN_SENT_SETTLED 2       /* the problem was delivered (or refused
+                                       for good): later news may follow */
+
 /* Per-service alerting state: the open incident and the service's
  * acknowledgement and downtime. */
 struct tocsin_incident {
@@ -47,9 +54,9 @@ struct tocsin_incident {
     enum tocsin_state state;        /* the hard problem state last judged */
     long route;                     /* first route that matched, or -1 */
     uint32_t *told;                 /* notifiers told of this incident */
-    unsigned char *sent;            /* per told notifier: a notification of
-                                       this incident has gone out to it (1
-                                       for incidents restored from the store) */
+    unsigned char *sent;            /* per told notifier: TOCSIN_SENT_* below
+                                       (SETTLED for incidents restored from
+                                       the store) */
     size_t ntold;
     int pending;                    /* a problem not told yet (suppressed) */
     time_t next_repeat;             /* 0: none */

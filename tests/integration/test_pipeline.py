@@ -702,6 +702,27 @@ class FailingReceivers(Pipeline):
         d.wait_for(r"notifier 'webhook': not delivered, will retry: webhook at "
                    r"127\.0\.0\.1:\d+ answered 500", count=2, timeout=1)
 
+    def test_acknowledgement_waits_for_the_problem_being_retried(self):
+        # The receiver refuses the problem twice; the problem is
+        # acknowledged meanwhile. The acknowledgement must come after the
+        # problem, never before it (PagerDuty would otherwise get
+        # acknowledge before trigger).
+        self.hook.respond(500, "busy", times=2)
+        d = self.start(self.hook_route() + self.service("api", "critical"))
+        self.hook.wait(1, timeout=20)
+        self.ctl_ok("ack", "api", "-m", "on it")
+        def acked():
+            got = [a["kind"] for a in self.hook_alerts(self.hook) if a["service"] == "api"]
+            return "acknowledged" in got and got
+        kinds = wait_until(acked, 30, lambda: f"the acknowledgement; the receiver got "
+                                              f"{[a['kind'] for a in self.hook_alerts(self.hook)]}")
+        # Two refused attempts of the problem, the accepted one, then the
+        # acknowledgement.
+        self.assertEqual(kinds, ["problem", "problem", "problem", "acknowledged"],
+                         f"expected the problem delivered before its acknowledgement; the "
+                         f"receiver got {kinds}")
+        d.wait_for(r"notifier 'webhook': not delivered, will retry", count=2, timeout=1)
+
     def test_receiver_that_is_down_gets_it_once_it_listens(self):
         port = free_port()
         self.hook.stop()
