@@ -52,7 +52,6 @@ struct tocsin_alerting {
     struct forward *forwards;        /* per notifier */
     int64_t *group_release_ms;       /* per route: when the problems gathered
                                         for its current group go out */
-    uint32_t *by_name;               /* service indices sorted by name */
     uint32_t next_seq;
     int64_t next_tick_ms;
     int64_t next_prune_ms;
@@ -835,36 +834,6 @@ void tocsin_alerting_result(struct tocsin_alerting *a, uint32_t svc, time_t now)
 /* The outbox: dispatch and outcomes                                   */
 /* ------------------------------------------------------------------ */
 
-/* The configuration whose service names qsort and bsearch compare (the
- * daemon is single-threaded). */
-static const struct tocsin_config *name_order_conf;
-
-static int cmp_service_index(const void *x, const void *y)
-{
-    const struct tocsin_config *conf = name_order_conf;
-
-    return strcmp(conf->services[*(const uint32_t *)x].inst.name,
-                  conf->services[*(const uint32_t *)y].inst.name);
-}
-
-static int cmp_name_to_index(const void *key, const void *y)
-{
-    return strcmp(key, name_order_conf->services[*(const uint32_t *)y].inst.name);
-}
-
-/* Index of the service named `name`, or -1. O(log n). */
-static long find_service(const struct tocsin_alerting *a, const char *name)
-{
-    const uint32_t *hit;
-
-    if (!a->conf->nservices)
-        return -1;
-    name_order_conf = a->conf;
-    hit = bsearch(name, a->by_name, a->conf->nservices, sizeof(*a->by_name),
-                  cmp_name_to_index);
-    return hit ? (long)*hit : -1;
-}
-
 /*
  * 1 when outbox item `it` tells of an incident that has ended since it was
  * queued: a problem, repeat, escalation or acknowledgement whose service
@@ -1002,7 +971,7 @@ static int dispatch_item(void *ud, const struct tocsin_outbox_item *it)
     fl = &a->flights[n];
     if (fl->seq)
         return 1;
-    svc = find_service(a, it->service);
+    svc = tocsin_config_find_service(a->conf, it->service);
     if (stale(a, svc, it)) {
         dp->taken++;
         return 3; /* handled below: not sent */
@@ -1317,16 +1286,11 @@ struct tocsin_alerting *tocsin_alerting_new(const struct tocsin_config *conf,
     a->stats.attempts = calloc(nn, sizeof(uint64_t));
     a->stats.failures = calloc(nn, sizeof(uint64_t));
     a->group_release_ms = calloc(conf->nroutes ? conf->nroutes : 1, sizeof(int64_t));
-    a->by_name = calloc(conf->nservices ? conf->nservices : 1, sizeof(uint32_t));
     if (!a->inc || !a->flights || !a->forwards || !a->stats.attempts || !a->stats.failures ||
-        !a->group_release_ms || !a->by_name)
+        !a->group_release_ms)
         goto fail;
-    for (i = 0; i < conf->nservices; i++) {
+    for (i = 0; i < conf->nservices; i++)
         a->inc[i].route = -1;
-        a->by_name[i] = (uint32_t)i;
-    }
-    name_order_conf = conf;
-    qsort(a->by_name, conf->nservices, sizeof(*a->by_name), cmp_service_index);
     for (i = 0; i < conf->nnotifiers; i++) {
         if (!conf->notifiers[i].forwards_results || !conf->nservices)
             continue;
@@ -1373,6 +1337,5 @@ void tocsin_alerting_free(struct tocsin_alerting *a)
     free(a->stats.attempts);
     free(a->stats.failures);
     free(a->group_release_ms);
-    free(a->by_name);
     free(a);
 }

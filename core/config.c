@@ -39,7 +39,7 @@ struct pending_opt {
 /* Names already defined, for duplicate detection in O(1): open addressing
  * over indices into conf->services or conf->notifiers (whose first member
  * is their struct tocsin_instance_conf). */
-struct name_index {
+struct tocsin_name_index {
     uint32_t *slots;               /* index + 1, or 0 when free */
     size_t cap;                    /* a power of two */
     size_t count;
@@ -59,8 +59,8 @@ struct parse_ctx {
     size_t routes_cap;
     size_t periods_cap;
     int fallback_line;             /* where fallback_notifier was set, or 0 */
-    struct name_index *service_names;
-    struct name_index *notifier_names;
+    struct tocsin_name_index *service_names;
+    struct tocsin_name_index *notifier_names;
 };
 
 static struct parse_ctx *ctx;
@@ -669,7 +669,7 @@ static const struct tocsin_instance_conf *inst_at(const void *base, size_t strid
  * Find `name` among the entries of `base` (stride bytes apart) that the
  * index knows. Returns the entry's index, or -1. O(1) on average.
  */
-static long index_find(const struct name_index *ix, const void *base, size_t stride,
+static long index_find(const struct tocsin_name_index *ix, const void *base, size_t stride,
                        const char *name)
 {
     size_t i;
@@ -683,7 +683,7 @@ static long index_find(const struct name_index *ix, const void *base, size_t str
 }
 
 /* Add entry `idx` (named `name`). Returns 0 or -1 on oom. */
-static int index_add(struct name_index *ix, const void *base, size_t stride,
+static int index_add(struct tocsin_name_index *ix, const void *base, size_t stride,
                      const char *name, size_t idx)
 {
     size_t i;
@@ -1819,7 +1819,7 @@ struct tocsin_config *tocsin_config_load(const char *path,
                                          struct tocsin_buf *errors)
 {
     struct parse_ctx pc;
-    struct name_index service_names = {NULL, 0, 0}, notifier_names = {NULL, 0, 0};
+    struct tocsin_name_index service_names = {NULL, 0, 0}, notifier_names = {NULL, 0, 0};
     struct tocsin_config *conf = NULL;
     cfg_opt_t *service_opts = NULL, *notifier_opts = NULL;
     cfg_opt_t *group_opts = NULL, *route_opts = NULL, *period_opts = NULL;
@@ -1979,8 +1979,12 @@ done:
     free(main_opts);
     free(dir_opts);
     tocsin_buf_free(&incdir);
-    free(service_names.slots);
     free(notifier_names.slots);
+    /* The service index outlives the load: tocsin_config_find_service. */
+    if (conf && !pc.nerrors && (conf->service_index = malloc(sizeof(service_names))))
+        *conf->service_index = service_names;
+    else
+        free(service_names.slots);
     ctx = NULL;
     if (pc.nerrors) {
         tocsin_config_free(conf);
@@ -2009,6 +2013,9 @@ void tocsin_config_free(struct tocsin_config *conf)
     free(conf->periods);
     free(conf->control_socket);
     pool_free(conf->pool);
+    if (conf->service_index)
+        free(conf->service_index->slots);
+    free(conf->service_index);
     tocsin_http_conf_free(conf->http);
     free(conf->path);
     free(conf->include_dir);
@@ -2031,6 +2038,8 @@ long tocsin_config_find_service(const struct tocsin_config *conf, const char *na
 {
     size_t i;
 
+    if (conf->service_index)
+        return index_find(conf->service_index, conf->services, sizeof(*conf->services), name);
     for (i = 0; i < conf->nservices; i++)
         if (strcmp(conf->services[i].inst.name, name) == 0)
             return (long)i;

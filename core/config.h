@@ -149,10 +149,12 @@ struct tocsin_notifier_conf {
 };
 
 struct tocsin_strpool;             /* strings many sections share */
+struct tocsin_name_index;          /* service name -> index (config.c) */
 
 struct tocsin_config {
     struct tocsin_strpool *pool;  /* owns every instance's file, plugin_name
                                      and host (shared, never freed alone) */
+    struct tocsin_name_index *service_index; /* for tocsin_config_find_service */
     char *path;                   /* main file */
     char *include_dir;            /* absolute or relative to the main file */
     char *host;                   /* default host name of services */
@@ -201,7 +203,7 @@ uint64_t tocsin_config_service_hash(const struct tocsin_service_conf *s);
 long tocsin_config_find_notifier(const struct tocsin_config *conf,
                                  const char *name);
 
-/* Index of the service named `name`, or -1. O(n). */
+/* Index of the service (or group) named `name`, or -1. O(1) on average. */
 long tocsin_config_find_service(const struct tocsin_config *conf,
                                 const char *name);
 

@@ -730,56 +730,6 @@ static int wait_events(struct daemon *d, struct epoll_event *events, int max,
     return epoll_wait(d->epfd, events, max, (int)((timeout_us + 999) / 1000));
 }
 
-/* A name -> index map of the old services, for a reload. */
-struct name_map {
-    uint32_t *slots;            /* index + 1, 0 when free */
-    size_t mask;
-};
-
-static uint64_t name_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-static int map_build(struct name_map *m, const struct tocsin_config *conf)
-{
-    size_t cap = 16, i;
-
-    while (cap < conf->nservices * 2)
-        cap *= 2;
-    m->slots = calloc(cap, sizeof(uint32_t));
-    m->mask = cap - 1;
-    if (!m->slots)
-        return -1;
-    for (i = 0; i < conf->nservices; i++) {
-        size_t k = name_hash(conf->services[i].inst.name) & m->mask;
-
-        while (m->slots[k])
-            k = (k + 1) & m->mask;
-        m->slots[k] = (uint32_t)i + 1;
-    }
-    return 0;
-}
-
-static long map_find(const struct name_map *m, const struct tocsin_config *conf,
-                     const char *name)
-{
-    size_t k = name_hash(name) & m->mask;
-
-    while (m->slots[k]) {
-        if (strcmp(conf->services[m->slots[k] - 1].inst.name, name) == 0)
-            return (long)m->slots[k] - 1;
-        k = (k + 1) & m->mask;
-    }
-    return -1;
-}
-
 /*
  * Re-read the configuration (SIGHUP, tocsinctl reload). A configuration
  * with an error changes nothing: the errors go to `errors` and the log.
@@ -798,7 +748,6 @@ static int control_reload(void *ud, struct tocsin_buf *errors)
     struct svc_rt *rt = NULL;
     struct tocsin_svc_view *views = NULL;
     struct tocsin_sched sched;
-    struct name_map map = {NULL, 0};
     size_t before = errors->len, i, kept = 0, added = 0, changed = 0, removed = 0;
     int64_t t0 = tocsin_mono_us(), now;
     uint64_t *old_hash = d->svc_hash;
@@ -816,8 +765,7 @@ static int control_reload(void *ud, struct tocsin_buf *errors)
         goto refuse;
     rt = calloc(conf->nservices ? conf->nservices : 1, sizeof(*rt));
     views = calloc(conf->nservices ? conf->nservices : 1, sizeof(*views));
-    if (!rt || !views || tocsin_sched_init(&sched, (uint32_t)conf->nservices) < 0 ||
-        map_build(&map, old) < 0) {
+    if (!rt || !views || tocsin_sched_init(&sched, (uint32_t)conf->nservices) < 0) {
         tocsin_buf_printf(errors, "%s:1: out of memory\n", d->conf_path);
         goto refuse;
     }
@@ -848,7 +796,7 @@ static int control_reload(void *ud, struct tocsin_buf *errors)
     }
     now = tocsin_mono_us();
     for (i = 0; i < conf->nservices; i++) {
-        long o = map_find(&map, old, conf->services[i].inst.name);
+        long o = tocsin_config_find_service(old, conf->services[i].inst.name);
 
         tocsin_svc_init(&rt[i].st);
         if (o >= 0 && old_hash[o] == d->svc_hash[i]) {
@@ -898,7 +846,6 @@ restart_old:
         tocsin_error("reload: cannot start the workers again; stopping");
         d->stopping = 1;
     }
-    free(map.slots);
     malloc_trim(0);
     if (old)
         return -1;
@@ -911,7 +858,6 @@ refuse:
     free(rt);
     free(views);
     tocsin_sched_free(&sched);
-    free(map.slots);
     {
         const char *p = tocsin_buf_str(errors) + before;
 
