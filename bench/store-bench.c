@@ -20,8 +20,8 @@
 
 #include <sqlite3.h>
 
-#include "log.h"
-#include "store.h"
+#include "base/log.h"
+#include "alerting/store.h"
 
 #define TMPFS_MAGIC_NUMBER 0x01021994
 

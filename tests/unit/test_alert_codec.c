@@ -1,6 +1,6 @@
 /*
  * test_alert_codec.c - alerts encoded for the notifier workers and the
- * outbox (tocsin_alert_encode/tocsin_alert_decode in core/proto.c): every
+ * outbox (tocsin_alert_encode/tocsin_alert_decode in core/engine/proto.c): every
  * field comes back, and bytes that are cut short or damaged are refused
  * without reading past them.
  *
@@ -19,8 +19,8 @@
 
 #include <cmocka.h>
 
-#include "buf.h"
-#include "proto.h"
+#include "lib/buf.h"
+#include "engine/proto.h"
 
 /* Strings each encoded alert carries, in the encoder's order. */
 #define NSTRINGS 10

@@ -1,8 +1,8 @@
 /*
  * test_check.c - building and rendering a check result, and turning the
- * outcome of an external plugin into one (core/check.c). Exec results are
+ * outcome of an external plugin into one (core/lib/check.c). Exec results are
  * filled by hand; nothing is run. Also reading ranges, thresholds and
- * secrets from a plugin's options (core/options.c).
+ * secrets from a plugin's options (core/lib/options.c).
  */
 #include <errno.h>
 #include <math.h>
@@ -19,8 +19,8 @@
 
 #include <cmocka.h>
 
-#include "check.h"
-#include "nagios.h"
+#include "lib/check.h"
+#include "lib/nagios.h"
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
@@ -600,7 +600,7 @@ static void exec_without_name_says_plugin(void **state)
 }
 
 /* ------------------------------------------------------------------ */
-/* Options: ranges, thresholds and secrets (core/options.c)            */
+/* Options: ranges, thresholds and secrets (core/lib/options.c)            */
 /* ------------------------------------------------------------------ */
 
 /* Options as a plugin declares them, parsed from `text`. */

@@ -1,6 +1,6 @@
 /*
  * test_duration.c - durations and the libconfuse option callbacks
- * (core/duration.c), including errors reported through a real cfg_parse.
+ * (core/lib/duration.c), including errors reported through a real cfg_parse.
  */
 #include <setjmp.h>
 #include <stdarg.h>

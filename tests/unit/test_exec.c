@@ -1,6 +1,6 @@
 /*
  * test_exec.c - running a command with an environment of the caller's
- * choosing (tocsin_exec_env in core/exec.c): the command sees exactly the
+ * choosing (tocsin_exec_env in core/lib/exec.c): the command sees exactly the
  * environment given, the caller's when none is given, and the outcome
  * (exit code, failure to start, deadline) is reported as tocsin_exec()
  * reports it. Runs env(1), sh(1) and sleep(1) from the system.

@@ -1,6 +1,6 @@
 /*
  * test_group.c - groups rolling their members' hard states up into one
- * state (core/group.c): worst-of, "at least N" and "at least N %", the
+ * state (core/engine/group.c): worst-of, "at least N" and "at least N %", the
  * members never checked, and the output.
  *
  * The configuration is five services db1..db5 and group "cluster" over
@@ -16,9 +16,9 @@
 
 #include <cmocka.h>
 
-#include "buf.h"
-#include "config.h"
-#include "group.h"
+#include "lib/buf.h"
+#include "config/config.h"
+#include "engine/group.h"
 
 enum { NMEMBERS = 5, GROUP = NMEMBERS, NSERVICES };
 

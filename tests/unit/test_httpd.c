@@ -1,5 +1,5 @@
 /*
- * test_httpd.c - the pure parts of the HTTP endpoint (core/httpd.c):
+ * test_httpd.c - the pure parts of the HTTP endpoint (core/serve/httpd.c):
  * listen addresses, UTF-8 repair, HTML and Prometheus escaping, sample
  * numbers, units, the token comparison and RFC 3339 times.
  */
@@ -16,8 +16,8 @@
 
 #include <cmocka.h>
 
-#include "buf.h"
-#include "httpd.h"
+#include "lib/buf.h"
+#include "serve/httpd.h"
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */

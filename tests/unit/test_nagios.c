@@ -1,6 +1,6 @@
 /*
  * test_nagios.c - states, threshold ranges, plugin output and perfdata
- * parsing, exit codes (core/nagios.c).
+ * parsing, exit codes (core/lib/nagios.c).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "nagios.h"
+#include "lib/nagios.h"
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */

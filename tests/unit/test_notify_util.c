@@ -1,6 +1,6 @@
 /*
- * test_notify_util.c - the helpers notifier plugins share (core/notify-util.c
- * and the option helpers of core/options.c): HTTP outcomes, time left,
+ * test_notify_util.c - the helpers notifier plugins share (core/lib/notify-util.c
+ * and the option helpers of core/lib/options.c): HTTP outcomes, time left,
  * UTF-8 checking, cleaning and cutting, quoting an answer on one line,
  * redaction, the answer capture, FNV-1a, RFC 3339 times, the per-alert
  * loop of the forwarders, and string, file and template options.

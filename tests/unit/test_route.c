@@ -1,5 +1,5 @@
 /*
- * test_route.c - choosing notifiers for an alert (core/route.c).
+ * test_route.c - choosing notifiers for an alert (core/alerting/route.c).
  *
  * The configuration is built by hand: three services with labels, five
  * notifiers (one disabled), and for each case the routes it needs. The
@@ -22,10 +22,10 @@
 
 #include <cmocka.h>
 
-#include "config.h"
-#include "registry.h"
-#include "route.h"
-#include "timeperiod.h"
+#include "config/config.h"
+#include "config/registry.h"
+#include "alerting/route.h"
+#include "config/timeperiod.h"
 
 /* ------------------------------------------------------------------ */
 /* The configuration under test                                        */

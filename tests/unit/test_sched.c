@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "scheduler.h"
+#include "engine/scheduler.h"
 
 static void pops_in_due_order(void **state)
 {

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "service.h"
+#include "engine/service.h"
 
 static const struct tocsin_flap_conf flap_on = {1, 5.0, 20.0};
 static const struct tocsin_flap_conf flap_off = {0, 5.0, 20.0};

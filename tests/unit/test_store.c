@@ -24,8 +24,8 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "log.h"
-#include "store.h"
+#include "base/log.h"
+#include "alerting/store.h"
 
 /* ------------------------------------------------------------------ */
 /* Fixture: a fresh directory per test, and the store's path in it.    */

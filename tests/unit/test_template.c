@@ -1,5 +1,5 @@
 /*
- * test_template.c - message templates (core/template.c): placeholders,
+ * test_template.c - message templates (core/lib/template.c): placeholders,
  * grouped alerts, labels, escapes and the setup-time check.
  */
 #include <setjmp.h>

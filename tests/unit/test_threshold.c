@@ -1,6 +1,6 @@
 /*
  * test_threshold.c - a service's thresholds on its plugin's performance
- * data (core/threshold.c): the state they give, worst-of with the
+ * data (core/engine/threshold.c): the state they give, worst-of with the
  * plugin's own state, and the output rewritten with the reason.
  */
 #include <setjmp.h>
@@ -13,9 +13,9 @@
 
 #include <cmocka.h>
 
-#include "buf.h"
-#include "config.h"
-#include "threshold.h"
+#include "lib/buf.h"
+#include "config/config.h"
+#include "engine/threshold.h"
 
 #define MAX_THRESHOLDS 4
 

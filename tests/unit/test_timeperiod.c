@@ -1,5 +1,5 @@
 /*
- * test_timeperiod.c - time periods and local times (core/timeperiod.c).
+ * test_timeperiod.c - time periods and local times (core/config/timeperiod.c).
  *
  * Periods are built from configuration text through libconfuse with the
  * module's own option table, so the parse callbacks are exercised too.
@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "timeperiod.h"
+#include "config/timeperiod.h"
 
 #define CONF_FILE "test.conf"
 #define MAX_PERIODS 16

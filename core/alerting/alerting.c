@@ -1,0 +1,1341 @@
+/*
+ * alerting.c - incidents, suppression, routing, repeats, escalations and
+ * the outbox. See alerting.h and docs/alerting.md.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alerting/alerting.h"
+#include "lib/buf.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "lib/nagios.h"
+#include "engine/proto.h"
+#include "alerting/route.h"
+#include "config/timeperiod.h"
+
+#define RESULT_SEQ 0x80000000u       /* seq bit of forwarded results */
+#define FORWARD_INFLIGHT 64          /* results in flight per forwarder */
+#define DISPATCH_BATCH 256           /* outbox items looked at per round */
+#define GROUP_MAX 100                /* alerts in one message at most */
+#define TICK_MS 1000
+#define PRUNE_EVERY_MS 3600000       /* history and ended items: hourly */
+
+/* A message handed to a notifier's worker, waiting for its outcome. */
+struct flight {
+    uint32_t seq;                    /* 0 when none */
+    int64_t *ids;                    /* the outbox items it carries */
+    int *attempts;                   /* their attempts before this one */
+    long *svcs;                      /* their services (-1: unknown) */
+    int *kinds;                      /* their alert kinds */
+    char **incidents;                /* their incident keys (owned) */
+    size_t nids, cap;
+};
+
+/* Results waiting for a forwarder: a queue of services, each at most once. */
+struct forward {
+    uint32_t inflight;
+    uint32_t *queue;                 /* ring of service indices */
+    size_t head, count;
+    unsigned char *queued;           /* per service: in the queue */
+};
+
+struct tocsin_alerting {
+    const struct tocsin_config *conf;
+    struct tocsin_store *store;
+    const struct tocsin_svc_view *views;
+    struct tocsin_alerting_hooks hooks;
+    struct tocsin_incident *inc;     /* per service */
+    struct flight *flights;          /* per notifier */
+    struct forward *forwards;        /* per notifier */
+    int64_t *group_release_ms;       /* per route: when the problems gathered
+                                        for its current group go out */
+    uint32_t next_seq;
+    int64_t next_tick_ms;
+    int64_t next_prune_ms;
+    struct tocsin_alerting_stats stats;
+};
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                       */
+/* ------------------------------------------------------------------ */
+
+static const struct tocsin_service_conf *svc_conf(const struct tocsin_alerting *a, uint32_t svc)
+{
+    return &a->conf->services[svc];
+}
+
+static const char *svc_name(const struct tocsin_alerting *a, uint32_t svc)
+{
+    return a->conf->services[svc].inst.name;
+}
+
+static void history(struct tocsin_alerting *a, uint32_t svc, const char *kind,
+                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Add an event to the history (when there is a store). */
+static void history(struct tocsin_alerting *a, uint32_t svc, const char *kind,
+                    const char *fmt, ...)
+{
+    struct tocsin_buf text = TOCSIN_BUF_INIT;
+    va_list ap;
+
+    if (!a->store)
+        return;
+    va_start(ap, fmt);
+    tocsin_buf_vprintf(&text, fmt, ap);
+    va_end(ap);
+    tocsin_history_add(a->store, tocsin_wall_ms(), svc_name(a, svc), kind,
+                       tocsin_buf_str(&text));
+    tocsin_buf_free(&text);
+}
+
+static int told_has(const struct tocsin_incident *inc, uint32_t n)
+{
+    size_t i;
+
+    for (i = 0; i < inc->ntold; i++)
+        if (inc->told[i] == n)
+            return 1;
+    return 0;
+}
+
+/* Add notifier `n` to the incident's told set (with `sent` as its sent
+ * flag) unless it is there. */
+static void told_add(struct tocsin_incident *inc, uint32_t n, int sent)
+{
+    uint32_t *t;
+    unsigned char *sf;
+
+    if (told_has(inc, n))
+        return;
+    t = realloc(inc->told, (inc->ntold + 1) * sizeof(*t));
+    if (!t)
+        return;
+    inc->told = t;
+    sf = realloc(inc->sent, inc->ntold + 1);
+    if (!sf)
+        return;
+    inc->sent = sf;
+    t[inc->ntold] = n;
+    sf[inc->ntold] = (unsigned char)sent;
+    inc->ntold++;
+}
+
+/* The notifiers of the incident that a notification of it has gone out
+ * to, into out (room for ntold). Returns how many. */
+static size_t told_sent(const struct tocsin_incident *inc, uint32_t *out)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < inc->ntold; i++)
+        if (inc->sent[i])
+            out[n++] = inc->told[i];
+    return n;
+}
+
+static void incident_close(struct tocsin_incident *inc)
+{
+    free(inc->key);
+    free(inc->told);
+    free(inc->sent);
+    free(inc->ack_author);
+    free(inc->ack_text);
+    inc->key = NULL;
+    inc->told = NULL;
+    inc->sent = NULL;
+    inc->ntold = 0;
+    inc->pending = 0;
+    inc->route = -1;
+    inc->next_repeat = 0;
+    inc->esc_next = 0;
+    inc->acked = 0;
+    inc->ack_author = inc->ack_text = NULL;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s && *s ? strdup(s) : NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Persistence of incidents, acknowledgements and downtimes            */
+/* ------------------------------------------------------------------ */
+
+struct saved_fixed {
+    int64_t problem_since, next_repeat, downtime_until;
+    int32_t state, route, pending, acked;
+    uint32_t esc_next, ntold;
+};
+
+/* Save the alerting state of `svc` (or delete it when there is none). */
+static void persist(struct tocsin_alerting *a, uint32_t svc)
+{
+    const struct tocsin_incident *inc = &a->inc[svc];
+    struct tocsin_buf blob = TOCSIN_BUF_INIT;
+    struct saved_fixed f;
+    size_t i;
+
+    if (!a->store)
+        return;
+    if (!inc->key && !inc->downtime_until) {
+        tocsin_state_delete(a->store, "alerting", svc_name(a, svc));
+        return;
+    }
+    memset(&f, 0, sizeof(f));
+    f.problem_since = inc->problem_since;
+    f.next_repeat = inc->next_repeat;
+    f.downtime_until = inc->downtime_until;
+    f.state = inc->state;
+    f.route = (int32_t)inc->route;
+    f.pending = inc->pending;
+    f.acked = inc->acked;
+    f.esc_next = (uint32_t)inc->esc_next;
+    f.ntold = (uint32_t)inc->ntold;
+    tocsin_buf_append(&blob, &f, sizeof(f));
+    tocsin_frame_put_str(&blob, inc->key ? inc->key : "", inc->key ? strlen(inc->key) : 0);
+    for (i = 0; i < inc->ntold; i++) {
+        const char *n = a->conf->notifiers[inc->told[i]].inst.name;
+
+        tocsin_frame_put_str(&blob, n, strlen(n));
+    }
+#define PUT(s) tocsin_frame_put_str(&blob, (s) ? (s) : "", (s) ? strlen(s) : 0)
+    PUT(inc->ack_author);
+    PUT(inc->ack_text);
+    PUT(inc->downtime_author);
+    PUT(inc->downtime_text);
+#undef PUT
+    if (tocsin_state_put(a->store, "alerting", svc_name(a, svc), blob.data, blob.len) < 0)
+        tocsin_error("service '%s': cannot save its alerting state", svc_name(a, svc));
+    tocsin_buf_free(&blob);
+}
+
+static char *take_str(const char **p, size_t *left)
+{
+    const char *s;
+    size_t len;
+
+    if (tocsin_frame_get_str(p, left, &s, &len) < 0)
+        return NULL;
+    return strndup(s, len);
+}
+
+struct restore_ctx {
+    struct tocsin_alerting *a;
+    long restored;
+};
+
+static int restore_one(void *ud, const char *name, const void *blob, size_t len)
+{
+    struct restore_ctx *rc = ud;
+    struct tocsin_alerting *a = rc->a;
+    struct tocsin_incident *inc;
+    struct saved_fixed f;
+    const char *p = blob;
+    size_t left = len;
+    long svc = tocsin_config_find_service(a->conf, name);
+    char *s;
+    uint32_t i;
+
+    if (svc < 0 || len < sizeof(f))
+        return 0;
+    memcpy(&f, p, sizeof(f));
+    p += sizeof(f);
+    left -= sizeof(f);
+    inc = &a->inc[svc];
+    incident_close(inc);
+    s = take_str(&p, &left);
+    if (!s)
+        return 0;
+    if (*s) {
+        inc->key = s;
+        inc->problem_since = (time_t)f.problem_since;
+        inc->state = (enum tocsin_state)(f.state >= 0 && f.state <= 3 ? f.state : 3);
+        inc->route = f.route >= 0 && (size_t)f.route < a->conf->nroutes ? f.route : -1;
+        inc->pending = f.pending;
+        inc->acked = f.acked;
+        inc->next_repeat = (time_t)f.next_repeat;
+        inc->esc_next = f.esc_next;
+    } else {
+        free(s);
+    }
+    for (i = 0; i < f.ntold && i < 4096; i++) {
+        char *n = take_str(&p, &left);
+        long k;
+
+        if (!n)
+            break;
+        k = tocsin_config_find_notifier(a->conf, n);
+        if (k >= 0)
+            /* Whether it went out is not kept: count it as told. */
+            told_add(inc, (uint32_t)k, TOCSIN_SENT_SETTLED);
+        free(n);
+    }
+    inc->ack_author = take_str(&p, &left);
+    inc->ack_text = take_str(&p, &left);
+    inc->downtime_author = take_str(&p, &left);
+    inc->downtime_text = take_str(&p, &left);
+    inc->downtime_until = (time_t)f.downtime_until;
+    rc->restored++;
+    return 0;
+}
+
+long tocsin_alerting_restore(struct tocsin_alerting *a)
+{
+    struct restore_ctx rc = {a, 0};
+
+    if (!a->store)
+        return 0;
+    tocsin_state_each(a->store, "alerting", restore_one, &rc);
+    return rc.restored;
+}
+
+/* ------------------------------------------------------------------ */
+/* Building alerts                                                     */
+/* ------------------------------------------------------------------ */
+
+/* Encode the alert about `svc` into `out`. */
+static int encode_alert(struct tocsin_alerting *a, uint32_t svc, enum tocsin_alert_kind kind,
+                        enum tocsin_severity severity, enum tocsin_state state,
+                        enum tocsin_state previous, const char *route, const char *reason,
+                        time_t now, struct tocsin_buf *out)
+{
+    const struct tocsin_service_conf *s = svc_conf(a, svc);
+    const struct tocsin_svc_view *v = &a->views[svc];
+    const struct tocsin_incident *inc = &a->inc[svc];
+    struct tocsin_output o;
+    struct tocsin_buf perf = TOCSIN_BUF_INIT;
+    struct tocsin_alert al;
+    const char *text = v->output ? v->output : "";
+    size_t i;
+    int rc;
+
+    if (tocsin_output_parse(text, strlen(text), &o) < 0)
+        return -1;
+    for (i = 0; i < o.nperf; i++) {
+        if (i)
+            tocsin_buf_putc(&perf, ' ');
+        tocsin_perf_format(&o.perf[i], &perf);
+    }
+    memset(&al, 0, sizeof(al));
+    al.service = s->inst.name;
+    al.host = s->host;
+    al.state = state;
+    al.previous = previous;
+    al.attempt = v->attempt;
+    al.max_attempts = s->max_attempts;
+    al.output = o.first_line ? o.first_line : "";
+    al.long_output = o.long_output ? o.long_output : "";
+    al.perfdata = tocsin_buf_str(&perf);
+    al.since = v->last_change ? v->last_change : now;
+    al.flapping = v->flapping;
+    al.labels = s->labels;
+    al.nlabels = s->nlabels;
+    al.kind = kind;
+    al.severity = severity;
+    al.hard = kind == TOCSIN_ALERT_RESULT ? v->is_hard : 1;
+    al.problem_since = inc->key ? inc->problem_since : al.since;
+    al.at = kind == TOCSIN_ALERT_RESULT && v->last_check ? v->last_check : now;
+    al.incident = inc->key ? inc->key : "";
+    al.group_key = route ? route : "";
+    al.route = route ? route : "";
+    al.link = s->link ? s->link : "";
+    al.reason = reason ? reason : "";
+    rc = tocsin_alert_encode(out, &al);
+    tocsin_buf_free(&perf);
+    tocsin_output_free(&o);
+    return rc;
+}
+
+/*
+ * When a problem routed by `r` at now_ms may go out. The first problem
+ * of a route opens a group that is released group_wait later; every
+ * problem of that route until then joins it, due at the same instant, so
+ * that dispatch finds them together and sends each notifier one message.
+ */
+static int64_t group_release(struct tocsin_alerting *a, const struct tocsin_route_conf *r,
+                             int64_t now_ms)
+{
+    int64_t *release = &a->group_release_ms[r - a->conf->routes];
+
+    if (r->group_wait_ms <= 0)
+        return now_ms;
+    if (*release <= now_ms)
+        *release = now_ms + r->group_wait_ms;
+    return *release;
+}
+
+/*
+ * Write one notification for notifier `n` to the outbox. Returns 0 or -1.
+ */
+static int queue_one(struct tocsin_alerting *a, uint32_t svc, uint32_t n,
+                     enum tocsin_alert_kind kind, enum tocsin_severity severity,
+                     enum tocsin_state state, enum tocsin_state previous,
+                     const struct tocsin_route_conf *r, const char *reason, time_t now)
+{
+    const struct tocsin_notifier_conf *nc = &a->conf->notifiers[n];
+    struct tocsin_buf payload = TOCSIN_BUF_INIT;
+    struct tocsin_outbox_item it;
+    int64_t now_ms = tocsin_wall_ms(), id = 0;
+    int rc = -1;
+
+    if (encode_alert(a, svc, kind, severity, state, previous, r ? r->name : "", reason,
+                     now, &payload) < 0)
+        goto out;
+    if (!a->store) {
+        /* No durable outbox: hand it over at once, at most once. */
+        rc = a->hooks.send(a->hooks.ud, n, ++a->next_seq & ~RESULT_SEQ, payload.data,
+                           payload.len, 1);
+        goto out;
+    }
+    memset(&it, 0, sizeof(it));
+    it.notifier = nc->inst.name;
+    it.service = svc_name(a, svc);
+    it.incident = a->inc[svc].key ? a->inc[svc].key : "";
+    it.group_key = r ? r->name : "";
+    it.kind = kind;
+    it.state = state;
+    it.severity = severity;
+    it.created_ms = now_ms;
+    it.expires_ms = now_ms + nc->expire_ms;
+    it.next_attempt_ms = r && kind == TOCSIN_ALERT_PROBLEM ? group_release(a, r, now_ms)
+                                                           : now_ms;
+    it.payload = payload.data;
+    it.payload_len = payload.len;
+    rc = tocsin_outbox_add(a->store, &it, &id);
+    if (rc == 0) {
+        a->stats.queued++;
+        history(a, svc, "queued", "%s %s to %s", tocsin_alert_kind_name(kind),
+                tocsin_state_name(state), nc->inst.name);
+    }
+out:
+    if (rc < 0)
+        tocsin_error("service '%s': cannot queue a notification for '%s'", svc_name(a, svc),
+                     nc->inst.name);
+    tocsin_buf_free(&payload);
+    return rc;
+}
+
+/*
+ * Queue an alert for every notifier in `list`. A notifier that is not
+ * enabled is replaced by the fallback notifier, told once with the names
+ * of those it stands in for, so that nothing routed is silently dropped.
+ * Each notifier of `list` joins the incident's told set when `tell`.
+ */
+static void queue_all(struct tocsin_alerting *a, uint32_t svc, const uint32_t *list, size_t n,
+                      enum tocsin_alert_kind kind, enum tocsin_severity severity,
+                      enum tocsin_state state, enum tocsin_state previous,
+                      const struct tocsin_route_conf *r, const char *reason, int tell,
+                      time_t now)
+{
+    struct tocsin_buf disabled = TOCSIN_BUF_INIT, why = TOCSIN_BUF_INIT;
+    long fb = a->conf->fallback_notifier;
+    int fallback_listed = 0;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        const struct tocsin_notifier_conf *nc = &a->conf->notifiers[list[i]];
+
+        /* A disabled notifier counts as sent: the fallback stands in. */
+        if (tell)
+            told_add(&a->inc[svc], list[i], nc->enabled ? TOCSIN_SENT_NONE
+                                                        : TOCSIN_SENT_SETTLED);
+        if ((long)list[i] == fb && nc->enabled)
+            fallback_listed = 1;
+        if (!nc->enabled) {
+            tocsin_buf_printf(&disabled, "%s%s", disabled.len ? ", " : "", nc->inst.name);
+            continue;
+        }
+        queue_one(a, svc, list[i], kind, severity, state, previous, r, reason, now);
+    }
+    if (disabled.len && fb >= 0 && !fallback_listed && a->conf->notifiers[fb].enabled) {
+        tocsin_buf_printf(&why, "%s%sfor disabled notifiers: %s", reason ? reason : "",
+                          reason && *reason ? "; " : "", tocsin_buf_str(&disabled));
+        queue_one(a, svc, (uint32_t)fb, kind, severity, state, previous, r,
+                  tocsin_buf_str(&why), now);
+    } else if (disabled.len && (fb < 0 || !a->conf->notifiers[fb].enabled)) {
+        tocsin_warn("service '%s': notifiers %s are not enabled and there is no fallback "
+                    "notifier: this %s is not sent to them", svc_name(a, svc),
+                    tocsin_buf_str(&disabled), tocsin_alert_kind_name(kind));
+    }
+    tocsin_buf_free(&disabled);
+    tocsin_buf_free(&why);
+}
+
+/* ------------------------------------------------------------------ */
+/* Suppression and routing                                             */
+/* ------------------------------------------------------------------ */
+
+int tocsin_alerting_suppressed(const struct tocsin_alerting *a, uint32_t svc, time_t now,
+                               struct tocsin_buf *why)
+{
+    const struct tocsin_service_conf *s = svc_conf(a, svc);
+    const struct tocsin_incident *inc = &a->inc[svc];
+    size_t i;
+
+    if (a->views[svc].flapping) {
+        tocsin_buf_puts(why, "the service is flapping");
+        return 1;
+    }
+    if (inc->downtime_until > now) {
+        tocsin_buf_puts(why, "the service is in downtime");
+        return 1;
+    }
+    if (s->downtime_period_index >= 0 &&
+        tocsin_timeperiod_contains(a->conf->periods, a->conf->nperiods,
+                                   (size_t)s->downtime_period_index, now)) {
+        tocsin_buf_printf(why, "the service is in its scheduled downtime '%s'",
+                          s->downtime_period);
+        return 1;
+    }
+    if (inc->acked) {
+        tocsin_buf_printf(why, "the problem is acknowledged by %s",
+                          inc->ack_author ? inc->ack_author : "someone");
+        return 1;
+    }
+    for (i = 0; i < s->ndepends; i++) {
+        const struct tocsin_svc_view *pv = &a->views[s->parents[i]];
+
+        if (pv->checked && pv->hard_state != TOCSIN_OK) {
+            tocsin_buf_printf(why, "it depends on '%s', which is %s",
+                              svc_name(a, s->parents[i]), tocsin_state_name(pv->hard_state));
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Every enabled notifier that is not a pure forwarder: where alerts go
+ * when no route is configured at all. */
+static size_t all_notifiers(const struct tocsin_alerting *a, uint32_t *out)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < a->conf->nnotifiers; i++)
+        if (a->conf->notifiers[i].enabled && !a->conf->notifiers[i].forwards_results)
+            out[n++] = (uint32_t)i;
+    return n;
+}
+
+/*
+ * Tell the incident's problem now, unless something suppresses it (then
+ * it stays pending and the tick tries again). `kind` is PROBLEM or REPEAT.
+ */
+static void tell_problem(struct tocsin_alerting *a, uint32_t svc, enum tocsin_alert_kind kind,
+                         enum tocsin_state previous, const char *reason, time_t now)
+{
+    const struct tocsin_service_conf *s = svc_conf(a, svc);
+    struct tocsin_incident *inc = &a->inc[svc];
+    enum tocsin_severity sev = tocsin_route_severity(s, inc->state);
+    struct tocsin_route_choice choice;
+    struct tocsin_buf why = TOCSIN_BUF_INIT;
+    const struct tocsin_route_conf *r;
+
+    if (tocsin_alerting_suppressed(a, svc, now, &why)) {
+        if (!inc->pending || kind == TOCSIN_ALERT_PROBLEM) {
+            tocsin_info("service '%s': %s not sent: %s", s->inst.name,
+                        tocsin_alert_kind_name(kind), tocsin_buf_str(&why));
+            history(a, svc, "suppressed", "%s %s not sent: %s", tocsin_alert_kind_name(kind),
+                    tocsin_state_name(inc->state), tocsin_buf_str(&why));
+            a->stats.suppressed++;
+        }
+        if (kind == TOCSIN_ALERT_PROBLEM)
+            inc->pending = 1;
+        tocsin_buf_free(&why);
+        return;
+    }
+    tocsin_buf_free(&why);
+    if (a->conf->nroutes == 0) {
+        uint32_t *list = calloc(a->conf->nnotifiers + 1, sizeof(*list));
+        size_t n;
+
+        if (!list)
+            return;
+        n = all_notifiers(a, list);
+        queue_all(a, svc, list, n, kind, sev, inc->state, previous, NULL, reason, 1, now);
+        free(list);
+        inc->pending = 0;
+        return;
+    }
+    if (tocsin_route_select(a->conf, svc, sev, now, &choice) < 0)
+        return;
+    if (choice.first_route < 0) {
+        long fb = a->conf->fallback_notifier;
+
+        tocsin_warn("service '%s': no route takes a %s alert; sending it to the fallback "
+                    "notifier", s->inst.name, tocsin_severity_name(sev));
+        if (fb >= 0) {
+            uint32_t one = (uint32_t)fb;
+
+            queue_all(a, svc, &one, 1, kind, sev, inc->state, previous, NULL,
+                      "no route matched", 1, now);
+        }
+        tocsin_route_choice_free(&choice);
+        inc->pending = 0;
+        return;
+    }
+    r = &a->conf->routes[choice.first_route];
+    if (kind == TOCSIN_ALERT_PROBLEM && inc->route < 0) {
+        inc->route = choice.first_route;
+        inc->esc_next = 0;
+    }
+    if (r->repeat_interval_ms > 0)
+        inc->next_repeat = now + (time_t)((r->repeat_interval_ms + 999) / 1000);
+    if (!choice.count)
+        tocsin_info("service '%s': route '%s' names no notifier %s its period", s->inst.name,
+                    r->name, tocsin_route_inside(a->conf, r, now) ? "inside" : "outside");
+    queue_all(a, svc, choice.notifiers, choice.count, kind, sev, inc->state, previous, r,
+              reason, 1, now);
+    tocsin_route_choice_free(&choice);
+    inc->pending = 0;
+}
+
+/*
+ * Queue the recovery of the incident of `svc` for every notifier a
+ * notification of it has gone out to. One whose problem is still waiting
+ * in the outbox (for its group, or for a retry) gets nothing: that
+ * problem is not sent either (see stale()), so it hears neither.
+ */
+static void queue_recovery(struct tocsin_alerting *a, uint32_t svc, enum tocsin_state previous,
+                           const char *reason, time_t now)
+{
+    struct tocsin_incident *inc = &a->inc[svc];
+    uint32_t *list = inc->ntold ? calloc(inc->ntold, sizeof(*list)) : NULL;
+    size_t n = list ? told_sent(inc, list) : 0;
+
+    if (n)
+        queue_all(a, svc, list, n, TOCSIN_ALERT_RECOVERY,
+                  tocsin_route_severity(svc_conf(a, svc), TOCSIN_OK), TOCSIN_OK, previous,
+                  inc->route >= 0 ? &a->conf->routes[inc->route] : NULL, reason, 0, now);
+    else if (inc->ntold)
+        tocsin_info("service '%s': recovered before its problem went out, so neither is "
+                    "sent", svc_name(a, svc));
+    else
+        tocsin_info("service '%s': recovered; nobody was told of the problem, so no "
+                    "recovery is sent", svc_name(a, svc));
+    free(list);
+}
+
+void tocsin_alerting_hard_change(struct tocsin_alerting *a, uint32_t svc,
+                                 enum tocsin_state old, time_t now)
+{
+    const struct tocsin_svc_view *v = &a->views[svc];
+    const struct tocsin_service_conf *s = svc_conf(a, svc);
+    struct tocsin_incident *inc = &a->inc[svc];
+    const char *out = v->output ? v->output : "";
+    const char *nl = strchr(out, '\n');
+
+    if (a->store)
+        tocsin_store_begin(a->store);
+    history(a, svc, "state", "%s -> %s (hard): %.*s", tocsin_state_name(old),
+            tocsin_state_name(v->hard_state), (int)(nl ? nl - out : (long)strlen(out)), out);
+    if (v->hard_state != TOCSIN_OK) {
+        struct tocsin_buf key = TOCSIN_BUF_INIT;
+
+        if (!inc->key) {
+            tocsin_buf_printf(&key, "%s/%s/%lld", s->host, s->inst.name, (long long)now);
+            inc->key = tocsin_buf_steal(&key);
+            inc->problem_since = now;
+            inc->route = -1;
+            inc->esc_next = 0;
+        }
+        inc->state = v->hard_state;
+        tell_problem(a, svc, TOCSIN_ALERT_PROBLEM, old, NULL, now);
+    } else if (inc->key && inc->ntold && v->flapping) {
+        /* No notification while flapping, a recovery neither: it is told
+         * when the flapping stops, if the service is still OK then. */
+        tocsin_info("service '%s': recovery not sent: the service is flapping", s->inst.name);
+        history(a, svc, "suppressed", "recovery not sent: the service is flapping");
+        a->stats.suppressed++;
+        inc->state = TOCSIN_OK;
+        inc->pending = 0;
+    } else if (inc->key) {
+        queue_recovery(a, svc, old, NULL, now);
+        incident_close(inc);
+    }
+    persist(a, svc);
+    if (a->store)
+        tocsin_store_commit(a->store);
+    a->next_tick_ms = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Acknowledgements and downtimes                                      */
+/* ------------------------------------------------------------------ */
+
+int tocsin_alerting_ack(struct tocsin_alerting *a, uint32_t svc, const char *author,
+                        const char *text, char *err, size_t errlen)
+{
+    struct tocsin_incident *inc = &a->inc[svc];
+    struct tocsin_buf reason = TOCSIN_BUF_INIT;
+    time_t now = time(NULL);
+
+    if (!inc->key) {
+        snprintf(err, errlen, "service '%s' has no problem to acknowledge", svc_name(a, svc));
+        return -1;
+    }
+    if (inc->acked) {
+        snprintf(err, errlen, "the problem of '%s' is already acknowledged by %s",
+                 svc_name(a, svc), inc->ack_author ? inc->ack_author : "someone");
+        return -1;
+    }
+    inc->acked = 1;
+    inc->ack_author = dup_or_null(author);
+    inc->ack_text = dup_or_null(text);
+    tocsin_buf_printf(&reason, "acknowledged by %s%s%s", author && *author ? author : "someone",
+                      text && *text ? ": " : "", text ? text : "");
+    tocsin_info("service '%s': %s", svc_name(a, svc), tocsin_buf_str(&reason));
+    if (a->store)
+        tocsin_store_begin(a->store);
+    history(a, svc, "ack", "%s", tocsin_buf_str(&reason));
+    if (inc->ntold)
+        queue_all(a, svc, inc->told, inc->ntold, TOCSIN_ALERT_ACKNOWLEDGED,
+                  tocsin_route_severity(svc_conf(a, svc), inc->state), inc->state, inc->state,
+                  inc->route >= 0 ? &a->conf->routes[inc->route] : NULL,
+                  tocsin_buf_str(&reason), 0, now);
+    persist(a, svc);
+    if (a->store)
+        tocsin_store_commit(a->store);
+    tocsin_buf_free(&reason);
+    a->next_tick_ms = 0;
+    return 0;
+}
+
+int tocsin_alerting_unack(struct tocsin_alerting *a, uint32_t svc, const char *author,
+                          char *err, size_t errlen)
+{
+    struct tocsin_incident *inc = &a->inc[svc];
+
+    if (!inc->key || !inc->acked) {
+        snprintf(err, errlen, "service '%s' has no acknowledged problem", svc_name(a, svc));
+        return -1;
+    }
+    inc->acked = 0;
+    free(inc->ack_author);
+    free(inc->ack_text);
+    inc->ack_author = inc->ack_text = NULL;
+    tocsin_info("service '%s': acknowledgement withdrawn by %s", svc_name(a, svc),
+                author && *author ? author : "someone");
+    if (a->store)
+        tocsin_store_begin(a->store);
+    history(a, svc, "ack", "acknowledgement withdrawn by %s", author && *author ? author
+            : "someone");
+    persist(a, svc);
+    if (a->store)
+        tocsin_store_commit(a->store);
+    return 0;
+}
+
+int tocsin_alerting_downtime(struct tocsin_alerting *a, uint32_t svc, time_t until,
+                             const char *author, const char *text)
+{
+    struct tocsin_incident *inc = &a->inc[svc];
+
+    free(inc->downtime_author);
+    free(inc->downtime_text);
+    inc->downtime_author = inc->downtime_text = NULL;
+    if (a->store)
+        tocsin_store_begin(a->store);
+    if (until > time(NULL)) {
+        inc->downtime_until = until;
+        inc->downtime_author = dup_or_null(author);
+        inc->downtime_text = dup_or_null(text);
+        history(a, svc, "downtime", "in downtime until %lld by %s%s%s", (long long)until,
+                author && *author ? author : "someone", text && *text ? ": " : "",
+                text ? text : "");
+        tocsin_info("service '%s': in downtime for %lld s", svc_name(a, svc),
+                    (long long)(until - time(NULL)));
+    } else {
+        inc->downtime_until = 0;
+        history(a, svc, "downtime", "downtime removed by %s", author && *author ? author
+                : "someone");
+        tocsin_info("service '%s': downtime removed", svc_name(a, svc));
+    }
+    persist(a, svc);
+    if (a->store)
+        tocsin_store_commit(a->store);
+    a->next_tick_ms = 0;
+    return 0;
+}
+
+int64_t tocsin_alerting_next(const struct tocsin_alerting *a)
+{
+    return a->next_tick_ms;
+}
+
+const struct tocsin_incident *tocsin_alerting_incident(const struct tocsin_alerting *a,
+                                                       uint32_t svc)
+{
+    return &a->inc[svc];
+}
+
+const struct tocsin_alerting_stats *tocsin_alerting_stats(const struct tocsin_alerting *a)
+{
+    return &a->stats;
+}
+
+/* ------------------------------------------------------------------ */
+/* Forwarding every result                                             */
+/* ------------------------------------------------------------------ */
+
+/* Send queued results to forwarder `n` while it has room. */
+static void forward_drain(struct tocsin_alerting *a, uint32_t n)
+{
+    struct forward *f = &a->forwards[n];
+    struct tocsin_buf payload = TOCSIN_BUF_INIT;
+    time_t now = time(NULL);
+
+    while (f->count && f->inflight < FORWARD_INFLIGHT) {
+        uint32_t svc = f->queue[f->head];
+        const struct tocsin_svc_view *v = &a->views[svc];
+        const struct tocsin_service_conf *s = svc_conf(a, svc);
+
+        f->head = (f->head + 1) % a->conf->nservices;
+        f->count--;
+        f->queued[svc] = 0;
+        tocsin_buf_reset(&payload);
+        if (encode_alert(a, svc, TOCSIN_ALERT_RESULT, tocsin_route_severity(s, v->state),
+                         v->state, v->hard_state, NULL, NULL, now, &payload) < 0)
+            continue;
+        if (a->hooks.send(a->hooks.ud, n, RESULT_SEQ | (++a->next_seq & ~RESULT_SEQ),
+                          payload.data, payload.len, 1) == 0) {
+            f->inflight++;
+            a->stats.forwarded++;
+        }
+    }
+    tocsin_buf_free(&payload);
+}
+
+void tocsin_alerting_result(struct tocsin_alerting *a, uint32_t svc, time_t now)
+{
+    size_t n;
+
+    (void)now;
+    for (n = 0; n < a->conf->nnotifiers; n++) {
+        struct forward *f = &a->forwards[n];
+
+        if (!a->conf->notifiers[n].forwards_results || !a->conf->notifiers[n].enabled ||
+            !f->queued)
+            continue;
+        if (f->queued[svc]) {
+            a->stats.forward_dropped++; /* the newer result replaces it */
+            continue;
+        }
+        f->queue[(f->head + f->count) % a->conf->nservices] = svc;
+        f->count++;
+        f->queued[svc] = 1;
+        forward_drain(a, (uint32_t)n);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* The outbox: dispatch and outcomes                                   */
+/* ------------------------------------------------------------------ */
+
+/*
+ * 1 when outbox item `it` tells of an incident that has ended since it was
+ * queued: a problem, repeat, escalation or acknowledgement whose service
+ * has recovered (or has a newer incident) while the item waited for its
+ * group or for a retry. Sent now, it would reach the receiver after the
+ * recovery and open there again what is over (a PagerDuty trigger after
+ * its resolve). Recoveries are never stale.
+ */
+static int stale(const struct tocsin_alerting *a, long svc,
+                 const struct tocsin_outbox_item *it)
+{
+    const char *open;
+
+    if (it->kind == TOCSIN_ALERT_RECOVERY || !it->incident || !*it->incident || svc < 0)
+        return 0;
+    open = a->inc[svc].key;
+    return !open || strcmp(open, it->incident) != 0;
+}
+
+/* Item `it` of service `svc` (-1: unknown) goes out to notifier `n`: note
+ * it in the incident, so that its recovery goes there too. */
+static void mark_sent(struct tocsin_alerting *a, long svc, uint32_t n,
+                      const struct tocsin_outbox_item *it)
+{
+    struct tocsin_incident *inc;
+    size_t i;
+
+    if (svc < 0)
+        return;
+    inc = &a->inc[svc];
+    if (!inc->key || !it->incident || strcmp(inc->key, it->incident) != 0)
+        return;
+    for (i = 0; i < inc->ntold; i++)
+        if (inc->told[i] == n && inc->sent[i] == TOCSIN_SENT_NONE)
+            inc->sent[i] = TOCSIN_SENT_OUT;
+}
+
+struct dispatch {
+    struct tocsin_alerting *a;
+    /* per notifier, for this round: the message being assembled */
+    struct tocsin_buf *msg;
+    uint32_t *count;
+    char **group;                    /* group key of the message's first item */
+    size_t taken;
+};
+
+static int flight_add(struct flight *fl, int64_t id, int attempts, long svc,
+                      const struct tocsin_outbox_item *it)
+{
+    if (fl->nids == fl->cap) {
+        size_t cap = fl->cap ? fl->cap * 2 : 8;
+        int64_t *ids = realloc(fl->ids, cap * sizeof(*ids));
+        int *at, *kinds;
+        long *svcs;
+        char **incidents;
+
+        if (!ids)
+            return -1;
+        fl->ids = ids;
+        at = realloc(fl->attempts, cap * sizeof(*at));
+        if (!at)
+            return -1;
+        fl->attempts = at;
+        svcs = realloc(fl->svcs, cap * sizeof(*svcs));
+        if (!svcs)
+            return -1;
+        fl->svcs = svcs;
+        kinds = realloc(fl->kinds, cap * sizeof(*kinds));
+        if (!kinds)
+            return -1;
+        fl->kinds = kinds;
+        incidents = realloc(fl->incidents, cap * sizeof(*incidents));
+        if (!incidents)
+            return -1;
+        fl->incidents = incidents;
+        fl->cap = cap;
+    }
+    fl->incidents[fl->nids] = strdup(it->incident ? it->incident : "");
+    if (!fl->incidents[fl->nids])
+        return -1;
+    fl->ids[fl->nids] = id;
+    fl->attempts[fl->nids] = attempts;
+    fl->svcs[fl->nids] = svc;
+    fl->kinds[fl->nids] = it->kind;
+    fl->nids++;
+    return 0;
+}
+
+/* Empty flight `fl` (its incident copies freed). */
+static void flight_clear(struct flight *fl)
+{
+    size_t i;
+
+    for (i = 0; i < fl->nids; i++)
+        free(fl->incidents[i]);
+    fl->nids = 0;
+    fl->seq = 0;
+}
+
+/* The told index of notifier `n` in the open incident `key` of `svc`, or -1. */
+static long told_index(const struct tocsin_alerting *a, long svc, uint32_t n, const char *key)
+{
+    const struct tocsin_incident *inc;
+    size_t i;
+
+    if (svc < 0 || !key)
+        return -1;
+    inc = &a->inc[svc];
+    if (!inc->key || strcmp(inc->key, key) != 0)
+        return -1;
+    for (i = 0; i < inc->ntold; i++)
+        if (inc->told[i] == n)
+            return (long)i;
+    return -1;
+}
+
+/*
+ * Look at one due outbox item: take it into its notifier's message when
+ * that notifier has nothing in flight and the item belongs to the group
+ * being assembled (same group key, under GROUP_MAX); skip it otherwise.
+ * An item for a notifier that no longer exists or is not enabled fails
+ * (2); one whose incident has ended is not sent (3).
+ */
+static int dispatch_item(void *ud, const struct tocsin_outbox_item *it)
+{
+    struct dispatch *dp = ud;
+    struct tocsin_alerting *a = dp->a;
+    long n = tocsin_config_find_notifier(a->conf, it->notifier), svc;
+    struct flight *fl;
+
+    if (n < 0 || !a->conf->notifiers[n].enabled) {
+        dp->taken++;
+        return 2; /* handled below: fail it */
+    }
+    fl = &a->flights[n];
+    if (fl->seq)
+        return 1;
+    svc = tocsin_config_find_service(a->conf, it->service);
+    if (stale(a, svc, it)) {
+        dp->taken++;
+        return 3; /* handled below: not sent */
+    }
+    if (it->kind == TOCSIN_ALERT_ACKNOWLEDGED) {
+        /* An acknowledgement must not overtake the problem it is about:
+         * it waits while that problem has not reached this notifier. */
+        long i = told_index(a, svc, (uint32_t)n, it->incident);
+
+        if (i >= 0 && a->inc[svc].sent[i] != TOCSIN_SENT_SETTLED)
+            return 1;
+    }
+    if (dp->count[n]) {
+        if (!*it->group_key || strcmp(dp->group[n], it->group_key) != 0 ||
+            dp->count[n] >= GROUP_MAX)
+            return 1;
+    } else {
+        free(dp->group[n]);
+        dp->group[n] = strdup(it->group_key ? it->group_key : "");
+        if (!dp->group[n])
+            return 1;
+    }
+    if (flight_add(fl, it->id, it->attempts, svc, it) < 0 ||
+        tocsin_buf_append(&dp->msg[n], it->payload, it->payload_len) < 0)
+        return 1;
+    mark_sent(a, svc, (uint32_t)n, it);
+    dp->count[n]++;
+    dp->taken++;
+    return 0;
+}
+
+/* Items taken that are not sent, each with why: a notifier that is gone
+ * or disabled, an incident that has ended. */
+struct orphans {
+    struct tocsin_alerting *a;
+    int64_t ids[DISPATCH_BATCH];
+    const char *why[DISPATCH_BATCH];
+    size_t n;
+};
+
+static int dispatch_cb(void *ud, const struct tocsin_outbox_item *it)
+{
+    struct { struct dispatch dp; struct orphans orph; } *both = ud;
+    int rc = dispatch_item(&both->dp, it);
+
+    if (rc == 2 || rc == 3) {
+        if (both->orph.n >= DISPATCH_BATCH)
+            return 1; /* no room to record it: leave it for the next round */
+        both->orph.why[both->orph.n] = rc == 2
+            ? "the notifier is no longer configured or enabled"
+            : "not sent: the incident ended before it could be told";
+        both->orph.ids[both->orph.n++] = it->id;
+        return 0;
+    }
+    return rc;
+}
+
+/* Hand due outbox items to notifiers that have nothing in flight. */
+static void dispatch(struct tocsin_alerting *a, int64_t now_ms)
+{
+    struct { struct dispatch dp; struct orphans orph; } both;
+    size_t n, i, nn = a->conf->nnotifiers;
+
+    if (!a->store || !nn)
+        return;
+    memset(&both, 0, sizeof(both));
+    both.dp.a = a;
+    both.orph.a = a;
+    both.dp.msg = calloc(nn, sizeof(*both.dp.msg));
+    both.dp.count = calloc(nn, sizeof(*both.dp.count));
+    both.dp.group = calloc(nn, sizeof(*both.dp.group));
+    if (!both.dp.msg || !both.dp.count || !both.dp.group)
+        goto out;
+    if (tocsin_outbox_due(a->store, now_ms, DISPATCH_BATCH, dispatch_cb, &both) < 0)
+        goto out;
+    if (both.orph.n) {
+        tocsin_store_begin(a->store);
+        for (i = 0; i < both.orph.n; i++)
+            tocsin_outbox_record(a->store, both.orph.ids[i], TOCSIN_FAILED,
+                                 both.orph.why[i], now_ms, 0);
+        tocsin_store_commit(a->store);
+    }
+    for (n = 0; n < nn; n++) {
+        struct flight *fl = &a->flights[n];
+
+        if (!both.dp.count[n])
+            continue;
+        do
+            fl->seq = ++a->next_seq & ~RESULT_SEQ;
+        while (!fl->seq);
+        a->stats.attempts[n]++;
+        if (a->hooks.send(a->hooks.ud, (uint32_t)n, fl->seq, both.dp.msg[n].data,
+                          both.dp.msg[n].len, both.dp.count[n]) < 0)
+            tocsin_alerting_delivery(a, (uint32_t)n, fl->seq, TOCSIN_RETRY, 0,
+                                     "the notifier's worker is not running");
+    }
+out:
+    if (both.dp.msg)
+        for (n = 0; n < nn; n++)
+            tocsin_buf_free(&both.dp.msg[n]);
+    if (both.dp.group)
+        for (n = 0; n < nn; n++)
+            free(both.dp.group[n]);
+    free(both.dp.msg);
+    free(both.dp.count);
+    free(both.dp.group);
+}
+
+/* The delay before retry number `attempts` + 1: doubling from retry_min up
+ * to retry_max, with up to 10 % of jitter so that retries spread out. */
+static int64_t backoff_ms(const struct tocsin_notifier_conf *nc, int attempts)
+{
+    int64_t d = nc->retry_min_ms;
+    int i;
+
+    for (i = 0; i < attempts && d < nc->retry_max_ms; i++)
+        d *= 2;
+    if (d > nc->retry_max_ms)
+        d = nc->retry_max_ms;
+    return d + (d / 10 ? random() % (d / 10) : 0);
+}
+
+void tocsin_alerting_delivery(struct tocsin_alerting *a, uint32_t notifier, uint32_t seq,
+                              enum tocsin_delivery outcome, int64_t retry_after,
+                              const char *why)
+{
+    const struct tocsin_notifier_conf *nc;
+    struct flight *fl;
+    int64_t now_ms = tocsin_wall_ms();
+    size_t i;
+
+    if (notifier >= a->conf->nnotifiers)
+        return;
+    nc = &a->conf->notifiers[notifier];
+    if (seq & RESULT_SEQ) {
+        struct forward *f = &a->forwards[notifier];
+
+        if (f->inflight)
+            f->inflight--;
+        if (outcome != TOCSIN_DELIVERED)
+            tocsin_debug("notifier '%s': a forwarded result was not taken: %s",
+                         nc->inst.name, why);
+        forward_drain(a, notifier);
+        return;
+    }
+    fl = &a->flights[notifier];
+    if (!a->store) {
+        if (outcome != TOCSIN_DELIVERED)
+            tocsin_warn("notifier '%s': %s: %s", nc->inst.name, outcome == TOCSIN_RETRY
+                        ? "not delivered (temporary)" : "failed", why);
+        return;
+    }
+    if (fl->seq != seq)
+        return;
+    if (outcome != TOCSIN_DELIVERED)
+        a->stats.failures[notifier]++;
+    tocsin_store_begin(a->store);
+    for (i = 0; i < fl->nids; i++) {
+        int64_t next = 0;
+
+        if (outcome == TOCSIN_RETRY) {
+            next = now_ms + backoff_ms(nc, fl->attempts[i]);
+            if (retry_after > 0 && now_ms + retry_after * 1000 > next)
+                next = now_ms + retry_after * 1000;
+        }
+        tocsin_outbox_record(a->store, fl->ids[i], outcome,
+                             outcome == TOCSIN_DELIVERED ? NULL : why, now_ms, next);
+    }
+    tocsin_store_commit(a->store);
+    if (outcome == TOCSIN_DELIVERED)
+        tocsin_debug("notifier '%s': delivered %zu notification%s", nc->inst.name, fl->nids,
+                     fl->nids == 1 ? "" : "s");
+    else if (outcome == TOCSIN_RETRY)
+        tocsin_warn("notifier '%s': not delivered, will retry: %s", nc->inst.name, why);
+    else
+        tocsin_error("notifier '%s': delivery failed for good: %s", nc->inst.name, why);
+    if (outcome != TOCSIN_RETRY)
+        for (i = 0; i < fl->nids; i++) {
+            long k;
+
+            if (fl->kinds[i] != TOCSIN_ALERT_PROBLEM && fl->kinds[i] != TOCSIN_ALERT_REPEAT &&
+                fl->kinds[i] != TOCSIN_ALERT_ESCALATION)
+                continue;
+            /* The receiver knows of the problem now: what follows it (an
+             * acknowledgement) may go. */
+            k = told_index(a, fl->svcs[i], notifier, fl->incidents[i]);
+            if (k >= 0)
+                a->inc[fl->svcs[i]].sent[k] = TOCSIN_SENT_SETTLED;
+        }
+    flight_clear(fl);
+    a->next_tick_ms = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Time                                                                */
+/* ------------------------------------------------------------------ */
+
+/* Repeats, escalations, suppressions that ended and downtimes that expired,
+ * for one service. */
+static void tick_service(struct tocsin_alerting *a, uint32_t svc, time_t now)
+{
+    struct tocsin_incident *inc = &a->inc[svc];
+    const struct tocsin_route_conf *r;
+    struct tocsin_buf why = TOCSIN_BUF_INIT;
+
+    if (inc->downtime_until && inc->downtime_until <= now) {
+        inc->downtime_until = 0;
+        tocsin_info("service '%s': downtime ended", svc_name(a, svc));
+        history(a, svc, "downtime", "downtime ended");
+        persist(a, svc);
+    }
+    if (!inc->key)
+        return;
+    if (inc->state == TOCSIN_OK) {
+        /* A recovery held back while the service flapped. */
+        if (!a->views[svc].flapping) {
+            queue_recovery(a, svc, TOCSIN_CRITICAL, "the service stopped flapping", now);
+            incident_close(inc);
+            persist(a, svc);
+        }
+        return;
+    }
+    if (inc->pending) {
+        if (!tocsin_alerting_suppressed(a, svc, now, &why)) {
+            tell_problem(a, svc, TOCSIN_ALERT_PROBLEM, TOCSIN_OK, "no longer suppressed", now);
+            persist(a, svc);
+        }
+        tocsin_buf_free(&why);
+        return;
+    }
+    if (inc->route < 0 || inc->acked)
+        return;
+    r = &a->conf->routes[inc->route];
+    if (r->repeat_interval_ms > 0 && inc->next_repeat && now >= inc->next_repeat) {
+        tell_problem(a, svc, TOCSIN_ALERT_REPEAT, inc->state, "the problem persists", now);
+        if (inc->next_repeat <= now)
+            inc->next_repeat = now + (time_t)((r->repeat_interval_ms + 999) / 1000);
+        persist(a, svc);
+    }
+    while (inc->esc_next < r->nescalations &&
+           (int64_t)(now - inc->problem_since) * 1000 >= r->escalations[inc->esc_next].after_ms) {
+        const struct tocsin_escalation *e = &r->escalations[inc->esc_next];
+        char after[64];
+
+        inc->esc_next++;
+        if (tocsin_alerting_suppressed(a, svc, now, &why)) {
+            tocsin_buf_reset(&why);
+            continue;
+        }
+        tocsin_duration_format(e->after_ms / 1000, after, sizeof(after));
+        tocsin_buf_printf(&why, "unacknowledged after %s", after);
+        tocsin_info("service '%s': escalating: %s", svc_name(a, svc), tocsin_buf_str(&why));
+        queue_all(a, svc, e->notifiers, e->nnotifiers, TOCSIN_ALERT_ESCALATION,
+                  tocsin_route_severity(svc_conf(a, svc), inc->state), inc->state, inc->state,
+                  r, tocsin_buf_str(&why), 1, now);
+        tocsin_buf_reset(&why);
+        persist(a, svc);
+    }
+    tocsin_buf_free(&why);
+}
+
+int64_t tocsin_alerting_tick(struct tocsin_alerting *a, int64_t now_ms)
+{
+    time_t now = (time_t)(now_ms / 1000);
+    size_t i;
+
+    if (a->store)
+        tocsin_store_begin(a->store);
+    for (i = 0; i < a->conf->nservices; i++)
+        if (a->inc[i].key || a->inc[i].downtime_until)
+            tick_service(a, (uint32_t)i, now);
+    if (a->store)
+        tocsin_store_commit(a->store);
+    dispatch(a, now_ms);
+    if (a->store && now_ms >= a->next_prune_ms) {
+        /* Keep `retention` of history and of ended notifications. */
+        tocsin_outbox_prune(a->store, now_ms - a->conf->retention_ms);
+        tocsin_history_prune(a->store, now_ms - a->conf->retention_ms);
+        a->next_prune_ms = now_ms + PRUNE_EVERY_MS;
+    }
+    a->next_tick_ms = now_ms + TICK_MS;
+    if (a->store) {
+        int64_t due = tocsin_outbox_next_due(a->store);
+
+        if (due < a->next_tick_ms)
+            a->next_tick_ms = due > now_ms ? due : now_ms + 10;
+    }
+    return a->next_tick_ms;
+}
+
+/* ------------------------------------------------------------------ */
+/* Life cycle                                                          */
+/* ------------------------------------------------------------------ */
+
+struct tocsin_alerting *tocsin_alerting_new(const struct tocsin_config *conf,
+                                            struct tocsin_store *store,
+                                            const struct tocsin_svc_view *views,
+                                            const struct tocsin_alerting_hooks *hooks)
+{
+    struct tocsin_alerting *a = calloc(1, sizeof(*a));
+    size_t i, nn = conf->nnotifiers ? conf->nnotifiers : 1;
+
+    if (!a)
+        return NULL;
+    a->conf = conf;
+    a->store = store;
+    a->views = views;
+    a->hooks = *hooks;
+    a->inc = calloc(conf->nservices ? conf->nservices : 1, sizeof(*a->inc));
+    a->flights = calloc(nn, sizeof(*a->flights));
+    a->forwards = calloc(nn, sizeof(*a->forwards));
+    a->stats.attempts = calloc(nn, sizeof(uint64_t));
+    a->stats.failures = calloc(nn, sizeof(uint64_t));
+    a->group_release_ms = calloc(conf->nroutes ? conf->nroutes : 1, sizeof(int64_t));
+    if (!a->inc || !a->flights || !a->forwards || !a->stats.attempts || !a->stats.failures ||
+        !a->group_release_ms)
+        goto fail;
+    for (i = 0; i < conf->nservices; i++)
+        a->inc[i].route = -1;
+    for (i = 0; i < conf->nnotifiers; i++) {
+        if (!conf->notifiers[i].forwards_results || !conf->nservices)
+            continue;
+        a->forwards[i].queue = calloc(conf->nservices, sizeof(uint32_t));
+        a->forwards[i].queued = calloc(conf->nservices, 1);
+        if (!a->forwards[i].queue || !a->forwards[i].queued)
+            goto fail;
+    }
+    return a;
+fail:
+    tocsin_alerting_free(a);
+    return NULL;
+}
+
+void tocsin_alerting_free(struct tocsin_alerting *a)
+{
+    size_t i;
+
+    if (!a)
+        return;
+    if (a->inc)
+        for (i = 0; i < a->conf->nservices; i++) {
+            incident_close(&a->inc[i]);
+            free(a->inc[i].downtime_author);
+            free(a->inc[i].downtime_text);
+        }
+    if (a->flights)
+        for (i = 0; i < a->conf->nnotifiers; i++) {
+            free(a->flights[i].ids);
+            flight_clear(&a->flights[i]);
+            free(a->flights[i].attempts);
+            free(a->flights[i].svcs);
+            free(a->flights[i].kinds);
+            free(a->flights[i].incidents);
+        }
+    if (a->forwards)
+        for (i = 0; i < a->conf->nnotifiers; i++) {
+            free(a->forwards[i].queue);
+            free(a->forwards[i].queued);
+        }
+    free(a->inc);
+    free(a->flights);
+    free(a->forwards);
+    free(a->stats.attempts);
+    free(a->stats.failures);
+    free(a->group_release_ms);
+    free(a);
+}

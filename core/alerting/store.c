@@ -1,0 +1,1287 @@
+/*
+ * store.c - the durable store: outbox, history and state in one SQLite
+ * database. See store.h for the interface and docs/store.md for the
+ * schema, the durability guarantee and the invariants.
+ */
+#include "alerting/store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "lib/buf.h"
+#include "base/log.h"
+
+/* The SQL below writes statuses as literals, so that SQLite can match the
+ * partial indexes (a bound parameter never matches an index's WHERE). */
+_Static_assert(TOCSIN_OUTBOX_DELIVERED == 0, "status literal in SQL");
+_Static_assert(TOCSIN_OUTBOX_PENDING == 1, "status literal in SQL");
+_Static_assert(TOCSIN_OUTBOX_FAILED == 2, "status literal in SQL");
+_Static_assert(TOCSIN_OUTBOX_EXPIRED == 3, "status literal in SQL");
+
+/* PRAGMA application_id of a Tocsin store: "Tcsn". */
+#define STORE_APPLICATION_ID 0x5463736e
+
+/* How long a statement waits for a lock held by another connection (the
+ * sqlite3 shell of an administrator, say) before it fails. */
+#define STORE_BUSY_TIMEOUT_MS 5000
+
+/* The write-ahead log is truncated to this after a checkpoint, so that a
+ * burst does not leave a large file behind. */
+#define STORE_WAL_LIMIT_BYTES (4 * 1024 * 1024)
+
+/* Schema version 1. Statuses: 0 delivered, 1 pending, 2 failed,
+ * 3 expired (enum tocsin_outbox_status). */
+static const char schema_v1[] =
+    "CREATE TABLE outbox ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  notifier TEXT NOT NULL,"
+    "  service TEXT NOT NULL,"
+    "  incident TEXT NOT NULL,"
+    "  group_key TEXT NOT NULL,"
+    "  kind INTEGER NOT NULL,"
+    "  state INTEGER NOT NULL,"
+    "  severity INTEGER NOT NULL,"
+    "  status INTEGER NOT NULL CHECK (status BETWEEN 0 AND 3),"
+    "  claimed INTEGER NOT NULL DEFAULT 0 CHECK (claimed IN (0, 1)),"
+    "  attempts INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  expires_ms INTEGER NOT NULL,"
+    "  next_attempt_ms INTEGER NOT NULL,"
+    "  done_ms INTEGER,"
+    "  payload BLOB NOT NULL"
+    ");"
+    "CREATE INDEX outbox_pending ON outbox (claimed, next_attempt_ms, id)"
+    "  WHERE status = 1;"
+    "CREATE INDEX outbox_done ON outbox (done_ms) WHERE status <> 1;"
+    "CREATE INDEX outbox_service ON outbox (service);"
+    "CREATE TABLE attempt ("
+    "  id INTEGER PRIMARY KEY,"
+    "  outbox_id INTEGER NOT NULL REFERENCES outbox (id) ON DELETE CASCADE,"
+    "  at_ms INTEGER NOT NULL,"
+    "  attempt INTEGER NOT NULL,"
+    "  outcome INTEGER NOT NULL CHECK (outcome BETWEEN 0 AND 3),"
+    "  reason TEXT NOT NULL"
+    ");"
+    "CREATE INDEX attempt_item ON attempt (outbox_id, at_ms);"
+    "CREATE INDEX attempt_time ON attempt (at_ms);"
+    "CREATE TABLE history ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at_ms INTEGER NOT NULL,"
+    "  service TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  text TEXT NOT NULL"
+    ");"
+    "CREATE INDEX history_service ON history (service, at_ms);"
+    "CREATE INDEX history_time ON history (at_ms);"
+    "CREATE TABLE state ("
+    "  kind TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  value BLOB NOT NULL,"
+    "  PRIMARY KEY (kind, name)"
+    ") WITHOUT ROWID;";
+
+/* The prepared statements, kept for the life of the store. */
+enum store_stmt {
+    S_BEGIN,
+    S_COMMIT,
+    S_ROLLBACK,
+    S_OUTBOX_ADD,
+    S_OUTBOX_DUE,
+    S_OUTBOX_CLAIM,
+    S_OUTBOX_NEXT_DUE,
+    S_OUTBOX_GET,
+    S_OUTBOX_SET,
+    S_OUTBOX_COUNT,
+    S_OUTBOX_RELEASE,
+    S_OUTBOX_PRUNE,
+    S_ATTEMPT_ADD,
+    S_HISTORY_ADD,
+    S_HISTORY_ALL,
+    S_HISTORY_ONE,
+    S_ATTEMPTS_ALL,
+    S_ATTEMPTS_ONE,
+    S_HISTORY_PRUNE,
+    S_STATE_PUT,
+    S_STATE_DELETE,
+    S_STATE_EACH,
+    S_COUNT
+};
+
+#define OUTBOX_COLUMNS \
+    "id, notifier, service, incident, group_key, kind, state, severity, " \
+    "created_ms, expires_ms, next_attempt_ms, attempts, payload"
+
+#define ATTEMPT_COLUMNS \
+    "SELECT a.at_ms, o.service, a.outcome, a.attempt, a.reason, " \
+    "o.notifier, o.incident, o.attempts " \
+    "FROM attempt a JOIN outbox o ON o.id = a.outbox_id WHERE a.at_ms >= ?1 "
+
+static const char *const stmt_sql[S_COUNT] = {
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_OUTBOX_ADD] =
+        "INSERT INTO outbox (notifier, service, incident, group_key, kind, "
+        "state, severity, status, claimed, attempts, created_ms, expires_ms, "
+        "next_attempt_ms, payload) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, 0, ?8, ?9, ?10, ?11, ?12)",
+    [S_OUTBOX_DUE] =
+        "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE status = 1 "
+        "AND claimed = 0 AND next_attempt_ms <= ?1 "
+        "ORDER BY next_attempt_ms, id",
+    [S_OUTBOX_CLAIM] = "UPDATE outbox SET claimed = 1 WHERE id = ?1",
+    [S_OUTBOX_NEXT_DUE] =
+        "SELECT next_attempt_ms FROM outbox WHERE status = 1 AND claimed = 0 "
+        "ORDER BY next_attempt_ms LIMIT 1",
+    [S_OUTBOX_GET] =
+        "SELECT status, attempts, expires_ms FROM outbox WHERE id = ?1",
+    [S_OUTBOX_SET] =
+        "UPDATE outbox SET status = ?2, claimed = 0, attempts = ?3, "
+        "next_attempt_ms = coalesce(?4, next_attempt_ms), done_ms = ?5 "
+        "WHERE id = ?1",
+    [S_OUTBOX_COUNT] = "SELECT count(*) FROM outbox WHERE status = 1",
+    [S_OUTBOX_RELEASE] =
+        "UPDATE outbox SET claimed = 0 WHERE status = 1 AND claimed = 1",
+    [S_OUTBOX_PRUNE] =
+        "DELETE FROM outbox WHERE status <> 1 AND done_ms < ?1",
+    [S_ATTEMPT_ADD] =
+        "INSERT INTO attempt (outbox_id, at_ms, attempt, outcome, reason) "
+        "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_HISTORY_ADD] =
+        "INSERT INTO history (at_ms, service, kind, text) "
+        "VALUES (?1, ?2, ?3, ?4)",
+    [S_HISTORY_ALL] =
+        "SELECT at_ms, service, kind, text FROM history WHERE at_ms >= ?1 "
+        "ORDER BY at_ms, id",
+    [S_HISTORY_ONE] =
+        "SELECT at_ms, service, kind, text FROM history "
+        "WHERE service = ?2 AND at_ms >= ?1 ORDER BY at_ms, id",
+    [S_ATTEMPTS_ALL] = ATTEMPT_COLUMNS "ORDER BY a.at_ms, a.id",
+    [S_ATTEMPTS_ONE] = ATTEMPT_COLUMNS "AND o.service = ?2 "
+                       "ORDER BY a.at_ms, a.id",
+    [S_HISTORY_PRUNE] = "DELETE FROM history WHERE at_ms < ?1",
+    [S_STATE_PUT] =
+        "INSERT INTO state (kind, name, value) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT (kind, name) DO UPDATE SET value = excluded.value",
+    [S_STATE_DELETE] = "DELETE FROM state WHERE kind = ?1 AND name = ?2",
+    [S_STATE_EACH] =
+        "SELECT name, value FROM state WHERE kind = ?1 ORDER BY name",
+};
+
+struct tocsin_store {
+    sqlite3 *db;
+    char *path;
+    sqlite3_stmt *stmt[S_COUNT];
+    int in_txn;            /* a transaction is open (the caller's or a call's own) */
+    int txn_failed;        /* a call failed inside it: it can only roll back */
+    int64_t depth;         /* pending items, as the open transaction sees them */
+    int64_t depth_at_begin; /* restored when the transaction rolls back */
+};
+
+/* ------------------------------------------------------------------ */
+/* Errors and statements.                                              */
+/* ------------------------------------------------------------------ */
+
+/* Log a failed SQLite call: what was being done and SQLite's message. */
+static void store_db_error(const struct tocsin_store *st, const char *what)
+{
+    tocsin_error("store %s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
+}
+
+/* Log a refused call (bad argument, wrong item). */
+static void store_error(const struct tocsin_store *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void store_error(const struct tocsin_store *st, const char *fmt, ...)
+{
+    struct tocsin_buf msg = TOCSIN_BUF_INIT;
+    va_list ap;
+
+    va_start(ap, fmt);
+    tocsin_buf_vprintf(&msg, fmt, ap);
+    va_end(ap);
+    tocsin_error("store %s: %s", st->path, tocsin_buf_str(&msg));
+    tocsin_buf_free(&msg);
+}
+
+/* Make a statement ready for its next use and drop references to the
+ * caller's strings and blobs. */
+static void stmt_done(sqlite3_stmt *s)
+{
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+}
+
+/* Run a statement that returns no rows (or whose rows do not matter) to
+ * completion. Returns 0 or -1 (logged). */
+static int stmt_run(struct tocsin_store *st, sqlite3_stmt *s, const char *what)
+{
+    int rc = sqlite3_step(s);
+
+    while (rc == SQLITE_ROW)
+        rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) {
+        store_db_error(st, what);
+        stmt_done(s);
+        return -1;
+    }
+    stmt_done(s);
+    return 0;
+}
+
+/* Run statement s with its parameters bound (bound = the OR of the bind
+ * results); logs either failure once. */
+static int stmt_run_bound(struct tocsin_store *st, sqlite3_stmt *s, int bound,
+                          const char *what)
+{
+    if (bound != SQLITE_OK) {
+        store_db_error(st, what);
+        stmt_done(s);
+        return -1;
+    }
+    return stmt_run(st, s, what);
+}
+
+/* Bind a blob; a zero-length blob is bound as one (SQLite would store a
+ * NULL pointer as NULL). The memory must outlive the statement's use. */
+static int bind_blob(sqlite3_stmt *s, int i, const void *p, size_t len)
+{
+    return sqlite3_bind_blob64(s, i, len ? p : "", (sqlite3_uint64)len,
+                               SQLITE_STATIC);
+}
+
+static int bind_text(sqlite3_stmt *s, int i, const char *text)
+{
+    return sqlite3_bind_text(s, i, text ? text : "", -1, SQLITE_STATIC);
+}
+
+/* ------------------------------------------------------------------ */
+/* Transactions.                                                       */
+/* ------------------------------------------------------------------ */
+
+/* Open a transaction (BEGIN IMMEDIATE: the write lock is taken at once, so
+ * a commit never waits for an upgrade). */
+static int txn_begin(struct tocsin_store *st)
+{
+    if (stmt_run(st, st->stmt[S_BEGIN], "cannot begin a transaction") < 0)
+        return -1;
+    st->in_txn = 1;
+    st->txn_failed = 0;
+    st->depth_at_begin = st->depth;
+    return 0;
+}
+
+/*
+ * End the open transaction: commit when asked and nothing in it failed,
+ * roll back otherwise. Returns 0 when it did what was asked, -1 when a
+ * commit became a rollback or the rollback failed (both logged).
+ */
+static int txn_end(struct tocsin_store *st, int commit)
+{
+    int rc = 0;
+
+    if (commit && st->txn_failed) {
+        store_error(st, "transaction rolled back: a call in it failed");
+        rc = -1;
+    } else if (commit) {
+        if (stmt_run(st, st->stmt[S_COMMIT], "cannot commit") == 0) {
+            st->in_txn = 0;
+            return 0;
+        }
+        rc = -1;
+    }
+    /* SQLite may already have rolled back on its own (disk full, I/O). */
+    if (!sqlite3_get_autocommit(st->db) &&
+        stmt_run(st, st->stmt[S_ROLLBACK], "cannot roll back") < 0)
+        rc = -1;
+    st->depth = st->depth_at_begin;
+    st->in_txn = 0;
+    st->txn_failed = 0;
+    return rc;
+}
+
+/* Start a write: inside the caller's transaction (refused at once if a call
+ * in it failed already), or in a transaction of its own (*own = 1). */
+static int write_begin(struct tocsin_store *st, int *own)
+{
+    *own = 0;
+    if (st->in_txn)
+        return st->txn_failed ? -1 : 0;
+    if (txn_begin(st) < 0)
+        return -1;
+    *own = 1;
+    return 0;
+}
+
+/* Finish a write begun with write_begin; rc is its result (< 0: failed).
+ * Returns rc, or -1 when its own transaction could not commit. */
+static int64_t write_end(struct tocsin_store *st, int own, int64_t rc)
+{
+    if (rc < 0)
+        st->txn_failed = 1;
+    if (!own)
+        return rc;
+    if (txn_end(st, rc >= 0) < 0)
+        return -1;
+    return rc;
+}
+
+int tocsin_store_begin(struct tocsin_store *st)
+{
+    if (st->in_txn) {
+        store_error(st, "a transaction is already open");
+        return -1;
+    }
+    return txn_begin(st);
+}
+
+int tocsin_store_commit(struct tocsin_store *st)
+{
+    if (!st->in_txn) {
+        store_error(st, "commit without a transaction");
+        return -1;
+    }
+    return txn_end(st, 1);
+}
+
+int tocsin_store_rollback(struct tocsin_store *st)
+{
+    if (!st->in_txn) {
+        store_error(st, "rollback without a transaction");
+        return -1;
+    }
+    return txn_end(st, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Opening and closing.                                                */
+/* ------------------------------------------------------------------ */
+
+/* Run a PRAGMA (or any one-row query) and return its first column as an
+ * integer in *val. Returns the SQLite result code. */
+static int query_int(sqlite3 *db, const char *sql, int64_t *val)
+{
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *val = sqlite3_column_int64(s, 0);
+        rc = SQLITE_OK;
+    } else if (rc == SQLITE_DONE) {
+        *val = 0;
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* Run a one-row query and copy its first column as text to buf. */
+static int query_text(sqlite3 *db, const char *sql, char *buf, size_t len)
+{
+    sqlite3_stmt *s = NULL;
+    const unsigned char *text;
+    int rc;
+
+    buf[0] = '\0';
+    rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        text = sqlite3_column_text(s, 0);
+        snprintf(buf, len, "%s", text ? (const char *)text : "");
+        rc = SQLITE_OK;
+    } else if (rc == SQLITE_DONE) {
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* The message for a failure while reading the file for the first time. */
+static void open_read_error(sqlite3 *db, int rc, const char *path,
+                            char *err, size_t errlen)
+{
+    int primary = rc & 0xff;
+
+    if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT)
+        snprintf(err, errlen, "%s: not a usable database, damaged or not "
+                 "SQLite at all (%s); move it aside to start with an empty "
+                 "store", path, sqlite3_errmsg(db));
+    else if (primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN ||
+             primary == SQLITE_PERM)
+        snprintf(err, errlen, "%s: no permission to write the file or its "
+                 "directory (the write-ahead log keeps %s-wal and %s-shm "
+                 "beside it): %s", path, path, path, sqlite3_errmsg(db));
+    else
+        snprintf(err, errlen, "%s: cannot read: %s", path, sqlite3_errmsg(db));
+}
+
+/*
+ * Check that the file is a Tocsin store this build can use, or empty (then
+ * *fresh = 1). Writes the reason to err when it is not.
+ */
+static int open_check_identity(sqlite3 *db, const char *path, int *fresh,
+                               char *err, size_t errlen)
+{
+    int64_t app_id, version, tables;
+    int rc;
+
+    *fresh = 0;
+    rc = query_int(db, "PRAGMA application_id", &app_id);
+    if (rc == SQLITE_OK)
+        rc = query_int(db, "PRAGMA user_version", &version);
+    if (rc == SQLITE_OK)
+        rc = query_int(db, "SELECT count(*) FROM sqlite_master", &tables);
+    if (rc != SQLITE_OK) {
+        open_read_error(db, rc, path, err, errlen);
+        return -1;
+    }
+    if (app_id == 0 && version == 0 && tables == 0) {
+        *fresh = 1;
+        return 0;
+    }
+    if (app_id != STORE_APPLICATION_ID) {
+        snprintf(err, errlen, "%s: not a Tocsin store (a SQLite database of "
+                 "another program, application id 0x%08" PRIx64 ")",
+                 path, (uint64_t)app_id);
+        return -1;
+    }
+    if (version > TOCSIN_STORE_SCHEMA_VERSION) {
+        snprintf(err, errlen, "%s: written by a newer Tocsin (store schema "
+                 "version %" PRId64 ", this build knows up to %d); run that "
+                 "version, or move the file aside to start with an empty store",
+                 path, version, TOCSIN_STORE_SCHEMA_VERSION);
+        return -1;
+    }
+    if (version < 1) {
+        snprintf(err, errlen, "%s: damaged Tocsin store (schema version %"
+                 PRId64 ")", path, version);
+        return -1;
+    }
+    return 0;
+}
+
+/* Create the schema of a fresh file in one transaction. */
+static int open_create_schema(sqlite3 *db, const char *path,
+                              char *err, size_t errlen)
+{
+    struct tocsin_buf sql = TOCSIN_BUF_INIT;
+    char *msg = NULL;
+    int rc;
+
+    tocsin_buf_puts(&sql, "BEGIN IMMEDIATE;");
+    tocsin_buf_puts(&sql, schema_v1);
+    tocsin_buf_printf(&sql, "PRAGMA application_id = %d;"
+                      "PRAGMA user_version = %d; COMMIT;",
+                      STORE_APPLICATION_ID, TOCSIN_STORE_SCHEMA_VERSION);
+    if (sql.oom) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        tocsin_buf_free(&sql);
+        return -1;
+    }
+    rc = sqlite3_exec(db, tocsin_buf_str(&sql), NULL, NULL, &msg);
+    tocsin_buf_free(&sql);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "%s: cannot create the schema: %s", path,
+                 msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        if (!sqlite3_get_autocommit(db))
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* PRAGMA quick_check: every page and index entry is well-formed. */
+static int open_check_integrity(sqlite3 *db, const char *path,
+                                char *err, size_t errlen)
+{
+    char result[256], *p;
+    int rc;
+
+    rc = query_text(db, "PRAGMA quick_check(1)", result, sizeof(result));
+    if (rc != SQLITE_OK) {
+        open_read_error(db, rc, path, err, errlen);
+        return -1;
+    }
+    if (strcmp(result, "ok") != 0) {
+        for (p = result; *p; p++)      /* one line: "*** in database main ***\nPage 2: ..." */
+            if (*p == '\n' || *p == '\r' || *p == '\t')
+                *p = ' ';
+        snprintf(err, errlen, "%s: damaged (integrity check: %s); move it "
+                 "aside to start with an empty store", path, result);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Connection settings: the write-ahead log, the sync level, foreign keys.
+ * journal_mode needs no transaction open and changes the file, so it comes
+ * after the identity check.
+ */
+static int open_configure(sqlite3 *db, const char *path, unsigned flags,
+                          char *err, size_t errlen)
+{
+    char mode[32];
+    struct tocsin_buf sql = TOCSIN_BUF_INIT;
+    char *msg = NULL;
+    int rc;
+
+    rc = query_text(db, "PRAGMA journal_mode = WAL", mode, sizeof(mode));
+    if (rc != SQLITE_OK) {
+        open_read_error(db, rc, path, err, errlen);
+        return -1;
+    }
+    if (strcmp(mode, "wal") != 0) {
+        snprintf(err, errlen, "%s: cannot use a write-ahead log (journal "
+                 "mode stays %s)", path, mode);
+        return -1;
+    }
+    tocsin_buf_printf(&sql, "PRAGMA synchronous = %s;"
+                      "PRAGMA foreign_keys = ON;"
+                      "PRAGMA journal_size_limit = %d;",
+                      (flags & TOCSIN_STORE_SYNC_FULL) ? "FULL" : "NORMAL",
+                      STORE_WAL_LIMIT_BYTES);
+    if (sql.oom) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        tocsin_buf_free(&sql);
+        return -1;
+    }
+    rc = sqlite3_exec(db, tocsin_buf_str(&sql), NULL, NULL, &msg);
+    tocsin_buf_free(&sql);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "%s: cannot configure the connection: %s",
+                 path, msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Prepare every statement, make what was in flight pending again, and
+ * count the pending items. */
+static int open_prepare(struct tocsin_store *st, char *err, size_t errlen)
+{
+    sqlite3_stmt *s;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < S_COUNT; i++) {
+        rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1,
+                                SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL);
+        if (rc != SQLITE_OK) {
+            snprintf(err, errlen, "%s: damaged Tocsin store (cannot prepare "
+                     "statement %zu: %s)", st->path, i, sqlite3_errmsg(st->db));
+            return -1;
+        }
+    }
+    s = st->stmt[S_OUTBOX_RELEASE];
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        snprintf(err, errlen, "%s: cannot release items left in flight: %s",
+                 st->path, sqlite3_errmsg(st->db));
+        stmt_done(s);
+        return -1;
+    }
+    stmt_done(s);
+    s = st->stmt[S_OUTBOX_COUNT];
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        snprintf(err, errlen, "%s: cannot count pending items: %s",
+                 st->path, sqlite3_errmsg(st->db));
+        stmt_done(s);
+        return -1;
+    }
+    st->depth = sqlite3_column_int64(s, 0);
+    stmt_done(s);
+    return 0;
+}
+
+/*
+ * Open the store. Each step writes its own message to err; the caller
+ * owns *out and frees it with tocsin_store_close.
+ */
+int tocsin_store_open(const char *path, unsigned flags,
+                      struct tocsin_store **out, char *err, size_t errlen)
+{
+    struct tocsin_store *st = NULL;
+    int fresh, rc, saved;
+
+    *out = NULL;
+    if (errlen > 0)
+        err[0] = '\0';
+    if (flags & ~(unsigned)TOCSIN_STORE_SYNC_FULL) {
+        snprintf(err, errlen, "%s: unknown store flags 0x%x", path, flags);
+        return -1;
+    }
+    st = calloc(1, sizeof(*st));
+    if (!st || !(st->path = strdup(path))) {
+        saved = errno;
+        snprintf(err, errlen, "%s: %s", path, strerror(saved));
+        goto fail;
+    }
+    rc = sqlite3_open_v2(path, &st->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                         SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "%s: cannot open or create: %s (does the "
+                 "directory exist, and may this user write there?)", path,
+                 st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+        goto fail;
+    }
+    sqlite3_extended_result_codes(st->db, 1);
+    sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+    if (sqlite3_db_readonly(st->db, "main") == 1) {
+        snprintf(err, errlen, "%s: no permission to write the file", path);
+        goto fail;
+    }
+    if (open_check_identity(st->db, path, &fresh, err, errlen) < 0 ||
+        open_configure(st->db, path, flags, err, errlen) < 0)
+        goto fail;
+    if (fresh && open_create_schema(st->db, path, err, errlen) < 0)
+        goto fail;
+    if (!fresh && open_check_integrity(st->db, path, err, errlen) < 0)
+        goto fail;
+    if (open_prepare(st, err, errlen) < 0)
+        goto fail;
+    *out = st;
+    return 0;
+fail:
+    tocsin_store_close(st);
+    return -1;
+}
+
+void tocsin_store_close(struct tocsin_store *st)
+{
+    size_t i;
+
+    if (!st)
+        return;
+    for (i = 0; i < S_COUNT; i++)
+        sqlite3_finalize(st->stmt[i]);
+    if (st->db && sqlite3_close(st->db) != SQLITE_OK)
+        tocsin_error("store %s: cannot close: %s", st->path,
+                     sqlite3_errmsg(st->db));
+    free(st->path);
+    free(st);
+}
+
+const char *tocsin_store_path(const struct tocsin_store *st)
+{
+    return st->path;
+}
+
+/* ------------------------------------------------------------------ */
+/* Outbox.                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Insert one item (inside a transaction); the new id to *id. */
+static int outbox_insert(struct tocsin_store *st,
+                         const struct tocsin_outbox_item *it, int64_t *id)
+{
+    sqlite3_stmt *s = st->stmt[S_OUTBOX_ADD];
+    int rc;
+
+    rc = bind_text(s, 1, it->notifier);
+    rc |= bind_text(s, 2, it->service);
+    rc |= bind_text(s, 3, it->incident);
+    rc |= bind_text(s, 4, it->group_key);
+    rc |= sqlite3_bind_int(s, 5, it->kind);
+    rc |= sqlite3_bind_int(s, 6, it->state);
+    rc |= sqlite3_bind_int(s, 7, it->severity);
+    rc |= sqlite3_bind_int(s, 8, it->attempts);
+    rc |= sqlite3_bind_int64(s, 9, it->created_ms);
+    rc |= sqlite3_bind_int64(s, 10, it->expires_ms);
+    rc |= sqlite3_bind_int64(s, 11, it->next_attempt_ms);
+    rc |= bind_blob(s, 12, it->payload, it->payload_len);
+    if (stmt_run_bound(st, s, rc, "cannot add an outbox item") < 0)
+        return -1;
+    if (id)
+        *id = sqlite3_last_insert_rowid(st->db);
+    st->depth++;
+    return 0;
+}
+
+/* Add an item; O(log n). */
+int tocsin_outbox_add(struct tocsin_store *st,
+                      const struct tocsin_outbox_item *it, int64_t *id)
+{
+    int own, rc;
+
+    if (!it->notifier || !it->service || !it->incident ||
+        (!it->payload && it->payload_len > 0) || it->attempts < 0) {
+        store_error(st, "outbox item refused: notifier, service, incident "
+                    "and payload are required");
+        if (st->in_txn)
+            st->txn_failed = 1;
+        return -1;
+    }
+    if (write_begin(st, &own) < 0)
+        return -1;
+    rc = outbox_insert(st, it, id);
+    return (int)write_end(st, own, rc);
+}
+
+/* Fill *it from the current row of S_OUTBOX_DUE. Returns -1 when SQLite
+ * could not allocate a column. */
+static int outbox_row(sqlite3_stmt *s, struct tocsin_outbox_item *it)
+{
+    memset(it, 0, sizeof(*it));
+    it->id = sqlite3_column_int64(s, 0);
+    it->notifier = (const char *)sqlite3_column_text(s, 1);
+    it->service = (const char *)sqlite3_column_text(s, 2);
+    it->incident = (const char *)sqlite3_column_text(s, 3);
+    it->group_key = (const char *)sqlite3_column_text(s, 4);
+    it->kind = sqlite3_column_int(s, 5);
+    it->state = sqlite3_column_int(s, 6);
+    it->severity = sqlite3_column_int(s, 7);
+    it->created_ms = sqlite3_column_int64(s, 8);
+    it->expires_ms = sqlite3_column_int64(s, 9);
+    it->next_attempt_ms = sqlite3_column_int64(s, 10);
+    it->attempts = sqlite3_column_int(s, 11);
+    it->payload = sqlite3_column_blob(s, 12);
+    it->payload_len = (size_t)sqlite3_column_bytes(s, 12);
+    if (!it->notifier || !it->service || !it->incident || !it->group_key)
+        return -1;
+    return 0;
+}
+
+/* An item looked at by tocsin_outbox_due that changes: taken (in flight)
+ * or expired. */
+struct due_change {
+    int64_t id;
+    int attempts;
+    int expired;
+};
+
+/* Apply the changes of one tocsin_outbox_due call: claim what was taken,
+ * end what expired with an attempt row of its own (attempt 0: none made). */
+static int outbox_apply_due(struct tocsin_store *st, int64_t now_ms,
+                            const struct due_change *ch, size_t n)
+{
+    sqlite3_stmt *s;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < n; i++) {
+        if (!ch[i].expired) {
+            s = st->stmt[S_OUTBOX_CLAIM];
+            rc = sqlite3_bind_int64(s, 1, ch[i].id);
+            if (stmt_run_bound(st, s, rc, "cannot mark an outbox item in flight") < 0)
+                return -1;
+            continue;
+        }
+        s = st->stmt[S_OUTBOX_SET];
+        rc = sqlite3_bind_int64(s, 1, ch[i].id);
+        rc |= sqlite3_bind_int(s, 2, TOCSIN_OUTBOX_EXPIRED);
+        rc |= sqlite3_bind_int(s, 3, ch[i].attempts);
+        rc |= sqlite3_bind_null(s, 4);
+        rc |= sqlite3_bind_int64(s, 5, now_ms);
+        if (stmt_run_bound(st, s, rc, "cannot expire an outbox item") < 0)
+            return -1;
+        s = st->stmt[S_ATTEMPT_ADD];
+        rc = sqlite3_bind_int64(s, 1, ch[i].id);
+        rc |= sqlite3_bind_int64(s, 2, now_ms);
+        rc |= sqlite3_bind_int(s, 3, 0);
+        rc |= sqlite3_bind_int(s, 4, TOCSIN_OUTBOX_EXPIRED);
+        rc |= bind_text(s, 5, "");
+        if (stmt_run_bound(st, s, rc, "cannot expire an outbox item") < 0)
+            return -1;
+        st->depth--;
+    }
+    return 0;
+}
+
+/*
+ * Walk the due items in order: those past expires_ms are set aside to
+ * expire, the others go to fn until it refuses one or max were taken. The
+ * changes are written after the scan, since changing rows of the index
+ * being scanned would leave the scan's course undefined. Returns the
+ * number taken, or -1.
+ */
+static int outbox_hand_out(struct tocsin_store *st, int64_t now_ms,
+                           size_t max, tocsin_outbox_fn fn, void *ud)
+{
+    sqlite3_stmt *s = st->stmt[S_OUTBOX_DUE];
+    struct tocsin_outbox_item it;
+    struct due_change *ch = NULL, *grown;
+    size_t nch = 0, cap = 0, ntaken = 0;
+    int rc = SQLITE_DONE, result = -1;
+
+    if (sqlite3_bind_int64(s, 1, now_ms) != SQLITE_OK) {
+        store_db_error(st, "cannot list due outbox items");
+        goto out;
+    }
+    while (ntaken < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (outbox_row(s, &it) < 0) {
+            store_error(st, "out of memory reading outbox item %" PRId64, it.id);
+            goto out;
+        }
+        if (nch == cap) {
+            cap = cap ? 2 * cap : 16;
+            grown = realloc(ch, cap * sizeof(*ch));
+            if (!grown) {
+                store_error(st, "out of memory handing out outbox items");
+                goto out;
+            }
+            ch = grown;
+        }
+        ch[nch].id = it.id;
+        ch[nch].attempts = it.attempts;
+        ch[nch].expired = it.expires_ms < now_ms;
+        if (!ch[nch].expired) {
+            int verdict = fn(ud, &it);
+
+            if (verdict < 0)
+                break;
+            if (verdict > 0)
+                continue; /* left for a later call */
+            ntaken++;
+        }
+        nch++;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        store_db_error(st, "cannot list due outbox items");
+        goto out;
+    }
+    stmt_done(s);
+    if (outbox_apply_due(st, now_ms, ch, nch) < 0)
+        goto out;
+    result = (int)ntaken;
+out:
+    stmt_done(s);
+    free(ch);
+    return result;
+}
+
+/* Hand out what is due, expiring what is past its time on the way. */
+int tocsin_outbox_release(struct tocsin_store *st)
+{
+    return stmt_run(st, st->stmt[S_OUTBOX_RELEASE], "cannot release items in flight");
+}
+
+int tocsin_outbox_due(struct tocsin_store *st, int64_t now_ms, size_t max,
+                      tocsin_outbox_fn fn, void *ud)
+{
+    int own, rc;
+
+    if (max == 0)
+        return 0;
+    if (write_begin(st, &own) < 0)
+        return -1;
+    rc = outbox_hand_out(st, now_ms, max, fn, ud);
+    return (int)write_end(st, own, rc);
+}
+
+/* One index probe on outbox_pending. */
+int64_t tocsin_outbox_next_due(struct tocsin_store *st)
+{
+    sqlite3_stmt *s = st->stmt[S_OUTBOX_NEXT_DUE];
+    int64_t next = INT64_MAX;
+    int rc;
+
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        next = sqlite3_column_int64(s, 0);
+    else if (rc != SQLITE_DONE)
+        store_db_error(st, "cannot find the next due outbox item");
+    stmt_done(s);
+    return next;
+}
+
+/* Read an item's status, attempts and expiry. Returns 1 when found, 0 when
+ * there is no such item, -1 on error (logged). */
+static int outbox_get(struct tocsin_store *st, int64_t id, int *status,
+                      int *attempts, int64_t *expires_ms)
+{
+    sqlite3_stmt *s = st->stmt[S_OUTBOX_GET];
+    int rc, found = -1;
+
+    if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
+        store_db_error(st, "cannot read an outbox item");
+        goto out;
+    }
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *status = sqlite3_column_int(s, 0);
+        *attempts = sqlite3_column_int(s, 1);
+        *expires_ms = sqlite3_column_int64(s, 2);
+        found = 1;
+    } else if (rc == SQLITE_DONE) {
+        found = 0;
+    } else {
+        store_db_error(st, "cannot read an outbox item");
+    }
+out:
+    stmt_done(s);
+    return found;
+}
+
+/* The body of tocsin_outbox_record, inside a transaction. */
+static int outbox_record(struct tocsin_store *st, int64_t id, int outcome,
+                         const char *reason, int64_t now_ms,
+                         int64_t next_attempt_ms)
+{
+    sqlite3_stmt *s;
+    int64_t expires_ms;
+    int status, attempts, found, rc;
+
+    found = outbox_get(st, id, &status, &attempts, &expires_ms);
+    if (found < 0)
+        return -1;
+    if (found == 0 || status != TOCSIN_OUTBOX_PENDING) {
+        store_error(st, "outcome for outbox item %" PRId64 " refused: %s",
+                    id, found ? "it is no longer pending" : "no such item");
+        return -1;
+    }
+    attempts++;
+    if (outcome == TOCSIN_RETRY && next_attempt_ms > expires_ms)
+        status = TOCSIN_OUTBOX_EXPIRED;
+    else
+        status = outcome; /* DELIVERED, FAILED, or RETRY = PENDING */
+
+    s = st->stmt[S_OUTBOX_SET];
+    rc = sqlite3_bind_int64(s, 1, id);
+    rc |= sqlite3_bind_int(s, 2, status);
+    rc |= sqlite3_bind_int(s, 3, attempts);
+    if (status == TOCSIN_OUTBOX_PENDING) {
+        rc |= sqlite3_bind_int64(s, 4, next_attempt_ms);
+        rc |= sqlite3_bind_null(s, 5);
+    } else {
+        rc |= sqlite3_bind_null(s, 4);
+        rc |= sqlite3_bind_int64(s, 5, now_ms);
+    }
+    if (stmt_run_bound(st, s, rc, "cannot record an outcome") < 0)
+        return -1;
+
+    s = st->stmt[S_ATTEMPT_ADD];
+    rc = sqlite3_bind_int64(s, 1, id);
+    rc |= sqlite3_bind_int64(s, 2, now_ms);
+    rc |= sqlite3_bind_int(s, 3, attempts);
+    rc |= sqlite3_bind_int(s, 4, status);
+    rc |= bind_text(s, 5, reason);
+    if (stmt_run_bound(st, s, rc, "cannot record an attempt") < 0)
+        return -1;
+    if (status != TOCSIN_OUTBOX_PENDING)
+        st->depth--;
+    return 0;
+}
+
+/* Record an attempt: two point updates and one insert, O(log n). */
+int tocsin_outbox_record(struct tocsin_store *st, int64_t id, int outcome,
+                         const char *reason, int64_t now_ms,
+                         int64_t next_attempt_ms)
+{
+    int own, rc;
+
+    if (outcome != TOCSIN_DELIVERED && outcome != TOCSIN_RETRY &&
+        outcome != TOCSIN_FAILED) {
+        store_error(st, "outcome %d for outbox item %" PRId64 " refused: not "
+                    "delivered, retry or failed", outcome, id);
+        if (st->in_txn)
+            st->txn_failed = 1;
+        return -1;
+    }
+    if (write_begin(st, &own) < 0)
+        return -1;
+    rc = outbox_record(st, id, outcome, reason, now_ms, next_attempt_ms);
+    return (int)write_end(st, own, rc);
+}
+
+int tocsin_outbox_status(struct tocsin_store *st, int64_t id)
+{
+    int64_t expires_ms;
+    int status, attempts, found;
+
+    found = outbox_get(st, id, &status, &attempts, &expires_ms);
+    if (found <= 0) {
+        if (found < 0 && st->in_txn)
+            st->txn_failed = 1;
+        return -1;
+    }
+    return status;
+}
+
+int64_t tocsin_outbox_depth(const struct tocsin_store *st)
+{
+    return st->depth;
+}
+
+/* Delete ended items before a time; their attempts go by the foreign
+ * key's ON DELETE CASCADE. O(k log n) for k items deleted. */
+int64_t tocsin_outbox_prune(struct tocsin_store *st, int64_t older_than_ms)
+{
+    sqlite3_stmt *s = st->stmt[S_OUTBOX_PRUNE];
+    int64_t rc = -1;
+    int own;
+
+    if (write_begin(st, &own) < 0)
+        return -1;
+    if (stmt_run_bound(st, s, sqlite3_bind_int64(s, 1, older_than_ms),
+                       "cannot prune the outbox") == 0)
+        rc = sqlite3_changes64(st->db);
+    return write_end(st, own, rc);
+}
+
+/* ------------------------------------------------------------------ */
+/* History.                                                            */
+/* ------------------------------------------------------------------ */
+
+int tocsin_history_add(struct tocsin_store *st, int64_t at_ms,
+                       const char *service, const char *kind,
+                       const char *text)
+{
+    sqlite3_stmt *s = st->stmt[S_HISTORY_ADD];
+    int own, rc;
+
+    if (!kind || !*kind) {
+        store_error(st, "history event refused: it has no kind");
+        if (st->in_txn)
+            st->txn_failed = 1;
+        return -1;
+    }
+    if (write_begin(st, &own) < 0)
+        return -1;
+    rc = sqlite3_bind_int64(s, 1, at_ms);
+    rc |= bind_text(s, 2, service);
+    rc |= bind_text(s, 3, kind);
+    rc |= bind_text(s, 4, text);
+    rc = stmt_run_bound(st, s, rc, "cannot add a history event");
+    return (int)write_end(st, own, rc);
+}
+
+static const char *outcome_kind(int outcome)
+{
+    switch (outcome) {
+    case TOCSIN_OUTBOX_DELIVERED: return "delivered";
+    case TOCSIN_OUTBOX_PENDING: return "retry";
+    case TOCSIN_OUTBOX_FAILED: return "failed";
+    case TOCSIN_OUTBOX_EXPIRED: return "expired";
+    default: return "attempt";
+    }
+}
+
+/* The text of an attempt row of S_ATTEMPTS_*: "to NOTIFIER, attempt N,
+ * incident I: REASON", or for an item that expired unsent "to NOTIFIER,
+ * incident I: not sent after N attempts". */
+static int attempt_text(sqlite3_stmt *s, struct tocsin_buf *text)
+{
+    const char *reason = (const char *)sqlite3_column_text(s, 4);
+    const char *notifier = (const char *)sqlite3_column_text(s, 5);
+    const char *incident = (const char *)sqlite3_column_text(s, 6);
+    int attempt = sqlite3_column_int(s, 3);
+
+    tocsin_buf_reset(text);
+    if (!reason || !notifier || !incident)
+        return -1;
+    if (attempt > 0) {
+        tocsin_buf_printf(text, "to %s, attempt %d, incident %s", notifier,
+                          attempt, incident);
+        if (*reason)
+            tocsin_buf_printf(text, ": %s", reason);
+    } else {
+        tocsin_buf_printf(text, "to %s, incident %s: not sent after %d "
+                          "attempts", notifier, incident,
+                          sqlite3_column_int(s, 7));
+    }
+    return text->oom ? -1 : 0;
+}
+
+/* Step a statement of the merge; returns 1 on a row, 0 at the end, -1 on
+ * error (logged). */
+static int history_step(struct tocsin_store *st, sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    store_db_error(st, "cannot list the history");
+    return -1;
+}
+
+/*
+ * Merge, by time, the added events and the attempts: two index range
+ * scans stepped side by side, O(log n + k).
+ */
+int tocsin_history_list(struct tocsin_store *st, const char *service,
+                        int64_t since_ms, tocsin_history_fn fn, void *ud)
+{
+    sqlite3_stmt *ev = st->stmt[service ? S_HISTORY_ONE : S_HISTORY_ALL];
+    sqlite3_stmt *at = st->stmt[service ? S_ATTEMPTS_ONE : S_ATTEMPTS_ALL];
+    struct tocsin_buf text = TOCSIN_BUF_INIT;
+    const char *svc, *kind, *line;
+    int have_ev, have_at, take_ev, rc, result = -1, count = 0;
+    int64_t at_ms;
+
+    rc = sqlite3_bind_int64(ev, 1, since_ms);
+    rc |= sqlite3_bind_int64(at, 1, since_ms);
+    if (service) {
+        rc |= bind_text(ev, 2, service);
+        rc |= bind_text(at, 2, service);
+    }
+    if (rc != SQLITE_OK) {
+        store_db_error(st, "cannot list the history");
+        goto out;
+    }
+    if ((have_ev = history_step(st, ev)) < 0 ||
+        (have_at = history_step(st, at)) < 0)
+        goto out;
+    while (have_ev || have_at) {
+        take_ev = have_ev && (!have_at || sqlite3_column_int64(ev, 0) <=
+                                          sqlite3_column_int64(at, 0));
+        if (take_ev) {
+            at_ms = sqlite3_column_int64(ev, 0);
+            svc = (const char *)sqlite3_column_text(ev, 1);
+            kind = (const char *)sqlite3_column_text(ev, 2);
+            line = (const char *)sqlite3_column_text(ev, 3);
+        } else {
+            at_ms = sqlite3_column_int64(at, 0);
+            svc = (const char *)sqlite3_column_text(at, 1);
+            kind = outcome_kind(sqlite3_column_int(at, 2));
+            line = attempt_text(at, &text) == 0 ? tocsin_buf_str(&text) : NULL;
+        }
+        if (!svc || !kind || !line) {
+            store_error(st, "out of memory listing the history");
+            goto out;
+        }
+        count++;
+        if (fn(ud, at_ms, svc, kind, line) != 0)
+            break;
+        if (take_ev)
+            have_ev = history_step(st, ev);
+        else
+            have_at = history_step(st, at);
+        if (have_ev < 0 || have_at < 0)
+            goto out;
+    }
+    result = count;
+out:
+    stmt_done(ev);
+    stmt_done(at);
+    tocsin_buf_free(&text);
+    if (result < 0 && st->in_txn)
+        st->txn_failed = 1;
+    return result;
+}
+
+int64_t tocsin_history_prune(struct tocsin_store *st, int64_t older_than_ms)
+{
+    sqlite3_stmt *s = st->stmt[S_HISTORY_PRUNE];
+    int64_t rc = -1;
+    int own;
+
+    if (write_begin(st, &own) < 0)
+        return -1;
+    if (stmt_run_bound(st, s, sqlite3_bind_int64(s, 1, older_than_ms),
+                       "cannot prune the history") == 0)
+        rc = sqlite3_changes64(st->db);
+    return write_end(st, own, rc);
+}
+
+/* ------------------------------------------------------------------ */
+/* State.                                                              */
+/* ------------------------------------------------------------------ */
+
+/* Refuse a missing kind or name (logged); marks the transaction failed. */
+static int state_check_key(struct tocsin_store *st, const char *kind,
+                           const char *name)
+{
+    if (kind && *kind && name)
+        return 0;
+    store_error(st, "state entry refused: it needs a kind and a name");
+    if (st->in_txn)
+        st->txn_failed = 1;
+    return -1;
+}
+
+/* Insert or replace one entry: an upsert on the primary key, O(log n). */
+int tocsin_state_put(struct tocsin_store *st, const char *kind,
+                     const char *name, const void *blob, size_t len)
+{
+    sqlite3_stmt *s = st->stmt[S_STATE_PUT];
+    int own, rc;
+
+    if (state_check_key(st, kind, name) < 0)
+        return -1;
+    if (!blob && len > 0) {
+        store_error(st, "state entry %s/%s refused: no data", kind, name);
+        if (st->in_txn)
+            st->txn_failed = 1;
+        return -1;
+    }
+    if (write_begin(st, &own) < 0)
+        return -1;
+    rc = bind_text(s, 1, kind);
+    rc |= bind_text(s, 2, name);
+    rc |= bind_blob(s, 3, blob, len);
+    rc = stmt_run_bound(st, s, rc, "cannot store a state entry");
+    return (int)write_end(st, own, rc);
+}
+
+int tocsin_state_delete(struct tocsin_store *st, const char *kind,
+                        const char *name)
+{
+    sqlite3_stmt *s = st->stmt[S_STATE_DELETE];
+    int own, rc;
+
+    if (state_check_key(st, kind, name) < 0)
+        return -1;
+    if (write_begin(st, &own) < 0)
+        return -1;
+    rc = bind_text(s, 1, kind);
+    rc |= bind_text(s, 2, name);
+    rc = stmt_run_bound(st, s, rc, "cannot delete a state entry");
+    return (int)write_end(st, own, rc);
+}
+
+/* A range scan of the primary key, O(log n + k). */
+int tocsin_state_each(struct tocsin_store *st, const char *kind,
+                      tocsin_state_fn fn, void *ud)
+{
+    sqlite3_stmt *s = st->stmt[S_STATE_EACH];
+    const char *name;
+    const void *blob;
+    int rc, count = 0, result = -1;
+
+    if (state_check_key(st, kind, "") < 0)
+        return -1;
+    if (bind_text(s, 1, kind) != SQLITE_OK) {
+        store_db_error(st, "cannot list state entries");
+        goto out;
+    }
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        name = (const char *)sqlite3_column_text(s, 0);
+        blob = sqlite3_column_blob(s, 1);
+        if (!name) {
+            store_error(st, "out of memory listing state entries");
+            goto out;
+        }
+        count++;
+        if (fn(ud, name, blob, (size_t)sqlite3_column_bytes(s, 1)) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        store_db_error(st, "cannot list state entries");
+        goto out;
+    }
+    result = count;
+out:
+    stmt_done(s);
+    if (result < 0 && st->in_txn)
+        st->txn_failed = 1;
+    return result;
+}

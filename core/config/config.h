@@ -1,0 +1,210 @@
+/*
+ * config.h - reading the configuration: a main file plus every *.conf in
+ * its conf.d directory, in sorted order, validated completely before
+ * anything runs.
+ *
+ * Every problem is reported as "FILE:LINE: message". The libconfuse tree of
+ * each file lives only while that file is parsed; what is kept is the
+ * compact description below, which workers inherit through fork().
+ */
+#ifndef TOCSIN_CONFIG_H
+#define TOCSIN_CONFIG_H
+
+#include <confuse.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/buf.h"
+#include "config/registry.h"
+#include "tocsin-plugin.h"
+
+struct tocsin_http_conf;
+
+/* One plugin option as set in the configuration, typed. */
+union tocsin_optvalue {
+    long number;
+    double fpnumber;
+    int boolean;
+    char *string;
+};
+
+struct tocsin_optval {
+    const char *name;              /* the plugin's option name (its table) */
+    cfg_type_t type;               /* CFGT_INT, CFGT_FLOAT, CFGT_BOOL, CFGT_STR */
+    int is_list;                   /* a list option */
+    unsigned nvalues;
+    union tocsin_optvalue *values; /* nvalues entries; strings owned */
+};
+
+/* The part every configured plugin instance has: its plugin and options. */
+struct tocsin_instance_conf {
+    char *name;                        /* service or notifier name */
+    char *file;                        /* where it was defined */
+    int line;
+    char *plugin_name;
+    const struct tocsin_plugin *plugin;
+    struct tocsin_optval *opts;        /* only the options set in the file */
+    size_t nopts;
+};
+
+/* A threshold held against one performance-data label of a service. */
+struct tocsin_perf_threshold {
+    char *label;                  /* the perfdata label, as the plugin emits it */
+    struct tocsin_thresholds th;
+    int line;
+};
+
+/* How a group rolls its members up into one state. */
+enum tocsin_group_mode {
+    TOCSIN_GROUP_WORST = 0,       /* the worst member state */
+    TOCSIN_GROUP_COUNT = 1        /* CRITICAL / WARNING from member counts */
+};
+
+/* "At least N members" or "at least N % of the members"; n < 0: unset. */
+struct tocsin_count {
+    double n;
+    int percent;
+};
+
+struct tocsin_service_conf {
+    struct tocsin_instance_conf inst; /* for a group, plugin is NULL */
+    int64_t interval_us;          /* between checks while OK or hard */
+    int64_t retry_interval_us;    /* between checks while in a soft state */
+    int64_t timeout_us;
+    int max_attempts;             /* checks before a problem becomes hard */
+    enum tocsin_state timeout_state; /* UNKNOWN or CRITICAL */
+    char *host;                   /* host the service belongs to */
+    struct tocsin_label *labels;  /* keys and values owned */
+    size_t nlabels;
+    int flap_detection;
+    double flap_low, flap_high;   /* percent state change thresholds */
+    struct tocsin_perf_threshold *thresholds; /* on perfdata labels */
+    size_t nthresholds;
+    enum tocsin_severity severity[4]; /* severity of each hard state
+                                     (index: enum tocsin_state) */
+    char **depends;               /* names of the services this one needs */
+    size_t ndepends;
+    uint32_t *parents;            /* their indices (resolved) */
+    char *link;                   /* a URL about the service, or NULL */
+    char *downtime_period;        /* scheduled downtime: a time period */
+    int downtime_period_index;    /* resolved, or -1 */
+
+    /* Groups: a service computed from other services' hard states. */
+    int is_group;
+    char **member_names;          /* members named in the configuration */
+    size_t nmember_names;
+    struct tocsin_label *member_labels; /* members selected by labels */
+    size_t nmember_labels;
+    uint32_t *members;            /* resolved member indices */
+    size_t nmembers;
+    enum tocsin_group_mode group_mode;
+    struct tocsin_count critical_at; /* COUNT mode */
+    struct tocsin_count warning_at;
+    uint32_t *groups;             /* groups this service is a member of */
+    size_t ngroups;
+};
+
+/* One escalation step of a route. */
+struct tocsin_escalation {
+    int64_t after_ms;             /* unacknowledged this long after the problem */
+    char **names;                 /* notifier names, as written */
+    uint32_t *notifiers;          /* resolved */
+    size_t nnotifiers;
+    int line;
+};
+
+/* Where alerts go: the first matching route wins unless it continues. */
+struct tocsin_route_conf {
+    char *name;
+    char *file;
+    int line;
+    unsigned severities;          /* bit per enum tocsin_severity; 0 = any */
+    struct tocsin_label *match;   /* labels that must be equal ... */
+    size_t nmatch;
+    char **services;              /* service name patterns (fnmatch), or none */
+    size_t nservices;
+    char *period;                 /* time period name, or NULL */
+    int period_index;             /* resolved, or -1: always "during" */
+    char **during_names;          /* notifiers inside the period, as written */
+    uint32_t *during;             /* ... resolved */
+    size_t nduring;
+    char **outside_names;         /* notifiers outside it */
+    uint32_t *outside;
+    size_t noutside;
+    int cont;                     /* try later routes too */
+    int64_t repeat_interval_ms;   /* 0: never repeat */
+    int64_t group_wait_ms;        /* gather alerts this long into one message */
+    struct tocsin_escalation *escalations; /* by increasing after_ms */
+    size_t nescalations;
+};
+
+struct tocsin_notifier_conf {
+    struct tocsin_instance_conf inst;
+    int enabled;
+    int64_t timeout_ms;           /* one delivery attempt at most */
+    int64_t retry_min_ms;         /* first retry delay, doubled each time */
+    int64_t retry_max_ms;         /* ... up to this */
+    int64_t expire_ms;            /* give up this long after queueing */
+    int forwards_results;         /* the plugin takes every check result */
+};
+
+struct tocsin_strpool;             /* strings many sections share */
+struct tocsin_name_index;          /* service name -> index (config.c) */
+
+struct tocsin_config {
+    struct tocsin_strpool *pool;  /* owns every instance's file, plugin_name
+                                     and host (shared, never freed alone) */
+    struct tocsin_name_index *service_index; /* for tocsin_config_find_service */
+    char *path;                   /* main file */
+    char *include_dir;            /* absolute or relative to the main file */
+    char *host;                   /* default host name of services */
+    char *state_dir;
+    int workers;                  /* check workers; 0 = automatic */
+    long worker_memory_mb;        /* address-space limit per worker; 0 = none */
+    int worker_nice;              /* niceness added to workers (0..19) */
+    int64_t max_check_spread_us;  /* first runs all start within this */
+    int log_level;
+    struct tocsin_service_conf *services;
+    size_t nservices;
+    struct tocsin_notifier_conf *notifiers;
+    size_t nnotifiers;
+    struct tocsin_route_conf *routes;
+    size_t nroutes;
+    struct tocsin_timeperiod *periods; /* see timeperiod.h */
+    size_t nperiods;
+    long fallback_notifier;       /* gets what disabled notifiers would have
+                                     sent; -1 for none */
+    char *control_socket;         /* tocsinctl's Unix socket */
+    int64_t retention_ms;         /* history and ended notifications kept */
+    struct tocsin_http_conf *http; /* the HTTP endpoint (httpd.h) */
+};
+
+/* Read `path` and its conf.d. Returns the configuration (free with
+ * tocsin_config_free) or NULL, with every problem appended to `errors` as
+ * "FILE:LINE: message\n". Plugins are looked up in `reg`. */
+struct tocsin_config *tocsin_config_load(const char *path,
+                                         const struct tocsin_registry *reg,
+                                         struct tocsin_buf *errors);
+
+void tocsin_config_free(struct tocsin_config *conf);
+
+/* Build the libconfuse section a plugin's setup() receives: the plugin's
+ * own option table with its defaults, overridden by `inst`'s values.
+ * Returns NULL with a reason in err. Free with cfg_free(). */
+cfg_t *tocsin_config_plugin_cfg(const struct tocsin_instance_conf *inst,
+                                struct tocsin_buf *err);
+
+/* A hash of everything that defines service `s` (plugin, options, timing,
+ * labels, thresholds, membership...): equal hashes mean a reload may keep
+ * the service's state and schedule. */
+uint64_t tocsin_config_service_hash(const struct tocsin_service_conf *s);
+
+/* Index of the notifier named `name`, or -1. O(n). */
+long tocsin_config_find_notifier(const struct tocsin_config *conf,
+                                 const char *name);
+
+/* Index of the service (or group) named `name`, or -1. O(1) on average. */
+long tocsin_config_find_service(const struct tocsin_config *conf,
+                                const char *name);
+
+#endif

@@ -1,0 +1,705 @@
+/*
+ * control.c - the control socket. See control.h.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <jansson.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "serve/control.h"
+#include "base/log.h"
+#include "config/timeperiod.h"
+
+#define MAX_CLIENTS 64
+#define REQUEST_MAX 65536
+#define LISTENER_SLOT 0xffffu
+#define CHECK_WAIT_GRACE_US 5000000
+
+struct client {
+    int fd;                        /* -1 when free */
+    struct tocsin_buf in, out;
+    long waiting_svc;              /* a `check` waiting for this service, or -1 */
+    char *author;                  /* who the peer is, for acks and downtimes */
+};
+
+struct tocsin_control {
+    int fd;
+    int epfd;
+    char *path;
+    const struct tocsin_status *status;
+    struct tocsin_control_ops ops;
+    struct client clients[MAX_CLIENTS];
+};
+
+/* ------------------------------------------------------------------ */
+/* Connections                                                         */
+/* ------------------------------------------------------------------ */
+
+static void client_close(struct tocsin_control *c, struct client *cl)
+{
+    if (cl->fd < 0)
+        return;
+    epoll_ctl(c->epfd, EPOLL_CTL_DEL, cl->fd, NULL);
+    close(cl->fd);
+    cl->fd = -1;
+    cl->waiting_svc = -1;
+    tocsin_buf_free(&cl->in);
+    tocsin_buf_free(&cl->out);
+    free(cl->author);
+    cl->author = NULL;
+}
+
+/* Write what is pending; close once all is written. */
+static void client_flush(struct tocsin_control *c, struct client *cl)
+{
+    size_t off = 0;
+
+    while (off < cl->out.len) {
+        ssize_t n = write(cl->fd, cl->out.data + off, cl->out.len - off);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            struct epoll_event ev;
+
+            tocsin_buf_consume(&cl->out, off);
+            memset(&ev, 0, sizeof(ev));
+            ev.events = EPOLLOUT;
+            ev.data.u64 = TOCSIN_CONTROL_TAG | (uint64_t)(cl - c->clients);
+            epoll_ctl(c->epfd, EPOLL_CTL_MOD, cl->fd, &ev);
+            return;
+        }
+        if (n <= 0) {
+            client_close(c, cl);
+            return;
+        }
+        off += (size_t)n;
+    }
+    tocsin_buf_reset(&cl->out);
+    client_close(c, cl);
+}
+
+/* Send `reply` (consumed) and close after it. */
+static void reply(struct tocsin_control *c, struct client *cl, json_t *r)
+{
+    char *text = r ? json_dumps(r, JSON_COMPACT) : NULL;
+
+    json_decref(r);
+    if (!text)
+        tocsin_buf_puts(&cl->out, "{\"ok\":false,\"error\":\"out of memory\"}");
+    else
+        tocsin_buf_puts(&cl->out, text);
+    tocsin_buf_putc(&cl->out, '\n');
+    free(text);
+    client_flush(c, cl);
+}
+
+static void reply_error(struct tocsin_control *c, struct client *cl, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void reply_error(struct tocsin_control *c, struct client *cl, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    reply(c, cl, json_pack("{s:b, s:s}", "ok", 0, "error", msg));
+}
+
+/* May the peer on `fd` use the socket? Sets *author to its user name. */
+static int peer_allowed(int fd, char **author)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+    struct passwd *pw;
+    struct group *gr;
+    gid_t groups[256];
+    int ngroups = 256, i;
+
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+        return 0;
+    pw = getpwuid(cred.uid);
+    if (pw)
+        *author = strdup(pw->pw_name);
+    else if (asprintf(author, "uid %u", (unsigned)cred.uid) < 0)
+        *author = NULL;
+    if (cred.uid == 0 || cred.uid == geteuid())
+        return 1;
+    gr = getgrnam("tocsin");
+    if (!gr || !pw)
+        return 0;
+    if (cred.gid == gr->gr_gid)
+        return 1;
+    if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &ngroups) < 0)
+        return 0;
+    for (i = 0; i < ngroups; i++)
+        if (groups[i] == gr->gr_gid)
+            return 1;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Commands                                                            */
+/* ------------------------------------------------------------------ */
+
+static json_t *time_json(time_t t)
+{
+    return t ? json_integer((json_int_t)t) : json_null();
+}
+
+/* One service as JSON. */
+static json_t *service_json(struct tocsin_control *c, uint32_t svc)
+{
+    const struct tocsin_service_conf *s = &c->status->conf->services[svc];
+    const struct tocsin_svc_view *v = &c->status->views[svc];
+    const struct tocsin_incident *inc =
+        tocsin_alerting_incident(c->ops.alerting(c->ops.ud), svc);
+    const char *out = v->output ? v->output : "";
+    json_t *o, *labels = json_object();
+    size_t i, n = strcspn(out, "|\n");
+
+    while (n && out[n - 1] == ' ')
+        n--;
+    for (i = 0; i < s->nlabels; i++)
+        json_object_set_new(labels, s->labels[i].key, json_string(s->labels[i].value));
+    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:i, s:i, s:b, s:b, s:o, s:o, s:s%, s:o}",
+                  "name", s->inst.name, "host", s->host,
+                  "kind", s->is_group ? "group" : "service",
+                  "state", v->checked ? tocsin_state_name(v->state) : "PENDING",
+                  "hard_state", tocsin_state_name(v->hard_state), "is_hard", v->is_hard,
+                  "attempt", v->attempt, "max_attempts", s->max_attempts,
+                  "flapping", v->flapping, "checked", v->checked,
+                  "last_check", time_json(v->last_check),
+                  "last_change", time_json(v->last_change), "output", out, n,
+                  "labels", labels);
+    if (!o)
+        return NULL;
+    if (inc->key)
+        json_object_set_new(o, "incident", json_string(inc->key));
+    if (inc->acked)
+        json_object_set_new(o, "acknowledged",
+                            json_pack("{s:s, s:s}", "by", inc->ack_author ? inc->ack_author : "",
+                                      "text", inc->ack_text ? inc->ack_text : ""));
+    if (inc->downtime_until > time(NULL))
+        json_object_set_new(o, "downtime",
+                            json_pack("{s:I, s:s, s:s}", "until", (json_int_t)inc->downtime_until,
+                                      "by", inc->downtime_author ? inc->downtime_author : "",
+                                      "text", inc->downtime_text ? inc->downtime_text : ""));
+    return o;
+}
+
+/* Does service `svc` carry label "K=V" (`label`)? */
+static int has_label(const struct tocsin_service_conf *s, const char *label)
+{
+    const char *eq = strchr(label, '=');
+    size_t i, klen;
+
+    if (!eq)
+        return 0;
+    klen = (size_t)(eq - label);
+    for (i = 0; i < s->nlabels; i++)
+        if (strlen(s->labels[i].key) == klen && memcmp(s->labels[i].key, label, klen) == 0 &&
+            strcmp(s->labels[i].value, eq + 1) == 0)
+            return 1;
+    return 0;
+}
+
+/* The services a request names: "service" (one name) or "label" (K=V).
+ * Returns the count, or -1 with a reply sent. */
+static long select_services(struct tocsin_control *c, struct client *cl, json_t *req,
+                            uint32_t **out)
+{
+    const struct tocsin_config *conf = c->status->conf;
+    const char *name = json_string_value(json_object_get(req, "service"));
+    const char *label = json_string_value(json_object_get(req, "label"));
+    size_t i, n = 0;
+
+    *out = calloc(conf->nservices ? conf->nservices : 1, sizeof(**out));
+    if (!*out) {
+        reply_error(c, cl, "out of memory");
+        return -1;
+    }
+    if (name) {
+        long k = tocsin_config_find_service(conf, name);
+
+        if (k < 0) {
+            reply_error(c, cl, "no service named '%s'", name);
+            free(*out);
+            return -1;
+        }
+        (*out)[n++] = (uint32_t)k;
+    } else if (label) {
+        if (!strchr(label, '=')) {
+            reply_error(c, cl, "label \"%s\" is not KEY=VALUE", label);
+            free(*out);
+            return -1;
+        }
+        for (i = 0; i < conf->nservices; i++)
+            if (has_label(&conf->services[i], label))
+                (*out)[n++] = (uint32_t)i;
+        if (!n) {
+            reply_error(c, cl, "no service has the label %s", label);
+            free(*out);
+            return -1;
+        }
+    } else {
+        reply_error(c, cl, "name a service or give a label");
+        free(*out);
+        return -1;
+    }
+    return (long)n;
+}
+
+static void cmd_status(struct tocsin_control *c, struct client *cl, json_t *req)
+{
+    const struct tocsin_config *conf = c->status->conf;
+    const char *state = json_string_value(json_object_get(req, "state"));
+    const char *label = json_string_value(json_object_get(req, "label"));
+    json_t *list = json_array();
+    int want = -1;
+    size_t i;
+
+    if (state && (want = tocsin_state_parse(state)) < 0) {
+        json_decref(list);
+        reply_error(c, cl, "state \"%s\" is not ok, warning, critical or unknown", state);
+        return;
+    }
+    for (i = 0; i < conf->nservices; i++) {
+        const struct tocsin_svc_view *v = &c->status->views[i];
+
+        if (want >= 0 && (!v->checked || (int)v->state != want))
+            continue;
+        if (label && !has_label(&conf->services[i], label))
+            continue;
+        json_array_append_new(list, service_json(c, (uint32_t)i));
+    }
+    reply(c, cl, json_pack("{s:b, s:o, s:I, s:I}", "ok", 1, "services", list,
+                           "started", (json_int_t)c->status->started,
+                           "checks_total", (json_int_t)c->status->checks_total));
+}
+
+static void cmd_check(struct tocsin_control *c, struct client *cl, json_t *req)
+{
+    const char *name = json_string_value(json_object_get(req, "service"));
+    long k;
+
+    if (!name || (k = tocsin_config_find_service(c->status->conf, name)) < 0) {
+        reply_error(c, cl, "no service named '%s'", name ? name : "");
+        return;
+    }
+    if (c->status->conf->services[k].is_group) {
+        reply_error(c, cl, "'%s' is a group: it is judged from its members, not run", name);
+        return;
+    }
+    cl->waiting_svc = k;
+    c->ops.check_now(c->ops.ud, (uint32_t)k);
+}
+
+static void cmd_ack(struct tocsin_control *c, struct client *cl, json_t *req, int remove)
+{
+    struct tocsin_alerting *al = c->ops.alerting(c->ops.ud);
+    const char *text = json_string_value(json_object_get(req, "text"));
+    uint32_t *svcs;
+    char err[512];
+    long n = select_services(c, cl, req, &svcs), i;
+    json_t *done = json_array();
+
+    if (n < 0) {
+        json_decref(done);
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        int rc = remove ? tocsin_alerting_unack(al, svcs[i], cl->author, err, sizeof(err))
+                        : tocsin_alerting_ack(al, svcs[i], cl->author, text, err, sizeof(err));
+
+        if (rc < 0 && n == 1) {
+            free(svcs);
+            json_decref(done);
+            reply_error(c, cl, "%s", err);
+            return;
+        }
+        if (rc == 0)
+            json_array_append_new(done, json_string(c->status->conf->services[svcs[i]].inst.name));
+    }
+    free(svcs);
+    reply(c, cl, json_pack("{s:b, s:o}", "ok", 1, "services", done));
+}
+
+static void cmd_downtime(struct tocsin_control *c, struct client *cl, json_t *req)
+{
+    struct tocsin_alerting *al = c->ops.alerting(c->ops.ud);
+    const char *text = json_string_value(json_object_get(req, "text"));
+    json_t *until_j = json_object_get(req, "until");
+    int remove = json_is_true(json_object_get(req, "remove"));
+    time_t until = 0;
+    uint32_t *svcs;
+    long n, i;
+    json_t *done;
+
+    if (!remove) {
+        if (!json_is_integer(until_j) || json_integer_value(until_j) <= time(NULL)) {
+            reply_error(c, cl, "a downtime needs an end in the future");
+            return;
+        }
+        until = (time_t)json_integer_value(until_j);
+    }
+    n = select_services(c, cl, req, &svcs);
+    if (n < 0)
+        return;
+    done = json_array();
+    for (i = 0; i < n; i++) {
+        tocsin_alerting_downtime(al, svcs[i], until, cl->author, text);
+        json_array_append_new(done, json_string(c->status->conf->services[svcs[i]].inst.name));
+    }
+    free(svcs);
+    reply(c, cl, json_pack("{s:b, s:o, s:I}", "ok", 1, "services", done,
+                           "until", (json_int_t)until));
+}
+
+static void cmd_reload(struct tocsin_control *c, struct client *cl)
+{
+    struct tocsin_buf errors = TOCSIN_BUF_INIT;
+
+    if (c->ops.reload(c->ops.ud, &errors) < 0)
+        reply_error(c, cl, "%s", errors.len ? tocsin_buf_str(&errors)
+                                            : "the configuration could not be loaded");
+    else
+        reply(c, cl, json_pack("{s:b, s:I}", "ok", 1, "services",
+                               (json_int_t)c->status->conf->nservices));
+    tocsin_buf_free(&errors);
+}
+
+struct history_ctx {
+    json_t *list;
+    size_t count;
+};
+
+static int history_one(void *ud, int64_t at_ms, const char *service, const char *kind,
+                       const char *text)
+{
+    struct history_ctx *h = ud;
+
+    if (h->count >= 100000)
+        return 1;
+    json_array_append_new(h->list, json_pack("{s:I, s:s, s:s, s:s}", "at_ms", (json_int_t)at_ms,
+                                             "service", service, "kind", kind, "text", text));
+    h->count++;
+    return 0;
+}
+
+static void cmd_history(struct tocsin_control *c, struct client *cl, json_t *req)
+{
+    const char *name = json_string_value(json_object_get(req, "service"));
+    json_int_t since = json_integer_value(json_object_get(req, "since_ms"));
+    struct history_ctx h = {json_array(), 0};
+
+    if (!c->status->store) {
+        json_decref(h.list);
+        reply_error(c, cl, "this daemon keeps no history");
+        return;
+    }
+    if (name && tocsin_config_find_service(c->status->conf, name) < 0) {
+        json_decref(h.list);
+        reply_error(c, cl, "no service named '%s'", name);
+        return;
+    }
+    if (tocsin_history_list(c->status->store, name, (int64_t)since, history_one, &h) < 0) {
+        json_decref(h.list);
+        reply_error(c, cl, "cannot read the history (see the daemon's log)");
+        return;
+    }
+    reply(c, cl, json_pack("{s:b, s:o}", "ok", 1, "events", h.list));
+}
+
+/* A whole request line arrived: run it. */
+static void handle_request(struct tocsin_control *c, struct client *cl, const char *line)
+{
+    json_error_t jerr;
+    json_t *req = json_loads(line, 0, &jerr);
+    const char *cmd = json_string_value(json_object_get(req, "cmd"));
+
+    if (!req || !cmd) {
+        reply_error(c, cl, "malformed request: %s", req ? "no \"cmd\"" : jerr.text);
+        json_decref(req);
+        return;
+    }
+    if (strcmp(cmd, "status") == 0)
+        cmd_status(c, cl, req);
+    else if (strcmp(cmd, "check") == 0)
+        cmd_check(c, cl, req);
+    else if (strcmp(cmd, "ack") == 0)
+        cmd_ack(c, cl, req, 0);
+    else if (strcmp(cmd, "unack") == 0)
+        cmd_ack(c, cl, req, 1);
+    else if (strcmp(cmd, "downtime") == 0)
+        cmd_downtime(c, cl, req);
+    else if (strcmp(cmd, "reload") == 0)
+        cmd_reload(c, cl);
+    else if (strcmp(cmd, "history") == 0)
+        cmd_history(c, cl, req);
+    else
+        reply_error(c, cl, "unknown command \"%s\"", cmd);
+    json_decref(req);
+}
+
+/* ------------------------------------------------------------------ */
+/* Events                                                              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Answer a connection that is not served (a peer without permission, or
+ * no slot free) with `msg` and close it. The request the peer has already
+ * sent is read and dropped first: closing a Unix socket with unread data
+ * resets the connection, and the peer would read ECONNRESET instead of
+ * the reason. Never blocks: the socket is non-blocking.
+ */
+static void refuse(int fd, const char *msg)
+{
+    char sink[4096];
+    ssize_t n = write(fd, msg, strlen(msg));
+    int i;
+
+    (void)n;
+    shutdown(fd, SHUT_WR);
+    for (i = 0; i < 16 && read(fd, sink, sizeof(sink)) > 0; i++)
+        ;
+    close(fd);
+}
+
+static void accept_clients(struct tocsin_control *c)
+{
+    for (;;) {
+        int fd = accept4(c->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct epoll_event ev;
+        struct client *cl = NULL;
+        char *author = NULL;
+        int i;
+
+        if (fd < 0)
+            return;
+        for (i = 0; i < MAX_CLIENTS; i++)
+            if (c->clients[i].fd < 0) {
+                cl = &c->clients[i];
+                break;
+            }
+        if (!peer_allowed(fd, &author) || !cl) {
+            refuse(fd, cl ? "{\"ok\":false,\"error\":\"permission denied: root or the "
+                            "tocsin group only\"}\n"
+                          : "{\"ok\":false,\"error\":\"too many connections\"}\n");
+            free(author);
+            continue;
+        }
+        cl->fd = fd;
+        cl->author = author;
+        cl->waiting_svc = -1;
+        tocsin_buf_init(&cl->in);
+        tocsin_buf_init(&cl->out);
+        memset(&ev, 0, sizeof(ev));
+        ev.events = EPOLLIN;
+        ev.data.u64 = TOCSIN_CONTROL_TAG | (uint64_t)i;
+        if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+            client_close(c, cl);
+    }
+}
+
+void tocsin_control_ready(struct tocsin_control *c, uint32_t slot, uint32_t events)
+{
+    struct client *cl;
+    char chunk[4096];
+
+    if (slot == LISTENER_SLOT) {
+        accept_clients(c);
+        return;
+    }
+    if (slot >= MAX_CLIENTS || c->clients[slot].fd < 0)
+        return;
+    cl = &c->clients[slot];
+    if (events & EPOLLOUT) {
+        client_flush(c, cl);
+        return;
+    }
+    for (;;) {
+        ssize_t n = read(cl->fd, chunk, sizeof(chunk));
+        char *nl;
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        if (n <= 0) {
+            client_close(c, cl);
+            return;
+        }
+        if (cl->waiting_svc >= 0)
+            continue; /* one request per connection */
+        tocsin_buf_append(&cl->in, chunk, (size_t)n);
+        nl = memchr(cl->in.data, '\n', cl->in.len);
+        if (nl) {
+            *nl = '\0';
+            handle_request(c, cl, cl->in.data);
+            return;
+        }
+        if (cl->in.len > REQUEST_MAX) {
+            reply_error(c, cl, "request too long");
+            return;
+        }
+    }
+}
+
+void tocsin_control_result(struct tocsin_control *c, uint32_t svc)
+{
+    int i;
+
+    if (!c)
+        return;
+    for (i = 0; i < MAX_CLIENTS; i++) {
+        struct client *cl = &c->clients[i];
+
+        if (cl->fd >= 0 && cl->waiting_svc == (long)svc) {
+            json_t *o = service_json(c, svc);
+
+            cl->waiting_svc = -1;
+            json_object_set_new(o, "full_output", json_string(c->status->views[svc].output
+                                                              ? c->status->views[svc].output : ""));
+            reply(c, cl, json_pack("{s:b, s:o}", "ok", 1, "service", o));
+        }
+    }
+}
+
+void tocsin_control_reset(struct tocsin_control *c)
+{
+    int i;
+
+    if (!c)
+        return;
+    for (i = 0; i < MAX_CLIENTS; i++)
+        if (c->clients[i].fd >= 0 && c->clients[i].waiting_svc >= 0) {
+            c->clients[i].waiting_svc = -1;
+            reply_error(c, &c->clients[i], "the configuration was reloaded; ask again");
+        }
+}
+
+/* ------------------------------------------------------------------ */
+/* Life cycle                                                          */
+/* ------------------------------------------------------------------ */
+
+/* mkdir -p for the socket's directory. */
+static void make_parent(const char *path)
+{
+    char *copy = strdup(path), *p;
+
+    if (!copy)
+        return;
+    for (p = copy + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(copy, 0755);
+            *p = '/';
+        }
+    free(copy);
+}
+
+struct tocsin_control *tocsin_control_open(const char *path, int epfd,
+                                           const struct tocsin_status *status,
+                                           const struct tocsin_control_ops *ops,
+                                           char *err, size_t errlen)
+{
+    struct tocsin_control *c = calloc(1, sizeof(*c));
+    struct sockaddr_un addr;
+    struct epoll_event ev;
+    struct group *gr;
+    struct stat st;
+    int i;
+
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->fd = -1;
+    c->epfd = epfd;
+    c->status = status;
+    c->ops = *ops;
+    for (i = 0; i < MAX_CLIENTS; i++)
+        c->clients[i].fd = -1;
+    memset(&addr, 0, sizeof(addr));
+    addr.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(addr.sun_path)) {
+        snprintf(err, errlen, "control socket %s: the path is too long (%zu bytes at most)",
+                 path, sizeof(addr.sun_path) - 1);
+        goto fail;
+    }
+    memcpy(addr.sun_path, path, strlen(path) + 1);
+    c->path = strdup(path);
+    if (!c->path) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    make_parent(path);
+    /* A socket left by a daemon that died is replaced; anything else is
+     * not ours to remove. */
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            snprintf(err, errlen, "control socket %s: exists and is not a socket", path);
+            goto fail;
+        }
+        unlink(path);
+    }
+    c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c->fd < 0 || bind(c->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+        listen(c->fd, 16) < 0) {
+        snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    gr = getgrnam("tocsin");
+    if (gr && chown(path, (uid_t)-1, gr->gr_gid) < 0)
+        tocsin_warn("control socket %s: cannot give it to group tocsin: %s", path,
+                    strerror(errno));
+    if (chmod(path, 0660) < 0) {
+        snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN;
+    ev.data.u64 = TOCSIN_CONTROL_TAG | LISTENER_SLOT;
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+        snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    return c;
+fail:
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c->path);
+    free(c);
+    return NULL;
+}
+
+void tocsin_control_close(struct tocsin_control *c)
+{
+    int i;
+
+    if (!c)
+        return;
+    for (i = 0; i < MAX_CLIENTS; i++)
+        client_close(c, &c->clients[i]);
+    if (c->fd >= 0) {
+        epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+        close(c->fd);
+    }
+    if (c->path)
+        unlink(c->path);
+    free(c->path);
+    free(c);
+}
