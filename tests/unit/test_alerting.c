@@ -8,12 +8,13 @@
  * sequence number and the alerts, decoded with the module's own codec),
  * so each case says exactly what goes out, to whom, in which order.
  *
- * Time: every `now` the API takes is virtual, counted from t0, a few
- * seconds ahead of the wall clock. The module stamps outbox rows with the
+ * Time: every `now` the API takes is virtual, counted from t0, half a
+ * minute ahead of the wall clock. The module stamps outbox rows with the
  * wall clock (when they are queued and, on a retry, when they come due
  * again), so a row queued at once is due at every virtual tick, while
- * group_wait and retry delays (tens of seconds) are measured from the
- * wall clock, i.e. from roughly t0 - 5 s. Nothing sleeps.
+ * group_wait and retry delays are measured from the wall clock, i.e. from
+ * roughly t0 - 30 s: they are five minutes here, so that the cases keep
+ * their margins in a slow run (valgrind). Nothing sleeps.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -37,7 +38,7 @@
 #include "alerting/store.h"
 
 #define MAX_MSGS 64
-#define AHEAD_S 5                    /* t0 is this far ahead of the wall clock */
+#define AHEAD_S 30                   /* t0 is this far ahead of the wall clock */
 
 /* ------------------------------------------------------------------ */
 /* Plugins the configuration can name: their descriptors only.         */
@@ -73,7 +74,7 @@ static const struct tocsin_plugin fake_notifier = {
     "notifier \"manager\" {\n    plugin = \"recorder\"\n" RETRY "}\n" \
     "notifier \"pager\" {\n    plugin = \"recorder\"\n    enabled = false\n" RETRY "}\n" \
     "notifier \"console\" {\n    plugin = \"recorder\"\n" RETRY "}\n"
-#define RETRY "    retry_min = \"30s\"\n    retry_max = \"60s\"\n    expire = \"7d\"\n"
+#define RETRY "    retry_min = \"5m\"\n    retry_max = \"10m\"\n    expire = \"7d\"\n"
 
 /* Services of every case. */
 #define SERVICES \
@@ -572,15 +573,15 @@ static void alerting_group_wait_gathers_one_route_into_one_message(void **state)
     struct fixture *fx = *state;
     const struct message *m;
 
-    start(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n    group_wait = \"60s\"\n}\n");
+    start(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n    group_wait = \"5m\"\n}\n");
     hard(fx, "db", TOCSIN_CRITICAL, 0);
     tick(fx, 1);
     expect_nothing(fx, "the first problem waits for its group");
     hard(fx, "web", TOCSIN_CRITICAL, 10);
     tick(fx, 11);
-    tick(fx, 40);
+    tick(fx, 200);
     expect_nothing(fx, "within group_wait");
-    tick(fx, 60);
+    tick(fx, 300);
     m = next_msg(fx, "email", 2, "the group");
     expect_alert(&m->alerts[0], TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL, "first in group");
     expect_alert(&m->alerts[1], TOCSIN_ALERT_PROBLEM, "web", TOCSIN_CRITICAL,
@@ -605,13 +606,13 @@ static void alerting_ack_waits_for_its_problem_to_reach_the_notifier(void **stat
     tick(fx, 2);
     tick(fx, 10);
     expect_nothing(fx, "the ack waits while its problem waits for a retry");
-    tick(fx, 60);
+    tick(fx, 400);
     expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL, "the retry");
     expect_nothing(fx, "the ack does not travel with the problem still in flight");
-    tick(fx, 61);
+    tick(fx, 401);
     expect_nothing(fx, "the ack waits while its problem is in flight");
     answer(fx, TOCSIN_DELIVERED);
-    tick(fx, 62);
+    tick(fx, 402);
     expect_one(fx, "email", TOCSIN_ALERT_ACKNOWLEDGED, "db", TOCSIN_CRITICAL,
                "the ack once the problem is delivered");
     expect_nothing(fx, "after the ack");
@@ -705,13 +706,13 @@ static void alerting_recovery_before_problem_went_out_sends_nothing(void **state
 {
     struct fixture *fx = *state;
 
-    start(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n    group_wait = \"60s\"\n}\n");
+    start(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n    group_wait = \"5m\"\n}\n");
     hard(fx, "db", TOCSIN_CRITICAL, 0);
     tick(fx, 1);
     hard(fx, "db", TOCSIN_OK, 10);
     tick(fx, 11);
-    tick(fx, 60);
-    tick(fx, 120);
+    tick(fx, 300);
+    tick(fx, 400);
     expect_nothing(fx, "neither the problem nor its recovery");
     assert_int_equal(tocsin_outbox_depth(fx->st), 0);
 }
