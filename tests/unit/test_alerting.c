@@ -362,6 +362,29 @@ static void ack(struct fixture *fx, const char *name)
         fail_msg("acknowledging '%s': expected success, got \"%s\"", name, err);
 }
 
+/* Start with `routes` (email being the notifier they give db); db fails
+ * at t0 and its problem reaches email, delivered. */
+static void db_problem_delivered(struct fixture *fx, const char *routes)
+{
+    start(fx, routes);
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    tick(fx, 1);
+    expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL, "problem");
+    answer(fx, TOCSIN_DELIVERED);
+}
+
+/* Start with one route to email; db, in downtime until t0 + 100, fails
+ * at t0. */
+static void db_fails_in_downtime(struct fixture *fx)
+{
+    start(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n}\n");
+    assert_int_equal(tocsin_alerting_downtime(fx->a, svc(fx, "db"), fx->t0 + 100, "bob",
+                                              "maintenance"), 0);
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    assert_true(tocsin_alerting_incident(fx->a, svc(fx, "db"))->pending);
+    tick(fx, 1);
+}
+
 /* ------------------------------------------------------------------ */
 /* Incidents and routes                                                */
 /* ------------------------------------------------------------------ */
@@ -466,12 +489,8 @@ static void alerting_repeat_while_unacknowledged_stops_after_ack(void **state)
 {
     struct fixture *fx = *state;
 
-    start(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n"
+    db_problem_delivered(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n"
               "    repeat_interval = \"5m\"\n}\n");
-    hard(fx, "db", TOCSIN_CRITICAL, 0);
-    tick(fx, 1);
-    expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL, "problem");
-    answer(fx, TOCSIN_DELIVERED);
     tick(fx, 299);
     expect_nothing(fx, "before repeat_interval");
     tick(fx, 300);
@@ -502,11 +521,7 @@ static void alerting_escalation_after_minutes_unacknowledged(void **state)
     struct fixture *fx = *state;
     const struct tocsin_alert *al;
 
-    start(fx, ESCALATING_ROUTE);
-    hard(fx, "db", TOCSIN_CRITICAL, 0);
-    tick(fx, 1);
-    expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL, "problem");
-    answer(fx, TOCSIN_DELIVERED);
+    db_problem_delivered(fx, ESCALATING_ROUTE);
     tick(fx, 599);
     expect_nothing(fx, "before the first step");
     tick(fx, 600);
@@ -532,11 +547,7 @@ static void alerting_escalation_stopped_by_ack(void **state)
 {
     struct fixture *fx = *state;
 
-    start(fx, ESCALATING_ROUTE);
-    hard(fx, "db", TOCSIN_CRITICAL, 0);
-    tick(fx, 1);
-    expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL, "problem");
-    answer(fx, TOCSIN_DELIVERED);
+    db_problem_delivered(fx, ESCALATING_ROUTE);
     ack(fx, "db");
     tick(fx, 2);
     expect_one(fx, "email", TOCSIN_ALERT_ACKNOWLEDGED, "db", TOCSIN_CRITICAL, "the ack");
@@ -550,11 +561,7 @@ static void alerting_escalation_stopped_by_recovery(void **state)
 {
     struct fixture *fx = *state;
 
-    start(fx, ESCALATING_ROUTE);
-    hard(fx, "db", TOCSIN_CRITICAL, 0);
-    tick(fx, 1);
-    expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL, "problem");
-    answer(fx, TOCSIN_DELIVERED);
+    db_problem_delivered(fx, ESCALATING_ROUTE);
     hard(fx, "db", TOCSIN_OK, 300);
     tick(fx, 301);
     expect_one(fx, "email", TOCSIN_ALERT_RECOVERY, "db", TOCSIN_OK, "recovery");
@@ -627,12 +634,7 @@ static void alerting_downtime_holds_problem_until_it_ends(void **state)
     struct fixture *fx = *state;
     const struct tocsin_alert *al;
 
-    start(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n}\n");
-    assert_int_equal(tocsin_alerting_downtime(fx->a, svc(fx, "db"), fx->t0 + 100, "bob",
-                                              "maintenance"), 0);
-    hard(fx, "db", TOCSIN_CRITICAL, 0);
-    assert_true(tocsin_alerting_incident(fx->a, svc(fx, "db"))->pending);
-    tick(fx, 1);
+    db_fails_in_downtime(fx);
     tick(fx, 99);
     expect_nothing(fx, "in downtime");
     tick(fx, 100);
@@ -646,11 +648,7 @@ static void alerting_downtime_problem_over_before_it_ends_is_never_told(void **s
 {
     struct fixture *fx = *state;
 
-    start(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n}\n");
-    assert_int_equal(tocsin_alerting_downtime(fx->a, svc(fx, "db"), fx->t0 + 100, "bob",
-                                              "maintenance"), 0);
-    hard(fx, "db", TOCSIN_CRITICAL, 0);
-    tick(fx, 1);
+    db_fails_in_downtime(fx);
     hard(fx, "db", TOCSIN_OK, 50);
     tick(fx, 51);
     tick(fx, 100);
@@ -728,11 +726,7 @@ static void alerting_incident_survives_restart(void **state)
     const struct tocsin_alert *al;
     char key[64];
 
-    start(fx, ESCALATING_ROUTE);
-    hard(fx, "db", TOCSIN_CRITICAL, 0);
-    tick(fx, 1);
-    expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL, "problem");
-    answer(fx, TOCSIN_DELIVERED);
+    db_problem_delivered(fx, ESCALATING_ROUTE);
     snprintf(key, sizeof(key), "h1/db/%lld", (long long)fx->t0);
 
     /* The daemon stops and starts again: same configuration and store. */
