@@ -17,9 +17,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/check-run.h"
 #include "lib/check.h"
 #include "base/clock.h"
-#include "lib/exec.h"
 #include "base/log.h"
 #include "lib/nagios.h"
 #include "engine/threshold.h"
