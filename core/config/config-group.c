@@ -45,20 +45,15 @@ static int parse_count(const char *text, struct tocsin_count *c)
 int tocsin_conf_group_cb(cfg_t *cfg, cfg_opt_t *opt)
 {
     cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
-    struct tocsin_config *conf = tocsin_conf_parse->conf;
     struct tocsin_service_conf *s;
     const char *title, *ca, *wa;
     int errors = 0;
 
     if (!sec)
         goto out;
-    if (tocsin_conf_grow((void **)&conf->services, conf->nservices, &tocsin_conf_parse->services_cap,
-             sizeof(*conf->services)) < 0) {
-        tocsin_conf_error(tocsin_conf_parse->file, cfg->line, "out of memory");
+    s = tocsin_conf_new_service(cfg->line);
+    if (!s)
         goto out;
-    }
-    s = &conf->services[conf->nservices];
-    memset(s, 0, sizeof(*s));
     s->is_group = 1;
     title = cfg_title(sec);
     s->inst.line = tocsin_conf_section_line(sec);
@@ -67,8 +62,10 @@ int tocsin_conf_group_cb(cfg_t *cfg, cfg_opt_t *opt)
     if (!s->inst.file || !s->inst.name)
         goto oom;
     if (!tocsin_conf_valid_name(s->inst.name)) {
-        tocsin_conf_error(tocsin_conf_parse->file, s->inst.line, "group name \"%s\" is not valid: use 1 to 200 "
-                  "printable characters without spaces, '/' or '\"'", s->inst.name);
+        tocsin_conf_error(tocsin_conf_parse->file, s->inst.line,
+                          "group name \"%s\" is not valid: use 1 to 200 "
+                          "printable characters without spaces, '/' or '\"'",
+                          s->inst.name);
         errors++;
     }
     /* A group is judged when a member's hard state changes; it has no
@@ -79,19 +76,24 @@ int tocsin_conf_group_cb(cfg_t *cfg, cfg_opt_t *opt)
     s->timeout_state = TOCSIN_UNKNOWN;
     s->max_attempts = (int)cfg_getint(sec, "max_attempts");
     if (s->max_attempts < 1 || s->max_attempts > 1000) {
-        tocsin_conf_error(tocsin_conf_parse->file, tocsin_conf_pending_line("max_attempts") ? tocsin_conf_pending_line("max_attempts")
-                  : s->inst.line, "max_attempts must be between 1 and 1000");
+        tocsin_conf_error(tocsin_conf_parse->file,
+                          tocsin_conf_pending_line("max_attempts")
+                              ? tocsin_conf_pending_line("max_attempts")
+                              : s->inst.line,
+                          "max_attempts must be between 1 and 1000");
         errors++;
     }
     if (tocsin_conf_build_alerting(sec, s, "group") < 0)
         errors++;
     if (tocsin_conf_copy_str_list(sec, "members", &s->member_names, &s->nmember_names) < 0 ||
         tocsin_conf_copy_labels(cfg_getsec(sec, "member_labels"), s->inst.name, s->inst.line,
-                    &s->member_labels, &s->nmember_labels, &errors) < 0)
+                                &s->member_labels, &s->nmember_labels, &errors) < 0)
         goto oom;
     if (!s->nmember_names && !s->nmember_labels) {
-        tocsin_conf_error(tocsin_conf_parse->file, s->inst.line, "group '%s' has no members: give members = "
-                  "{ \"service\", ... } or member_labels { key = \"value\" }", s->inst.name);
+        tocsin_conf_error(tocsin_conf_parse->file, s->inst.line,
+                          "group '%s' has no members: give members = "
+                          "{ \"service\", ... } or member_labels { key = \"value\" }",
+                          s->inst.name);
         errors++;
     }
     ca = cfg_getstr(sec, "critical_at");
@@ -99,15 +101,23 @@ int tocsin_conf_group_cb(cfg_t *cfg, cfg_opt_t *opt)
     s->critical_at.n = s->warning_at.n = -1;
     s->group_mode = ca || wa ? TOCSIN_GROUP_COUNT : TOCSIN_GROUP_WORST;
     if (ca && parse_count(ca, &s->critical_at) < 0) {
-        tocsin_conf_error(tocsin_conf_parse->file, tocsin_conf_pending_line("critical_at") ? tocsin_conf_pending_line("critical_at")
-                  : s->inst.line, "critical_at \"%s\" is not a count (\"2\") or a "
-                  "percentage (\"50%%\")", ca);
+        tocsin_conf_error(tocsin_conf_parse->file,
+                          tocsin_conf_pending_line("critical_at")
+                              ? tocsin_conf_pending_line("critical_at")
+                              : s->inst.line,
+                          "critical_at \"%s\" is not a count (\"2\") or a "
+                          "percentage (\"50%%\")",
+                          ca);
         errors++;
     }
     if (wa && parse_count(wa, &s->warning_at) < 0) {
-        tocsin_conf_error(tocsin_conf_parse->file, tocsin_conf_pending_line("warning_at") ? tocsin_conf_pending_line("warning_at")
-                  : s->inst.line, "warning_at \"%s\" is not a count (\"1\") or a "
-                  "percentage (\"25%%\")", wa);
+        tocsin_conf_error(tocsin_conf_parse->file,
+                          tocsin_conf_pending_line("warning_at")
+                              ? tocsin_conf_pending_line("warning_at")
+                              : s->inst.line,
+                          "warning_at \"%s\" is not a count (\"1\") or a "
+                          "percentage (\"25%%\")",
+                          wa);
         errors++;
     }
     if (errors || tocsin_conf_commit_service(s, "group", cfg->line) < 0)

@@ -152,6 +152,10 @@ int tocsin_conf_timeperiod_cb(cfg_t *cfg, cfg_opt_t *opt);
 /* The options services and groups share; -1 when an error was reported. */
 int tocsin_conf_build_alerting(cfg_t *sec, struct tocsin_service_conf *s, const char *what);
 
+/* A zeroed entry at conf->services[nservices] to build a service or group
+ * in; NULL (reported at `line`) on oom. */
+struct tocsin_service_conf *tocsin_conf_new_service(int line);
+
 /* Add `s` (built at conf->services[nservices]) unless its name is taken;
  * -1 when it was not added. */
 int tocsin_conf_commit_service(struct tocsin_service_conf *s, const char *what, int line);

@@ -31,14 +31,15 @@ int tocsin_conf_notifier_cb(cfg_t *cfg, cfg_opt_t *opt)
 
     if (!sec)
         goto out;
-    if (tocsin_conf_grow((void **)&conf->notifiers, conf->nnotifiers, &tocsin_conf_parse->notifiers_cap,
-             sizeof(*conf->notifiers)) < 0) {
+    if (tocsin_conf_grow((void **)&conf->notifiers, conf->nnotifiers,
+                         &tocsin_conf_parse->notifiers_cap, sizeof(*conf->notifiers)) < 0) {
         tocsin_conf_error(tocsin_conf_parse->file, cfg->line, "out of memory");
         goto out;
     }
     n = &conf->notifiers[conf->nnotifiers];
     memset(n, 0, sizeof(*n));
-    if (tocsin_conf_build_instance(sec, tocsin_conf_notifier_opts, "plugin", TOCSIN_PLUGIN_NOTIFIER, &n->inst) < 0) {
+    if (tocsin_conf_build_instance(sec, tocsin_conf_notifier_opts, "plugin", TOCSIN_PLUGIN_NOTIFIER,
+                                   &n->inst) < 0) {
         tocsin_conf_free_instance(&n->inst);
         goto out;
     }
@@ -50,15 +51,18 @@ int tocsin_conf_notifier_cb(cfg_t *cfg, cfg_opt_t *opt)
     n->forwards_results = (n->inst.plugin->flags & TOCSIN_PLUGIN_RESULTS) != 0;
     if (n->timeout_ms <= 0 || n->retry_min_ms <= 0 || n->retry_max_ms < n->retry_min_ms ||
         n->expire_ms <= 0) {
-        tocsin_conf_error(tocsin_conf_parse->file, n->inst.line, "notifier '%s': timeout, retry_min and expire must "
-                  "be more than zero and retry_max at least retry_min", n->inst.name);
+        tocsin_conf_error(tocsin_conf_parse->file, n->inst.line,
+                          "notifier '%s': timeout, retry_min and expire must "
+                          "be more than zero and retry_max at least retry_min",
+                          n->inst.name);
         tocsin_conf_free_instance(&n->inst);
         goto out;
     }
     first = tocsin_hashidx_find(&tocsin_conf_parse->notifier_names, n->inst.name);
     if (first >= 0) {
-        tocsin_conf_error(tocsin_conf_parse->file, n->inst.line, "duplicate notifier '%s' (first defined at %s:%d)",
-                  n->inst.name, conf->notifiers[first].inst.file, conf->notifiers[first].inst.line);
+        tocsin_conf_error(tocsin_conf_parse->file, n->inst.line,
+                          "duplicate notifier '%s' (first defined at %s:%d)", n->inst.name,
+                          conf->notifiers[first].inst.file, conf->notifiers[first].inst.line);
         tocsin_conf_free_instance(&n->inst);
         goto out;
     }

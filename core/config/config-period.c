@@ -24,16 +24,17 @@ int tocsin_conf_timeperiod_cb(cfg_t *cfg, cfg_opt_t *opt)
     if (!sec)
         goto out;
     if (tocsin_conf_grow((void **)&conf->periods, conf->nperiods, &tocsin_conf_parse->periods_cap,
-             sizeof(*conf->periods)) < 0) {
+                         sizeof(*conf->periods)) < 0) {
         tocsin_conf_error(tocsin_conf_parse->file, cfg->line, "out of memory");
         goto out;
     }
     tp = &conf->periods[conf->nperiods];
     memset(tp, 0, sizeof(*tp));
-    if (tocsin_timeperiod_compile(sec, tocsin_conf_parse->file, tocsin_conf_section_line(sec), tp, tocsin_conf_parse->errors) < 0) {
+    if (tocsin_timeperiod_compile(sec, tocsin_conf_parse->file, tocsin_conf_section_line(sec), tp,
+                                  tocsin_conf_parse->errors) < 0) {
         if (tocsin_conf_parse->errors->len == before)
             tocsin_conf_error(tocsin_conf_parse->file, sec->line, "time period '%s' is not valid",
-                      cfg_title(sec) ? cfg_title(sec) : "");
+                              cfg_title(sec) ? cfg_title(sec) : "");
         else
             tocsin_conf_parse->nerrors++;
         tocsin_timeperiod_free(tp);

@@ -97,8 +97,10 @@ void tocsin_conf_resolve(struct tocsin_config *conf, const char *fallback)
     if (fallback && *fallback) {
         conf->fallback_notifier = tocsin_config_find_notifier(conf, fallback);
         if (conf->fallback_notifier < 0 && tocsin_conf_parse->fallback_line)
-            tocsin_conf_error(conf->path, tocsin_conf_parse->fallback_line, "fallback_notifier: no notifier "
-                      "named '%s'", fallback);
+            tocsin_conf_error(conf->path, tocsin_conf_parse->fallback_line,
+                              "fallback_notifier: no notifier "
+                              "named '%s'",
+                              fallback);
     }
     for (i = 0; i < conf->nservices; i++) {
         struct tocsin_service_conf *s = &conf->services[i];
@@ -110,8 +112,8 @@ void tocsin_conf_resolve(struct tocsin_config *conf, const char *fallback)
 
             if (p < 0 || (size_t)p == i) {
                 tocsin_conf_error(s->inst.file, s->inst.line, "%s '%s': depends on '%s', %s",
-                          s->is_group ? "group" : "service", s->inst.name, s->depends[k],
-                          p < 0 ? "which is neither a service nor a group" : "itself");
+                                  s->is_group ? "group" : "service", s->inst.name, s->depends[k],
+                                  p < 0 ? "which is neither a service nor a group" : "itself");
                 p = 0;
             }
             s->parents[k] = (uint32_t)p;
@@ -119,20 +121,21 @@ void tocsin_conf_resolve(struct tocsin_config *conf, const char *fallback)
         if (s->downtime_period) {
             s->downtime_period_index = (int)find_period(conf, s->downtime_period);
             if (s->downtime_period_index < 0)
-                tocsin_conf_error(s->inst.file, s->inst.line, "%s '%s': downtime_period: no time "
-                          "period named '%s'", s->is_group ? "group" : "service",
-                          s->inst.name, s->downtime_period);
+                tocsin_conf_error(s->inst.file, s->inst.line,
+                                  "%s '%s': downtime_period: no time "
+                                  "period named '%s'",
+                                  s->is_group ? "group" : "service", s->inst.name,
+                                  s->downtime_period);
         }
         if (!s->is_group)
             continue;
         for (k = 0; k < s->nmember_names; k++) {
-            long m = tocsin_hashidx_find(&tocsin_conf_parse->service_names,
-                                          s->member_names[k]);
+            long m = tocsin_hashidx_find(&tocsin_conf_parse->service_names, s->member_names[k]);
 
             if (m < 0 || (size_t)m == i || conf->services[m].is_group) {
                 tocsin_conf_error(s->inst.file, s->inst.line, "group '%s': member '%s' %s",
-                          s->inst.name, s->member_names[k], m < 0 ? "does not exist"
-                          : "is a group (groups hold services)");
+                                  s->inst.name, s->member_names[k],
+                                  m < 0 ? "does not exist" : "is a group (groups hold services)");
                 continue;
             }
             if (push_u32(&s->members, &s->nmembers, (uint32_t)m) < 0)
@@ -151,8 +154,10 @@ void tocsin_conf_resolve(struct tocsin_config *conf, const char *fallback)
                         goto oom;
                 }
         if (!s->nmembers && (s->nmember_names || s->nmember_labels))
-            tocsin_conf_error(s->inst.file, s->inst.line, "group '%s': no service matches its "
-                      "members", s->inst.name);
+            tocsin_conf_error(s->inst.file, s->inst.line,
+                              "group '%s': no service matches its "
+                              "members",
+                              s->inst.name);
         for (k = 0; k < s->nmembers; k++)
             if (push_u32(&conf->services[s->members[k]].groups,
                          &conf->services[s->members[k]].ngroups, (uint32_t)i) < 0)
@@ -165,7 +170,8 @@ void tocsin_conf_resolve(struct tocsin_config *conf, const char *fallback)
         for (i = 0; i < conf->nservices; i++)
             if (!mark[i] && depends_cycle(conf, i, mark)) {
                 tocsin_conf_error(conf->services[i].inst.file, conf->services[i].inst.line,
-                          "'%s' is part of a dependency cycle", conf->services[i].inst.name);
+                                  "'%s' is part of a dependency cycle",
+                                  conf->services[i].inst.name);
                 break;
             }
     }
@@ -186,7 +192,7 @@ void tocsin_conf_resolve(struct tocsin_config *conf, const char *fallback)
             r->period_index = (int)find_period(conf, r->period);
             if (r->period_index < 0)
                 tocsin_conf_error(r->file, r->line, "route '%s': no time period named '%s'",
-                          r->name, r->period);
+                                  r->name, r->period);
         }
         tocsin_buf_free(&owner);
     }

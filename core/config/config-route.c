@@ -74,7 +74,7 @@ int tocsin_conf_route_cb(cfg_t *cfg, cfg_opt_t *opt)
     if (!sec)
         goto out;
     if (tocsin_conf_grow((void **)&conf->routes, conf->nroutes, &tocsin_conf_parse->routes_cap,
-             sizeof(*conf->routes)) < 0) {
+                         sizeof(*conf->routes)) < 0) {
         tocsin_conf_error(tocsin_conf_parse->file, cfg->line, "out of memory");
         goto out;
     }
@@ -92,16 +92,20 @@ int tocsin_conf_route_cb(cfg_t *cfg, cfg_opt_t *opt)
         int level = tocsin_severity_parse(v);
 
         if (level < 0) {
-            tocsin_conf_error(tocsin_conf_parse->file, tocsin_conf_pending_line("severity") ? tocsin_conf_pending_line("severity") : r->line,
-                      "route '%s': severity \"%s\" is not one of info, warning, error, "
-                      "critical", r->name, v ? v : "");
+            tocsin_conf_error(tocsin_conf_parse->file,
+                              tocsin_conf_pending_line("severity")
+                                  ? tocsin_conf_pending_line("severity")
+                                  : r->line,
+                              "route '%s': severity \"%s\" is not one of info, warning, error, "
+                              "critical",
+                              r->name, v ? v : "");
             errors++;
             continue;
         }
         r->severities |= 1u << level;
     }
     if (tocsin_conf_copy_labels(cfg_getsec(sec, "labels"), r->name, r->line, &r->match, &r->nmatch,
-                    &errors) < 0 ||
+                                &errors) < 0 ||
         tocsin_conf_copy_str_list(sec, "services", &r->services, &r->nservices) < 0 ||
         tocsin_conf_copy_str_list(sec, "notifiers", &r->during_names, &r->nduring) < 0 ||
         tocsin_conf_copy_str_list(sec, "outside_notifiers", &r->outside_names, &r->noutside) < 0)
@@ -109,8 +113,11 @@ int tocsin_conf_route_cb(cfg_t *cfg, cfg_opt_t *opt)
     if (cfg_getstr(sec, "period") && !(r->period = strdup(cfg_getstr(sec, "period"))))
         goto oom;
     if (r->noutside && !r->period) {
-        tocsin_conf_error(tocsin_conf_parse->file, tocsin_conf_pending_line("outside_notifiers") ? tocsin_conf_pending_line("outside_notifiers")
-                  : r->line, "route '%s': outside_notifiers needs a period", r->name);
+        tocsin_conf_error(tocsin_conf_parse->file,
+                          tocsin_conf_pending_line("outside_notifiers")
+                              ? tocsin_conf_pending_line("outside_notifiers")
+                              : r->line,
+                          "route '%s': outside_notifiers needs a period", r->name);
         errors++;
     }
     r->cont = cfg_getbool(sec, "continue") == cfg_true;
@@ -130,8 +137,10 @@ int tocsin_conf_route_cb(cfg_t *cfg, cfg_opt_t *opt)
         if (tocsin_conf_copy_str_list(e, "notifiers", &esc->names, &esc->nnotifiers) < 0)
             goto oom;
         if (esc->after_ms <= 0 || !esc->nnotifiers) {
-            tocsin_conf_error(tocsin_conf_parse->file, esc->line, "route '%s': an escalation needs after = "
-                      "DURATION (more than zero) and notifiers = { ... }", r->name);
+            tocsin_conf_error(tocsin_conf_parse->file, esc->line,
+                              "route '%s': an escalation needs after = "
+                              "DURATION (more than zero) and notifiers = { ... }",
+                              r->name);
             errors++;
         }
     }

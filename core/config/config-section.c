@@ -111,7 +111,7 @@ static cfg_callback_t core_parsecb(cfg_callback_t cb)
 }
 
 cfg_opt_t *tocsin_conf_union_table(const cfg_opt_t *core, uint32_t kind,
-                              const struct tocsin_registry *reg)
+                                   const struct tocsin_registry *reg)
 {
     struct opt_table t = {NULL, 0, 0};
     static const cfg_opt_t end = CFG_END();
@@ -339,8 +339,8 @@ static int check_deferred(cfg_t *sec, const cfg_opt_t *pdef, int line)
  * core or to that plugin, copy the plugin's options. Returns 0, or -1 when
  * an error was reported.
  */
-int tocsin_conf_build_instance(cfg_t *sec, const cfg_opt_t *core, const char *key,
-                          uint32_t kind, struct tocsin_instance_conf *inst)
+int tocsin_conf_build_instance(cfg_t *sec, const cfg_opt_t *core, const char *key, uint32_t kind,
+                               struct tocsin_instance_conf *inst)
 {
     const char *what = kind == TOCSIN_PLUGIN_CHECK ? "check" : "notifier";
     const struct tocsin_plugin_entry *e;
@@ -356,15 +356,16 @@ int tocsin_conf_build_instance(cfg_t *sec, const cfg_opt_t *core, const char *ke
     if (!inst->file || !inst->name)
         goto oom;
     if (!tocsin_conf_valid_name(inst->name)) {
-        tocsin_conf_error(tocsin_conf_parse->file, inst->line, "%s name \"%s\" is not valid: use 1 to 200 "
-                  "printable characters without spaces, '/' or '\"'",
-                  kind == TOCSIN_PLUGIN_CHECK ? "service" : "notifier", inst->name);
+        tocsin_conf_error(tocsin_conf_parse->file, inst->line,
+                          "%s name \"%s\" is not valid: use 1 to 200 "
+                          "printable characters without spaces, '/' or '\"'",
+                          kind == TOCSIN_PLUGIN_CHECK ? "service" : "notifier", inst->name);
         errors++;
     }
     if (!pname || !*pname) {
-        tocsin_conf_error(tocsin_conf_parse->file, sec->line, "%s '%s': no %s plugin given (%s = \"NAME\")",
-                  kind == TOCSIN_PLUGIN_CHECK ? "service" : "notifier",
-                  inst->name, what, key);
+        tocsin_conf_error(
+            tocsin_conf_parse->file, sec->line, "%s '%s': no %s plugin given (%s = \"NAME\")",
+            kind == TOCSIN_PLUGIN_CHECK ? "service" : "notifier", inst->name, what, key);
         return -1;
     }
     inst->plugin_name = tocsin_conf_intern(pname);
@@ -375,14 +376,15 @@ int tocsin_conf_build_instance(cfg_t *sec, const cfg_opt_t *core, const char *ke
         struct tocsin_buf names = TOCSIN_BUF_INIT;
 
         tocsin_registry_names(tocsin_conf_parse->reg, kind, &names);
-        tocsin_conf_error(tocsin_conf_parse->file, inst->line, "unknown %s plugin '%s' (available: %s)",
-                  what, pname, tocsin_buf_str(&names));
+        tocsin_conf_error(tocsin_conf_parse->file, inst->line,
+                          "unknown %s plugin '%s' (available: %s)", what, pname,
+                          tocsin_buf_str(&names));
         tocsin_buf_free(&names);
         return -1;
     }
     if (!e->desc) {
         tocsin_conf_error(tocsin_conf_parse->file, inst->line, "%s plugin '%s' cannot be used: %s",
-                  what, pname, e->error ? e->error : "it failed to load");
+                          what, pname, e->error ? e->error : "it failed to load");
         return -1;
     }
     inst->plugin = e->desc;
@@ -399,8 +401,7 @@ int tocsin_conf_build_instance(cfg_t *sec, const cfg_opt_t *core, const char *ke
         if (is_core_opt(core, name))
             continue;
         tocsin_conf_error(tocsin_conf_parse->file, tocsin_conf_parse->pending[i].line,
-                  "option '%s' is not an option of %s plugin '%s'",
-                  name, what, pname);
+                          "option '%s' is not an option of %s plugin '%s'", name, what, pname);
         errors++;
     }
 
@@ -511,8 +512,8 @@ void tocsin_conf_free_str_list(char **list, size_t n)
 }
 
 /* Copy a free-form labels section (`what` names it in errors). */
-int tocsin_conf_copy_labels(cfg_t *labels, const char *owner, int line,
-                       struct tocsin_label **out, size_t *n, int *errors)
+int tocsin_conf_copy_labels(cfg_t *labels, const char *owner, int line, struct tocsin_label **out,
+                            size_t *n, int *errors)
 {
     unsigned i;
 
@@ -528,8 +529,10 @@ int tocsin_conf_copy_labels(cfg_t *labels, const char *owner, int line,
         const char *v = cfg_opt_getnstr(o, 0);
 
         if (!valid_label_key(o->name)) {
-            tocsin_conf_error(tocsin_conf_parse->file, line, "%s: label name '%s' is not valid (letters, "
-                      "digits and '_', not starting with a digit)", owner, o->name);
+            tocsin_conf_error(tocsin_conf_parse->file, line,
+                              "%s: label name '%s' is not valid (letters, "
+                              "digits and '_', not starting with a digit)",
+                              owner, o->name);
             (*errors)++;
             continue;
         }

@@ -31,18 +31,6 @@ cfg_opt_t tocsin_conf_severity_opts[] = {
     CFG_END()
 };
 
-/* Options every alerting object (service or group) has. */
-#define TOCSIN_CONF_ALERTING_OPTS \
-    CFG_STR("host", NULL, CFGF_NONE), \
-    CFG_SEC("labels", tocsin_conf_label_opts, CFGF_KEYSTRVAL), \
-    CFG_SEC("severity", tocsin_conf_severity_opts, CFGF_NONE), \
-    CFG_STR_LIST("depends", NULL, CFGF_NONE), \
-    CFG_STR("link", NULL, CFGF_NONE), \
-    CFG_STR("downtime_period", NULL, CFGF_NONE), \
-    CFG_BOOL("flap_detection", cfg_true, CFGF_NONE), \
-    CFG_FLOAT("flap_low", 5.0, CFGF_NONE), \
-    CFG_FLOAT("flap_high", 20.0, CFGF_NONE)
-
 cfg_opt_t tocsin_conf_service_opts[] = {
     CFG_STR("check", NULL, CFGF_NONE),
     TOCSIN_OPT_DURATION("interval", 60000),
@@ -74,16 +62,19 @@ int tocsin_conf_build_alerting(cfg_t *sec, struct tocsin_service_conf *s, const 
     s->flap_low = tocsin_conf_get_float(sec, "flap_low");
     s->flap_high = tocsin_conf_get_float(sec, "flap_high");
     if (s->flap_low < 0 || s->flap_high > 100 || s->flap_low >= s->flap_high) {
-        tocsin_conf_error(f, LINE_OF(tocsin_conf_pending_line("flap_high") ? "flap_high" : "flap_low"),
-                  "flap thresholds need 0 <= flap_low < flap_high <= 100 "
-                  "(have %g and %g)", s->flap_low, s->flap_high);
+        tocsin_conf_error(f,
+                          LINE_OF(tocsin_conf_pending_line("flap_high") ? "flap_high" : "flap_low"),
+                          "flap thresholds need 0 <= flap_low < flap_high <= 100 "
+                          "(have %g and %g)",
+                          s->flap_low, s->flap_high);
         errors++;
     }
-    s->host = tocsin_conf_intern(tocsin_conf_get_str(sec, "host") ? tocsin_conf_get_str(sec, "host") : tocsin_conf_parse->conf->host);
+    s->host = tocsin_conf_intern(tocsin_conf_get_str(sec, "host") ? tocsin_conf_get_str(sec, "host")
+                                                                  : tocsin_conf_parse->conf->host);
     if (!s->host)
         goto oom;
-    if (tocsin_conf_copy_labels(tocsin_conf_get_sec(sec, "labels"), tocsin_buf_str(&owner), s->inst.line,
-                    &s->labels, &s->nlabels, &errors) < 0)
+    if (tocsin_conf_copy_labels(tocsin_conf_get_sec(sec, "labels"), tocsin_buf_str(&owner),
+                                s->inst.line, &s->labels, &s->nlabels, &errors) < 0)
         goto oom;
     for (i = 0; i < 4; i++) {
         static const char *const defaults[4] = { "info", "warning", "critical", "error" };
@@ -91,9 +82,10 @@ int tocsin_conf_build_alerting(cfg_t *sec, struct tocsin_service_conf *s, const 
         int level = tocsin_severity_parse(v);
 
         if (level < 0) {
-            tocsin_conf_error(f, sev ? sev->line : s->inst.line, "%s: severity for %s \"%s\" "
-                      "is not one of info, warning, error, critical",
-                      tocsin_buf_str(&owner), state_keys[i], v ? v : "");
+            tocsin_conf_error(f, sev ? sev->line : s->inst.line,
+                              "%s: severity for %s \"%s\" "
+                              "is not one of info, warning, error, critical",
+                              tocsin_buf_str(&owner), state_keys[i], v ? v : "");
             errors++;
             level = TOCSIN_SEVERITY_ERROR;
         }
@@ -142,7 +134,8 @@ static int build_service_core(cfg_t *sec, struct tocsin_service_conf *s)
         tocsin_conf_error(f, LINE_OF("timeout"), "timeout must be greater than zero");
         errors++;
     }
-    if (tocsin_conf_get_int(sec, "max_attempts") < 1 || tocsin_conf_get_int(sec, "max_attempts") > 1000) {
+    if (tocsin_conf_get_int(sec, "max_attempts") < 1 ||
+        tocsin_conf_get_int(sec, "max_attempts") > 1000) {
         tocsin_conf_error(f, LINE_OF("max_attempts"), "max_attempts must be between 1 and 1000");
         errors++;
     }
@@ -152,7 +145,7 @@ static int build_service_core(cfg_t *sec, struct tocsin_service_conf *s)
         s->timeout_state = TOCSIN_CRITICAL;
     } else {
         tocsin_conf_error(f, LINE_OF("timeout_state"),
-                  "timeout_state \"%s\" is not one of unknown, critical", ts ? ts : "");
+                          "timeout_state \"%s\" is not one of unknown, critical", ts ? ts : "");
         errors++;
     }
     if (cfg_size(sec, "threshold")) {
@@ -171,17 +164,21 @@ static int build_service_core(cfg_t *sec, struct tocsin_service_conf *s)
             return -1;
         s->nthresholds++;
         if (!*pt->label) {
-            tocsin_conf_error(f, pt->line, "service '%s': threshold needs a perfdata label "
-                      "(threshold \"LABEL\" { ... })", s->inst.name);
+            tocsin_conf_error(f, pt->line,
+                              "service '%s': threshold needs a perfdata label "
+                              "(threshold \"LABEL\" { ... })",
+                              s->inst.name);
             errors++;
-        } else if (tocsin_option_thresholds(t, "warning", "critical", &pt->th, why,
-                                            sizeof(why)) < 0) {
+        } else if (tocsin_option_thresholds(t, "warning", "critical", &pt->th, why, sizeof(why)) <
+                   0) {
             tocsin_conf_error(f, pt->line, "service '%s': threshold '%s': %s", s->inst.name,
-                      pt->label, why);
+                              pt->label, why);
             errors++;
         } else if (!pt->th.warning.set && !pt->th.critical.set) {
-            tocsin_conf_error(f, pt->line, "service '%s': threshold '%s' sets neither warning "
-                      "nor critical", s->inst.name, pt->label);
+            tocsin_conf_error(f, pt->line,
+                              "service '%s': threshold '%s' sets neither warning "
+                              "nor critical",
+                              s->inst.name, pt->label);
             errors++;
         }
     }
@@ -210,23 +207,39 @@ void tocsin_conf_free_service(struct tocsin_service_conf *s)
     free(s->groups);
 }
 
+/*
+ * A zeroed entry at conf->services[nservices] for a service or group being
+ * built, not counted until tocsin_conf_commit_service. NULL, with "out of
+ * memory" reported at `line`, when the array cannot grow.
+ */
+struct tocsin_service_conf *tocsin_conf_new_service(int line)
+{
+    struct tocsin_config *conf = tocsin_conf_parse->conf;
+    struct tocsin_service_conf *s;
+
+    if (tocsin_conf_grow((void **)&conf->services, conf->nservices,
+                         &tocsin_conf_parse->services_cap, sizeof(*conf->services)) < 0) {
+        tocsin_conf_error(tocsin_conf_parse->file, line, "out of memory");
+        return NULL;
+    }
+    s = &conf->services[conf->nservices];
+    memset(s, 0, sizeof(*s));
+    return s;
+}
+
 /* Called by libconfuse when a service section ends. */
 int tocsin_conf_service_cb(cfg_t *cfg, cfg_opt_t *opt)
 {
     cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
-    struct tocsin_config *conf = tocsin_conf_parse->conf;
     struct tocsin_service_conf *s;
 
     if (!sec)
         goto out;
-    if (tocsin_conf_grow((void **)&conf->services, conf->nservices, &tocsin_conf_parse->services_cap,
-             sizeof(*conf->services)) < 0) {
-        tocsin_conf_error(tocsin_conf_parse->file, cfg->line, "out of memory");
+    s = tocsin_conf_new_service(cfg->line);
+    if (!s)
         goto out;
-    }
-    s = &conf->services[conf->nservices];
-    memset(s, 0, sizeof(*s));
-    if (tocsin_conf_build_instance(sec, tocsin_conf_service_opts, "check", TOCSIN_PLUGIN_CHECK, &s->inst) < 0 ||
+    if (tocsin_conf_build_instance(sec, tocsin_conf_service_opts, "check", TOCSIN_PLUGIN_CHECK,
+                                   &s->inst) < 0 ||
         build_service_core(sec, s) < 0) {
         tocsin_conf_free_service(s);
         goto out;
@@ -249,10 +262,12 @@ int tocsin_conf_commit_service(struct tocsin_service_conf *s, const char *what, 
     if (first >= 0) {
         int same = conf->services[first].is_group == s->is_group;
 
-        tocsin_conf_error(tocsin_conf_parse->file, s->inst.line, "duplicate %s '%s' (first defined at %s:%d%s)",
-                  what, s->inst.name, conf->services[first].inst.file,
-                  conf->services[first].inst.line,
-                  same ? "" : conf->services[first].is_group ? ", as a group" : ", as a service");
+        tocsin_conf_error(tocsin_conf_parse->file, s->inst.line,
+                          "duplicate %s '%s' (first defined at %s:%d%s)", what, s->inst.name,
+                          conf->services[first].inst.file, conf->services[first].inst.line,
+                          same                             ? ""
+                          : conf->services[first].is_group ? ", as a group"
+                                                           : ", as a service");
         return -1;
     }
     if (tocsin_hashidx_add(&tocsin_conf_parse->service_names, s->inst.name,

@@ -212,8 +212,8 @@ static cfg_t *parse_file(const char *file, cfg_opt_t *opts)
         return NULL;
     }
     if (fstat(fileno(fp), &st) < 0 || !S_ISREG(st.st_mode)) {
-        tocsin_conf_error(file, 1, "cannot read: %s", S_ISDIR(st.st_mode) ? "is a directory"
-                  : "not a regular file");
+        tocsin_conf_error(file, 1, "cannot read: %s",
+                          S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
         fclose(fp);
         return NULL;
     }
@@ -243,7 +243,8 @@ static cfg_t *parse_file(const char *file, cfg_opt_t *opts)
     cfg_set_validate_func(cfg, "route", tocsin_conf_route_cb);
     cfg_set_validate_func(cfg, "timeperiod", tocsin_conf_timeperiod_cb);
     before = tocsin_conf_parse->nerrors;
-    if (cfg_parse_buf(cfg, tocsin_buf_str(&text)) != CFG_SUCCESS && tocsin_conf_parse->nerrors == before)
+    if (cfg_parse_buf(cfg, tocsin_buf_str(&text)) != CFG_SUCCESS &&
+        tocsin_conf_parse->nerrors == before)
         tocsin_conf_error(file, cfg->line, "syntax error");
     tocsin_buf_free(&text);
     return cfg;
@@ -269,14 +270,17 @@ static void parse_include_dir(const char *dir, cfg_opt_t *opts)
 
         /* The default conf.d may be absent; one that was asked for may not. */
         if (tocsin_conf_parse->include_dir_line)
-            tocsin_conf_error(tocsin_conf_parse->conf->path, tocsin_conf_parse->include_dir_line, "include directory %s: %s",
-                      dir, S_ISDIR(st.st_mode) || err ? strerror(err) : "not a directory");
+            tocsin_conf_error(tocsin_conf_parse->conf->path, tocsin_conf_parse->include_dir_line,
+                              "include directory %s: %s", dir,
+                              S_ISDIR(st.st_mode) || err ? strerror(err) : "not a directory");
         return;
     }
     n = scandir(dir, &names, conf_name_filter, alphasort);
     if (n < 0) {
-        tocsin_conf_error(tocsin_conf_parse->conf->path, tocsin_conf_parse->include_dir_line ? tocsin_conf_parse->include_dir_line : 1,
-                  "include directory %s: %s", dir, strerror(errno));
+        tocsin_conf_error(tocsin_conf_parse->conf->path,
+                          tocsin_conf_parse->include_dir_line ? tocsin_conf_parse->include_dir_line
+                                                              : 1,
+                          "include directory %s: %s", dir, strerror(errno));
         return;
     }
     for (i = 0; i < n; i++) {
