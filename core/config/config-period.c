@@ -4,10 +4,10 @@
  */
 #include "config/config.h"
 #include "config/config-internal.h"
+#include "config/timeperiod.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include "config/timeperiod.h"
 
 /* ------------------------------------------------------------------ */
 /* Time periods                                                        */

@@ -6,11 +6,12 @@
  */
 #include "config/config.h"
 #include "config/config-internal.h"
+#include "config/timeperiod.h"
 
 #include <stdlib.h>
 #include <string.h>
+
 #include "base/labels.h"
-#include "config/timeperiod.h"
 
 /* ------------------------------------------------------------------ */
 /* References between sections                                        */

@@ -22,6 +22,7 @@
 
 #include "base/log.h"
 
+/* The load in progress; set and cleared by tocsin_config_load. */
 struct tocsin_conf_ctx *tocsin_conf_parse;
 
 /* ------------------------------------------------------------------ */
