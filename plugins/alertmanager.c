@@ -377,7 +377,7 @@ static int am_setup(cfg_t *options, void **instance, char *err, size_t errlen)
     }
     am->ends_after = (ends_after_ms + 999) / 1000;
 
-    if (tocsin_curl_tls_check(options, err, errlen) < 0)
+    if (tocsin_curl_tls_check(options, 1, err, errlen) < 0)
         goto fail;
     if (tocsin_option_secret(options, "password", &password, why, sizeof(why)) < 0) {
         snprintf(err, errlen, "password: %s", why);

@@ -290,7 +290,7 @@ static int icinga2_setup(cfg_t *options, void **instance, char *err, size_t errl
     }
     ic->ttl = (ttl_ms + 999) / 1000;
 
-    if (tocsin_curl_tls_check(options, err, errlen) < 0)
+    if (tocsin_curl_tls_check(options, 1, err, errlen) < 0)
         goto fail;
     if (tocsin_option_secret(options, "password", &password, why, sizeof(why)) < 0) {
         snprintf(err, errlen, "password: %s", why);

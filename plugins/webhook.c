@@ -67,7 +67,7 @@ static cfg_opt_t webhook_options[] = {
     CFG_STR("bearer_token_env", "", CFGF_NONE),
     CFG_STR_LIST("headers", "{}", CFGF_NONE),
     CFG_STR("template", WH_DEFAULT_TEMPLATE, CFGF_NONE),
-    CFG_STR("ca_file", "", CFGF_NONE),
+    TOCSIN_CURL_OPT_CA_FILE,
     CFG_STR("proxy", "", CFGF_NONE),
     CFG_END()
 };

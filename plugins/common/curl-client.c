@@ -9,10 +9,13 @@
 
 #include "common/curl-client.h"
 
-int tocsin_curl_tls_check(cfg_t *options, char *err, size_t errlen)
+int tocsin_curl_tls_check(cfg_t *options, int client, char *err, size_t errlen)
 {
-    if (tocsin_option_readable(options, "ca_file", err, errlen) < 0 ||
-        tocsin_option_readable(options, "client_cert", err, errlen) < 0 ||
+    if (tocsin_option_readable(options, "ca_file", err, errlen) < 0)
+        return -1;
+    if (!client)
+        return 0;
+    if (tocsin_option_readable(options, "client_cert", err, errlen) < 0 ||
         tocsin_option_readable(options, "client_key", err, errlen) < 0)
         return -1;
     if (tocsin_option_str(options, "client_key") &&

@@ -15,12 +15,17 @@
 #include "tocsin-plugin.h"
 
 /* TLS options, spliced into a plugin's cfg_opt_t table: the CA bundle,
- * a client certificate and its key, and turning verification off. */
-#define TOCSIN_CURL_OPTS_TLS \
-    CFG_STR("ca_file", "", CFGF_NONE), \
+ * a client certificate and its key, and turning verification off. A
+ * plugin that has only some of them splices those. */
+#define TOCSIN_CURL_OPT_CA_FILE CFG_STR("ca_file", "", CFGF_NONE)
+#define TOCSIN_CURL_OPTS_CLIENT_CERT \
     CFG_STR("client_cert", "", CFGF_NONE), \
-    CFG_STR("client_key", "", CFGF_NONE), \
-    CFG_BOOL("insecure", cfg_false, CFGF_NONE)
+    CFG_STR("client_key", "", CFGF_NONE)
+#define TOCSIN_CURL_OPT_INSECURE CFG_BOOL("insecure", cfg_false, CFGF_NONE)
+#define TOCSIN_CURL_OPTS_TLS \
+    TOCSIN_CURL_OPT_CA_FILE, \
+    TOCSIN_CURL_OPTS_CLIENT_CERT, \
+    TOCSIN_CURL_OPT_INSECURE
 
 /* A secret given inline, in a file or in the environment: options NAME,
  * NAME_file and NAME_env, as tocsin_option_secret() reads them. */
@@ -42,11 +47,12 @@
 #define TOCSIN_CURL_SET(rc, handle, opt, val) \
     do { if ((rc) == CURLE_OK) (rc) = curl_easy_setopt(handle, opt, val); } while (0)
 
-/* The options of TOCSIN_CURL_OPTS_TLS make sense: every file named can be
- * read, and a client key comes with its certificate. Returns 0, or -1 with
- * tocsin_option_readable()'s reason or "option 'client_key' needs
- * 'client_cert'" in err. Costs one access(2) per file. */
-int tocsin_curl_tls_check(cfg_t *options, char *err, size_t errlen);
+/* The TLS options make sense: every file named can be read, and a client
+ * key comes with its certificate. With `client` 0 the table has only
+ * ca_file of them. Returns 0, or -1 with tocsin_option_readable()'s reason
+ * or "option 'client_key' needs 'client_cert'" in err. Costs one
+ * access(2) per file. */
+int tocsin_curl_tls_check(cfg_t *options, int client, char *err, size_t errlen);
 
 /* Give `handle` the TLS options: verification of the peer and its name
  * unless 'insecure', and ca_file, client_cert and client_key when set.
