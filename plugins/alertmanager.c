@@ -321,9 +321,8 @@ static int am_setup_curl(struct alertmanager *am, cfg_t *options,
     if (!(h = curl_slist_append(am->headers, "Expect:")))
         goto oom;
 
-    rc = tocsin_curl_notifier(c, am->errbuf, "tocsin-alertmanager/" AM_VERSION, &am->reply);
-    TOCSIN_CURL_SET(rc, c, CURLOPT_URL, am->endpoint);
-    TOCSIN_CURL_SET(rc, c, CURLOPT_HTTPHEADER, am->headers);
+    rc = tocsin_curl_notifier(c, am->endpoint, am->headers, am->errbuf,
+                              "tocsin-alertmanager/" AM_VERSION, &am->reply);
     /* No proxy from the environment: Alertmanager is reached directly. */
     TOCSIN_CURL_SET(rc, c, CURLOPT_PROXY, "");
     if (rc == CURLE_OK)

@@ -223,9 +223,8 @@ static int icinga2_setup_curl(struct icinga2 *ic, cfg_t *options,
     if (!(h = curl_slist_append(ic->headers, "Expect:")))
         goto oom;
 
-    rc = tocsin_curl_notifier(c, ic->errbuf, "tocsin-icinga2/" ICINGA2_VERSION, &ic->reply);
-    TOCSIN_CURL_SET(rc, c, CURLOPT_URL, ic->endpoint);
-    TOCSIN_CURL_SET(rc, c, CURLOPT_HTTPHEADER, ic->headers);
+    rc = tocsin_curl_notifier(c, ic->endpoint, ic->headers, ic->errbuf,
+                              "tocsin-icinga2/" ICINGA2_VERSION, &ic->reply);
     /* No proxy from the environment: the API is reached directly. */
     TOCSIN_CURL_SET(rc, c, CURLOPT_PROXY, "");
     if (rc == CURLE_OK)

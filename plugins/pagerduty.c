@@ -468,9 +468,8 @@ static int pd_setup_curl(struct pagerduty *pd, const char *proxy, char *err, siz
         goto oom;
     pd->headers = h;
 
-    rc = tocsin_curl_notifier(c, pd->errbuf, "tocsin-pagerduty/" PD_VERSION, &pd->resp);
-    TOCSIN_CURL_SET(rc, c, CURLOPT_URL, pd->url);
-    TOCSIN_CURL_SET(rc, c, CURLOPT_HTTPHEADER, pd->headers);
+    rc = tocsin_curl_notifier(c, pd->url, pd->headers, pd->errbuf,
+                              "tocsin-pagerduty/" PD_VERSION, &pd->resp);
     /* Only the configured proxy; "" also ignores http_proxy and the like. */
     TOCSIN_CURL_SET(rc, c, CURLOPT_PROXY, proxy ? proxy : "");
     TOCSIN_CURL_SET(rc, c, CURLOPT_SSL_VERIFYPEER, 1L);

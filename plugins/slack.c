@@ -467,10 +467,9 @@ static int slack_setup(cfg_t *options, void **instance, char *err, size_t errlen
         !(grown = curl_slist_append(s->headers, "Expect:")))
         goto oom;
     s->headers = grown;
-    rc = tocsin_curl_notifier(s->curl, s->errbuf, "tocsin-slack/" SLACK_VERSION, &s->answer);
     /* libcurl keeps its own copy of the URL. */
-    TOCSIN_CURL_SET(rc, s->curl, CURLOPT_URL, url);
-    TOCSIN_CURL_SET(rc, s->curl, CURLOPT_HTTPHEADER, s->headers);
+    rc = tocsin_curl_notifier(s->curl, url, s->headers, s->errbuf,
+                              "tocsin-slack/" SLACK_VERSION, &s->answer);
     if (rc != CURLE_OK) {
         snprintf(err, errlen, "libcurl refused an option: %s", curl_easy_strerror(rc));
         goto fail;

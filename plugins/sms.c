@@ -445,9 +445,8 @@ static int sms_setup(cfg_t *options, void **instance, char *err, size_t errlen)
     /* No "Expect: 100-continue" wait before a large body. */
     if (!(s->headers = curl_slist_append(NULL, "Expect:")))
         goto oom;
-    rc = tocsin_curl_notifier(s->curl, s->errbuf, "tocsin-sms/" SMS_VERSION, &s->answer);
-    TOCSIN_CURL_SET(rc, s->curl, CURLOPT_URL, s->url);
-    TOCSIN_CURL_SET(rc, s->curl, CURLOPT_HTTPHEADER, s->headers);
+    rc = tocsin_curl_notifier(s->curl, s->url, s->headers, s->errbuf,
+                              "tocsin-sms/" SMS_VERSION, &s->answer);
     /* libcurl keeps its own copy of the token. */
     if (rc == CURLE_OK)
         rc = tocsin_curl_basic(s->curl, s->account, token);

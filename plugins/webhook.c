@@ -516,9 +516,8 @@ static int wh_setup_curl(struct webhook *wh, cfg_t *options, char *err, size_t e
         snprintf(err, errlen, "option 'ca_file': cannot read %s", ca);
         return -1;
     }
-    rc = tocsin_curl_notifier(c, wh->errbuf, "tocsin-webhook/" WH_VERSION, &wh->resp);
-    TOCSIN_CURL_SET(rc, c, CURLOPT_URL, wh->url);
-    TOCSIN_CURL_SET(rc, c, CURLOPT_HTTPHEADER, wh->headers);
+    rc = tocsin_curl_notifier(c, wh->url, wh->headers, wh->errbuf,
+                              "tocsin-webhook/" WH_VERSION, &wh->resp);
     /* Only the configured proxy; "" also ignores http_proxy and the like. */
     TOCSIN_CURL_SET(rc, c, CURLOPT_PROXY, proxy ? proxy : "");
     if (rc == CURLE_OK)

@@ -58,11 +58,14 @@ CURLcode tocsin_curl_basic(CURL *handle, const char *user, const char *password)
     return rc;
 }
 
-CURLcode tocsin_curl_notifier(CURL *handle, char *errbuf, const char *agent,
-                              struct tocsin_capture *reply)
+CURLcode tocsin_curl_notifier(CURL *handle, const char *url,
+                              struct curl_slist *headers, char *errbuf,
+                              const char *agent, struct tocsin_capture *reply)
 {
     CURLcode rc = CURLE_OK;
 
+    TOCSIN_CURL_SET(rc, handle, CURLOPT_URL, url);
+    TOCSIN_CURL_SET(rc, handle, CURLOPT_HTTPHEADER, headers);
     TOCSIN_CURL_SET(rc, handle, CURLOPT_NOSIGNAL, 1L);
     TOCSIN_CURL_SET(rc, handle, CURLOPT_ERRORBUFFER, errbuf);
     TOCSIN_CURL_SET(rc, handle, CURLOPT_WRITEFUNCTION, tocsin_capture_write);

@@ -66,13 +66,15 @@ CURLcode tocsin_curl_tls_apply(CURL *handle, cfg_t *options, int client,
  * libcurl keeps its own copies. Returns the first refusal, or CURLE_OK. */
 CURLcode tocsin_curl_basic(CURL *handle, const char *user, const char *password);
 
-/* What every request of a notifier's handle shares: no signals, the error
- * text in `errbuf` (CURL_ERROR_SIZE bytes, owned by the caller and kept
- * for the handle's life), the User-Agent `agent`, http and https only, the
- * answer's start kept in `reply`, and POST. Returns the first refusal, or
- * CURLE_OK. */
-CURLcode tocsin_curl_notifier(CURL *handle, char *errbuf, const char *agent,
-                              struct tocsin_capture *reply);
+/* What every request of a notifier's handle shares: POST to `url` (libcurl
+ * keeps a copy) with the header list `headers` (the caller's, kept for the
+ * handle's life), no signals, the error text in `errbuf` (CURL_ERROR_SIZE
+ * bytes, also kept by the caller), the User-Agent `agent`, http and https
+ * only, and the answer's start kept in `reply`. Returns the first refusal,
+ * or CURLE_OK. */
+CURLcode tocsin_curl_notifier(CURL *handle, const char *url,
+                              struct curl_slist *headers, char *errbuf,
+                              const char *agent, struct tocsin_capture *reply);
 
 /* Bound the next transfer by `deadline` (CLOCK_MONOTONIC): the time left,
  * in milliseconds, becomes both the total and the connect timeout. Returns
