@@ -247,9 +247,8 @@ static int am_parse_url(struct alertmanager *am, const char *url, char *err,
                         size_t errlen)
 {
     CURLU *u = curl_url();
-    char *scheme = NULL, *user = NULL, *query = NULL, *base = NULL;
+    char *scheme = NULL, *user = NULL, *query = NULL;
     CURLUcode uc;
-    size_t len;
     int rc = -1;
 
     if (!u) {
@@ -282,16 +281,8 @@ static int am_parse_url(struct alertmanager *am, const char *url, char *err,
         snprintf(err, errlen, "option 'url' names no host");
         goto out;
     }
-    if (curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_URL, &base, 0) != CURLUE_OK)
+    if (!(am->endpoint = tocsin_curl_url_join(u, AM_PATH)))
         goto oom;
-    len = strlen(base);
-    while (len > 0 && base[len - 1] == '/')
-        len--;
-    if (!(am->endpoint = malloc(len + sizeof(AM_PATH))))
-        goto oom;
-    memcpy(am->endpoint, base, len);
-    memcpy(am->endpoint + len, AM_PATH, sizeof(AM_PATH));
     rc = 0;
     goto out;
 oom:
@@ -300,7 +291,6 @@ out:
     curl_free(scheme);
     curl_free(user);
     curl_free(query);
-    curl_free(base);
     curl_url_cleanup(u);
     return rc;
 }

@@ -146,9 +146,8 @@ static int icinga2_parse_url(struct icinga2 *ic, const char *url, char *err,
                              size_t errlen)
 {
     CURLU *u = curl_url();
-    char *scheme = NULL, *user = NULL, *query = NULL, *base = NULL;
+    char *scheme = NULL, *user = NULL, *query = NULL;
     CURLUcode uc;
-    size_t len;
     int rc = -1;
 
     if (!u) {
@@ -183,16 +182,8 @@ static int icinga2_parse_url(struct icinga2 *ic, const char *url, char *err,
         snprintf(err, errlen, "option 'url' names no host");
         goto out;
     }
-    if (curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_URL, &base, 0) != CURLUE_OK)
+    if (!(ic->endpoint = tocsin_curl_url_join(u, ICINGA2_ACTION)))
         goto oom;
-    len = strlen(base);
-    while (len > 0 && base[len - 1] == '/')
-        len--;
-    if (!(ic->endpoint = malloc(len + sizeof(ICINGA2_ACTION))))
-        goto oom;
-    memcpy(ic->endpoint, base, len);
-    memcpy(ic->endpoint + len, ICINGA2_ACTION, sizeof(ICINGA2_ACTION));
     rc = 0;
     goto out;
 oom:
@@ -201,7 +192,6 @@ out:
     curl_free(scheme);
     curl_free(user);
     curl_free(query);
-    curl_free(base);
     curl_url_cleanup(u);
     return rc;
 }

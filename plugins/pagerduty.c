@@ -377,8 +377,8 @@ static void pagerduty_teardown(void *instance)
 static int pd_parse_url(struct pagerduty *pd, char *err, size_t errlen)
 {
     CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL, *port = NULL;
-    size_t len;
+    char *scheme = NULL;
+    CURLUcode uc;
     int rc = -1;
 
     if (!u) {
@@ -394,22 +394,18 @@ static int pd_parse_url(struct pagerduty *pd, char *err, size_t errlen)
         snprintf(err, errlen, "option 'url' must start with https:// (or http://)");
         goto out;
     }
-    if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
-        snprintf(err, errlen, "option 'url' names no host");
-        goto out;
-    }
-    len = strlen(host) + strlen(port) + 2;
-    if (!(pd->peer = malloc(len))) {
+    uc = tocsin_curl_url_peer(u, &pd->peer);
+    if (uc == CURLUE_OUT_OF_MEMORY) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    snprintf(pd->peer, len, "%s:%s", host, port);
+    if (uc != CURLUE_OK) {
+        snprintf(err, errlen, "option 'url' names no host");
+        goto out;
+    }
     rc = 0;
 out:
     curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
     curl_url_cleanup(u);
     return rc;
 }

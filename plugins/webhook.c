@@ -340,9 +340,8 @@ static void webhook_teardown(void *instance)
 static int wh_parse_url(struct webhook *wh, char *err, size_t errlen)
 {
     CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL;
-    char *user = NULL, *password = NULL;
-    size_t len;
+    char *scheme = NULL, *path = NULL, *query = NULL, *user = NULL, *password = NULL;
+    CURLUcode uc;
     int rc = -1;
 
     if (!u) {
@@ -359,15 +358,13 @@ static int wh_parse_url(struct webhook *wh, char *err, size_t errlen)
         snprintf(err, errlen, "the url must start with https:// or http://");
         goto out;
     }
-    if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+    uc = tocsin_curl_url_peer(u, &wh->peer);
+    if (uc == CURLUE_OUT_OF_MEMORY)
+        goto oom;
+    if (uc != CURLUE_OK) {
         snprintf(err, errlen, "the url names no host");
         goto out;
     }
-    len = strlen(host) + strlen(port) + 2;
-    if (!(wh->peer = malloc(len)))
-        goto oom;
-    snprintf(wh->peer, len, "%s:%s", host, port);
     if (wh_add_secret(wh, wh->url, strlen(wh->url)) < 0)
         goto oom;
     if (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK && path &&
@@ -388,8 +385,6 @@ oom:
     snprintf(err, errlen, "out of memory");
 out:
     curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
     curl_free(path);
     curl_free(query);
     curl_free(user);

@@ -140,6 +140,26 @@ int tocsin_curl_permanent(CURLcode rc)
            rc == CURLE_NOT_BUILT_IN || rc == CURLE_BAD_FUNCTION_ARGUMENT;
 }
 
+char *tocsin_curl_url_join(CURLU *u, const char *path)
+{
+    char *base = NULL, *joined = NULL;
+    size_t len, plen = strlen(path);
+
+    if (curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_URL, &base, 0) != CURLUE_OK)
+        goto out;
+    len = strlen(base);
+    while (len > 0 && base[len - 1] == '/')
+        len--;
+    if (!(joined = malloc(len + plen + 1)))
+        goto out;
+    memcpy(joined, base, len);
+    memcpy(joined + len, path, plen + 1);
+out:
+    curl_free(base);
+    return joined;
+}
+
 CURLUcode tocsin_curl_url_peer(CURLU *u, char **peer)
 {
     char *host = NULL, *port = NULL;

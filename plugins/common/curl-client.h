@@ -109,4 +109,9 @@ int tocsin_curl_permanent(CURLcode rc);
  * or the error of a URL without a host. */
 CURLUcode tocsin_curl_url_peer(CURLU *u, char **peer);
 
+/* The URL in `u` without its fragment and trailing slashes, followed by
+ * `path` ("/api/v2/alerts"): an API's endpoint from its base URL. A string
+ * the caller frees, or NULL when out of memory. */
+char *tocsin_curl_url_join(CURLU *u, const char *path);
+
 #endif
