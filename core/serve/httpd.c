@@ -42,37 +42,6 @@
 #define STREAM_BATCH 64              /* services serialised per slice of a JSON list */
 #define REFRESH_S 30                 /* the status page reloads itself */
 
-/* Length of the valid UTF-8 sequence at `s` (`n` bytes left), or 0 when
- * it is not one: overlong forms, surrogates and code points above
- * U+10FFFF are invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        return n >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
-    if (c >= 0xe0 && c <= 0xef) {
-        if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-            return 0;
-        if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0))
-            return 0;
-        return 3;
-    }
-    if (c >= 0xf0 && c <= 0xf4) {
-        if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-            (s[3] & 0xc0) != 0x80)
-            return 0;
-        if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))
-            return 0;
-        return 4;
-    }
-    return 0;
-}
-
-#define REPLACEMENT "\xef\xbf\xbd"   /* U+FFFD */
-
 enum text_mode {
     TEXT_UTF8,   /* repair only */
     TEXT_HTML,   /* escape for HTML; control characters replaced */
@@ -93,12 +62,12 @@ static void put_text(struct tocsin_buf *b, const char *s, size_t len, enum text_
         size_t n = 1;
 
         if (c >= 0x80) {
-            n = utf8_seq(p, (size_t)(end - p));
+            n = tocsin_utf8_len((const char *)p, (size_t)(end - p));
             if (n) {
                 p += n;
                 continue;
             }
-            esc = REPLACEMENT;
+            esc = TOCSIN_UTF8_REPLACEMENT;
         } else if (mode == TEXT_HTML) {
             switch (c) {
             case '&': esc = "&amp;"; break;
@@ -109,7 +78,7 @@ static void put_text(struct tocsin_buf *b, const char *s, size_t len, enum text_
             case '\t': case '\n': break;
             default:
                 if (c < 0x20 || c == 0x7f)
-                    esc = REPLACEMENT;
+                    esc = TOCSIN_UTF8_REPLACEMENT;
             }
         } else if (mode == TEXT_PROM) {
             switch (c) {
@@ -238,14 +207,9 @@ int tocsin_http_token_equal(const char *given, const char *want)
 
 void tocsin_http_rfc3339(struct tocsin_buf *b, time_t t)
 {
-    struct tm tm;
     char text[32];
 
-    if (!gmtime_r(&t, &tm) || !strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm)) {
-        tocsin_buf_puts(b, "1970-01-01T00:00:00Z");
-        return;
-    }
-    tocsin_buf_puts(b, text);
+    tocsin_buf_puts(b, tocsin_time_rfc3339(t, text, sizeof(text)));
 }
 
 /* ================================================================== */
@@ -1605,21 +1569,14 @@ static const char page_css[] =
     "margin-right:.4em;border-radius:3px;background:#e6e6ea;color:#333}"
     "a{color:inherit}";
 
-/* "3d 4h", "2h 5m", "3m 20s", "45s". */
+/* A duration as tocsin_duration_format() writes it: "3d 4h", "2h 5m",
+ * "3m 20s", "45s". */
 static void put_age(struct tocsin_buf *b, time_t secs)
 {
-    if (secs < 0)
-        secs = 0;
-    if (secs >= 86400)
-        tocsin_buf_printf(b, "%lldd %lldh", (long long)secs / 86400,
-                          (long long)secs % 86400 / 3600);
-    else if (secs >= 3600)
-        tocsin_buf_printf(b, "%lldh %lldm", (long long)secs / 3600,
-                          (long long)secs % 3600 / 60);
-    else if (secs >= 60)
-        tocsin_buf_printf(b, "%lldm %llds", (long long)secs / 60, (long long)secs % 60);
-    else
-        tocsin_buf_printf(b, "%llds", (long long)secs);
+    char text[64];
+
+    tocsin_duration_format((long long)secs, text, sizeof(text));
+    tocsin_buf_puts(b, text);
 }
 
 /* Percent-encode `s` for a URL path segment. */
