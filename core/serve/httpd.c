@@ -27,6 +27,7 @@
 #include <microhttpd.h>
 
 #include "serve/httpd.h"
+#include "serve/svc-json.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "lib/nagios.h"
@@ -544,24 +545,6 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned code, const ch
     return ret;
 }
 
-/* A JSON string that never fails on bad UTF-8 (invalid bytes become
- * U+FFFD). NULL `s` gives null; NULL only when memory runs out. */
-static json_t *jstr(const char *s)
-{
-    struct tocsin_buf b = TOCSIN_BUF_INIT;
-    json_t *j;
-
-    if (!s)
-        return json_null();
-    j = json_string(s);
-    if (j)
-        return j;
-    tocsin_http_utf8(&b, s, strlen(s));
-    j = b.oom ? NULL : json_stringn(tocsin_buf_str(&b), b.len);
-    tocsin_buf_free(&b);
-    return j;
-}
-
 static json_t *jtime(time_t t)
 {
     struct tocsin_buf b = TOCSIN_BUF_INIT;
@@ -578,19 +561,6 @@ static json_t *jtime(time_t t)
 static json_t *jreal(double v)
 {
     return isfinite(v) ? json_real(v) : json_null();
-}
-
-/* Set `key` of `o` to `v` (taken over); remember a failure in *bad. */
-static void jset(json_t *o, const char *key, json_t *v, int *bad)
-{
-    if (!v || json_object_set_new(o, key, v) < 0)
-        *bad = 1;
-}
-
-static void jpush(json_t *a, json_t *v, int *bad)
-{
-    if (!v || json_array_append_new(a, v) < 0)
-        *bad = 1;
 }
 
 static int dump_to_buf(const char *text, size_t size, void *data)
@@ -638,7 +608,7 @@ static enum MHD_Result json_error(struct MHD_Connection *c, unsigned code, const
     int bad = 0;
 
     if (o)
-        jset(o, "error", jstr(msg), &bad);
+        tocsin_json_set(o, "error", tocsin_json_text(msg), &bad);
     json_body(o, bad || !o, &body);
     return respond(c, code, CT_JSON, &body, hdr, hdr_value);
 }
@@ -715,19 +685,19 @@ static enum MHD_Result serve_health(struct tocsin_httpd *h, struct MHD_Connectio
 
     health_judge(h, &hl);
     for (i = 0; i < hl.nreasons && reasons; i++)
-        jpush(reasons, jstr(tocsin_buf_str(&hl.reasons[i])), &bad);
+        tocsin_json_push(reasons, tocsin_json_text(tocsin_buf_str(&hl.reasons[i])), &bad);
     if (o) {
-        jset(o, "status", json_string(hl.ok ? "ok" : "unhealthy"), &bad);
-        jset(o, "reasons", reasons, &bad);
+        tocsin_json_set(o, "status", json_string(hl.ok ? "ok" : "unhealthy"), &bad);
+        tocsin_json_set(o, "reasons", reasons, &bad);
         reasons = NULL;
-        jset(o, "version", json_string(PACKAGE_VERSION), &bad);
-        jset(o, "uptime_seconds", json_integer((json_int_t)(time(NULL) - st->started)), &bad);
-        jset(o, "checks_total", json_integer((json_int_t)st->checks_total), &bad);
-        jset(o, "services", json_integer((json_int_t)st->conf->nservices), &bad);
-        jset(o, "workers_up", json_integer(hl.up), &bad);
-        jset(o, "workers_total", json_integer(hl.total), &bad);
-        jset(o, "overdue_seconds", json_real((double)hl.overdue_us / 1e6), &bad);
-        jset(o, "max_lateness_seconds",
+        tocsin_json_set(o, "version", json_string(PACKAGE_VERSION), &bad);
+        tocsin_json_set(o, "uptime_seconds", json_integer((json_int_t)(time(NULL) - st->started)), &bad);
+        tocsin_json_set(o, "checks_total", json_integer((json_int_t)st->checks_total), &bad);
+        tocsin_json_set(o, "services", json_integer((json_int_t)st->conf->nservices), &bad);
+        tocsin_json_set(o, "workers_up", json_integer(hl.up), &bad);
+        tocsin_json_set(o, "workers_total", json_integer(hl.total), &bad);
+        tocsin_json_set(o, "overdue_seconds", json_real((double)hl.overdue_us / 1e6), &bad);
+        tocsin_json_set(o, "max_lateness_seconds",
              json_real((double)h->max_lateness_us / 1e6), &bad);
     }
     json_decref(reasons);
@@ -1213,20 +1183,20 @@ static json_t *service_json(const struct tocsin_status *st, size_t i, time_t now
     }
     if (bad)
         goto out;
-    jset(o, "name", jstr(s->inst.name), &bad);
-    jset(o, "host", jstr(s->host), &bad);
-    jset(o, "kind", json_string(s->is_group ? "group" : "service"), &bad);
-    jset(o, "check", s->is_group ? json_null() : jstr(s->inst.plugin_name), &bad);
-    jset(o, "state", json_string(state_word(v->checked, v->state)), &bad);
-    jset(o, "hard_state", json_string(state_word(v->checked, v->hard_state)), &bad);
-    jset(o, "is_hard", json_boolean(v->checked && v->is_hard), &bad);
-    jset(o, "attempt", json_integer(v->attempt), &bad);
-    jset(o, "max_attempts", json_integer(s->max_attempts), &bad);
-    jset(o, "flapping", json_boolean(v->flapping), &bad);
-    jset(o, "last_check", v->checked ? jtime(v->last_check) : json_null(), &bad);
-    jset(o, "last_change", v->checked ? jtime(v->last_change) : json_null(), &bad);
-    jset(o, "output", parsed ? jstr(out.first_line) : json_null(), &bad);
-    jset(o, "long_output", parsed ? jstr(out.long_output) : json_null(), &bad);
+    tocsin_json_set(o, "name", tocsin_json_text(s->inst.name), &bad);
+    tocsin_json_set(o, "host", tocsin_json_text(s->host), &bad);
+    tocsin_json_set(o, "kind", json_string(s->is_group ? "group" : "service"), &bad);
+    tocsin_json_set(o, "check", s->is_group ? json_null() : tocsin_json_text(s->inst.plugin_name), &bad);
+    tocsin_json_set(o, "state", json_string(state_word(v->checked, v->state)), &bad);
+    tocsin_json_set(o, "hard_state", json_string(state_word(v->checked, v->hard_state)), &bad);
+    tocsin_json_set(o, "is_hard", json_boolean(v->checked && v->is_hard), &bad);
+    tocsin_json_set(o, "attempt", json_integer(v->attempt), &bad);
+    tocsin_json_set(o, "max_attempts", json_integer(s->max_attempts), &bad);
+    tocsin_json_set(o, "flapping", json_boolean(v->flapping), &bad);
+    tocsin_json_set(o, "last_check", v->checked ? jtime(v->last_check) : json_null(), &bad);
+    tocsin_json_set(o, "last_change", v->checked ? jtime(v->last_change) : json_null(), &bad);
+    tocsin_json_set(o, "output", parsed ? tocsin_json_text(out.first_line) : json_null(), &bad);
+    tocsin_json_set(o, "long_output", parsed ? tocsin_json_text(out.long_output) : json_null(), &bad);
     for (k = 0; parsed && k < out.nperf; k++) {
         const struct tocsin_perf *p = &out.perf[k];
         json_t *po = json_object();
@@ -1235,45 +1205,45 @@ static json_t *service_json(const struct tocsin_status *st, size_t i, time_t now
             bad = 1;
             break;
         }
-        jset(po, "label", jstr(p->label), &bad);
-        jset(po, "value", p->value_unknown ? json_null() : jreal(p->value), &bad);
-        jset(po, "uom", json_string(p->uom), &bad);
-        jset(po, "warn", jstr(p->warn), &bad);
-        jset(po, "crit", jstr(p->crit), &bad);
-        jset(po, "min", p->has_min ? jreal(p->min) : json_null(), &bad);
-        jset(po, "max", p->has_max ? jreal(p->max) : json_null(), &bad);
-        jpush(perf, po, &bad);
+        tocsin_json_set(po, "label", tocsin_json_text(p->label), &bad);
+        tocsin_json_set(po, "value", p->value_unknown ? json_null() : jreal(p->value), &bad);
+        tocsin_json_set(po, "uom", json_string(p->uom), &bad);
+        tocsin_json_set(po, "warn", tocsin_json_text(p->warn), &bad);
+        tocsin_json_set(po, "crit", tocsin_json_text(p->crit), &bad);
+        tocsin_json_set(po, "min", p->has_min ? jreal(p->min) : json_null(), &bad);
+        tocsin_json_set(po, "max", p->has_max ? jreal(p->max) : json_null(), &bad);
+        tocsin_json_push(perf, po, &bad);
     }
-    jset(o, "perfdata", perf, &bad);
+    tocsin_json_set(o, "perfdata", perf, &bad);
     perf = NULL;
     for (k = 0; k < s->nlabels; k++)
-        jset(labels, s->labels[k].key, jstr(s->labels[k].value), &bad);
-    jset(o, "labels", labels, &bad);
+        tocsin_json_set(labels, s->labels[k].key, tocsin_json_text(s->labels[k].value), &bad);
+    tocsin_json_set(o, "labels", labels, &bad);
     labels = NULL;
     if (inc && inc->acked) {
         json_t *a = json_object();
 
         if (a) {
-            jset(a, "by", jstr(inc->ack_author), &bad);
-            jset(a, "text", jstr(inc->ack_text), &bad);
+            tocsin_json_set(a, "by", tocsin_json_text(inc->ack_author), &bad);
+            tocsin_json_set(a, "text", tocsin_json_text(inc->ack_text), &bad);
         }
-        jset(o, "acknowledged", a, &bad);
+        tocsin_json_set(o, "acknowledged", a, &bad);
     } else {
-        jset(o, "acknowledged", json_null(), &bad);
+        tocsin_json_set(o, "acknowledged", json_null(), &bad);
     }
     if (inc && inc->downtime_until > now) {
         json_t *d = json_object();
 
         if (d) {
-            jset(d, "until", jtime(inc->downtime_until), &bad);
-            jset(d, "by", jstr(inc->downtime_author), &bad);
-            jset(d, "text", jstr(inc->downtime_text), &bad);
+            tocsin_json_set(d, "until", jtime(inc->downtime_until), &bad);
+            tocsin_json_set(d, "by", tocsin_json_text(inc->downtime_author), &bad);
+            tocsin_json_set(d, "text", tocsin_json_text(inc->downtime_text), &bad);
         }
-        jset(o, "downtime", d, &bad);
+        tocsin_json_set(o, "downtime", d, &bad);
     } else {
-        jset(o, "downtime", json_null(), &bad);
+        tocsin_json_set(o, "downtime", json_null(), &bad);
     }
-    jset(o, "incident", jstr(inc ? inc->key : NULL), &bad);
+    tocsin_json_set(o, "incident", tocsin_json_text(inc ? inc->key : NULL), &bad);
 out:
     if (parsed)
         tocsin_output_free(&out);
