@@ -277,7 +277,7 @@ static ssize_t list_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct list_stream *ls = cls;
     const struct tocsin_status *st = ls->status;
-    size_t n, batch = 0;
+    size_t batch = 0;
 
     (void)pos;
     if (ls->off == ls->pending.len) {
@@ -313,12 +313,7 @@ static ssize_t list_read(void *cls, uint64_t pos, char *buf, size_t max)
         if (ls->pending.oom)
             return MHD_CONTENT_READER_END_WITH_ERROR;
     }
-    n = ls->pending.len - ls->off;
-    if (n > max)
-        n = max;
-    memcpy(buf, ls->pending.data + ls->off, n);
-    ls->off += n;
-    return (ssize_t)n;
+    return tocsin_http_hand_over(&ls->pending, &ls->off, buf, max);
 }
 
 static void list_free(void *cls)
@@ -359,13 +354,7 @@ enum MHD_Result tocsin_http_serve_services(struct tocsin_httpd *h, struct MHD_Co
         list_free(ls);
         return MHD_NO;
     }
-    if (tocsin_http_add_headers(r, CT_JSON, NULL, NULL) < 0) {
-        MHD_destroy_response(r);
-        return MHD_NO;
-    }
-    ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-    MHD_destroy_response(r);
-    return ret;
+    return tocsin_http_queue(c, MHD_HTTP_OK, r, CT_JSON, NULL, NULL);
 }
 
 enum MHD_Result tocsin_http_serve_service(struct tocsin_httpd *h, struct MHD_Connection *c,

@@ -8,6 +8,7 @@
 #define TOCSIN_HTTP_INTERNAL_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 #include <microhttpd.h>
@@ -57,6 +58,18 @@ int tocsin_http_add_headers(struct MHD_Response *r, const char *ctype, const cha
 enum MHD_Result tocsin_http_respond(struct MHD_Connection *c, unsigned code, const char *ctype,
                                     struct tocsin_buf *body, const char *hdr,
                                     const char *hdr_value);
+
+/* Queue `r` (released; NULL gives MHD_NO) with status `code`, after the
+ * headers every answer carries and `hdr` (may be NULL). */
+enum MHD_Result tocsin_http_queue(struct MHD_Connection *c, unsigned code,
+                                  struct MHD_Response *r, const char *ctype, const char *hdr,
+                                  const char *hdr_value);
+
+/* For the reader of a streamed answer: copy what is left of `pending`
+ * after *off, at most `max` bytes, to `buf`, and advance *off. Returns
+ * the bytes copied. */
+ssize_t tocsin_http_hand_over(const struct tocsin_buf *pending, size_t *off, char *buf,
+                              size_t max);
 
 /* Serialise `v` (kept) compactly at the end of `body`. Returns 0 or -1 (oom). */
 int tocsin_http_json_append(const json_t *v, struct tocsin_buf *body);

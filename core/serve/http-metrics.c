@@ -421,7 +421,6 @@ static int metrics_slice(struct metrics_stream *ms)
 static ssize_t metrics_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct metrics_stream *ms = cls;
-    size_t n;
 
     (void)pos;
     if (ms->pending_off == ms->pending.len) {
@@ -435,12 +434,7 @@ static ssize_t metrics_read(void *cls, uint64_t pos, char *buf, size_t max)
         if (metrics_slice(ms) < 0)
             return MHD_CONTENT_READER_END_WITH_ERROR;
     }
-    n = ms->pending.len - ms->pending_off;
-    if (n > max)
-        n = max;
-    memcpy(buf, ms->pending.data + ms->pending_off, n);
-    ms->pending_off += n;
-    return (ssize_t)n;
+    return tocsin_http_hand_over(&ms->pending, &ms->pending_off, buf, max);
 }
 
 static void metrics_free(void *cls)
@@ -457,7 +451,6 @@ enum MHD_Result tocsin_http_serve_metrics(struct tocsin_httpd *h, struct MHD_Con
 {
     struct metrics_stream *ms = calloc(1, sizeof(*ms));
     struct MHD_Response *r;
-    enum MHD_Result ret;
 
     if (!ms)
         return MHD_NO;
@@ -475,11 +468,5 @@ enum MHD_Result tocsin_http_serve_metrics(struct tocsin_httpd *h, struct MHD_Con
         metrics_free(ms);
         return MHD_NO;
     }
-    if (tocsin_http_add_headers(r, CT_PROM, NULL, NULL) < 0) {
-        MHD_destroy_response(r);
-        return MHD_NO;
-    }
-    ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-    MHD_destroy_response(r);
-    return ret;
+    return tocsin_http_queue(c, MHD_HTTP_OK, r, CT_PROM, NULL, NULL);
 }

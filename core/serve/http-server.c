@@ -325,7 +325,6 @@ enum MHD_Result tocsin_http_respond(struct MHD_Connection *c, unsigned code, con
 {
     static const char oom_text[] = "out of memory\n";
     struct MHD_Response *r;
-    enum MHD_Result ret;
     size_t len = body->len;
     char *data;
 
@@ -342,15 +341,33 @@ enum MHD_Result tocsin_http_respond(struct MHD_Connection *c, unsigned code, con
         if (!r)
             free(data);
     }
+    return tocsin_http_queue(c, code, r, ctype, hdr, hdr_value);
+}
+
+enum MHD_Result tocsin_http_queue(struct MHD_Connection *c, unsigned code,
+                                  struct MHD_Response *r, const char *ctype, const char *hdr,
+                                  const char *hdr_value)
+{
+    enum MHD_Result ret = MHD_NO;
+
     if (!r)
         return MHD_NO;
-    if (tocsin_http_add_headers(r, ctype, hdr, hdr_value) < 0) {
-        MHD_destroy_response(r);
-        return MHD_NO;
-    }
-    ret = MHD_queue_response(c, code, r);
+    if (tocsin_http_add_headers(r, ctype, hdr, hdr_value) == 0)
+        ret = MHD_queue_response(c, code, r);
     MHD_destroy_response(r);
     return ret;
+}
+
+ssize_t tocsin_http_hand_over(const struct tocsin_buf *pending, size_t *off, char *buf,
+                              size_t max)
+{
+    size_t n = pending->len - *off;
+
+    if (n > max)
+        n = max;
+    memcpy(buf, pending->data + *off, n);
+    *off += n;
+    return (ssize_t)n;
 }
 
 static int dump_to_buf(const char *text, size_t size, void *data)
