@@ -2,7 +2,7 @@
  * http-server.c - the HTTP endpoint's server: the listening socket, TLS
  * files, libmicrohttpd in external epoll mode, the bearer token, routing
  * of each request to its answer, connection limits, and the helpers every
- * answer uses (headers, JSON bodies, errors). See httpd.h and docs/http.md.
+ * answer uses (headers, JSON bodies, errors). See httpd.h and docs/internals/http.md.
  *
  * libmicrohttpd runs without threads of its own (MHD_USE_EPOLL): its epoll
  * descriptor sits in the daemon's epoll set, and every request is answered
