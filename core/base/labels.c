@@ -17,6 +17,13 @@ int tocsin_labels_has(const struct tocsin_label *have, size_t nhave,
     return 0;
 }
 
+int tocsin_labels_has_kv(const struct tocsin_label *have, size_t nhave, const char *kv)
+{
+    const char *eq = strchr(kv, '=');
+
+    return eq ? tocsin_labels_has(have, nhave, kv, (size_t)(eq - kv), eq + 1) : 0;
+}
+
 int tocsin_labels_match(const struct tocsin_label *have, size_t nhave,
                         const struct tocsin_label *want, size_t nwant)
 {

@@ -16,6 +16,10 @@
 int tocsin_labels_has(const struct tocsin_label *have, size_t nhave,
                       const char *key, size_t keylen, const char *value);
 
+/* 1 when `have` has the label a "KEY=VALUE" filter `kv` names, as
+ * tocsin_labels_has judges; 0 as well when `kv` has no '='. O(nhave). */
+int tocsin_labels_has_kv(const struct tocsin_label *have, size_t nhave, const char *kv);
+
 /* 1 when every label of `want` (nwant entries) is among `have` with the
  * same value, as tocsin_labels_has judges; an empty `want` matches
  * anything. O(nhave * nwant). */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/labels.h"
 #include "serve/control.h"
 #include "serve/svc-json.h"
 #include "base/log.h"
@@ -223,22 +224,6 @@ static json_t *service_json(struct tocsin_control *c, uint32_t svc)
     return o;
 }
 
-/* Does service `svc` carry label "K=V" (`label`)? */
-static int has_label(const struct tocsin_service_conf *s, const char *label)
-{
-    const char *eq = strchr(label, '=');
-    size_t i, klen;
-
-    if (!eq)
-        return 0;
-    klen = (size_t)(eq - label);
-    for (i = 0; i < s->nlabels; i++)
-        if (strlen(s->labels[i].key) == klen && memcmp(s->labels[i].key, label, klen) == 0 &&
-            strcmp(s->labels[i].value, eq + 1) == 0)
-            return 1;
-    return 0;
-}
-
 /* The services a request names: "service" (one name) or "label" (K=V).
  * Returns the count, or -1 with a reply sent. */
 static long select_services(struct tocsin_control *c, struct client *cl, json_t *req,
@@ -270,7 +255,7 @@ static long select_services(struct tocsin_control *c, struct client *cl, json_t 
             return -1;
         }
         for (i = 0; i < conf->nservices; i++)
-            if (has_label(&conf->services[i], label))
+            if (tocsin_labels_has_kv(conf->services[i].labels, conf->services[i].nlabels, label))
                 (*out)[n++] = (uint32_t)i;
         if (!n) {
             reply_error(c, cl, "no service has the label %s", label);
@@ -304,7 +289,7 @@ static void cmd_status(struct tocsin_control *c, struct client *cl, json_t *req)
 
         if (want >= 0 && (!v->checked || (int)v->state != want))
             continue;
-        if (label && !has_label(&conf->services[i], label))
+        if (label && !tocsin_labels_has_kv(conf->services[i].labels, conf->services[i].nlabels, label))
             continue;
         tocsin_json_push(list, service_json(c, (uint32_t)i), &bad);
     }

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "base/labels.h"
 #include "serve/http-internal.h"
 #include "serve/svc-json.h"
 #include "lib/nagios.h"
@@ -240,18 +241,9 @@ static int filter_match(const struct filter *f, const struct tocsin_status *st, 
         if (!(f->states & (1 << word)))
             return 0;
     }
-    for (k = 0; k < f->nlabels; k++) {
-        const char *eq = strchr(f->labels[k], '=');
-        size_t klen = (size_t)(eq - f->labels[k]), j;
-        int found = 0;
-
-        for (j = 0; j < s->nlabels && !found; j++)
-            found = strlen(s->labels[j].key) == klen &&
-                    memcmp(s->labels[j].key, f->labels[k], klen) == 0 &&
-                    strcmp(s->labels[j].value, eq + 1) == 0;
-        if (!found)
+    for (k = 0; k < f->nlabels; k++)
+        if (!tocsin_labels_has_kv(s->labels, s->nlabels, f->labels[k]))
             return 0;
-    }
     return 1;
 }
 

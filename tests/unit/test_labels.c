@@ -1,7 +1,7 @@
 /*
  * test_labels.c - label matching (core/base/labels.c): every wanted label
  * present with its value, a missing key, another value, an empty
- * selector, and a key given by length (as in a "K=V" filter).
+ * selector, a key given by length, and a "K=V" filter.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -54,6 +54,17 @@ static void a_key_given_by_length(void **state)
     assert_int_equal(tocsin_labels_has(have, 2, "component", 9, "web"), 0);
 }
 
+static void a_key_value_filter(void **state)
+{
+    (void)state;
+    assert_int_equal(tocsin_labels_has_kv(have, 2, "team=dba"), 1);
+    assert_int_equal(tocsin_labels_has_kv(have, 2, "component=database"), 1);
+    assert_int_equal(tocsin_labels_has_kv(have, 2, "team=db"), 0);
+    assert_int_equal(tocsin_labels_has_kv(have, 2, "tea=dba"), 0);
+    assert_int_equal(tocsin_labels_has_kv(have, 2, "team"), 0);
+    assert_int_equal(tocsin_labels_has_kv(have, 2, "=dba"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -61,6 +72,7 @@ int main(void)
         cmocka_unit_test(a_missing_key_or_another_value_does_not_match),
         cmocka_unit_test(an_empty_selector_matches_anything),
         cmocka_unit_test(a_key_given_by_length),
+        cmocka_unit_test(a_key_value_filter),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
