@@ -291,6 +291,14 @@ void tocsin_check_set_exec(struct tocsin_check *chk,
                            const struct tocsin_exec_result *res,
                            const char *what);
 
+/* For the program that hosts plugins (a worker of tocsind), not for
+ * plugins: from now on, tocsin_exec() in this process stores the process
+ * group of the command it is running in *slot (0 while none runs), so
+ * that a process watching the slot, e.g. in shared memory, can end the
+ * command when the host dies. NULL stops it. A plugin that calls it takes
+ * that safety net away from its own commands. */
+void tocsin_exec_publish_pgid(volatile int32_t *slot);
+
 /* ------------------------------------------------------------------ */
 /* Secrets: passwords and tokens that should not sit in configuration.  */
 /* ------------------------------------------------------------------ */

@@ -37,6 +37,7 @@
 #include <time.h>
 
 #include "tocsin-plugin.h"
+#include "common/curl-client.h"
 
 #define AM_VERSION "0.1.0"
 #define AM_PATH "/api/v2/alerts"
@@ -82,17 +83,9 @@ struct alertmanager {
 
 static cfg_opt_t am_options[] = {
     CFG_STR("url", AM_DEFAULT_URL, CFGF_NONE),
-    CFG_STR("user", "", CFGF_NONE),
-    CFG_STR("password", "", CFGF_NONE),
-    CFG_STR("password_file", "", CFGF_NONE),
-    CFG_STR("password_env", "", CFGF_NONE),
-    CFG_STR("token", "", CFGF_NONE),
-    CFG_STR("token_file", "", CFGF_NONE),
-    CFG_STR("token_env", "", CFGF_NONE),
-    CFG_STR("ca_file", "", CFGF_NONE),
-    CFG_STR("client_cert", "", CFGF_NONE),
-    CFG_STR("client_key", "", CFGF_NONE),
-    CFG_BOOL("insecure", cfg_false, CFGF_NONE),
+    TOCSIN_CURL_OPTS_BASIC,
+    TOCSIN_CURL_OPTS_BEARER,
+    TOCSIN_CURL_OPTS_TLS,
     CFG_STR("alertname", "{service}", CFGF_NONE),
     CFG_STR("summary", "{output}", CFGF_NONE),
     CFG_STR("description", "{long_output}", CFGF_NONE),
@@ -254,9 +247,8 @@ static int am_parse_url(struct alertmanager *am, const char *url, char *err,
                         size_t errlen)
 {
     CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL, *query = NULL;
-    char *base = NULL;
-    size_t len;
+    char *scheme = NULL, *user = NULL, *query = NULL;
+    CURLUcode uc;
     int rc = -1;
 
     if (!u) {
@@ -282,36 +274,23 @@ static int am_parse_url(struct alertmanager *am, const char *url, char *err,
                  "Alertmanager's base URL, such as %s", AM_DEFAULT_URL);
         goto out;
     }
-    if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+    uc = tocsin_curl_url_peer(u, &am->peer);
+    if (uc == CURLUE_OUT_OF_MEMORY)
+        goto oom;
+    if (uc != CURLUE_OK) {
         snprintf(err, errlen, "option 'url' names no host");
         goto out;
     }
-    len = strlen(host) + strlen(port) + 2;
-    if (!(am->peer = malloc(len)))
+    if (!(am->endpoint = tocsin_curl_url_join(u, AM_PATH)))
         goto oom;
-    snprintf(am->peer, len, "%s:%s", host, port);
-    if (curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_URL, &base, 0) != CURLUE_OK)
-        goto oom;
-    len = strlen(base);
-    while (len > 0 && base[len - 1] == '/')
-        len--;
-    if (!(am->endpoint = malloc(len + sizeof(AM_PATH))))
-        goto oom;
-    memcpy(am->endpoint, base, len);
-    memcpy(am->endpoint + len, AM_PATH, sizeof(AM_PATH));
     rc = 0;
     goto out;
 oom:
     snprintf(err, errlen, "out of memory");
 out:
     curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
     curl_free(user);
     curl_free(query);
-    curl_free(base);
     curl_url_cleanup(u);
     return rc;
 }
@@ -322,12 +301,9 @@ static int am_setup_curl(struct alertmanager *am, cfg_t *options,
                          const char *password, const char *token, char *err,
                          size_t errlen)
 {
-    const char *ca = tocsin_option_str(options, "ca_file");
-    const char *cert = tocsin_option_str(options, "client_cert");
-    const char *key = tocsin_option_str(options, "client_key");
     struct curl_slist *h;
     CURL *c = am->curl;
-    CURLcode rc = CURLE_OK;
+    CURLcode rc;
 
     if (!(h = curl_slist_append(NULL, "Content-Type: application/json")))
         goto oom;
@@ -335,44 +311,18 @@ static int am_setup_curl(struct alertmanager *am, cfg_t *options,
     if (!(h = curl_slist_append(am->headers, "Expect:")))
         goto oom;
 
-#define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(c, opt, val); } while (0)
-    SET(CURLOPT_URL, am->endpoint);
-    SET(CURLOPT_NOSIGNAL, 1L);
-    SET(CURLOPT_ERRORBUFFER, am->errbuf);
-    SET(CURLOPT_HTTPHEADER, am->headers);
-    SET(CURLOPT_WRITEFUNCTION, tocsin_capture_write);
-    SET(CURLOPT_WRITEDATA, &am->reply);
-    SET(CURLOPT_USERAGENT, "tocsin-alertmanager/" AM_VERSION);
-    SET(CURLOPT_POST, 1L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    SET(CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-    SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
+    rc = tocsin_curl_notifier(c, am->endpoint, am->headers, am->errbuf,
+                              "tocsin-alertmanager/" AM_VERSION, &am->reply);
     /* No proxy from the environment: Alertmanager is reached directly. */
-    SET(CURLOPT_PROXY, "");
-    if (cfg_getbool(options, "insecure")) {
-        SET(CURLOPT_SSL_VERIFYPEER, 0L);
-        SET(CURLOPT_SSL_VERIFYHOST, 0L);
-    } else {
-        SET(CURLOPT_SSL_VERIFYPEER, 1L);
-        SET(CURLOPT_SSL_VERIFYHOST, 2L);
-    }
-    if (ca)
-        SET(CURLOPT_CAINFO, ca);
-    if (cert)
-        SET(CURLOPT_SSLCERT, cert);
-    if (key)
-        SET(CURLOPT_SSLKEY, key);
-    if (am->user) {
-        SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        SET(CURLOPT_USERNAME, am->user);
-        SET(CURLOPT_PASSWORD, password ? password : "");
+    TOCSIN_CURL_SET(rc, c, CURLOPT_PROXY, "");
+    if (rc == CURLE_OK)
+        rc = tocsin_curl_tls_apply(c, options, 1, 1);
+    if (rc == CURLE_OK && am->user) {
+        rc = tocsin_curl_basic(c, am->user, password);
     } else if (token) {
-        SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
-        SET(CURLOPT_XOAUTH2_BEARER, token);
+        TOCSIN_CURL_SET(rc, c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+        TOCSIN_CURL_SET(rc, c, CURLOPT_XOAUTH2_BEARER, token);
     }
-#undef SET
     if (rc != CURLE_OK) {
         snprintf(err, errlen, "libcurl refused an option: %s", curl_easy_strerror(rc));
         return -1;
@@ -416,15 +366,8 @@ static int am_setup(cfg_t *options, void **instance, char *err, size_t errlen)
     }
     am->ends_after = (ends_after_ms + 999) / 1000;
 
-    if (tocsin_option_readable(options, "ca_file", err, errlen) < 0 ||
-        tocsin_option_readable(options, "client_cert", err, errlen) < 0 ||
-        tocsin_option_readable(options, "client_key", err, errlen) < 0)
+    if (tocsin_curl_tls_check(options, 1, err, errlen) < 0)
         goto fail;
-    if (tocsin_option_str(options, "client_key") &&
-        !tocsin_option_str(options, "client_cert")) {
-        snprintf(err, errlen, "option 'client_key' needs 'client_cert'");
-        goto fail;
-    }
     if (tocsin_option_secret(options, "password", &password, why, sizeof(why)) < 0) {
         snprintf(err, errlen, "password: %s", why);
         goto fail;
@@ -737,8 +680,7 @@ static const char *am_status(const struct alertmanager *am, char *out, size_t ou
 static enum tocsin_delivery am_transfer_failed(struct alertmanager *am, CURLcode rc,
                                                long limit_ms, char *err, size_t errlen)
 {
-    const char *why = am->errbuf[0] ? am->errbuf : curl_easy_strerror(rc);
-    long os_errno = 0;
+    const char *why = tocsin_curl_why(am->errbuf, rc);
 
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
@@ -746,9 +688,8 @@ static enum tocsin_delivery am_transfer_failed(struct alertmanager *am, CURLcode
                  am->peer, limit_ms);
         return TOCSIN_RETRY;
     case CURLE_COULDNT_CONNECT:
-        curl_easy_getinfo(am->curl, CURLINFO_OS_ERRNO, &os_errno);
         snprintf(err, errlen, "cannot connect to Alertmanager at %s: %s", am->peer,
-                 os_errno ? strerror((int)os_errno) : why);
+                 tocsin_curl_connect_why(am->curl, am->errbuf, rc));
         return TOCSIN_RETRY;
     case CURLE_PEER_FAILED_VERIFICATION:
         snprintf(err, errlen, "the TLS certificate of %s is not trusted (%s): set "
@@ -776,8 +717,7 @@ static enum tocsin_delivery am_post(struct alertmanager *am, const char *body,
                                     size_t errlen)
 {
     char status[AM_SHOW_MAX + 8];
-    long limit_ms = tocsin_ms_left(&alert->deadline), code = 0;
-    curl_off_t retry_after = 0;
+    long limit_ms = tocsin_curl_timeout(am->curl, &alert->deadline), code = 0;
     enum tocsin_delivery outcome;
     CURLcode rc;
 
@@ -785,18 +725,10 @@ static enum tocsin_delivery am_post(struct alertmanager *am, const char *body,
         snprintf(err, errlen, "no time left to reach Alertmanager at %s", am->peer);
         return TOCSIN_RETRY;
     }
-    am->errbuf[0] = '\0';
-    tocsin_capture_reset(&am->reply);
-    curl_easy_setopt(am->curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(am->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-    curl_easy_setopt(am->curl, CURLOPT_TIMEOUT_MS, limit_ms);
-    curl_easy_setopt(am->curl, CURLOPT_CONNECTTIMEOUT_MS, limit_ms);
-    rc = curl_easy_perform(am->curl);
-    curl_easy_setopt(am->curl, CURLOPT_POSTFIELDS, NULL);
+    rc = tocsin_curl_post(am->curl, am->errbuf, &am->reply, body, &code);
     if (rc != CURLE_OK)
         return am_transfer_failed(am, rc, limit_ms, err, errlen);
 
-    curl_easy_getinfo(am->curl, CURLINFO_RESPONSE_CODE, &code);
     outcome = tocsin_http_outcome(code);
     if (outcome == TOCSIN_DELIVERED)
         return outcome;
@@ -821,10 +753,8 @@ static enum tocsin_delivery am_post(struct alertmanager *am, const char *body,
     }
     snprintf(err, errlen, "Alertmanager at %s answered %ld%s%s", am->peer, code,
              *status ? ": " : "", status);
-    if (outcome == TOCSIN_RETRY &&
-        curl_easy_getinfo(am->curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
-        retry_after > 0)
-        *alert->retry_after = (long)retry_after;
+    if (outcome == TOCSIN_RETRY && tocsin_curl_retry_after(am->curl) > 0)
+        *alert->retry_after = tocsin_curl_retry_after(am->curl);
     return outcome;
 }
 

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "tocsin-plugin.h"
+#include "common/curl-client.h"
 
 #define EMAIL_VERSION "0.1.0"
 
@@ -111,16 +112,13 @@ struct email {
 static cfg_opt_t email_options[] = {
     CFG_STR("url", "smtp://localhost", CFGF_NONE),
     CFG_STR("starttls", "auto", CFGF_NONE),
-    CFG_STR("user", "", CFGF_NONE),
-    CFG_STR("password", "", CFGF_NONE),
-    CFG_STR("password_file", "", CFGF_NONE),
-    CFG_STR("password_env", "", CFGF_NONE),
+    TOCSIN_CURL_OPTS_BASIC,
     CFG_STR("from", "", CFGF_NONE),
     CFG_STR_LIST("to", "{}", CFGF_NONE),
     CFG_STR("subject", EMAIL_SUBJECT_DEFAULT, CFGF_NONE),
     CFG_STR("template", EMAIL_BODY_DEFAULT, CFGF_NONE),
-    CFG_STR("ca_file", "", CFGF_NONE),
-    CFG_BOOL("insecure", cfg_false, CFGF_NONE),
+    TOCSIN_CURL_OPT_CA_FILE,
+    TOCSIN_CURL_OPT_INSECURE,
     CFG_END()
 };
 
@@ -801,7 +799,6 @@ static int email_recipients(struct email *e, cfg_t *options, char *err, size_t e
 static int email_setup_curl(struct email *e, cfg_t *options, enum email_tls tls,
                             const char *password, char *err, size_t errlen)
 {
-    const char *ca = tocsin_option_str(options, "ca_file");
     char from[512];
     CURL *c = e->curl;
     CURLcode rc = CURLE_OK;
@@ -829,15 +826,8 @@ static int email_setup_curl(struct email *e, cfg_t *options, enum email_tls tls,
     SET(CURLOPT_USE_SSL, (long)(tls == EMAIL_TLS_REQUIRED ? CURLUSESSL_ALL
                                 : tls == EMAIL_TLS_OPTIONAL ? CURLUSESSL_TRY
                                 : CURLUSESSL_NONE));
-    if (cfg_getbool(options, "insecure")) {
-        SET(CURLOPT_SSL_VERIFYPEER, 0L);
-        SET(CURLOPT_SSL_VERIFYHOST, 0L);
-    } else {
-        SET(CURLOPT_SSL_VERIFYPEER, 1L);
-        SET(CURLOPT_SSL_VERIFYHOST, 2L);
-    }
-    if (ca)
-        SET(CURLOPT_CAINFO, ca);
+    if (rc == CURLE_OK)
+        rc = tocsin_curl_tls_apply(c, options, 0, 1);
     if (e->user) {
         SET(CURLOPT_USERNAME, e->user);
         SET(CURLOPT_PASSWORD, password);
@@ -911,7 +901,7 @@ static int email_setup(cfg_t *options, void **instance, char *err, size_t errlen
     if (!(e->domain = email_domain()))
         goto oom;
 
-    if (tocsin_option_readable(options, "ca_file", err, errlen) < 0)
+    if (tocsin_curl_tls_check(options, 0, err, errlen) < 0)
         goto fail;
 
     if (tocsin_option_secret(options, "password", &password, why, sizeof(why)) < 0) {
@@ -974,10 +964,8 @@ static int email_reply_code(const struct email *e)
 static enum tocsin_delivery email_failed(struct email *e, CURLcode rc, long limit_ms,
                                          char *err, size_t errlen)
 {
-    const char *why = e->errbuf[0] ? e->errbuf : curl_easy_strerror(rc);
+    const char *why = tocsin_curl_why(e->errbuf, rc);
     int code = email_reply_code(e);
-    long os_errno = 0;
-
     switch (rc) {
     case CURLE_USE_SSL_FAILED:
         snprintf(err, errlen, "%s does not offer STARTTLS, which starttls = "
@@ -1000,9 +988,8 @@ static enum tocsin_delivery email_failed(struct email *e, CURLcode rc, long limi
                      (double)limit_ms / 1000, e->peer);
         return TOCSIN_RETRY;
     case CURLE_COULDNT_CONNECT:
-        curl_easy_getinfo(e->curl, CURLINFO_OS_ERRNO, &os_errno);
         snprintf(err, errlen, "cannot connect to %s: %s", e->peer,
-                 os_errno ? strerror((int)os_errno) : why);
+                 tocsin_curl_connect_why(e->curl, e->errbuf, rc));
         return TOCSIN_RETRY;
     case CURLE_OUT_OF_MEMORY:
         snprintf(err, errlen, "out of memory");
@@ -1044,7 +1031,7 @@ static enum tocsin_delivery email_notify(void *instance, const struct tocsin_ale
 
     if (alert->kind == TOCSIN_ALERT_RESULT)
         return TOCSIN_DELIVERED;
-    left = tocsin_ms_left(&alert->deadline);
+    left = tocsin_curl_timeout(e->curl, &alert->deadline);
     if (left < 1) {
         snprintf(err, errlen, "no time left before the deadline");
         return TOCSIN_RETRY;
@@ -1058,8 +1045,6 @@ static enum tocsin_delivery email_notify(void *instance, const struct tocsin_ale
     e->msg_off = 0;
     e->errbuf[0] = e->reply[0] = e->command[0] = '\0';
     e->in_auth = 0;
-    curl_easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, left);
-    curl_easy_setopt(e->curl, CURLOPT_CONNECTTIMEOUT_MS, left);
     rc = curl_easy_perform(e->curl);
     if (rc != CURLE_OK)
         outcome = email_failed(e, rc, left, err, errlen);

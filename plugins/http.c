@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "tocsin-plugin.h"
+#include "common/curl-client.h"
 
 #define HTTP_VERSION "0.1.0"
 
@@ -99,17 +100,11 @@ static cfg_opt_t http_options[] = {
     CFG_STR("body_regex", "", CFGF_NONE),
     CFG_BOOL("follow_redirects", cfg_false, CFGF_NONE),
     CFG_INT("max_redirects", HTTP_MAX_REDIRECTS_DEFAULT, CFGF_NONE),
-    CFG_STR("ca_file", "", CFGF_NONE),
-    CFG_STR("client_cert", "", CFGF_NONE),
-    CFG_STR("client_key", "", CFGF_NONE),
-    CFG_BOOL("insecure", cfg_false, CFGF_NONE),
+    TOCSIN_CURL_OPTS_TLS,
     CFG_STR("ip_version", "any", CFGF_NONE),
     CFG_BOOL("keepalive", cfg_false, CFGF_NONE),
     CFG_STR("proxy", "", CFGF_NONE),
-    CFG_STR("user", "", CFGF_NONE),
-    CFG_STR("password", "", CFGF_NONE),
-    CFG_STR("password_file", "", CFGF_NONE),
-    CFG_STR("password_env", "", CFGF_NONE),
+    TOCSIN_CURL_OPTS_BASIC,
     TOCSIN_OPT_RANGE("warning", "3"),
     TOCSIN_OPT_RANGE("critical", "5"),
     TOCSIN_OPT_RANGE("size_warning", ""),
@@ -476,8 +471,7 @@ static int http_parse_proxy(struct http *h, const char *proxy, char *err,
                             size_t errlen)
 {
     CURLU *u;
-    char *host = NULL, *port = NULL;
-    size_t len;
+    CURLUcode uc;
     int rc = -1;
 
     if (!proxy)
@@ -486,24 +480,17 @@ static int http_parse_proxy(struct http *h, const char *proxy, char *err,
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (curl_url_set(u, CURLUPART_URL, proxy,
-                     CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+    uc = curl_url_set(u, CURLUPART_URL, proxy,
+                      CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME);
+    if (uc == CURLUE_OK)
+        uc = tocsin_curl_url_peer(u, &h->proxy_peer);
+    if (uc == CURLUE_OUT_OF_MEMORY)
+        snprintf(err, errlen, "out of memory");
+    else if (uc != CURLUE_OK)
         snprintf(err, errlen, "option 'proxy' is not a proxy URL such as "
                  "http://proxy.example.org:3128");
-        goto out;
-    }
-    len = strlen(host) + strlen(port) + 2;
-    if (!(h->proxy_peer = malloc(len))) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    snprintf(h->proxy_peer, len, "%s:%s", host, port);
-    rc = 0;
-out:
-    curl_free(host);
-    curl_free(port);
+    else
+        rc = 0;
     curl_url_cleanup(u);
     return rc;
 }
@@ -557,9 +544,6 @@ static int http_setup_curl(struct http *h, cfg_t *options, const char *password,
                            int has_expect, char *err, size_t errlen)
 {
     const char *ip = cfg_getstr(options, "ip_version");
-    const char *ca = tocsin_option_str(options, "ca_file");
-    const char *cert = tocsin_option_str(options, "client_cert");
-    const char *key = tocsin_option_str(options, "client_key");
     const char *proxy = tocsin_option_str(options, "proxy");
     CURL *c = h->curl;
     CURLcode rc = CURLE_OK;
@@ -626,25 +610,10 @@ static int http_setup_curl(struct http *h, cfg_t *options, const char *password,
     if (h->headers)
         SET(CURLOPT_HTTPHEADER, h->headers);
 
-    if (cfg_getbool(options, "insecure")) {
-        SET(CURLOPT_SSL_VERIFYPEER, 0L);
-        SET(CURLOPT_SSL_VERIFYHOST, 0L);
-    } else {
-        SET(CURLOPT_SSL_VERIFYPEER, 1L);
-        SET(CURLOPT_SSL_VERIFYHOST, 2L);
-    }
-    if (ca)
-        SET(CURLOPT_CAINFO, ca);
-    if (cert)
-        SET(CURLOPT_SSLCERT, cert);
-    if (key)
-        SET(CURLOPT_SSLKEY, key);
-
-    if (h->user) {
-        SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        SET(CURLOPT_USERNAME, h->user);
-        SET(CURLOPT_PASSWORD, password ? password : "");
-    }
+    if (rc == CURLE_OK)
+        rc = tocsin_curl_tls_apply(c, options, 1, 1);
+    if (rc == CURLE_OK && h->user)
+        rc = tocsin_curl_basic(c, h->user, password);
 
     if (!h->keepalive) {
         SET(CURLOPT_FRESH_CONNECT, 1L);
@@ -779,15 +748,8 @@ static int http_setup(cfg_t *options, void **instance, char *err, size_t errlen)
                                  &h->size, err, errlen) < 0)
         goto fail;
 
-    if (tocsin_option_readable(options, "ca_file", err, errlen) < 0 ||
-        tocsin_option_readable(options, "client_cert", err, errlen) < 0 ||
-        tocsin_option_readable(options, "client_key", err, errlen) < 0)
+    if (tocsin_curl_tls_check(options, 1, err, errlen) < 0)
         goto fail;
-    if (tocsin_option_str(options, "client_key") &&
-        !tocsin_option_str(options, "client_cert")) {
-        snprintf(err, errlen, "option 'client_key' needs 'client_cert'");
-        goto fail;
-    }
 
     if (tocsin_option_secret(options, "password", &password, why, sizeof(why)) < 0) {
         snprintf(err, errlen, "password: %s", why);
@@ -873,7 +835,7 @@ static const char *http_strip_url(const char *url, char *out, size_t outlen)
 static void http_failed(struct http *h, struct tocsin_check *chk, CURLcode rc,
                         long limit_ms)
 {
-    const char *why = h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc);
+    const char *why = tocsin_curl_why(h->errbuf, rc);
     char peer[512];
     curl_off_t connect_us = 0;
     long os_errno = 0;
@@ -1039,8 +1001,9 @@ static enum tocsin_state http_match_body(const struct http *h, char *problems,
 static void http_check(void *instance, struct tocsin_check *chk)
 {
     struct http *h = instance;
-    double left = tocsin_check_remaining(chk);
-    long limit_ms = (long)(left * 1000), code = 0, redirects = 0, connects = 0;
+    struct timespec deadline = tocsin_check_deadline(chk);
+    long limit_ms = tocsin_curl_timeout(h->curl, &deadline);
+    long code = 0, redirects = 0, connects = 0;
     curl_off_t total_us = 0, connect_us = 0, tls_us = 0, first_us = 0;
     char problems[HTTP_LINE_MAX], notes[HTTP_LINE_MAX], url[1024];
     char *where = NULL;
@@ -1064,9 +1027,6 @@ static void http_check(void *instance, struct tocsin_check *chk)
     h->oom = 0;
     if (h->buf)
         h->buf[0] = '\0';
-    curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, limit_ms);
-    curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, limit_ms);
-
     rc = curl_easy_perform(h->curl);
     if (rc == CURLE_WRITE_ERROR && h->truncated && !h->oom)
         rc = CURLE_OK;

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "tocsin-plugin.h"
+#include "common/curl-client.h"
 
 #define ICINGA2_VERSION "0.1.0"
 #define ICINGA2_ACTION "/v1/actions/process-check-result"
@@ -55,14 +56,8 @@ struct icinga2 {
 
 static cfg_opt_t icinga2_options[] = {
     CFG_STR("url", "https://localhost:5665", CFGF_NONE),
-    CFG_STR("user", "", CFGF_NONE),
-    CFG_STR("password", "", CFGF_NONE),
-    CFG_STR("password_file", "", CFGF_NONE),
-    CFG_STR("password_env", "", CFGF_NONE),
-    CFG_STR("ca_file", "", CFGF_NONE),
-    CFG_STR("client_cert", "", CFGF_NONE),
-    CFG_STR("client_key", "", CFGF_NONE),
-    CFG_BOOL("insecure", cfg_false, CFGF_NONE),
+    TOCSIN_CURL_OPTS_BASIC,
+    TOCSIN_CURL_OPTS_TLS,
     CFG_STR("host", "{host}", CFGF_NONE),
     CFG_STR("service", "{service}", CFGF_NONE),
     CFG_STR("check_source", "", CFGF_NONE),
@@ -151,9 +146,8 @@ static int icinga2_parse_url(struct icinga2 *ic, const char *url, char *err,
                              size_t errlen)
 {
     CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL, *query = NULL;
-    char *base = NULL;
-    size_t len;
+    char *scheme = NULL, *user = NULL, *query = NULL;
+    CURLUcode uc;
     int rc = -1;
 
     if (!u) {
@@ -181,36 +175,23 @@ static int icinga2_parse_url(struct icinga2 *ic, const char *url, char *err,
                  "API's base URL, such as https://icinga.example.org:5665");
         goto out;
     }
-    if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+    uc = tocsin_curl_url_peer(u, &ic->peer);
+    if (uc == CURLUE_OUT_OF_MEMORY)
+        goto oom;
+    if (uc != CURLUE_OK) {
         snprintf(err, errlen, "option 'url' names no host");
         goto out;
     }
-    len = strlen(host) + strlen(port) + 2;
-    if (!(ic->peer = malloc(len)))
+    if (!(ic->endpoint = tocsin_curl_url_join(u, ICINGA2_ACTION)))
         goto oom;
-    snprintf(ic->peer, len, "%s:%s", host, port);
-    if (curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_URL, &base, 0) != CURLUE_OK)
-        goto oom;
-    len = strlen(base);
-    while (len > 0 && base[len - 1] == '/')
-        len--;
-    if (!(ic->endpoint = malloc(len + sizeof(ICINGA2_ACTION))))
-        goto oom;
-    memcpy(ic->endpoint, base, len);
-    memcpy(ic->endpoint + len, ICINGA2_ACTION, sizeof(ICINGA2_ACTION));
     rc = 0;
     goto out;
 oom:
     snprintf(err, errlen, "out of memory");
 out:
     curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
     curl_free(user);
     curl_free(query);
-    curl_free(base);
     curl_url_cleanup(u);
     return rc;
 }
@@ -220,12 +201,9 @@ out:
 static int icinga2_setup_curl(struct icinga2 *ic, cfg_t *options,
                               const char *password, char *err, size_t errlen)
 {
-    const char *ca = tocsin_option_str(options, "ca_file");
-    const char *cert = tocsin_option_str(options, "client_cert");
-    const char *key = tocsin_option_str(options, "client_key");
     struct curl_slist *h;
     CURL *c = ic->curl;
-    CURLcode rc = CURLE_OK;
+    CURLcode rc;
 
     if (!(h = curl_slist_append(NULL, "Accept: application/json")))
         goto oom;
@@ -235,41 +213,14 @@ static int icinga2_setup_curl(struct icinga2 *ic, cfg_t *options,
     if (!(h = curl_slist_append(ic->headers, "Expect:")))
         goto oom;
 
-#define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(c, opt, val); } while (0)
-    SET(CURLOPT_URL, ic->endpoint);
-    SET(CURLOPT_NOSIGNAL, 1L);
-    SET(CURLOPT_ERRORBUFFER, ic->errbuf);
-    SET(CURLOPT_HTTPHEADER, ic->headers);
-    SET(CURLOPT_WRITEFUNCTION, tocsin_capture_write);
-    SET(CURLOPT_WRITEDATA, &ic->reply);
-    SET(CURLOPT_USERAGENT, "tocsin-icinga2/" ICINGA2_VERSION);
-    SET(CURLOPT_POST, 1L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    SET(CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-    SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
+    rc = tocsin_curl_notifier(c, ic->endpoint, ic->headers, ic->errbuf,
+                              "tocsin-icinga2/" ICINGA2_VERSION, &ic->reply);
     /* No proxy from the environment: the API is reached directly. */
-    SET(CURLOPT_PROXY, "");
-    if (cfg_getbool(options, "insecure")) {
-        SET(CURLOPT_SSL_VERIFYPEER, 0L);
-        SET(CURLOPT_SSL_VERIFYHOST, 0L);
-    } else {
-        SET(CURLOPT_SSL_VERIFYPEER, 1L);
-        SET(CURLOPT_SSL_VERIFYHOST, 2L);
-    }
-    if (ca)
-        SET(CURLOPT_CAINFO, ca);
-    if (cert)
-        SET(CURLOPT_SSLCERT, cert);
-    if (key)
-        SET(CURLOPT_SSLKEY, key);
-    if (ic->user) {
-        SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        SET(CURLOPT_USERNAME, ic->user);
-        SET(CURLOPT_PASSWORD, password ? password : "");
-    }
-#undef SET
+    TOCSIN_CURL_SET(rc, c, CURLOPT_PROXY, "");
+    if (rc == CURLE_OK)
+        rc = tocsin_curl_tls_apply(c, options, 1, 1);
+    if (rc == CURLE_OK && ic->user)
+        rc = tocsin_curl_basic(c, ic->user, password);
     if (rc != CURLE_OK) {
         snprintf(err, errlen, "libcurl refused an option: %s", curl_easy_strerror(rc));
         return -1;
@@ -328,15 +279,8 @@ static int icinga2_setup(cfg_t *options, void **instance, char *err, size_t errl
     }
     ic->ttl = (ttl_ms + 999) / 1000;
 
-    if (tocsin_option_readable(options, "ca_file", err, errlen) < 0 ||
-        tocsin_option_readable(options, "client_cert", err, errlen) < 0 ||
-        tocsin_option_readable(options, "client_key", err, errlen) < 0)
+    if (tocsin_curl_tls_check(options, 1, err, errlen) < 0)
         goto fail;
-    if (tocsin_option_str(options, "client_key") &&
-        !tocsin_option_str(options, "client_cert")) {
-        snprintf(err, errlen, "option 'client_key' needs 'client_cert'");
-        goto fail;
-    }
     if (tocsin_option_secret(options, "password", &password, why, sizeof(why)) < 0) {
         snprintf(err, errlen, "password: %s", why);
         goto fail;
@@ -488,8 +432,7 @@ static enum tocsin_delivery icinga2_transfer_failed(struct icinga2 *ic, CURLcode
                                                     long limit_ms, char *err,
                                                     size_t errlen)
 {
-    const char *why = ic->errbuf[0] ? ic->errbuf : curl_easy_strerror(rc);
-    long os_errno = 0;
+    const char *why = tocsin_curl_why(ic->errbuf, rc);
 
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
@@ -497,9 +440,8 @@ static enum tocsin_delivery icinga2_transfer_failed(struct icinga2 *ic, CURLcode
                  ic->peer, limit_ms);
         return TOCSIN_RETRY;
     case CURLE_COULDNT_CONNECT:
-        curl_easy_getinfo(ic->curl, CURLINFO_OS_ERRNO, &os_errno);
         snprintf(err, errlen, "cannot connect to Icinga 2 at %s: %s", ic->peer,
-                 os_errno ? strerror((int)os_errno) : why);
+                 tocsin_curl_connect_why(ic->curl, ic->errbuf, rc));
         return TOCSIN_RETRY;
     case CURLE_PEER_FAILED_VERIFICATION:
         snprintf(err, errlen, "the TLS certificate of %s is not trusted (%s): set "
@@ -530,8 +472,7 @@ static enum tocsin_delivery icinga2_post(struct icinga2 *ic,
                                          size_t errlen)
 {
     char status[ICINGA2_SHOW_MAX + 8];
-    long limit_ms = tocsin_ms_left(&a->deadline), code = 0, bad = 0;
-    curl_off_t retry_after = 0;
+    long limit_ms = tocsin_curl_timeout(ic->curl, &a->deadline), code = 0, bad = 0;
     enum tocsin_delivery outcome;
     char *body;
     CURLcode rc;
@@ -544,19 +485,11 @@ static enum tocsin_delivery icinga2_post(struct icinga2 *ic,
         snprintf(err, errlen, "out of memory");
         return TOCSIN_RETRY;
     }
-    ic->errbuf[0] = '\0';
-    tocsin_capture_reset(&ic->reply);
-    curl_easy_setopt(ic->curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(ic->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-    curl_easy_setopt(ic->curl, CURLOPT_TIMEOUT_MS, limit_ms);
-    curl_easy_setopt(ic->curl, CURLOPT_CONNECTTIMEOUT_MS, limit_ms);
-    rc = curl_easy_perform(ic->curl);
-    curl_easy_setopt(ic->curl, CURLOPT_POSTFIELDS, NULL);
+    rc = tocsin_curl_post(ic->curl, ic->errbuf, &ic->reply, body, &code);
     free(body);
     if (rc != CURLE_OK)
         return icinga2_transfer_failed(ic, rc, limit_ms, err, errlen);
 
-    curl_easy_getinfo(ic->curl, CURLINFO_RESPONSE_CODE, &code);
     icinga2_status(ic, status, sizeof(status));
     outcome = tocsin_http_outcome(code);
     if (outcome == TOCSIN_DELIVERED) {
@@ -586,10 +519,8 @@ static enum tocsin_delivery icinga2_post(struct icinga2 *ic,
                  "permission actions/process-check-result", object,
                  ic->user ? ic->user : "(of the client certificate)");
     } else {
-        if (outcome == TOCSIN_RETRY &&
-            curl_easy_getinfo(ic->curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
-            retry_after > 0)
-            *a->retry_after = (long)retry_after;
+        if (outcome == TOCSIN_RETRY && tocsin_curl_retry_after(ic->curl) > 0)
+            *a->retry_after = tocsin_curl_retry_after(ic->curl);
         snprintf(err, errlen, "Icinga 2 at %s answered %ld%s%s", ic->peer, code,
                  *status ? ": " : "", status);
     }

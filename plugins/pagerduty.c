@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "tocsin-plugin.h"
+#include "common/curl-client.h"
 
 #define PD_VERSION "0.1.0"
 #define PD_DEFAULT_URL "https://events.pagerduty.com/v2/enqueue"
@@ -311,13 +312,6 @@ static const char *pd_explain(const struct pagerduty *pd, char *out, size_t outl
     return tocsin_show(pd->resp.data, pd->resp.len, PD_SHOW_MAX, 0, out, outlen);
 }
 
-/* Whether a libcurl failure cannot get better by trying again. */
-static int pd_curl_permanent(CURLcode rc)
-{
-    return rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT ||
-           rc == CURLE_NOT_BUILT_IN || rc == CURLE_BAD_FUNCTION_ARGUMENT;
-}
-
 /*
  * POST one event and classify the answer: 2xx delivered; 408, 429 and 5xx
  * retry (with Retry-After stored in *alert->retry_after); other answers
@@ -329,8 +323,7 @@ static enum tocsin_delivery pd_post(struct pagerduty *pd, const char *body,
                                     char *err, size_t errlen)
 {
     char why[PD_SHOW_MAX + 8];
-    curl_off_t retry_after = 0;
-    long left = tocsin_ms_left(&alert->deadline), status = 0;
+    long left = tocsin_curl_timeout(pd->curl, &alert->deadline), status = 0;
     enum tocsin_delivery outcome;
     CURLcode rc;
 
@@ -338,35 +331,19 @@ static enum tocsin_delivery pd_post(struct pagerduty *pd, const char *body,
         snprintf(err, errlen, "no time left before the deadline to reach %s", pd->peer);
         return TOCSIN_RETRY;
     }
-    tocsin_capture_reset(&pd->resp);
-    pd->errbuf[0] = '\0';
-    rc = curl_easy_setopt(pd->curl, CURLOPT_POSTFIELDS, body);
-    if (rc == CURLE_OK)
-        rc = curl_easy_setopt(pd->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-    if (rc == CURLE_OK)
-        rc = curl_easy_setopt(pd->curl, CURLOPT_TIMEOUT_MS, left);
-    if (rc == CURLE_OK)
-        rc = curl_easy_setopt(pd->curl, CURLOPT_CONNECTTIMEOUT_MS, left);
-    if (rc != CURLE_OK) {
-        snprintf(err, errlen, "libcurl refused an option: %s", curl_easy_strerror(rc));
-        return TOCSIN_FAILED;
-    }
-    rc = curl_easy_perform(pd->curl);
+    rc = tocsin_curl_post(pd->curl, pd->errbuf, &pd->resp, body, &status);
     if (rc != CURLE_OK) {
         snprintf(err, errlen, "cannot deliver to %s: %s", pd->peer,
-                 pd->errbuf[0] ? pd->errbuf : curl_easy_strerror(rc));
-        return pd_curl_permanent(rc) ? TOCSIN_FAILED : TOCSIN_RETRY;
+                 tocsin_curl_why(pd->errbuf, rc));
+        return tocsin_curl_permanent(rc) ? TOCSIN_FAILED : TOCSIN_RETRY;
     }
-    curl_easy_getinfo(pd->curl, CURLINFO_RESPONSE_CODE, &status);
     outcome = tocsin_http_outcome(status);
     if (outcome == TOCSIN_DELIVERED)
         return outcome;
     pd_explain(pd, why, sizeof(why));
     snprintf(err, errlen, "pagerduty answered %ld%s%s", status, *why ? ": " : "", why);
-    if (outcome == TOCSIN_RETRY &&
-        curl_easy_getinfo(pd->curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
-        retry_after > 0)
-        *alert->retry_after = (long)retry_after;
+    if (outcome == TOCSIN_RETRY && tocsin_curl_retry_after(pd->curl) > 0)
+        *alert->retry_after = tocsin_curl_retry_after(pd->curl);
     return outcome;
 }
 
@@ -400,8 +377,8 @@ static void pagerduty_teardown(void *instance)
 static int pd_parse_url(struct pagerduty *pd, char *err, size_t errlen)
 {
     CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL, *port = NULL;
-    size_t len;
+    char *scheme = NULL;
+    CURLUcode uc;
     int rc = -1;
 
     if (!u) {
@@ -417,22 +394,18 @@ static int pd_parse_url(struct pagerduty *pd, char *err, size_t errlen)
         snprintf(err, errlen, "option 'url' must start with https:// (or http://)");
         goto out;
     }
-    if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
-        snprintf(err, errlen, "option 'url' names no host");
-        goto out;
-    }
-    len = strlen(host) + strlen(port) + 2;
-    if (!(pd->peer = malloc(len))) {
+    uc = tocsin_curl_url_peer(u, &pd->peer);
+    if (uc == CURLUE_OUT_OF_MEMORY) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    snprintf(pd->peer, len, "%s:%s", host, port);
+    if (uc != CURLUE_OK) {
+        snprintf(err, errlen, "option 'url' names no host");
+        goto out;
+    }
     rc = 0;
 out:
     curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
     curl_url_cleanup(u);
     return rc;
 }
@@ -478,7 +451,7 @@ static int pd_routing_key(struct pagerduty *pd, cfg_t *options, char *err, size_
 static int pd_setup_curl(struct pagerduty *pd, const char *proxy, char *err, size_t errlen)
 {
     CURL *c = pd->curl;
-    CURLcode rc = CURLE_OK;
+    CURLcode rc;
     struct curl_slist *h;
 
     if (!(h = curl_slist_append(NULL, "Content-Type: application/json")))
@@ -491,25 +464,12 @@ static int pd_setup_curl(struct pagerduty *pd, const char *proxy, char *err, siz
         goto oom;
     pd->headers = h;
 
-#define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(c, opt, val); } while (0)
-    SET(CURLOPT_URL, pd->url);
-    SET(CURLOPT_NOSIGNAL, 1L);
-    SET(CURLOPT_ERRORBUFFER, pd->errbuf);
-    SET(CURLOPT_WRITEFUNCTION, tocsin_capture_write);
-    SET(CURLOPT_WRITEDATA, &pd->resp);
-    SET(CURLOPT_HTTPHEADER, pd->headers);
-    SET(CURLOPT_POST, 1L);
-    SET(CURLOPT_USERAGENT, "tocsin-pagerduty/" PD_VERSION);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    SET(CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-    SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
+    rc = tocsin_curl_notifier(c, pd->url, pd->headers, pd->errbuf,
+                              "tocsin-pagerduty/" PD_VERSION, &pd->resp);
     /* Only the configured proxy; "" also ignores http_proxy and the like. */
-    SET(CURLOPT_PROXY, proxy ? proxy : "");
-    SET(CURLOPT_SSL_VERIFYPEER, 1L);
-    SET(CURLOPT_SSL_VERIFYHOST, 2L);
-#undef SET
+    TOCSIN_CURL_SET(rc, c, CURLOPT_PROXY, proxy ? proxy : "");
+    TOCSIN_CURL_SET(rc, c, CURLOPT_SSL_VERIFYPEER, 1L);
+    TOCSIN_CURL_SET(rc, c, CURLOPT_SSL_VERIFYHOST, 2L);
     if (rc != CURLE_OK) {
         snprintf(err, errlen, "libcurl refused an option: %s", curl_easy_strerror(rc));
         return -1;

@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "tocsin-plugin.h"
+#include "common/curl-client.h"
 
 #define SLACK_VERSION "0.1.0"
 
@@ -466,22 +467,9 @@ static int slack_setup(cfg_t *options, void **instance, char *err, size_t errlen
         !(grown = curl_slist_append(s->headers, "Expect:")))
         goto oom;
     s->headers = grown;
-#define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(s->curl, opt, val); } while (0)
     /* libcurl keeps its own copy of the URL. */
-    SET(CURLOPT_URL, url);
-    SET(CURLOPT_NOSIGNAL, 1L);
-    SET(CURLOPT_ERRORBUFFER, s->errbuf);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    SET(CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-    SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-    SET(CURLOPT_HTTPHEADER, s->headers);
-    SET(CURLOPT_USERAGENT, "tocsin-slack/" SLACK_VERSION);
-    SET(CURLOPT_WRITEFUNCTION, tocsin_capture_write);
-    SET(CURLOPT_WRITEDATA, &s->answer);
-    SET(CURLOPT_POST, 1L);
-#undef SET
+    rc = tocsin_curl_notifier(s->curl, url, s->headers, s->errbuf,
+                              "tocsin-slack/" SLACK_VERSION, &s->answer);
     if (rc != CURLE_OK) {
         snprintf(err, errlen, "libcurl refused an option: %s", curl_easy_strerror(rc));
         goto fail;
@@ -526,13 +514,12 @@ static enum tocsin_delivery slack_notify(void *instance, const struct tocsin_ale
     struct slack *s = instance;
     enum tocsin_delivery outcome;
     char *body, answer[SLACK_ANSWER_MAX + 1];
-    long left, code = 0, os_errno = 0;
-    curl_off_t wait = 0;
+    long left, code = 0;
     CURLcode rc;
 
     if (alert->kind == TOCSIN_ALERT_RESULT)
         return TOCSIN_DELIVERED;
-    if ((left = tocsin_ms_left(&alert->deadline)) < 1) {
+    if ((left = tocsin_curl_timeout(s->curl, &alert->deadline)) < 1) {
         snprintf(err, errlen, "no time left before the deadline");
         return TOCSIN_RETRY;
     }
@@ -540,26 +527,18 @@ static enum tocsin_delivery slack_notify(void *instance, const struct tocsin_ale
         snprintf(err, errlen, "cannot build the message: out of memory");
         return TOCSIN_RETRY;
     }
-    s->errbuf[0] = '\0';
-    tocsin_capture_reset(&s->answer);
-    curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-    curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, left);
-    curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, left);
-    rc = curl_easy_perform(s->curl);
-    curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, NULL);
+    rc = tocsin_curl_post(s->curl, s->errbuf, &s->answer, body, &code);
     free(body);
 
     if (rc != CURLE_OK) {
-        const char *why = s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc);
+        const char *why = tocsin_curl_why(s->errbuf, rc);
 
         if (rc == CURLE_OPERATION_TIMEDOUT) {
             snprintf(err, errlen, "slack (%s) did not answer within %.1f s", s->peer,
                      (double)left / 1000);
         } else if (rc == CURLE_COULDNT_CONNECT) {
-            curl_easy_getinfo(s->curl, CURLINFO_OS_ERRNO, &os_errno);
             snprintf(err, errlen, "cannot connect to slack (%s): %s", s->peer,
-                     os_errno ? strerror((int)os_errno) : why);
+                     tocsin_curl_connect_why(s->curl, s->errbuf, rc));
         } else if (rc == CURLE_PEER_FAILED_VERIFICATION) {
             snprintf(err, errlen, "TLS certificate of slack (%s) not accepted: %s",
                      s->peer, why);
@@ -569,13 +548,11 @@ static enum tocsin_delivery slack_notify(void *instance, const struct tocsin_ale
         }
         return TOCSIN_RETRY;
     }
-    curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
     outcome = tocsin_http_outcome(code);
     if (outcome == TOCSIN_DELIVERED)
         return outcome;
-    if (outcome == TOCSIN_RETRY &&
-        curl_easy_getinfo(s->curl, CURLINFO_RETRY_AFTER, &wait) == CURLE_OK && wait > 0)
-        *alert->retry_after = (long)wait;
+    if (outcome == TOCSIN_RETRY && tocsin_curl_retry_after(s->curl) > 0)
+        *alert->retry_after = tocsin_curl_retry_after(s->curl);
     slack_answer(s, answer, sizeof(answer));
     snprintf(err, errlen, "slack answered %ld%s%s", code, *answer ? ": " : "", answer);
     return outcome;

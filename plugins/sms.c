@@ -32,6 +32,7 @@
 #include <time.h>
 
 #include "tocsin-plugin.h"
+#include "common/curl-client.h"
 
 #define SMS_VERSION "0.1.0"
 
@@ -444,25 +445,11 @@ static int sms_setup(cfg_t *options, void **instance, char *err, size_t errlen)
     /* No "Expect: 100-continue" wait before a large body. */
     if (!(s->headers = curl_slist_append(NULL, "Expect:")))
         goto oom;
-#define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(s->curl, opt, val); } while (0)
-    SET(CURLOPT_URL, s->url);
-    SET(CURLOPT_NOSIGNAL, 1L);
-    SET(CURLOPT_ERRORBUFFER, s->errbuf);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    SET(CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-    SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-    SET(CURLOPT_USERAGENT, "tocsin-sms/" SMS_VERSION);
-    SET(CURLOPT_WRITEFUNCTION, tocsin_capture_write);
-    SET(CURLOPT_WRITEDATA, &s->answer);
-    SET(CURLOPT_POST, 1L);
-    SET(CURLOPT_HTTPHEADER, s->headers);
-    SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-    SET(CURLOPT_USERNAME, s->account);
+    rc = tocsin_curl_notifier(s->curl, s->url, s->headers, s->errbuf,
+                              "tocsin-sms/" SMS_VERSION, &s->answer);
     /* libcurl keeps its own copy of the token. */
-    SET(CURLOPT_PASSWORD, token);
-#undef SET
+    if (rc == CURLE_OK)
+        rc = tocsin_curl_basic(s->curl, s->account, token);
     if (rc != CURLE_OK) {
         snprintf(err, errlen, "libcurl refused an option: %s", curl_easy_strerror(rc));
         goto fail;
@@ -529,8 +516,7 @@ static enum tocsin_delivery sms_send_one(struct sms *s, const char *to, const ch
     char *ebody = curl_easy_escape(s->curl, text, 0);
     char *form = NULL, said[256];
     enum tocsin_delivery outcome = TOCSIN_RETRY;
-    long code = 0, os_errno = 0;
-    curl_off_t after = 0;
+    long code = 0;
     size_t len;
     CURLcode rc;
 
@@ -542,24 +528,18 @@ static enum tocsin_delivery sms_send_one(struct sms *s, const char *to, const ch
         goto oom;
     snprintf(form, len, "To=%s&From=%s&Body=%s", eto, efrom, ebody);
 
-    s->errbuf[0] = '\0';
-    tocsin_capture_reset(&s->answer);
-    curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, form);
-    curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(form));
     curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, left_ms);
     curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, left_ms);
-    rc = curl_easy_perform(s->curl);
-    curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, NULL);
+    rc = tocsin_curl_post(s->curl, s->errbuf, &s->answer, form, &code);
     if (rc != CURLE_OK) {
-        const char *why = s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc);
+        const char *why = tocsin_curl_why(s->errbuf, rc);
 
         if (rc == CURLE_OPERATION_TIMEDOUT) {
             snprintf(err, errlen, "the gateway %s did not answer within %.1f s",
                      s->peer, (double)left_ms / 1000);
         } else if (rc == CURLE_COULDNT_CONNECT) {
-            curl_easy_getinfo(s->curl, CURLINFO_OS_ERRNO, &os_errno);
             snprintf(err, errlen, "cannot connect to the gateway %s: %s", s->peer,
-                     os_errno ? strerror((int)os_errno) : why);
+                     tocsin_curl_connect_why(s->curl, s->errbuf, rc));
         } else if (rc == CURLE_PEER_FAILED_VERIFICATION) {
             snprintf(err, errlen, "TLS certificate of the gateway %s not accepted: %s",
                      s->peer, why);
@@ -569,13 +549,11 @@ static enum tocsin_delivery sms_send_one(struct sms *s, const char *to, const ch
         }
         goto out;
     }
-    curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
     outcome = tocsin_http_outcome(code);
     if (outcome == TOCSIN_DELIVERED)
         goto out;
-    if (outcome == TOCSIN_RETRY &&
-        curl_easy_getinfo(s->curl, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after > 0)
-        *wait = (long)after;
+    if (outcome == TOCSIN_RETRY)
+        *wait = tocsin_curl_retry_after(s->curl);
     sms_answer(s, said, sizeof(said));
     if (code == 401)
         snprintf(err, errlen, "the gateway refused the credentials of account %s: "

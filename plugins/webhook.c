@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "tocsin-plugin.h"
+#include "common/curl-client.h"
 
 #define WH_VERSION "0.1.0"
 #define WH_FORMAT_VERSION "1"         /* "version" in the body */
@@ -66,7 +67,7 @@ static cfg_opt_t webhook_options[] = {
     CFG_STR("bearer_token_env", "", CFGF_NONE),
     CFG_STR_LIST("headers", "{}", CFGF_NONE),
     CFG_STR("template", WH_DEFAULT_TEMPLATE, CFGF_NONE),
-    CFG_STR("ca_file", "", CFGF_NONE),
+    TOCSIN_CURL_OPT_CA_FILE,
     CFG_STR("proxy", "", CFGF_NONE),
     CFG_END()
 };
@@ -262,13 +263,6 @@ out:
 /* HTTP                                                                */
 /* ------------------------------------------------------------------ */
 
-/* Whether a libcurl failure cannot get better by trying again. */
-static int wh_curl_permanent(CURLcode rc)
-{
-    return rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT ||
-           rc == CURLE_NOT_BUILT_IN || rc == CURLE_BAD_FUNCTION_ARGUMENT;
-}
-
 /*
  * POST body and classify the answer: 2xx delivered; 408, 429 and 5xx
  * retry (Retry-After stored in *alert->retry_after); any other answer
@@ -280,8 +274,7 @@ static enum tocsin_delivery wh_post(struct webhook *wh, const char *body,
                                     char *err, size_t errlen)
 {
     char why[WH_SHOW_MAX + 8];
-    curl_off_t retry_after = 0;
-    long left = tocsin_ms_left(&alert->deadline), status = 0;
+    long left = tocsin_curl_timeout(wh->curl, &alert->deadline), status = 0;
     enum tocsin_delivery outcome;
     CURLcode rc;
 
@@ -289,26 +282,12 @@ static enum tocsin_delivery wh_post(struct webhook *wh, const char *body,
         snprintf(err, errlen, "no time left before the deadline to reach %s", wh->peer);
         return TOCSIN_RETRY;
     }
-    tocsin_capture_reset(&wh->resp);
-    wh->errbuf[0] = '\0';
-    rc = curl_easy_setopt(wh->curl, CURLOPT_POSTFIELDS, body);
-    if (rc == CURLE_OK)
-        rc = curl_easy_setopt(wh->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-    if (rc == CURLE_OK)
-        rc = curl_easy_setopt(wh->curl, CURLOPT_TIMEOUT_MS, left);
-    if (rc == CURLE_OK)
-        rc = curl_easy_setopt(wh->curl, CURLOPT_CONNECTTIMEOUT_MS, left);
-    if (rc != CURLE_OK) {
-        snprintf(err, errlen, "libcurl refused an option: %s", curl_easy_strerror(rc));
-        return TOCSIN_FAILED;
-    }
-    rc = curl_easy_perform(wh->curl);
+    rc = tocsin_curl_post(wh->curl, wh->errbuf, &wh->resp, body, &status);
     if (rc != CURLE_OK) {
         snprintf(err, errlen, "cannot deliver to %s: %s", wh->peer,
-                 wh->errbuf[0] ? wh->errbuf : curl_easy_strerror(rc));
-        return wh_curl_permanent(rc) ? TOCSIN_FAILED : TOCSIN_RETRY;
+                 tocsin_curl_why(wh->errbuf, rc));
+        return tocsin_curl_permanent(rc) ? TOCSIN_FAILED : TOCSIN_RETRY;
     }
-    curl_easy_getinfo(wh->curl, CURLINFO_RESPONSE_CODE, &status);
     outcome = tocsin_http_outcome(status);
     if (outcome == TOCSIN_DELIVERED)
         return outcome;
@@ -321,10 +300,8 @@ static enum tocsin_delivery wh_post(struct webhook *wh, const char *body,
     }
     snprintf(err, errlen, "webhook at %s answered %ld%s%s", wh->peer, status,
              *why ? ": " : "", why);
-    if (outcome == TOCSIN_RETRY &&
-        curl_easy_getinfo(wh->curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
-        retry_after > 0)
-        *alert->retry_after = (long)retry_after;
+    if (outcome == TOCSIN_RETRY && tocsin_curl_retry_after(wh->curl) > 0)
+        *alert->retry_after = tocsin_curl_retry_after(wh->curl);
     return outcome;
 }
 
@@ -363,9 +340,8 @@ static void webhook_teardown(void *instance)
 static int wh_parse_url(struct webhook *wh, char *err, size_t errlen)
 {
     CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL;
-    char *user = NULL, *password = NULL;
-    size_t len;
+    char *scheme = NULL, *path = NULL, *query = NULL, *user = NULL, *password = NULL;
+    CURLUcode uc;
     int rc = -1;
 
     if (!u) {
@@ -382,15 +358,13 @@ static int wh_parse_url(struct webhook *wh, char *err, size_t errlen)
         snprintf(err, errlen, "the url must start with https:// or http://");
         goto out;
     }
-    if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+    uc = tocsin_curl_url_peer(u, &wh->peer);
+    if (uc == CURLUE_OUT_OF_MEMORY)
+        goto oom;
+    if (uc != CURLUE_OK) {
         snprintf(err, errlen, "the url names no host");
         goto out;
     }
-    len = strlen(host) + strlen(port) + 2;
-    if (!(wh->peer = malloc(len)))
-        goto oom;
-    snprintf(wh->peer, len, "%s:%s", host, port);
     if (wh_add_secret(wh, wh->url, strlen(wh->url)) < 0)
         goto oom;
     if (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK && path &&
@@ -411,8 +385,6 @@ oom:
     snprintf(err, errlen, "out of memory");
 out:
     curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
     curl_free(path);
     curl_free(query);
     curl_free(user);
@@ -533,33 +505,18 @@ static int wh_setup_curl(struct webhook *wh, cfg_t *options, char *err, size_t e
     const char *ca = tocsin_option_str(options, "ca_file");
     const char *proxy = tocsin_option_str(options, "proxy");
     CURL *c = wh->curl;
-    CURLcode rc = CURLE_OK;
+    CURLcode rc;
 
     if (ca && access(ca, R_OK) < 0) {
         snprintf(err, errlen, "option 'ca_file': cannot read %s", ca);
         return -1;
     }
-#define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(c, opt, val); } while (0)
-    SET(CURLOPT_URL, wh->url);
-    SET(CURLOPT_NOSIGNAL, 1L);
-    SET(CURLOPT_ERRORBUFFER, wh->errbuf);
-    SET(CURLOPT_WRITEFUNCTION, tocsin_capture_write);
-    SET(CURLOPT_WRITEDATA, &wh->resp);
-    SET(CURLOPT_HTTPHEADER, wh->headers);
-    SET(CURLOPT_POST, 1L);
-    SET(CURLOPT_USERAGENT, "tocsin-webhook/" WH_VERSION);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    SET(CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-    SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
+    rc = tocsin_curl_notifier(c, wh->url, wh->headers, wh->errbuf,
+                              "tocsin-webhook/" WH_VERSION, &wh->resp);
     /* Only the configured proxy; "" also ignores http_proxy and the like. */
-    SET(CURLOPT_PROXY, proxy ? proxy : "");
-    SET(CURLOPT_SSL_VERIFYPEER, 1L);
-    SET(CURLOPT_SSL_VERIFYHOST, 2L);
-    if (ca)
-        SET(CURLOPT_CAINFO, ca);
-#undef SET
+    TOCSIN_CURL_SET(rc, c, CURLOPT_PROXY, proxy ? proxy : "");
+    if (rc == CURLE_OK)
+        rc = tocsin_curl_tls_apply(c, options, 0, 0);
     if (rc != CURLE_OK) {
         snprintf(err, errlen, "libcurl refused an option: %s", curl_easy_strerror(rc));
         return -1;

@@ -1,6 +1,6 @@
 /*
  * alerting.c - incidents, suppression, routing, repeats, escalations and
- * the outbox. See alerting.h and docs/alerting.md.
+ * the outbox. See alerting.h and docs/internals/alerting.md.
  */
 #include <stdarg.h>
 #include <stdio.h>

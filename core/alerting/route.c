@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "alerting/route.h"
+#include "base/labels.h"
 #include "config/timeperiod.h"
 
 enum tocsin_severity tocsin_route_severity(const struct tocsin_service_conf *s,
@@ -20,17 +21,12 @@ int tocsin_route_matches(const struct tocsin_route_conf *r,
                          const struct tocsin_service_conf *s,
                          enum tocsin_severity severity)
 {
-    size_t i, j;
+    size_t i;
 
     if (r->severities && !(r->severities & (1u << severity)))
         return 0;
-    for (i = 0; i < r->nmatch; i++) {
-        for (j = 0; j < s->nlabels; j++)
-            if (strcmp(r->match[i].key, s->labels[j].key) == 0)
-                break;
-        if (j == s->nlabels || strcmp(r->match[i].value, s->labels[j].value) != 0)
-            return 0;
-    }
+    if (!tocsin_labels_match(s->labels, s->nlabels, r->match, r->nmatch))
+        return 0;
     if (r->nservices) {
         for (i = 0; i < r->nservices; i++)
             if (fnmatch(r->services[i], s->inst.name, 0) == 0)

@@ -1,6 +1,6 @@
 /*
  * store.c - the durable store: outbox, history and state in one SQLite
- * database. See store.h for the interface and docs/store.md for the
+ * database. See store.h for the interface and docs/internals/store.md for the
  * schema, the durability guarantee and the invariants.
  */
 #include "alerting/store.h"

@@ -5,7 +5,7 @@
  *
  * Owned by the single-threaded core; nothing else in Tocsin opens the
  * database. Every write is durable against a kill of the process once the
- * transaction that holds it has committed (see docs/store.md for the
+ * transaction that holds it has committed (see docs/internals/store.md for the
  * guarantee, its cost and the schema).
  *
  * Conventions:

@@ -149,12 +149,12 @@ struct tocsin_notifier_conf {
 };
 
 struct tocsin_strpool;             /* strings many sections share */
-struct tocsin_name_index;          /* service name -> index (config.c) */
+struct tocsin_hashidx;             /* name -> index (base/hashidx.h) */
 
 struct tocsin_config {
     struct tocsin_strpool *pool;  /* owns every instance's file, plugin_name
                                      and host (shared, never freed alone) */
-    struct tocsin_name_index *service_index; /* for tocsin_config_find_service */
+    struct tocsin_hashidx *service_index; /* for tocsin_config_find_service */
     char *path;                   /* main file */
     char *include_dir;            /* absolute or relative to the main file */
     char *host;                   /* default host name of services */

@@ -233,6 +233,22 @@ void tocsin_http_conf_free(struct tocsin_http_conf *hc)
     free(hc);
 }
 
+/* The endpoint keeps the socket and TLS setup it was started with, so a
+ * reload cannot change them. A string comparison at most. */
+int tocsin_http_conf_restart_needed(const struct tocsin_http_conf *prev,
+                                    const struct tocsin_http_conf *next,
+                                    char *what, size_t len)
+{
+    if (!prev || !next)
+        return 0;
+    if (next->enabled == prev->enabled &&
+        strcmp(next->listen ? next->listen : "", prev->listen ? prev->listen : "") == 0 &&
+        !next->tls_cert == !prev->tls_cert)
+        return 0;
+    if (len)
+        snprintf(what, len, "%s", "listen, enabled, TLS");
+    return 1;
+}
 
 int tocsin_http_parse_listen(const char *text, struct sockaddr_storage *addr,
                              socklen_t *len, char *err, size_t errlen)

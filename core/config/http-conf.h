@@ -44,6 +44,16 @@ struct tocsin_http_conf *tocsin_http_conf_new(cfg_t *sec, const char *file,
 /* Free a configuration; the token is overwritten first. NULL is fine. */
 void tocsin_http_conf_free(struct tocsin_http_conf *hc);
 
+/* Whether going from `prev` to `next` (the http sections of the running
+ * and of a reloaded configuration) changes a setting that takes effect
+ * only when the daemon starts: enabled, listen, or TLS turned on or off.
+ * When it does, the names of those settings as a message lists them
+ * ("listen, enabled, TLS") go to `what` (`len` bytes, always terminated)
+ * and 1 is returned; otherwise 0, `what` untouched. NULL for either is 0. */
+int tocsin_http_conf_restart_needed(const struct tocsin_http_conf *prev,
+                                    const struct tocsin_http_conf *next,
+                                    char *what, size_t len);
+
 /* Parse "A.B.C.D:PORT" or "[IPV6]:PORT" (numeric addresses only, port
  * 1-65535) into `addr`. Returns 0, or -1 with a reason in `err`. */
 int tocsin_http_parse_listen(const char *text, struct sockaddr_storage *addr,

@@ -1,6 +1,6 @@
 /*
  * timeperiod.c - named time periods and local wall-clock times. See
- * timeperiod.h for the interface and docs/timeperiod.md for the design.
+ * timeperiod.h for the interface and docs/internals/timeperiod.md for the design.
  *
  * The C library converts instants to local time only in the zone TZ
  * names, and pointing TZ at another zone makes it read that zone's file

@@ -26,7 +26,7 @@
  * day; on the autumn day that hour happens twice and both are inside.
  * "09:00-17:00" is 8 real hours on every day (transitions happen at
  * night), while "00:00-24:00" lasts 23 or 25 real hours on the transition
- * days. See docs/timeperiod.md.
+ * days. See docs/internals/timeperiod.md.
  *
  * Lifecycle: parse each section with tocsin_timeperiod_opts, compile each
  * into an array element, link the array once, then ask

@@ -2,6 +2,7 @@
  * scheduler.c - the due-time heap. See scheduler.h.
  */
 #include "engine/scheduler.h"
+#include "tocsin-plugin.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -144,17 +145,18 @@ int tocsin_sched_pop(struct tocsin_sched *s, struct tocsin_sched_item *out)
     return 0;
 }
 
+/* Where a spread's hash starts: the value it has always had, so that a
+ * service keeps its place in its interval from one release to the next. */
+#define SPREAD_SEED 1469598103934665603ULL
+
 /* FNV-1a, then a final mix so that similar names land far apart. */
 int64_t tocsin_sched_spread(const char *name, int64_t interval_us)
 {
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h;
 
     if (interval_us <= 0)
         return 0;
-    for (; *name; name++) {
-        h ^= (unsigned char)*name;
-        h *= 1099511628211ULL;
-    }
+    h = tocsin_fnv1a(SPREAD_SEED, name);
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdULL;
     h ^= h >> 33;

@@ -17,9 +17,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/check-run.h"
 #include "lib/check.h"
 #include "base/clock.h"
-#include "lib/exec.h"
 #include "base/log.h"
 #include "lib/nagios.h"
 #include "engine/threshold.h"
@@ -622,6 +622,60 @@ static void kill_orphaned_command(struct tocsin_worker *w)
         kill(-(pid_t)pgid, SIGKILL);
 }
 
+/* Name of the service or notifier of a job of worker `w`, for messages. */
+static const char *job_name(const struct tocsin_pool *p, const struct tocsin_worker *w,
+                            uint32_t idx)
+{
+    if (w->kind == TOCSIN_WORKER_CHECK)
+        return idx < p->conf->nservices ? p->conf->services[idx].inst.name : "?";
+    return idx < p->conf->nnotifiers ? p->conf->notifiers[idx].inst.name : "?";
+}
+
+/*
+ * Say that worker `w` died: which worker, the job it was running (or that
+ * it was idle), and how it ended. A worker the core killed for an overrun
+ * is logged as information (the overrun itself is the news); every other
+ * death is a warning, since a worker is never meant to die on its own.
+ */
+static void log_death(const struct tocsin_pool *p, const struct tocsin_worker *w,
+                      int status, int busy, uint32_t running)
+{
+    struct tocsin_buf how = TOCSIN_BUF_INIT, job = TOCSIN_BUF_INIT;
+    char signame[32];
+    uint32_t k;
+
+    if (WIFSIGNALED(status))
+        tocsin_buf_printf(&how, "killed by %s%s",
+                          tocsin_signal_name(WTERMSIG(status), signame, sizeof(signame)),
+                          WCOREDUMP(status) ? " (core dumped)" : "");
+    else if (WIFEXITED(status))
+        tocsin_buf_printf(&how, "exited with code %d", WEXITSTATUS(status));
+    else
+        tocsin_buf_printf(&how, "closed its socket");
+    for (k = 0; busy && k < w->jobs_count; k++) {
+        const struct tocsin_job *j = &w->jobs[(w->jobs_head + k) % w->jobs_cap];
+
+        if (j->seq == running) {
+            tocsin_buf_printf(&job, "running %s \"%s\" (plugin %s)",
+                              w->kind == TOCSIN_WORKER_CHECK ? "check" : "notifier",
+                              job_name(p, w, j->svc), job_plugin(p, w, j->svc));
+            break;
+        }
+    }
+    if (!job.len)
+        tocsin_buf_printf(&job, "idle");
+    if (w->killed_for_timeout)
+        tocsin_info("%s worker %d (pid %ld) %s after its job overran: %s, %u job(s) queued",
+                    w->kind == TOCSIN_WORKER_CHECK ? "check" : "notifier", w->id,
+                    (long)w->pid, tocsin_buf_str(&how), tocsin_buf_str(&job), w->jobs_count);
+    else
+        tocsin_warn("%s worker %d (pid %ld) died, %s: %s, %u job(s) queued; replacing it",
+                    w->kind == TOCSIN_WORKER_CHECK ? "check" : "notifier", w->id,
+                    (long)w->pid, tocsin_buf_str(&how), tocsin_buf_str(&job), w->jobs_count);
+    tocsin_buf_free(&how);
+    tocsin_buf_free(&job);
+}
+
 /*
  * A worker is gone (its socket closed, or it was reaped). Blame the job it
  * was running, hand every other job back, and start a replacement.
@@ -634,6 +688,7 @@ static void worker_died(struct tocsin_pool *p, struct tocsin_worker *w, int stat
     uint32_t running = __atomic_load_n(&w->slot->seq, __ATOMIC_RELAXED);
     char signame[32];
 
+    log_death(p, w, status, busy, running);
     if (w->fd >= 0) {
         epoll_ctl(p->epfd, EPOLL_CTL_DEL, w->fd, NULL);
         close(w->fd);

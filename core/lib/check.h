@@ -1,6 +1,7 @@
 /*
  * check.h - struct tocsin_check, the result a check plugin builds.
- * Internal: plugins see it only through the functions in tocsin-plugin.h.
+ * Internal: plugins see it only through the functions in tocsin-plugin.h;
+ * the program that runs them prepares and renders it (base/check-run.h).
  */
 #ifndef TOCSIN_CHECK_H
 #define TOCSIN_CHECK_H
@@ -21,17 +22,5 @@ struct tocsin_check {
     struct tocsin_buf perf;     /* formatted perfdata items, space-separated */
     struct tocsin_buf rawtext;  /* the output handed to set_raw */
 };
-
-/* Prepare `chk` for one run: state UNKNOWN, no output yet. */
-void tocsin_check_init(struct tocsin_check *chk, const char *service,
-                       const struct timespec *deadline);
-
-/* Append the complete Nagios output to `out`: message, " | " perfdata,
- * then "\n" and the long output. A plugin that set no message yields
- * "<STATE>: no output from plugin". Returns 0 or -1 on oom. */
-int tocsin_check_render(const struct tocsin_check *chk, struct tocsin_buf *out);
-
-/* Free the buffers. */
-void tocsin_check_release(struct tocsin_check *chk);
 
 #endif

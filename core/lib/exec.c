@@ -29,7 +29,6 @@
 #include <unistd.h>
 
 #include "lib/buf.h"
-#include "lib/exec.h"
 #include "tocsin-plugin.h"
 
 /* Bytes read from a pipe per read(2). */
@@ -46,8 +45,6 @@
 /* Most words tocsin_argv_split() accepts. */
 #define ARGV_MAX_WORDS 1024
 
-/* Signals a command starts with at their default disposition, whatever
- * the worker that runs it ignores. */
 /* Where to publish the process group of the running command, or NULL. */
 static volatile int32_t *published_pgid;
 
@@ -56,6 +53,8 @@ void tocsin_exec_publish_pgid(volatile int32_t *slot)
     published_pgid = slot;
 }
 
+/* Signals a command starts with at their default disposition, whatever
+ * the worker that runs it ignores. */
 static const int exec_default_signals[] = {
     SIGPIPE, SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2
 };

@@ -1,7 +1,9 @@
 /*
  * nagios.h - Nagios plugin semantics in one place: exit codes, the plugin
  * output format and performance data. Internal to Tocsin (the range and
- * state functions plugins use are declared in tocsin-plugin.h).
+ * state functions plugins use are declared in tocsin-plugin.h): what is
+ * declared here is local to libtocsin.so, and the daemon links its own
+ * copy (perfdata.c is compiled into libtocsincore too).
  *
  * Output format (Monitoring Plugins development guidelines):
  *
@@ -63,6 +65,14 @@ int tocsin_perf_parse(const char *text, struct tocsin_output *out);
  * trailing empty fields dropped, label quoted when it holds a space, a
  * quote or an '='). Returns 0 or -1 on oom. */
 int tocsin_perf_format(const struct tocsin_perf *p, struct tocsin_buf *b);
+
+/* Room for any number tocsin_number_format() writes. */
+#define TOCSIN_NUMBER_MAX 64
+
+/* Parse exactly `n` bytes at `s` as a finite double, as strtod() reads
+ * it. Leading blanks, trailing garbage, NaN and infinities are refused.
+ * Returns 0, or -1 leaving *v alone. */
+int tocsin_number_parse(const char *s, size_t n, double *v);
 
 /* Write `v` into buf (len bytes) as performance data is written: up to 15
  * significant digits, no exponent between 1e-15 and 1e15 ("123456789",

@@ -5,7 +5,7 @@
  * secrets redacted, stable hashes and timestamps, and the loop of the
  * forwarders that send each alert of a message on its own. None of it
  * needs libcurl or jansson: plugins hand the results to their own
- * libraries. See tocsin-plugin.h and docs/notify-util.md.
+ * libraries. See tocsin-plugin.h and docs/internals/notify-util.md.
  */
 #include <limits.h>
 #include <stdint.h>

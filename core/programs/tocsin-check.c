@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "lib/buf.h"
+#include "base/check-run.h"
 #include "lib/check.h"
 #include "config/cliopts.h"
 #include "base/clock.h"

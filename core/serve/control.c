@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/labels.h"
 #include "serve/control.h"
+#include "serve/svc-json.h"
 #include "base/log.h"
 #include "config/timeperiod.h"
 
@@ -115,7 +117,7 @@ static void reply_error(struct tocsin_control *c, struct client *cl, const char 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    reply(c, cl, json_pack("{s:b, s:s}", "ok", 0, "error", msg));
+    reply(c, cl, json_pack("{s:b, s:o}", "ok", 0, "error", tocsin_json_text(msg)));
 }
 
 /* May the peer on `fd` use the socket? Sets *author to its user name. */
@@ -159,7 +161,11 @@ static json_t *time_json(time_t t)
     return t ? json_integer((json_int_t)t) : json_null();
 }
 
-/* One service as JSON. */
+/*
+ * One service as JSON. Every text in it goes through tocsin_json_text(),
+ * so bytes a check printed that are not UTF-8 are repaired rather than
+ * losing the service. New reference; NULL when memory runs out.
+ */
 static json_t *service_json(struct tocsin_control *c, uint32_t svc)
 {
     const struct tocsin_service_conf *s = &c->status->conf->services[svc];
@@ -167,53 +173,55 @@ static json_t *service_json(struct tocsin_control *c, uint32_t svc)
     const struct tocsin_incident *inc =
         tocsin_alerting_incident(c->ops.alerting(c->ops.ud), svc);
     const char *out = v->output ? v->output : "";
-    json_t *o, *labels = json_object();
+    json_t *o = json_object(), *labels = json_object();
     size_t i, n = strcspn(out, "|\n");
+    int bad = !o || !labels;
 
     while (n && out[n - 1] == ' ')
         n--;
-    for (i = 0; i < s->nlabels; i++)
-        json_object_set_new(labels, s->labels[i].key, json_string(s->labels[i].value));
-    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:i, s:i, s:b, s:b, s:o, s:o, s:s%, s:o}",
-                  "name", s->inst.name, "host", s->host,
-                  "kind", s->is_group ? "group" : "service",
-                  "state", v->checked ? tocsin_state_name(v->state) : "PENDING",
-                  "hard_state", tocsin_state_name(v->hard_state), "is_hard", v->is_hard,
-                  "attempt", v->attempt, "max_attempts", s->max_attempts,
-                  "flapping", v->flapping, "checked", v->checked,
-                  "last_check", time_json(v->last_check),
-                  "last_change", time_json(v->last_change), "output", out, n,
-                  "labels", labels);
-    if (!o)
-        return NULL;
+    for (i = 0; labels && i < s->nlabels; i++)
+        tocsin_json_set(labels, s->labels[i].key, tocsin_json_text(s->labels[i].value), &bad);
+    tocsin_json_set(o, "name", tocsin_json_text(s->inst.name), &bad);
+    tocsin_json_set(o, "host", tocsin_json_text(s->host), &bad);
+    tocsin_json_set(o, "kind", json_string(s->is_group ? "group" : "service"), &bad);
+    tocsin_json_set(o, "state", json_string(v->checked ? tocsin_state_name(v->state)
+                                                       : "PENDING"), &bad);
+    tocsin_json_set(o, "hard_state", json_string(tocsin_state_name(v->hard_state)), &bad);
+    tocsin_json_set(o, "is_hard", json_boolean(v->is_hard), &bad);
+    tocsin_json_set(o, "attempt", json_integer(v->attempt), &bad);
+    tocsin_json_set(o, "max_attempts", json_integer(s->max_attempts), &bad);
+    tocsin_json_set(o, "flapping", json_boolean(v->flapping), &bad);
+    tocsin_json_set(o, "checked", json_boolean(v->checked), &bad);
+    tocsin_json_set(o, "last_check", time_json(v->last_check), &bad);
+    tocsin_json_set(o, "last_change", time_json(v->last_change), &bad);
+    tocsin_json_set(o, "output", tocsin_json_textn(out, n), &bad);
+    tocsin_json_set(o, "labels", labels, &bad);
+    labels = NULL;
     if (inc->key)
-        json_object_set_new(o, "incident", json_string(inc->key));
-    if (inc->acked)
-        json_object_set_new(o, "acknowledged",
-                            json_pack("{s:s, s:s}", "by", inc->ack_author ? inc->ack_author : "",
-                                      "text", inc->ack_text ? inc->ack_text : ""));
-    if (inc->downtime_until > time(NULL))
-        json_object_set_new(o, "downtime",
-                            json_pack("{s:I, s:s, s:s}", "until", (json_int_t)inc->downtime_until,
-                                      "by", inc->downtime_author ? inc->downtime_author : "",
-                                      "text", inc->downtime_text ? inc->downtime_text : ""));
+        tocsin_json_set(o, "incident", tocsin_json_text(inc->key), &bad);
+    if (inc->acked) {
+        json_t *a = json_object();
+
+        tocsin_json_set(a, "by", tocsin_json_text(inc->ack_author ? inc->ack_author : ""),
+                        &bad);
+        tocsin_json_set(a, "text", tocsin_json_text(inc->ack_text ? inc->ack_text : ""), &bad);
+        tocsin_json_set(o, "acknowledged", a, &bad);
+    }
+    if (inc->downtime_until > time(NULL)) {
+        json_t *d = json_object();
+
+        tocsin_json_set(d, "until", json_integer((json_int_t)inc->downtime_until), &bad);
+        tocsin_json_set(d, "by", tocsin_json_text(inc->downtime_author
+                                                  ? inc->downtime_author : ""), &bad);
+        tocsin_json_set(d, "text", tocsin_json_text(inc->downtime_text
+                                                    ? inc->downtime_text : ""), &bad);
+        tocsin_json_set(o, "downtime", d, &bad);
+    }
+    if (bad) {
+        json_decref(o);
+        o = NULL;
+    }
     return o;
-}
-
-/* Does service `svc` carry label "K=V" (`label`)? */
-static int has_label(const struct tocsin_service_conf *s, const char *label)
-{
-    const char *eq = strchr(label, '=');
-    size_t i, klen;
-
-    if (!eq)
-        return 0;
-    klen = (size_t)(eq - label);
-    for (i = 0; i < s->nlabels; i++)
-        if (strlen(s->labels[i].key) == klen && memcmp(s->labels[i].key, label, klen) == 0 &&
-            strcmp(s->labels[i].value, eq + 1) == 0)
-            return 1;
-    return 0;
 }
 
 /* The services a request names: "service" (one name) or "label" (K=V).
@@ -247,7 +255,7 @@ static long select_services(struct tocsin_control *c, struct client *cl, json_t 
             return -1;
         }
         for (i = 0; i < conf->nservices; i++)
-            if (has_label(&conf->services[i], label))
+            if (tocsin_labels_has_kv(conf->services[i].labels, conf->services[i].nlabels, label))
                 (*out)[n++] = (uint32_t)i;
         if (!n) {
             reply_error(c, cl, "no service has the label %s", label);
@@ -268,7 +276,7 @@ static void cmd_status(struct tocsin_control *c, struct client *cl, json_t *req)
     const char *state = json_string_value(json_object_get(req, "state"));
     const char *label = json_string_value(json_object_get(req, "label"));
     json_t *list = json_array();
-    int want = -1;
+    int want = -1, bad = !list;
     size_t i;
 
     if (state && (want = tocsin_state_parse(state)) < 0) {
@@ -281,9 +289,14 @@ static void cmd_status(struct tocsin_control *c, struct client *cl, json_t *req)
 
         if (want >= 0 && (!v->checked || (int)v->state != want))
             continue;
-        if (label && !has_label(&conf->services[i], label))
+        if (label && !tocsin_labels_has_kv(conf->services[i].labels, conf->services[i].nlabels, label))
             continue;
-        json_array_append_new(list, service_json(c, (uint32_t)i));
+        tocsin_json_push(list, service_json(c, (uint32_t)i), &bad);
+    }
+    if (bad) {
+        json_decref(list);
+        reply_error(c, cl, "out of memory");
+        return;
     }
     reply(c, cl, json_pack("{s:b, s:o, s:I, s:I}", "ok", 1, "services", list,
                            "started", (json_int_t)c->status->started,
@@ -331,7 +344,8 @@ static void cmd_ack(struct tocsin_control *c, struct client *cl, json_t *req, in
             return;
         }
         if (rc == 0)
-            json_array_append_new(done, json_string(c->status->conf->services[svcs[i]].inst.name));
+            json_array_append_new(done,
+                                  tocsin_json_text(c->status->conf->services[svcs[i]].inst.name));
     }
     free(svcs);
     reply(c, cl, json_pack("{s:b, s:o}", "ok", 1, "services", done));
@@ -361,7 +375,7 @@ static void cmd_downtime(struct tocsin_control *c, struct client *cl, json_t *re
     done = json_array();
     for (i = 0; i < n; i++) {
         tocsin_alerting_downtime(al, svcs[i], until, cl->author, text);
-        json_array_append_new(done, json_string(c->status->conf->services[svcs[i]].inst.name));
+        json_array_append_new(done, tocsin_json_text(c->status->conf->services[svcs[i]].inst.name));
     }
     free(svcs);
     reply(c, cl, json_pack("{s:b, s:o, s:I}", "ok", 1, "services", done,
@@ -384,17 +398,31 @@ static void cmd_reload(struct tocsin_control *c, struct client *cl)
 struct history_ctx {
     json_t *list;
     size_t count;
+    int oom;                       /* an event could not be added */
 };
+
+/* One history event into the list; stops the listing on oom or after
+ * 100000 events. Texts are repaired (tocsin_json_text). */
 
 static int history_one(void *ud, int64_t at_ms, const char *service, const char *kind,
                        const char *text)
 {
     struct history_ctx *h = ud;
+    json_t *ev = json_object();
+    int bad = 0;
 
     if (h->count >= 100000)
         return 1;
-    json_array_append_new(h->list, json_pack("{s:I, s:s, s:s, s:s}", "at_ms", (json_int_t)at_ms,
-                                             "service", service, "kind", kind, "text", text));
+    tocsin_json_set(ev, "at_ms", json_integer((json_int_t)at_ms), &bad);
+    tocsin_json_set(ev, "service", tocsin_json_text(service), &bad);
+    tocsin_json_set(ev, "kind", tocsin_json_text(kind), &bad);
+    tocsin_json_set(ev, "text", tocsin_json_text(text), &bad);
+    if (bad) {
+        json_decref(ev);
+        h->oom = 1;
+        return 1;
+    }
+    tocsin_json_push(h->list, ev, &h->oom);
     h->count++;
     return 0;
 }
@@ -403,7 +431,7 @@ static void cmd_history(struct tocsin_control *c, struct client *cl, json_t *req
 {
     const char *name = json_string_value(json_object_get(req, "service"));
     json_int_t since = json_integer_value(json_object_get(req, "since_ms"));
-    struct history_ctx h = {json_array(), 0};
+    struct history_ctx h = {json_array(), 0, 0};
 
     if (!c->status->store) {
         json_decref(h.list);
@@ -418,6 +446,11 @@ static void cmd_history(struct tocsin_control *c, struct client *cl, json_t *req
     if (tocsin_history_list(c->status->store, name, (int64_t)since, history_one, &h) < 0) {
         json_decref(h.list);
         reply_error(c, cl, "cannot read the history (see the daemon's log)");
+        return;
+    }
+    if (h.oom || !h.list) {
+        json_decref(h.list);
+        reply_error(c, cl, "out of memory");
         return;
     }
     reply(c, cl, json_pack("{s:b, s:o}", "ok", 1, "events", h.list));
@@ -568,12 +601,18 @@ void tocsin_control_result(struct tocsin_control *c, uint32_t svc)
         struct client *cl = &c->clients[i];
 
         if (cl->fd >= 0 && cl->waiting_svc == (long)svc) {
+            const char *full = c->status->views[svc].output;
             json_t *o = service_json(c, svc);
+            int bad = !o;
 
             cl->waiting_svc = -1;
-            json_object_set_new(o, "full_output", json_string(c->status->views[svc].output
-                                                              ? c->status->views[svc].output : ""));
-            reply(c, cl, json_pack("{s:b, s:o}", "ok", 1, "service", o));
+            tocsin_json_set(o, "full_output", tocsin_json_text(full ? full : ""), &bad);
+            if (bad) {
+                json_decref(o);
+                reply_error(c, cl, "out of memory");
+            } else {
+                reply(c, cl, json_pack("{s:b, s:o}", "ok", 1, "service", o));
+            }
         }
     }
 }

@@ -5,7 +5,7 @@
  * peers are also checked with SO_PEERCRED: root, the daemon's own user and
  * members of the tocsin group only). Each request is one line of JSON,
  * {"cmd": "...", ...}, and gets one line of JSON back, {"ok": true, ...}
- * or {"ok": false, "error": "..."}. See docs/control.md.
+ * or {"ok": false, "error": "..."}. See docs/internals/control.md.
  */
 #ifndef TOCSIN_CONTROL_H
 #define TOCSIN_CONTROL_H

@@ -9,7 +9,7 @@
  * daemon's struct tocsin_status; nothing is shared with another thread.
  *
  * The `http { ... }` section of the configuration is read by
- * config/http-conf.h. See docs/http.md.
+ * config/http-conf.h. See docs/internals/http.md.
  */
 #ifndef TOCSIN_HTTPD_H
 #define TOCSIN_HTTPD_H

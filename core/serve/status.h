@@ -10,21 +10,9 @@
 #include <time.h>
 
 #include "alerting/alerting.h"
+#include "base/hist.h"
 #include "config/config.h"
 #include "alerting/store.h"
-
-/* A cumulative histogram with fixed upper bounds (Prometheus style). */
-#define TOCSIN_HIST_BOUNDS 14
-struct tocsin_histogram {
-    double bounds[TOCSIN_HIST_BOUNDS]; /* seconds, increasing */
-    uint64_t counts[TOCSIN_HIST_BOUNDS + 1]; /* per bucket; last is +Inf */
-    double sum;                   /* seconds */
-    uint64_t count;
-};
-
-/* Bounds 1 ms .. 60 s. */
-void tocsin_histogram_init(struct tocsin_histogram *h);
-void tocsin_histogram_add(struct tocsin_histogram *h, double seconds);
 
 struct tocsin_status {
     const struct tocsin_config *conf;
@@ -34,8 +22,10 @@ struct tocsin_status {
     time_t started;                          /* wall clock */
     uint64_t checks_total;                   /* results applied */
     uint64_t worker_restarts;
-    struct tocsin_histogram check_duration;  /* how long checks ran */
-    struct tocsin_histogram lateness;        /* how late checks started */
+    struct tocsin_histogram check_duration;  /* how long checks ran, since
+                                                the start (base/hist.h) */
+    struct tocsin_histogram lateness;        /* how late checks started,
+                                                since the start */
     /* How far behind the scheduler is now: the age of the most overdue
      * check not yet handed to a worker (0 when none is overdue), in us. */
     int64_t (*overdue_us)(void *ud);

@@ -3,9 +3,12 @@ its socket may not be used (as another user than the daemon's), 1 when
 the daemon refuses (an unknown service), 2 for bad usage; each with a
 message that says what is wrong."""
 import os
+import re
 import socket
 import subprocess
+import tempfile
 import threading
+import time
 import unittest
 
 from tocsintest import (BUILDDIR, PLUGIN_PATH, ConfDir, DaemonTest, run_unprivileged,
@@ -167,6 +170,47 @@ class WithDaemon(DaemonTest):
         self.assertEqual(p.stderr, "tocsinctl: permission denied: root or the tocsin group "
                                    "only\n", show(p))
         self.assertTrue(self.daemon.alive(), "the daemon lives on")
+
+
+class InvalidUtf8Output(DaemonTest):
+    """A check whose output is not UTF-8: the control socket repairs it
+    (each bad byte becomes U+FFFD) instead of dropping the service or
+    answering "out of memory"."""
+
+    def setUp(self):
+        fd, script = tempfile.mkstemp(prefix="tocsin-garbled-", suffix=".sh")
+        self.addCleanup(os.unlink, script)
+        with os.fdopen(fd, "w") as f:
+            f.write("#!/bin/sh\nprintf '\\377\\376 bad'\nexit 2\n")
+        os.chmod(script, 0o755)
+        d = self.start("max_check_spread = 1s\n" + SERVICE +
+                       f'service "garbled" {{\n    check = "nagios"\n    command = "{script}"\n'
+                       f'    interval = 1s\n    max_attempts = 1\n}}\n')
+        d.wait_for(r"tocsind \S+ started: ", timeout=10)
+        d.wait_for(r"service 'garbled' on \S+", timeout=10)
+
+    def ctl(self, *args):
+        return subprocess.run([TOCSINCTL, "-c", self.conf.path, "-p", PLUGIN_PATH, *args],
+                              capture_output=True, timeout=30)
+
+    def test_status_check_and_history_show_the_service(self):
+        p = self.ctl("status")
+        self.assertEqual(p.returncode, 0, f"expected status to succeed; got {p!r}")
+        self.assertRegex(p.stdout, rb"(?m)^CRITICAL +garbled +\S+ +\S+ +\xef\xbf\xbd\xef\xbf\xbd bad",
+                         f"expected garbled listed with its output repaired; got {p.stdout!r}")
+        p = self.ctl("check", "garbled")
+        self.assertEqual((p.returncode, p.stdout),
+                         (0, b"CRITICAL: \xef\xbf\xbd\xef\xbf\xbd bad\n"),
+                         f"expected the check's repaired output; got {p!r}")
+        deadline = time.monotonic() + 20
+        while True:
+            p = self.ctl("history", "garbled")
+            self.assertEqual(p.returncode, 0, f"expected history to succeed; got {p!r}")
+            if re.search(rb"(?m)^\S+ \S+  garbled ", p.stdout):
+                break
+            self.assertLess(time.monotonic(), deadline,
+                            f"expected history events of garbled; got {p.stdout!r}")
+            time.sleep(0.2)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "base/check-run.h"
 #include "lib/check.h"
 #include "lib/nagios.h"
 

@@ -1,5 +1,5 @@
 /*
- * test_httpd.c - the pure parts of the HTTP endpoint (core/serve/httpd.c):
+ * test_httpd.c - the pure parts of the HTTP endpoint (core/serve/http-*.c):
  * listen addresses, UTF-8 repair, HTML and Prometheus escaping, sample
  * numbers, units, the token comparison and RFC 3339 times.
  */

@@ -1,0 +1,475 @@
+/*
+ * tocsind-loop.c - the daemon's event loop: one thread around epoll. It
+ * hands due services to the workers, applies their results (state, logs,
+ * alerts, groups, the next run), passes notifiers' answers to alerting,
+ * serves the control socket and the HTTP endpoint, and handles signals
+ * (a signalfd: SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1). It never calls
+ * plugin code itself.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "engine/group.h"
+#include "lib/nagios.h"
+#include "programs/tocsind.h"
+
+#define OUTPUT_KEEP 8192            /* bytes of each service's last output kept */
+
+/* The stats line reads lateness from d->lateness, which then starts over;
+ * the status's histograms, which /metrics shows, keep counting. */
+void tocsin_daemon_report_stats(struct tocsin_daemon *d, const char *why)
+{
+    int64_t now = tocsin_mono_us();
+    double secs = (double)(now - d->stats_since) / 1e6;
+
+    tocsin_info("stats (%s): checks=%llu seconds=%.3f rate=%.1f/s lateness_us "
+                "p50=%lld p99=%lld max=%lld inflight=%u worker_restarts=%llu",
+                why, (unsigned long long)d->checks, secs,
+                secs > 0 ? (double)d->checks / secs : 0.0,
+                (long long)tocsin_histogram_percentile_us(&d->lateness, 50),
+                (long long)tocsin_histogram_percentile_us(&d->lateness, 99),
+                (long long)d->lateness.max_us, tocsin_pool_inflight(&d->pool),
+                (unsigned long long)d->pool.restarts);
+    tocsin_histogram_init(&d->lateness);
+    d->checks = 0;
+    d->stats_since = now;
+}
+
+/* The first line of `text`, at most `max` bytes, into `out`. */
+static void first_line(const char *text, size_t len, struct tocsin_buf *out, size_t max)
+{
+    const char *nl = memchr(text, '\n', len);
+    size_t n = nl ? (size_t)(nl - text) : len;
+
+    tocsin_buf_append(out, text, n > max ? max : n);
+}
+
+static void apply_result(struct tocsin_daemon *d, uint32_t svc, enum tocsin_state state,
+                         const char *text, size_t len);
+
+/* Keep the last output of `svc` (at most OUTPUT_KEEP bytes) in its view;
+ * an output equal to the one kept is not copied again. */
+static void keep_output(struct tocsin_daemon *d, uint32_t svc, const char *text, size_t len)
+{
+    struct tocsin_svc_view *v = &d->views[svc];
+    char *copy;
+
+    if (len > OUTPUT_KEEP)
+        len = OUTPUT_KEEP;
+    if (v->output && strlen(v->output) == len && memcmp(v->output, text, len) == 0)
+        return;
+    copy = strndup(text, len);
+    if (!copy)
+        return;
+    free(v->output);
+    v->output = copy;
+}
+
+/* Judge again every group `svc` belongs to. */
+static void update_groups(struct tocsin_daemon *d, uint32_t svc)
+{
+    const struct tocsin_service_conf *s = &d->conf->services[svc];
+    struct tocsin_buf out = TOCSIN_BUF_INIT;
+    size_t i;
+
+    for (i = 0; i < s->ngroups; i++) {
+        uint32_t g = s->groups[i];
+        enum tocsin_state st;
+
+        tocsin_buf_reset(&out);
+        st = tocsin_group_eval(d->conf, g, d->views, &out);
+        apply_result(d, g, st, tocsin_buf_str(&out), out.len);
+    }
+    tocsin_buf_free(&out);
+}
+
+/*
+ * Apply one result to service `svc`: state machine, logs, alerts, and the
+ * next run.
+ */
+static void apply_result(struct tocsin_daemon *d, uint32_t svc, enum tocsin_state state,
+                         const char *text, size_t len)
+{
+    const struct tocsin_service_conf *s = &d->conf->services[svc];
+    struct tocsin_daemon_svc *ds = &d->svcs[svc];
+    struct tocsin_svc_view *v = &d->views[svc];
+    struct tocsin_flap_conf flap = {s->flap_detection, s->flap_low, s->flap_high};
+    struct tocsin_svc_state st;
+    struct tocsin_svc_change ch;
+    struct tocsin_buf line = TOCSIN_BUF_INIT;
+    int64_t now = tocsin_mono_us();
+
+    tocsin_daemon_state_get(d, svc, &st);
+    tocsin_svc_apply(&st, state, s->max_attempts, &flap, &ch);
+    tocsin_daemon_state_put(d, svc, &st);
+    keep_output(d, svc, text, len);
+    v->last_check = time(NULL);
+    if (ch.hard_change || ch.first)
+        v->last_change = v->last_check;
+    /* Most results change nothing and are logged only at debug level:
+     * build the line only when it will be written. */
+    if (ch.hard_change || ch.soft_problem || ch.soft_recovery || ch.first ||
+        tocsin_log_enabled(TOCSIN_LOG_DEBUG))
+        first_line(text, len, &line, 1024);
+    if (ch.hard_change) {
+        tocsin_info("service '%s' on %s: %s -> %s (hard, attempt %d/%d): %s",
+                    s->inst.name, s->host, tocsin_state_name(ch.old_hard),
+                    tocsin_state_name(st.hard_state), st.attempt,
+                    s->max_attempts, tocsin_buf_str(&line));
+        tocsin_alerting_hard_change(d->alerting, svc, ch.old_hard, v->last_change);
+    } else if (ch.soft_problem) {
+        tocsin_info("service '%s' on %s: %s (soft, attempt %d/%d): %s", s->inst.name,
+                    s->host, tocsin_state_name(state), st.attempt, s->max_attempts,
+                    tocsin_buf_str(&line));
+    } else if (ch.soft_recovery) {
+        tocsin_info("service '%s' on %s: OK again before the problem became hard: %s",
+                    s->inst.name, s->host, tocsin_buf_str(&line));
+    } else if (ch.first) {
+        tocsin_info("service '%s' on %s: first result %s: %s", s->inst.name, s->host,
+                    tocsin_state_name(state), tocsin_buf_str(&line));
+    } else {
+        tocsin_debug("service '%s': %s: %s", s->inst.name, tocsin_state_name(state),
+                     tocsin_buf_str(&line));
+    }
+    if (ch.flap_started)
+        tocsin_warn("service '%s' on %s started flapping (%.1f%% state change >= %.1f%%)",
+                    s->inst.name, s->host, st.flap_percent, s->flap_high);
+    if (ch.flap_stopped)
+        tocsin_info("service '%s' on %s stopped flapping (%.1f%% state change < %.1f%%)",
+                    s->inst.name, s->host, st.flap_percent, s->flap_low);
+    tocsin_buf_free(&line);
+    if (ch.state_changed || ch.hard_change || ch.first || ch.flap_started || ch.flap_stopped)
+        tocsin_daemon_save_service(d, svc);
+    tocsin_alerting_result(d->alerting, svc, time(NULL));
+    tocsin_control_result(d->control, svc);
+    if (s->ngroups && (ch.hard_change || ch.first))
+        update_groups(d, svc);
+    if (s->is_group)
+        return;
+
+    ds->seq = 0;
+    if (ch.use_retry) {
+        tocsin_sched_set(&d->sched, svc, now + s->retry_interval_us);
+    } else {
+        /* Back to the service's phase, but never sooner than one interval
+         * after the run just done was due: a first run brought forward by
+         * max_check_spread, or a retry, must not add a run to the interval. */
+        ds->phase = tocsin_sched_next(ds->phase, s->interval_us, now);
+        if (ds->phase < ds->due + s->interval_us)
+            ds->phase += s->interval_us;
+        tocsin_sched_set(&d->sched, svc, ds->phase);
+    }
+}
+
+/* A worker's result: counted and recorded (lateness, duration), then
+ * applied. A result of a job no longer in flight is dropped. */
+static void on_result(void *ud, const struct tocsin_result_msg *r, const char *output,
+                      size_t len)
+{
+    struct tocsin_daemon *d = ud;
+    struct tocsin_daemon_svc *ds;
+    int64_t late;
+
+    if (r->svc >= d->conf->nservices)
+        return;
+    ds = &d->svcs[r->svc];
+    if (ds->seq != r->seq)
+        return;
+    d->checks++;
+    d->checks_total++;
+    d->status.checks_total = d->checks_total;
+    late = r->started_us - ds->due;
+    tocsin_histogram_add_us(&d->lateness, late);
+    tocsin_histogram_add_us(&d->status.lateness, late);
+    tocsin_histogram_add_us(&d->status.check_duration, r->duration_us);
+    if (r->flags & TOCSIN_RESULT_TIMED_OUT) {
+        const struct tocsin_service_conf *s = &d->conf->services[r->svc];
+        struct tocsin_buf msg = TOCSIN_BUF_INIT;
+
+        tocsin_buf_printf(&msg, "timed out after %g s", (double)s->timeout_us / 1e6);
+        if (len) {
+            /* Where the plugin says it was when time ran out. */
+            tocsin_buf_puts(&msg, ": ");
+            first_line(output, len, &msg, 1024);
+        }
+        apply_result(d, r->svc, s->timeout_state, tocsin_buf_str(&msg), msg.len);
+        tocsin_buf_free(&msg);
+        return;
+    }
+    apply_result(d, r->svc, (enum tocsin_state)r->state, output, len);
+}
+
+/* A job that produced no result: run again, or recorded as `state`. */
+static void on_lost(void *ud, uint32_t svc, uint32_t seq, int requeue,
+                    enum tocsin_state state, const char *why)
+{
+    struct tocsin_daemon *d = ud;
+    struct tocsin_daemon_svc *ds;
+
+    if (svc >= d->conf->nservices)
+        return;
+    ds = &d->svcs[svc];
+    if (ds->seq != seq)
+        return;
+    if (requeue) {
+        ds->seq = 0;
+        tocsin_sched_set(&d->sched, svc, tocsin_mono_us());
+        return;
+    }
+    d->checks++;
+    d->checks_total++;
+    tocsin_warn("service '%s': %s", d->conf->services[svc].inst.name, why);
+    apply_result(d, svc, state, why, strlen(why));
+}
+
+static void on_delivery(void *ud, uint32_t notifier, uint32_t seq,
+                        enum tocsin_delivery outcome, int64_t retry_after, const char *why)
+{
+    struct tocsin_daemon *d = ud;
+
+    tocsin_alerting_delivery(d->alerting, notifier, seq, outcome, retry_after,
+                             *why ? why : "no reason given");
+}
+
+/* Alerting hands a message to a notifier's worker. */
+static int send_to_notifier(void *ud, uint32_t notifier, uint32_t seq, const void *alerts,
+                            size_t len, uint32_t count)
+{
+    struct tocsin_daemon *d = ud;
+
+    if (tocsin_pool_alert(&d->pool, notifier, seq, alerts, len, count) < 0)
+        return -1;
+    tocsin_pool_flush(&d->pool);
+    return 0;
+}
+
+/* Control: run a service now. */
+static void control_check_now(void *ud, uint32_t svc)
+{
+    struct tocsin_daemon *d = ud;
+
+    if (!d->svcs[svc].seq)
+        tocsin_sched_set(&d->sched, svc, tocsin_mono_us());
+}
+
+static struct tocsin_alerting *control_alerting(void *ud)
+{
+    return ((struct tocsin_daemon *)ud)->alerting;
+}
+
+/* The age of the most overdue check not handed to a worker yet. */
+static int64_t status_overdue(void *ud)
+{
+    struct tocsin_daemon *d = ud;
+    struct tocsin_sched_item it;
+    int64_t now = tocsin_mono_us();
+
+    if (tocsin_sched_peek(&d->sched, &it) < 0 || it.due >= now)
+        return 0;
+    return now - it.due;
+}
+
+static int status_workers_up(void *ud, int *total)
+{
+    struct tocsin_daemon *d = ud;
+    int i, up = 0;
+
+    for (i = 0; i < d->pool.ncheck; i++)
+        if (d->pool.workers[i].fd >= 0)
+            up++;
+    *total = d->pool.ncheck;
+    return up;
+}
+
+void tocsin_daemon_pool_events(struct tocsin_daemon *d, struct tocsin_pool_events *ev)
+{
+    ev->result = on_result;
+    ev->lost = on_lost;
+    ev->delivery = on_delivery;
+    ev->ud = d;
+}
+
+void tocsin_daemon_alerting_hooks(struct tocsin_daemon *d, struct tocsin_alerting_hooks *hooks)
+{
+    hooks->send = send_to_notifier;
+    hooks->ud = d;
+}
+
+void tocsin_daemon_control_ops(struct tocsin_daemon *d, struct tocsin_control_ops *ops)
+{
+    ops->check_now = control_check_now;
+    ops->reload = tocsin_daemon_reload;
+    ops->alerting = control_alerting;
+    ops->ud = d;
+}
+
+void tocsin_daemon_status_hooks(struct tocsin_daemon *d)
+{
+    d->status.overdue_us = status_overdue;
+    d->status.workers_up = status_workers_up;
+    d->status.ud = d;
+}
+
+/* Within max_check_spread of `now`, at the service's own phase (from its
+ * name), so that neither a start nor a reload floods the machine. Groups
+ * are not scheduled: their members' results judge them. */
+void tocsin_daemon_schedule_first(struct tocsin_daemon *d, size_t i, int64_t now)
+{
+    const struct tocsin_service_conf *s = &d->conf->services[i];
+    int64_t offset = tocsin_sched_spread(s->inst.name, s->interval_us);
+    int64_t window = s->interval_us < d->conf->max_check_spread_us
+        ? s->interval_us : d->conf->max_check_spread_us;
+
+    if (s->is_group)
+        return;
+    d->svcs[i].phase = now + offset - s->interval_us;
+    d->svcs[i].due = now + (window > 0 ? offset % window : 0);
+    tocsin_sched_set(&d->sched, (uint32_t)i, d->svcs[i].due);
+}
+
+static void handle_signals(struct tocsin_daemon *d)
+{
+    struct signalfd_siginfo si;
+
+    while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        switch (si.ssi_signo) {
+        case SIGCHLD:
+            tocsin_pool_reap(&d->pool);
+            break;
+        case SIGTERM:
+        case SIGINT:
+            tocsin_info("received %s, stopping", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+            d->stopping = 1;
+            break;
+        case SIGHUP: {
+            struct tocsin_buf errors = TOCSIN_BUF_INIT;
+
+            tocsin_info("SIGHUP: reloading %s", d->conf_path);
+            tocsin_daemon_reload(d, &errors);
+            tocsin_buf_free(&errors);
+            break;
+        }
+        case SIGUSR1:
+            tocsin_daemon_report_stats(d, "SIGUSR1");
+            break;
+        }
+    }
+}
+
+/*
+ * Wait up to `timeout_us` for events. epoll_pwait2() takes the timeout
+ * to the microsecond; where the kernel lacks it, epoll_wait() is used with
+ * the timeout rounded up to the millisecond.
+ */
+static int wait_events(struct tocsin_daemon *d, struct epoll_event *events, int max,
+                       int64_t timeout_us)
+{
+    static int have_pwait2 = 1;
+    struct timespec ts;
+    int n;
+
+    if (have_pwait2) {
+        ts = tocsin_us_to_timespec(timeout_us);
+        n = epoll_pwait2(d->epfd, events, max, &ts, NULL);
+        if (n >= 0 || errno != ENOSYS)
+            return n;
+        have_pwait2 = 0;
+    }
+    return epoll_wait(d->epfd, events, max, (int)((timeout_us + 999) / 1000));
+}
+
+/*
+ * Hand every due service to a worker, in due order, until none is due or
+ * the pool is full (then returns 1: the rest waits for results). A service
+ * no worker can take now (-2) is tried again in 10 ms. O(k log n) for k
+ * services handed out.
+ */
+static int submit_due(struct tocsin_daemon *d, int64_t now)
+{
+    struct tocsin_sched_item it;
+    int rc;
+
+    while (tocsin_sched_peek(&d->sched, &it) == 0 && it.due <= now) {
+        uint32_t seq = ++d->next_seq;
+
+        if (seq == 0)
+            seq = ++d->next_seq;
+        rc = tocsin_pool_submit(&d->pool, it.id, seq);
+        if (rc == -2) {
+            tocsin_sched_set(&d->sched, it.id, now + 10000);
+            continue;
+        }
+        if (rc < 0)
+            return 1;
+        tocsin_sched_pop(&d->sched, &it);
+        d->svcs[it.id].seq = seq;
+        d->svcs[it.id].due = it.due;
+    }
+    return 0;
+}
+
+/*
+ * The earliest of `wake` and what every timer wants: worker deadlines,
+ * the next due service (unless the pool is full), the HTTP endpoint's
+ * timers and alerting's (run first when already due; its clock is the
+ * wall clock in ms).
+ */
+static int64_t next_wake(struct tocsin_daemon *d, int64_t now, int64_t wake, int full)
+{
+    struct tocsin_sched_item it;
+    int64_t enforce = tocsin_pool_enforce(&d->pool, now), wall, next;
+
+    if (enforce < wake)
+        wake = enforce;
+    if (!full && tocsin_sched_peek(&d->sched, &it) == 0 && it.due < wake)
+        wake = it.due;
+    wake = tocsin_httpd_tick(d->httpd, now, wake);
+    wall = tocsin_wall_ms();
+    next = tocsin_alerting_next(d->alerting);
+    if (wall >= next)
+        next = tocsin_alerting_tick(d->alerting, wall);
+    if (now + (next - wall) * 1000 < wake)
+        wake = now + (next - wall) * 1000;
+    return wake;
+}
+
+int tocsin_daemon_run(struct tocsin_daemon *d)
+{
+    struct epoll_event events[128];
+
+    while (!d->stopping) {
+        int64_t now = tocsin_mono_us(), wake;
+        int n, i, full;
+
+        d->status.worker_restarts = d->pool.restarts;
+        full = submit_due(d, now);
+        tocsin_pool_flush(&d->pool);
+        wake = next_wake(d, now, now + 1000000, full);
+        n = wait_events(d, events, 128, wake <= now ? 0 : wake - now);
+        if (n < 0 && errno != EINTR) {
+            tocsin_error("epoll_wait: %s", strerror(errno));
+            return -1;
+        }
+        for (i = 0; i < n; i++) {
+            uint64_t tag = events[i].data.u64;
+
+            if (tag == TOCSIN_DAEMON_SIGNAL_TAG)
+                handle_signals(d);
+            else if (tag & TOCSIN_CONTROL_TAG)
+                tocsin_control_ready(d->control, (uint32_t)(tag & 0xffffffffu), events[i].events);
+            else if (tag == TOCSIN_DAEMON_HTTPD_TAG)
+                tocsin_httpd_run(d->httpd);
+            else if (tag & TOCSIN_POOL_TAG)
+                tocsin_pool_ready(&d->pool, (int)(tag & 0xffffffffu), events[i].events);
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,206 @@
+/*
+ * tocsind-reload.c - a new configuration while the daemon runs (SIGHUP,
+ * tocsinctl reload): read and check it, map each service of the old one
+ * to the new, say what takes effect only at a restart, and start the
+ * workers and alerting again on the new one. A configuration with an
+ * error changes nothing.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "config/http-conf.h"
+#include "programs/tocsind.h"
+
+/* The per-service arrays of the configuration being taken. */
+struct reload_map {
+    struct tocsin_daemon_svc *svcs;
+    struct tocsin_svc_view *views;
+    struct tocsin_sched sched;
+    size_t kept, added, changed, removed;
+};
+
+/*
+ * Read `d->conf_path` again and check it as a start would, plus what may
+ * not change while running (state_dir). Returns the configuration, or
+ * NULL with the problems appended to `errors`.
+ */
+static struct tocsin_config *load_new(struct tocsin_daemon *d, struct tocsin_buf *errors)
+{
+    size_t before = errors->len;
+    struct tocsin_config *conf = tocsin_config_load(d->conf_path, &d->reg, errors);
+
+    if (conf && tocsin_validate_setups(conf, errors) < 0)
+        tocsin_buf_printf(errors, "%s:1: cannot check plugin options: %s\n", d->conf_path,
+                          strerror(errno));
+    if (conf && strcmp(conf->state_dir, d->conf->state_dir) != 0)
+        tocsin_buf_printf(errors, "%s:1: state_dir cannot change while tocsind runs "
+                          "(restart it to move from %s to %s)\n", d->conf_path,
+                          d->conf->state_dir, conf->state_dir);
+    if (conf && errors->len != before) {
+        tocsin_config_free(conf);
+        conf = NULL;
+    }
+    return conf;
+}
+
+/* Warn about the settings of `next` that the running daemon keeps from
+ * `prev` until it is restarted. */
+static void warn_restart_only(const struct tocsin_config *prev, const struct tocsin_config *next)
+{
+    char what[64];
+
+    if (strcmp(next->control_socket, prev->control_socket) != 0)
+        tocsin_warn("reload: control_socket changes from %s to %s only at a restart",
+                    prev->control_socket, next->control_socket);
+    if (tocsin_http_conf_restart_needed(prev->http, next->http, what, sizeof(what)))
+        tocsin_warn("reload: changes to the http section (%s) take effect at a restart",
+                    what);
+}
+
+/*
+ * Map every service of the new configuration (d->conf, with its hashes in
+ * d->svc_hash) to the old one (`old`, `old_hash`): one found by name with
+ * the same definition takes the old state and due time (one that was
+ * running is due at once); any other starts afresh. The old views' outputs
+ * move to the new views. O(services): the name index is a hash.
+ */
+static void map_services(struct tocsin_daemon *d, const struct tocsin_config *old,
+                         const uint64_t *old_hash, struct reload_map *m, int64_t now)
+{
+    const struct tocsin_config *conf = d->conf;
+    size_t i;
+
+    for (i = 0; i < conf->nservices; i++) {
+        long o = tocsin_config_find_service(old, conf->services[i].inst.name);
+
+        if (o >= 0 && old_hash[o] == d->svc_hash[i]) {
+            int64_t due = tocsin_sched_due(&d->sched, (uint32_t)o);
+
+            m->svcs[i] = d->svcs[o];
+            m->views[i] = d->views[o];
+            d->views[o].output = NULL;
+            m->svcs[i].seq = 0;
+            if (!conf->services[i].is_group)
+                tocsin_sched_set(&m->sched, (uint32_t)i, due >= 0 ? due : now);
+            m->kept++;
+            continue;
+        }
+        if (o >= 0)
+            m->changed++;
+        else
+            m->added++;
+    }
+    m->removed = old->nservices - m->kept - m->changed;
+}
+
+/* Log the reasons of a refused reload, the lines appended to `errors`
+ * from `from` on. */
+static void log_refusal(const struct tocsin_buf *errors, size_t from)
+{
+    tocsin_error("reload refused, the running configuration stays:");
+    tocsin_daemon_log_lines(TOCSIN_LOG_ERROR, tocsin_buf_str(errors) + from);
+}
+
+/*
+ * Services whose definition did not change keep their state and schedule
+ * (one that was running is run again at once), removed ones are dropped,
+ * new and changed ones start afresh, spread like at a start. The workers
+ * are replaced, since they hold the configuration they were forked with;
+ * alerting state comes back from the store. Should the workers not start
+ * again, the daemon stops.
+ */
+int tocsin_daemon_reload(void *ud, struct tocsin_buf *errors)
+{
+    struct tocsin_daemon *d = ud;
+    struct tocsin_pool_events ev;
+    struct tocsin_alerting_hooks hooks;
+    struct tocsin_config *old = d->conf, *conf;
+    struct reload_map m;
+    size_t before = errors->len, i;
+    int64_t t0 = tocsin_mono_us(), now;
+    uint64_t *old_hash = d->svc_hash;
+
+    memset(&m, 0, sizeof(m));
+    tocsin_daemon_pool_events(d, &ev);
+    tocsin_daemon_alerting_hooks(d, &hooks);
+    conf = load_new(d, errors);
+    if (!conf)
+        goto refuse;
+    m.svcs = calloc(conf->nservices ? conf->nservices : 1, sizeof(*m.svcs));
+    m.views = calloc(conf->nservices ? conf->nservices : 1, sizeof(*m.views));
+    if (!m.svcs || !m.views || tocsin_sched_init(&m.sched, (uint32_t)conf->nservices) < 0) {
+        tocsin_buf_printf(errors, "%s:1: out of memory\n", d->conf_path);
+        goto refuse;
+    }
+    warn_restart_only(old, conf);
+
+    /* From here on the new configuration is taken. */
+    tocsin_pool_stop(&d->pool);
+    tocsin_alerting_free(d->alerting);
+    d->alerting = NULL;
+    if (d->store)
+        tocsin_outbox_release(d->store);
+    d->conf = conf;
+    d->svc_hash = NULL;
+    if (tocsin_daemon_hash_services(d) < 0) {
+        d->conf = old;
+        d->svc_hash = old_hash;
+        tocsin_config_free(conf);
+        conf = NULL;
+        tocsin_buf_printf(errors, "%s:1: out of memory\n", d->conf_path);
+        goto restart_old;
+    }
+    now = tocsin_mono_us();
+    map_services(d, old, old_hash, &m, now);
+    for (i = 0; i < old->nservices; i++)
+        free(d->views[i].output);
+    free(d->svcs);
+    free(d->views);
+    tocsin_sched_free(&d->sched);
+    d->svcs = m.svcs;
+    d->views = m.views;
+    d->sched = m.sched;
+    m.svcs = NULL;
+    m.views = NULL;
+    memset(&m.sched, 0, sizeof(m.sched));
+    for (i = 0; i < conf->nservices; i++)
+        if (!d->views[i].checked && !tocsin_sched_has(&d->sched, (uint32_t)i))
+            tocsin_daemon_schedule_first(d, i, now);
+    free(old_hash);
+    old_hash = NULL;
+    tocsin_config_free(old);
+    old = NULL;
+restart_old:
+    d->alerting = tocsin_alerting_new(d->conf, d->store, d->views, &hooks);
+    if (d->alerting)
+        tocsin_alerting_restore(d->alerting);
+    d->status.conf = d->conf;
+    d->status.views = d->views;
+    d->status.alerting = d->alerting;
+    tocsin_control_reset(d->control);
+    if (!d->alerting || tocsin_pool_start(&d->pool, d->conf, d->nworkers, d->epfd, &ev) < 0) {
+        tocsin_error("reload: cannot start the workers again; stopping");
+        d->stopping = 1;
+    }
+    free(m.svcs);
+    free(m.views);
+    tocsin_sched_free(&m.sched);
+    malloc_trim(0);
+    if (old)
+        return -1;
+    tocsin_info("configuration reloaded in %.1f ms: %zu services (%zu kept, %zu new, %zu "
+                "changed, %zu removed), %zu notifiers", (double)(tocsin_mono_us() - t0) / 1000,
+                conf->nservices, m.kept, m.added, m.changed, m.removed, conf->nnotifiers);
+    return 0;
+refuse:
+    tocsin_config_free(conf);
+    free(m.svcs);
+    free(m.views);
+    tocsin_sched_free(&m.sched);
+    log_refusal(errors, before);
+    return -1;
+}

@@ -1,0 +1,129 @@
+/*
+ * tocsind-state.c - each service's state in the daemon: its view is the
+ * one record of it, with the flap ring beside it; the state machine
+ * (engine/service.h) works on the two put together. What a restart must
+ * not forget is saved in the store on every change and restored at start.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "programs/tocsind.h"
+
+/* Before its first result a service's view is all zero; the machine then
+ * starts from tocsin_svc_init(). O(1). */
+void tocsin_daemon_state_get(const struct tocsin_daemon *d, uint32_t svc,
+                             struct tocsin_svc_state *st)
+{
+    const struct tocsin_svc_view *v = &d->views[svc];
+    const struct tocsin_daemon_svc *ds = &d->svcs[svc];
+
+    tocsin_svc_init(st);
+    if (!v->checked)
+        return;
+    st->state = v->state;
+    st->hard_state = v->hard_state;
+    st->is_hard = v->is_hard;
+    st->attempt = v->attempt;
+    st->checked = 1;
+    st->flapping = v->flapping;
+    memcpy(st->history, ds->history, sizeof(st->history));
+    st->hist_count = ds->hist_count;
+    st->hist_next = ds->hist_next;
+    st->flap_percent = ds->flap_percent;
+}
+
+void tocsin_daemon_state_put(struct tocsin_daemon *d, uint32_t svc,
+                             const struct tocsin_svc_state *st)
+{
+    struct tocsin_svc_view *v = &d->views[svc];
+    struct tocsin_daemon_svc *ds = &d->svcs[svc];
+
+    v->state = st->state;
+    v->hard_state = st->hard_state;
+    v->is_hard = st->is_hard;
+    v->attempt = st->attempt;
+    v->checked = st->checked;
+    v->flapping = st->flapping;
+    memcpy(ds->history, st->history, sizeof(ds->history));
+    ds->hist_count = st->hist_count;
+    ds->hist_next = st->hist_next;
+    ds->flap_percent = st->flap_percent;
+}
+
+/* The hashes are kept because saving a service, on each of its state
+ * changes, writes its definition's hash. O(services). */
+int tocsin_daemon_hash_services(struct tocsin_daemon *d)
+{
+    size_t i;
+
+    free(d->svc_hash);
+    d->svc_hash = calloc(d->conf->nservices ? d->conf->nservices : 1, sizeof(uint64_t));
+    if (!d->svc_hash)
+        return -1;
+    for (i = 0; i < d->conf->nservices; i++)
+        d->svc_hash[i] = tocsin_config_service_hash(&d->conf->services[i]);
+    return 0;
+}
+
+/* What is kept of a service across restarts (state kind "service"). The
+ * layout is that of the store's existing records: keep it. */
+struct saved_service {
+    uint64_t hash;              /* its definition when saved */
+    struct tocsin_svc_state st;
+    int64_t last_change, last_check;
+    /* followed by the last output */
+};
+
+/* Called on state changes only, so that a restart neither re-alerts nor
+ * forgets a problem (results that change nothing are not written). One
+ * store write. */
+void tocsin_daemon_save_service(struct tocsin_daemon *d, uint32_t svc)
+{
+    struct tocsin_buf blob = TOCSIN_BUF_INIT;
+    struct saved_service ss;
+    const char *out = d->views[svc].output ? d->views[svc].output : "";
+
+    if (!d->store)
+        return;
+    memset(&ss, 0, sizeof(ss));
+    ss.hash = d->svc_hash[svc];
+    tocsin_daemon_state_get(d, svc, &ss.st);
+    ss.last_change = d->views[svc].last_change;
+    ss.last_check = d->views[svc].last_check;
+    if (tocsin_buf_append(&blob, &ss, sizeof(ss)) == 0 &&
+        tocsin_buf_append(&blob, out, strlen(out)) == 0)
+        tocsin_state_put(d->store, "service", d->conf->services[svc].inst.name, blob.data,
+                         blob.len);
+    tocsin_buf_free(&blob);
+}
+
+/* One saved record: taken when its service still exists with the same
+ * definition and had a result. O(1) (the configuration's name index). */
+static int restore_service(void *ud, const char *name, const void *blob, size_t len)
+{
+    struct tocsin_daemon *d = ud;
+    struct saved_service ss;
+    long svc = tocsin_config_find_service(d->conf, name);
+    struct tocsin_svc_view *v;
+
+    if (svc < 0 || len < sizeof(ss))
+        return 0;
+    memcpy(&ss, blob, sizeof(ss));
+    if (ss.hash != d->svc_hash[svc] || !ss.st.checked)
+        return 0; /* redefined since: it starts afresh */
+    ss.st.checked = 1;
+    tocsin_daemon_state_put(d, (uint32_t)svc, &ss.st);
+    v = &d->views[svc];
+    v->last_change = (time_t)ss.last_change;
+    v->last_check = (time_t)ss.last_check;
+    free(v->output);
+    v->output = strndup((const char *)blob + sizeof(ss), len - sizeof(ss));
+    return 0;
+}
+
+/* Reads every saved service record: O(records). */
+void tocsin_daemon_restore_services(struct tocsin_daemon *d)
+{
+    if (d->store)
+        tocsin_state_each(d->store, "service", restore_service, d);
+}

@@ -1,0 +1,541 @@
+/*
+ * http-server.c - the HTTP endpoint's server: the listening socket, TLS
+ * files, libmicrohttpd in external epoll mode, the bearer token, routing
+ * of each request to its answer, connection limits, and the helpers every
+ * answer uses (headers, JSON bodies, errors). See httpd.h and docs/internals/http.md.
+ *
+ * libmicrohttpd runs without threads of its own (MHD_USE_EPOLL): its epoll
+ * descriptor sits in the daemon's epoll set, and every request is answered
+ * within the MHD_run() call that read it, from struct tocsin_status. The
+ * listening socket is made here rather than by libmicrohttpd, so that a
+ * bad address or a port in use is reported with the system's own reason.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "serve/http-internal.h"
+#include "serve/svc-json.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "tocsin-plugin.h"
+
+#define PEM_MAX (1024 * 1024)        /* largest certificate or key file read */
+#define CONNECTION_LIMIT 16          /* open connections at most: each may hold a whole answer */
+#define CONNECTION_TIMEOUT_S 10      /* idle connections are closed after this */
+#define CONNECTION_MEMORY (256 * 1024) /* per connection: request, and the send buffer */
+
+int tocsin_http_token_equal(const char *given, const char *want)
+{
+    size_t glen = strlen(given), wlen = strlen(want), i;
+    volatile unsigned char diff = glen != wlen;
+
+    for (i = 0; i < wlen; i++)
+        diff |= (unsigned char)want[i] ^ (unsigned char)(i < glen ? given[i] : 0);
+    return diff == 0;
+}
+
+/* libmicrohttpd's log: kept while starting (to explain a failure), then
+ * logged at debug level only, since any client can provoke its messages
+ * (a plain request to the TLS port, a connection dropped halfway). They
+ * never contain request headers. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    struct tocsin_httpd *h = cls;
+    struct tocsin_buf msg = TOCSIN_BUF_INIT;
+
+    tocsin_buf_vprintf(&msg, fmt, ap);
+    while (msg.len && (msg.data[msg.len - 1] == '\n' || msg.data[msg.len - 1] == ' '))
+        msg.data[--msg.len] = '\0';
+    if (h->starting) {
+        if (h->start_log.len)
+            tocsin_buf_puts(&h->start_log, h->start_log.data[h->start_log.len - 1] == '.'
+                            ? " " : "; ");
+        tocsin_buf_puts(&h->start_log, tocsin_buf_str(&msg));
+    } else {
+        tocsin_debug("http: %s", tocsin_buf_str(&msg));
+    }
+    tocsin_buf_free(&msg);
+}
+
+/* Read a whole PEM file (at most PEM_MAX bytes) into a new string. Returns
+ * it, or NULL with the reason logged. */
+static char *read_pem(const char *what, const char *path, size_t *len_out)
+{
+    struct tocsin_buf text = TOCSIN_BUF_INIT;
+    char chunk[4096];
+    char *out = NULL;
+    ssize_t n;
+    int fd;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        tocsin_error("http: %s %s: %s", what, path, strerror(errno));
+        return NULL;
+    }
+    while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            tocsin_error("http: %s %s: %s", what, path, strerror(errno));
+            goto out;
+        }
+        if (text.len + (size_t)n > PEM_MAX) {
+            tocsin_error("http: %s %s: larger than %d bytes", what, path, PEM_MAX);
+            goto out;
+        }
+        tocsin_buf_append(&text, chunk, (size_t)n);
+    }
+    if (text.oom) {
+        tocsin_error("http: %s %s: out of memory", what, path);
+        goto out;
+    }
+    if (!strstr(tocsin_buf_str(&text), "-----BEGIN ")) {
+        tocsin_error("http: %s %s: not a PEM file", what, path);
+        goto out;
+    }
+    *len_out = text.len;
+    out = tocsin_buf_steal(&text);
+out:
+    explicit_bzero(chunk, sizeof(chunk));
+    if (text.data)
+        explicit_bzero(text.data, text.cap);
+    tocsin_buf_free(&text);
+    close(fd);
+    return out;
+}
+
+/* A listening socket on `conf`'s address, or -1 with the reason logged. */
+static int open_listener(const struct tocsin_http_conf *conf)
+{
+    int fd, one = 1;
+
+    fd = socket(conf->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        tocsin_error("http: cannot listen on %s: %s", conf->listen, strerror(errno));
+        return -1;
+    }
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+        (conf->addr.ss_family == AF_INET6 &&
+         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)) {
+        tocsin_error("http: cannot listen on %s: setsockopt: %s", conf->listen,
+                     strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (bind(fd, (const struct sockaddr *)&conf->addr, conf->addrlen) < 0) {
+        int err = errno;
+
+        tocsin_error("http: cannot listen on %s: %s%s", conf->listen, strerror(err),
+                     err == EADDRINUSE ? " (another program, or another tocsind, has "
+                     "this port; choose another with http { listen = ... })" : "");
+        close(fd);
+        return -1;
+    }
+    if (listen(fd, 64) < 0) {
+        tocsin_error("http: cannot listen on %s: %s", conf->listen, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Ask libmicrohttpd when it next needs running for its own sake. */
+static void update_due(struct tocsin_httpd *h)
+{
+    MHD_UNSIGNED_LONG_LONG ms;
+
+    if (MHD_get_timeout(h->mhd, &ms) == MHD_YES)
+        h->due = tocsin_mono_us() + (ms > 3600000ULL ? 3600000LL : (int64_t)ms) * 1000;
+    else
+        h->due = INT64_MAX;
+}
+
+static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const char *url,
+                                      const char *method, const char *version,
+                                      const char *upload_data, size_t *upload_data_size,
+                                      void **req_cls);
+
+struct tocsin_httpd *tocsin_httpd_start(const struct tocsin_http_conf *conf,
+                                        const struct tocsin_status *status,
+                                        int epfd, uint64_t tag, int *failed)
+{
+    struct tocsin_httpd *h = NULL;
+    struct MHD_OptionItem ops[10];
+    const union MHD_DaemonInfo *info;
+    struct epoll_event ev;
+    unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    size_t cert_len = 0;
+    int fd = -1, nops = 0;
+
+    *failed = 0;
+    if (!conf || !conf->enabled)
+        return NULL;
+    *failed = 1;
+    h = calloc(1, sizeof(*h));
+    if (!h) {
+        tocsin_error("http: out of memory");
+        return NULL;
+    }
+    h->status = status;
+    h->max_lateness_us = conf->health_max_lateness_us;
+    if (conf->token) {
+        h->token = strdup(conf->token);
+        if (!h->token) {
+            tocsin_error("http: out of memory");
+            goto fail;
+        }
+    }
+    h->epfd = epfd;
+    h->mhd_fd = -1;
+    h->due = INT64_MAX;
+    if (conf->tls_cert) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            tocsin_error("http: tls_cert is set but this libmicrohttpd was built without TLS");
+            goto fail;
+        }
+        h->cert = read_pem("tls_cert", conf->tls_cert, &cert_len);
+        h->key = h->cert ? read_pem("tls_key", conf->tls_key, &h->key_len) : NULL;
+        if (!h->cert || !h->key)
+            goto fail;
+        flags |= MHD_USE_TLS;
+        ops[nops++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, h->cert};
+        ops[nops++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, h->key};
+    }
+    if (conf->addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    fd = open_listener(conf);
+    if (fd < 0)
+        goto fail;
+    ops[nops++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL};
+    ops[nops++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, CONNECTION_LIMIT, NULL};
+    ops[nops++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S,
+                                          NULL};
+    ops[nops++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY,
+                                          NULL};
+    ops[nops++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    h->starting = 1;
+    h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle_request, h,
+                              MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+                              MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
+    h->starting = 0;
+    fd = -1;        /* libmicrohttpd owns it now, and closes it even when it fails */
+    if (!h->mhd) {
+        tocsin_error("http: cannot serve on %s: %s", conf->listen,
+                     h->start_log.len ? tocsin_buf_str(&h->start_log)
+                     : "libmicrohttpd refused to start");
+        goto fail;
+    }
+    info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+    if (!info || info->epoll_fd < 0) {
+        tocsin_error("http: libmicrohttpd has no epoll descriptor");
+        goto fail;
+    }
+    h->mhd_fd = info->epoll_fd;
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN;
+    ev.data.u64 = tag;
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, h->mhd_fd, &ev) < 0) {
+        tocsin_error("http: epoll_ctl: %s", strerror(errno));
+        h->mhd_fd = -1;
+        goto fail;
+    }
+    update_due(h);
+    tocsin_info("http: serving %s://%s/%s", conf->tls_cert ? "https" : "http", conf->listen,
+                conf->token ? " (a bearer token is required except for /health)" : "");
+    *failed = 0;
+    return h;
+
+fail:
+    if (fd >= 0)
+        close(fd);
+    tocsin_httpd_stop(h);
+    return NULL;
+}
+
+void tocsin_httpd_run(struct tocsin_httpd *h)
+{
+    if (!h)
+        return;
+    MHD_run(h->mhd);
+    update_due(h);
+}
+
+int64_t tocsin_httpd_tick(struct tocsin_httpd *h, int64_t now, int64_t wake)
+{
+    if (!h)
+        return wake;
+    if (now >= h->due)
+        tocsin_httpd_run(h);
+    return h->due < wake ? h->due : wake;
+}
+
+void tocsin_httpd_stop(struct tocsin_httpd *h)
+{
+    if (!h)
+        return;
+    if (h->mhd_fd >= 0)
+        epoll_ctl(h->epfd, EPOLL_CTL_DEL, h->mhd_fd, NULL);
+    if (h->mhd)
+        MHD_stop_daemon(h->mhd);
+    free(h->cert);
+    if (h->key) {
+        explicit_bzero(h->key, h->key_len);
+        free(h->key);
+    }
+    tocsin_secret_free(h->token);
+    tocsin_buf_free(&h->start_log);
+    free(h);
+}
+
+/* ================================================================== */
+/* Answers                                                             */
+/* ================================================================== */
+
+/* The headers every answer carries, and one more (`hdr`, may be NULL).
+ * Returns 0, or -1 when they could not be added. */
+int tocsin_http_add_headers(struct MHD_Response *r, const char *ctype, const char *hdr,
+                            const char *hdr_value)
+{
+    if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES ||
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES ||
+        MHD_add_response_header(r, "X-Content-Type-Options", "nosniff") != MHD_YES ||
+        (hdr && MHD_add_response_header(r, hdr, hdr_value) != MHD_YES))
+        return -1;
+    return 0;
+}
+
+/* Send `body` (taken over, left empty) with status `code`. A body that ran
+ * out of memory is answered with 500 instead. */
+enum MHD_Result tocsin_http_respond(struct MHD_Connection *c, unsigned code, const char *ctype,
+                                    struct tocsin_buf *body, const char *hdr, const char *hdr_value)
+{
+    static const char oom_text[] = "out of memory\n";
+    struct MHD_Response *r;
+    size_t len = body->len;
+    char *data;
+
+    data = body->oom ? NULL : tocsin_buf_steal(body);
+    tocsin_buf_free(body);
+    if (!data) {
+        r = MHD_create_response_from_buffer(sizeof(oom_text) - 1, (void *)oom_text,
+                                            MHD_RESPMEM_PERSISTENT);
+        code = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        ctype = CT_TEXT;
+        hdr = NULL;
+    } else {
+        r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+        if (!r)
+            free(data);
+    }
+    return tocsin_http_queue(c, code, r, ctype, hdr, hdr_value);
+}
+
+enum MHD_Result tocsin_http_queue(struct MHD_Connection *c, unsigned code,
+                                  struct MHD_Response *r, const char *ctype, const char *hdr,
+                                  const char *hdr_value)
+{
+    enum MHD_Result ret = MHD_NO;
+
+    if (!r)
+        return MHD_NO;
+    if (tocsin_http_add_headers(r, ctype, hdr, hdr_value) == 0)
+        ret = MHD_queue_response(c, code, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+ssize_t tocsin_http_hand_over(const struct tocsin_buf *pending, size_t *off, char *buf,
+                              size_t max)
+{
+    size_t n = pending->len - *off;
+
+    if (n > max)
+        n = max;
+    memcpy(buf, pending->data + *off, n);
+    *off += n;
+    return (ssize_t)n;
+}
+
+static int dump_to_buf(const char *text, size_t size, void *data)
+{
+    return tocsin_buf_append(data, text, size);
+}
+
+/* Serialise `v` (kept) at the end of `body`. Most values fit a small
+ * buffer that jansson fills in one go; bigger ones go piece by piece.
+ * Returns 0 or -1 (oom). */
+int tocsin_http_json_append(const json_t *v, struct tocsin_buf *body)
+{
+    const size_t flags = JSON_COMPACT | JSON_ENCODE_ANY;
+    char small[8192];
+    size_t n = json_dumpb(v, small, sizeof(small), flags);
+
+    if (n > 0 && n <= sizeof(small))
+        return tocsin_buf_append(body, small, n);
+    if (json_dump_callback(v, dump_to_buf, body, flags) < 0 || body->oom) {
+        body->oom = 1;
+        return -1;
+    }
+    return 0;
+}
+
+/* Serialise `root` (released) into `body`, with a newline. Returns 0 or -1
+ * (oom, also when `bad` says the value is incomplete). */
+int tocsin_http_json_body(json_t *root, int bad, struct tocsin_buf *body)
+{
+    int rc = -1;
+
+    if (root && !bad && tocsin_http_json_append(root, body) == 0)
+        rc = tocsin_buf_putc(body, '\n');
+    json_decref(root);
+    if (rc < 0)
+        body->oom = 1;
+    return rc;
+}
+
+enum MHD_Result tocsin_http_json_error(struct MHD_Connection *c, unsigned code, const char *msg,
+                                       const char *hdr, const char *hdr_value)
+{
+    struct tocsin_buf body = TOCSIN_BUF_INIT;
+    json_t *o = json_object();
+    int bad = 0;
+
+    if (o)
+        tocsin_json_set(o, "error", tocsin_json_text(msg), &bad);
+    tocsin_http_json_body(o, bad || !o, &body);
+    return tocsin_http_respond(c, code, CT_JSON, &body, hdr, hdr_value);
+}
+
+/* Lower-case state names for JSON, filters and CSS classes; "pending"
+ * before a service's first result. */
+const char *tocsin_http_state_word(int checked, enum tocsin_state st)
+{
+    static const char *const words[] = {"ok", "warning", "critical", "unknown"};
+
+    if (!checked)
+        return "pending";
+    return st >= TOCSIN_OK && st <= TOCSIN_UNKNOWN ? words[st] : "unknown";
+}
+
+/* ------------------------------------------------------------------ */
+/* Routing                                                             */
+/* ------------------------------------------------------------------ */
+
+/* 1 when the request carries "Authorization: Bearer <the token>". */
+static int authorised(const struct tocsin_httpd *h, struct MHD_Connection *c)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                MHD_HTTP_HEADER_AUTHORIZATION);
+
+    if (!v || strncasecmp(v, "Bearer ", 7) != 0)
+        return 0;
+    v += 7;
+    while (*v == ' ')
+        v++;
+    return tocsin_http_token_equal(v, h->token);
+}
+
+/* `url` for a log line: at most 200 bytes, control characters as '?'. */
+static void log_url(struct tocsin_buf *b, const char *url)
+{
+    size_t i;
+
+    for (i = 0; url[i] && i < 200; i++)
+        tocsin_buf_putc(b, (unsigned char)url[i] < 0x20 || url[i] == 0x7f ? '?' : url[i]);
+    if (url[i])
+        tocsin_buf_puts(b, "...");
+}
+
+static enum MHD_Result route(struct tocsin_httpd *h, struct MHD_Connection *c, const char *url,
+                             const char *method)
+{
+    static const char prefix[] = "/api/v1/services/";
+    struct tocsin_buf body = TOCSIN_BUF_INIT;
+
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+        return tocsin_http_json_error(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+                                      "only GET and HEAD are served",
+                                      MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    if (strcmp(url, "/health") == 0)
+        return tocsin_http_serve_health(h, c);
+    if (h->token && !authorised(h, c)) {
+        int given = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                MHD_HTTP_HEADER_AUTHORIZATION) != NULL;
+
+        return tocsin_http_json_error(
+            c, MHD_HTTP_UNAUTHORIZED,
+            given ? "the bearer token is not right"
+                  : "a bearer token is required (Authorization: Bearer TOKEN)",
+            MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+            given ? "Bearer realm=\"tocsind\", error=\"invalid_token\""
+                  : "Bearer realm=\"tocsind\"");
+    }
+    if (strcmp(url, "/") == 0)
+        return tocsin_http_serve_page(h, c);
+    if (strcmp(url, "/metrics") == 0)
+        return tocsin_http_serve_metrics(h, c);
+    if (strcmp(url, "/api/v1/services") == 0)
+        return tocsin_http_serve_services(h, c);
+    if (strncmp(url, prefix, sizeof(prefix) - 1) == 0 && url[sizeof(prefix) - 1])
+        return tocsin_http_serve_service(h, c, url + sizeof(prefix) - 1);
+    if (strncmp(url, "/api/", 5) == 0)
+        return tocsin_http_json_error(c, MHD_HTTP_NOT_FOUND, "no such endpoint", NULL, NULL);
+    tocsin_buf_puts(&body, "not found\n");
+    return tocsin_http_respond(c, MHD_HTTP_NOT_FOUND, CT_TEXT, &body, NULL, NULL);
+}
+
+/*
+ * libmicrohttpd's request callback. It is called once when the headers are
+ * in, then for each piece of a body, then once more at the end: GET and
+ * HEAD are answered at that last call (so that the connection can be kept
+ * alive), their bodies, if any, read and dropped. Any other method is
+ * refused at once, without reading its body (the connection then closes).
+ */
+static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const char *url,
+                                      const char *method, const char *version,
+                                      const char *upload_data, size_t *upload_data_size,
+                                      void **req_cls)
+{
+    static int headers_seen;
+    struct tocsin_httpd *h = cls;
+    int64_t t0 = tocsin_mono_us();
+    enum MHD_Result ret;
+
+    (void)version;
+    (void)upload_data;
+    if (!*req_cls && (strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
+                      strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)) {
+        *req_cls = &headers_seen;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    h->requests++;
+    ret = route(h, c, url, method);
+    if (tocsin_log_enabled(TOCSIN_LOG_DEBUG)) {
+        struct tocsin_buf u = TOCSIN_BUF_INIT;
+
+        log_url(&u, url);
+        tocsin_debug("http: %.16s %s answered in %.2f ms", method, tocsin_buf_str(&u),
+                     (double)(tocsin_mono_us() - t0) / 1e3);
+        tocsin_buf_free(&u);
+    }
+    return ret;
+}
+

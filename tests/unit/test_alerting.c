@@ -1,0 +1,800 @@
+/*
+ * test_alerting.c - the alerting stage (core/alerting/alerting.c) driven
+ * through its API as tocsind drives it: hard changes, ticks, delivery
+ * outcomes, acknowledgements and downtimes, against a configuration
+ * loaded from a file and a real store, both in a throwaway directory.
+ *
+ * The hooks' send records every message it is handed (the notifier, the
+ * sequence number and the alerts, decoded with the module's own codec),
+ * so each case says exactly what goes out, to whom, in which order.
+ *
+ * Time: every `now` the API takes is virtual, counted from t0, half a
+ * minute ahead of the wall clock. The module stamps outbox rows with the
+ * wall clock (when they are queued and, on a retry, when they come due
+ * again), so a row queued at once is due at every virtual tick, while
+ * group_wait and retry delays are measured from the wall clock, i.e. from
+ * roughly t0 - 30 s: they are five minutes here, so that the cases keep
+ * their margins in a slow run (valgrind). Nothing sleeps.
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/log.h"
+#include "config/config.h"
+#include "config/registry.h"
+#include "engine/proto.h"
+#include "alerting/alerting.h"
+#include "alerting/store.h"
+
+#define MAX_MSGS 64
+#define AHEAD_S 30                   /* t0 is this far ahead of the wall clock */
+
+/* ------------------------------------------------------------------ */
+/* Plugins the configuration can name: their descriptors only.         */
+/* ------------------------------------------------------------------ */
+
+static cfg_opt_t no_opts[] = { CFG_END() };
+
+static const struct tocsin_plugin fake_check = {
+    .abi = TOCSIN_PLUGIN_ABI,
+    .size = sizeof(struct tocsin_plugin),
+    .kind = TOCSIN_PLUGIN_CHECK,
+    .name = "fake",
+    .version = "1",
+    .summary = "a check for alerting tests",
+    .options = no_opts,
+};
+
+static const struct tocsin_plugin fake_notifier = {
+    .abi = TOCSIN_PLUGIN_ABI,
+    .size = sizeof(struct tocsin_plugin),
+    .kind = TOCSIN_PLUGIN_NOTIFIER,
+    .name = "recorder",
+    .version = "1",
+    .summary = "a notifier for alerting tests",
+    .options = no_opts,
+};
+
+/* Notifiers of every case, in this index order: a tick hands out its
+ * messages in it. */
+#define NOTIFIERS \
+    "notifier \"email\" {\n    plugin = \"recorder\"\n" RETRY "}\n" \
+    "notifier \"sms\" {\n    plugin = \"recorder\"\n" RETRY "}\n" \
+    "notifier \"manager\" {\n    plugin = \"recorder\"\n" RETRY "}\n" \
+    "notifier \"pager\" {\n    plugin = \"recorder\"\n    enabled = false\n" RETRY "}\n" \
+    "notifier \"console\" {\n    plugin = \"recorder\"\n" RETRY "}\n"
+#define RETRY "    retry_min = \"5m\"\n    retry_max = \"10m\"\n    expire = \"7d\"\n"
+
+/* Services of every case. */
+#define SERVICES \
+    "service \"db\" {\n    check = \"fake\"\n    host = \"h1\"\n}\n" \
+    "service \"web\" {\n    check = \"fake\"\n    host = \"h1\"\n}\n" \
+    "service \"app\" {\n    check = \"fake\"\n    host = \"h1\"\n" \
+    "    depends = { \"db\" }\n}\n"
+
+/* ------------------------------------------------------------------ */
+/* Fixture                                                             */
+/* ------------------------------------------------------------------ */
+
+/* One message handed to a notifier: its bytes and the alerts in them. */
+struct message {
+    char *notifier;
+    uint32_t seq;
+    uint32_t count;
+    char *bytes;                     /* the alerts point into these */
+    struct tocsin_alert *alerts;
+    int answered;
+};
+
+struct fixture {
+    char dir[64];
+    char conf_path[128], confd[128], db_path[128];
+    struct tocsin_config *conf;
+    struct tocsin_store *st;
+    struct tocsin_svc_view *views;
+    struct tocsin_alerting *a;
+    struct message msgs[MAX_MSGS];
+    size_t nmsgs;
+    size_t seen;                     /* messages already checked */
+    time_t t0;
+};
+
+/* The send hook: record the message, decoding its alerts. */
+static int record_send(void *ud, uint32_t notifier, uint32_t seq, const void *alerts,
+                       size_t len, uint32_t count)
+{
+    struct fixture *fx = ud;
+    struct message *m;
+    const char *p;
+    size_t left = len;
+    uint32_t i;
+
+    if (fx->nmsgs >= MAX_MSGS)
+        fail_msg("more than %d messages sent", MAX_MSGS);
+    m = &fx->msgs[fx->nmsgs++];
+    memset(m, 0, sizeof(*m));
+    m->notifier = strdup(fx->conf->notifiers[notifier].inst.name);
+    m->seq = seq;
+    m->count = count;
+    m->bytes = malloc(len ? len : 1);
+    m->alerts = calloc(count ? count : 1, sizeof(*m->alerts));
+    assert_non_null(m->notifier);
+    assert_non_null(m->bytes);
+    assert_non_null(m->alerts);
+    memcpy(m->bytes, alerts, len);
+    p = m->bytes;
+    for (i = 0; i < count; i++)
+        if (tocsin_alert_decode(&p, &left, &m->alerts[i]) < 0)
+            fail_msg("message %u to '%s': alert %u of %u does not decode", seq,
+                     m->notifier, i + 1, count);
+    if (left)
+        fail_msg("message %u to '%s': %zu bytes after its %u alerts", seq, m->notifier,
+                 left, count);
+    return 0;
+}
+
+static void free_messages(struct fixture *fx)
+{
+    size_t i;
+    uint32_t k;
+
+    for (i = 0; i < fx->nmsgs; i++) {
+        for (k = 0; k < fx->msgs[i].count; k++)
+            free((void *)fx->msgs[i].alerts[k].labels);
+        free(fx->msgs[i].alerts);
+        free(fx->msgs[i].bytes);
+        free(fx->msgs[i].notifier);
+    }
+    fx->nmsgs = fx->seen = 0;
+}
+
+static int setup(void **state)
+{
+    struct fixture *fx = calloc(1, sizeof(*fx));
+
+    if (!fx)
+        return -1;
+    snprintf(fx->dir, sizeof(fx->dir), "/tmp/tocsin-alerting-XXXXXX");
+    if (!mkdtemp(fx->dir)) {
+        free(fx);
+        return -1;
+    }
+    snprintf(fx->conf_path, sizeof(fx->conf_path), "%s/tocsin.conf", fx->dir);
+    snprintf(fx->confd, sizeof(fx->confd), "%s/conf.d", fx->dir);
+    snprintf(fx->db_path, sizeof(fx->db_path), "%s/%s", fx->dir, TOCSIN_STORE_FILE);
+    if (mkdir(fx->confd, 0700) < 0) {
+        rmdir(fx->dir);
+        free(fx);
+        return -1;
+    }
+    fx->t0 = time(NULL) + AHEAD_S;
+    *state = fx;
+    return 0;
+}
+
+/* Remove the directory and every file in it. */
+static int teardown(void **state)
+{
+    struct fixture *fx = *state;
+    char file[512];
+    struct dirent *de;
+    DIR *d;
+
+    tocsin_alerting_free(fx->a);
+    tocsin_store_close(fx->st);
+    tocsin_config_free(fx->conf);
+    free(fx->views);
+    free_messages(fx);
+    rmdir(fx->confd);
+    d = opendir(fx->dir);
+    if (d) {
+        while ((de = readdir(d)) != NULL) {
+            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                continue;
+            snprintf(file, sizeof(file), "%s/%s", fx->dir, de->d_name);
+            unlink(file);
+        }
+        closedir(d);
+    }
+    rmdir(fx->dir);
+    free(fx);
+    return 0;
+}
+
+/* Open the store and make the alerting stage over it (and restore). */
+static void open_alerting(struct fixture *fx)
+{
+    struct tocsin_alerting_hooks hooks = { record_send, fx };
+    char err[256];
+
+    if (tocsin_store_open(fx->db_path, 0, &fx->st, err, sizeof(err)) < 0)
+        fail_msg("opening the store: %s", err);
+    fx->a = tocsin_alerting_new(fx->conf, fx->st, fx->views, &hooks);
+    assert_non_null(fx->a);
+}
+
+/* Load the notifiers and services above plus `routes` (may be ""), make
+ * every service OK and checked, and start the alerting stage. */
+static void start(struct fixture *fx, const char *routes)
+{
+    struct tocsin_plugin_entry entries[] = {
+        { .name = "fake", .path = "fake.la", .desc = &fake_check },
+        { .name = "recorder", .path = "recorder.la", .desc = &fake_notifier },
+    };
+    struct tocsin_registry reg = { entries, 2 };
+    struct tocsin_buf errors = TOCSIN_BUF_INIT;
+    FILE *f;
+    size_t i;
+
+    f = fopen(fx->conf_path, "w");
+    assert_non_null(f);
+    assert_true(fprintf(f, "include_dir = \"conf.d\"\n%s%s%s", NOTIFIERS, SERVICES,
+                        routes) > 0);
+    assert_int_equal(fclose(f), 0);
+    fx->conf = tocsin_config_load(fx->conf_path, &reg, &errors);
+    if (!fx->conf)
+        fail_msg("expected the configuration to load, got \"%s\"", tocsin_buf_str(&errors));
+    tocsin_buf_free(&errors);
+    fx->views = calloc(fx->conf->nservices, sizeof(*fx->views));
+    assert_non_null(fx->views);
+    for (i = 0; i < fx->conf->nservices; i++) {
+        fx->views[i].state = fx->views[i].hard_state = TOCSIN_OK;
+        fx->views[i].is_hard = 1;
+        fx->views[i].attempt = 1;
+        fx->views[i].checked = 1;
+        fx->views[i].output = (char *)"OK - fine";
+    }
+    open_alerting(fx);
+}
+
+static uint32_t svc(const struct fixture *fx, const char *name)
+{
+    long i = tocsin_config_find_service(fx->conf, name);
+
+    if (i < 0)
+        fail_msg("no service '%s' in the test configuration", name);
+    return (uint32_t)i;
+}
+
+/* Service `name` becomes hard `st` at t0 + `at` seconds. */
+static void hard(struct fixture *fx, const char *name, enum tocsin_state st, time_t at)
+{
+    struct tocsin_svc_view *v = &fx->views[svc(fx, name)];
+    enum tocsin_state old = v->hard_state;
+
+    v->state = v->hard_state = st;
+    v->last_change = v->last_check = fx->t0 + at;
+    v->output = (char *)(st == TOCSIN_OK ? "OK - fine" : "CRITICAL - down");
+    tocsin_alerting_hard_change(fx->a, svc(fx, name), old, fx->t0 + at);
+}
+
+/* A tick at t0 + `at` seconds. */
+static void tick(struct fixture *fx, time_t at)
+{
+    tocsin_alerting_tick(fx->a, (int64_t)(fx->t0 + at) * 1000);
+}
+
+/* Answer every message not answered yet with `outcome`, as the notifier
+ * workers would. */
+static void answer(struct fixture *fx, enum tocsin_delivery outcome)
+{
+    size_t i;
+
+    for (i = 0; i < fx->nmsgs; i++) {
+        struct message *m = &fx->msgs[i];
+
+        if (m->answered)
+            continue;
+        m->answered = 1;
+        tocsin_alerting_delivery(fx->a, (uint32_t)tocsin_config_find_notifier(fx->conf,
+                                 m->notifier), m->seq, outcome, 0,
+                                 outcome == TOCSIN_DELIVERED ? "" : "receiver unavailable");
+    }
+}
+
+/* The next message not checked yet: it must go to `notifier` and carry
+ * `count` alerts. */
+static const struct message *next_msg(struct fixture *fx, const char *notifier,
+                                      uint32_t count, const char *what)
+{
+    const struct message *m;
+
+    if (fx->seen >= fx->nmsgs)
+        fail_msg("%s: expected a message to '%s', none was sent", what, notifier);
+    m = &fx->msgs[fx->seen++];
+    if (strcmp(m->notifier, notifier) != 0 || m->count != count)
+        fail_msg("%s: expected a message of %u alert(s) to '%s', got %u to '%s' "
+                 "(first: %s of %s)", what, count, notifier, m->count, m->notifier,
+                 tocsin_alert_kind_name(m->alerts[0].kind), m->alerts[0].service);
+    return m;
+}
+
+/* Alert `al` is `kind` about `service` in `st`. */
+static void expect_alert(const struct tocsin_alert *al, enum tocsin_alert_kind kind,
+                         const char *service, enum tocsin_state st, const char *what)
+{
+    if (al->kind != kind || strcmp(al->service, service) != 0 || al->state != st)
+        fail_msg("%s: expected %s of '%s' (%s), got %s of '%s' (%s)", what,
+                 tocsin_alert_kind_name(kind), service, tocsin_state_name(st),
+                 tocsin_alert_kind_name(al->kind), al->service, tocsin_state_name(al->state));
+}
+
+/* The next message is one alert, `kind` about `service`, to `notifier`. */
+static const struct tocsin_alert *expect_one(struct fixture *fx, const char *notifier,
+                                             enum tocsin_alert_kind kind,
+                                             const char *service, enum tocsin_state st,
+                                             const char *what)
+{
+    const struct message *m = next_msg(fx, notifier, 1, what);
+
+    expect_alert(&m->alerts[0], kind, service, st, what);
+    return &m->alerts[0];
+}
+
+/* No message beyond those checked. */
+static void expect_nothing(struct fixture *fx, const char *what)
+{
+    if (fx->seen < fx->nmsgs) {
+        const struct message *m = &fx->msgs[fx->seen];
+
+        fail_msg("%s: expected no message, got %s of '%s' to '%s'", what,
+                 tocsin_alert_kind_name(m->alerts[0].kind), m->alerts[0].service,
+                 m->notifier);
+    }
+}
+
+static void ack(struct fixture *fx, const char *name)
+{
+    char err[256];
+
+    if (tocsin_alerting_ack(fx->a, svc(fx, name), "alice", "on it", err, sizeof(err)) < 0)
+        fail_msg("acknowledging '%s': expected success, got \"%s\"", name, err);
+}
+
+/* Start with `routes` (email being the notifier they give db); db fails
+ * at t0 and its problem reaches email, delivered. */
+static void db_problem_delivered(struct fixture *fx, const char *routes)
+{
+    start(fx, routes);
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    tick(fx, 1);
+    expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL, "problem");
+    answer(fx, TOCSIN_DELIVERED);
+}
+
+/* Start with one route to email; db, in downtime until t0 + 100, fails
+ * at t0. */
+static void db_fails_in_downtime(struct fixture *fx)
+{
+    start(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n}\n");
+    assert_int_equal(tocsin_alerting_downtime(fx->a, svc(fx, "db"), fx->t0 + 100, "bob",
+                                              "maintenance"), 0);
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    assert_true(tocsin_alerting_incident(fx->a, svc(fx, "db"))->pending);
+    tick(fx, 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* Incidents and routes                                                */
+/* ------------------------------------------------------------------ */
+
+static void alerting_hard_problem_opens_incident_and_goes_to_route_notifiers(void **state)
+{
+    struct fixture *fx = *state;
+    const struct tocsin_incident *inc;
+    const struct tocsin_alert *al;
+    char key[64];
+
+    start(fx, "route \"ops\" {\n    notifiers = { \"email\", \"sms\" }\n}\n");
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    inc = tocsin_alerting_incident(fx->a, svc(fx, "db"));
+    snprintf(key, sizeof(key), "h1/db/%lld", (long long)fx->t0);
+    assert_non_null(inc->key);
+    assert_string_equal(inc->key, key);
+    assert_int_equal(inc->route, 0);
+    assert_int_equal(inc->state, TOCSIN_CRITICAL);
+    expect_nothing(fx, "before the tick");
+    tick(fx, 1);
+    al = expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL, "problem");
+    assert_string_equal(al->incident, key);
+    assert_string_equal(al->route, "ops");
+    assert_string_equal(al->output, "CRITICAL - down");
+    assert_int_equal(al->previous, TOCSIN_OK);
+    al = expect_one(fx, "sms", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL, "problem");
+    assert_string_equal(al->incident, key);
+    expect_nothing(fx, "after the problem");
+    answer(fx, TOCSIN_DELIVERED);
+    tick(fx, 2);
+    expect_nothing(fx, "a delivered problem is not sent again");
+}
+
+static void alerting_first_matching_route_wins(void **state)
+{
+    struct fixture *fx = *state;
+
+    start(fx, "route \"dba\" {\n    services = { \"db*\" }\n    notifiers = { \"email\" }\n}\n"
+              "route \"rest\" {\n    notifiers = { \"sms\" }\n}\n");
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    tick(fx, 1);
+    expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL, "db by 'dba'");
+    expect_nothing(fx, "'rest' matches db too, but 'dba' came first");
+    answer(fx, TOCSIN_DELIVERED);
+    hard(fx, "web", TOCSIN_CRITICAL, 2);
+    tick(fx, 3);
+    expect_one(fx, "sms", TOCSIN_ALERT_PROBLEM, "web", TOCSIN_CRITICAL, "web by 'rest'");
+    expect_nothing(fx, "web");
+}
+
+static void alerting_continue_adds_later_routes(void **state)
+{
+    struct fixture *fx = *state;
+
+    start(fx, "route \"dba\" {\n    services = { \"db*\" }\n    notifiers = { \"email\" }\n"
+              "    continue = true\n}\n"
+              "route \"rest\" {\n    notifiers = { \"sms\" }\n}\n");
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    tick(fx, 1);
+    expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL, "db by 'dba'");
+    expect_one(fx, "sms", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL,
+               "db by 'rest' after 'dba' continues");
+    expect_nothing(fx, "db");
+    assert_int_equal(tocsin_alerting_incident(fx->a, svc(fx, "db"))->route, 0);
+}
+
+/* The route's period is "today" (UTC): inside it email hears, outside it
+ * sms. The recovery, a day later, goes to email, told of the problem. */
+static void alerting_recovery_goes_to_those_told_whatever_the_period(void **state)
+{
+    static const char *days[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
+    struct fixture *fx = *state;
+    char routes[512];
+    struct tm tm;
+
+    assert_non_null(gmtime_r(&fx->t0, &tm));
+    snprintf(routes, sizeof(routes),
+             "timeperiod \"today\" {\n    timezone = \"UTC\"\n    weekdays = { \"%s\" }\n}\n"
+             "route \"oncall\" {\n    period = \"today\"\n    notifiers = { \"email\" }\n"
+             "    outside_notifiers = { \"sms\" }\n}\n", days[tm.tm_wday]);
+    start(fx, routes);
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    tick(fx, 1);
+    expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL, "inside the period");
+    answer(fx, TOCSIN_DELIVERED);
+    hard(fx, "web", TOCSIN_CRITICAL, 86400);
+    hard(fx, "db", TOCSIN_OK, 86400);
+    tick(fx, 86401);
+    expect_one(fx, "email", TOCSIN_ALERT_RECOVERY, "db", TOCSIN_OK,
+               "the recovery, outside the period, to the one told of the problem");
+    expect_one(fx, "sms", TOCSIN_ALERT_PROBLEM, "web", TOCSIN_CRITICAL,
+               "a new problem outside the period");
+    expect_nothing(fx, "the recovery goes to no one else");
+}
+
+/* ------------------------------------------------------------------ */
+/* Repeats and escalations                                             */
+/* ------------------------------------------------------------------ */
+
+static void alerting_repeat_while_unacknowledged_stops_after_ack(void **state)
+{
+    struct fixture *fx = *state;
+
+    db_problem_delivered(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n"
+              "    repeat_interval = \"5m\"\n}\n");
+    tick(fx, 299);
+    expect_nothing(fx, "before repeat_interval");
+    tick(fx, 300);
+    expect_one(fx, "email", TOCSIN_ALERT_REPEAT, "db", TOCSIN_CRITICAL, "first repeat");
+    answer(fx, TOCSIN_DELIVERED);
+    tick(fx, 450);
+    expect_nothing(fx, "between repeats");
+    tick(fx, 600);
+    expect_one(fx, "email", TOCSIN_ALERT_REPEAT, "db", TOCSIN_CRITICAL, "second repeat");
+    answer(fx, TOCSIN_DELIVERED);
+    ack(fx, "db");
+    tick(fx, 601);
+    expect_one(fx, "email", TOCSIN_ALERT_ACKNOWLEDGED, "db", TOCSIN_CRITICAL, "the ack");
+    answer(fx, TOCSIN_DELIVERED);
+    tick(fx, 900);
+    tick(fx, 1200);
+    tick(fx, 3600);
+    expect_nothing(fx, "no repeat once acknowledged");
+}
+
+#define ESCALATING_ROUTE \
+    "route \"ops\" {\n    notifiers = { \"email\" }\n" \
+    "    escalation {\n        after = \"10m\"\n        notifiers = { \"manager\" }\n    }\n" \
+    "    escalation {\n        after = \"20m\"\n        notifiers = { \"sms\" }\n    }\n}\n"
+
+static void alerting_escalation_after_minutes_unacknowledged(void **state)
+{
+    struct fixture *fx = *state;
+    const struct tocsin_alert *al;
+
+    db_problem_delivered(fx, ESCALATING_ROUTE);
+    tick(fx, 599);
+    expect_nothing(fx, "before the first step");
+    tick(fx, 600);
+    al = expect_one(fx, "manager", TOCSIN_ALERT_ESCALATION, "db", TOCSIN_CRITICAL,
+                    "first step after 10m");
+    assert_non_null(strstr(al->reason, "unacknowledged after"));
+    answer(fx, TOCSIN_DELIVERED);
+    tick(fx, 1199);
+    expect_nothing(fx, "the first step is told once");
+    tick(fx, 1200);
+    expect_one(fx, "sms", TOCSIN_ALERT_ESCALATION, "db", TOCSIN_CRITICAL,
+               "second step after 20m");
+    answer(fx, TOCSIN_DELIVERED);
+    hard(fx, "db", TOCSIN_OK, 1300);
+    tick(fx, 1301);
+    expect_one(fx, "email", TOCSIN_ALERT_RECOVERY, "db", TOCSIN_OK, "recovery to email");
+    expect_one(fx, "sms", TOCSIN_ALERT_RECOVERY, "db", TOCSIN_OK, "recovery to sms");
+    expect_one(fx, "manager", TOCSIN_ALERT_RECOVERY, "db", TOCSIN_OK, "recovery to manager");
+    expect_nothing(fx, "recovery");
+}
+
+static void alerting_escalation_stopped_by_ack(void **state)
+{
+    struct fixture *fx = *state;
+
+    db_problem_delivered(fx, ESCALATING_ROUTE);
+    ack(fx, "db");
+    tick(fx, 2);
+    expect_one(fx, "email", TOCSIN_ALERT_ACKNOWLEDGED, "db", TOCSIN_CRITICAL, "the ack");
+    answer(fx, TOCSIN_DELIVERED);
+    tick(fx, 600);
+    tick(fx, 1200);
+    expect_nothing(fx, "no escalation once acknowledged");
+}
+
+static void alerting_escalation_stopped_by_recovery(void **state)
+{
+    struct fixture *fx = *state;
+
+    db_problem_delivered(fx, ESCALATING_ROUTE);
+    hard(fx, "db", TOCSIN_OK, 300);
+    tick(fx, 301);
+    expect_one(fx, "email", TOCSIN_ALERT_RECOVERY, "db", TOCSIN_OK, "recovery");
+    answer(fx, TOCSIN_DELIVERED);
+    tick(fx, 600);
+    tick(fx, 1200);
+    expect_nothing(fx, "no escalation after the recovery");
+}
+
+/* ------------------------------------------------------------------ */
+/* Grouping and the order of what one notifier hears                   */
+/* ------------------------------------------------------------------ */
+
+static void alerting_group_wait_gathers_one_route_into_one_message(void **state)
+{
+    struct fixture *fx = *state;
+    const struct message *m;
+
+    start(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n    group_wait = \"5m\"\n}\n");
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    tick(fx, 1);
+    expect_nothing(fx, "the first problem waits for its group");
+    hard(fx, "web", TOCSIN_CRITICAL, 10);
+    tick(fx, 11);
+    tick(fx, 200);
+    expect_nothing(fx, "within group_wait");
+    tick(fx, 300);
+    m = next_msg(fx, "email", 2, "the group");
+    expect_alert(&m->alerts[0], TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL, "first in group");
+    expect_alert(&m->alerts[1], TOCSIN_ALERT_PROBLEM, "web", TOCSIN_CRITICAL,
+                 "second in group");
+    assert_string_equal(m->alerts[0].group_key, "ops");
+    assert_string_equal(m->alerts[1].group_key, "ops");
+    expect_nothing(fx, "one message for the group");
+}
+
+/* The problem fails for the time being; the acknowledgement made
+ * meanwhile waits until the retried problem is delivered. */
+static void alerting_ack_waits_for_its_problem_to_reach_the_notifier(void **state)
+{
+    struct fixture *fx = *state;
+
+    start(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n}\n");
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    tick(fx, 1);
+    expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL, "first attempt");
+    answer(fx, TOCSIN_RETRY);
+    ack(fx, "db");
+    tick(fx, 2);
+    tick(fx, 10);
+    expect_nothing(fx, "the ack waits while its problem waits for a retry");
+    tick(fx, 400);
+    expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL, "the retry");
+    expect_nothing(fx, "the ack does not travel with the problem still in flight");
+    tick(fx, 401);
+    expect_nothing(fx, "the ack waits while its problem is in flight");
+    answer(fx, TOCSIN_DELIVERED);
+    tick(fx, 402);
+    expect_one(fx, "email", TOCSIN_ALERT_ACKNOWLEDGED, "db", TOCSIN_CRITICAL,
+               "the ack once the problem is delivered");
+    expect_nothing(fx, "after the ack");
+}
+
+/* ------------------------------------------------------------------ */
+/* Suppression                                                         */
+/* ------------------------------------------------------------------ */
+
+static void alerting_downtime_holds_problem_until_it_ends(void **state)
+{
+    struct fixture *fx = *state;
+    const struct tocsin_alert *al;
+
+    db_fails_in_downtime(fx);
+    tick(fx, 99);
+    expect_nothing(fx, "in downtime");
+    tick(fx, 100);
+    al = expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL,
+                    "the downtime ended, still a problem");
+    assert_string_equal(al->reason, "no longer suppressed");
+    expect_nothing(fx, "after the downtime");
+}
+
+static void alerting_downtime_problem_over_before_it_ends_is_never_told(void **state)
+{
+    struct fixture *fx = *state;
+
+    db_fails_in_downtime(fx);
+    hard(fx, "db", TOCSIN_OK, 50);
+    tick(fx, 51);
+    tick(fx, 100);
+    tick(fx, 200);
+    expect_nothing(fx, "a problem over within the downtime");
+    assert_null(tocsin_alerting_incident(fx->a, svc(fx, "db"))->key);
+}
+
+static void alerting_flapping_holds_problem_until_it_stops(void **state)
+{
+    struct fixture *fx = *state;
+
+    start(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n}\n");
+    fx->views[svc(fx, "db")].flapping = 1;
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    tick(fx, 1);
+    tick(fx, 100);
+    expect_nothing(fx, "while flapping");
+    fx->views[svc(fx, "db")].flapping = 0;
+    tick(fx, 101);
+    expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL,
+               "the flapping stopped, still a problem");
+    expect_nothing(fx, "after flapping");
+}
+
+static void alerting_failed_parent_holds_child_back(void **state)
+{
+    struct fixture *fx = *state;
+    const struct message *m;
+
+    start(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n}\n");
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    hard(fx, "app", TOCSIN_CRITICAL, 0);
+    tick(fx, 1);
+    expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL, "the parent");
+    expect_nothing(fx, "the child of a failed parent");
+    answer(fx, TOCSIN_DELIVERED);
+    tick(fx, 100);
+    expect_nothing(fx, "the child, while the parent fails");
+    hard(fx, "db", TOCSIN_OK, 200);
+    tick(fx, 201);
+    /* The tick tells the child's problem, and it travels with the
+     * parent's recovery: same notifier, same route, due together. */
+    m = next_msg(fx, "email", 2, "the parent recovers");
+    expect_alert(&m->alerts[0], TOCSIN_ALERT_RECOVERY, "db", TOCSIN_OK, "the parent recovers");
+    expect_alert(&m->alerts[1], TOCSIN_ALERT_PROBLEM, "app", TOCSIN_CRITICAL,
+                 "the child, still a problem once the parent is OK");
+    expect_nothing(fx, "after the child");
+}
+
+/* The problem waits for its group; it is over before the group goes. */
+static void alerting_recovery_before_problem_went_out_sends_nothing(void **state)
+{
+    struct fixture *fx = *state;
+
+    start(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n    group_wait = \"5m\"\n}\n");
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    tick(fx, 1);
+    hard(fx, "db", TOCSIN_OK, 10);
+    tick(fx, 11);
+    tick(fx, 300);
+    tick(fx, 400);
+    expect_nothing(fx, "neither the problem nor its recovery");
+    assert_int_equal(tocsin_outbox_depth(fx->st), 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Restart and fallback                                                */
+/* ------------------------------------------------------------------ */
+
+static void alerting_incident_survives_restart(void **state)
+{
+    struct fixture *fx = *state;
+    const struct tocsin_incident *inc;
+    const struct tocsin_alert *al;
+    char key[64];
+
+    db_problem_delivered(fx, ESCALATING_ROUTE);
+    snprintf(key, sizeof(key), "h1/db/%lld", (long long)fx->t0);
+
+    /* The daemon stops and starts again: same configuration and store. */
+    tocsin_alerting_free(fx->a);
+    tocsin_store_close(fx->st);
+    fx->a = NULL;
+    fx->st = NULL;
+    open_alerting(fx);
+    assert_int_equal(tocsin_alerting_restore(fx->a), 1);
+    inc = tocsin_alerting_incident(fx->a, svc(fx, "db"));
+    assert_non_null(inc->key);
+    assert_string_equal(inc->key, key);
+    assert_int_equal(inc->route, 0);
+    assert_int_equal(inc->ntold, 1);
+    tick(fx, 2);
+    expect_nothing(fx, "the problem is not told again after a restart");
+    tick(fx, 600);
+    expect_one(fx, "manager", TOCSIN_ALERT_ESCALATION, "db", TOCSIN_CRITICAL,
+               "escalation after the restart");
+    answer(fx, TOCSIN_DELIVERED);
+    hard(fx, "db", TOCSIN_OK, 700);
+    tick(fx, 701);
+    al = expect_one(fx, "email", TOCSIN_ALERT_RECOVERY, "db", TOCSIN_OK,
+                    "recovery of the restored incident");
+    assert_string_equal(al->incident, key);
+    expect_one(fx, "manager", TOCSIN_ALERT_RECOVERY, "db", TOCSIN_OK,
+               "recovery to the escalation notifier");
+    expect_nothing(fx, "after the recovery");
+}
+
+static void alerting_disabled_notifier_goes_to_fallback(void **state)
+{
+    struct fixture *fx = *state;
+    const struct tocsin_alert *al;
+
+    start(fx, "route \"ops\" {\n    notifiers = { \"pager\" }\n}\n");
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    tick(fx, 1);
+    al = expect_one(fx, "console", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL,
+                    "the fallback for a disabled notifier");
+    assert_non_null(strstr(al->reason, "for disabled notifiers: pager"));
+    expect_nothing(fx, "nothing to the disabled notifier");
+}
+
+#define CASE(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        CASE(alerting_hard_problem_opens_incident_and_goes_to_route_notifiers),
+        CASE(alerting_first_matching_route_wins),
+        CASE(alerting_continue_adds_later_routes),
+        CASE(alerting_recovery_goes_to_those_told_whatever_the_period),
+        CASE(alerting_repeat_while_unacknowledged_stops_after_ack),
+        CASE(alerting_escalation_after_minutes_unacknowledged),
+        CASE(alerting_escalation_stopped_by_ack),
+        CASE(alerting_escalation_stopped_by_recovery),
+        CASE(alerting_group_wait_gathers_one_route_into_one_message),
+        CASE(alerting_ack_waits_for_its_problem_to_reach_the_notifier),
+        CASE(alerting_downtime_holds_problem_until_it_ends),
+        CASE(alerting_downtime_problem_over_before_it_ends_is_never_told),
+        CASE(alerting_flapping_holds_problem_until_it_stops),
+        CASE(alerting_failed_parent_holds_child_back),
+        CASE(alerting_recovery_before_problem_went_out_sends_nothing),
+        CASE(alerting_incident_survives_restart),
+        CASE(alerting_disabled_notifier_goes_to_fallback),
+    };
+
+    tocsin_log_open("test_alerting", 0, TOCSIN_LOG_ERROR);
+    return cmocka_run_group_tests_name("alerting", tests, NULL, NULL);
+}
