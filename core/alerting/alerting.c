@@ -14,6 +14,7 @@
 #include "lib/nagios.h"
 #include "engine/proto.h"
 #include "alerting/route.h"
+#include "alerting/saved.h"
 #include "config/timeperiod.h"
 
 #define RESULT_SEQ 0x80000000u       /* seq bit of forwarded results */
@@ -164,62 +165,54 @@ static char *dup_or_null(const char *s)
 /* Persistence of incidents, acknowledgements and downtimes            */
 /* ------------------------------------------------------------------ */
 
-struct saved_fixed {
-    int64_t problem_since, next_repeat, downtime_until;
-    int32_t state, route, pending, acked;
-    uint32_t esc_next, ntold;
-};
-
-/* Save the alerting state of `svc` (or delete it when there is none). */
+/*
+ * Save the alerting state of `svc` (or delete it when there is none), in
+ * the incident format of alerting/saved.h; the notifiers told are saved
+ * by name. One store write, O(notifiers told).
+ */
 static void persist(struct tocsin_alerting *a, uint32_t svc)
 {
     const struct tocsin_incident *inc = &a->inc[svc];
     struct tocsin_buf blob = TOCSIN_BUF_INIT;
-    struct saved_fixed f;
+    struct tocsin_saved_incident si;
+    const char **told = NULL;
     size_t i;
+    int rc = -1;
 
     if (!a->store)
         return;
     if (!inc->key && !inc->downtime_until) {
-        tocsin_state_delete(a->store, "alerting", svc_name(a, svc));
+        tocsin_state_delete(a->store, TOCSIN_SAVED_STATE_INCIDENT, svc_name(a, svc));
         return;
     }
-    memset(&f, 0, sizeof(f));
-    f.problem_since = inc->problem_since;
-    f.next_repeat = inc->next_repeat;
-    f.downtime_until = inc->downtime_until;
-    f.state = inc->state;
-    f.route = (int32_t)inc->route;
-    f.pending = inc->pending;
-    f.acked = inc->acked;
-    f.esc_next = (uint32_t)inc->esc_next;
-    f.ntold = (uint32_t)inc->ntold;
-    tocsin_buf_append(&blob, &f, sizeof(f));
-    tocsin_frame_put_str(&blob, inc->key ? inc->key : "", inc->key ? strlen(inc->key) : 0);
-    for (i = 0; i < inc->ntold; i++) {
-        const char *n = a->conf->notifiers[inc->told[i]].inst.name;
-
-        tocsin_frame_put_str(&blob, n, strlen(n));
-    }
-#define PUT(s) tocsin_frame_put_str(&blob, (s) ? (s) : "", (s) ? strlen(s) : 0)
-    PUT(inc->ack_author);
-    PUT(inc->ack_text);
-    PUT(inc->downtime_author);
-    PUT(inc->downtime_text);
-#undef PUT
-    if (tocsin_state_put(a->store, "alerting", svc_name(a, svc), blob.data, blob.len) < 0)
+    if (inc->ntold && !(told = calloc(inc->ntold, sizeof(*told))))
+        goto out;
+    for (i = 0; i < inc->ntold; i++)
+        told[i] = a->conf->notifiers[inc->told[i]].inst.name;
+    memset(&si, 0, sizeof(si));
+    si.problem_since = inc->problem_since;
+    si.next_repeat = inc->next_repeat;
+    si.downtime_until = inc->downtime_until;
+    si.state = inc->state;
+    si.route = (int32_t)inc->route;
+    si.pending = inc->pending;
+    si.acked = inc->acked;
+    si.esc_next = (uint32_t)inc->esc_next;
+    si.key = inc->key ? inc->key : "";
+    si.told = told;
+    si.ntold = inc->ntold;
+    si.ack_author = inc->ack_author;
+    si.ack_text = inc->ack_text;
+    si.downtime_author = inc->downtime_author;
+    si.downtime_text = inc->downtime_text;
+    if (tocsin_saved_incident_encode(&blob, &si) == 0)
+        rc = tocsin_state_put(a->store, TOCSIN_SAVED_STATE_INCIDENT, svc_name(a, svc),
+                              blob.data, blob.len);
+out:
+    if (rc < 0)
         tocsin_error("service '%s': cannot save its alerting state", svc_name(a, svc));
+    free(told);
     tocsin_buf_free(&blob);
-}
-
-static char *take_str(const char **p, size_t *left)
-{
-    const char *s;
-    size_t len;
-
-    if (tocsin_frame_get_str(p, left, &s, &len) < 0)
-        return NULL;
-    return strndup(s, len);
 }
 
 struct restore_ctx {
@@ -227,57 +220,54 @@ struct restore_ctx {
     long restored;
 };
 
+/*
+ * One saved alerting state: taken when its service still exists. A blob
+ * that cannot be read is skipped (the decoder has said why); notifiers
+ * and routes that are gone since are dropped. O(notifiers told).
+ */
 static int restore_one(void *ud, const char *name, const void *blob, size_t len)
 {
     struct restore_ctx *rc = ud;
     struct tocsin_alerting *a = rc->a;
     struct tocsin_incident *inc;
-    struct saved_fixed f;
-    const char *p = blob;
-    size_t left = len;
+    struct tocsin_saved_incident si;
+    struct tocsin_buf what = TOCSIN_BUF_INIT;
     long svc = tocsin_config_find_service(a->conf, name);
-    char *s;
-    uint32_t i;
+    size_t i;
 
-    if (svc < 0 || len < sizeof(f))
+    if (svc < 0)
         return 0;
-    memcpy(&f, p, sizeof(f));
-    p += sizeof(f);
-    left -= sizeof(f);
+    tocsin_buf_printf(&what, "alerting state of service '%s'", name);
+    if (tocsin_saved_incident_decode(blob, len, tocsin_buf_str(&what), &si) < 0) {
+        tocsin_buf_free(&what);
+        return 0;
+    }
+    tocsin_buf_free(&what);
     inc = &a->inc[svc];
     incident_close(inc);
-    s = take_str(&p, &left);
-    if (!s)
-        return 0;
-    if (*s) {
-        inc->key = s;
-        inc->problem_since = (time_t)f.problem_since;
-        inc->state = (enum tocsin_state)(f.state >= 0 && f.state <= 3 ? f.state : 3);
-        inc->route = f.route >= 0 && (size_t)f.route < a->conf->nroutes ? f.route : -1;
-        inc->pending = f.pending;
-        inc->acked = f.acked;
-        inc->next_repeat = (time_t)f.next_repeat;
-        inc->esc_next = f.esc_next;
-    } else {
-        free(s);
+    if (*si.key) {
+        inc->key = strdup(si.key);
+        inc->problem_since = (time_t)si.problem_since;
+        inc->state = (enum tocsin_state)si.state;
+        inc->route = si.route >= 0 && (size_t)si.route < a->conf->nroutes ? si.route : -1;
+        inc->pending = si.pending;
+        inc->acked = si.acked;
+        inc->next_repeat = (time_t)si.next_repeat;
+        inc->esc_next = si.esc_next;
     }
-    for (i = 0; i < f.ntold && i < 4096; i++) {
-        char *n = take_str(&p, &left);
-        long k;
+    for (i = 0; i < si.ntold; i++) {
+        long k = tocsin_config_find_notifier(a->conf, si.told[i]);
 
-        if (!n)
-            break;
-        k = tocsin_config_find_notifier(a->conf, n);
         if (k >= 0)
             /* Whether it went out is not kept: count it as told. */
             told_add(inc, (uint32_t)k, TOCSIN_SENT_SETTLED);
-        free(n);
     }
-    inc->ack_author = take_str(&p, &left);
-    inc->ack_text = take_str(&p, &left);
-    inc->downtime_author = take_str(&p, &left);
-    inc->downtime_text = take_str(&p, &left);
-    inc->downtime_until = (time_t)f.downtime_until;
+    inc->ack_author = strdup(si.ack_author);
+    inc->ack_text = strdup(si.ack_text);
+    inc->downtime_author = strdup(si.downtime_author);
+    inc->downtime_text = strdup(si.downtime_text);
+    inc->downtime_until = (time_t)si.downtime_until;
+    tocsin_saved_incident_free(&si);
     rc->restored++;
     return 0;
 }
@@ -288,7 +278,7 @@ long tocsin_alerting_restore(struct tocsin_alerting *a)
 
     if (!a->store)
         return 0;
-    tocsin_state_each(a->store, "alerting", restore_one, &rc);
+    tocsin_state_each(a->store, TOCSIN_SAVED_STATE_INCIDENT, restore_one, &rc);
     return rc.restored;
 }
 
@@ -296,11 +286,13 @@ long tocsin_alerting_restore(struct tocsin_alerting *a)
 /* Building alerts                                                     */
 /* ------------------------------------------------------------------ */
 
-/* Encode the alert about `svc` into `out`. */
+/* Encode the alert about `svc` into `out`: in the saved alert format of
+ * alerting/saved.h when `saved` (for the outbox), else in the worker's
+ * (engine/proto.h, to hand over at once). */
 static int encode_alert(struct tocsin_alerting *a, uint32_t svc, enum tocsin_alert_kind kind,
                         enum tocsin_severity severity, enum tocsin_state state,
                         enum tocsin_state previous, const char *route, const char *reason,
-                        time_t now, struct tocsin_buf *out)
+                        time_t now, int saved, struct tocsin_buf *out)
 {
     const struct tocsin_service_conf *s = svc_conf(a, svc);
     const struct tocsin_svc_view *v = &a->views[svc];
@@ -343,7 +335,7 @@ static int encode_alert(struct tocsin_alerting *a, uint32_t svc, enum tocsin_ale
     al.route = route ? route : "";
     al.link = s->link ? s->link : "";
     al.reason = reason ? reason : "";
-    rc = tocsin_alert_encode(out, &al);
+    rc = saved ? tocsin_saved_alert_encode(out, &al) : tocsin_alert_encode(out, &al);
     tocsin_buf_free(&perf);
     tocsin_output_free(&o);
     return rc;
@@ -382,7 +374,7 @@ static int queue_one(struct tocsin_alerting *a, uint32_t svc, uint32_t n,
     int rc = -1;
 
     if (encode_alert(a, svc, kind, severity, state, previous, r ? r->name : "", reason,
-                     now, &payload) < 0)
+                     now, a->store != NULL, &payload) < 0)
         goto out;
     if (!a->store) {
         /* No durable outbox: hand it over at once, at most once. */
@@ -797,7 +789,7 @@ static void forward_drain(struct tocsin_alerting *a, uint32_t n)
         f->queued[svc] = 0;
         tocsin_buf_reset(&payload);
         if (encode_alert(a, svc, TOCSIN_ALERT_RESULT, tocsin_route_severity(s, v->state),
-                         v->state, v->hard_state, NULL, NULL, now, &payload) < 0)
+                         v->state, v->hard_state, NULL, NULL, now, 0, &payload) < 0)
             continue;
         if (a->hooks.send(a->hooks.ud, n, RESULT_SEQ | (++a->next_seq & ~RESULT_SEQ),
                           payload.data, payload.len, 1) == 0) {
@@ -955,15 +947,22 @@ static long told_index(const struct tocsin_alerting *a, long svc, uint32_t n, co
  * that notifier has nothing in flight and the item belongs to the group
  * being assembled (same group key, under GROUP_MAX); skip it otherwise.
  * An item for a notifier that no longer exists or is not enabled fails
- * (2); one whose incident has ended is not sent (3).
+ * (2); one whose incident has ended is not sent (3); one whose saved
+ * alert cannot be read fails (4, the decoder has said why). The saved
+ * alert is re-encoded in the worker's format. O(size of the alert).
  */
 static int dispatch_item(void *ud, const struct tocsin_outbox_item *it)
 {
     struct dispatch *dp = ud;
     struct tocsin_alerting *a = dp->a;
     long n = tocsin_config_find_notifier(a->conf, it->notifier), svc;
+    struct tocsin_saved_alert sa;
+    struct tocsin_buf what = TOCSIN_BUF_INIT;
     struct flight *fl;
+    size_t before;
+    int rc = 1;
 
+    memset(&sa, 0, sizeof(sa));
     if (n < 0 || !a->conf->notifiers[n].enabled) {
         dp->taken++;
         return 2; /* handled below: fail it */
@@ -984,31 +983,50 @@ static int dispatch_item(void *ud, const struct tocsin_outbox_item *it)
         if (i >= 0 && a->inc[svc].sent[i] != TOCSIN_SENT_SETTLED)
             return 1;
     }
-    if (dp->count[n]) {
-        if (!*it->group_key || strcmp(dp->group[n], it->group_key) != 0 ||
-            dp->count[n] >= GROUP_MAX)
-            return 1;
-    } else {
+    if (dp->count[n] && (!*it->group_key || strcmp(dp->group[n], it->group_key) != 0 ||
+                         dp->count[n] >= GROUP_MAX))
+        return 1;
+    if (tocsin_buf_printf(&what, "outbox item %lld", (long long)it->id) < 0)
+        goto out;
+    if (tocsin_saved_alert_decode(it->payload, it->payload_len, tocsin_buf_str(&what),
+                                  &sa) < 0) {
+        dp->taken++;
+        rc = 4; /* handled below: fail it */
+        goto out;
+    }
+    if (!dp->count[n]) {
         free(dp->group[n]);
         dp->group[n] = strdup(it->group_key ? it->group_key : "");
         if (!dp->group[n])
-            return 1;
+            goto out;
     }
-    if (flight_add(fl, it->id, it->attempts, svc, it) < 0 ||
-        tocsin_buf_append(&dp->msg[n], it->payload, it->payload_len) < 0)
-        return 1;
+    before = dp->msg[n].len;
+    if (tocsin_alert_encode(&dp->msg[n], &sa.alert) < 0) {
+        dp->msg[n].len = before; /* what was appended of it */
+        goto out;
+    }
+    if (flight_add(fl, it->id, it->attempts, svc, it) < 0) {
+        dp->msg[n].len = before;
+        goto out;
+    }
     mark_sent(a, svc, (uint32_t)n, it);
     dp->count[n]++;
     dp->taken++;
-    return 0;
+    rc = 0;
+out:
+    tocsin_saved_alert_free(&sa);
+    tocsin_buf_free(&what);
+    return rc;
 }
 
 /* Items taken that are not sent, each with why: a notifier that is gone
- * or disabled, an incident that has ended. */
+ * or disabled, an incident that has ended, a saved alert that cannot be
+ * read (that one also goes to its service's history). */
 struct orphans {
     struct tocsin_alerting *a;
     int64_t ids[DISPATCH_BATCH];
     const char *why[DISPATCH_BATCH];
+    long unreadable_svc[DISPATCH_BATCH]; /* the service of an unreadable one, or -1 */
     size_t n;
 };
 
@@ -1017,12 +1035,15 @@ static int dispatch_cb(void *ud, const struct tocsin_outbox_item *it)
     struct { struct dispatch dp; struct orphans orph; } *both = ud;
     int rc = dispatch_item(&both->dp, it);
 
-    if (rc == 2 || rc == 3) {
+    if (rc == 2 || rc == 3 || rc == 4) {
         if (both->orph.n >= DISPATCH_BATCH)
             return 1; /* no room to record it: leave it for the next round */
         both->orph.why[both->orph.n] = rc == 2
             ? "the notifier is no longer configured or enabled"
-            : "not sent: the incident ended before it could be told";
+            : rc == 3 ? "not sent: the incident ended before it could be told"
+            : "not sent: its saved alert cannot be read (damaged or of an unknown version)";
+        both->orph.unreadable_svc[both->orph.n] =
+            rc == 4 ? tocsin_config_find_service(both->dp.a->conf, it->service) : -1;
         both->orph.ids[both->orph.n++] = it->id;
         return 0;
     }
@@ -1049,9 +1070,14 @@ static void dispatch(struct tocsin_alerting *a, int64_t now_ms)
         goto out;
     if (both.orph.n) {
         tocsin_store_begin(a->store);
-        for (i = 0; i < both.orph.n; i++)
+        for (i = 0; i < both.orph.n; i++) {
             tocsin_outbox_record(a->store, both.orph.ids[i], TOCSIN_FAILED,
                                  both.orph.why[i], now_ms, 0);
+            if (both.orph.unreadable_svc[i] >= 0)
+                history(a, (uint32_t)both.orph.unreadable_svc[i], "failed",
+                        "outbox item %lld %s", (long long)both.orph.ids[i],
+                        both.orph.why[i]);
+        }
         tocsin_store_commit(a->store);
     }
     for (n = 0; n < nn; n++) {

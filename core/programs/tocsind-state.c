@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alerting/saved.h"
 #include "programs/tocsind.h"
 
 /* Before its first result a service's view is all zero; the machine then
@@ -65,23 +66,13 @@ int tocsin_daemon_hash_services(struct tocsin_daemon *d)
     return 0;
 }
 
-/* What is kept of a service across restarts (state kind "service"). The
- * layout is that of the store's existing records: keep it. */
-struct saved_service {
-    uint64_t hash;              /* its definition when saved */
-    struct tocsin_svc_state st;
-    int64_t last_change, last_check;
-    /* followed by the last output */
-};
-
 /* Called on state changes only, so that a restart neither re-alerts nor
- * forgets a problem (results that change nothing are not written). One
- * store write. */
+ * forgets a problem (results that change nothing are not written). The
+ * record is in the service format of alerting/saved.h. One store write. */
 void tocsin_daemon_save_service(struct tocsin_daemon *d, uint32_t svc)
 {
     struct tocsin_buf blob = TOCSIN_BUF_INIT;
-    struct saved_service ss;
-    const char *out = d->views[svc].output ? d->views[svc].output : "";
+    struct tocsin_saved_service ss;
 
     if (!d->store)
         return;
@@ -90,34 +81,41 @@ void tocsin_daemon_save_service(struct tocsin_daemon *d, uint32_t svc)
     tocsin_daemon_state_get(d, svc, &ss.st);
     ss.last_change = d->views[svc].last_change;
     ss.last_check = d->views[svc].last_check;
-    if (tocsin_buf_append(&blob, &ss, sizeof(ss)) == 0 &&
-        tocsin_buf_append(&blob, out, strlen(out)) == 0)
-        tocsin_state_put(d->store, "service", d->conf->services[svc].inst.name, blob.data,
-                         blob.len);
+    ss.output = d->views[svc].output ? d->views[svc].output : "";
+    if (tocsin_saved_service_encode(&blob, &ss) == 0)
+        tocsin_state_put(d->store, TOCSIN_SAVED_STATE_SERVICE, d->conf->services[svc].inst.name,
+                         blob.data, blob.len);
     tocsin_buf_free(&blob);
 }
 
 /* One saved record: taken when its service still exists with the same
- * definition and had a result. O(1) (the configuration's name index). */
+ * definition and had a result; one that cannot be read is skipped (the
+ * decoder has said why). O(1) (the configuration's name index). */
 static int restore_service(void *ud, const char *name, const void *blob, size_t len)
 {
     struct tocsin_daemon *d = ud;
-    struct saved_service ss;
+    struct tocsin_saved_service ss;
+    struct tocsin_buf what = TOCSIN_BUF_INIT;
     long svc = tocsin_config_find_service(d->conf, name);
     struct tocsin_svc_view *v;
+    int rc;
 
-    if (svc < 0 || len < sizeof(ss))
+    if (svc < 0)
         return 0;
-    memcpy(&ss, blob, sizeof(ss));
-    if (ss.hash != d->svc_hash[svc] || !ss.st.checked)
-        return 0; /* redefined since: it starts afresh */
-    ss.st.checked = 1;
-    tocsin_daemon_state_put(d, (uint32_t)svc, &ss.st);
-    v = &d->views[svc];
-    v->last_change = (time_t)ss.last_change;
-    v->last_check = (time_t)ss.last_check;
-    free(v->output);
-    v->output = strndup((const char *)blob + sizeof(ss), len - sizeof(ss));
+    tocsin_buf_printf(&what, "saved state of service '%s'", name);
+    rc = tocsin_saved_service_decode(blob, len, tocsin_buf_str(&what), &ss);
+    tocsin_buf_free(&what);
+    if (rc < 0)
+        return 0;
+    if (ss.hash == d->svc_hash[svc] && ss.st.checked) {
+        tocsin_daemon_state_put(d, (uint32_t)svc, &ss.st);
+        v = &d->views[svc];
+        v->last_change = (time_t)ss.last_change;
+        v->last_check = (time_t)ss.last_check;
+        free(v->output);
+        v->output = strdup(ss.output);
+    } /* else redefined since: it starts afresh */
+    tocsin_saved_service_free(&ss);
     return 0;
 }
 
@@ -125,5 +123,5 @@ static int restore_service(void *ud, const char *name, const void *blob, size_t 
 void tocsin_daemon_restore_services(struct tocsin_daemon *d)
 {
     if (d->store)
-        tocsin_state_each(d->store, "service", restore_service, d);
+        tocsin_state_each(d->store, TOCSIN_SAVED_STATE_SERVICE, restore_service, d);
 }
