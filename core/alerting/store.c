@@ -14,8 +14,10 @@
 
 #include <sqlite3.h>
 
-#include "lib/buf.h"
+#include "alerting/saved.h"
+#include "base/clock.h"
 #include "base/log.h"
+#include "lib/buf.h"
 
 /* The SQL below writes statuses as literals, so that SQLite can match the
  * partial indexes (a bound parameter never matches an index's WHERE). */
@@ -432,12 +434,13 @@ static void open_read_error(sqlite3 *db, int rc, const char *path,
  * *fresh = 1). Writes the reason to err when it is not.
  */
 static int open_check_identity(sqlite3 *db, const char *path, int *fresh,
-                               char *err, size_t errlen)
+                               int64_t *version_out, char *err, size_t errlen)
 {
-    int64_t app_id, version, tables;
+    int64_t app_id, version = 0, tables;
     int rc;
 
     *fresh = 0;
+    *version_out = 0;
     rc = query_int(db, "PRAGMA application_id", &app_id);
     if (rc == SQLITE_OK)
         rc = query_int(db, "PRAGMA user_version", &version);
@@ -469,6 +472,7 @@ static int open_check_identity(sqlite3 *db, const char *path, int *fresh,
                  PRId64 ")", path, version);
         return -1;
     }
+    *version_out = version;
     return 0;
 }
 
@@ -607,14 +611,18 @@ static int open_prepare(struct tocsin_store *st, char *err, size_t errlen)
     return 0;
 }
 
+static int open_upgrade_v1(struct tocsin_store *st, char *err, size_t errlen);
+
 /*
  * Open the store. Each step writes its own message to err; the caller
- * owns *out and frees it with tocsin_store_close.
+ * owns *out and frees it with tocsin_store_close. A store of schema 1 is
+ * upgraded first (open_upgrade_v1).
  */
 int tocsin_store_open(const char *path, unsigned flags,
                       struct tocsin_store **out, char *err, size_t errlen)
 {
     struct tocsin_store *st = NULL;
+    int64_t version;
     int fresh, rc, saved;
 
     *out = NULL;
@@ -645,7 +653,7 @@ int tocsin_store_open(const char *path, unsigned flags,
         snprintf(err, errlen, "%s: no permission to write the file", path);
         goto fail;
     }
-    if (open_check_identity(st->db, path, &fresh, err, errlen) < 0 ||
+    if (open_check_identity(st->db, path, &fresh, &version, err, errlen) < 0 ||
         open_configure(st->db, path, flags, err, errlen) < 0)
         goto fail;
     if (fresh && open_create_schema(st->db, path, err, errlen) < 0)
@@ -653,6 +661,8 @@ int tocsin_store_open(const char *path, unsigned flags,
     if (!fresh && open_check_integrity(st->db, path, err, errlen) < 0)
         goto fail;
     if (open_prepare(st, err, errlen) < 0)
+        goto fail;
+    if (!fresh && version == 1 && open_upgrade_v1(st, err, errlen) < 0)
         goto fail;
     *out = st;
     return 0;
@@ -1284,4 +1294,195 @@ out:
     if (result < 0 && st->in_txn)
         st->txn_failed = 1;
     return result;
+}
+
+/* ------------------------------------------------------------------ */
+/* Upgrading a store of schema 1.                                      */
+/* ------------------------------------------------------------------ */
+
+/* One row whose blob is rewritten: an outbox item (kind NULL) or a state
+ * entry, with its blob in the current format (or `bad`: unreadable). */
+struct upgrade_row {
+    int64_t id;
+    char *kind, *name;
+    struct tocsin_buf blob;
+    int bad;
+};
+
+struct upgrade_rows {
+    struct upgrade_row *row;
+    size_t n, cap;
+};
+
+static void upgrade_rows_free(struct upgrade_rows *rows)
+{
+    size_t i;
+
+    for (i = 0; i < rows->n; i++) {
+        free(rows->row[i].kind);
+        free(rows->row[i].name);
+        tocsin_buf_free(&rows->row[i].blob);
+    }
+    free(rows->row);
+    memset(rows, 0, sizeof(*rows));
+}
+
+/*
+ * Run `sql`, whose rows are (outbox id or NULL, state kind, state name,
+ * blob), and append each row to `rows` with its blob upgraded from
+ * version 0 (tocsin_saved_upgrade, which warns about one it cannot read).
+ * Rows are collected before any is written, so that the scan never sees
+ * its own writes. Returns 0 or -1 (logged). O(rows + their bytes).
+ */
+static int upgrade_collect(struct tocsin_store *st, const char *sql, struct upgrade_rows *rows)
+{
+    struct tocsin_buf what = TOCSIN_BUF_INIT;
+    sqlite3_stmt *s = NULL;
+    int rc = -1, step;
+
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+        store_db_error(st, "cannot read the blobs to upgrade");
+        goto out;
+    }
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        struct upgrade_row *r;
+        const char *kind = (const char *)sqlite3_column_text(s, 1);
+        const char *name = (const char *)sqlite3_column_text(s, 2);
+        const void *blob = sqlite3_column_blob(s, 3);
+        size_t len = (size_t)sqlite3_column_bytes(s, 3);
+        int outbox = sqlite3_column_type(s, 0) != SQLITE_NULL, up;
+
+        if (rows->n == rows->cap) {
+            size_t cap = rows->cap ? rows->cap * 2 : 16;
+            struct upgrade_row *grown = realloc(rows->row, cap * sizeof(*grown));
+
+            if (!grown)
+                goto oom;
+            rows->row = grown;
+            rows->cap = cap;
+        }
+        r = &rows->row[rows->n];
+        memset(r, 0, sizeof(*r));
+        r->id = sqlite3_column_int64(s, 0);
+        tocsin_buf_reset(&what);
+        if (outbox)
+            tocsin_buf_printf(&what, "outbox item %" PRId64, r->id);
+        else
+            tocsin_buf_printf(&what, "state entry %s/%s", kind ? kind : "",
+                              name ? name : "");
+        r->kind = outbox ? NULL : strdup(kind ? kind : "");
+        r->name = outbox ? NULL : strdup(name ? name : "");
+        rows->n++;
+        if (what.oom || (!outbox && (!r->kind || !r->name)))
+            goto oom;
+        up = tocsin_saved_upgrade(outbox ? TOCSIN_SAVED_ALERT : tocsin_saved_state_kind(kind),
+                                  blob ? blob : "", len, tocsin_buf_str(&what), &r->blob);
+        if (up < 0)
+            goto oom;
+        r->bad = up == 1;
+    }
+    if (step != SQLITE_DONE) {
+        store_db_error(st, "cannot read the blobs to upgrade");
+        goto out;
+    }
+    rc = 0;
+    goto out;
+oom:
+    store_error(st, "out of memory while upgrading the saved blobs");
+out:
+    sqlite3_finalize(s);
+    tocsin_buf_free(&what);
+    return rc;
+}
+
+/* Write one upgraded row back, or give up on it: an outbox item fails
+ * (with the reason as its attempt), a state entry is deleted. Each with
+ * a warning naming it. Returns 0 or -1 (logged). */
+static int upgrade_write(struct tocsin_store *st, sqlite3_stmt *set_payload,
+                         const struct upgrade_row *r, int64_t now_ms)
+{
+    if (r->kind && r->bad) {
+        tocsin_warn("store %s: state entry %s/%s dropped: it cannot be upgraded",
+                    st->path, r->kind, r->name);
+        return tocsin_state_delete(st, r->kind, r->name);
+    }
+    if (r->kind)
+        return tocsin_state_put(st, r->kind, r->name, r->blob.data, r->blob.len);
+    if (r->bad) {
+        tocsin_warn("store %s: outbox item %" PRId64 " failed: its alert cannot be upgraded",
+                    st->path, r->id);
+        return outbox_record(st, r->id, TOCSIN_FAILED,
+                             "its saved alert could not be upgraded from schema 1",
+                             now_ms, 0);
+    }
+    return stmt_run_bound(st, set_payload,
+                          sqlite3_bind_int64(set_payload, 1, r->id) |
+                          bind_blob(set_payload, 2, r->blob.data, r->blob.len),
+                          "cannot rewrite an outbox payload");
+}
+
+/*
+ * Schema 1 kept native struct copies; schema 2 keeps the versioned
+ * formats of alerting/saved.h. Rewrite, in one transaction, the payload
+ * of every outbox item not yet ended and every state entry of the kinds
+ * that hold saved blobs, then set user_version to 2. A blob that cannot
+ * be upgraded is given up on (upgrade_write). On any other failure the
+ * transaction rolls back and the store is not opened (the message in
+ * err). O(rows + their bytes), once.
+ */
+static int open_upgrade_v1(struct tocsin_store *st, char *err, size_t errlen)
+{
+    struct upgrade_rows rows = {NULL, 0, 0};
+    sqlite3_stmt *set_payload = NULL;
+    int64_t now_ms = tocsin_wall_ms();
+    struct tocsin_buf sql = TOCSIN_BUF_INIT;
+    size_t i, failed = 0, dropped = 0;
+    int rc = -1;
+
+    if (tocsin_store_begin(st) < 0)
+        goto out;
+    if (sqlite3_prepare_v2(st->db, "UPDATE outbox SET payload = ?2 WHERE id = ?1", -1,
+                           &set_payload, NULL) != SQLITE_OK) {
+        store_db_error(st, "cannot prepare the payload rewrite");
+        goto out;
+    }
+    tocsin_buf_printf(&sql, "SELECT NULL, kind, name, value FROM state "
+                      "WHERE kind IN ('%s', '%s')", TOCSIN_SAVED_STATE_INCIDENT,
+                      TOCSIN_SAVED_STATE_SERVICE);
+    if (sql.oom ||
+        upgrade_collect(st, "SELECT id, NULL, NULL, payload FROM outbox WHERE status = 1",
+                        &rows) < 0 ||
+        upgrade_collect(st, tocsin_buf_str(&sql), &rows) < 0)
+        goto out;
+    for (i = 0; i < rows.n; i++) {
+        if (upgrade_write(st, set_payload, &rows.row[i], now_ms) < 0)
+            goto out;
+        if (rows.row[i].bad && rows.row[i].kind)
+            dropped++;
+        else if (rows.row[i].bad)
+            failed++;
+    }
+    tocsin_buf_reset(&sql);
+    tocsin_buf_printf(&sql, "PRAGMA user_version = %d", TOCSIN_STORE_SCHEMA_VERSION);
+    if (sql.oom || sqlite3_exec(st->db, tocsin_buf_str(&sql), NULL, NULL, NULL) != SQLITE_OK) {
+        store_db_error(st, "cannot set the schema version");
+        goto out;
+    }
+    if (tocsin_store_commit(st) < 0)
+        goto out;
+    tocsin_info("store %s: upgraded from schema 1 to %d (%zu blobs rewritten, %zu outbox "
+                "items failed, %zu state entries dropped)", st->path,
+                TOCSIN_STORE_SCHEMA_VERSION, rows.n - failed - dropped, failed, dropped);
+    rc = 0;
+out:
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: cannot upgrade the store from schema 1 (see the log); "
+                 "the file is as it was", st->path);
+        if (st->in_txn)
+            tocsin_store_rollback(st);
+    }
+    sqlite3_finalize(set_payload);
+    tocsin_buf_free(&sql);
+    upgrade_rows_free(&rows);
+    return rc;
 }

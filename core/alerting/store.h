@@ -29,8 +29,10 @@
 
 struct tocsin_store;
 
-/* The schema this build writes. A file with a higher version is refused. */
-#define TOCSIN_STORE_SCHEMA_VERSION 1
+/* The schema this build writes. A file with a higher version is refused;
+ * one of schema 1 (native struct copies for blobs) is upgraded when
+ * opened, its blobs rewritten in the formats of alerting/saved.h. */
+#define TOCSIN_STORE_SCHEMA_VERSION 2
 
 /* The file name inside the state directory. */
 #define TOCSIN_STORE_FILE "tocsin.db"
