@@ -1,0 +1,740 @@
+/*
+ * test_saved.c - the formats the store keeps (core/alerting/saved.c):
+ * alerts, incidents and service states come back with every field; blobs
+ * of version 0 (the native struct copies of schema-1 stores, built here
+ * by hand) are upgraded; an unknown version, a blob of another kind,
+ * every truncation and a damaged length are refused without a crash.
+ *
+ * Bytes under test are copied into an allocation of exactly their size,
+ * so that a read past the end shows under AddressSanitizer.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "alerting/saved.h"
+#include "lib/buf.h"
+
+/* A string longer than any the daemon writes (64 KiB and more). */
+#define LONG_LEN 70000
+
+static char *long_string(char fill)
+{
+    char *s = malloc(LONG_LEN + 1);
+
+    assert_non_null(s);
+    memset(s, fill, LONG_LEN);
+    s[LONG_LEN] = '\0';
+    return s;
+}
+
+/* A copy of `len` bytes in an allocation of exactly that size. */
+static void *exact_copy(const void *p, size_t len)
+{
+    void *q = malloc(len ? len : 1);
+
+    assert_non_null(q);
+    if (len)
+        memcpy(q, p, len);
+    return q;
+}
+
+static void assert_str(const char *got, const char *want)
+{
+    assert_non_null(got);
+    assert_string_equal(got, want ? want : "");
+}
+
+/* ------------------------------------------------------------------ */
+/* Samples                                                             */
+/* ------------------------------------------------------------------ */
+
+static const struct tocsin_label sample_labels[] = {
+    { "team", "dba" },
+    { "", "" },
+    { "component", "database" },
+};
+
+static struct tocsin_alert sample_alert(const char *long_text)
+{
+    struct tocsin_alert a;
+
+    memset(&a, 0, sizeof(a));
+    a.service = "db-main";
+    a.host = "db1.example.net";
+    a.state = TOCSIN_CRITICAL;
+    a.previous = TOCSIN_WARNING;
+    a.attempt = INT32_MAX;
+    a.max_attempts = INT32_MIN;
+    a.output = "CRITICAL - replication lag 300s";
+    a.long_output = long_text;
+    a.perfdata = "lag=300s;60;120";
+    a.since = (time_t)INT64_MIN;
+    a.flapping = 1;
+    a.labels = sample_labels;
+    a.nlabels = sizeof(sample_labels) / sizeof(sample_labels[0]);
+    a.kind = TOCSIN_ALERT_ESCALATION;
+    a.severity = TOCSIN_SEVERITY_CRITICAL;
+    a.hard = 1;
+    a.problem_since = (time_t)INT64_MAX;
+    a.at = 1700000000;
+    a.incident = "db-main-1700000000";
+    a.group_key = "";
+    a.route = "databases";
+    a.link = "https://wiki.example.net/db";
+    a.reason = "escalation after 30m";
+    return a;
+}
+
+static void assert_alert_equal(const struct tocsin_alert *got, const struct tocsin_alert *want)
+{
+    size_t i;
+
+    assert_int_equal(got->kind, want->kind);
+    assert_int_equal(got->severity, want->severity);
+    assert_int_equal(got->state, want->state);
+    assert_int_equal(got->previous, want->previous);
+    assert_int_equal(got->hard, want->hard != 0);
+    assert_int_equal(got->flapping, want->flapping != 0);
+    assert_int_equal(got->attempt, want->attempt);
+    assert_int_equal(got->max_attempts, want->max_attempts);
+    assert_true((int64_t)got->since == (int64_t)want->since);
+    assert_true((int64_t)got->problem_since == (int64_t)want->problem_since);
+    assert_true((int64_t)got->at == (int64_t)want->at);
+    assert_str(got->service, want->service);
+    assert_str(got->host, want->host);
+    assert_str(got->output, want->output);
+    assert_str(got->long_output, want->long_output);
+    assert_str(got->perfdata, want->perfdata);
+    assert_str(got->incident, want->incident);
+    assert_str(got->group_key, want->group_key);
+    assert_str(got->route, want->route);
+    assert_str(got->link, want->link);
+    assert_str(got->reason, want->reason);
+    assert_int_equal(got->nlabels, want->nlabels);
+    for (i = 0; i < want->nlabels; i++) {
+        assert_str(got->labels[i].key, want->labels[i].key);
+        assert_str(got->labels[i].value, want->labels[i].value);
+    }
+}
+
+static const char *sample_told[] = { "email", "", "pagerduty" };
+
+static struct tocsin_saved_incident sample_incident(const char *long_text)
+{
+    struct tocsin_saved_incident inc;
+
+    memset(&inc, 0, sizeof(inc));
+    inc.problem_since = INT64_MIN;
+    inc.next_repeat = INT64_MAX;
+    inc.downtime_until = 1700003600;
+    inc.state = TOCSIN_UNKNOWN;
+    inc.route = INT32_MAX;
+    inc.pending = 1;
+    inc.acked = 1;
+    inc.esc_next = UINT32_MAX;
+    inc.key = "web-1700000000";
+    inc.told = sample_told;
+    inc.ntold = 3;
+    inc.ack_author = "ops";
+    inc.ack_text = long_text;
+    inc.downtime_author = "";
+    inc.downtime_text = "kernel upgrade";
+    return inc;
+}
+
+static void assert_incident_equal(const struct tocsin_saved_incident *got,
+                                  const struct tocsin_saved_incident *want)
+{
+    size_t i;
+
+    assert_true(got->problem_since == want->problem_since);
+    assert_true(got->next_repeat == want->next_repeat);
+    assert_true(got->downtime_until == want->downtime_until);
+    assert_int_equal(got->state, want->state);
+    assert_int_equal(got->route, want->route);
+    assert_int_equal(got->pending, want->pending != 0);
+    assert_int_equal(got->acked, want->acked != 0);
+    assert_int_equal(got->esc_next, want->esc_next);
+    assert_str(got->key, want->key);
+    assert_int_equal(got->ntold, want->ntold);
+    for (i = 0; i < want->ntold; i++)
+        assert_str(got->told[i], want->told[i]);
+    assert_str(got->ack_author, want->ack_author);
+    assert_str(got->ack_text, want->ack_text);
+    assert_str(got->downtime_author, want->downtime_author);
+    assert_str(got->downtime_text, want->downtime_text);
+}
+
+static struct tocsin_saved_service sample_service(const char *long_text)
+{
+    struct tocsin_saved_service s;
+    size_t i;
+
+    memset(&s, 0, sizeof(s));
+    s.hash = UINT64_MAX;
+    s.st.state = TOCSIN_WARNING;
+    s.st.hard_state = TOCSIN_CRITICAL;
+    s.st.is_hard = 1;
+    s.st.attempt = INT32_MIN;
+    s.st.checked = 1;
+    for (i = 0; i < TOCSIN_FLAP_HISTORY; i++)
+        s.st.history[i] = (unsigned char)(i % 4);
+    s.st.hist_count = TOCSIN_FLAP_HISTORY;
+    s.st.hist_next = TOCSIN_FLAP_HISTORY - 1;
+    s.st.flapping = 1;
+    s.st.flap_percent = 37.25;
+    s.last_change = INT64_MIN;
+    s.last_check = INT64_MAX;
+    s.output = long_text;
+    return s;
+}
+
+static void assert_service_equal(const struct tocsin_saved_service *got,
+                                 const struct tocsin_saved_service *want)
+{
+    assert_true(got->hash == want->hash);
+    assert_int_equal(got->st.state, want->st.state);
+    assert_int_equal(got->st.hard_state, want->st.hard_state);
+    assert_int_equal(got->st.is_hard, want->st.is_hard != 0);
+    assert_int_equal(got->st.attempt, want->st.attempt);
+    assert_int_equal(got->st.checked, want->st.checked != 0);
+    assert_memory_equal(got->st.history, want->st.history, TOCSIN_FLAP_HISTORY);
+    assert_int_equal(got->st.hist_count, want->st.hist_count);
+    assert_int_equal(got->st.hist_next, want->st.hist_next);
+    assert_int_equal(got->st.flapping, want->st.flapping != 0);
+    assert_true(got->st.flap_percent == want->st.flap_percent);
+    assert_true(got->last_change == want->last_change);
+    assert_true(got->last_check == want->last_check);
+    assert_str(got->output, want->output);
+}
+
+/* ------------------------------------------------------------------ */
+/* Round trips                                                         */
+/* ------------------------------------------------------------------ */
+
+static void alert_round_trip_every_field(void **state)
+{
+    char *text = long_string('x');
+    struct tocsin_alert a = sample_alert(text);
+    struct tocsin_buf b = TOCSIN_BUF_INIT;
+    struct tocsin_saved_alert sa;
+    void *blob;
+
+    (void)state;
+    assert_int_equal(tocsin_saved_alert_encode(&b, &a), 0);
+    assert_int_equal(((unsigned char *)b.data)[0], TOCSIN_SAVED_ALERT);
+    assert_int_equal(((unsigned char *)b.data)[1], TOCSIN_SAVED_ALERT_VERSION);
+    blob = exact_copy(b.data, b.len);
+    assert_int_equal(tocsin_saved_alert_decode(blob, b.len, "test", &sa), 0);
+    free(blob); /* the record owns its strings */
+    assert_alert_equal(&sa.alert, &a);
+    tocsin_saved_alert_free(&sa);
+    tocsin_buf_free(&b);
+    free(text);
+}
+
+static void alert_round_trip_null_and_empty(void **state)
+{
+    struct tocsin_alert a;
+    struct tocsin_buf b = TOCSIN_BUF_INIT;
+    struct tocsin_saved_alert sa;
+
+    (void)state;
+    memset(&a, 0, sizeof(a));    /* every string NULL, no labels, all zero */
+    a.output = "";
+    assert_int_equal(tocsin_saved_alert_encode(&b, &a), 0);
+    assert_int_equal(tocsin_saved_alert_decode(b.data, b.len, "test", &sa), 0);
+    assert_alert_equal(&sa.alert, &a);
+    assert_int_equal(sa.alert.nlabels, 0);
+    tocsin_saved_alert_free(&sa);
+    tocsin_buf_free(&b);
+}
+
+static void incident_round_trip_every_field(void **state)
+{
+    char *text = long_string('a');
+    struct tocsin_saved_incident inc = sample_incident(text), got;
+    struct tocsin_buf b = TOCSIN_BUF_INIT;
+    void *blob;
+
+    (void)state;
+    assert_int_equal(tocsin_saved_incident_encode(&b, &inc), 0);
+    assert_int_equal(((unsigned char *)b.data)[0], TOCSIN_SAVED_INCIDENT);
+    blob = exact_copy(b.data, b.len);
+    assert_int_equal(tocsin_saved_incident_decode(blob, b.len, "test", &got), 0);
+    free(blob);
+    assert_incident_equal(&got, &inc);
+    tocsin_saved_incident_free(&got);
+    tocsin_buf_free(&b);
+    free(text);
+}
+
+static void incident_round_trip_downtime_only(void **state)
+{
+    struct tocsin_saved_incident inc, got;
+    struct tocsin_buf b = TOCSIN_BUF_INIT;
+
+    (void)state;
+    memset(&inc, 0, sizeof(inc)); /* no incident open, NULL strings */
+    inc.route = -1;
+    inc.downtime_until = 1;
+    inc.key = "";
+    assert_int_equal(tocsin_saved_incident_encode(&b, &inc), 0);
+    assert_int_equal(tocsin_saved_incident_decode(b.data, b.len, "test", &got), 0);
+    assert_incident_equal(&got, &inc);
+    assert_int_equal(got.ntold, 0);
+    tocsin_saved_incident_free(&got);
+    tocsin_buf_free(&b);
+}
+
+static void service_round_trip_every_field(void **state)
+{
+    char *text = long_string('o');
+    struct tocsin_saved_service s = sample_service(text), got;
+    struct tocsin_buf b = TOCSIN_BUF_INIT;
+    void *blob;
+
+    (void)state;
+    assert_int_equal(tocsin_saved_service_encode(&b, &s), 0);
+    assert_int_equal(((unsigned char *)b.data)[0], TOCSIN_SAVED_SERVICE);
+    blob = exact_copy(b.data, b.len);
+    assert_int_equal(tocsin_saved_service_decode(blob, b.len, "test", &got), 0);
+    free(blob);
+    assert_service_equal(&got, &s);
+    tocsin_saved_service_free(&got);
+    tocsin_buf_free(&b);
+    free(text);
+}
+
+static void service_round_trip_empty_output(void **state)
+{
+    struct tocsin_saved_service s, got;
+    struct tocsin_buf b = TOCSIN_BUF_INIT;
+
+    (void)state;
+    memset(&s, 0, sizeof(s));
+    s.output = "";
+    assert_int_equal(tocsin_saved_service_encode(&b, &s), 0);
+    assert_int_equal(tocsin_saved_service_decode(b.data, b.len, "test", &got), 0);
+    assert_service_equal(&got, &s);
+    tocsin_saved_service_free(&got);
+    tocsin_buf_free(&b);
+}
+
+/* ------------------------------------------------------------------ */
+/* Version 0: the native layouts of schema 1, built by hand            */
+/* ------------------------------------------------------------------ */
+
+/* A native uint32 length and the bytes, with a NUL counted when `nul`. */
+static void v0_str(struct tocsin_buf *b, const char *s, int nul)
+{
+    uint32_t n = (uint32_t)(strlen(s) + (nul ? 1 : 0));
+
+    assert_int_equal(tocsin_buf_append(b, &n, sizeof(n)), 0);
+    assert_int_equal(tocsin_buf_append(b, s, n), 0);
+}
+
+static void v0_alert(struct tocsin_buf *b, const struct tocsin_alert *a)
+{
+    struct {
+        uint32_t kind, severity, state, previous, hard, attempt, max_attempts, flapping;
+        int64_t since, problem_since, at;
+        uint32_t nlabels;
+    } f;
+    size_t i;
+
+    memset(&f, 0, sizeof(f));
+    f.kind = a->kind;
+    f.severity = a->severity;
+    f.state = a->state;
+    f.previous = a->previous;
+    f.hard = (uint32_t)a->hard;
+    f.attempt = (uint32_t)a->attempt;
+    f.max_attempts = (uint32_t)a->max_attempts;
+    f.flapping = (uint32_t)a->flapping;
+    f.since = a->since;
+    f.problem_since = a->problem_since;
+    f.at = a->at;
+    f.nlabels = (uint32_t)a->nlabels;
+    assert_int_equal(tocsin_buf_append(b, &f, sizeof(f)), 0);
+    v0_str(b, a->service, 1);
+    v0_str(b, a->host, 1);
+    v0_str(b, a->output, 1);
+    v0_str(b, a->long_output, 1);
+    v0_str(b, a->perfdata, 1);
+    v0_str(b, a->incident, 1);
+    v0_str(b, a->group_key, 1);
+    v0_str(b, a->route, 1);
+    v0_str(b, a->link, 1);
+    v0_str(b, a->reason, 1);
+    for (i = 0; i < a->nlabels; i++) {
+        v0_str(b, a->labels[i].key, 1);
+        v0_str(b, a->labels[i].value, 1);
+    }
+}
+
+static void v0_incident(struct tocsin_buf *b, const struct tocsin_saved_incident *inc)
+{
+    struct {
+        int64_t problem_since, next_repeat, downtime_until;
+        int32_t state, route, pending, acked;
+        uint32_t esc_next, ntold;
+    } f;
+    size_t i;
+
+    memset(&f, 0, sizeof(f));
+    f.problem_since = inc->problem_since;
+    f.next_repeat = inc->next_repeat;
+    f.downtime_until = inc->downtime_until;
+    f.state = inc->state;
+    f.route = inc->route;
+    f.pending = inc->pending;
+    f.acked = inc->acked;
+    f.esc_next = inc->esc_next;
+    f.ntold = (uint32_t)inc->ntold;
+    assert_int_equal(tocsin_buf_append(b, &f, sizeof(f)), 0);
+    v0_str(b, inc->key, 0);
+    for (i = 0; i < inc->ntold; i++)
+        v0_str(b, inc->told[i], 0);
+    v0_str(b, inc->ack_author, 0);
+    v0_str(b, inc->ack_text, 0);
+    v0_str(b, inc->downtime_author, 0);
+    v0_str(b, inc->downtime_text, 0);
+}
+
+static void v0_service(struct tocsin_buf *b, const struct tocsin_saved_service *s)
+{
+    struct {
+        uint64_t hash;
+        struct {
+            uint32_t state, hard_state;
+            int32_t is_hard, attempt, checked;
+            unsigned char history[21];
+            unsigned char hist_count, hist_next;
+            int32_t flapping;
+            double flap_percent;
+        } st;
+        int64_t last_change, last_check;
+    } f;
+
+    memset(&f, 0, sizeof(f));
+    f.hash = s->hash;
+    f.st.state = s->st.state;
+    f.st.hard_state = s->st.hard_state;
+    f.st.is_hard = s->st.is_hard;
+    f.st.attempt = s->st.attempt;
+    f.st.checked = s->st.checked;
+    memcpy(f.st.history, s->st.history, sizeof(f.st.history));
+    f.st.hist_count = s->st.hist_count;
+    f.st.hist_next = s->st.hist_next;
+    f.st.flapping = s->st.flapping;
+    f.st.flap_percent = s->st.flap_percent;
+    f.last_change = s->last_change;
+    f.last_check = s->last_check;
+    assert_int_equal(tocsin_buf_append(b, &f, sizeof(f)), 0);
+    assert_int_equal(tocsin_buf_append(b, s->output, strlen(s->output)), 0);
+}
+
+static void v0_alert_is_upgraded(void **state)
+{
+    char *text = long_string('l');
+    struct tocsin_alert a = sample_alert(text);
+    struct tocsin_buf old = TOCSIN_BUF_INIT, cur = TOCSIN_BUF_INIT;
+    struct tocsin_saved_alert sa;
+    void *blob;
+
+    (void)state;
+    a.group_key = "databases"; /* every string of a v0 alert is set */
+    v0_alert(&old, &a);
+    blob = exact_copy(old.data, old.len);
+    assert_int_equal(tocsin_saved_upgrade(TOCSIN_SAVED_ALERT, blob, old.len, "test", &cur), 0);
+    free(blob);
+    assert_int_equal(((unsigned char *)cur.data)[1], TOCSIN_SAVED_ALERT_VERSION);
+    assert_int_equal(tocsin_saved_alert_decode(cur.data, cur.len, "test", &sa), 0);
+    assert_alert_equal(&sa.alert, &a);
+    tocsin_saved_alert_free(&sa);
+    /* A current blob is no version 0: the upgrade refuses it. */
+    tocsin_buf_reset(&old);
+    assert_int_equal(tocsin_saved_upgrade(TOCSIN_SAVED_ALERT, cur.data, cur.len, "test", &old),
+                     1);
+    assert_int_equal(old.len, 0);
+    tocsin_buf_free(&old);
+    tocsin_buf_free(&cur);
+    free(text);
+}
+
+static void v0_incident_is_upgraded(void **state)
+{
+    char *text = long_string('i');
+    struct tocsin_saved_incident inc = sample_incident(text), got;
+    struct tocsin_buf old = TOCSIN_BUF_INIT, cur = TOCSIN_BUF_INIT;
+    void *blob;
+
+    (void)state;
+    inc.route = 7;
+    v0_incident(&old, &inc);
+    blob = exact_copy(old.data, old.len);
+    assert_int_equal(tocsin_saved_upgrade(TOCSIN_SAVED_INCIDENT, blob, old.len, "test", &cur),
+                     0);
+    free(blob);
+    assert_int_equal(tocsin_saved_incident_decode(cur.data, cur.len, "test", &got), 0);
+    assert_incident_equal(&got, &inc);
+    tocsin_saved_incident_free(&got);
+    tocsin_buf_free(&old);
+    tocsin_buf_free(&cur);
+    free(text);
+}
+
+static void v0_service_is_upgraded(void **state)
+{
+    char *text = long_string('s');
+    struct tocsin_saved_service s = sample_service(text), got;
+    struct tocsin_buf old = TOCSIN_BUF_INIT, cur = TOCSIN_BUF_INIT;
+    void *blob;
+
+    (void)state;
+    v0_service(&old, &s);
+    blob = exact_copy(old.data, old.len);
+    assert_int_equal(tocsin_saved_upgrade(TOCSIN_SAVED_SERVICE, blob, old.len, "test", &cur),
+                     0);
+    free(blob);
+    assert_int_equal(tocsin_saved_service_decode(cur.data, cur.len, "test", &got), 0);
+    assert_service_equal(&got, &s);
+    tocsin_saved_service_free(&got);
+    tocsin_buf_free(&old);
+    tocsin_buf_free(&cur);
+    free(text);
+}
+
+static void v0_blob_cut_short_is_refused(void **state)
+{
+    struct tocsin_saved_incident inc = sample_incident("ack");
+    struct tocsin_buf old = TOCSIN_BUF_INIT, cur = TOCSIN_BUF_INIT;
+    size_t len;
+
+    (void)state;
+    v0_incident(&old, &inc);
+    for (len = 0; len < old.len; len++) {
+        void *blob = exact_copy(old.data, len);
+
+        if (tocsin_saved_upgrade(TOCSIN_SAVED_INCIDENT, blob, len, "test", &cur) != 1)
+            fail_msg("a version 0 incident cut to %zu of %zu bytes was upgraded", len,
+                     old.len);
+        assert_int_equal(cur.len, 0);
+        free(blob);
+    }
+    tocsin_buf_free(&old);
+    tocsin_buf_free(&cur);
+}
+
+/* ------------------------------------------------------------------ */
+/* Refusals                                                            */
+/* ------------------------------------------------------------------ */
+
+/* The three kinds, encoded from their samples, for the refusal tests. */
+static void encode_kind(enum tocsin_saved_kind kind, struct tocsin_buf *b)
+{
+    struct tocsin_alert a = sample_alert("long output");
+    struct tocsin_saved_incident inc = sample_incident("on it");
+    struct tocsin_saved_service s = sample_service("OK - fine");
+
+    switch (kind) {
+    case TOCSIN_SAVED_ALERT:
+        assert_int_equal(tocsin_saved_alert_encode(b, &a), 0);
+        break;
+    case TOCSIN_SAVED_INCIDENT:
+        assert_int_equal(tocsin_saved_incident_encode(b, &inc), 0);
+        break;
+    case TOCSIN_SAVED_SERVICE:
+        assert_int_equal(tocsin_saved_service_encode(b, &s), 0);
+        break;
+    }
+}
+
+/* Decode `len` bytes of `p` as `kind`; 0 or -1. The record is freed. */
+static int decode_kind(enum tocsin_saved_kind kind, const void *p, size_t len)
+{
+    union {
+        struct tocsin_saved_alert a;
+        struct tocsin_saved_incident i;
+        struct tocsin_saved_service s;
+    } rec;
+    void *blob = exact_copy(p, len);
+    int rc = -1;
+
+    switch (kind) {
+    case TOCSIN_SAVED_ALERT:
+        rc = tocsin_saved_alert_decode(blob, len, "test", &rec.a);
+        if (rc == 0)
+            tocsin_saved_alert_free(&rec.a);
+        break;
+    case TOCSIN_SAVED_INCIDENT:
+        rc = tocsin_saved_incident_decode(blob, len, "test", &rec.i);
+        if (rc == 0)
+            tocsin_saved_incident_free(&rec.i);
+        break;
+    case TOCSIN_SAVED_SERVICE:
+        rc = tocsin_saved_service_decode(blob, len, "test", &rec.s);
+        if (rc == 0)
+            tocsin_saved_service_free(&rec.s);
+        break;
+    }
+    free(blob);
+    return rc;
+}
+
+static const enum tocsin_saved_kind all_kinds[] = {
+    TOCSIN_SAVED_ALERT, TOCSIN_SAVED_INCIDENT, TOCSIN_SAVED_SERVICE
+};
+
+static void unknown_version_is_refused(void **state)
+{
+    size_t k;
+
+    (void)state;
+    for (k = 0; k < 3; k++) {
+        struct tocsin_buf b = TOCSIN_BUF_INIT;
+        unsigned char *p;
+
+        encode_kind(all_kinds[k], &b);
+        p = (unsigned char *)b.data;
+        assert_int_equal(decode_kind(all_kinds[k], p, b.len), 0);
+        p[1] = (unsigned char)(p[1] + 1); /* the version after this build's */
+        assert_int_equal(decode_kind(all_kinds[k], p, b.len), -1);
+        p[1] = 0;                         /* version 0 has no header */
+        assert_int_equal(decode_kind(all_kinds[k], p, b.len), -1);
+        p[1] = 0xff;
+        assert_int_equal(decode_kind(all_kinds[k], p, b.len), -1);
+        tocsin_buf_free(&b);
+    }
+}
+
+static void other_kind_is_refused(void **state)
+{
+    struct tocsin_buf b = TOCSIN_BUF_INIT;
+
+    (void)state;
+    encode_kind(TOCSIN_SAVED_SERVICE, &b);
+    assert_int_equal(decode_kind(TOCSIN_SAVED_ALERT, b.data, b.len), -1);
+    assert_int_equal(decode_kind(TOCSIN_SAVED_INCIDENT, b.data, b.len), -1);
+    tocsin_buf_free(&b);
+}
+
+static void every_truncation_is_refused(void **state)
+{
+    size_t k, len;
+
+    (void)state;
+    for (k = 0; k < 3; k++) {
+        struct tocsin_buf b = TOCSIN_BUF_INIT;
+
+        encode_kind(all_kinds[k], &b);
+        for (len = 0; len < b.len; len++)
+            if (decode_kind(all_kinds[k], b.data, len) != -1)
+                fail_msg("kind '%c' cut to %zu of %zu bytes was accepted", all_kinds[k], len,
+                         b.len);
+        tocsin_buf_free(&b);
+    }
+}
+
+static void bytes_left_over_are_refused(void **state)
+{
+    size_t k;
+
+    (void)state;
+    for (k = 0; k < 3; k++) {
+        struct tocsin_buf b = TOCSIN_BUF_INIT;
+
+        encode_kind(all_kinds[k], &b);
+        assert_int_equal(tocsin_buf_putc(&b, 0), 0);
+        assert_int_equal(decode_kind(all_kinds[k], b.data, b.len), -1);
+        tocsin_buf_free(&b);
+    }
+}
+
+/* Find the little-endian u32 length in front of `s` in the blob. */
+static size_t length_field_of(const struct tocsin_buf *b, const char *s)
+{
+    size_t n = strlen(s), i;
+
+    for (i = 4; i + n <= b->len; i++)
+        if (memcmp(b->data + i, s, n) == 0) {
+            const unsigned char *q = (const unsigned char *)b->data + i - 4;
+
+            if ((q[0] | (size_t)q[1] << 8 | (size_t)q[2] << 16 | (size_t)q[3] << 24) == n)
+                return i - 4;
+        }
+    fail_msg("no length field before '%s'", s);
+    return 0;
+}
+
+static void damaged_length_is_refused(void **state)
+{
+    static const struct { enum tocsin_saved_kind kind; const char *field; } cases[] = {
+        { TOCSIN_SAVED_ALERT, "db1.example.net" },
+        { TOCSIN_SAVED_INCIDENT, "web-1700000000" },
+        { TOCSIN_SAVED_SERVICE, "OK - fine" },
+    };
+    static const uint32_t bad[] = { 0xffffffffu, 0x80000000u, 0x01000000u };
+    size_t k, j;
+
+    (void)state;
+    for (k = 0; k < 3; k++)
+        for (j = 0; j < 3; j++) {
+            struct tocsin_buf b = TOCSIN_BUF_INIT;
+            unsigned char *q;
+            size_t at;
+
+            encode_kind(cases[k].kind, &b);
+            at = length_field_of(&b, cases[k].field);
+            q = (unsigned char *)b.data + at;
+            q[0] = (unsigned char)bad[j];
+            q[1] = (unsigned char)(bad[j] >> 8);
+            q[2] = (unsigned char)(bad[j] >> 16);
+            q[3] = (unsigned char)(bad[j] >> 24);
+            if (decode_kind(cases[k].kind, b.data, b.len) != -1)
+                fail_msg("kind '%c' with the length of '%s' set to 0x%08x was accepted",
+                         cases[k].kind, cases[k].field, bad[j]);
+            tocsin_buf_free(&b);
+        }
+}
+
+static void state_kinds_are_named(void **state)
+{
+    (void)state;
+    assert_int_equal(tocsin_saved_state_kind("alerting"), TOCSIN_SAVED_INCIDENT);
+    assert_int_equal(tocsin_saved_state_kind("service"), TOCSIN_SAVED_SERVICE);
+    assert_int_equal(tocsin_saved_state_kind("other"), 0);
+    assert_int_equal(tocsin_saved_state_kind(NULL), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(alert_round_trip_every_field),
+        cmocka_unit_test(alert_round_trip_null_and_empty),
+        cmocka_unit_test(incident_round_trip_every_field),
+        cmocka_unit_test(incident_round_trip_downtime_only),
+        cmocka_unit_test(service_round_trip_every_field),
+        cmocka_unit_test(service_round_trip_empty_output),
+        cmocka_unit_test(v0_alert_is_upgraded),
+        cmocka_unit_test(v0_incident_is_upgraded),
+        cmocka_unit_test(v0_service_is_upgraded),
+        cmocka_unit_test(v0_blob_cut_short_is_refused),
+        cmocka_unit_test(unknown_version_is_refused),
+        cmocka_unit_test(other_kind_is_refused),
+        cmocka_unit_test(every_truncation_is_refused),
+        cmocka_unit_test(bytes_left_over_are_refused),
+        cmocka_unit_test(damaged_length_is_refused),
+        cmocka_unit_test(state_kinds_are_named),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
