@@ -25,7 +25,10 @@
 #include <sqlite3.h>
 
 #include "base/log.h"
+#include "alerting/saved.h"
 #include "alerting/store.h"
+#include "engine/proto.h"
+#include "engine/service.h"
 
 /* ------------------------------------------------------------------ */
 /* Fixture: a fresh directory per test, and the store's path in it.    */
@@ -916,6 +919,237 @@ static void newer_schema_is_refused(void **state)
     expect_refusal(fx, "newer Tocsin (store schema version 99");
 }
 
+/* ------------------------------------------------------------------ */
+/* Upgrading a store of schema 1.                                      */
+/* ------------------------------------------------------------------ */
+
+/* The blob schema 1 saved for a service: its struct copied, then the
+ * output (tocsind's saved_service of then). */
+static void schema1_service_blob(const struct tocsin_saved_service *s, struct tocsin_buf *b)
+{
+    struct {
+        uint64_t hash;
+        struct tocsin_svc_state st;
+        int64_t last_change, last_check;
+    } f;
+
+    memset(&f, 0, sizeof(f));
+    f.hash = s->hash;
+    f.st = s->st;
+    f.last_change = s->last_change;
+    f.last_check = s->last_check;
+    assert_int_equal(tocsin_buf_append(b, &f, sizeof(f)), 0);
+    assert_int_equal(tocsin_buf_append(b, s->output, strlen(s->output)), 0);
+}
+
+/* The blob schema 1 saved for an incident: its fixed fields copied, then
+ * the strings as worker-frame strings (alerting's saved_fixed of then). */
+static void schema1_incident_blob(const struct tocsin_saved_incident *inc,
+                                  struct tocsin_buf *b)
+{
+    struct {
+        int64_t problem_since, next_repeat, downtime_until;
+        int32_t state, route, pending, acked;
+        uint32_t esc_next, ntold;
+    } f;
+    const char *texts[4];
+    size_t i;
+
+    memset(&f, 0, sizeof(f));
+    f.problem_since = inc->problem_since;
+    f.next_repeat = inc->next_repeat;
+    f.downtime_until = inc->downtime_until;
+    f.state = inc->state;
+    f.route = inc->route;
+    f.pending = inc->pending;
+    f.acked = inc->acked;
+    f.esc_next = inc->esc_next;
+    f.ntold = (uint32_t)inc->ntold;
+    assert_int_equal(tocsin_buf_append(b, &f, sizeof(f)), 0);
+    assert_int_equal(tocsin_frame_put_str(b, inc->key, strlen(inc->key)), 0);
+    for (i = 0; i < inc->ntold; i++)
+        assert_int_equal(tocsin_frame_put_str(b, inc->told[i], strlen(inc->told[i])), 0);
+    texts[0] = inc->ack_author;
+    texts[1] = inc->ack_text;
+    texts[2] = inc->downtime_author;
+    texts[3] = inc->downtime_text;
+    for (i = 0; i < 4; i++)
+        assert_int_equal(tocsin_frame_put_str(b, texts[i], strlen(texts[i])), 0);
+}
+
+/* What the upgraded store holds, each blob decoded and written again in
+ * its schema-1 form, to compare with what schema 1 wrote. */
+struct upgraded {
+    struct tocsin_buf alert, incident, service;
+    int alerts, incidents, services;
+};
+
+static int upgraded_alert(void *ud, const struct tocsin_outbox_item *it)
+{
+    struct upgraded *u = ud;
+    struct tocsin_saved_alert sa;
+
+    if (tocsin_saved_alert_decode(it->payload, it->payload_len, "test", &sa) < 0)
+        fail_msg("outbox item %" PRId64 ": expected an upgraded alert, got %zu unreadable bytes",
+                 it->id, it->payload_len);
+    assert_int_equal(tocsin_alert_encode(&u->alert, &sa.alert), 0);
+    tocsin_saved_alert_free(&sa);
+    u->alerts++;
+    return 0;
+}
+
+static int upgraded_incident(void *ud, const char *name, const void *blob, size_t len)
+{
+    struct upgraded *u = ud;
+    struct tocsin_saved_incident inc;
+
+    if (tocsin_saved_incident_decode(blob, len, name, &inc) < 0)
+        fail_msg("alerting state of '%s': expected an upgraded incident", name);
+    schema1_incident_blob(&inc, &u->incident);
+    tocsin_saved_incident_free(&inc);
+    u->incidents++;
+    return 0;
+}
+
+static int upgraded_service(void *ud, const char *name, const void *blob, size_t len)
+{
+    struct upgraded *u = ud;
+    struct tocsin_saved_service s;
+
+    if (tocsin_saved_service_decode(blob, len, name, &s) < 0)
+        fail_msg("service state of '%s': expected an upgraded record", name);
+    schema1_service_blob(&s, &u->service);
+    tocsin_saved_service_free(&s);
+    u->services++;
+    return 0;
+}
+
+static void schema_1_store_is_upgraded_with_the_same_content(void **state)
+{
+    static const struct tocsin_label labels[] = { { "team", "web" }, { "tier", "" } };
+    static const char *told[] = { "email", "pagerduty" };
+    struct fixture *fx = *state;
+    struct tocsin_store *st = open_store(fx);
+    struct tocsin_buf old_alert = TOCSIN_BUF_INIT, old_incident = TOCSIN_BUF_INIT;
+    struct tocsin_buf old_service = TOCSIN_BUF_INIT;
+    struct tocsin_alert a;
+    struct tocsin_saved_incident inc;
+    struct tocsin_saved_service svc;
+    struct tocsin_outbox_item it;
+    struct upgraded u;
+    struct entries e;
+    int64_t pending_id, damaged_id, delivered_id;
+
+    memset(&a, 0, sizeof(a));
+    a.service = "web";
+    a.host = "web1";
+    a.state = TOCSIN_CRITICAL;
+    a.previous = TOCSIN_OK;
+    a.attempt = 3;
+    a.max_attempts = 3;
+    a.output = "CRITICAL - down";
+    a.long_output = "";
+    a.perfdata = "time=10s";
+    a.since = 1700000000;
+    a.labels = labels;
+    a.nlabels = 2;
+    a.kind = TOCSIN_ALERT_PROBLEM;
+    a.severity = TOCSIN_SEVERITY_CRITICAL;
+    a.hard = 1;
+    a.problem_since = 1700000000;
+    a.at = 1700000060;
+    a.incident = "web-1700000000";
+    a.group_key = "web";
+    a.route = "web";
+    a.link = "https://wiki/web";
+    a.reason = "";
+    assert_int_equal(tocsin_alert_encode(&old_alert, &a), 0); /* schema 1's payload */
+
+    memset(&inc, 0, sizeof(inc));
+    inc.problem_since = 1700000000;
+    inc.next_repeat = 1700003600;
+    inc.state = TOCSIN_CRITICAL;
+    inc.route = 0;
+    inc.acked = 1;
+    inc.esc_next = 2;
+    inc.key = "web-1700000000";
+    inc.told = told;
+    inc.ntold = 2;
+    inc.ack_author = "alice";
+    inc.ack_text = "on it";
+    inc.downtime_author = "";
+    inc.downtime_text = "";
+    schema1_incident_blob(&inc, &old_incident);
+
+    memset(&svc, 0, sizeof(svc));
+    svc.hash = 0x0123456789abcdefULL;
+    tocsin_svc_init(&svc.st);
+    svc.st.state = svc.st.hard_state = TOCSIN_CRITICAL;
+    svc.st.is_hard = 1;
+    svc.st.attempt = 3;
+    svc.st.checked = 1;
+    svc.st.history[0] = TOCSIN_CRITICAL;
+    svc.st.hist_count = 1;
+    svc.st.hist_next = 1;
+    svc.st.flap_percent = 12.5;
+    svc.last_change = 1700000000;
+    svc.last_check = 1700000060;
+    svc.output = "CRITICAL - down|time=10s";
+    schema1_service_blob(&svc, &old_service);
+
+    it = item("email", "web", 100, 1000000);
+    it.payload = old_alert.data;
+    it.payload_len = old_alert.len;
+    assert_int_equal(tocsin_outbox_add(st, &it, &pending_id), 0);
+    assert_int_equal(tocsin_outbox_add(st, &it, &delivered_id), 0);
+    assert_int_equal(tocsin_outbox_record(st, delivered_id, TOCSIN_DELIVERED, "", 200, 0), 0);
+    damaged_id = add(st, "email", "web", 100, 1000000); /* not an alert at all */
+    assert_int_equal(tocsin_state_put(st, "alerting", "web", old_incident.data,
+                                      old_incident.len), 0);
+    assert_int_equal(tocsin_state_put(st, "alerting", "broken", "abc", 3), 0);
+    assert_int_equal(tocsin_state_put(st, "service", "web", old_service.data,
+                                      old_service.len), 0);
+    assert_int_equal(tocsin_state_put(st, "ack", "web", "alice", 5), 0);
+    tocsin_store_close(st);
+    fx->st = NULL;
+    sql_on_file(fx->path, "PRAGMA user_version = 1");
+
+    st = open_store(fx);
+    assert_int_equal(count_on_file(fx->path, "PRAGMA user_version"),
+                     TOCSIN_STORE_SCHEMA_VERSION);
+    memset(&u, 0, sizeof(u));
+    assert_int_equal(tocsin_outbox_due(st, 100, 10, upgraded_alert, &u), 1);
+    assert_int_equal(u.alerts, 1);
+    assert_int_equal(u.alert.len, old_alert.len);
+    assert_memory_equal(u.alert.data, old_alert.data, old_alert.len);
+    assert_int_equal(tocsin_outbox_status(st, damaged_id), TOCSIN_OUTBOX_FAILED);
+    assert_int_equal(tocsin_outbox_status(st, pending_id), TOCSIN_OUTBOX_PENDING);
+    /* An ended item keeps what it had: it is never sent again. */
+    assert_int_equal(count_on_file(fx->path, "SELECT length(payload) FROM outbox "
+                                   "WHERE status = 0"), (int64_t)old_alert.len);
+
+    assert_int_equal(tocsin_state_each(st, "alerting", upgraded_incident, &u), 1);
+    assert_int_equal(u.incident.len, old_incident.len);
+    assert_memory_equal(u.incident.data, old_incident.data, old_incident.len);
+    assert_int_equal(tocsin_state_each(st, "service", upgraded_service, &u), 1);
+    assert_int_equal(u.service.len, old_service.len);
+    assert_memory_equal(u.service.data, old_service.data, old_service.len);
+    expect_text(entries(st, "ack", &e), "web=alice;");
+
+    /* Opened again, it is of the current schema and left as it is. */
+    reopen_store(fx);
+    tocsin_buf_reset(&u.incident);
+    assert_int_equal(tocsin_state_each(fx->st, "alerting", upgraded_incident, &u), 1);
+    assert_memory_equal(u.incident.data, old_incident.data, old_incident.len);
+
+    tocsin_buf_free(&u.alert);
+    tocsin_buf_free(&u.incident);
+    tocsin_buf_free(&u.service);
+    tocsin_buf_free(&old_alert);
+    tocsin_buf_free(&old_incident);
+    tocsin_buf_free(&old_service);
+}
+
 static void other_programs_database_is_refused(void **state)
 {
     struct fixture *fx = *state;
@@ -1171,6 +1405,7 @@ int main(void)
         T(ids_are_never_reused),
         T(sync_full_flag_opens_and_commits),
         T(newer_schema_is_refused),
+        T(schema_1_store_is_upgraded_with_the_same_content),
         T(other_programs_database_is_refused),
         T(garbage_file_is_refused),
         T(damaged_pages_are_refused),
