@@ -2,7 +2,7 @@
  * saved.c - the versioned byte formats of what the store keeps: outbox
  * alerts, incidents, service states, and the readers of version 0 (the
  * native struct copies of schema-1 stores). See saved.h and
- * docs/saved-formats.md.
+ * docs/internals/saved-formats.md.
  */
 #include "alerting/saved.h"
 
@@ -408,7 +408,7 @@ int tocsin_saved_alert_encode(struct tocsin_buf *out, const struct tocsin_alert 
     return put_end(&w);
 }
 
-/* Version 1: see docs/saved-formats.md. */
+/* Version 1: see docs/internals/saved-formats.md. */
 static void alert_read_v1(struct reader *r, void *rec)
 {
     struct tocsin_saved_alert *sa = rec;

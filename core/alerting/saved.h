@@ -12,7 +12,7 @@
  * of another kind, an unknown version, cut short, with a length that runs
  * past its end, a value out of range or bytes left over is refused with a
  * warning naming the kind, the row and the version, and never misread.
- * See docs/saved-formats.md for the layouts and the rules for changing
+ * See docs/internals/saved-formats.md for the layouts and the rules for changing
  * them.
  *
  * Decoding copies what it returns: a decoded record owns its strings and

@@ -85,7 +85,9 @@ int tocsin_frame_get_str(const char **p, size_t *left, const char **s, size_t *l
 
 /* Append `a` (labels included; not its grouped alerts, its deadline or
  * retry_after) to `out` in a form tocsin_alert_decode reads back: used for
- * the notifier frames and the outbox. Returns 0 or -1 on oom. */
+ * the notifier frames only. The layout is native and private to one build;
+ * what the outbox keeps is a saved alert (alerting/saved.h), re-encoded
+ * with this at dispatch. Returns 0 or -1 on oom. */
 int tocsin_alert_encode(struct tocsin_buf *out, const struct tocsin_alert *a);
 
 /* Read one encoded alert from *p (*left bytes) into `a`: its strings point
