@@ -20,6 +20,7 @@
 
 #include "alerting/saved.h"
 #include "lib/buf.h"
+#include "saved-v0.h"
 
 /* A string longer than any the daemon writes (64 KiB and more). */
 #define LONG_LEN 70000
@@ -329,118 +330,8 @@ static void service_round_trip_empty_output(void **state)
 }
 
 /* ------------------------------------------------------------------ */
-/* Version 0: the native layouts of schema 1, built by hand            */
+/* Version 0: the native layouts of schema 1 (built in saved-v0.c)     */
 /* ------------------------------------------------------------------ */
-
-/* A native uint32 length and the bytes, with a NUL counted when `nul`. */
-static void v0_str(struct tocsin_buf *b, const char *s, int nul)
-{
-    uint32_t n = (uint32_t)(strlen(s) + (nul ? 1 : 0));
-
-    assert_int_equal(tocsin_buf_append(b, &n, sizeof(n)), 0);
-    assert_int_equal(tocsin_buf_append(b, s, n), 0);
-}
-
-static void v0_alert(struct tocsin_buf *b, const struct tocsin_alert *a)
-{
-    struct {
-        uint32_t kind, severity, state, previous, hard, attempt, max_attempts, flapping;
-        int64_t since, problem_since, at;
-        uint32_t nlabels;
-    } f;
-    size_t i;
-
-    memset(&f, 0, sizeof(f));
-    f.kind = a->kind;
-    f.severity = a->severity;
-    f.state = a->state;
-    f.previous = a->previous;
-    f.hard = (uint32_t)a->hard;
-    f.attempt = (uint32_t)a->attempt;
-    f.max_attempts = (uint32_t)a->max_attempts;
-    f.flapping = (uint32_t)a->flapping;
-    f.since = a->since;
-    f.problem_since = a->problem_since;
-    f.at = a->at;
-    f.nlabels = (uint32_t)a->nlabels;
-    assert_int_equal(tocsin_buf_append(b, &f, sizeof(f)), 0);
-    v0_str(b, a->service, 1);
-    v0_str(b, a->host, 1);
-    v0_str(b, a->output, 1);
-    v0_str(b, a->long_output, 1);
-    v0_str(b, a->perfdata, 1);
-    v0_str(b, a->incident, 1);
-    v0_str(b, a->group_key, 1);
-    v0_str(b, a->route, 1);
-    v0_str(b, a->link, 1);
-    v0_str(b, a->reason, 1);
-    for (i = 0; i < a->nlabels; i++) {
-        v0_str(b, a->labels[i].key, 1);
-        v0_str(b, a->labels[i].value, 1);
-    }
-}
-
-static void v0_incident(struct tocsin_buf *b, const struct tocsin_saved_incident *inc)
-{
-    struct {
-        int64_t problem_since, next_repeat, downtime_until;
-        int32_t state, route, pending, acked;
-        uint32_t esc_next, ntold;
-    } f;
-    size_t i;
-
-    memset(&f, 0, sizeof(f));
-    f.problem_since = inc->problem_since;
-    f.next_repeat = inc->next_repeat;
-    f.downtime_until = inc->downtime_until;
-    f.state = inc->state;
-    f.route = inc->route;
-    f.pending = inc->pending;
-    f.acked = inc->acked;
-    f.esc_next = inc->esc_next;
-    f.ntold = (uint32_t)inc->ntold;
-    assert_int_equal(tocsin_buf_append(b, &f, sizeof(f)), 0);
-    v0_str(b, inc->key, 0);
-    for (i = 0; i < inc->ntold; i++)
-        v0_str(b, inc->told[i], 0);
-    v0_str(b, inc->ack_author, 0);
-    v0_str(b, inc->ack_text, 0);
-    v0_str(b, inc->downtime_author, 0);
-    v0_str(b, inc->downtime_text, 0);
-}
-
-static void v0_service(struct tocsin_buf *b, const struct tocsin_saved_service *s)
-{
-    struct {
-        uint64_t hash;
-        struct {
-            uint32_t state, hard_state;
-            int32_t is_hard, attempt, checked;
-            unsigned char history[21];
-            unsigned char hist_count, hist_next;
-            int32_t flapping;
-            double flap_percent;
-        } st;
-        int64_t last_change, last_check;
-    } f;
-
-    memset(&f, 0, sizeof(f));
-    f.hash = s->hash;
-    f.st.state = s->st.state;
-    f.st.hard_state = s->st.hard_state;
-    f.st.is_hard = s->st.is_hard;
-    f.st.attempt = s->st.attempt;
-    f.st.checked = s->st.checked;
-    memcpy(f.st.history, s->st.history, sizeof(f.st.history));
-    f.st.hist_count = s->st.hist_count;
-    f.st.hist_next = s->st.hist_next;
-    f.st.flapping = s->st.flapping;
-    f.st.flap_percent = s->st.flap_percent;
-    f.last_change = s->last_change;
-    f.last_check = s->last_check;
-    assert_int_equal(tocsin_buf_append(b, &f, sizeof(f)), 0);
-    assert_int_equal(tocsin_buf_append(b, s->output, strlen(s->output)), 0);
-}
 
 static void v0_alert_is_upgraded(void **state)
 {
@@ -452,7 +343,7 @@ static void v0_alert_is_upgraded(void **state)
 
     (void)state;
     a.group_key = "databases"; /* every string of a v0 alert is set */
-    v0_alert(&old, &a);
+    assert_int_equal(tocsin_test_v0_alert(&old, &a), 0);
     blob = exact_copy(old.data, old.len);
     assert_int_equal(tocsin_saved_upgrade(TOCSIN_SAVED_ALERT, blob, old.len, "test", &cur), 0);
     free(blob);
@@ -479,7 +370,7 @@ static void v0_incident_is_upgraded(void **state)
 
     (void)state;
     inc.route = 7;
-    v0_incident(&old, &inc);
+    assert_int_equal(tocsin_test_v0_incident(&old, &inc), 0);
     blob = exact_copy(old.data, old.len);
     assert_int_equal(tocsin_saved_upgrade(TOCSIN_SAVED_INCIDENT, blob, old.len, "test", &cur),
                      0);
@@ -500,7 +391,7 @@ static void v0_service_is_upgraded(void **state)
     void *blob;
 
     (void)state;
-    v0_service(&old, &s);
+    assert_int_equal(tocsin_test_v0_service(&old, &s), 0);
     blob = exact_copy(old.data, old.len);
     assert_int_equal(tocsin_saved_upgrade(TOCSIN_SAVED_SERVICE, blob, old.len, "test", &cur),
                      0);
@@ -520,7 +411,7 @@ static void v0_blob_cut_short_is_refused(void **state)
     size_t len;
 
     (void)state;
-    v0_incident(&old, &inc);
+    assert_int_equal(tocsin_test_v0_incident(&old, &inc), 0);
     for (len = 0; len < old.len; len++) {
         void *blob = exact_copy(old.data, len);
 

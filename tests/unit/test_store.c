@@ -29,6 +29,7 @@
 #include "alerting/store.h"
 #include "engine/proto.h"
 #include "engine/service.h"
+#include "saved-v0.h"
 
 /* ------------------------------------------------------------------ */
 /* Fixture: a fresh directory per test, and the store's path in it.    */
@@ -923,62 +924,9 @@ static void newer_schema_is_refused(void **state)
 /* Upgrading a store of schema 1.                                      */
 /* ------------------------------------------------------------------ */
 
-/* The blob schema 1 saved for a service: its struct copied, then the
- * output (tocsind's saved_service of then). */
-static void schema1_service_blob(const struct tocsin_saved_service *s, struct tocsin_buf *b)
-{
-    struct {
-        uint64_t hash;
-        struct tocsin_svc_state st;
-        int64_t last_change, last_check;
-    } f;
-
-    memset(&f, 0, sizeof(f));
-    f.hash = s->hash;
-    f.st = s->st;
-    f.last_change = s->last_change;
-    f.last_check = s->last_check;
-    assert_int_equal(tocsin_buf_append(b, &f, sizeof(f)), 0);
-    assert_int_equal(tocsin_buf_append(b, s->output, strlen(s->output)), 0);
-}
-
-/* The blob schema 1 saved for an incident: its fixed fields copied, then
- * the strings as worker-frame strings (alerting's saved_fixed of then). */
-static void schema1_incident_blob(const struct tocsin_saved_incident *inc,
-                                  struct tocsin_buf *b)
-{
-    struct {
-        int64_t problem_since, next_repeat, downtime_until;
-        int32_t state, route, pending, acked;
-        uint32_t esc_next, ntold;
-    } f;
-    const char *texts[4];
-    size_t i;
-
-    memset(&f, 0, sizeof(f));
-    f.problem_since = inc->problem_since;
-    f.next_repeat = inc->next_repeat;
-    f.downtime_until = inc->downtime_until;
-    f.state = inc->state;
-    f.route = inc->route;
-    f.pending = inc->pending;
-    f.acked = inc->acked;
-    f.esc_next = inc->esc_next;
-    f.ntold = (uint32_t)inc->ntold;
-    assert_int_equal(tocsin_buf_append(b, &f, sizeof(f)), 0);
-    assert_int_equal(tocsin_frame_put_str(b, inc->key, strlen(inc->key)), 0);
-    for (i = 0; i < inc->ntold; i++)
-        assert_int_equal(tocsin_frame_put_str(b, inc->told[i], strlen(inc->told[i])), 0);
-    texts[0] = inc->ack_author;
-    texts[1] = inc->ack_text;
-    texts[2] = inc->downtime_author;
-    texts[3] = inc->downtime_text;
-    for (i = 0; i < 4; i++)
-        assert_int_equal(tocsin_frame_put_str(b, texts[i], strlen(texts[i])), 0);
-}
-
 /* What the upgraded store holds, each blob decoded and written again in
- * its schema-1 form, to compare with what schema 1 wrote. */
+ * its schema-1 form (saved-v0.c; the alert as the worker encoding, which
+ * was schema 1's payload), to compare with what schema 1 wrote. */
 struct upgraded {
     struct tocsin_buf alert, incident, service;
     int alerts, incidents, services;
@@ -1005,7 +953,7 @@ static int upgraded_incident(void *ud, const char *name, const void *blob, size_
 
     if (tocsin_saved_incident_decode(blob, len, name, &inc) < 0)
         fail_msg("alerting state of '%s': expected an upgraded incident", name);
-    schema1_incident_blob(&inc, &u->incident);
+    assert_int_equal(tocsin_test_v0_incident(&u->incident, &inc), 0);
     tocsin_saved_incident_free(&inc);
     u->incidents++;
     return 0;
@@ -1018,7 +966,7 @@ static int upgraded_service(void *ud, const char *name, const void *blob, size_t
 
     if (tocsin_saved_service_decode(blob, len, name, &s) < 0)
         fail_msg("service state of '%s': expected an upgraded record", name);
-    schema1_service_blob(&s, &u->service);
+    assert_int_equal(tocsin_test_v0_service(&u->service, &s), 0);
     tocsin_saved_service_free(&s);
     u->services++;
     return 0;
@@ -1079,7 +1027,7 @@ static void schema_1_store_is_upgraded_with_the_same_content(void **state)
     inc.ack_text = "on it";
     inc.downtime_author = "";
     inc.downtime_text = "";
-    schema1_incident_blob(&inc, &old_incident);
+    assert_int_equal(tocsin_test_v0_incident(&old_incident, &inc), 0);
 
     memset(&svc, 0, sizeof(svc));
     svc.hash = 0x0123456789abcdefULL;
@@ -1095,7 +1043,7 @@ static void schema_1_store_is_upgraded_with_the_same_content(void **state)
     svc.last_change = 1700000000;
     svc.last_check = 1700000060;
     svc.output = "CRITICAL - down|time=10s";
-    schema1_service_blob(&svc, &old_service);
+    assert_int_equal(tocsin_test_v0_service(&old_service, &svc), 0);
 
     it = item("email", "web", 100, 1000000);
     it.payload = old_alert.data;
