@@ -4,10 +4,10 @@
  * asks for its own style of it), the one selection of services
  * (struct tocsin_svc_filter) and the JSON text helpers. Text that came
  * from checks or from the configuration (service output, names, labels,
- * history entries) may hold bytes that are not
- * UTF-8, which jansson refuses; here, and only here, such bytes are
- * repaired (each becomes U+FFFD), so that neither interface drops a
- * service or fails an answer because of what a check printed.
+ * history entries) may hold bytes that are not UTF-8, which jansson
+ * refuses; here, and only here, such bytes are repaired (each becomes
+ * U+FFFD), so that neither interface drops a service or fails an answer
+ * because of what a check printed.
  */
 #ifndef TOCSIN_SVC_JSON_H
 #define TOCSIN_SVC_JSON_H
