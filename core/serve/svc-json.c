@@ -10,9 +10,19 @@
 
 #include "base/labels.h"
 #include "lib/nagios.h"
-#include "serve/http-internal.h"
+#include "serve/httpd.h"
 #include "serve/svc-json.h"
 #include "tocsin-plugin.h"
+
+
+const char *tocsin_svc_state_word(int checked, enum tocsin_state st)
+{
+    static const char *const words[] = {"ok", "warning", "critical", "unknown"};
+
+    if (!checked)
+        return "pending";
+    return st >= TOCSIN_OK && st <= TOCSIN_UNKNOWN ? words[st] : "unknown";
+}
 
 /*
  * Valid text (nearly all of it) costs one validation pass in jansson; only
@@ -86,7 +96,7 @@ static const struct svc_form svc_forms[] = {
 static json_t *state_json(const struct svc_form *f, int checked, enum tocsin_state st)
 {
     if (f->lower_case)
-        return json_string(tocsin_http_state_word(checked, st));
+        return json_string(tocsin_svc_state_word(checked, st));
     return json_string(checked ? tocsin_state_name(st) : "PENDING");
 }
 

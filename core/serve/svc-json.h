@@ -100,4 +100,8 @@ int tocsin_svc_filter_match(const struct tocsin_svc_filter *f,
 /* Release what `f` holds and zero it (it selects everything again). */
 void tocsin_svc_filter_free(struct tocsin_svc_filter *f);
 
+/* Lower-case state names for JSON, filters and CSS classes; "pending"
+ * before a service's first result. The string is static. */
+const char *tocsin_svc_state_word(int checked, enum tocsin_state st);
+
 #endif
