@@ -197,6 +197,81 @@ static void blank_line_comments(char *s)
     }
 }
 
+#define OPEN_MAX_TRACKED 16
+
+/* Where a still-open section began: its line and its name as written. */
+struct open_section {
+    int line;
+    char name[64];
+};
+
+/* The name of the section whose '{' is at `brace` (`start` is the text's
+ * beginning): the quoted title before it (`service "b" {`), or else the
+ * bare word (`http {`). Copied into `name`, cut to fit. */
+static void section_name(const char *start, const char *brace, char *name, size_t len)
+{
+    const char *end = brace, *begin;
+
+    while (end > start && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' ||
+                           end[-1] == '\r'))
+        end--;
+    begin = end;
+    if (begin > start && (begin[-1] == '"' || begin[-1] == '\'')) {
+        char quote = begin[-1];
+
+        end = --begin;
+        while (begin > start && begin[-1] != quote)
+            begin--;
+    } else {
+        while (begin > start && begin[-1] != ' ' && begin[-1] != '\t' &&
+               begin[-1] != '\n' && begin[-1] != '}' && begin[-1] != '{')
+            begin--;
+    }
+    snprintf(name, len, "%.*s", (int)(end - begin), begin);
+}
+
+/*
+ * Report every section of `text` (comments already blanked) that the end
+ * of the file leaves open, as "FILE:LINE: section "b" opened here is never
+ * closed" at the line of its '{'. libconfuse accepts a file that ends
+ * inside a section, so a truncated file (an editor crash, a full disk, a
+ * partial copy) would otherwise load its half-written section as if it
+ * were whole. Braces inside quoted strings do not count; a '}' without its
+ * '{' is left for libconfuse to report. Returns the number reported. O(n).
+ */
+static int report_unclosed_sections(const char *file, const char *text)
+{
+    struct open_section open[OPEN_MAX_TRACKED];
+    int depth = 0, line = 1, i, reported = 0;
+    char quote = 0;
+    const char *s;
+
+    for (s = text; *s; s++) {
+        if (*s == '\n')
+            line++;
+        if (quote) {
+            if (*s == '\\' && s[1] && s[1] != '\n')
+                s++;
+            else if (*s == quote)
+                quote = 0;
+        } else if (*s == '"' || *s == '\'') {
+            quote = *s;
+        } else if (*s == '{') {
+            if (depth < OPEN_MAX_TRACKED) {
+                open[depth].line = line;
+                section_name(text, s, open[depth].name, sizeof(open[depth].name));
+            }
+            depth++;
+        } else if (*s == '}' && depth > 0) {
+            depth--;
+        }
+    }
+    for (i = 0; i < depth && i < OPEN_MAX_TRACKED; i++, reported++)
+        tocsin_conf_error(file, open[i].line, "section \"%s\" opened here is never closed",
+                          open[i].name);
+    return reported;
+}
+
 static cfg_t *parse_file(const char *file, cfg_opt_t *opts)
 {
     struct tocsin_buf text = TOCSIN_BUF_INIT;
@@ -231,6 +306,7 @@ static cfg_t *parse_file(const char *file, cfg_opt_t *opts)
         return NULL;
     }
     blank_line_comments(text.data ? text.data : "");
+    report_unclosed_sections(file, tocsin_buf_str(&text));
     cfg = cfg_init(opts, CFGF_NONE);
     if (!cfg) {
         tocsin_conf_error(file, 1, "out of memory");

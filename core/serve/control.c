@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "base/clock.h"
-#include "base/labels.h"
 #include "serve/control.h"
 #include "serve/svc-json.h"
 #include "base/log.h"
@@ -156,72 +155,28 @@ static int peer_allowed(int fd, char **author)
 /* Commands                                                            */
 /* ------------------------------------------------------------------ */
 
-static json_t *time_json(time_t t)
-{
-    return t ? json_integer((json_int_t)t) : json_null();
-}
-
-/*
- * One service as JSON. Every text in it goes through tocsin_json_text(),
- * so bytes a check printed that are not UTF-8 are repaired rather than
- * losing the service. New reference; NULL when memory runs out.
- */
+/* Service `svc` as the control socket tells it. NULL when memory runs out. */
 static json_t *service_json(struct tocsin_control *c, uint32_t svc)
 {
-    const struct tocsin_service_conf *s = &c->status->conf->services[svc];
-    const struct tocsin_svc_view *v = &c->status->views[svc];
-    const struct tocsin_incident *inc =
-        tocsin_alerting_incident(c->ops.alerting(c->ops.ud), svc);
-    const char *out = v->output ? v->output : "";
-    json_t *o = json_object(), *labels = json_object();
-    size_t i, n = strcspn(out, "|\n");
-    int bad = !o || !labels;
+    return tocsin_svc_json(&c->status->conf->services[svc], &c->status->views[svc],
+                           tocsin_alerting_incident(c->ops.alerting(c->ops.ud), svc),
+                           TOCSIN_SVC_JSON_CONTROL, time(NULL));
+}
 
-    while (n && out[n - 1] == ' ')
-        n--;
-    for (i = 0; labels && i < s->nlabels; i++)
-        tocsin_json_set(labels, s->labels[i].key, tocsin_json_text(s->labels[i].value), &bad);
-    tocsin_json_set(o, "name", tocsin_json_text(s->inst.name), &bad);
-    tocsin_json_set(o, "host", tocsin_json_text(s->host), &bad);
-    tocsin_json_set(o, "kind", json_string(s->is_group ? "group" : "service"), &bad);
-    tocsin_json_set(o, "state", json_string(v->checked ? tocsin_state_name(v->state)
-                                                       : "PENDING"), &bad);
-    tocsin_json_set(o, "hard_state", json_string(tocsin_state_name(v->hard_state)), &bad);
-    tocsin_json_set(o, "is_hard", json_boolean(v->is_hard), &bad);
-    tocsin_json_set(o, "attempt", json_integer(v->attempt), &bad);
-    tocsin_json_set(o, "max_attempts", json_integer(s->max_attempts), &bad);
-    tocsin_json_set(o, "flapping", json_boolean(v->flapping), &bad);
-    tocsin_json_set(o, "checked", json_boolean(v->checked), &bad);
-    tocsin_json_set(o, "last_check", time_json(v->last_check), &bad);
-    tocsin_json_set(o, "last_change", time_json(v->last_change), &bad);
-    tocsin_json_set(o, "output", tocsin_json_textn(out, n), &bad);
-    tocsin_json_set(o, "labels", labels, &bad);
-    labels = NULL;
-    if (inc->key)
-        tocsin_json_set(o, "incident", tocsin_json_text(inc->key), &bad);
-    if (inc->acked) {
-        json_t *a = json_object();
+/* The indices of the services `f` selects into *out (malloc'd, freed by
+ * the caller). Returns the count, or -1 when memory runs out. O(services). */
+static long select_matching(const struct tocsin_status *st, const struct tocsin_svc_filter *f,
+                            uint32_t **out)
+{
+    size_t i, n = 0;
 
-        tocsin_json_set(a, "by", tocsin_json_text(inc->ack_author ? inc->ack_author : ""),
-                        &bad);
-        tocsin_json_set(a, "text", tocsin_json_text(inc->ack_text ? inc->ack_text : ""), &bad);
-        tocsin_json_set(o, "acknowledged", a, &bad);
-    }
-    if (inc->downtime_until > time(NULL)) {
-        json_t *d = json_object();
-
-        tocsin_json_set(d, "until", json_integer((json_int_t)inc->downtime_until), &bad);
-        tocsin_json_set(d, "by", tocsin_json_text(inc->downtime_author
-                                                  ? inc->downtime_author : ""), &bad);
-        tocsin_json_set(d, "text", tocsin_json_text(inc->downtime_text
-                                                    ? inc->downtime_text : ""), &bad);
-        tocsin_json_set(o, "downtime", d, &bad);
-    }
-    if (bad) {
-        json_decref(o);
-        o = NULL;
-    }
-    return o;
+    *out = calloc(st->conf->nservices ? st->conf->nservices : 1, sizeof(**out));
+    if (!*out)
+        return -1;
+    for (i = 0; i < st->conf->nservices; i++)
+        if (tocsin_svc_filter_match(f, &st->conf->services[i], &st->views[i]))
+            (*out)[n++] = (uint32_t)i;
+    return (long)n;
 }
 
 /* The services a request names: "service" (one name) or "label" (K=V).
@@ -229,45 +184,45 @@ static json_t *service_json(struct tocsin_control *c, uint32_t svc)
 static long select_services(struct tocsin_control *c, struct client *cl, json_t *req,
                             uint32_t **out)
 {
-    const struct tocsin_config *conf = c->status->conf;
     const char *name = json_string_value(json_object_get(req, "service"));
     const char *label = json_string_value(json_object_get(req, "label"));
-    size_t i, n = 0;
+    struct tocsin_svc_filter f;
+    long n = -1;
 
-    *out = calloc(conf->nservices ? conf->nservices : 1, sizeof(**out));
-    if (!*out) {
-        reply_error(c, cl, "out of memory");
-        return -1;
-    }
+    memset(&f, 0, sizeof(f));
+    *out = NULL;
     if (name) {
-        long k = tocsin_config_find_service(conf, name);
-
-        if (k < 0) {
-            reply_error(c, cl, "no service named '%s'", name);
-            free(*out);
-            return -1;
-        }
-        (*out)[n++] = (uint32_t)k;
+        if (tocsin_svc_filter_set_name(&f, name) < 0)
+            goto oom;
     } else if (label) {
         if (!strchr(label, '=')) {
             reply_error(c, cl, "label \"%s\" is not KEY=VALUE", label);
-            free(*out);
-            return -1;
+            goto out;
         }
-        for (i = 0; i < conf->nservices; i++)
-            if (tocsin_labels_has_kv(conf->services[i].labels, conf->services[i].nlabels, label))
-                (*out)[n++] = (uint32_t)i;
-        if (!n) {
-            reply_error(c, cl, "no service has the label %s", label);
-            free(*out);
-            return -1;
-        }
+        if (tocsin_svc_filter_add_label(&f, label) < 0)
+            goto oom;
     } else {
         reply_error(c, cl, "name a service or give a label");
-        free(*out);
-        return -1;
+        goto out;
     }
-    return (long)n;
+    n = select_matching(c->status, &f, out);
+    if (n < 0)
+        goto oom;
+    if (n == 0) {
+        if (name)
+            reply_error(c, cl, "no service named '%s'", name);
+        else
+            reply_error(c, cl, "no service has the label %s", label);
+        free(*out);
+        *out = NULL;
+        n = -1;
+    }
+    goto out;
+oom:
+    reply_error(c, cl, "out of memory");
+out:
+    tocsin_svc_filter_free(&f);
+    return n;
 }
 
 static void cmd_status(struct tocsin_control *c, struct client *cl, json_t *req)
@@ -275,24 +230,26 @@ static void cmd_status(struct tocsin_control *c, struct client *cl, json_t *req)
     const struct tocsin_config *conf = c->status->conf;
     const char *state = json_string_value(json_object_get(req, "state"));
     const char *label = json_string_value(json_object_get(req, "label"));
+    struct tocsin_svc_filter f;
     json_t *list = json_array();
-    int want = -1, bad = !list;
+    int want, bad = !list;
     size_t i;
 
-    if (state && (want = tocsin_state_parse(state)) < 0) {
-        json_decref(list);
-        reply_error(c, cl, "state \"%s\" is not ok, warning, critical or unknown", state);
-        return;
+    memset(&f, 0, sizeof(f));
+    if (state) {
+        if ((want = tocsin_state_parse(state)) < 0) {
+            json_decref(list);
+            reply_error(c, cl, "state \"%s\" is not ok, warning, critical or unknown", state);
+            return;
+        }
+        f.states = 1u << want;
     }
-    for (i = 0; i < conf->nservices; i++) {
-        const struct tocsin_svc_view *v = &c->status->views[i];
-
-        if (want >= 0 && (!v->checked || (int)v->state != want))
-            continue;
-        if (label && !tocsin_labels_has_kv(conf->services[i].labels, conf->services[i].nlabels, label))
-            continue;
-        tocsin_json_push(list, service_json(c, (uint32_t)i), &bad);
-    }
+    if (label && tocsin_svc_filter_add_label(&f, label) < 0)
+        bad = 1;
+    for (i = 0; !bad && i < conf->nservices; i++)
+        if (tocsin_svc_filter_match(&f, &conf->services[i], &c->status->views[i]))
+            tocsin_json_push(list, service_json(c, (uint32_t)i), &bad);
+    tocsin_svc_filter_free(&f);
     if (bad) {
         json_decref(list);
         reply_error(c, cl, "out of memory");

@@ -4,7 +4,6 @@
  * long list never holds up the event loop for long) and
  * /api/v1/services/NAME.
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -12,134 +11,15 @@
 
 #include <jansson.h>
 
-#include "base/labels.h"
 #include "serve/http-internal.h"
 #include "serve/svc-json.h"
-#include "lib/nagios.h"
 
-#define MAX_LABEL_FILTERS 16
 #define STREAM_BATCH 64              /* services serialised per slice of a JSON list */
 
-static json_t *jtime(time_t t)
-{
-    struct tocsin_buf b = TOCSIN_BUF_INIT;
-    json_t *j;
-
-    if (t <= 0)
-        return json_null();
-    tocsin_http_rfc3339(&b, t);
-    j = b.oom ? NULL : json_string(tocsin_buf_str(&b));
-    tocsin_buf_free(&b);
-    return j;
-}
-
-static json_t *jreal(double v)
-{
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
-/* Everything the API says about service `i`. NULL when memory runs out. */
-static json_t *service_json(const struct tocsin_status *st, size_t i, time_t now)
-{
-    const struct tocsin_service_conf *s = &st->conf->services[i];
-    const struct tocsin_svc_view *v = &st->views[i];
-    const struct tocsin_incident *inc = st->alerting
-        ? tocsin_alerting_incident(st->alerting, (uint32_t)i) : NULL;
-    struct tocsin_output out;
-    json_t *o = json_object(), *labels = json_object(), *perf = json_array();
-    int bad = !o || !labels || !perf, parsed = 0;
-    size_t k;
-
-    memset(&out, 0, sizeof(out));
-    if (v->output) {
-        if (tocsin_output_parse(v->output, strlen(v->output), &out) < 0)
-            bad = 1;
-        else
-            parsed = 1;
-    }
-    if (bad)
-        goto out;
-    tocsin_json_set(o, "name", tocsin_json_text(s->inst.name), &bad);
-    tocsin_json_set(o, "host", tocsin_json_text(s->host), &bad);
-    tocsin_json_set(o, "kind", json_string(s->is_group ? "group" : "service"), &bad);
-    tocsin_json_set(o, "check", s->is_group ? json_null() : tocsin_json_text(s->inst.plugin_name),
-                    &bad);
-    tocsin_json_set(o, "state", json_string(tocsin_http_state_word(v->checked, v->state)), &bad);
-    tocsin_json_set(o, "hard_state",
-                    json_string(tocsin_http_state_word(v->checked, v->hard_state)), &bad);
-    tocsin_json_set(o, "is_hard", json_boolean(v->checked && v->is_hard), &bad);
-    tocsin_json_set(o, "attempt", json_integer(v->attempt), &bad);
-    tocsin_json_set(o, "max_attempts", json_integer(s->max_attempts), &bad);
-    tocsin_json_set(o, "flapping", json_boolean(v->flapping), &bad);
-    tocsin_json_set(o, "last_check", v->checked ? jtime(v->last_check) : json_null(), &bad);
-    tocsin_json_set(o, "last_change", v->checked ? jtime(v->last_change) : json_null(), &bad);
-    tocsin_json_set(o, "output", parsed ? tocsin_json_text(out.first_line) : json_null(), &bad);
-    tocsin_json_set(o, "long_output", parsed ? tocsin_json_text(out.long_output) : json_null(),
-                    &bad);
-    for (k = 0; parsed && k < out.nperf; k++) {
-        const struct tocsin_perf *p = &out.perf[k];
-        json_t *po = json_object();
-
-        if (!po) {
-            bad = 1;
-            break;
-        }
-        tocsin_json_set(po, "label", tocsin_json_text(p->label), &bad);
-        tocsin_json_set(po, "value", p->value_unknown ? json_null() : jreal(p->value), &bad);
-        tocsin_json_set(po, "uom", json_string(p->uom), &bad);
-        tocsin_json_set(po, "warn", tocsin_json_text(p->warn), &bad);
-        tocsin_json_set(po, "crit", tocsin_json_text(p->crit), &bad);
-        tocsin_json_set(po, "min", p->has_min ? jreal(p->min) : json_null(), &bad);
-        tocsin_json_set(po, "max", p->has_max ? jreal(p->max) : json_null(), &bad);
-        tocsin_json_push(perf, po, &bad);
-    }
-    tocsin_json_set(o, "perfdata", perf, &bad);
-    perf = NULL;
-    for (k = 0; k < s->nlabels; k++)
-        tocsin_json_set(labels, s->labels[k].key, tocsin_json_text(s->labels[k].value), &bad);
-    tocsin_json_set(o, "labels", labels, &bad);
-    labels = NULL;
-    if (inc && inc->acked) {
-        json_t *a = json_object();
-
-        if (a) {
-            tocsin_json_set(a, "by", tocsin_json_text(inc->ack_author), &bad);
-            tocsin_json_set(a, "text", tocsin_json_text(inc->ack_text), &bad);
-        }
-        tocsin_json_set(o, "acknowledged", a, &bad);
-    } else {
-        tocsin_json_set(o, "acknowledged", json_null(), &bad);
-    }
-    if (inc && inc->downtime_until > now) {
-        json_t *d = json_object();
-
-        if (d) {
-            tocsin_json_set(d, "until", jtime(inc->downtime_until), &bad);
-            tocsin_json_set(d, "by", tocsin_json_text(inc->downtime_author), &bad);
-            tocsin_json_set(d, "text", tocsin_json_text(inc->downtime_text), &bad);
-        }
-        tocsin_json_set(o, "downtime", d, &bad);
-    } else {
-        tocsin_json_set(o, "downtime", json_null(), &bad);
-    }
-    tocsin_json_set(o, "incident", tocsin_json_text(inc ? inc->key : NULL), &bad);
-out:
-    if (parsed)
-        tocsin_output_free(&out);
-    json_decref(labels);
-    json_decref(perf);
-    if (bad) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
-}
-
-struct filter {
-    int states;                           /* bit per state word index; 0: any */
-    char *labels[MAX_LABEL_FILTERS];      /* "key=value" (owned, once parsed) */
-    int nlabels;
-    int too_many;
+/* Filling a filter from the query string: what went wrong, if anything. */
+struct label_parse {
+    struct tocsin_svc_filter *f;
+    int too_many;                         /* 1: over the limit; -1: out of memory */
     const char *bad_label;
 };
 
@@ -148,42 +28,32 @@ static const char *const state_words[] = {"ok", "warning", "critical", "unknown"
 static enum MHD_Result collect_label(void *cls, enum MHD_ValueKind kind, const char *key,
                                      const char *value)
 {
-    struct filter *f = cls;
+    struct label_parse *lp = cls;
+    int rc;
 
     (void)kind;
     if (strcmp(key, "label") != 0)
         return MHD_YES;
     if (!value || !strchr(value, '=') || *value == '=') {
-        f->bad_label = value ? value : "";
+        lp->bad_label = value ? value : "";
         return MHD_NO;
     }
-    if (f->nlabels == MAX_LABEL_FILTERS) {
-        f->too_many = 1;
+    rc = tocsin_svc_filter_add_label(lp->f, value);
+    if (rc < 0) {
+        lp->too_many = rc == -1 ? 1 : -1;
         return MHD_NO;
     }
-    f->labels[f->nlabels] = strdup(value);
-    if (!f->labels[f->nlabels]) {
-        f->too_many = -1;
-        return MHD_NO;
-    }
-    f->nlabels++;
     return MHD_YES;
 }
 
-static void filter_free(struct filter *f)
-{
-    int k;
-
-    for (k = 0; k < f->nlabels; k++)
-        free(f->labels[k]);
-    f->nlabels = 0;
-}
-
 /* Parse ?state=a,b and ?label=k=v (repeatable) into `f` (release with
- * filter_free). Returns 0, or -1 with a message for the client in `err`. */
-static int parse_filter(struct MHD_Connection *c, struct filter *f, struct tocsin_buf *err)
+ * tocsin_svc_filter_free). Returns 0, or -1 with a message for the client
+ * in `err`. */
+static int parse_filter(struct MHD_Connection *c, struct tocsin_svc_filter *f,
+                        struct tocsin_buf *err)
 {
     const char *states = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state");
+    struct label_parse lp;
 
     memset(f, 0, sizeof(*f));
     if (states) {
@@ -200,7 +70,7 @@ static int parse_filter(struct MHD_Connection *c, struct filter *f, struct tocsi
                                   "unknown, pending", (int)(n > 64 ? 64 : n), p);
                 return -1;
             }
-            f->states |= 1 << k;
+            f->states |= 1u << k;
             p += n;
             if (*p == ',')
                 p++;
@@ -211,40 +81,32 @@ static int parse_filter(struct MHD_Connection *c, struct filter *f, struct tocsi
             return -1;
         }
     }
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_label, f);
-    if (f->bad_label) {
-        tocsin_buf_printf(err, "label \"%.64s\" is not KEY=VALUE", f->bad_label);
-        filter_free(f);
+    memset(&lp, 0, sizeof(lp));
+    lp.f = f;
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_label, &lp);
+    if (lp.bad_label) {
+        tocsin_buf_printf(err, "label \"%.64s\" is not KEY=VALUE", lp.bad_label);
+        tocsin_svc_filter_free(f);
         return -1;
     }
-    if (f->too_many) {
-        if (f->too_many > 0)
-            tocsin_buf_printf(err, "at most %d label filters", MAX_LABEL_FILTERS);
+    if (lp.too_many) {
+        if (lp.too_many > 0)
+            tocsin_buf_printf(err, "at most %d label filters", TOCSIN_SVC_FILTER_MAX_LABELS);
         else
             err->oom = 1;
-        filter_free(f);
+        tocsin_svc_filter_free(f);
         return -1;
     }
     return 0;
 }
 
-static int filter_match(const struct filter *f, const struct tocsin_status *st, size_t i)
+/* Service `i` as the API tells it. NULL when memory runs out. */
+static json_t *service_json(const struct tocsin_status *st, size_t i, time_t now)
 {
-    const struct tocsin_service_conf *s = &st->conf->services[i];
-    const struct tocsin_svc_view *v = &st->views[i];
-    int k;
+    const struct tocsin_incident *inc = st->alerting
+        ? tocsin_alerting_incident(st->alerting, (uint32_t)i) : NULL;
 
-    if (f->states) {
-        int word = v->checked ? (v->state >= TOCSIN_OK && v->state <= TOCSIN_UNKNOWN
-                                 ? (int)v->state : 3) : 4;
-
-        if (!(f->states & (1 << word)))
-            return 0;
-    }
-    for (k = 0; k < f->nlabels; k++)
-        if (!tocsin_labels_has_kv(s->labels, s->nlabels, f->labels[k]))
-            return 0;
-    return 1;
+    return tocsin_svc_json(&st->conf->services[i], &st->views[i], inc, TOCSIN_SVC_JSON_API, now);
 }
 
 /*
@@ -256,7 +118,7 @@ static int filter_match(const struct filter *f, const struct tocsin_status *st, 
 struct list_stream {
     const struct tocsin_status *status;
     const struct tocsin_config *conf; /* the configuration it started with */
-    struct filter f;
+    struct tocsin_svc_filter f;
     time_t now;
     size_t next;                  /* next service to consider */
     size_t items;                 /* objects written so far */
@@ -287,7 +149,7 @@ static ssize_t list_read(void *cls, uint64_t pos, char *buf, size_t max)
             size_t i = ls->next++;
             json_t *o;
 
-            if (!filter_match(&ls->f, st, i))
+            if (!tocsin_svc_filter_match(&ls->f, &st->conf->services[i], &st->views[i]))
                 continue;
             o = service_json(st, i, ls->now);
             if (!o)
@@ -312,7 +174,7 @@ static void list_free(void *cls)
 {
     struct list_stream *ls = cls;
 
-    filter_free(&ls->f);
+    tocsin_svc_filter_free(&ls->f);
     tocsin_buf_free(&ls->pending);
     free(ls);
 }

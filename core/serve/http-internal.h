@@ -83,9 +83,6 @@ enum MHD_Result tocsin_http_json_error(struct MHD_Connection *c, unsigned code,
                                        const char *msg, const char *hdr,
                                        const char *hdr_value);
 
-/* Lower-case state names for JSON, filters and CSS classes; "pending"
- * before a service's first result. */
-const char *tocsin_http_state_word(int checked, enum tocsin_state st);
 
 /* ------------------------------------------------------------------ */
 /* Health (http-health.c)                                              */

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "serve/http-internal.h"
+#include "serve/svc-json.h"
 #include "tocsin-plugin.h"
 
 #define REFRESH_S 30                 /* the status page reloads itself */
@@ -96,7 +97,7 @@ static void page_row(struct tocsin_buf *b, const struct tocsin_status *st, size_
     const struct tocsin_svc_view *v = &st->views[i];
     const struct tocsin_incident *inc = st->alerting
         ? tocsin_alerting_incident(st->alerting, (uint32_t)i) : NULL;
-    const char *word = tocsin_http_state_word(v->checked, v->state);
+    const char *word = tocsin_svc_state_word(v->checked, v->state);
     const char *line = v->output ? v->output : "";
     size_t n = strcspn(line, "|\n");
     struct tocsin_buf text = TOCSIN_BUF_INIT;
@@ -166,7 +167,7 @@ static void build_page(struct tocsin_httpd *h, struct tocsin_buf *b)
 
         order[i] = i;
         for (k = 0; k < 5; k++)
-            if (strcmp(words[k], tocsin_http_state_word(v->checked, v->state)) == 0)
+            if (strcmp(words[k], tocsin_svc_state_word(v->checked, v->state)) == 0)
                 counts[k]++;
     }
     qsort_r(order, conf->nservices, sizeof(*order), cmp_severity, (void *)st);

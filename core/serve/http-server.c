@@ -420,17 +420,6 @@ enum MHD_Result tocsin_http_json_error(struct MHD_Connection *c, unsigned code, 
     return tocsin_http_respond(c, code, CT_JSON, &body, hdr, hdr_value);
 }
 
-/* Lower-case state names for JSON, filters and CSS classes; "pending"
- * before a service's first result. */
-const char *tocsin_http_state_word(int checked, enum tocsin_state st)
-{
-    static const char *const words[] = {"ok", "warning", "critical", "unknown"};
-
-    if (!checked)
-        return "pending";
-    return st >= TOCSIN_OK && st <= TOCSIN_UNKNOWN ? words[st] : "unknown";
-}
-
 /* ------------------------------------------------------------------ */
 /* Routing                                                             */
 /* ------------------------------------------------------------------ */

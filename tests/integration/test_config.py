@@ -201,6 +201,26 @@ class ConfigTest(unittest.TestCase):
                                      "}\n"})
         self.assert_invalid(c, os.path.join(c.confd, "c.conf"), 9, r"no such option 'nope'")
 
+    def test_file_ending_inside_a_section_is_refused(self):
+        c = self.conf("", {"t.conf": 'service "a" {\n    check = "dummy"\n}\n'
+                                     'service "b" {\n    check = "dummy"\n'})
+        self.assert_invalid(c, os.path.join(c.confd, "t.conf"), 4,
+                            r'^section "b" opened here is never closed$')
+
+    def test_each_section_left_open_is_named(self):
+        c = self.conf("", {"t.conf": 'service "c" {\n    check = "dummy"\n'
+                                     '    labels {\n        team = "ops"\n'})
+        t = os.path.join(c.confd, "t.conf")
+        self.assert_invalid(c, t, 1, r'^section "c" opened here is never closed$')
+        self.assert_invalid(c, t, 3, r'^section "labels" opened here is never closed$')
+
+    def test_braces_in_strings_and_comments_are_not_sections(self):
+        c = self.conf("", {"s.conf": 'service "s" {\n    check = "dummy"\n'
+                                     '    output = "{ not a section"  # {\n'
+                                     "    /* { */\n}\n"})
+        rc, errors, everything = self.check(c)
+        self.assertEqual(rc, 0, f"expected a valid configuration; got:\n{everything}")
+
     def test_several_errors_are_all_reported(self):
         c = self.conf("bogus_option = 1\n",
                       {"10-a.conf": 'service "a" {\n    check = "dummy"\n'
