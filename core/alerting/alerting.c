@@ -234,15 +234,15 @@ static int restore_one(void *ud, const char *name, const void *blob, size_t len)
     struct tocsin_buf what = TOCSIN_BUF_INIT;
     long svc = tocsin_config_find_service(a->conf, name);
     size_t i;
+    int unreadable;
 
     if (svc < 0)
         return 0;
     tocsin_buf_printf(&what, "alerting state of service '%s'", name);
-    if (tocsin_saved_incident_decode(blob, len, tocsin_buf_str(&what), &si) < 0) {
-        tocsin_buf_free(&what);
-        return 0;
-    }
+    unreadable = tocsin_saved_incident_decode(blob, len, tocsin_buf_str(&what), &si) < 0;
     tocsin_buf_free(&what);
+    if (unreadable)
+        return 0;
     inc = &a->inc[svc];
     incident_close(inc);
     if (*si.key) {
