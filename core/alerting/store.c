@@ -1029,18 +1029,25 @@ int64_t tocsin_outbox_depth(const struct tocsin_store *st)
 
 /* Delete ended items before a time; their attempts go by the foreign
  * key's ON DELETE CASCADE. O(k log n) for k items deleted. */
-int64_t tocsin_outbox_prune(struct tocsin_store *st, int64_t older_than_ms)
+/* Run prune statement `s` for rows before older_than_ms in a write of
+ * its own (or the open transaction's); `what` names the failure. Returns
+ * the rows deleted, or -1. */
+static int64_t prune_before(struct tocsin_store *st, sqlite3_stmt *s, int64_t older_than_ms,
+                            const char *what)
 {
-    sqlite3_stmt *s = st->stmt[S_OUTBOX_PRUNE];
     int64_t rc = -1;
     int own;
 
     if (write_begin(st, &own) < 0)
         return -1;
-    if (stmt_run_bound(st, s, sqlite3_bind_int64(s, 1, older_than_ms),
-                       "cannot prune the outbox") == 0)
+    if (stmt_run_bound(st, s, sqlite3_bind_int64(s, 1, older_than_ms), what) == 0)
         rc = sqlite3_changes64(st->db);
     return write_end(st, own, rc);
+}
+
+int64_t tocsin_outbox_prune(struct tocsin_store *st, int64_t older_than_ms)
+{
+    return prune_before(st, st->stmt[S_OUTBOX_PRUNE], older_than_ms, "cannot prune the outbox");
 }
 
 /* ------------------------------------------------------------------ */
@@ -1188,16 +1195,8 @@ out:
 
 int64_t tocsin_history_prune(struct tocsin_store *st, int64_t older_than_ms)
 {
-    sqlite3_stmt *s = st->stmt[S_HISTORY_PRUNE];
-    int64_t rc = -1;
-    int own;
-
-    if (write_begin(st, &own) < 0)
-        return -1;
-    if (stmt_run_bound(st, s, sqlite3_bind_int64(s, 1, older_than_ms),
-                       "cannot prune the history") == 0)
-        rc = sqlite3_changes64(st->db);
-    return write_end(st, own, rc);
+    return prune_before(st, st->stmt[S_HISTORY_PRUNE], older_than_ms,
+                        "cannot prune the history");
 }
 
 /* ------------------------------------------------------------------ */
