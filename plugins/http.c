@@ -8,6 +8,8 @@
  *   expect_status = "200"
  *   warning = "1"                # response time, seconds
  *   critical = "3"
+ *   json_expect = { "/db != \"down\"" }
+ *   json_value = { "/queue/depth warning=100 critical=500" }
  *
  * One libcurl easy handle per service instance is made in setup and used
  * for every check, so options are applied once. Unless `keepalive` is set,
@@ -27,6 +29,7 @@
 
 #include "tocsin-plugin.h"
 #include "common/curl-client.h"
+#include "common/http-json.h"
 
 #define HTTP_VERSION "0.1.0"
 
@@ -71,6 +74,7 @@ struct http {
     struct tocsin_thresholds time; /* on the response time, seconds */
     struct tocsin_thresholds size; /* on the body size, bytes */
     size_t max_body;               /* body bytes read at most */
+    struct http_json_rules json;   /* json_expect and json_value rules */
     int keep_body;                 /* keep the body: a match is configured */
     int keepalive;                 /* connections survive between checks */
     int curl_ready;                /* curl_global_init() succeeded */
@@ -98,6 +102,8 @@ static cfg_opt_t http_options[] = {
     CFG_STR("expect_status", "2xx,3xx", CFGF_NONE),
     CFG_STR("body_contains", "", CFGF_NONE),
     CFG_STR("body_regex", "", CFGF_NONE),
+    CFG_STR_LIST("json_expect", "{}", CFGF_NONE),
+    CFG_STR_LIST("json_value", "{}", CFGF_NONE),
     CFG_BOOL("follow_redirects", cfg_false, CFGF_NONE),
     CFG_INT("max_redirects", HTTP_MAX_REDIRECTS_DEFAULT, CFGF_NONE),
     TOCSIN_CURL_OPTS_TLS,
@@ -377,6 +383,7 @@ static void http_teardown(void *instance)
     if (h->regex_text)
         regfree(&h->regex);
     free(h->regex_text);
+    http_json_rules_free(&h->json);
     free(h->expect);
     free(h->expect_shown);
     free(h->buf);
@@ -633,6 +640,31 @@ oom:
     return -1;
 }
 
+/* Parse the `json_expect` and `json_value` rules into h->json; a rule's
+ * mistake is reported with the option's name and the rule. */
+static int http_setup_json(struct http *h, cfg_t *options, char *err, size_t errlen)
+{
+    static const char *const own[] = {"time", "size", "status", NULL};
+    unsigned i, n;
+    char why[768];
+
+    n = cfg_size(options, "json_expect");
+    for (i = 0; i < n; i++)
+        if (http_json_add_expect(&h->json, cfg_getnstr(options, "json_expect", i),
+                                 why, sizeof(why)) < 0) {
+            snprintf(err, errlen, "option 'json_expect': %s", why);
+            return -1;
+        }
+    n = cfg_size(options, "json_value");
+    for (i = 0; i < n; i++)
+        if (http_json_add_value(&h->json, cfg_getnstr(options, "json_value", i),
+                                own, why, sizeof(why)) < 0) {
+            snprintf(err, errlen, "option 'json_value': %s", why);
+            return -1;
+        }
+    return 0;
+}
+
 /* Validate the options into a struct http owned by the instance, with a
  * libcurl handle ready to run the request. */
 static int http_setup(cfg_t *options, void **instance, char *err, size_t errlen)
@@ -696,9 +728,12 @@ static int http_setup(cfg_t *options, void **instance, char *err, size_t errlen)
         goto oom;
     if (body && !(h->body = strdup(body)))
         goto oom;
-    if (strcasecmp(method, "HEAD") == 0 && (body || contains || regex)) {
+    if (strcasecmp(method, "HEAD") == 0 &&
+        (body || contains || regex || cfg_size(options, "json_expect") ||
+         cfg_size(options, "json_value"))) {
         snprintf(err, errlen, "method HEAD sends no body and gets none: "
-                 "'body', 'body_contains' and 'body_regex' do not apply");
+                 "'body', 'body_contains', 'body_regex', 'json_expect' and "
+                 "'json_value' do not apply");
         goto fail;
     }
 
@@ -727,7 +762,9 @@ static int http_setup(cfg_t *options, void **instance, char *err, size_t errlen)
             goto oom;
         }
     }
-    h->keep_body = contains || regex;
+    if (http_setup_json(h, options, err, errlen) < 0)
+        goto fail;
+    h->keep_body = contains || regex || h->json.n_expects || h->json.n_values;
 
     if (max_body < 1 || max_body > HTTP_MAX_BODY_MAX) {
         snprintf(err, errlen, "option 'max_body': %ld is not between 1 and %ld "
@@ -994,6 +1031,62 @@ static enum tocsin_state http_match_body(const struct http *h, char *problems,
     return s;
 }
 
+/* Judge the kept body as JSON against the rules: a rule that does not
+ * hold, or a body that is not JSON, is CRITICAL and goes to the problems;
+ * a figure that is not a number is UNKNOWN (nothing to judge), one beyond
+ * its ranges goes to the notes. `quiet` (the status already failed) keeps
+ * a body that is not JSON out of the problems: an error page is expected
+ * then. Returns the parsed document for the performance data (caller
+ * decrefs), or NULL. */
+static json_t *http_judge_json(const struct http *h, int quiet, enum tocsin_state *state,
+                               char *problems, size_t plen, size_t *pused,
+                               char *notes, size_t nlen, size_t *nused)
+{
+    char why[HTTP_SHOW_MAX + 8], shown[4 * HTTP_SHOW_MAX + 8], unit[24], bad[256];
+    const struct http_json_value *v;
+    const struct http_json_expect *e;
+    json_t *doc;
+    double d;
+    size_t i;
+
+    doc = http_json_load(h->buf, h->len, bad, sizeof(bad));
+    if (!doc) {
+        if (!quiet) {
+            tocsin_append(problems, plen, pused, "%sbody is not JSON (%s)%s",
+                          *pused ? "; " : "", bad,
+                          h->truncated ? ", cut at max_body" : "");
+            *state = tocsin_state_worst(*state, TOCSIN_CRITICAL);
+        }
+        return NULL;
+    }
+    for (i = 0; i < h->json.n_expects; i++) {
+        e = &h->json.expects[i];
+        if (http_json_expect_holds(e, doc, why, sizeof(why)))
+            continue;
+        tocsin_append(problems, plen, pused, "%s%s is %s (expected %s%s)",
+                      *pused ? "; " : "",
+                      http_show(e->pointer, strlen(e->pointer), 0, shown, sizeof(shown)),
+                      why, e->negate ? "not " : "", e->want_text);
+        *state = tocsin_state_worst(*state, TOCSIN_CRITICAL);
+    }
+    for (i = 0; i < h->json.n_values; i++) {
+        v = &h->json.values[i];
+        if (http_json_number(http_json_pointer(doc, v->pointer), &d, why,
+                             sizeof(why)) < 0) {
+            tocsin_append(problems, plen, pused, "%sno number at %s (%s)",
+                          *pused ? "; " : "",
+                          http_show(v->pointer, strlen(v->pointer), 0, shown,
+                                    sizeof(shown)), why);
+            *state = tocsin_state_worst(*state, TOCSIN_UNKNOWN);
+            continue;
+        }
+        snprintf(unit, sizeof(unit), "%s%s", *v->unit ? " " : "", v->unit);
+        *state = tocsin_state_worst(*state, http_threshold(&v->th, d, v->label, unit,
+                                                           notes, nlen, nused));
+    }
+    return doc;
+}
+
 /* Run the request once and judge the answer: status, body, response time
  * and size. The transfer is bounded by the check's deadline; the time
  * reported is libcurl's total for this transfer (resolving, connecting,
@@ -1010,8 +1103,10 @@ static void http_check(void *instance, struct tocsin_check *chk)
     size_t pused = 0, nused = 0;
     enum tocsin_state state = TOCSIN_OK;
     const char *reason;
+    json_t *doc = NULL;
     double seconds;
     CURLcode rc;
+    size_t i;
 
     if (limit_ms < 1) {
         tocsin_check_set(chk, TOCSIN_CRITICAL, "HTTP CRITICAL - no time left "
@@ -1057,6 +1152,9 @@ static void http_check(void *instance, struct tocsin_check *chk)
     if (h->keep_body)
         state = tocsin_state_worst(state, http_match_body(h, problems,
                                                           sizeof(problems), &pused));
+    if (h->json.n_expects || h->json.n_values)
+        doc = http_judge_json(h, state != TOCSIN_OK, &state, problems, sizeof(problems),
+                              &pused, notes, sizeof(notes), &nused);
     state = tocsin_state_worst(state, http_threshold(&h->time, seconds, "time",
                                                      " s", notes, sizeof(notes),
                                                      &nused));
@@ -1110,8 +1208,18 @@ static void http_check(void *instance, struct tocsin_check *chk)
     tocsin_check_perf(chk, "size", (double)h->received, "B", &h->size, 0, 0,
                       TOCSIN_PERF_MIN);
     tocsin_check_perf(chk, "status", (double)code, "", NULL, 0, 0, 0);
+    for (i = 0; doc && i < h->json.n_values; i++) {
+        const struct http_json_value *v = &h->json.values[i];
+        char why[32];
+        double d;
+
+        if (http_json_number(http_json_pointer(doc, v->pointer), &d, why,
+                             sizeof(why)) == 0)
+            tocsin_check_perf(chk, v->label, d, v->unit, &v->th, 0, 0, 0);
+    }
 
 out:
+    json_decref(doc);
     if (h->cap > HTTP_BUF_KEEP) {
         free(h->buf);
         h->buf = NULL;

@@ -29,19 +29,33 @@ def seconds(value):
 # Servers made in the test
 # ----------------------------------------------------------------------
 
+# What /json/NAME answers: (status, body).
+JSON_BODIES = {
+    "healthy": (200, '{"status": "ok", "db": "up", "queue": {"depth": 42},'
+                     ' "checks": [{"name": "cache", "hit_pct": 93.5}]}'),
+    "db-down": (200, '{"status": "ok", "db": "down", "queue": {"depth": 42}}'),
+    "backlog": (200, '{"status": "ok", "db": "up", "queue": {"depth": 612}}'),
+    "degraded": (503, '{"status": "degraded", "db": "down"}'),
+    "html": (200, "<html><body>It works</body></html>"),
+    "html-503": (503, "<html><body>Service Unavailable</body></html>"),
+    "not-utf8": (200, b'{"status": "\xff\xfe"}'),
+    "string-depth": (200, '{"queue": {"depth": "12"}, "db": null}'),
+}
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     """/slow?ms=N answers after N ms; /echo answers with the method, the
-    body and the X-Tocsin header it got; as a proxy (a request for a whole
-    URL) it answers "proxied" and the URL."""
+    body and the X-Tocsin header it got; /json/NAME answers JSON_BODIES[NAME]
+    with its status; as a proxy (a request for a whole URL) it answers
+    "proxied" and the URL."""
     protocol_version = "HTTP/1.1"
 
     def log_message(self, *args):
         pass
 
-    def _answer(self, code, text):
-        data = text.encode()
+    def _answer(self, code, text, ctype="text/plain"):
+        data = text.encode() if isinstance(text, str) else text
         self.send_response(code)
-        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         if self.command != "HEAD":
@@ -54,6 +68,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             ms = int(self.path.partition("ms=")[2] or "300")
             time.sleep(ms / 1000)
             self._answer(200, "slow but fine\n")
+        elif self.path.startswith("/json/") and self.path[6:] in JSON_BODIES:
+            code, body = JSON_BODIES[self.path[6:]]
+            self._answer(code, body, "application/json")
         elif self.path == "/echo":
             n = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(n).decode(errors="replace") if n else ""
@@ -153,6 +170,18 @@ class HttpTest(unittest.TestCase):
 
     def http(self, *args, **kw):
         return tocsin_check("http", *args, **kw)
+
+    def config_refused(self, name, text, pattern):
+        """tocsind -t on a conf.d holding `name` with `text` fails with a
+        message matching pattern. Returns what it said."""
+        conf = ConfDir("", {name: text})
+        try:
+            rc, out, err = check_config(conf.path)
+        finally:
+            conf.cleanup()
+        self.assertNotEqual(rc, 0, f"expected tocsind -t to fail; got {rc} {out!r} {err!r}")
+        self.assertRegex(out + err, pattern)
+        return out + err
 
     def expect(self, args, state, pattern, **kw):
         """Run the check; assert its state and that line 1 matches pattern.
@@ -425,21 +454,96 @@ class Options(HttpTest):
         self.assertIn("must start with http:// or https://", out)
 
     def test_config_check_names_the_line(self):
-        conf = ConfDir("", {"web.conf": (
+        said = self.config_refused("web.conf", (
             'service "web" {\n'
             '    check = "http"\n'
             '    url = "http://127.0.0.1:1/"\n'
             '    body_regex = "[unclosed"\n'
             '    password = "cfg-secret-77"\n'
-            '}\n')})
-        try:
-            rc, out, err = check_config(conf.path)
-        finally:
-            conf.cleanup()
-        self.assertNotEqual(rc, 0, f"expected tocsind -t to fail; got {rc} {out!r} {err!r}")
-        self.assertRegex(out + err, r"web\.conf:\d+: .*body_regex",
-                         f"expected file:line and body_regex; got {out + err!r}")
-        self.assertNotIn("cfg-secret-77", out + err)
+            '}\n'), r"web\.conf:\d+: .*body_regex")
+        self.assertNotIn("cfg-secret-77", said)
+
+
+class Json(HttpTest):
+    """json_expect and json_value on health endpoints that answer JSON."""
+
+    HEALTH = ["--json_expect", "/status == ok", "--json_expect", '/db != "down"']
+    QUEUE = ["--json_value", "/queue/depth warning=100 critical=500"]
+
+    def url(self, name):
+        return ["--url", self.helper.url(f"/json/{name}")]
+
+    def test_healthy_ok_with_perfdata(self):
+        out, perf = self.expect(self.url("healthy") + self.HEALTH + self.QUEUE + [
+            "--json_value", "/checks/0/hit_pct warning=80: critical=50: unit=% "
+                            "label=cache_hit"], "OK", r"^HTTP OK - 200 OK - \d+ bytes")
+        self.assertEqual(perf["queue.depth"][:3], ["42", "100", "500"])
+        self.assertEqual(perf["cache_hit"][:3], ["93.5%", "80:", "50:"])
+        self.assertIn("time", perf)
+
+    def test_db_down_is_critical(self):
+        self.expect(self.url("db-down") + self.HEALTH, "CRITICAL",
+                    r'^HTTP CRITICAL - /db is "down" \(expected not "down"\) - 200 OK')
+
+    def test_value_beyond_ranges(self):
+        self.expect(self.url("backlog") + self.QUEUE, "CRITICAL",
+                    r"^HTTP CRITICAL - 200 OK - .*queue\.depth over critical 500")
+        self.expect(self.url("backlog") + ["--json_value",
+                                           "/queue/depth warning=600 critical=1000"],
+                    "WARNING", r"queue\.depth over warning 600")
+        self.expect(self.url("healthy") + ["--json_value",
+                                           "/checks/0/hit_pct warning=95: critical=50:"],
+                    "WARNING", r"checks\.0\.hit_pct under warning 95")
+
+    def test_error_status_with_json_says_both(self):
+        self.expect(self.url("degraded") + self.HEALTH, "CRITICAL",
+                    r'^HTTP CRITICAL - status 503 Service Unavailable \(expected 2xx, 3xx\); '
+                    r'/status is "degraded" \(expected "ok"\); /db is "down"')
+
+    def test_not_json(self):
+        self.expect(self.url("html") + self.HEALTH, "CRITICAL",
+                    r"^HTTP CRITICAL - body is not JSON \(line 1 column 1: .+\) - 200 OK")
+        self.expect(self.url("not-utf8") + self.HEALTH, "CRITICAL",
+                    r"^HTTP CRITICAL - body is not JSON \(.*\) - 200 OK")
+        # An error page is expected with an error status: not JSON is not news.
+        out, _ = self.expect(self.url("html-503") + self.HEALTH, "CRITICAL",
+                             r"^HTTP CRITICAL - status 503 Service Unavailable")
+        self.assertNotIn("not JSON", out)
+
+    def test_cut_by_max_body_is_said(self):
+        self.expect(self.url("healthy") + self.HEALTH + ["--max_body", "20"], "CRITICAL",
+                    r"body is not JSON \(.*\), cut at max_body")
+
+    def test_not_a_number_is_unknown(self):
+        out, perf = self.expect(self.url("string-depth") + self.QUEUE + [
+            "--json_value", "/db", "--json_value", "/queue/missing"], "UNKNOWN",
+            r"^HTTP UNKNOWN - no number at /db \(null\); no number at /queue/missing "
+            r"\(missing\) - 200 OK")
+        self.assertEqual(perf["queue.depth"][:3], ["12", "100", "500"])
+        self.assertNotIn("db", perf)
+
+    def test_bad_rules_refused(self):
+        for extra, pattern in [
+                (["--json_expect", "/status = ok"], r"option 'json_expect': .*== or !="),
+                (["--json_expect", "status == ok"], r"is not a JSON pointer"),
+                (["--json_value", "/n warn=3"], r"option 'json_value': .*unknown setting"),
+                (["--json_value", "/n warning=x"], r"option 'json_value'"),
+                (["--json_value", "/time"], r"is the check's own"),
+                (["--json_value", "/a", "--json_value", "/a critical=1"],
+                 r"already used by \"/a\""),
+                (["--method", "HEAD", "--json_expect", "/a == 1"], r"method HEAD")]:
+            with self.subTest(extra=extra):
+                rc, out, err = self.http(*self.url("healthy"), *extra)
+                self.assertEqual(rc, 3, show(rc, out, err))
+                self.assertRegex(out, pattern)
+
+    def test_config_check_names_the_line(self):
+        self.config_refused("api.conf", (
+            'service "api" {\n'
+            '    check = "http"\n'
+            '    url = "http://127.0.0.1:1/health"\n'
+            '    json_expect = { "/db != \\"down\\"", "/status = ok" }\n'
+            '}\n'), r"api\.conf:\d+: .*json_expect.*/status = ok")
 
 
 class CompareWithMonitoringPlugins(HttpTest):
