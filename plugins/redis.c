@@ -13,6 +13,7 @@
  *   hit_ratio_warning = "80:"   # % of key lookups that hit, since the
  *                               # last check: alert below 80
  *   role = "master"             # or "slave", "any"
+ *   key = { "queue:emails warning=100 critical=500" }   # a list's length
  *
  * The hit ratio and the rejected connections are counted between two
  * checks, so the plugin keeps the previous check's counters (it is
@@ -33,6 +34,7 @@
 #include <hiredis/hiredis.h>
 
 #include "tocsin-plugin.h"
+#include "common/rule.h"
 
 /* Room for the first line, and for one line of long output. */
 #define REDIS_LINE_MAX 1024
@@ -45,6 +47,20 @@ enum redis_role {
     REDIS_ROLE_ANY = 0,
     REDIS_ROLE_MASTER,
     REDIS_ROLE_SLAVE
+};
+
+/* A key whose length is held against ranges, and what the last check
+ * found of it. */
+struct redis_key {
+    char *name;                    /* the key, owned */
+    char *label;                   /* its perfdata label, owned */
+    struct tocsin_thresholds th;
+    /* Filled by each check: */
+    int measured;                  /* 1 when len holds this check's figure */
+    double len;                    /* elements (or a string's number) */
+    const char *type;              /* "list", "zset", ..., "none" */
+    const char *how;               /* the command that measured it */
+    char why[128];                 /* when not measured: why not */
 };
 
 /* Counters of the previous check, to turn into figures per interval. */
@@ -70,6 +86,9 @@ struct redis {
     struct tocsin_thresholds hit_ratio; /* % over the interval */
     struct tocsin_thresholds rejected;  /* count over the interval */
     struct redis_counters last;    /* kept from one check to the next */
+    long database;                 /* SELECTed before the keys are read */
+    struct redis_key *keys;        /* `key` rules, owned */
+    size_t n_keys;
 };
 
 /* One "key:value" line of an INFO answer; both point into the copy. */
@@ -100,6 +119,8 @@ static cfg_opt_t redis_options[] = {
     CFG_STR("password_file", "", CFGF_NONE),
     CFG_STR("password_env", "", CFGF_NONE),
     CFG_STR("role", "any", CFGF_NONE),
+    CFG_INT("database", 0, CFGF_NONE),
+    CFG_STR_LIST("key", "{}", CFGF_NONE),
     TOCSIN_OPT_RANGE("latency_warning", ""),
     TOCSIN_OPT_RANGE("latency_critical", ""),
     TOCSIN_OPT_RANGE("memory_warning", "80"),
@@ -336,6 +357,7 @@ static int redis_info_ll(const struct redis_info *info, const char *key,
 static void redis_teardown(void *instance)
 {
     struct redis *r = instance;
+    size_t i;
 
     if (!r)
         return;
@@ -343,7 +365,87 @@ static void redis_teardown(void *instance)
     free(r->socket);
     free(r->user);
     tocsin_secret_free(r->password);
+    for (i = 0; i < r->n_keys; i++) {
+        free(r->keys[i].name);
+        free(r->keys[i].label);
+    }
+    free(r->keys);
     free(r);
+}
+
+/* Parse the `key` rules, "NAME [warning=RANGE] [critical=RANGE]
+ * [label=NAME]", into r->keys. The label defaults to the key's name and
+ * must not be one of the check's own. */
+static int redis_setup_keys(struct redis *r, cfg_t *options, char *err, size_t errlen)
+{
+    static const char *const known[] = {"warning", "critical", "label", NULL};
+    static const char *const own[] = {"latency", "clients", "memory", "used_memory",
+                                      "hit_ratio", "rejected_connections", NULL};
+    unsigned n = cfg_size(options, "key"), i, j;
+    struct tocsin_rule rule;
+    struct redis_key *k;
+    const char *text, *bad, *label;
+    char why[256];
+
+    if (n == 0)
+        return 0;
+    if (!(r->keys = calloc(n, sizeof(*r->keys)))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        text = cfg_getnstr(options, "key", i);
+        if (tocsin_rule_parse(text, NULL, NULL, &rule, why, sizeof(why)) < 0) {
+            snprintf(err, errlen, "option 'key': %s", why);
+            return -1;
+        }
+        k = &r->keys[r->n_keys++];
+        label = tocsin_rule_get(&rule, "label");
+        bad = tocsin_rule_unknown(&rule, known);
+        if (!bad && !*rule.subject)
+            bad = "";
+        if (bad || tocsin_range_parse(tocsin_rule_get(&rule, "warning"), &k->th.warning,
+                                      why, sizeof(why)) < 0 ||
+            tocsin_range_parse(tocsin_rule_get(&rule, "critical"), &k->th.critical,
+                               why, sizeof(why)) < 0) {
+            if (bad && !*bad)
+                snprintf(err, errlen, "option 'key': \"%s\": no key name", text);
+            else if (bad)
+                snprintf(err, errlen, "option 'key': \"%s\": unknown setting \"%s\" "
+                         "(warning=, critical=, label=)", text, bad);
+            else
+                snprintf(err, errlen, "option 'key': \"%s\": %s", text, why);
+            tocsin_rule_free(&rule);
+            return -1;
+        }
+        k->name = strdup(rule.subject);
+        k->label = strdup(label ? label : rule.subject);
+        tocsin_rule_free(&rule);
+        if (!k->name || !k->label) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        if (!tocsin_rule_label_valid(k->label)) {
+            snprintf(err, errlen, "option 'key': \"%s\": \"%s\" cannot be a "
+                     "performance data label (no '=', quote or control character); "
+                     "name one with label=", text, k->label);
+            return -1;
+        }
+        for (j = 0; own[j]; j++)
+            if (strcmp(own[j], k->label) == 0) {
+                snprintf(err, errlen, "option 'key': \"%s\": label \"%s\" is the "
+                         "check's own; name another with label=", text, k->label);
+                return -1;
+            }
+        for (j = 0; j + 1 < r->n_keys; j++)
+            if (strcmp(r->keys[j].label, k->label) == 0) {
+                snprintf(err, errlen, "option 'key': \"%s\": label \"%s\" is already "
+                         "used by key \"%s\"; name another with label=", text,
+                         k->label, r->keys[j].name);
+                return -1;
+            }
+    }
+    return 0;
 }
 
 /* Validate the options into a struct redis owned by the instance. */
@@ -394,6 +496,14 @@ static int redis_setup(cfg_t *options, void **instance, char *err, size_t errlen
                  "slave, any", role);
         goto fail;
     }
+    r->database = cfg_getint(options, "database");
+    if (r->database < 0 || r->database > 1000000) {
+        snprintf(err, errlen, "option 'database': %ld is not a database number",
+                 r->database);
+        goto fail;
+    }
+    if (redis_setup_keys(r, options, err, errlen) < 0)
+        goto fail;
 
     if (tocsin_option_secret(options, "password", &r->password, why,
                              sizeof(why)) < 0) {
@@ -631,6 +741,51 @@ static double redis_round(double v, int digits)
 }
 
 /*
+ * Hold the lengths redis_measure_keys() found against their ranges: a key
+ * beyond them, or one that could not be measured, goes on the first line
+ * (all of them when there are three keys or fewer); every key has a line
+ * of long output and, when measured, performance data. Returns the worst
+ * state of the keys.
+ */
+static enum tocsin_state redis_judge_keys(const struct redis *r, struct tocsin_check *chk,
+                                          struct redis_line *first)
+{
+    enum tocsin_state worst = TOCSIN_OK, s;
+    char quoted[REDIS_QUOTE_MAX + 1];
+    const struct redis_key *k;
+    size_t i, fine = 0;
+
+    for (i = 0; i < r->n_keys; i++) {
+        k = &r->keys[i];
+        redis_quote(k->name, strlen(k->name), quoted, sizeof(quoted));
+        if (!k->measured) {
+            s = TOCSIN_UNKNOWN;
+            redis_line_add(first, ", key %s %s%s", quoted, k->why, redis_mark(s));
+            tocsin_check_long(chk, "key %s: %s", quoted, k->why);
+        } else {
+            s = tocsin_thresholds_eval(&k->th, k->len);
+            if (s != TOCSIN_OK || r->n_keys <= 3)
+                redis_line_add(first, ", %s %g%s", quoted, k->len, redis_mark(s));
+            else
+                fine++;
+            if (strcmp(k->type, "none") == 0)
+                tocsin_check_long(chk, "key %s: absent, counted as 0", quoted);
+            else if (strcmp(k->type, "string") == 0)
+                tocsin_check_long(chk, "key %s: a string holding %g", quoted, k->len);
+            else
+                tocsin_check_long(chk, "key %s: %s of %g element%s (%s)", quoted,
+                                  k->type, k->len, k->len == 1 ? "" : "s", k->how);
+            tocsin_check_perf(chk, k->label, k->len, "", &k->th, 0, 0, 0);
+        }
+        worst = tocsin_state_worst(worst, s);
+    }
+    if (fine)
+        redis_line_add(first, ", %zu other key%s within ranges", fine,
+                       fine == 1 ? "" : "s");
+    return worst;
+}
+
+/*
  * Judge a server from its INFO answer and the PING round trip, and fill
  * the result. Updates r->last with this check's counters. O(fields).
  */
@@ -857,8 +1012,148 @@ static void redis_judge(struct redis *r, struct tocsin_check *chk,
                        redis_mark(TOCSIN_CRITICAL));
     }
 
+    state = tocsin_state_worst(state, redis_judge_keys(r, chk, &first));
     tocsin_check_set(chk, state, "REDIS %s - %s", tocsin_state_name(state),
                      first.text);
+}
+
+/* The command that gives the length of a key of `type`, or NULL when
+ * there is none ("none" and "string" are read otherwise). */
+static const char *redis_length_command(const char *type)
+{
+    static const char *const map[][2] = {
+        {"list", "LLEN"}, {"zset", "ZCARD"}, {"set", "SCARD"},
+        {"stream", "XLEN"}, {"hash", "HLEN"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcmp(type, map[i][0]) == 0)
+            return map[i][1];
+    return NULL;
+}
+
+/* Store in `k` the number a string value holds, or why it holds none. */
+static void redis_string_number(struct redis_key *k, const redisReply *reply)
+{
+    char text[64], *end;
+    double d;
+
+    if (reply->type == REDIS_REPLY_NIL) {
+        /* Gone between TYPE and GET: as absent. */
+        k->type = "none";
+        k->len = 0;
+        k->measured = 1;
+        return;
+    }
+    if (reply->type == REDIS_REPLY_STRING && reply->len > 0 &&
+        reply->len < sizeof(text)) {
+        memcpy(text, reply->str, reply->len);
+        text[reply->len] = '\0';
+        errno = 0;
+        d = strtod(text, &end);
+        if (!isspace((unsigned char)text[0]) && *end == '\0' && errno == 0 &&
+            isfinite(d)) {
+            k->len = d;
+            k->measured = 1;
+            return;
+        }
+    }
+    snprintf(k->why, sizeof(k->why), "is a string that is not a number");
+}
+
+/*
+ * SELECT the configured database, then measure each key: TYPE, then the
+ * command that counts its elements (LLEN, ZCARD, SCARD, XLEN, HLEN), or
+ * GET for a string holding a number; an absent key counts 0. Two round
+ * trips per key. Returns 0, or -1 when the server failed to answer (the
+ * result is then set).
+ */
+static int redis_measure_keys(struct redis *r, redisContext *c, struct tocsin_check *chk)
+{
+    redisReply *reply;
+    struct redis_key *k;
+    const char *argv[2], *cmd;
+    char db[24], quoted[REDIS_QUOTE_MAX + 1];
+    size_t i;
+
+    if (r->n_keys == 0)
+        return 0;
+    if (r->database != 0) {
+        snprintf(db, sizeof(db), "%ld", r->database);
+        argv[0] = "SELECT";
+        argv[1] = db;
+        if (!(reply = redis_command(r, c, chk, "SELECT", 2, argv)))
+            return -1;
+        if (reply->type == REDIS_REPLY_ERROR) {
+            redis_error_reply(r, chk, "SELECT", reply);
+            freeReplyObject(reply);
+            return -1;
+        }
+        freeReplyObject(reply);
+    }
+    for (i = 0; i < r->n_keys; i++) {
+        k = &r->keys[i];
+        k->measured = 0;
+        k->why[0] = '\0';
+        k->how = "";
+        argv[0] = "TYPE";
+        argv[1] = k->name;
+        if (!(reply = redis_command(r, c, chk, "TYPE", 2, argv)))
+            return -1;
+        if (reply->type == REDIS_REPLY_ERROR) {
+            redis_error_reply(r, chk, "TYPE", reply);
+            freeReplyObject(reply);
+            return -1;
+        }
+        k->type = "?";
+        if (reply->type == REDIS_REPLY_STATUS) {
+            static const char *const types[] = {"none", "string", "list", "set", "zset",
+                                                "hash", "stream"};
+            size_t t;
+
+            for (t = 0; t < sizeof(types) / sizeof(types[0]); t++)
+                if (reply->len == strlen(types[t]) &&
+                    memcmp(reply->str, types[t], reply->len) == 0)
+                    k->type = types[t];
+            if (strcmp(k->type, "?") == 0)
+                snprintf(k->why, sizeof(k->why), "is of type %s, whose length is not "
+                         "measured", redis_quote(reply->str, reply->len, quoted,
+                                                 sizeof(quoted)));
+        } else {
+            snprintf(k->why, sizeof(k->why), "got %s from TYPE",
+                     redis_reply_kind(reply->type));
+        }
+        freeReplyObject(reply);
+        if (strcmp(k->type, "?") == 0)
+            continue;
+        if (strcmp(k->type, "none") == 0) {
+            k->len = 0;
+            k->measured = 1;
+            continue;
+        }
+        cmd = strcmp(k->type, "string") == 0 ? "GET" : redis_length_command(k->type);
+        k->how = cmd;
+        argv[0] = cmd;
+        if (!(reply = redis_command(r, c, chk, cmd, 2, argv)))
+            return -1;
+        if (reply->type == REDIS_REPLY_ERROR) {
+            redis_error_reply(r, chk, cmd, reply);
+            freeReplyObject(reply);
+            return -1;
+        }
+        if (strcmp(cmd, "GET") == 0) {
+            redis_string_number(k, reply);
+        } else if (reply->type == REDIS_REPLY_INTEGER) {
+            k->len = (double)reply->integer;
+            k->measured = 1;
+        } else {
+            snprintf(k->why, sizeof(k->why), "got %s from %s",
+                     redis_reply_kind(reply->type), cmd);
+        }
+        freeReplyObject(reply);
+    }
+    return 0;
 }
 
 /* Connect, authenticate, PING and INFO, then judge what came back. One
@@ -943,6 +1238,8 @@ static void redis_check(void *instance, struct tocsin_check *chk)
         tocsin_check_set(chk, TOCSIN_UNKNOWN, "REDIS UNKNOWN - out of memory");
         goto out;
     }
+    if (redis_measure_keys(r, c, chk) < 0)
+        goto out;
     redis_judge(r, chk, &info, latency);
 
 out:
@@ -957,7 +1254,8 @@ TOCSIN_PLUGIN_DEFINE(
     .flags = TOCSIN_PLUGIN_STATEFUL,
     .name = "redis",
     .version = "0.1.0",
-    .summary = "Redis reachability, latency, clients, memory, hit ratio and replication",
+    .summary = "Redis reachability, latency, clients, memory, hit ratio, replication "
+               "and key lengths",
     .options = redis_options,
     .setup = redis_setup,
     .teardown = redis_teardown,

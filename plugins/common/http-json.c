@@ -12,14 +12,7 @@
 #include <string.h>
 
 #include "common/http-json.h"
-
-/* Skip spaces and tabs. */
-static const char *skip_blank(const char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    return s;
-}
+#include "common/rule.h"
 
 /* A pointer is "" or a sequence of "/token", where '~' is only followed
  * by '0' or '1'. Returns 1 if `p` is one. */
@@ -33,44 +26,21 @@ static int pointer_valid(const char *p)
     return 1;
 }
 
-/* Cut the pointer off the front of `text`: the first word, or a word
- * between single quotes (for keys with spaces). Stores a copy in *out and
- * returns the rest, or NULL with the reason in err. */
-static const char *take_pointer(const char *text, char **out, char *err,
-                                size_t errlen)
+/* Split `text` with tocsin_rule_parse() and check that its subject is a
+ * JSON pointer. With `rest`, what follows the pointer is left unsplit. */
+static int take_pointer(const char *text, const char **rest, struct tocsin_rule *rule,
+                        char *err, size_t errlen)
 {
-    const char *s = skip_blank(text), *end;
-    size_t n;
-
-    if (*s == '\'') {
-        end = strchr(s + 1, '\'');
-        if (!end) {
-            snprintf(err, errlen, "\"%s\": the quote before the pointer is never "
-                     "closed", text);
-            return NULL;
-        }
-        s++;
-        n = (size_t)(end - s);
-        end++;
-    } else {
-        end = s;
-        while (*end && *end != ' ' && *end != '\t' && *end != '=' && *end != '!')
-            end++;
-        n = (size_t)(end - s);
-    }
-    if (!(*out = strndup(s, n))) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    if (!pointer_valid(*out)) {
+    if (tocsin_rule_parse(text, rest ? "=!" : NULL, rest, rule, err, errlen) < 0)
+        return -1;
+    if (!pointer_valid(rule->subject)) {
         snprintf(err, errlen, "\"%s\": \"%s\" is not a JSON pointer: it starts "
                  "with '/' (\"/status\", \"/checks/0/state\"), and '~' is only "
-                 "written as ~0 ('~') or ~1 ('/')", text, *out);
-        free(*out);
-        *out = NULL;
-        return NULL;
+                 "written as ~0 ('~') or ~1 ('/')", text, rule->subject);
+        tocsin_rule_free(rule);
+        return -1;
     }
-    return end;
+    return 0;
 }
 
 /* Parse one `json_expect` rule into a new entry of r. */
@@ -78,22 +48,20 @@ int http_json_add_expect(struct http_json_rules *r, const char *text, char *err,
                          size_t errlen)
 {
     struct http_json_expect e = {0}, *grown;
+    struct tocsin_rule rule;
     const char *s;
     char *value = NULL;
     size_t n;
     json_error_t jerr;
 
-    if (strlen(text) > HTTP_JSON_RULE_MAX) {
-        snprintf(err, errlen, "a json_expect rule is longer than %d characters",
-                 HTTP_JSON_RULE_MAX);
+    if (take_pointer(text, &s, &rule, err, errlen) < 0)
         return -1;
-    }
-    if (!(s = take_pointer(text, &e.pointer, err, errlen)))
-        return -1;
-    s = skip_blank(s);
+    if (!(e.pointer = strdup(rule.subject)))
+        goto oom;
     if ((s[0] == '=' || s[0] == '!') && s[1] == '=') {
         e.negate = s[0] == '!';
-        s = skip_blank(s + 2);
+        for (s += 2; *s == ' ' || *s == '\t'; s++)
+            ;
     } else {
         snprintf(err, errlen, "\"%s\": write the pointer, == or !=, and the "
                  "value: \"/status == \\\"ok\\\"\"", text);
@@ -122,11 +90,13 @@ int http_json_add_expect(struct http_json_rules *r, const char *text, char *err,
     r->expects = grown;
     r->expects[r->n_expects++] = e;
     free(value);
+    tocsin_rule_free(&rule);
     return 0;
 
 oom:
     snprintf(err, errlen, "out of memory");
 fail:
+    tocsin_rule_free(&rule);
     free(value);
     free(e.pointer);
     free(e.want_text);
@@ -160,95 +130,42 @@ static char *default_label(const char *pointer)
     return label;
 }
 
-/* 1 if `label` may stand in perfdata: not empty, no '=', no quote, no
- * control character. */
-static int label_valid(const char *label)
-{
-    const unsigned char *p = (const unsigned char *)label;
-
-    if (!*p)
-        return 0;
-    for (; *p; p++)
-        if (*p == '=' || *p == '\'' || *p < 0x20 || *p == 0x7f)
-            return 0;
-    return 1;
-}
-
-/* 1 if `unit` may stand as a perfdata unit: up to 16 characters, none a
- * digit, blank, ';', '=' or quote. */
-static int unit_valid(const char *unit)
-{
-    const unsigned char *p = (const unsigned char *)unit;
-
-    if (strlen(unit) > 16)
-        return 0;
-    for (; *p; p++)
-        if (isdigit(*p) || isspace(*p) || *p == ';' || *p == '=' || *p == '\'' ||
-            *p < 0x20)
-            return 0;
-    return 1;
-}
-
 /* Parse one `json_value` rule into a new entry of r. */
 int http_json_add_value(struct http_json_rules *r, const char *text,
                         const char *const *reserved, char *err, size_t errlen)
 {
+    static const char *const known[] = {"warning", "critical", "label", "unit", NULL};
     struct http_json_value v = {0}, *grown;
-    const char *s, *end, *eq;
-    char word[HTTP_JSON_RULE_MAX + 1], why[256];
-    size_t i, n;
+    struct tocsin_rule rule;
+    const char *label, *unit, *bad;
+    char why[256];
+    size_t i;
 
-    if (strlen(text) > HTTP_JSON_RULE_MAX) {
-        snprintf(err, errlen, "a json_value rule is longer than %d characters",
-                 HTTP_JSON_RULE_MAX);
+    if (take_pointer(text, NULL, &rule, err, errlen) < 0)
         return -1;
+    if ((bad = tocsin_rule_unknown(&rule, known))) {
+        snprintf(err, errlen, "\"%s\": unknown setting \"%s\" (warning=, "
+                 "critical=, label=, unit=)", text, bad);
+        goto fail;
     }
-    if (!(s = take_pointer(text, &v.pointer, err, errlen)))
-        return -1;
-    for (s = skip_blank(s); *s; s = skip_blank(end)) {
-        end = s;
-        while (*end && *end != ' ' && *end != '\t')
-            end++;
-        n = (size_t)(end - s);
-        memcpy(word, s, n);
-        word[n] = '\0';
-        if (!(eq = strchr(word, '='))) {
-            snprintf(err, errlen, "\"%s\": \"%s\" is not NAME=VALUE (warning=, "
-                     "critical=, label=, unit=)", text, word);
-            goto fail;
-        }
-        eq++;
-        if (strncmp(word, "warning=", 8) == 0 || strncmp(word, "critical=", 9) == 0) {
-            struct tocsin_range *range = word[0] == 'w' ? &v.th.warning : &v.th.critical;
-
-            if (tocsin_range_parse(eq, range, why, sizeof(why)) < 0) {
-                snprintf(err, errlen, "\"%s\": %s", text, why);
-                goto fail;
-            }
-        } else if (strncmp(word, "label=", 6) == 0) {
-            free(v.label);
-            if (!(v.label = strdup(eq)))
-                goto oom;
-        } else if (strncmp(word, "unit=", 5) == 0) {
-            if (!unit_valid(eq)) {
-                snprintf(err, errlen, "\"%s\": \"%s\" is not a performance data "
-                         "unit such as s, ms, %%, B or c", text, eq);
-                goto fail;
-            }
-            free(v.unit);
-            if (!(v.unit = strdup(eq)))
-                goto oom;
-        } else {
-            snprintf(err, errlen, "\"%s\": unknown setting \"%.*s\" (warning=, "
-                     "critical=, label=, unit=)", text, (int)(eq - word - 1), word);
-            goto fail;
-        }
+    if (tocsin_range_parse(tocsin_rule_get(&rule, "warning"), &v.th.warning, why,
+                           sizeof(why)) < 0 ||
+        tocsin_range_parse(tocsin_rule_get(&rule, "critical"), &v.th.critical, why,
+                           sizeof(why)) < 0) {
+        snprintf(err, errlen, "\"%s\": %s", text, why);
+        goto fail;
     }
-    if (!v.label && !(v.label = default_label(v.pointer)))
+    unit = tocsin_rule_get(&rule, "unit");
+    if (unit && !tocsin_rule_unit_valid(unit)) {
+        snprintf(err, errlen, "\"%s\": \"%s\" is not a performance data "
+                 "unit such as s, ms, %%, B or c", text, unit);
+        goto fail;
+    }
+    label = tocsin_rule_get(&rule, "label");
+    if (!(v.pointer = strdup(rule.subject)) || !(v.unit = strdup(unit ? unit : "")) ||
+        !(v.label = label ? strdup(label) : default_label(v.pointer)))
         goto oom;
-    if (!v.unit && !(v.unit = strdup("")))
-        goto oom;
-    if (!label_valid(v.label)) {
+    if (!tocsin_rule_label_valid(v.label)) {
         snprintf(err, errlen, "\"%s\": \"%s\" cannot be a performance data label "
                  "(no '=', quote or control character); name one with label=",
                  text, v.label);
@@ -270,11 +187,13 @@ int http_json_add_value(struct http_json_rules *r, const char *text,
         goto oom;
     r->values = grown;
     r->values[r->n_values++] = v;
+    tocsin_rule_free(&rule);
     return 0;
 
 oom:
     snprintf(err, errlen, "out of memory");
 fail:
+    tocsin_rule_free(&rule);
     free(v.pointer);
     free(v.label);
     free(v.unit);

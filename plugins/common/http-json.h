@@ -13,9 +13,6 @@
 
 #include "tocsin-plugin.h"
 
-/* Longest rule text accepted, and longest pointer. */
-#define HTTP_JSON_RULE_MAX 1024
-
 /* "POINTER == VALUE" or "POINTER != VALUE". */
 struct http_json_expect {
     char *pointer;       /* as written, "/status" */

@@ -279,6 +279,91 @@ class Standalone(RedisCase):
                 self.assertEqual(rc, 3, f"expected UNKNOWN; got {show(rc, out, err)}")
                 self.assertRegex(out, why)
 
+    def test_key_lengths_by_type(self):
+        c = self.server.cli
+        c("DEL", "q:list", "q:zset", "q:set", "q:stream", "q:hash", "q:count", "q:text")
+        c("RPUSH", "q:list", *[f"job{i}" for i in range(120)])
+        c("ZADD", "q:zset", "1", "a", "2", "b", "3", "c")
+        c("SADD", "q:set", "x", "y")
+        for i in range(7):
+            c("XADD", "q:stream", "*", "n", str(i))
+        c("HSET", "q:hash", "f1", "1", "f2", "2", "f3", "3", "f4", "4")
+        c("SET", "q:count", "42")
+        c("SET", "q:text", "not a number")
+        keys = ["--key", "q:list warning=100 critical=500", "--key", "q:zset",
+                "--key", "q:set", "--key", "q:stream label=events critical=5",
+                "--key", "q:hash", "--key", "q:count warning=40",
+                "--key", "q:absent critical=1:"]
+        out = self.expect("CRITICAL", keys,
+                          r"^REDIS CRITICAL - PONG .*, q:list 120 \(WARNING\), "
+                          r"q:stream 7 \(CRITICAL\), q:count 42 \(WARNING\), "
+                          r"q:absent 0 \(CRITICAL\), 3 other keys within ranges")
+        perf = perfdata(out)
+        self.assertEqual(perf["q:list"][:3], ["120", "100", "500"])
+        self.assertEqual(perf["q:zset"][0], "3")
+        self.assertEqual(perf["q:set"][0], "2")
+        self.assertEqual(perf["events"][:3], ["7", "", "5"])
+        self.assertEqual(perf["q:hash"][0], "4")
+        self.assertEqual(perf["q:count"][0], "42")
+        self.assertEqual(perf["q:absent"][0], "0")
+        self.assertIn("key q:list: list of 120 elements (LLEN)", out)
+        self.assertIn("key q:stream: stream of 7 elements (XLEN)", out)
+        self.assertIn("key q:absent: absent, counted as 0", out)
+        # A string that is not a number cannot be judged.
+        self.expect("UNKNOWN", ("--key", "q:text"),
+                    r"^REDIS UNKNOWN - .*, key q:text is a string that is not a "
+                    r"number \(UNKNOWN\)")
+        # Few keys: each stands on the first line, OK or not.
+        self.expect("OK", ("--key", "q:set", "--key", "q:zset warning=10"),
+                    r"^REDIS OK - .*, q:set 2, q:zset 3 \|")
+
+    def test_key_lengths_with_the_documented_acl(self):
+        user_pw = "queues-" + PASSWORD
+        self.server.cli("RPUSH", "acl:q", "1", "2")
+        self.server.cli("ACL", "SETUSER", "queues", "on", ">" + user_pw, "+ping", "+info",
+                        "+select", "+type", "+llen", "+zcard", "+scard", "+xlen", "+hlen",
+                        "+get", "~acl:*")
+        rc, out, err = tocsin_check("redis", "--port", str(self.server.port),
+                                    "--user", "queues", "--password", user_pw,
+                                    "--key", "acl:q warning=1")
+        self.assertEqual(rc, 1, f"expected WARNING; got {show(rc, out, err)}")
+        self.assertRegex(out, r"^REDIS WARNING - .*, acl:q 2 \(WARNING\)")
+        # A key outside the user's patterns: the server's NOPERM, UNKNOWN.
+        rc, out, err = tocsin_check("redis", "--port", str(self.server.port),
+                                    "--user", "queues", "--password", user_pw,
+                                    "--key", "other:q")
+        self.assertEqual(rc, 3, f"expected UNKNOWN; got {show(rc, out, err)}")
+        self.assertRegex(out, r"^REDIS UNKNOWN - user queues may not run TYPE: NOPERM")
+
+    def test_key_in_another_database(self):
+        conn = self.server.connect()
+        try:
+            conn.command("SELECT", "3")
+            conn.command("DEL", "jobs")
+            conn.command("RPUSH", "jobs", "a", "b", "c", "d", "e")
+        finally:
+            conn.close()
+        self.expect("WARNING", ("--database", "3", "--key", "jobs warning=4"),
+                    r"^REDIS WARNING - .*, jobs 5 \(WARNING\)")
+        self.expect("OK", ("--key", "jobs warning=4"), r"^REDIS OK - .*, jobs 0 \|")
+        self.expect("CRITICAL", ("--database", "100000", "--key", "jobs"),
+                    r"^REDIS CRITICAL - SELECT answered with an error: ERR DB index "
+                    r"is out of range")
+
+    def test_key_rules_refused(self):
+        for args, why in ((("--key", "q warn=1"), r"option 'key': .*unknown setting \"warn\""),
+                          (("--key", "q warning=x"), r"option 'key': "),
+                          (("--key", "q 100"), r"is not NAME=VALUE"),
+                          (("--key", "memory"), r"label \"memory\" is the check's own"),
+                          (("--key", "a label=x", "--key", "b label=x"),
+                           r"already used by key \"a\""),
+                          (("--key", "'open"), r"never closed"),
+                          (("--database", "-1"), r"option 'database'")):
+            with self.subTest(args=args):
+                rc, out, err = tocsin_check("redis", *args)
+                self.assertEqual(rc, 3, f"expected UNKNOWN; got {show(rc, out, err)}")
+                self.assertRegex(out, why)
+
     def test_reachable_same_state_as_check_tcp(self):
         rc_tcp, out_tcp = check_tcp(self.server.port, f"AUTH {PASSWORD}\\r\\nPING\\r\\n")
         rc, out, err = self.redis()

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "../../plugins/common/rule.c"
 #include "../../plugins/common/http-json.c"
 
 static const char *const own_labels[] = {"time", "size", "status", NULL};
@@ -132,7 +133,7 @@ static void refused(int value_rule, const char *rule, const char *part)
 
 static void bad_rules(void **state)
 {
-    char huge[HTTP_JSON_RULE_MAX + 8];
+    char huge[TOCSIN_RULE_MAX + 8];
 
     (void)state;
     refused(0, "/status = ok", "write the pointer, == or !=");
