@@ -38,6 +38,19 @@ class Reload(Pipeline):
         wrongly has had the time to be."""
         time.sleep(seconds)
 
+    def recovers_under(self, problem):
+        """api turns OK: its recovery closes the incident of `problem`."""
+        self.set_state("api", "ok")
+        recoveries = self.wait_hook(service="api", kind="recovery")
+        self.assertEqual(recoveries[-1]["incident"], problem["incident"],
+                         "expected the recovery to close the incident of the problem told")
+        return recoveries[-1]
+
+    def api_checking(self, target):
+        """The service api, critical, its command reading `target`'s state."""
+        return self.service("api", "critical").replace(f"{self.script} api\"",
+                                                      f"{self.script} {target}\"")
+
     def open_problems(self):
         """The receiver's view: per service, the incidents it was told of
         and not told the end of; and every incident's alerts, in order."""
@@ -67,10 +80,7 @@ class Reload(Pipeline):
         (problem,) = self.wait_hook(service="api", kind="problem")
         self.reload(self.service("api", "critical", labels={"team": "b"}))
         self.settle()
-        self.set_state("api", "ok")
-        (recovery,) = self.wait_hook(service="api", kind="recovery")
-        self.assertEqual(recovery["incident"], problem["incident"],
-                         "expected the recovery to close the incident opened before the reload")
+        recovery = self.recovers_under(problem)
         self.assertEqual(recovery["labels"].get("team"), "b",
                          f"expected the recovery to carry the new labels; got {recovery}")
         self.settle(2)
@@ -90,9 +100,7 @@ class Reload(Pipeline):
                          f"log:\n{self.tail()}")
         self.assertEqual(d.count(r"service 'api' on testhost: OK -> CRITICAL"), 1,
                          f"expected the problem judged once; log:\n{self.tail()}")
-        self.set_state("api", "ok")
-        (recovery,) = self.wait_hook(service="api", kind="recovery")
-        self.assertEqual(recovery["incident"], problem["incident"])
+        self.recovers_under(problem)
 
     # -- a different check -------------------------------------------------
 
@@ -100,8 +108,7 @@ class Reload(Pipeline):
         self.set_state("api-v2", "critical")
         self.start(self.routing(), {SVC_FILE: self.service("api", "critical")})
         (problem,) = self.wait_hook(service="api", kind="problem")
-        other = self.service("api", "critical").replace(
-            f"{self.script} api\"", f"{self.script} api-v2\"")
+        other = self.api_checking("api-v2")
         self.assertNotEqual(other, self.service("api", "critical"))
         self.reload(other)
         (resolved,) = self.wait_hook(service="api", kind="recovery")
@@ -156,16 +163,13 @@ class Reload(Pipeline):
         self.settle()
         self.assertEqual(self.kinds(), [("api", "problem")],
                          f"expected no second problem after the restart; log:\n{self.tail()}")
-        self.set_state("api", "ok")
-        (recovery,) = self.wait_hook(service="api", kind="recovery")
-        self.assertEqual(recovery["incident"], problem["incident"])
+        self.recovers_under(problem)
 
     def test_restart_with_a_changed_command_resolves_the_old_incident(self):
         self.set_state("api-v2", "ok")
         self.start(self.routing(), {SVC_FILE: self.service("api", "critical")})
         (problem,) = self.wait_hook(service="api", kind="problem")
-        self.restart_with(self.service("api", "critical").replace(
-            f"{self.script} api\"", f"{self.script} api-v2\""))
+        self.restart_with(self.api_checking("api-v2"))
         (resolved,) = self.wait_hook(service="api", kind="recovery")
         self.assertEqual(resolved["incident"], problem["incident"])
         self.assertIn("redefined", resolved["output"], f"got {resolved}")
