@@ -56,6 +56,9 @@ struct tocsin_alerting {
     uint32_t next_seq;
     int64_t next_tick_ms;
     int64_t next_prune_ms;
+    const char *output_instead;      /* while set: the output of the alerts
+                                        built, in place of the service's last
+                                        one (a resolution no result explains) */
     struct tocsin_alerting_stats stats;
 };
 
@@ -139,6 +142,8 @@ static size_t told_sent(const struct tocsin_incident *inc, uint32_t *out)
 
 static void incident_close(struct tocsin_incident *inc)
 {
+    if (inc->key)
+        inc->last_since = inc->problem_since;
     free(inc->key);
     free(inc->told);
     free(inc->sent);
@@ -300,7 +305,7 @@ static int encode_alert(struct tocsin_alerting *a, uint32_t svc, enum tocsin_ale
     struct tocsin_output o;
     struct tocsin_buf perf = TOCSIN_BUF_INIT;
     struct tocsin_alert al;
-    const char *text = v->output ? v->output : "";
+    const char *text = a->output_instead ? a->output_instead : v->output ? v->output : "";
     size_t i;
     int rc;
 
@@ -627,7 +632,11 @@ void tocsin_alerting_hard_change(struct tocsin_alerting *a, uint32_t svc,
         struct tocsin_buf key = TOCSIN_BUF_INIT;
 
         if (!inc->key) {
-            tocsin_buf_printf(&key, "%s/%s/%lld", s->host, s->inst.name, (long long)now);
+            /* A new incident never takes the key of the one before it,
+             * even when that ended within the same second. */
+            time_t epoch = now > inc->last_since ? now : inc->last_since + 1;
+
+            tocsin_buf_printf(&key, "%s/%s/%lld", s->host, s->inst.name, (long long)epoch);
             inc->key = tocsin_buf_steal(&key);
             inc->problem_since = now;
             inc->route = -1;
@@ -651,6 +660,28 @@ void tocsin_alerting_hard_change(struct tocsin_alerting *a, uint32_t svc,
     if (a->store)
         tocsin_store_commit(a->store);
     a->next_tick_ms = 0;
+}
+
+int tocsin_alerting_resolve(struct tocsin_alerting *a, uint32_t svc, const char *why,
+                            time_t now)
+{
+    struct tocsin_incident *inc = &a->inc[svc];
+
+    if (!inc->key)
+        return 0;
+    if (a->store)
+        tocsin_store_begin(a->store);
+    tocsin_info("service '%s': incident %s resolved: %s", svc_name(a, svc), inc->key, why);
+    history(a, svc, "resolved", "incident %s resolved: %s", inc->key, why);
+    a->output_instead = why;
+    queue_recovery(a, svc, inc->state, why, now);
+    a->output_instead = NULL;
+    incident_close(inc);
+    persist(a, svc);
+    if (a->store)
+        tocsin_store_commit(a->store);
+    a->next_tick_ms = 0;
+    return 1;
 }
 
 /* ------------------------------------------------------------------ */

@@ -51,6 +51,8 @@ struct tocsin_incident {
     int acked;
     char *ack_author, *ack_text;
     time_t downtime_until;          /* 0: none */
+    time_t last_since;              /* problem_since of the incident closed
+                                       last: a new one's key differs */
     char *downtime_author, *downtime_text;
 };
 
@@ -72,6 +74,18 @@ long tocsin_alerting_restore(struct tocsin_alerting *a);
 /* Service `svc` changed hard state from `old` to its view's hard state. */
 void tocsin_alerting_hard_change(struct tocsin_alerting *a, uint32_t svc,
                                  enum tocsin_state old, time_t now);
+
+/*
+ * End the open incident of `svc` without a result to say so, because the
+ * check that opened it is no longer the service's (redefined or removed
+ * by a reload, or redefined while tocsind was stopped): its recovery goes
+ * to every notifier the problem went out to, with `why` as the alert's
+ * output and reason, and the incident's saved state goes (a downtime
+ * stays). Returns 1 when an incident was closed, 0 when none was open.
+ * One store transaction, O(notifiers told).
+ */
+int tocsin_alerting_resolve(struct tocsin_alerting *a, uint32_t svc, const char *why,
+                            time_t now);
 
 /* Service `svc` has a new result: forward it to the notifiers that take
  * every result. */

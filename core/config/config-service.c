@@ -288,6 +288,8 @@ int tocsin_conf_commit_service(struct tocsin_service_conf *s, const char *what, 
  * fingerprint across restarts (tocsind compares it on restore), so it
  * keeps the value it has always had. */
 #define SERVICE_HASH_SEED 1469598103934665603ULL
+/* Another seed for the check hash, so that it never stands for a full one. */
+#define SERVICE_CHECK_HASH_SEED 0x9e3779b97f4a7c15ULL
 
 /*
  * FNV-1a of a NUL byte, continuing from `h`: XOR with 0, multiply by the
@@ -320,17 +322,33 @@ static uint64_t fnv_str(uint64_t h, const char *s)
     return fnv_nul(tocsin_fnv1a(h, s));
 }
 
-uint64_t tocsin_config_service_hash(const struct tocsin_service_conf *s)
+/* 1 when option `name` of `inst`'s plugin holds a Nagios range (a
+ * warning or critical threshold of the plugin's own). O(options). */
+static int is_range_option(const struct tocsin_instance_conf *inst, const char *name)
 {
-    uint64_t h = SERVICE_HASH_SEED;
+    const cfg_opt_t *o;
+
+    if (!inst->plugin || !inst->plugin->options)
+        return 0;
+    for (o = inst->plugin->options; o->name; o++)
+        if (strcmp(o->name, name) == 0)
+            return o->parsecb == tocsin_cfg_parse_range || o->parsecb == tocsin_cfg_parse_ranges;
+    return 0;
+}
+
+/* The plugin options of `inst`, names and values, continuing from `h`;
+ * without its range options when `ranges` is 0. O(options), or
+ * O(options^2) without ranges. */
+static uint64_t hash_options(uint64_t h, const struct tocsin_instance_conf *inst, int ranges)
+{
     size_t i;
     unsigned j;
 
-    h = fnv_str(h, s->inst.name);
-    h = fnv_str(h, s->inst.plugin_name);
-    for (i = 0; i < s->inst.nopts; i++) {
-        const struct tocsin_optval *v = &s->inst.opts[i];
+    for (i = 0; i < inst->nopts; i++) {
+        const struct tocsin_optval *v = &inst->opts[i];
 
+        if (!ranges && is_range_option(inst, v->name))
+            continue;
         h = fnv_str(h, v->name);
         for (j = 0; j < v->nvalues; j++) {
             if (v->type == CFGT_STR)
@@ -343,6 +361,31 @@ uint64_t tocsin_config_service_hash(const struct tocsin_service_conf *s)
                 h = fnv(h, &v->values[j].number, sizeof(long));
         }
     }
+    return h;
+}
+
+/* A group's members, by name and by label, continuing from `h`. */
+static uint64_t hash_members(uint64_t h, const struct tocsin_service_conf *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->nmember_names; i++)
+        h = fnv_str(h, s->member_names[i]);
+    for (i = 0; i < s->nmember_labels; i++) {
+        h = fnv_str(h, s->member_labels[i].key);
+        h = fnv_str(h, s->member_labels[i].value);
+    }
+    return h;
+}
+
+uint64_t tocsin_config_service_hash(const struct tocsin_service_conf *s)
+{
+    uint64_t h = SERVICE_HASH_SEED;
+    size_t i;
+
+    h = fnv_str(h, s->inst.name);
+    h = fnv_str(h, s->inst.plugin_name);
+    h = hash_options(h, &s->inst, 1);
     h = fnv(h, &s->interval_us, sizeof(s->interval_us));
     h = fnv(h, &s->retry_interval_us, sizeof(s->retry_interval_us));
     h = fnv(h, &s->timeout_us, sizeof(s->timeout_us));
@@ -363,16 +406,22 @@ uint64_t tocsin_config_service_hash(const struct tocsin_service_conf *s)
         h = fnv_str(h, text);
     }
     h = fnv(h, &s->is_group, sizeof(s->is_group));
-    for (i = 0; i < s->nmember_names; i++)
-        h = fnv_str(h, s->member_names[i]);
-    for (i = 0; i < s->nmember_labels; i++) {
-        h = fnv_str(h, s->member_labels[i].key);
-        h = fnv_str(h, s->member_labels[i].value);
-    }
+    h = hash_members(h, s);
     h = fnv(h, &s->group_mode, sizeof(s->group_mode));
     h = fnv(h, &s->critical_at.n, sizeof(double));
     h = fnv(h, &s->critical_at.percent, sizeof(int));
     h = fnv(h, &s->warning_at.n, sizeof(double));
     h = fnv(h, &s->warning_at.percent, sizeof(int));
     return h;
+}
+
+uint64_t tocsin_config_service_check_hash(const struct tocsin_service_conf *s)
+{
+    uint64_t h = SERVICE_CHECK_HASH_SEED;
+
+    h = fnv_str(h, s->inst.name);
+    h = fnv_str(h, s->inst.plugin_name);
+    h = hash_options(h, &s->inst, 0);
+    h = fnv(h, &s->is_group, sizeof(s->is_group));
+    return hash_members(h, s);
 }

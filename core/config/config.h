@@ -199,6 +199,16 @@ cfg_t *tocsin_config_plugin_cfg(const struct tocsin_instance_conf *inst,
  * the service's state and schedule. */
 uint64_t tocsin_config_service_hash(const struct tocsin_service_conf *s);
 
+/* A hash of what makes service `s` the check it is: its name, plugin, the
+ * plugin's options except its ranges (command, target...) and a group's
+ * members. Two
+ * definitions with equal check hashes but different full hashes differ
+ * only in what the service's state survives (labels, host, thresholds,
+ * timing, attempts, flap settings, routes): a reload or a restart keeps
+ * its state and open incident; otherwise the incident is resolved and
+ * the service starts afresh. */
+uint64_t tocsin_config_service_check_hash(const struct tocsin_service_conf *s);
+
 /* Index of the notifier named `name`, or -1. O(n). */
 long tocsin_config_find_notifier(const struct tocsin_config *conf,
                                  const char *name);

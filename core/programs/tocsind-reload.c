@@ -9,6 +9,7 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -20,8 +21,13 @@ struct reload_map {
     struct tocsin_daemon_svc *svcs;
     struct tocsin_svc_view *views;
     struct tocsin_sched sched;
+    unsigned char *resave;      /* per service: changed, its state kept */
     size_t kept, added, changed, removed;
 };
+
+/* What the alert resolving an incident says of why. */
+#define WHY_REDEFINED "the service's check was redefined by a reload; it starts afresh"
+#define WHY_REMOVED "the service was removed from the configuration by a reload"
 
 /*
  * Read `d->conf_path` again and check it as a start would, plus what may
@@ -64,9 +70,11 @@ static void warn_restart_only(const struct tocsin_config *prev, const struct toc
 /*
  * Map every service of the new configuration (d->conf, with its hashes in
  * d->svc_hash) to the old one (`old`, `old_hash`): one found by name with
- * the same definition takes the old state and due time (one that was
- * running is due at once); any other starts afresh. The old views' outputs
- * move to the new views. O(services): the name index is a hash.
+ * the same definition, or with a definition that differs only in what its
+ * state survives (the same check hash: labels, thresholds, timing...),
+ * takes the old state and due time (one that was running is due at once);
+ * any other starts afresh. The old views' outputs move to the new views.
+ * O(services): the name index is a hash.
  */
 static void map_services(struct tocsin_daemon *d, const struct tocsin_config *old,
                          const uint64_t *old_hash, struct reload_map *m, int64_t now)
@@ -77,7 +85,10 @@ static void map_services(struct tocsin_daemon *d, const struct tocsin_config *ol
     for (i = 0; i < conf->nservices; i++) {
         long o = tocsin_config_find_service(old, conf->services[i].inst.name);
 
-        if (o >= 0 && old_hash[o] == d->svc_hash[i]) {
+        int same = o >= 0 && old_hash[o] == d->svc_hash[i];
+
+        if (same || (o >= 0 && tocsin_config_service_check_hash(&old->services[o]) ==
+                               tocsin_config_service_check_hash(&conf->services[i]))) {
             int64_t due = tocsin_sched_due(&d->sched, (uint32_t)o);
 
             m->svcs[i] = d->svcs[o];
@@ -86,15 +97,55 @@ static void map_services(struct tocsin_daemon *d, const struct tocsin_config *ol
             m->svcs[i].seq = 0;
             if (!conf->services[i].is_group)
                 tocsin_sched_set(&m->sched, (uint32_t)i, due >= 0 ? due : now);
-            m->kept++;
+            if (same) {
+                m->kept++;
+                continue;
+            }
+            tocsin_debug("reload: service '%s' redefined; its state and incident are kept",
+                         conf->services[i].inst.name);
+            m->resave[i] = 1;
+            m->changed++;
             continue;
         }
-        if (o >= 0)
+        if (o >= 0) {
+            tocsin_info("reload: the check of service '%s' is redefined; it starts afresh",
+                        conf->services[i].inst.name);
             m->changed++;
-        else
+        } else {
             m->added++;
+        }
     }
     m->removed = old->nservices - m->kept - m->changed;
+}
+
+/* Resolve the open incidents of the services of the running configuration
+ * that `next` no longer has, while the old configuration still names
+ * their hosts and labels and the notifier workers still run. O(services). */
+static void resolve_removed(struct tocsin_daemon *d, const struct tocsin_config *next)
+{
+    time_t now = time(NULL);
+    size_t o;
+
+    for (o = 0; o < d->conf->nservices; o++)
+        if (tocsin_config_find_service(next, d->conf->services[o].inst.name) < 0)
+            tocsin_alerting_resolve(d->alerting, (uint32_t)o, WHY_REMOVED, now);
+}
+
+/*
+ * Resolve the open incident of every service whose state starts afresh
+ * (its view has no result), giving `why`: the problem it tells of was
+ * judged by a check that is no longer the service's, and the new check
+ * opens its own incident if it finds one. After the alerting state is
+ * restored, at a start and after a reload. O(services).
+ */
+void tocsin_daemon_resolve_redefined(struct tocsin_daemon *d, const char *why)
+{
+    time_t now = time(NULL);
+    size_t i;
+
+    for (i = 0; i < d->conf->nservices; i++)
+        if (!d->views[i].checked)
+            tocsin_alerting_resolve(d->alerting, (uint32_t)i, why, now);
 }
 
 /* Log the reasons of a refused reload, the lines appended to `errors`
@@ -106,12 +157,14 @@ static void log_refusal(const struct tocsin_buf *errors, size_t from)
 }
 
 /*
- * Services whose definition did not change keep their state and schedule
- * (one that was running is run again at once), removed ones are dropped,
- * new and changed ones start afresh, spread like at a start. The workers
- * are replaced, since they hold the configuration they were forked with;
- * alerting state comes back from the store. Should the workers not start
- * again, the daemon stops.
+ * Services whose definition did not change, or changed in what their
+ * state survives (the same check hash), keep their state and schedule
+ * (one that was running is run again at once); removed ones are dropped
+ * and their open incidents resolved; new ones and those whose check
+ * changed start afresh, spread like at a start, the open incidents of
+ * the latter resolved. The workers are replaced, since they hold the
+ * configuration they were forked with; alerting state comes back from the
+ * store. Should the workers not start again, the daemon stops.
  */
 int tocsin_daemon_reload(void *ud, struct tocsin_buf *errors)
 {
@@ -132,13 +185,15 @@ int tocsin_daemon_reload(void *ud, struct tocsin_buf *errors)
         goto refuse;
     m.svcs = calloc(conf->nservices ? conf->nservices : 1, sizeof(*m.svcs));
     m.views = calloc(conf->nservices ? conf->nservices : 1, sizeof(*m.views));
-    if (!m.svcs || !m.views || tocsin_sched_init(&m.sched, (uint32_t)conf->nservices) < 0) {
+    m.resave = calloc(conf->nservices ? conf->nservices : 1, 1);
+    if (!m.svcs || !m.views || !m.resave || tocsin_sched_init(&m.sched, (uint32_t)conf->nservices) < 0) {
         tocsin_buf_printf(errors, "%s:1: out of memory\n", d->conf_path);
         goto refuse;
     }
     warn_restart_only(old, conf);
 
     /* From here on the new configuration is taken. */
+    resolve_removed(d, conf);
     tocsin_pool_stop(&d->pool);
     tocsin_alerting_free(d->alerting);
     d->alerting = NULL;
@@ -167,17 +222,22 @@ int tocsin_daemon_reload(void *ud, struct tocsin_buf *errors)
     m.svcs = NULL;
     m.views = NULL;
     memset(&m.sched, 0, sizeof(m.sched));
-    for (i = 0; i < conf->nservices; i++)
+    for (i = 0; i < conf->nservices; i++) {
         if (!d->views[i].checked && !tocsin_sched_has(&d->sched, (uint32_t)i))
             tocsin_daemon_schedule_first(d, i, now);
+        if (m.resave[i] && d->views[i].checked)
+            tocsin_daemon_save_service(d, (uint32_t)i); /* under its new definition */
+    }
     free(old_hash);
     old_hash = NULL;
     tocsin_config_free(old);
     old = NULL;
 restart_old:
     d->alerting = tocsin_alerting_new(d->conf, d->store, d->views, &hooks);
-    if (d->alerting)
+    if (d->alerting) {
         tocsin_alerting_restore(d->alerting);
+        tocsin_daemon_resolve_redefined(d, WHY_REDEFINED);
+    }
     d->status.conf = d->conf;
     d->status.views = d->views;
     d->status.alerting = d->alerting;
@@ -188,6 +248,7 @@ restart_old:
     }
     free(m.svcs);
     free(m.views);
+    free(m.resave);
     tocsin_sched_free(&m.sched);
     malloc_trim(0);
     if (old)
@@ -200,6 +261,7 @@ refuse:
     tocsin_config_free(conf);
     free(m.svcs);
     free(m.views);
+    free(m.resave);
     tocsin_sched_free(&m.sched);
     log_refusal(errors, before);
     return -1;

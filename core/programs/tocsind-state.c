@@ -51,8 +51,9 @@ void tocsin_daemon_state_put(struct tocsin_daemon *d, uint32_t svc,
     ds->flap_percent = st->flap_percent;
 }
 
-/* The hashes are kept because saving a service, on each of its state
- * changes, writes its definition's hash. O(services). */
+/* The hashes are kept for a reload, which compares them with the new
+ * configuration's, and for restoring records of older tocsinds, which
+ * saved them. O(services). */
 int tocsin_daemon_hash_services(struct tocsin_daemon *d)
 {
     size_t i;
@@ -68,7 +69,10 @@ int tocsin_daemon_hash_services(struct tocsin_daemon *d)
 
 /* Called on state changes only, so that a restart neither re-alerts nor
  * forgets a problem (results that change nothing are not written). The
- * record is in the service format of alerting/saved.h. One store write. */
+ * record is in the service format of alerting/saved.h, with the hash of
+ * what makes the service's check (tocsin_config_service_check_hash), so
+ * that a change the state survives keeps it across a restart too. One
+ * store write. */
 void tocsin_daemon_save_service(struct tocsin_daemon *d, uint32_t svc)
 {
     struct tocsin_buf blob = TOCSIN_BUF_INIT;
@@ -77,7 +81,7 @@ void tocsin_daemon_save_service(struct tocsin_daemon *d, uint32_t svc)
     if (!d->store)
         return;
     memset(&ss, 0, sizeof(ss));
-    ss.hash = d->svc_hash[svc];
+    ss.hash = tocsin_config_service_check_hash(&d->conf->services[svc]);
     tocsin_daemon_state_get(d, svc, &ss.st);
     ss.last_change = d->views[svc].last_change;
     ss.last_check = d->views[svc].last_check;
@@ -89,7 +93,9 @@ void tocsin_daemon_save_service(struct tocsin_daemon *d, uint32_t svc)
 }
 
 /* One saved record: taken when its service still exists with the same
- * definition and had a result; one that cannot be read is skipped (the
+ * check (the record's hash is its check hash; one saved by an older
+ * tocsind holds the hash of the whole definition, which must then be
+ * unchanged) and had a result; one that cannot be read is skipped (the
  * decoder has said why). O(1) (the configuration's name index). */
 static int restore_service(void *ud, const char *name, const void *blob, size_t len)
 {
@@ -107,7 +113,9 @@ static int restore_service(void *ud, const char *name, const void *blob, size_t 
     tocsin_buf_free(&what);
     if (rc < 0)
         return 0;
-    if (ss.hash == d->svc_hash[svc] && ss.st.checked) {
+    if ((ss.hash == d->svc_hash[svc] ||
+         ss.hash == tocsin_config_service_check_hash(&d->conf->services[svc])) &&
+        ss.st.checked) {
         tocsin_daemon_state_put(d, (uint32_t)svc, &ss.st);
         v = &d->views[svc];
         v->last_change = (time_t)ss.last_change;

@@ -170,6 +170,8 @@ static int open_alerting(struct tocsin_daemon *d)
     restored = tocsin_alerting_restore(d->alerting);
     if (restored > 0)
         tocsin_info("restored the alerting state of %ld services", restored);
+    tocsin_daemon_resolve_redefined(d, "the service's check was redefined while tocsind "
+                                       "was stopped; it starts afresh");
     return 0;
 }
 

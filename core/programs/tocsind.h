@@ -126,4 +126,9 @@ void tocsin_daemon_restore_services(struct tocsin_daemon *d);
  * daemon). Returns 0, or -1 with the reasons appended to `errors`. */
 int tocsin_daemon_reload(void *ud, struct tocsin_buf *errors);
 
+/* Resolve, with `why` as the alerts' output, the open incident of each
+ * service whose state starts afresh (no result since its check was
+ * redefined). */
+void tocsin_daemon_resolve_redefined(struct tocsin_daemon *d, const char *why);
+
 #endif

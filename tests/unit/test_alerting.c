@@ -757,6 +757,40 @@ static void alerting_incident_survives_restart(void **state)
     expect_nothing(fx, "after the recovery");
 }
 
+/* A reload redefines db's check, whose problem email was told: the
+ * incident is resolved there, saying why, and the new check's problem,
+ * even within the same second, is another incident. */
+static void alerting_resolve_tells_those_told_and_the_next_problem_is_new(void **state)
+{
+    struct fixture *fx = *state;
+    struct tocsin_svc_view *v;
+    const struct tocsin_alert *al;
+    char key[64];
+
+    db_problem_delivered(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n}\n");
+    snprintf(key, sizeof(key), "h1/db/%lld", (long long)fx->t0);
+    /* The service starts afresh under its new check: no result yet. */
+    v = &fx->views[svc(fx, "db")];
+    memset(v, 0, sizeof(*v));
+    assert_int_equal(tocsin_alerting_resolve(fx->a, svc(fx, "db"), "check redefined",
+                                             fx->t0), 1);
+    assert_null(tocsin_alerting_incident(fx->a, svc(fx, "db"))->key);
+    tick(fx, 0);
+    al = expect_one(fx, "email", TOCSIN_ALERT_RECOVERY, "db", TOCSIN_OK, "the resolution");
+    assert_string_equal(al->incident, key);
+    assert_string_equal(al->output, "check redefined");
+    assert_string_equal(al->reason, "check redefined");
+    answer(fx, TOCSIN_DELIVERED);
+    assert_int_equal(tocsin_alerting_resolve(fx->a, svc(fx, "db"), "again", fx->t0), 0);
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    tick(fx, 1);
+    al = expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL,
+                    "the new check's problem");
+    assert_string_not_equal(al->incident, key);
+    assert_string_equal(al->output, "CRITICAL - down");
+    expect_nothing(fx, "after the new problem");
+}
+
 static void alerting_disabled_notifier_goes_to_fallback(void **state)
 {
     struct fixture *fx = *state;
@@ -793,6 +827,7 @@ int main(void)
         CASE(alerting_recovery_before_problem_went_out_sends_nothing),
         CASE(alerting_incident_survives_restart),
         CASE(alerting_disabled_notifier_goes_to_fallback),
+        CASE(alerting_resolve_tells_those_told_and_the_next_problem_is_new),
     };
 
     tocsin_log_open("test_alerting", 0, TOCSIN_LOG_ERROR);
