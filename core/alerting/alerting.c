@@ -23,6 +23,35 @@
 #define GROUP_MAX 100                /* alerts in one message at most */
 #define TICK_MS 1000
 #define PRUNE_EVERY_MS 3600000       /* history and ended items: hourly */
+#define RETRY_MIN_MS 1000            /* first retry after a failed commit */
+#define RETRY_MAX_MS 30000           /* back-off doubles up to this */
+#define UNSAVED_MIN 4096             /* hard changes kept unsaved at least */
+#define HOLD_MS 60000                /* a replayed problem holds its service's
+                                        next change until handed out, this long
+                                        at most */
+#define SAVE_LOG_INTERVAL_S 60       /* "cannot queue/save" at most this often */
+
+/* An incident as it was before the open transaction changed it. */
+struct undo {
+    uint32_t svc;
+    struct tocsin_incident inc;
+};
+
+/* A hard change the store could not take yet, kept to apply in order. */
+struct unsaved_change {
+    uint32_t svc;
+    enum tocsin_state old, now;      /* hard state before and after */
+    time_t at;
+};
+
+/* A delivery outcome the store could not record yet: its item stays in
+ * flight in the store until it is. */
+struct unsaved_outcome {
+    int64_t id;
+    int outcome;                     /* enum tocsin_delivery */
+    char *reason;                    /* owned; NULL for none */
+    int64_t at_ms, next_ms;
+};
 
 /* A message handed to a notifier's worker, waiting for its outcome. */
 struct flight {
@@ -60,6 +89,22 @@ struct tocsin_alerting {
                                         built, in place of the service's last
                                         one (a resolution no result explains) */
     struct tocsin_alerting_stats stats;
+    /* The open transaction: incidents to put back should it fail. */
+    struct undo *undo;
+    size_t nundo, undo_cap;
+    uint64_t queued_at_begin, suppressed_at_begin;
+    /* What the store has not taken yet, and when to try again. */
+    struct unsaved_change *changes;
+    size_t nchanges, changes_cap;
+    struct unsaved_outcome *outcomes;
+    size_t noutcomes, outcomes_cap;
+    int64_t *replayed_ms;            /* per service: a change of it was
+                                        applied from `changes` then */
+    unsigned char *held;             /* per service, in one replay round */
+    int failing;                     /* the last commit failed */
+    uint64_t failures_seen;          /* the store's count at the last look */
+    int64_t backoff_ms, retry_at_ms;
+    struct tocsin_log_limit save_limit;
 };
 
 /* ------------------------------------------------------------------ */
@@ -167,6 +212,169 @@ static char *dup_or_null(const char *s)
 }
 
 /* ------------------------------------------------------------------ */
+/* Transactions: the in-memory state never runs ahead of the store     */
+/* ------------------------------------------------------------------ */
+
+/* Copy a string that may be NULL; 0, or -1 out of memory. */
+static int copy_str(char **dst, const char *src)
+{
+    *dst = src ? strdup(src) : NULL;
+    return src && !*dst ? -1 : 0;
+}
+
+/* Free everything `inc` owns. */
+static void incident_free(struct tocsin_incident *inc)
+{
+    incident_close(inc);
+    free(inc->downtime_author);
+    free(inc->downtime_text);
+    inc->downtime_author = inc->downtime_text = NULL;
+}
+
+/* A deep copy of `src` into `dst`. Returns 0, or -1 out of memory (dst
+ * then owns nothing). O(notifiers told). */
+static int incident_copy(struct tocsin_incident *dst, const struct tocsin_incident *src)
+{
+    *dst = *src;
+    dst->key = dst->ack_author = dst->ack_text = NULL;
+    dst->downtime_author = dst->downtime_text = NULL;
+    dst->told = NULL;
+    dst->sent = NULL;
+    if (src->ntold) {
+        dst->told = malloc(src->ntold * sizeof(*dst->told));
+        dst->sent = malloc(src->ntold);
+        if (!dst->told || !dst->sent)
+            goto oom;
+        memcpy(dst->told, src->told, src->ntold * sizeof(*dst->told));
+        memcpy(dst->sent, src->sent, src->ntold);
+    }
+    if (copy_str(&dst->key, src->key) < 0 || copy_str(&dst->ack_author, src->ack_author) < 0 ||
+        copy_str(&dst->ack_text, src->ack_text) < 0 ||
+        copy_str(&dst->downtime_author, src->downtime_author) < 0 ||
+        copy_str(&dst->downtime_text, src->downtime_text) < 0)
+        goto oom;
+    return 0;
+oom:
+    incident_free(dst);
+    return -1;
+}
+
+/* Open a transaction of the store (when there is one) for what follows. */
+static void txn_begin(struct tocsin_alerting *a)
+{
+    if (!a->store)
+        return;
+    tocsin_store_begin(a->store);
+    a->nundo = 0;
+    a->queued_at_begin = a->stats.queued;
+    a->suppressed_at_begin = a->stats.suppressed;
+}
+
+/*
+ * Service `svc`'s incident is about to change inside the open transaction:
+ * keep a copy to put back should the commit fail (once per service and
+ * transaction). O(services touched) to look, O(notifiers told) to copy.
+ */
+static void txn_touch(struct tocsin_alerting *a, uint32_t svc)
+{
+    struct undo *u;
+    size_t i;
+
+    if (!a->store)
+        return;
+    for (i = 0; i < a->nundo; i++)
+        if (a->undo[i].svc == svc)
+            return;
+    if (a->nundo == a->undo_cap) {
+        size_t cap = a->undo_cap ? a->undo_cap * 2 : 8;
+
+        u = realloc(a->undo, cap * sizeof(*u));
+        if (!u)
+            return;
+        a->undo = u;
+        a->undo_cap = cap;
+    }
+    u = &a->undo[a->nundo];
+    u->svc = svc;
+    if (incident_copy(&u->inc, &a->inc[svc]) == 0)
+        a->nundo++;
+}
+
+/*
+ * Commit the open transaction. When it fails the store has rolled back,
+ * and so does memory: every incident touched goes back to its copy, the
+ * counters to what they were. Returns 0 or -1.
+ */
+static int txn_commit(struct tocsin_alerting *a)
+{
+    size_t i;
+    int rc;
+
+    if (!a->store)
+        return 0;
+    rc = tocsin_store_commit(a->store);
+    for (i = 0; i < a->nundo; i++) {
+        struct tocsin_incident *inc = &a->inc[a->undo[i].svc];
+
+        if (rc < 0) {
+            incident_free(inc);
+            *inc = a->undo[i].inc;
+        } else {
+            incident_free(&a->undo[i].inc);
+        }
+    }
+    a->nundo = 0;
+    if (rc < 0) {
+        a->stats.queued = a->queued_at_begin;
+        a->stats.suppressed = a->suppressed_at_begin;
+    }
+    return rc;
+}
+
+/*
+ * Look at the store's health after writing: a new failure starts or
+ * lengthens the back-off (RETRY_MIN_MS doubling up to RETRY_MAX_MS); a
+ * store whose last commit succeeded ends it. O(1).
+ */
+static void settle(struct tocsin_alerting *a, int64_t now_ms)
+{
+    struct tocsin_store_health h;
+
+    if (!a->store)
+        return;
+    tocsin_store_health(a->store, &h);
+    if (h.commit_failures > a->failures_seen) {
+        a->failures_seen = h.commit_failures;
+        a->failing = 1;
+        a->backoff_ms = a->backoff_ms ? a->backoff_ms * 2 : RETRY_MIN_MS;
+        if (a->backoff_ms > RETRY_MAX_MS)
+            a->backoff_ms = RETRY_MAX_MS;
+        a->retry_at_ms = now_ms + a->backoff_ms;
+    } else if (!h.failing) {
+        a->failing = 0;
+        a->backoff_ms = 0;
+        a->retry_at_ms = 0;
+    }
+}
+
+/* 1 when the store's count of failed commits has grown past `before`. */
+static int store_failed_since(const struct tocsin_alerting *a, uint64_t before)
+{
+    struct tocsin_store_health h;
+
+    tocsin_store_health(a->store, &h);
+    return h.commit_failures > before;
+}
+
+static uint64_t store_failures(const struct tocsin_alerting *a)
+{
+    struct tocsin_store_health h;
+
+    tocsin_store_health(a->store, &h);
+    return h.commit_failures;
+}
+
+/* ------------------------------------------------------------------ */
 /* Persistence of incidents, acknowledgements and downtimes            */
 /* ------------------------------------------------------------------ */
 
@@ -215,7 +423,8 @@ static void persist(struct tocsin_alerting *a, uint32_t svc)
                               blob.data, blob.len);
 out:
     if (rc < 0)
-        tocsin_error("service '%s': cannot save its alerting state", svc_name(a, svc));
+        tocsin_log_limited(&a->save_limit, TOCSIN_LOG_ERROR,
+                           "service '%s': cannot save its alerting state", svc_name(a, svc));
     free(told);
     tocsin_buf_free(&blob);
 }
@@ -409,8 +618,9 @@ static int queue_one(struct tocsin_alerting *a, uint32_t svc, uint32_t n,
     }
 out:
     if (rc < 0)
-        tocsin_error("service '%s': cannot queue a notification for '%s'", svc_name(a, svc),
-                     nc->inst.name);
+        tocsin_log_limited(&a->save_limit, TOCSIN_LOG_ERROR,
+                           "service '%s': cannot queue a notification for '%s'",
+                           svc_name(a, svc), nc->inst.name);
     tocsin_buf_free(&payload);
     return rc;
 }
@@ -615,8 +825,14 @@ static void queue_recovery(struct tocsin_alerting *a, uint32_t svc, enum tocsin_
     free(list);
 }
 
-void tocsin_alerting_hard_change(struct tocsin_alerting *a, uint32_t svc,
-                                 enum tocsin_state old, time_t now)
+/*
+ * Apply the hard change of `svc` from `old` to `now_state` at `now` in one
+ * transaction: the incident opened, kept or closed, its notifications
+ * queued, its state saved. Returns 0, or -1 when the store could not
+ * commit it (memory is then as it was before).
+ */
+static int hard_change_apply(struct tocsin_alerting *a, uint32_t svc, enum tocsin_state old,
+                             enum tocsin_state now_state, time_t now)
 {
     const struct tocsin_svc_view *v = &a->views[svc];
     const struct tocsin_service_conf *s = svc_conf(a, svc);
@@ -624,11 +840,11 @@ void tocsin_alerting_hard_change(struct tocsin_alerting *a, uint32_t svc,
     const char *out = v->output ? v->output : "";
     const char *nl = strchr(out, '\n');
 
-    if (a->store)
-        tocsin_store_begin(a->store);
+    txn_begin(a);
+    txn_touch(a, svc);
     history(a, svc, "state", "%s -> %s (hard): %.*s", tocsin_state_name(old),
-            tocsin_state_name(v->hard_state), (int)(nl ? nl - out : (long)strlen(out)), out);
-    if (v->hard_state != TOCSIN_OK) {
+            tocsin_state_name(now_state), (int)(nl ? nl - out : (long)strlen(out)), out);
+    if (now_state != TOCSIN_OK) {
         struct tocsin_buf key = TOCSIN_BUF_INIT;
 
         if (!inc->key) {
@@ -642,7 +858,7 @@ void tocsin_alerting_hard_change(struct tocsin_alerting *a, uint32_t svc,
             inc->route = -1;
             inc->esc_next = 0;
         }
-        inc->state = v->hard_state;
+        inc->state = now_state;
         tell_problem(a, svc, TOCSIN_ALERT_PROBLEM, old, NULL, now);
     } else if (inc->key && inc->ntold && v->flapping) {
         /* No notification while flapping, a recovery neither: it is told
@@ -657,8 +873,129 @@ void tocsin_alerting_hard_change(struct tocsin_alerting *a, uint32_t svc,
         incident_close(inc);
     }
     persist(a, svc);
-    if (a->store)
-        tocsin_store_commit(a->store);
+    return txn_commit(a);
+}
+
+/*
+ * Keep a hard change the store has not taken, to apply in order later.
+ * Beyond the bound (UNSAVED_MIN, or twice the services) the changes are
+ * collapsed to the newest state of each service, and a service back where
+ * alerting knows it to be is dropped: the receivers hear where each
+ * service ended, not each step on the way. O(1), O(changes) to collapse.
+ */
+static void unsaved_change_add(struct tocsin_alerting *a, uint32_t svc, enum tocsin_state old,
+                               enum tocsin_state now_state, time_t at)
+{
+    size_t bound = a->conf->nservices * 2 > UNSAVED_MIN ? a->conf->nservices * 2 : UNSAVED_MIN;
+    struct unsaved_change *c;
+    size_t i, j, n = 0;
+
+    if (a->nchanges >= bound) {
+        /* The newest of each service, holding the oldest's `old`. */
+        for (i = 0; i < a->nchanges; i++) {
+            for (j = 0; j < n && a->changes[j].svc != a->changes[i].svc; j++)
+                ;
+            if (j < n) {
+                a->changes[j].now = a->changes[i].now;
+                a->changes[j].at = a->changes[i].at;
+            } else {
+                a->changes[n++] = a->changes[i];
+            }
+        }
+        for (i = j = 0; i < n; i++)
+            if (a->changes[i].old != a->changes[i].now)
+                a->changes[j++] = a->changes[i];
+        tocsin_warn("alerting: %zu hard changes not saved yet; kept the newest state of "
+                    "each of %zu services", a->nchanges, j);
+        a->nchanges = j;
+    }
+    if (a->nchanges == a->changes_cap) {
+        size_t cap = a->changes_cap ? a->changes_cap * 2 : 64;
+
+        c = realloc(a->changes, cap * sizeof(*c));
+        if (!c) {
+            tocsin_error("service '%s': out of memory: its hard change is not told",
+                         svc_name(a, svc));
+            return;
+        }
+        a->changes = c;
+        a->changes_cap = cap;
+    }
+    c = &a->changes[a->nchanges++];
+    c->svc = svc;
+    c->old = old;
+    c->now = now_state;
+    c->at = at;
+}
+
+/*
+ * 1 while a replayed problem of `svc` has not been handed to every
+ * notifier it was queued for (for HOLD_MS at most): its recovery, applied
+ * now, would find it not gone out and tell neither.
+ */
+static int replay_held(const struct tocsin_alerting *a, uint32_t svc, int64_t now_ms)
+{
+    const struct tocsin_incident *inc = &a->inc[svc];
+    size_t i;
+
+    if (!inc->key || !a->replayed_ms[svc] || now_ms - a->replayed_ms[svc] >= HOLD_MS)
+        return 0;
+    for (i = 0; i < inc->ntold; i++)
+        if (inc->sent[i] == TOCSIN_SENT_NONE)
+            return 1;
+    return 0;
+}
+
+/*
+ * Apply the kept hard changes in order, each in its own transaction; a
+ * service whose replayed problem has not gone out yet keeps its later
+ * changes for the next round. Returns 0, or -1 when a commit failed (the
+ * rest stays for the next try). O(changes + services).
+ */
+static int unsaved_changes_apply(struct tocsin_alerting *a, int64_t now_ms)
+{
+    size_t i, kept = 0;
+    int rc = 0;
+
+    if (!a->nchanges)
+        return 0;
+    memset(a->held, 0, a->conf->nservices);
+    for (i = 0; i < a->nchanges; i++) {
+        struct unsaved_change c = a->changes[i];
+
+        if (rc == 0 && !a->held[c.svc] && !replay_held(a, c.svc, now_ms)) {
+            uint64_t before = store_failures(a);
+
+            if (hard_change_apply(a, c.svc, c.old, c.now, c.at) == 0) {
+                a->replayed_ms[c.svc] = now_ms;
+                continue;
+            }
+            if (!store_failed_since(a, before))
+                continue; /* refused for another reason (logged): not retried */
+            rc = -1;
+        }
+        a->held[c.svc] = 1;
+        a->changes[kept++] = c;
+    }
+    a->nchanges = kept;
+    return rc;
+}
+
+/* A hard change: applied at once, unless older ones wait for the store
+ * (then it waits behind them); one the store cannot take is kept. */
+void tocsin_alerting_hard_change(struct tocsin_alerting *a, uint32_t svc,
+                                 enum tocsin_state old, time_t now)
+{
+    enum tocsin_state now_state = a->views[svc].hard_state;
+    uint64_t before = a->store ? store_failures(a) : 0;
+
+    if (a->store && (a->nchanges || a->failing)) {
+        unsaved_change_add(a, svc, old, now_state, now);
+    } else if (hard_change_apply(a, svc, old, now_state, now) < 0 &&
+               store_failed_since(a, before)) {
+        unsaved_change_add(a, svc, old, now_state, now);
+        settle(a, tocsin_wall_ms());
+    }
     a->next_tick_ms = 0;
 }
 
@@ -704,14 +1041,13 @@ int tocsin_alerting_ack(struct tocsin_alerting *a, uint32_t svc, const char *aut
                  svc_name(a, svc), inc->ack_author ? inc->ack_author : "someone");
         return -1;
     }
+    txn_begin(a);
+    txn_touch(a, svc);
     inc->acked = 1;
     inc->ack_author = dup_or_null(author);
     inc->ack_text = dup_or_null(text);
     tocsin_buf_printf(&reason, "acknowledged by %s%s%s", author && *author ? author : "someone",
                       text && *text ? ": " : "", text ? text : "");
-    tocsin_info("service '%s': %s", svc_name(a, svc), tocsin_buf_str(&reason));
-    if (a->store)
-        tocsin_store_begin(a->store);
     history(a, svc, "ack", "%s", tocsin_buf_str(&reason));
     if (inc->ntold)
         queue_all(a, svc, inc->told, inc->ntold, TOCSIN_ALERT_ACKNOWLEDGED,
@@ -719,8 +1055,14 @@ int tocsin_alerting_ack(struct tocsin_alerting *a, uint32_t svc, const char *aut
                   inc->route >= 0 ? &a->conf->routes[inc->route] : NULL,
                   tocsin_buf_str(&reason), 0, now);
     persist(a, svc);
-    if (a->store)
-        tocsin_store_commit(a->store);
+    if (txn_commit(a) < 0) {
+        settle(a, tocsin_wall_ms());
+        snprintf(err, errlen, "the acknowledgement of '%s' cannot be saved (the store fails: "
+                 "see /health); try again", svc_name(a, svc));
+        tocsin_buf_free(&reason);
+        return -1;
+    }
+    tocsin_info("service '%s': %s", svc_name(a, svc), tocsin_buf_str(&reason));
     tocsin_buf_free(&reason);
     a->next_tick_ms = 0;
     return 0;
@@ -735,19 +1077,23 @@ int tocsin_alerting_unack(struct tocsin_alerting *a, uint32_t svc, const char *a
         snprintf(err, errlen, "service '%s' has no acknowledged problem", svc_name(a, svc));
         return -1;
     }
+    txn_begin(a);
+    txn_touch(a, svc);
     inc->acked = 0;
     free(inc->ack_author);
     free(inc->ack_text);
     inc->ack_author = inc->ack_text = NULL;
-    tocsin_info("service '%s': acknowledgement withdrawn by %s", svc_name(a, svc),
-                author && *author ? author : "someone");
-    if (a->store)
-        tocsin_store_begin(a->store);
     history(a, svc, "ack", "acknowledgement withdrawn by %s", author && *author ? author
             : "someone");
     persist(a, svc);
-    if (a->store)
-        tocsin_store_commit(a->store);
+    if (txn_commit(a) < 0) {
+        settle(a, tocsin_wall_ms());
+        snprintf(err, errlen, "withdrawing the acknowledgement of '%s' cannot be saved (the "
+                 "store fails: see /health); try again", svc_name(a, svc));
+        return -1;
+    }
+    tocsin_info("service '%s': acknowledgement withdrawn by %s", svc_name(a, svc),
+                author && *author ? author : "someone");
     return 0;
 }
 
@@ -756,11 +1102,11 @@ int tocsin_alerting_downtime(struct tocsin_alerting *a, uint32_t svc, time_t unt
 {
     struct tocsin_incident *inc = &a->inc[svc];
 
+    txn_begin(a);
+    txn_touch(a, svc);
     free(inc->downtime_author);
     free(inc->downtime_text);
     inc->downtime_author = inc->downtime_text = NULL;
-    if (a->store)
-        tocsin_store_begin(a->store);
     if (until > time(NULL)) {
         inc->downtime_until = until;
         inc->downtime_author = dup_or_null(author);
@@ -777,8 +1123,12 @@ int tocsin_alerting_downtime(struct tocsin_alerting *a, uint32_t svc, time_t unt
         tocsin_info("service '%s': downtime removed", svc_name(a, svc));
     }
     persist(a, svc);
-    if (a->store)
-        tocsin_store_commit(a->store);
+    if (txn_commit(a) < 0) {
+        settle(a, tocsin_wall_ms());
+        tocsin_error("service '%s': the downtime cannot be saved (the store fails)",
+                     svc_name(a, svc));
+        return -1;
+    }
     a->next_tick_ms = 0;
     return 0;
 }
@@ -797,6 +1147,11 @@ const struct tocsin_incident *tocsin_alerting_incident(const struct tocsin_alert
 const struct tocsin_alerting_stats *tocsin_alerting_stats(const struct tocsin_alerting *a)
 {
     return &a->stats;
+}
+
+size_t tocsin_alerting_unsaved(const struct tocsin_alerting *a)
+{
+    return a->nchanges + a->noutcomes;
 }
 
 /* ------------------------------------------------------------------ */
@@ -876,10 +1231,10 @@ static int stale(const struct tocsin_alerting *a, long svc,
     return !open || strcmp(open, it->incident) != 0;
 }
 
-/* Item `it` of service `svc` (-1: unknown) goes out to notifier `n`: note
- * it in the incident, so that its recovery goes there too. */
-static void mark_sent(struct tocsin_alerting *a, long svc, uint32_t n,
-                      const struct tocsin_outbox_item *it)
+/* An item of incident `incident` of service `svc` (-1: unknown) went out
+ * to notifier `n`: note it in the incident, so that its recovery goes
+ * there too. */
+static void mark_sent(struct tocsin_alerting *a, long svc, uint32_t n, const char *incident)
 {
     struct tocsin_incident *inc;
     size_t i;
@@ -887,7 +1242,7 @@ static void mark_sent(struct tocsin_alerting *a, long svc, uint32_t n,
     if (svc < 0)
         return;
     inc = &a->inc[svc];
-    if (!inc->key || !it->incident || strcmp(inc->key, it->incident) != 0)
+    if (!inc->key || !incident || strcmp(inc->key, incident) != 0)
         return;
     for (i = 0; i < inc->ntold; i++)
         if (inc->told[i] == n && inc->sent[i] == TOCSIN_SENT_NONE)
@@ -1040,7 +1395,6 @@ static int dispatch_item(void *ud, const struct tocsin_outbox_item *it)
         dp->msg[n].len = before;
         goto out;
     }
-    mark_sent(a, svc, (uint32_t)n, it);
     dp->count[n]++;
     dp->taken++;
     rc = 0;
@@ -1081,6 +1435,63 @@ static int dispatch_cb(void *ud, const struct tocsin_outbox_item *it)
     return rc;
 }
 
+/* Keep an outcome the store could not record, to record it later. Its
+ * item stays in flight meanwhile, so it is not sent again. O(1). */
+static void unsaved_outcome_add(struct tocsin_alerting *a, int64_t id, int outcome,
+                                const char *reason, int64_t at_ms, int64_t next_ms)
+{
+    struct unsaved_outcome *o;
+
+    if (a->noutcomes == a->outcomes_cap) {
+        size_t cap = a->outcomes_cap ? a->outcomes_cap * 2 : 16;
+
+        o = realloc(a->outcomes, cap * sizeof(*o));
+        if (!o)
+            goto oom;
+        a->outcomes = o;
+        a->outcomes_cap = cap;
+    }
+    o = &a->outcomes[a->noutcomes];
+    o->id = id;
+    o->outcome = outcome;
+    o->at_ms = at_ms;
+    o->next_ms = next_ms;
+    if (copy_str(&o->reason, reason) < 0)
+        goto oom;
+    a->noutcomes++;
+    return;
+oom:
+    tocsin_error("outbox item %lld: out of memory: its outcome is not recorded; it is sent "
+                 "again after a restart", (long long)id);
+}
+
+/*
+ * Record the kept outcomes, oldest first, each in a write of its own; one
+ * the store refuses for another reason than a failure (logged) is dropped.
+ * Returns 0, or -1 when a commit failed (the rest stays). O(outcomes).
+ */
+static int unsaved_outcomes_record(struct tocsin_alerting *a)
+{
+    size_t i, kept = 0;
+    int rc = 0;
+
+    for (i = 0; i < a->noutcomes; i++) {
+        struct unsaved_outcome *o = &a->outcomes[i];
+        uint64_t before = store_failures(a);
+
+        if (rc == 0 && (tocsin_outbox_record(a->store, o->id, o->outcome, o->reason, o->at_ms,
+                                             o->next_ms) == 0 ||
+                        !store_failed_since(a, before))) {
+            free(o->reason);
+            continue;
+        }
+        rc = -1;
+        a->outcomes[kept++] = *o;
+    }
+    a->noutcomes = kept;
+    return rc;
+}
+
 /* Hand due outbox items to notifiers that have nothing in flight. */
 static void dispatch(struct tocsin_alerting *a, int64_t now_ms)
 {
@@ -1097,9 +1508,16 @@ static void dispatch(struct tocsin_alerting *a, int64_t now_ms)
     both.dp.group = calloc(nn, sizeof(*both.dp.group));
     if (!both.dp.msg || !both.dp.count || !both.dp.group)
         goto out;
-    if (tocsin_outbox_due(a->store, now_ms, DISPATCH_BATCH, dispatch_cb, &both) < 0)
+    if (tocsin_outbox_due(a->store, now_ms, DISPATCH_BATCH, dispatch_cb, &both) < 0) {
+        /* Nothing was taken: the items stay pending, nothing goes out. */
+        for (n = 0; n < nn; n++)
+            if (both.dp.count[n])
+                flight_clear(&a->flights[n]);
         goto out;
+    }
     if (both.orph.n) {
+        uint64_t before = store_failures(a);
+
         tocsin_store_begin(a->store);
         for (i = 0; i < both.orph.n; i++) {
             tocsin_outbox_record(a->store, both.orph.ids[i], TOCSIN_FAILED,
@@ -1109,13 +1527,18 @@ static void dispatch(struct tocsin_alerting *a, int64_t now_ms)
                         "outbox item %lld %s", (long long)both.orph.ids[i],
                         both.orph.why[i]);
         }
-        tocsin_store_commit(a->store);
+        if (tocsin_store_commit(a->store) < 0 && store_failed_since(a, before))
+            for (i = 0; i < both.orph.n; i++)
+                unsaved_outcome_add(a, both.orph.ids[i], TOCSIN_FAILED, both.orph.why[i],
+                                    now_ms, 0);
     }
     for (n = 0; n < nn; n++) {
         struct flight *fl = &a->flights[n];
 
         if (!both.dp.count[n])
             continue;
+        for (i = 0; i < fl->nids; i++)
+            mark_sent(a, fl->svcs[i], (uint32_t)n, fl->incidents[i]);
         do
             fl->seq = ++a->next_seq & ~RESULT_SEQ;
         while (!fl->seq);
@@ -1151,6 +1574,21 @@ static int64_t backoff_ms(const struct tocsin_notifier_conf *nc, int attempts)
     return d + (d / 10 ? random() % (d / 10) : 0);
 }
 
+/* When item `attempts` tries old is tried again after `outcome` (0 unless
+ * RETRY): the back-off, or the receiver's Retry-After when longer. */
+static int64_t outcome_next_ms(const struct tocsin_notifier_conf *nc, int attempts, int outcome,
+                               int64_t retry_after, int64_t now_ms)
+{
+    int64_t next;
+
+    if (outcome != TOCSIN_RETRY)
+        return 0;
+    next = now_ms + backoff_ms(nc, attempts);
+    if (retry_after > 0 && now_ms + retry_after * 1000 > next)
+        next = now_ms + retry_after * 1000;
+    return next;
+}
+
 void tocsin_alerting_delivery(struct tocsin_alerting *a, uint32_t notifier, uint32_t seq,
                               enum tocsin_delivery outcome, int64_t retry_after,
                               const char *why)
@@ -1158,6 +1596,7 @@ void tocsin_alerting_delivery(struct tocsin_alerting *a, uint32_t notifier, uint
     const struct tocsin_notifier_conf *nc;
     struct flight *fl;
     int64_t now_ms = tocsin_wall_ms();
+    uint64_t before;
     size_t i;
 
     if (notifier >= a->conf->nnotifiers)
@@ -1185,19 +1624,22 @@ void tocsin_alerting_delivery(struct tocsin_alerting *a, uint32_t notifier, uint
         return;
     if (outcome != TOCSIN_DELIVERED)
         a->stats.failures[notifier]++;
+    before = store_failures(a);
     tocsin_store_begin(a->store);
     for (i = 0; i < fl->nids; i++) {
-        int64_t next = 0;
-
-        if (outcome == TOCSIN_RETRY) {
-            next = now_ms + backoff_ms(nc, fl->attempts[i]);
-            if (retry_after > 0 && now_ms + retry_after * 1000 > next)
-                next = now_ms + retry_after * 1000;
-        }
         tocsin_outbox_record(a->store, fl->ids[i], outcome,
-                             outcome == TOCSIN_DELIVERED ? NULL : why, now_ms, next);
+                             outcome == TOCSIN_DELIVERED ? NULL : why, now_ms,
+                             outcome_next_ms(nc, fl->attempts[i], outcome, retry_after, now_ms));
     }
-    tocsin_store_commit(a->store);
+    if (tocsin_store_commit(a->store) < 0 && store_failed_since(a, before)) {
+        /* Kept to record later; the items stay in flight until then. */
+        for (i = 0; i < fl->nids; i++)
+            unsaved_outcome_add(a, fl->ids[i], outcome,
+                                outcome == TOCSIN_DELIVERED ? NULL : why, now_ms,
+                                outcome_next_ms(nc, fl->attempts[i], outcome, retry_after,
+                                                now_ms));
+        settle(a, now_ms);
+    }
     if (outcome == TOCSIN_DELIVERED)
         tocsin_debug("notifier '%s': delivered %zu notification%s", nc->inst.name, fl->nids,
                      fl->nids == 1 ? "" : "s");
@@ -1235,6 +1677,7 @@ static void tick_service(struct tocsin_alerting *a, uint32_t svc, time_t now)
     struct tocsin_buf why = TOCSIN_BUF_INIT;
 
     if (inc->downtime_until && inc->downtime_until <= now) {
+        txn_touch(a, svc);
         inc->downtime_until = 0;
         tocsin_info("service '%s': downtime ended", svc_name(a, svc));
         history(a, svc, "downtime", "downtime ended");
@@ -1245,6 +1688,7 @@ static void tick_service(struct tocsin_alerting *a, uint32_t svc, time_t now)
     if (inc->state == TOCSIN_OK) {
         /* A recovery held back while the service flapped. */
         if (!a->views[svc].flapping) {
+            txn_touch(a, svc);
             queue_recovery(a, svc, TOCSIN_CRITICAL, "the service stopped flapping", now);
             incident_close(inc);
             persist(a, svc);
@@ -1253,6 +1697,7 @@ static void tick_service(struct tocsin_alerting *a, uint32_t svc, time_t now)
     }
     if (inc->pending) {
         if (!tocsin_alerting_suppressed(a, svc, now, &why)) {
+            txn_touch(a, svc);
             tell_problem(a, svc, TOCSIN_ALERT_PROBLEM, TOCSIN_OK, "no longer suppressed", now);
             persist(a, svc);
         }
@@ -1263,6 +1708,7 @@ static void tick_service(struct tocsin_alerting *a, uint32_t svc, time_t now)
         return;
     r = &a->conf->routes[inc->route];
     if (r->repeat_interval_ms > 0 && inc->next_repeat && now >= inc->next_repeat) {
+        txn_touch(a, svc);
         tell_problem(a, svc, TOCSIN_ALERT_REPEAT, inc->state, "the problem persists", now);
         if (inc->next_repeat <= now)
             inc->next_repeat = now + (time_t)((r->repeat_interval_ms + 999) / 1000);
@@ -1273,6 +1719,7 @@ static void tick_service(struct tocsin_alerting *a, uint32_t svc, time_t now)
         const struct tocsin_escalation *e = &r->escalations[inc->esc_next];
         char after[64];
 
+        txn_touch(a, svc);
         inc->esc_next++;
         if (tocsin_alerting_suppressed(a, svc, now, &why)) {
             tocsin_buf_reset(&why);
@@ -1290,18 +1737,30 @@ static void tick_service(struct tocsin_alerting *a, uint32_t svc, time_t now)
     tocsin_buf_free(&why);
 }
 
+/*
+ * While the store fails, nothing that writes is tried before the back-off
+ * has passed; then what it could not take comes first (outcomes, then
+ * hard changes in order), and the rest of the tick only when that worked.
+ */
 int64_t tocsin_alerting_tick(struct tocsin_alerting *a, int64_t now_ms)
 {
     time_t now = (time_t)(now_ms / 1000);
     size_t i;
 
-    if (a->store)
-        tocsin_store_begin(a->store);
+    if (a->store && a->failing && now_ms < a->retry_at_ms)
+        goto schedule;
+    if (a->store && (unsaved_outcomes_record(a) < 0 || unsaved_changes_apply(a, now_ms) < 0)) {
+        settle(a, now_ms);
+        goto schedule;
+    }
+    txn_begin(a);
     for (i = 0; i < a->conf->nservices; i++)
         if (a->inc[i].key || a->inc[i].downtime_until)
             tick_service(a, (uint32_t)i, now);
-    if (a->store)
-        tocsin_store_commit(a->store);
+    if (txn_commit(a) < 0) {
+        settle(a, now_ms);
+        goto schedule;
+    }
     dispatch(a, now_ms);
     if (a->store && now_ms >= a->next_prune_ms) {
         /* Keep `retention` of history and of ended notifications. */
@@ -1309,8 +1768,13 @@ int64_t tocsin_alerting_tick(struct tocsin_alerting *a, int64_t now_ms)
         tocsin_history_prune(a->store, now_ms - a->conf->retention_ms);
         a->next_prune_ms = now_ms + PRUNE_EVERY_MS;
     }
+    settle(a, now_ms);
+schedule:
     a->next_tick_ms = now_ms + TICK_MS;
-    if (a->store) {
+    if (a->store && a->failing) {
+        if (a->retry_at_ms > a->next_tick_ms)
+            a->next_tick_ms = a->retry_at_ms;
+    } else if (a->store) {
         int64_t due = tocsin_outbox_next_due(a->store);
 
         if (due < a->next_tick_ms)
@@ -1343,9 +1807,14 @@ struct tocsin_alerting *tocsin_alerting_new(const struct tocsin_config *conf,
     a->stats.attempts = calloc(nn, sizeof(uint64_t));
     a->stats.failures = calloc(nn, sizeof(uint64_t));
     a->group_release_ms = calloc(conf->nroutes ? conf->nroutes : 1, sizeof(int64_t));
+    a->replayed_ms = calloc(conf->nservices ? conf->nservices : 1, sizeof(int64_t));
+    a->held = calloc(conf->nservices ? conf->nservices : 1, 1);
+    a->save_limit = (struct tocsin_log_limit)TOCSIN_LOG_LIMIT_INIT(SAVE_LOG_INTERVAL_S);
     if (!a->inc || !a->flights || !a->forwards || !a->stats.attempts || !a->stats.failures ||
-        !a->group_release_ms)
+        !a->group_release_ms || !a->replayed_ms || !a->held)
         goto fail;
+    if (store)
+        a->failures_seen = store_failures(a);
     for (i = 0; i < conf->nservices; i++)
         a->inc[i].route = -1;
     for (i = 0; i < conf->nnotifiers; i++) {
@@ -1394,5 +1863,16 @@ void tocsin_alerting_free(struct tocsin_alerting *a)
     free(a->stats.attempts);
     free(a->stats.failures);
     free(a->group_release_ms);
+    if (a->nchanges || a->noutcomes)
+        tocsin_warn("alerting: %zu hard changes and %zu delivery outcomes were never saved "
+                    "(the store failed): the changes are not told, the notifications are sent "
+                    "again", a->nchanges, a->noutcomes);
+    for (i = 0; i < a->noutcomes; i++)
+        free(a->outcomes[i].reason);
+    free(a->outcomes);
+    free(a->changes);
+    free(a->undo);
+    free(a->replayed_ms);
+    free(a->held);
     free(a);
 }

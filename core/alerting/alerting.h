@@ -139,4 +139,9 @@ struct tocsin_alerting_stats {
 };
 const struct tocsin_alerting_stats *tocsin_alerting_stats(const struct tocsin_alerting *a);
 
+/* Hard changes and delivery outcomes the store could not take yet (it
+ * fails: a full disk): kept in memory, in order, and written when it takes
+ * them again (see docs/internals/alerting.md). 0 normally. O(1). */
+size_t tocsin_alerting_unsaved(const struct tocsin_alerting *a);
+
 #endif

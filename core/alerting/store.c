@@ -184,16 +184,72 @@ struct tocsin_store {
     int txn_failed;        /* a call failed inside it: it can only roll back */
     int64_t depth;         /* pending items, as the open transaction sees them */
     int64_t depth_at_begin; /* restored when the transaction rolls back */
+    int txn_db_error;      /* SQLite failed a call of the open transaction */
+    int64_t changes_at_begin; /* sqlite3_total_changes64 when it began */
+    char last_error[256];  /* SQLite's message for the last call it failed */
+    /* Commits that failed: see struct tocsin_store_health. */
+    int failing;
+    uint64_t commit_failures;
+    uint64_t run_failures;     /* of the current run of failures */
+    int64_t failing_since_ms;
+    char reason[256];
+    struct tocsin_log_limit db_limit; /* SQLite's failures, which repeat
+                                         while the disk is full */
 };
+
+/* At most one line a minute about SQLite's failures. */
+#define STORE_LOG_INTERVAL_S 60
 
 /* ------------------------------------------------------------------ */
 /* Errors and statements.                                              */
 /* ------------------------------------------------------------------ */
 
-/* Log a failed SQLite call: what was being done and SQLite's message. */
-static void store_db_error(const struct tocsin_store *st, const char *what)
+/* Log a failed SQLite call: what was being done and SQLite's message,
+ * kept for the health report. Rate-limited: a full disk fails every
+ * write, for as long as it lasts. */
+static void store_db_error(struct tocsin_store *st, const char *what)
 {
-    tocsin_error("store %s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
+    snprintf(st->last_error, sizeof(st->last_error), "%s", sqlite3_errmsg(st->db));
+    if (st->in_txn)
+        st->txn_db_error = 1;
+    tocsin_log_limited(&st->db_limit, TOCSIN_LOG_ERROR, "store %s: %s: %s", st->path, what,
+                       st->last_error);
+}
+
+/* A commit (or the begin of a write) failed for SQLite's reason: count it,
+ * and note when this run of failures began. */
+static void commit_failed(struct tocsin_store *st)
+{
+    if (!st->failing) {
+        st->failing = 1;
+        st->failing_since_ms = tocsin_wall_ms();
+        st->run_failures = 0;
+    }
+    st->commit_failures++;
+    st->run_failures++;
+    snprintf(st->reason, sizeof(st->reason), "%s",
+             st->last_error[0] ? st->last_error : "unknown error");
+}
+
+/* A commit that wrote something succeeded: a run of failures, if any, is
+ * over; say so once. */
+static void commit_succeeded(struct tocsin_store *st)
+{
+    if (!st->failing)
+        return;
+    tocsin_log_limit_reset(&st->db_limit);
+    tocsin_info("store %s: commits succeed again after %llu failure%s over %.0f s",
+                st->path, (unsigned long long)st->run_failures, st->run_failures == 1 ? "" : "s",
+                (double)(tocsin_wall_ms() - st->failing_since_ms) / 1000.0);
+    st->failing = 0;
+}
+
+void tocsin_store_health(const struct tocsin_store *st, struct tocsin_store_health *out)
+{
+    out->failing = st->failing;
+    out->commit_failures = st->commit_failures;
+    out->failing_since_ms = st->failing ? st->failing_since_ms : 0;
+    out->reason = st->failing ? st->reason : "";
 }
 
 /* Log a refused call (bad argument, wrong item). */
@@ -271,10 +327,14 @@ static int bind_text(sqlite3_stmt *s, int i, const char *text)
  * a commit never waits for an upgrade). */
 static int txn_begin(struct tocsin_store *st)
 {
-    if (stmt_run(st, st->stmt[S_BEGIN], "cannot begin a transaction") < 0)
+    if (stmt_run(st, st->stmt[S_BEGIN], "cannot begin a transaction") < 0) {
+        commit_failed(st);
         return -1;
+    }
     st->in_txn = 1;
     st->txn_failed = 0;
+    st->txn_db_error = 0;
+    st->changes_at_begin = sqlite3_total_changes64(st->db);
     st->depth_at_begin = st->depth;
     return 0;
 }
@@ -289,15 +349,24 @@ static int txn_end(struct tocsin_store *st, int commit)
     int rc = 0;
 
     if (commit && st->txn_failed) {
-        store_error(st, "transaction rolled back: a call in it failed");
+        if (st->txn_db_error)
+            tocsin_log_limited(&st->db_limit, TOCSIN_LOG_ERROR, "store %s: transaction "
+                               "rolled back: a call in it failed", st->path);
+        else
+            store_error(st, "transaction rolled back: a call in it failed");
         rc = -1;
     } else if (commit) {
         if (stmt_run(st, st->stmt[S_COMMIT], "cannot commit") == 0) {
             st->in_txn = 0;
+            /* An empty transaction writes nothing: it proves nothing. */
+            if (sqlite3_total_changes64(st->db) != st->changes_at_begin)
+                commit_succeeded(st);
             return 0;
         }
         rc = -1;
     }
+    if (st->txn_db_error)
+        commit_failed(st);
     /* SQLite may already have rolled back on its own (disk full, I/O). */
     if (!sqlite3_get_autocommit(st->db) &&
         stmt_run(st, st->stmt[S_ROLLBACK], "cannot roll back") < 0)
@@ -638,6 +707,7 @@ int tocsin_store_open(const char *path, unsigned flags,
         snprintf(err, errlen, "%s: %s", path, strerror(saved));
         goto fail;
     }
+    st->db_limit = (struct tocsin_log_limit)TOCSIN_LOG_LIMIT_INIT(STORE_LOG_INTERVAL_S);
     rc = sqlite3_open_v2(path, &st->db,
                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                          SQLITE_OPEN_NOMUTEX, NULL);

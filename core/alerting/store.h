@@ -130,6 +130,25 @@ int tocsin_store_commit(struct tocsin_store *st);
 /* Discard the open transaction. Returns 0, or -1 if none is open. */
 int tocsin_store_rollback(struct tocsin_store *st);
 
+/*
+ * Whether commits fail (a full disk, an I/O error): every commit, or begin
+ * of a write, that SQLite fails is counted, and the store is failing from
+ * the first of a run of such failures until a commit succeeds. SQLite's
+ * failures are logged at most once a minute, with the count of those held
+ * back, and "commits succeed again" once when the run ends.
+ */
+struct tocsin_store_health {
+    int failing;                /* the last commit failed */
+    uint64_t commit_failures;   /* commits failed since the store was opened */
+    int64_t failing_since_ms;   /* wall-clock ms of the first failure of the
+                                   current run (0 when not failing) */
+    const char *reason;         /* SQLite's message for the last failure ("" when
+                                   not failing), owned by the store */
+};
+
+/* The store's health now. O(1). */
+void tocsin_store_health(const struct tocsin_store *st, struct tocsin_store_health *out);
+
 /* ------------------------------------------------------------------ */
 /* Outbox: notifications waiting for delivery.                         */
 /* ------------------------------------------------------------------ */

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "lib/buf.h"
 
 static const char *log_ident = "tocsind";
@@ -51,17 +52,19 @@ int tocsin_log_level_parse(const char *name)
     return -1;
 }
 
+static void log_line(int level, const char *suffix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
 /*
- * Write one line. Control characters in the message are replaced so that
+ * Write one line, `suffix` (may be NULL) after the message. Control characters in the message are replaced so that
  * plugin output can never forge a log line.
  */
-void tocsin_log(int level, const char *fmt, ...)
+static void log_line(int level, const char *suffix, const char *fmt, va_list ap)
 {
     char stamp[64];
     struct tocsin_buf line = TOCSIN_BUF_INIT;
     struct timeval tv;
     struct tm tm;
-    va_list ap;
     size_t start, i;
     int saved = errno;
 
@@ -82,9 +85,9 @@ void tocsin_log(int level, const char *fmt, ...)
                           (long)getpid(), level_names[level]);
     }
     start = line.len;
-    va_start(ap, fmt);
     tocsin_buf_vprintf(&line, fmt, ap);
-    va_end(ap);
+    if (suffix)
+        tocsin_buf_puts(&line, suffix);
     if (line.oom)
         goto out;
     for (i = start; i < line.len; i++)
@@ -102,4 +105,50 @@ void tocsin_log(int level, const char *fmt, ...)
 out:
     tocsin_buf_free(&line);
     errno = saved;
+}
+
+void tocsin_log(int level, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_line(level, NULL, fmt, ap);
+    va_end(ap);
+}
+
+/* One clock read per call; the line is formatted only when written. */
+void tocsin_log_limited(struct tocsin_log_limit *lim, int level, const char *fmt, ...)
+{
+    char suffix[96];
+    int64_t now;
+    va_list ap;
+    int saved = errno;
+
+    if (level > log_level)
+        return;
+    now = tocsin_mono_us();
+    if (lim->written && now - lim->last_us < lim->interval_us) {
+        lim->held++;
+        return;
+    }
+    suffix[0] = '\0';
+    if (lim->held)
+        snprintf(suffix, sizeof(suffix), " (%llu more like it in the last %lld s)",
+                 (unsigned long long)lim->held, (long long)((now - lim->last_us) / 1000000));
+    lim->written = 1;
+    lim->last_us = now;
+    lim->held = 0;
+    errno = saved;
+    va_start(ap, fmt);
+    log_line(level, suffix[0] ? suffix : NULL, fmt, ap);
+    va_end(ap);
+}
+
+uint64_t tocsin_log_limit_reset(struct tocsin_log_limit *lim)
+{
+    uint64_t held = lim->held;
+
+    lim->written = 0;
+    lim->held = 0;
+    return held;
 }

@@ -436,6 +436,7 @@ static int64_t next_wake(struct tocsin_daemon *d, int64_t now, int64_t wake, int
     next = tocsin_alerting_next(d->alerting);
     if (wall >= next)
         next = tocsin_alerting_tick(d->alerting, wall);
+    tocsin_daemon_save_unsaved(d, wall);
     if (now + (next - wall) * 1000 < wake)
         wake = now + (next - wall) * 1000;
     return wake;

@@ -53,33 +53,41 @@ void tocsin_daemon_state_put(struct tocsin_daemon *d, uint32_t svc,
 
 /* The hashes are kept for a reload, which compares them with the new
  * configuration's, and for restoring records of older tocsinds, which
- * saved them. O(services). */
+ * saved them. The flags of states not saved yet are made for the
+ * configuration too: should any be set, every service of the new one is
+ * (its indices are not the old ones). O(services). */
 int tocsin_daemon_hash_services(struct tocsin_daemon *d)
 {
-    size_t i;
+    size_t i, n = d->conf->nservices ? d->conf->nservices : 1;
+    unsigned char *unsaved = calloc(n, 1);
 
     free(d->svc_hash);
-    d->svc_hash = calloc(d->conf->nservices ? d->conf->nservices : 1, sizeof(uint64_t));
-    if (!d->svc_hash)
+    d->svc_hash = calloc(n, sizeof(uint64_t));
+    if (!d->svc_hash || !unsaved) {
+        free(unsaved);
         return -1;
+    }
     for (i = 0; i < d->conf->nservices; i++)
         d->svc_hash[i] = tocsin_config_service_hash(&d->conf->services[i]);
+    if (d->nunsaved) {
+        memset(unsaved, 1, d->conf->nservices);
+        d->nunsaved = d->conf->nservices;
+    }
+    free(d->svc_unsaved);
+    d->svc_unsaved = unsaved;
     return 0;
 }
 
-/* Called on state changes only, so that a restart neither re-alerts nor
- * forgets a problem (results that change nothing are not written). The
- * record is in the service format of alerting/saved.h, with the hash of
- * what makes the service's check (tocsin_config_service_check_hash), so
- * that a change the state survives keeps it across a restart too. One
- * store write. */
-void tocsin_daemon_save_service(struct tocsin_daemon *d, uint32_t svc)
+/* Write the saved record of `svc`, in the service format of
+ * alerting/saved.h, with the hash of what makes the service's check
+ * (tocsin_config_service_check_hash), so that a change the state survives
+ * keeps it across a restart too. Returns 0 or -1 (logged). */
+static int save_one(struct tocsin_daemon *d, uint32_t svc)
 {
     struct tocsin_buf blob = TOCSIN_BUF_INIT;
     struct tocsin_saved_service ss;
+    int rc = -1;
 
-    if (!d->store)
-        return;
     memset(&ss, 0, sizeof(ss));
     ss.hash = tocsin_config_service_check_hash(&d->conf->services[svc]);
     tocsin_daemon_state_get(d, svc, &ss.st);
@@ -87,9 +95,57 @@ void tocsin_daemon_save_service(struct tocsin_daemon *d, uint32_t svc)
     ss.last_check = d->views[svc].last_check;
     ss.output = d->views[svc].output ? d->views[svc].output : "";
     if (tocsin_saved_service_encode(&blob, &ss) == 0)
-        tocsin_state_put(d->store, TOCSIN_SAVED_STATE_SERVICE, d->conf->services[svc].inst.name,
-                         blob.data, blob.len);
+        rc = tocsin_state_put(d->store, TOCSIN_SAVED_STATE_SERVICE,
+                              d->conf->services[svc].inst.name, blob.data, blob.len);
     tocsin_buf_free(&blob);
+    return rc;
+}
+
+/* Flag `svc`'s state as not saved yet. */
+static void mark_unsaved(struct tocsin_daemon *d, uint32_t svc)
+{
+    if (!d->svc_unsaved[svc]) {
+        d->svc_unsaved[svc] = 1;
+        d->nunsaved++;
+    }
+}
+
+/* Called on state changes only, so that a restart neither re-alerts nor
+ * forgets a problem (results that change nothing are not written). The
+ * record is in the service format of alerting/saved.h. One store write.
+ * It never goes ahead of alerting: while alerting keeps hard changes the
+ * store has not taken, the state waits too (a restart must find the hard
+ * state its incident was judged from). */
+void tocsin_daemon_save_service(struct tocsin_daemon *d, uint32_t svc)
+{
+    if (!d->store)
+        return;
+    if ((d->alerting && tocsin_alerting_unsaved(d->alerting)) || d->svc_unsaved[svc] ||
+        save_one(d, svc) < 0)
+        mark_unsaved(d, svc);
+}
+
+/* One transaction for every state flagged; a failure tries again 5 s
+ * later. O(services). */
+void tocsin_daemon_save_unsaved(struct tocsin_daemon *d, int64_t wall_ms)
+{
+    size_t i;
+
+    if (!d->store || !d->nunsaved || wall_ms < d->save_retry_ms ||
+        (d->alerting && tocsin_alerting_unsaved(d->alerting)))
+        return;
+    if (tocsin_store_begin(d->store) == 0) {
+        /* A write that fails makes the commit fail: no result to look at. */
+        for (i = 0; i < d->conf->nservices; i++)
+            if (d->svc_unsaved[i])
+                save_one(d, (uint32_t)i);
+        if (tocsin_store_commit(d->store) == 0) {
+            memset(d->svc_unsaved, 0, d->conf->nservices);
+            d->nunsaved = 0;
+            return;
+        }
+    }
+    d->save_retry_ms = wall_ms + 5000;
 }
 
 /* One saved record: taken when its service still exists with the same

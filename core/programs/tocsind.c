@@ -274,6 +274,7 @@ static void daemon_free(struct tocsin_daemon *d)
     free(d->views);
     free(d->svcs);
     free(d->svc_hash);
+    free(d->svc_unsaved);
     if (d->epfd >= 0)
         close(d->epfd);
     if (d->sigfd >= 0)

@@ -59,6 +59,11 @@ struct tocsin_daemon {
     struct tocsin_svc_view *views;  /* per service: its state (see above) */
     struct tocsin_daemon_svc *svcs; /* per service: schedule, flap ring */
     uint64_t *svc_hash;             /* per service: tocsin_config_service_hash */
+    unsigned char *svc_unsaved;     /* per service: its state is not saved yet
+                                       (the store failed, or alerting has
+                                       changes it could not save before it) */
+    size_t nunsaved;                /* services flagged in svc_unsaved */
+    int64_t save_retry_ms;          /* wall ms: try them again from then */
     struct tocsin_store *store;
     struct tocsin_alerting *alerting;
     struct tocsin_status status;    /* what the control socket and HTTP show */
@@ -119,6 +124,10 @@ int tocsin_daemon_hash_services(struct tocsin_daemon *d);
  * state whose definition has not changed since. */
 void tocsin_daemon_save_service(struct tocsin_daemon *d, uint32_t svc);
 void tocsin_daemon_restore_services(struct tocsin_daemon *d);
+
+/* Save the states not saved yet (see svc_unsaved), once alerting has saved
+ * its own changes and at most every few seconds while the store fails. */
+void tocsin_daemon_save_unsaved(struct tocsin_daemon *d, int64_t wall_ms);
 
 /* tocsind-reload.c */
 

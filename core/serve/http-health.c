@@ -1,6 +1,7 @@
 /*
  * http-health.c - /health: whether the daemon is healthy (the scheduler
- * not too far behind, every check worker up), as JSON with 200 or 503.
+ * not too far behind, every check worker up, the store committing), as
+ * JSON with 200 or 503.
  * Answered without the bearer token, for load balancers and supervisors.
  * The same judgement heads the status page.
  */
@@ -12,6 +13,30 @@
 
 #include "serve/http-internal.h"
 #include "serve/svc-json.h"
+
+/* The store's failure, if its commits fail: since when, SQLite's reason,
+ * and what alerting keeps meanwhile. Adds one to *n when it writes one. */
+static void store_reason(const struct tocsin_status *st, struct tocsin_buf *out, int *n)
+{
+    struct tocsin_store_health sh;
+    size_t unsaved = st->alerting ? tocsin_alerting_unsaved(st->alerting) : 0;
+    char since[32] = "";
+    time_t t;
+    struct tm tm;
+
+    tocsin_store_health(st->store, &sh);
+    if (!sh.failing)
+        return;
+    t = (time_t)(sh.failing_since_ms / 1000);
+    if (localtime_r(&t, &tm))
+        strftime(since, sizeof(since), "%H:%M:%S", &tm);
+    tocsin_buf_printf(out, "store: cannot commit since %s: %s (%llu failed commits",
+                      since, sh.reason, (unsigned long long)sh.commit_failures);
+    if (unsaved)
+        tocsin_buf_printf(out, "; %zu changes wait to be saved", unsaved);
+    tocsin_buf_putc(out, ')');
+    (*n)++;
+}
 
 void tocsin_http_health_judge(const struct tocsin_httpd *h, struct tocsin_http_health *hl)
 {
@@ -28,6 +53,8 @@ void tocsin_http_health_judge(const struct tocsin_httpd *h, struct tocsin_http_h
     if (hl->up < hl->total)
         tocsin_buf_printf(&hl->reasons[hl->nreasons++], "%d of %d check workers are down",
                           hl->total - hl->up, hl->total);
+    if (st->store)
+        store_reason(st, &hl->reasons[hl->nreasons], &hl->nreasons);
     hl->ok = hl->nreasons == 0;
 }
 
@@ -35,7 +62,7 @@ void tocsin_http_health_free(struct tocsin_http_health *hl)
 {
     int i;
 
-    for (i = 0; i < 2; i++)
+    for (i = 0; i < (int)(sizeof(hl->reasons) / sizeof(hl->reasons[0])); i++)
         tocsin_buf_free(&hl->reasons[i]);
 }
 
@@ -64,6 +91,14 @@ enum MHD_Result tocsin_http_serve_health(struct tocsin_httpd *h, struct MHD_Conn
         tocsin_json_set(o, "overdue_seconds", json_real((double)hl.overdue_us / 1e6), &bad);
         tocsin_json_set(o, "max_lateness_seconds",
                         json_real((double)h->max_lateness_us / 1e6), &bad);
+        if (st->store) {
+            struct tocsin_store_health sh;
+
+            tocsin_store_health(st->store, &sh);
+            tocsin_json_set(o, "store_failing", json_boolean(sh.failing), &bad);
+            tocsin_json_set(o, "store_commit_failures",
+                            json_integer((json_int_t)sh.commit_failures), &bad);
+        }
     }
     json_decref(reasons);
     tocsin_http_json_body(o, bad, &body);

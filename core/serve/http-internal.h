@@ -40,7 +40,7 @@ struct tocsin_http_health {
     int ok;                       /* no reason below */
     int64_t overdue_us;           /* how far behind the scheduler is */
     int up, total;                /* check workers running, configured */
-    struct tocsin_buf reasons[2]; /* why it is unhealthy */
+    struct tocsin_buf reasons[3]; /* why it is unhealthy */
     int nreasons;
 };
 

@@ -298,9 +298,23 @@ static void agent_metrics(struct tocsin_httpd *h, struct tocsin_buf *b)
            "Worker processes replaced after they died.");
     tocsin_buf_printf(b, "tocsin_worker_restarts_total %" PRIu64 "\n", st->worker_restarts);
     if (st->store) {
+        struct tocsin_store_health sh;
+
+        tocsin_store_health(st->store, &sh);
         family(b, "tocsin_outbox_depth", "gauge",
                "Notifications in the durable outbox not delivered, failed or expired yet.");
         tocsin_buf_printf(b, "tocsin_outbox_depth %" PRId64 "\n", tocsin_outbox_depth(st->store));
+        family(b, "tocsin_store_commit_failures_total", "counter",
+               "Commits of the store that failed (a full disk, an I/O error).");
+        tocsin_buf_printf(b, "tocsin_store_commit_failures_total %" PRIu64 "\n",
+                          sh.commit_failures);
+        family(b, "tocsin_store_failing", "gauge",
+               "1 while the store's commits fail (from the first failure until one succeeds).");
+        tocsin_buf_printf(b, "tocsin_store_failing %d\n", sh.failing ? 1 : 0);
+        family(b, "tocsin_alerting_unsaved", "gauge",
+               "Hard changes and delivery outcomes kept in memory until the store takes them.");
+        tocsin_buf_printf(b, "tocsin_alerting_unsaved %zu\n",
+                          st->alerting ? tocsin_alerting_unsaved(st->alerting) : 0);
     }
     if (as) {
         family(b, "tocsin_notifications_queued_total", "counter",

@@ -18,12 +18,14 @@
  */
 #include <dirent.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -189,8 +191,14 @@ static int teardown(void **state)
     struct fixture *fx = *state;
     char file[512];
     struct dirent *de;
+    struct rlimit rl;
     DIR *d;
 
+    /* A case that failed with its disk full (disk_full below) leaves it so. */
+    if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_FSIZE, &rl);
+    }
     tocsin_alerting_free(fx->a);
     tocsin_store_close(fx->st);
     tocsin_config_free(fx->conf);
@@ -716,6 +724,146 @@ static void alerting_recovery_before_problem_went_out_sends_nothing(void **state
 }
 
 /* ------------------------------------------------------------------ */
+/* A store that cannot commit                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The store's disk is full (1) or has room again (0). No file of this
+ * process may grow past the write-ahead log's size now (RLIMIT_FSIZE, with
+ * SIGXFSZ ignored): the next commit, which appends to the log, fails, as
+ * it does on a full disk. Nothing else in the case writes a file.
+ */
+static void disk_full(struct fixture *fx, int full)
+{
+    struct rlimit rl;
+    struct stat sb;
+    char wal[160];
+
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &rl), 0);
+    if (full) {
+        snprintf(wal, sizeof(wal), "%s-wal", fx->db_path);
+        assert_int_equal(stat(wal, &sb), 0);
+        assert_true(signal(SIGXFSZ, SIG_IGN) != SIG_ERR);
+        rl.rlim_cur = (rlim_t)sb.st_size;
+    } else {
+        rl.rlim_cur = rl.rlim_max;
+    }
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &rl), 0);
+}
+
+/* Every alert sent since the last check, in order, is `kind` of db in the
+ * state given: kinds[i], states[i], for n of them. */
+static void expect_db_alerts(struct fixture *fx, const enum tocsin_alert_kind *kinds,
+                             const enum tocsin_state *states, size_t n, const char *what)
+{
+    size_t k = 0;
+    uint32_t i;
+
+    for (; fx->seen < fx->nmsgs; fx->seen++) {
+        const struct message *m = &fx->msgs[fx->seen];
+
+        for (i = 0; i < m->count; i++, k++) {
+            if (k >= n)
+                fail_msg("%s: expected %zu alerts, got more: %s of '%s' to '%s'", what, n,
+                         tocsin_alert_kind_name(m->alerts[i].kind), m->alerts[i].service,
+                         m->notifier);
+            assert_string_equal(m->notifier, "email");
+            expect_alert(&m->alerts[i], kinds[k], "db", states[k], what);
+        }
+    }
+    if (k < n)
+        fail_msg("%s: expected %zu alerts in order, got %zu", what, n, k);
+}
+
+/* db fails, recovers and fails again while no commit can be made: nothing
+ * goes out and memory does not run ahead of the store; once the disk has
+ * room, the three changes are told in order, each once. */
+static void alerting_full_disk_keeps_hard_changes_and_tells_them_in_order(void **state)
+{
+    static const enum tocsin_alert_kind kinds[] = {
+        TOCSIN_ALERT_PROBLEM, TOCSIN_ALERT_RECOVERY, TOCSIN_ALERT_PROBLEM };
+    static const enum tocsin_state states[] = { TOCSIN_CRITICAL, TOCSIN_OK, TOCSIN_CRITICAL };
+    struct fixture *fx = *state;
+    struct tocsin_store_health h;
+    time_t t;
+
+    start(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n}\n");
+    disk_full(fx, 1);
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    tick(fx, 1);
+    expect_nothing(fx, "nothing goes out while the problem cannot be saved");
+    if (tocsin_alerting_incident(fx->a, svc(fx, "db"))->key)
+        fail_msg("expected no incident in memory while the store has none, got %s",
+                 tocsin_alerting_incident(fx->a, svc(fx, "db"))->key);
+    tocsin_store_health(fx->st, &h);
+    assert_true(h.failing);
+    assert_true(h.commit_failures > 0);
+    assert_true(h.failing_since_ms > 0);
+    assert_true(*h.reason);
+    hard(fx, "db", TOCSIN_OK, 10);
+    tick(fx, 11);
+    hard(fx, "db", TOCSIN_CRITICAL, 20);
+    tick(fx, 25);
+    expect_nothing(fx, "still nothing while the disk is full");
+    assert_int_equal(tocsin_alerting_unsaved(fx->a), 3);
+
+    disk_full(fx, 0);
+    for (t = 60; t < 300; t += 5) {
+        tick(fx, t);
+        answer(fx, TOCSIN_DELIVERED);
+    }
+    expect_db_alerts(fx, kinds, states, 3, "once the disk has room again");
+    assert_int_equal(tocsin_alerting_unsaved(fx->a), 0);
+    if (tocsin_outbox_depth(fx->st) != 0)
+        fail_msg("expected every notification delivered, got %lld pending",
+                 (long long)tocsin_outbox_depth(fx->st));
+    assert_non_null(tocsin_alerting_incident(fx->a, svc(fx, "db"))->key);
+    tocsin_store_health(fx->st, &h);
+    assert_false(h.failing);
+}
+
+/* The outcome of a delivery cannot be recorded: its item is not left in
+ * flight for good, nor sent again; it is recorded once the disk has room. */
+static void alerting_full_disk_records_the_outcome_later(void **state)
+{
+    struct fixture *fx = *state;
+
+    start(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n}\n");
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    tick(fx, 1);
+    expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL, "problem");
+    disk_full(fx, 1);
+    answer(fx, TOCSIN_DELIVERED);
+    tick(fx, 2);
+    assert_int_equal(tocsin_outbox_depth(fx->st), 1);
+    disk_full(fx, 0);
+    tick(fx, 10);
+    tick(fx, 20);
+    expect_nothing(fx, "a delivered problem is not sent again");
+    if (tocsin_outbox_depth(fx->st) != 0)
+        fail_msg("expected the outcome recorded once the disk has room, got %lld item(s) "
+                 "still pending (in flight)", (long long)tocsin_outbox_depth(fx->st));
+    assert_int_equal(tocsin_alerting_unsaved(fx->a), 0);
+}
+
+/* An acknowledgement that cannot be saved is refused, and changes nothing. */
+static void alerting_full_disk_refuses_an_acknowledgement(void **state)
+{
+    struct fixture *fx = *state;
+    char err[256];
+
+    db_problem_delivered(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n}\n");
+    disk_full(fx, 1);
+    if (tocsin_alerting_ack(fx->a, svc(fx, "db"), "alice", "on it", err, sizeof(err)) == 0)
+        fail_msg("expected an acknowledgement that cannot be saved to be refused; it was taken");
+    assert_non_null(strstr(err, "cannot be saved"));
+    assert_false(tocsin_alerting_incident(fx->a, svc(fx, "db"))->acked);
+    disk_full(fx, 0);
+    ack(fx, "db");
+    assert_true(tocsin_alerting_incident(fx->a, svc(fx, "db"))->acked);
+}
+
+/* ------------------------------------------------------------------ */
 /* Restart and fallback                                                */
 /* ------------------------------------------------------------------ */
 
@@ -825,6 +973,9 @@ int main(void)
         CASE(alerting_flapping_holds_problem_until_it_stops),
         CASE(alerting_failed_parent_holds_child_back),
         CASE(alerting_recovery_before_problem_went_out_sends_nothing),
+        CASE(alerting_full_disk_keeps_hard_changes_and_tells_them_in_order),
+        CASE(alerting_full_disk_records_the_outcome_later),
+        CASE(alerting_full_disk_refuses_an_acknowledgement),
         CASE(alerting_incident_survives_restart),
         CASE(alerting_disabled_notifier_goes_to_fallback),
         CASE(alerting_resolve_tells_those_told_and_the_next_problem_is_new),
