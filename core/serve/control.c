@@ -27,6 +27,7 @@
 #define MAX_CLIENTS 64
 #define REQUEST_MAX 65536
 #define LISTENER_SLOT 0xffffu
+#define CHECK_WAIT_GRACE_US 5000000
 #define IDLE_DEADLINE_US 5000000LL /* to send a whole request, or to take some of the answer */
 #define DROP_LOG_US 60000000LL     /* at most one line a minute about dropped clients */
 

@@ -9,6 +9,9 @@
  * within the MHD_run() call that read it, from struct tocsin_status. The
  * listening socket is made here rather than by libmicrohttpd, so that a
  * bad address or a port in use is reported with the system's own reason.
+ * A table of the open connections beside libmicrohttpd's own gives each
+ * request a deadline and closes the slowest to make room, so that slow or
+ * idle clients cannot keep /health from being answered.
  */
 #include <arpa/inet.h>
 #include <errno.h>
