@@ -419,7 +419,7 @@ static int submit_due(struct tocsin_daemon *d, int64_t now)
 /*
  * The earliest of `wake` and what every timer wants: worker deadlines,
  * the next due service (unless the pool is full), the HTTP endpoint's
- * timers and alerting's (run first when already due; its clock is the
+ * timers, the control socket's deadlines and alerting's (run first when already due; its clock is the
  * wall clock in ms).
  */
 static int64_t next_wake(struct tocsin_daemon *d, int64_t now, int64_t wake, int full)
@@ -432,6 +432,7 @@ static int64_t next_wake(struct tocsin_daemon *d, int64_t now, int64_t wake, int
     if (!full && tocsin_sched_peek(&d->sched, &it) == 0 && it.due < wake)
         wake = it.due;
     wake = tocsin_httpd_tick(d->httpd, now, wake);
+    wake = tocsin_control_tick(d->control, now, wake);
     wall = tocsin_wall_ms();
     next = tocsin_alerting_next(d->alerting);
     if (wall >= next)

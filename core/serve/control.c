@@ -1,5 +1,8 @@
 /*
- * control.c - the control socket. See control.h.
+ * control.c - the control socket: its listener, the table of clients
+ * (each idle one closed after a deadline, the oldest idle one dropped for
+ * a newcomer when the table is full) and the commands. See control.h and
+ * docs/internals/control.md.
  */
 #include <errno.h>
 #include <grp.h>
@@ -25,12 +28,15 @@
 #define REQUEST_MAX 65536
 #define LISTENER_SLOT 0xffffu
 #define CHECK_WAIT_GRACE_US 5000000
+#define IDLE_DEADLINE_US 5000000LL /* to send a whole request, or to take some of the answer */
+#define DROP_LOG_US 60000000LL     /* at most one line a minute about dropped clients */
 
 struct client {
     int fd;                        /* -1 when free */
     struct tocsin_buf in, out;
     long waiting_svc;              /* a `check` waiting for this service, or -1 */
     char *author;                  /* who the peer is, for acks and downtimes */
+    int64_t since;                 /* monotonic us: accepted, or the answer last took bytes */
 };
 
 struct tocsin_control {
@@ -40,18 +46,27 @@ struct tocsin_control {
     const struct tocsin_status *status;
     struct tocsin_control_ops ops;
     struct client clients[MAX_CLIENTS];
+    uint64_t drops;                /* idle clients closed, for the log */
+    int64_t drop_logged_us;        /* monotonic us of the last line about one; 0: none */
 };
 
 /* ------------------------------------------------------------------ */
 /* Connections                                                         */
 /* ------------------------------------------------------------------ */
 
-static void client_close(struct tocsin_control *c, struct client *cl)
+static void refuse(int fd, const char *msg);
+
+/* Close `cl` and free its slot; with `msg`, a line sent to the peer first
+ * (see refuse()). */
+static void client_close(struct tocsin_control *c, struct client *cl, const char *msg)
 {
     if (cl->fd < 0)
         return;
     epoll_ctl(c->epfd, EPOLL_CTL_DEL, cl->fd, NULL);
-    close(cl->fd);
+    if (msg)
+        refuse(cl->fd, msg);
+    else
+        close(cl->fd);
     cl->fd = -1;
     cl->waiting_svc = -1;
     tocsin_buf_free(&cl->in);
@@ -73,6 +88,8 @@ static void client_flush(struct tocsin_control *c, struct client *cl)
         if (n < 0 && errno == EAGAIN) {
             struct epoll_event ev;
 
+            if (off)
+                cl->since = tocsin_mono_us();
             tocsin_buf_consume(&cl->out, off);
             memset(&ev, 0, sizeof(ev));
             ev.events = EPOLLOUT;
@@ -81,13 +98,13 @@ static void client_flush(struct tocsin_control *c, struct client *cl)
             return;
         }
         if (n <= 0) {
-            client_close(c, cl);
+            client_close(c, cl, NULL);
             return;
         }
         off += (size_t)n;
     }
     tocsin_buf_reset(&cl->out);
-    client_close(c, cl);
+    client_close(c, cl, NULL);
 }
 
 /* Send `reply` (consumed) and close after it. */
@@ -102,6 +119,7 @@ static void reply(struct tocsin_control *c, struct client *cl, json_t *r)
         tocsin_buf_puts(&cl->out, text);
     tocsin_buf_putc(&cl->out, '\n');
     free(text);
+    cl->since = tocsin_mono_us();
     client_flush(c, cl);
 }
 
@@ -468,39 +486,87 @@ static void refuse(int fd, const char *msg)
     close(fd);
 }
 
+/*
+ * Close `cl`, an idle client (not waiting for a check), for `why`, telling
+ * the peer `msg` if it is still sending its request. The first such
+ * closing, then at most one a minute, is logged with the count so far.
+ */
+static void client_drop(struct tocsin_control *c, struct client *cl, const char *why,
+                        const char *msg)
+{
+    int64_t now = tocsin_mono_us();
+
+    c->drops++;
+    if (!c->drop_logged_us || now - c->drop_logged_us >= DROP_LOG_US) {
+        c->drop_logged_us = now;
+        tocsin_warn("control socket: closed a client of %s: %s (%llu so far; at most one "
+                    "such line a minute)", cl->author ? cl->author : "unknown user", why,
+                    (unsigned long long)c->drops);
+    }
+    client_close(c, cl, cl->out.len ? NULL : msg);
+}
+
+/* A free slot; when there is none, the slot of the idle client that has
+ * waited longest, closed to make room. NULL when every client waits for a
+ * check. O(MAX_CLIENTS). */
+static struct client *free_slot(struct tocsin_control *c)
+{
+    struct client *oldest = NULL;
+    int i;
+
+    for (i = 0; i < MAX_CLIENTS; i++) {
+        struct client *cl = &c->clients[i];
+
+        if (cl->fd < 0)
+            return cl;
+        if (cl->waiting_svc < 0 && (!oldest || cl->since < oldest->since))
+            oldest = cl;
+    }
+    if (oldest)
+        client_drop(c, oldest, "the table was full, and it was the oldest idle client",
+                    "{\"ok\":false,\"error\":\"closed to make room for another client: "
+                    "too many connections\"}\n");
+    return oldest;
+}
+
+/* Accept every waiting peer, and read at once what it has sent: tocsinctl
+ * writes its request as soon as it is connected, so most are answered
+ * here, before any other newcomer could need their slot. */
 static void accept_clients(struct tocsin_control *c)
 {
     for (;;) {
         int fd = accept4(c->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         struct epoll_event ev;
-        struct client *cl = NULL;
+        struct client *cl;
         char *author = NULL;
-        int i;
 
         if (fd < 0)
             return;
-        for (i = 0; i < MAX_CLIENTS; i++)
-            if (c->clients[i].fd < 0) {
-                cl = &c->clients[i];
-                break;
-            }
-        if (!peer_allowed(fd, &author) || !cl) {
-            refuse(fd, cl ? "{\"ok\":false,\"error\":\"permission denied: root or the "
-                            "tocsin group only\"}\n"
-                          : "{\"ok\":false,\"error\":\"too many connections\"}\n");
+        if (!peer_allowed(fd, &author)) {
+            refuse(fd, "{\"ok\":false,\"error\":\"permission denied: root or the "
+                       "tocsin group only\"}\n");
+            free(author);
+            continue;
+        }
+        cl = free_slot(c);
+        if (!cl) {
+            refuse(fd, "{\"ok\":false,\"error\":\"too many connections\"}\n");
             free(author);
             continue;
         }
         cl->fd = fd;
         cl->author = author;
         cl->waiting_svc = -1;
+        cl->since = tocsin_mono_us();
         tocsin_buf_init(&cl->in);
         tocsin_buf_init(&cl->out);
         memset(&ev, 0, sizeof(ev));
         ev.events = EPOLLIN;
-        ev.data.u64 = TOCSIN_CONTROL_TAG | (uint64_t)i;
+        ev.data.u64 = TOCSIN_CONTROL_TAG | (uint64_t)(cl - c->clients);
         if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-            client_close(c, cl);
+            client_close(c, cl, NULL);
+        else
+            tocsin_control_ready(c, (uint32_t)(cl - c->clients), EPOLLIN);
     }
 }
 
@@ -529,7 +595,7 @@ void tocsin_control_ready(struct tocsin_control *c, uint32_t slot, uint32_t even
         if (n < 0 && errno == EAGAIN)
             return;
         if (n <= 0) {
-            client_close(c, cl);
+            client_close(c, cl, NULL);
             return;
         }
         if (cl->waiting_svc >= 0)
@@ -572,6 +638,27 @@ void tocsin_control_result(struct tocsin_control *c, uint32_t svc)
             }
         }
     }
+}
+
+int64_t tocsin_control_tick(struct tocsin_control *c, int64_t now, int64_t wake)
+{
+    int i;
+
+    if (!c)
+        return wake;
+    for (i = 0; i < MAX_CLIENTS; i++) {
+        struct client *cl = &c->clients[i];
+
+        if (cl->fd < 0 || cl->waiting_svc >= 0)
+            continue;
+        if (now - cl->since >= IDLE_DEADLINE_US)
+            client_drop(c, cl, cl->out.len ? "it took none of its answer for 5 s"
+                                           : "no whole request within 5 s",
+                        "{\"ok\":false,\"error\":\"no whole request within 5 s\"}\n");
+        else if (cl->since + IDLE_DEADLINE_US < wake)
+            wake = cl->since + IDLE_DEADLINE_US;
+    }
+    return wake;
 }
 
 void tocsin_control_reset(struct tocsin_control *c)
@@ -689,7 +776,7 @@ void tocsin_control_close(struct tocsin_control *c)
     if (!c)
         return;
     for (i = 0; i < MAX_CLIENTS; i++)
-        client_close(c, &c->clients[i]);
+        client_close(c, &c->clients[i], NULL);
     if (c->fd >= 0) {
         epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->fd, NULL);
         close(c->fd);

@@ -5,7 +5,11 @@
  * peers are also checked with SO_PEERCRED: root, the daemon's own user and
  * members of the tocsin group only). Each request is one line of JSON,
  * {"cmd": "...", ...}, and gets one line of JSON back, {"ok": true, ...}
- * or {"ok": false, "error": "..."}. See docs/internals/control.md.
+ * or {"ok": false, "error": "..."}. At most 64 clients at once; one that
+ * is idle (no whole request within 5 s, or none of its answer taken for
+ * 5 s) is closed, and when the table is full the oldest idle client makes
+ * room for a newcomer. A client waiting for a check is never idle.
+ * See docs/internals/control.md.
  */
 #ifndef TOCSIN_CONTROL_H
 #define TOCSIN_CONTROL_H
@@ -42,6 +46,14 @@ struct tocsin_control *tocsin_control_open(const char *path, int epfd,
 
 /* An fd of the control socket is ready. */
 void tocsin_control_ready(struct tocsin_control *c, uint32_t slot, uint32_t events);
+
+/* Once per turn of the event loop at monotonic time `now` (us): close
+ * each idle client whose deadline has passed (one that has not sent its
+ * whole request within 5 s of connecting, or has taken none of its answer
+ * for 5 s; a client waiting for a check is not idle), then return the
+ * sooner of `wake` and the next deadline. NULL returns `wake`.
+ * O(clients). */
+int64_t tocsin_control_tick(struct tocsin_control *c, int64_t now, int64_t wake);
 
 /* A result of `svc` was applied: answer `check` requests waiting for it. */
 void tocsin_control_result(struct tocsin_control *c, uint32_t svc);

@@ -20,6 +20,8 @@
 #define CT_HTML "text/html; charset=utf-8"
 #define CT_PROM "text/plain; version=0.0.4; charset=utf-8"
 
+struct tocsin_http_conn;          /* one open connection (http-server.c) */
+
 struct tocsin_httpd {
     struct MHD_Daemon *mhd;
     const struct tocsin_status *status;
@@ -33,6 +35,9 @@ struct tocsin_httpd {
     struct tocsin_buf start_log;  /* libmicrohttpd's messages while starting */
     int starting;
     uint64_t requests;            /* answered, for /metrics */
+    struct tocsin_http_conn *conns; /* every open connection: one slot each */
+    uint64_t drops;               /* connections closed before their request was in */
+    int64_t drop_logged_us;       /* monotonic us of the last line about one; 0: none */
 };
 
 /* The daemon's health, as /health and the status page tell it. */

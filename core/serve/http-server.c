@@ -9,6 +9,9 @@
  * within the MHD_run() call that read it, from struct tocsin_status. The
  * listening socket is made here rather than by libmicrohttpd, so that a
  * bad address or a port in use is reported with the system's own reason.
+ * A table of the open connections beside libmicrohttpd's own gives each
+ * request a deadline and closes the slowest to make room, so that slow or
+ * idle clients cannot keep /health from being answered.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,9 +34,26 @@
 #include "tocsin-plugin.h"
 
 #define PEM_MAX (1024 * 1024)        /* largest certificate or key file read */
-#define CONNECTION_LIMIT 16          /* open connections at most: each may hold a whole answer */
+#define CONNECTION_LIMIT 128         /* open connections at most: each may hold a whole answer */
+#define CONNECTIONS_KEPT 112         /* beyond this, the oldest still sending a request goes */
+#define PER_ADDRESS_KEPT 8           /* likewise for the connections from one address */
+#define PER_ADDRESS_LIMIT 16         /* libmicrohttpd's own limit for one address */
+#define REQUEST_DEADLINE_US 5000000LL /* from accept (or the answer before) to a whole request */
+#define EVICT_GRACE_US 1000000LL     /* a connection this young is never closed to make room */
 #define CONNECTION_TIMEOUT_S 10      /* idle connections are closed after this */
 #define CONNECTION_MEMORY (256 * 1024) /* per connection: request, and the send buffer */
+#define DROP_LOG_US 60000000         /* at most one line a minute about closed connections */
+
+/* One open connection, from libmicrohttpd's notice that it started to
+ * the one that it closed. */
+struct tocsin_http_conn {
+    int fd;                      /* -1: the slot is free */
+    int answering;               /* the request is in and its answer queued */
+    int closing;                 /* shut down here; libmicrohttpd closes it next */
+    int64_t since;               /* monotonic us: accepted, or the previous answer sent */
+    int family;                  /* the peer's address: AF_INET, AF_INET6 or 0 */
+    unsigned char addr[16];
+};
 
 int tocsin_http_token_equal(const char *given, const char *want)
 {
@@ -153,15 +173,214 @@ static int open_listener(const struct tocsin_http_conf *conf)
     return fd;
 }
 
-/* Ask libmicrohttpd when it next needs running for its own sake. */
+/* ------------------------------------------------------------------ */
+/* The connection table                                                */
+/* ------------------------------------------------------------------ */
+
+/* Is `k` still sending its request (or waiting to send the next one)?
+ * Only such a connection is closed to make room, or at its deadline: one
+ * being answered is left to libmicrohttpd's idle timeout. */
+static int reading(const struct tocsin_http_conn *k)
+{
+    return k->fd >= 0 && !k->answering && !k->closing;
+}
+
+/* Is `k` open and not being closed, and from `like`'s address (any when
+ * `like` is NULL)? */
+static int kept(const struct tocsin_http_conn *k, const struct tocsin_http_conn *like)
+{
+    return k->fd >= 0 && !k->closing &&
+           (!like || (k->family == like->family &&
+                      memcmp(k->addr, like->addr, sizeof(k->addr)) == 0));
+}
+
+/* Close `k` for `why`: shutdown() makes libmicrohttpd read the end of the
+ * stream at its next run, and close the connection itself. The first such
+ * closing, then at most one a minute, is logged, with the count so far. */
+static void shut(struct tocsin_httpd *h, struct tocsin_http_conn *k, int64_t now,
+                 const char *why)
+{
+    char addr[INET6_ADDRSTRLEN] = "?";
+
+    shutdown(k->fd, SHUT_RDWR);
+    k->closing = 1;
+    h->drops++;
+    if (h->drop_logged_us && now - h->drop_logged_us < DROP_LOG_US)
+        return;
+    h->drop_logged_us = now;
+    if (k->family)
+        inet_ntop(k->family, k->addr, addr, sizeof(addr));
+    tocsin_warn("http: closed a connection from %s: %s (%llu so far; at most one such "
+                "line a minute)", addr, why, (unsigned long long)h->drops);
+}
+
+/* Open connections not being closed from `like`'s address (all when
+ * `like` is NULL). O(CONNECTION_LIMIT). */
+static int count_kept(const struct tocsin_httpd *h, const struct tocsin_http_conn *like)
+{
+    int i, n = 0;
+
+    for (i = 0; i < CONNECTION_LIMIT; i++)
+        n += kept(&h->conns[i], like);
+    return n;
+}
+
+/*
+ * Close the connection from `like`'s address (any when `like` is NULL)
+ * that has waited longest for its request, provided it has waited
+ * EVICT_GRACE_US at least: a newcomer's request, already sent, is read
+ * within that time even when slow clients reconnect in a burst. Returns 1
+ * when one was closed; otherwise lowers *next to the time one could be.
+ * O(CONNECTION_LIMIT).
+ */
+static int close_oldest(struct tocsin_httpd *h, const struct tocsin_http_conn *like,
+                        int64_t now, int64_t *next, const char *why)
+{
+    struct tocsin_http_conn *best = NULL;
+    int i;
+
+    for (i = 0; i < CONNECTION_LIMIT; i++) {
+        struct tocsin_http_conn *k = &h->conns[i];
+
+        if (reading(k) && kept(k, like) && (!best || k->since < best->since))
+            best = k;
+    }
+    if (!best)
+        return 0;
+    if (now - best->since < EVICT_GRACE_US) {
+        if (best->since + EVICT_GRACE_US < *next)
+            *next = best->since + EVICT_GRACE_US;
+        return 0;
+    }
+    shut(h, best, now, why);
+    return 1;
+}
+
+/*
+ * Hold the table to its promises, and return the monotonic time it next
+ * needs looking at (INT64_MAX: not before something happens):
+ *  - a connection that has not sent its whole request within
+ *    REQUEST_DEADLINE_US of being accepted (or of its previous answer), by
+ *    however many bytes it trickles, is closed;
+ *  - an address with more than PER_ADDRESS_KEPT connections, or a table
+ *    with more than CONNECTIONS_KEPT, loses the one of them that has
+ *    waited longest for its request, so that slow or idle clients can
+ *    never keep a new one out.
+ * O(CONNECTION_LIMIT^2) at worst, O(CONNECTION_LIMIT * open connections)
+ * in general: a few microseconds per run of the server.
+ */
+static int64_t enforce_limits(struct tocsin_httpd *h, int64_t now)
+{
+    int64_t next = INT64_MAX;
+    int i, j, seen;
+
+    for (i = 0; i < CONNECTION_LIMIT; i++) {
+        struct tocsin_http_conn *k = &h->conns[i];
+
+        if (!reading(k))
+            continue;
+        if (now - k->since >= REQUEST_DEADLINE_US)
+            shut(h, k, now, "no whole request within the deadline");
+        else if (k->since + REQUEST_DEADLINE_US < next)
+            next = k->since + REQUEST_DEADLINE_US;
+    }
+    for (i = 0; i < CONNECTION_LIMIT; i++) {
+        struct tocsin_http_conn *k = &h->conns[i];
+
+        if (!kept(k, NULL))
+            continue;
+        for (j = 0, seen = 0; j < i && !seen; j++)
+            seen = kept(&h->conns[j], k);       /* that address was done already */
+        while (!seen && count_kept(h, k) > PER_ADDRESS_KEPT &&
+               close_oldest(h, k, now, &next, "too many connections from its address, and "
+                            "it had waited longest without sending its request"))
+            ;
+    }
+    while (count_kept(h, NULL) > CONNECTIONS_KEPT &&
+           close_oldest(h, NULL, now, &next, "the connection table was full, and it had "
+                        "waited longest without sending its request"))
+        ;
+    return next;
+}
+
+/* libmicrohttpd's notice that a connection started or closed: a new one
+ * takes a slot of the table, found again from its socket context. The
+ * limits are enforced after the run (update_due). O(CONNECTION_LIMIT). */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct tocsin_httpd *h = cls;
+    struct tocsin_http_conn *k = NULL;
+    const union MHD_ConnectionInfo *fd_info, *addr_info;
+    const struct sockaddr *sa;
+    int i;
+
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        k = *socket_context;
+        if (k)
+            k->fd = -1;
+        *socket_context = NULL;
+        return;
+    }
+    fd_info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    addr_info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    for (i = 0; i < CONNECTION_LIMIT && !k; i++)
+        if (h->conns[i].fd < 0)
+            k = &h->conns[i];
+    if (!fd_info)
+        return;
+    if (!k) {
+        /* Cannot happen: the table has a slot for each connection
+         * libmicrohttpd takes. Refuse rather than serve one unwatched. */
+        shutdown(fd_info->connect_fd, SHUT_RDWR);
+        return;
+    }
+    memset(k, 0, sizeof(*k));
+    k->fd = fd_info->connect_fd;
+    k->since = tocsin_mono_us();
+    sa = addr_info ? addr_info->client_addr : NULL;
+    if (sa && sa->sa_family == AF_INET) {
+        k->family = AF_INET;
+        memcpy(k->addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    } else if (sa && sa->sa_family == AF_INET6) {
+        k->family = AF_INET6;
+        memcpy(k->addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+    }
+    *socket_context = k;
+}
+
+/* libmicrohttpd's notice that a request is over (answered, or given up):
+ * the connection, if kept alive, waits for its next request from now. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct tocsin_http_conn *k = info ? info->socket_context : NULL;
+
+    (void)cls;
+    (void)req_cls;
+    (void)toe;
+    if (!k)
+        return;
+    k->answering = 0;
+    k->since = tocsin_mono_us();
+}
+
+/* Enforce the table's limits, then ask libmicrohttpd when it next needs
+ * running for its own sake: the server is due at the sooner of that and
+ * the table's next deadline. */
 static void update_due(struct tocsin_httpd *h)
 {
     MHD_UNSIGNED_LONG_LONG ms;
+    int64_t now = tocsin_mono_us(), next = enforce_limits(h, now);
 
     if (MHD_get_timeout(h->mhd, &ms) == MHD_YES)
-        h->due = tocsin_mono_us() + (ms > 3600000ULL ? 3600000LL : (int64_t)ms) * 1000;
+        h->due = now + (ms > 3600000ULL ? 3600000LL : (int64_t)ms) * 1000;
     else
         h->due = INT64_MAX;
+    if (next < h->due)
+        h->due = next;
 }
 
 static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -174,12 +393,12 @@ struct tocsin_httpd *tocsin_httpd_start(const struct tocsin_http_conf *conf,
                                         int epfd, uint64_t tag, int *failed)
 {
     struct tocsin_httpd *h = NULL;
-    struct MHD_OptionItem ops[10];
+    struct MHD_OptionItem ops[11];
     const union MHD_DaemonInfo *info;
     struct epoll_event ev;
     unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     size_t cert_len = 0;
-    int fd = -1, nops = 0;
+    int fd = -1, nops = 0, i;
 
     *failed = 0;
     if (!conf || !conf->enabled)
@@ -202,6 +421,13 @@ struct tocsin_httpd *tocsin_httpd_start(const struct tocsin_http_conf *conf,
     h->epfd = epfd;
     h->mhd_fd = -1;
     h->due = INT64_MAX;
+    h->conns = calloc(CONNECTION_LIMIT, sizeof(*h->conns));
+    if (!h->conns) {
+        tocsin_error("http: out of memory");
+        goto fail;
+    }
+    for (i = 0; i < CONNECTION_LIMIT; i++)
+        h->conns[i].fd = -1;
     if (conf->tls_cert) {
         if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
             tocsin_error("http: tls_cert is set but this libmicrohttpd was built without TLS");
@@ -222,6 +448,8 @@ struct tocsin_httpd *tocsin_httpd_start(const struct tocsin_http_conf *conf,
         goto fail;
     ops[nops++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL};
     ops[nops++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, CONNECTION_LIMIT, NULL};
+    ops[nops++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT, PER_ADDRESS_LIMIT,
+                                          NULL};
     ops[nops++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S,
                                           NULL};
     ops[nops++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY,
@@ -230,6 +458,8 @@ struct tocsin_httpd *tocsin_httpd_start(const struct tocsin_http_conf *conf,
     h->starting = 1;
     h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle_request, h,
                               MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+                              MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
                               MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
     h->starting = 0;
     fd = -1;        /* libmicrohttpd owns it now, and closes it even when it fails */
@@ -290,7 +520,8 @@ void tocsin_httpd_stop(struct tocsin_httpd *h)
     if (h->mhd_fd >= 0)
         epoll_ctl(h->epfd, EPOLL_CTL_DEL, h->mhd_fd, NULL);
     if (h->mhd)
-        MHD_stop_daemon(h->mhd);
+        MHD_stop_daemon(h->mhd);     /* tells on_connection of each close: conns last */
+    free(h->conns);
     free(h->cert);
     if (h->key) {
         explicit_bzero(h->key, h->key_len);
@@ -502,6 +733,7 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const
     static int headers_seen;
     struct tocsin_httpd *h = cls;
     int64_t t0 = tocsin_mono_us();
+    const union MHD_ConnectionInfo *info;
     enum MHD_Result ret;
 
     (void)version;
@@ -516,6 +748,9 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const
         return MHD_YES;
     }
     h->requests++;
+    info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (info && info->socket_context)
+        ((struct tocsin_http_conn *)info->socket_context)->answering = 1;
     ret = route(h, c, url, method);
     if (tocsin_log_enabled(TOCSIN_LOG_DEBUG)) {
         struct tocsin_buf u = TOCSIN_BUF_INIT;
