@@ -23,7 +23,8 @@ VARIABLE = "TOCSIN_TEST_SLACK_URL"
 
 
 def marked(marker):
-    """Pids of living processes whose command line holds `marker`."""
+    """Pids of the living `/bin/sleep MARKER` processes (not the shell
+    that starts them, whose command line holds the marker too)."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -35,7 +36,7 @@ def marked(marker):
                 state = f.read().rsplit(")", 1)[1].split()[0]
         except (FileNotFoundError, ProcessLookupError, IndexError):
             continue
-        if marker in cmdline and state != "Z":
+        if cmdline.startswith(f"/bin/sleep {marker}") and state != "Z":
             found.append(int(entry))
     return found
 
