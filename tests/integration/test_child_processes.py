@@ -65,6 +65,14 @@ class ChildTest(DaemonTest):
     def tail(self, n=40):
         return "\n".join(self.daemon.lines[-n:])
 
+    def assert_gone(self, marker, when):
+        """Within 2 s, no `sleep MARKER` is left."""
+        deadline = time.monotonic() + 2
+        while marked(marker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(marked(marker), [],
+                         f"expected 'sleep {marker}' to end {when}; log:\n{self.tail()}")
+
     def kill_marked(self, marker):
         for pid in marked(marker):
             try:
@@ -155,10 +163,7 @@ class ChildTest(DaemonTest):
                              f"expected each check's escaped 'sleep {marker}' to end with "
                              f"the check; {len(left)} still run: {left}; log:\n{self.tail()}")
         self.assertEqual(d.stop(), 0)
-        deadline = time.monotonic() + 2
-        while marked(marker) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self.assertEqual(marked(marker), [], "expected nothing left after the stop")
+        self.assert_gone(marker, "after the stop")
 
     def test_escaped_process_of_a_running_check_ends_at_the_stop(self):
         marker = unique_marker()
@@ -171,11 +176,7 @@ class ChildTest(DaemonTest):
             time.sleep(0.05)
         self.assertTrue(marked(marker), f"expected 'sleep {marker}' to run; log:\n{self.tail()}")
         self.assertEqual(d.stop(), 0)
-        deadline = time.monotonic() + 2
-        while marked(marker) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self.assertEqual(marked(marker), [],
-                         f"expected 'sleep {marker}' to end with tocsind; log:\n{self.tail()}")
+        self.assert_gone(marker, "with tocsind")
 
     def test_escaped_process_of_a_timed_out_check_ends(self):
         marker = unique_marker()
@@ -184,12 +185,7 @@ class ChildTest(DaemonTest):
                        '    timeout = 1s\n    max_attempts = 1\n'
                        f'    command = {self.escaping_command(marker, "sleep 25")}\n}}\n')
         d.wait_for(r"service 'escape' on testhost: OK -> UNKNOWN \(hard", timeout=10)
-        deadline = time.monotonic() + 2
-        while marked(marker) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self.assertEqual(marked(marker), [],
-                         f"expected 'sleep {marker}' to end with its timed-out check; "
-                         f"log:\n{self.tail()}")
+        self.assert_gone(marker, "with its timed-out check")
 
     def test_tocsin_check_leaves_nothing_behind(self):
         marker = unique_marker()
