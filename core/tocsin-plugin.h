@@ -308,7 +308,10 @@ void tocsin_exec_publish_pgid(volatile int32_t *slot);
  * ways not used). On success returns 0 and sets *out to a copy the caller
  * releases with tocsin_secret_free (NULL when none of the three is set).
  * On failure returns -1 with a reason in err that names the file or the
- * variable but never contains the secret. */
+ * variable but never contains the secret. A variable is read once: the
+ * first read keeps its value in the process and removes it from the
+ * environment (so commands started later never inherit it); later reads,
+ * in this process or in one forked from it, get the kept value. */
 int tocsin_secret(const char *value, const char *file, const char *env,
                   char **out, char *err, size_t errlen);
 

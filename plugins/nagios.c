@@ -8,6 +8,12 @@
  * The command line is split like a shell would split it, but nothing is
  * expanded and no shell runs. A bare command name is looked up in PATH,
  * then in the Debian and upstream plugin directories.
+ *
+ * The command gets an environment of its own, never the daemon's: PATH,
+ * HOME and TZ as the daemon has them, LANG=C, then the service's
+ * `environment` ("NAME=value") and `environment_env` ("NAME=VARIABLE",
+ * the value read once from the daemon's environment, as for a secret)
+ * entries, which override those. See docs/check-nagios.md.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +31,16 @@
 /* Largest output_cap accepted. */
 #define NAGIOS_OUTPUT_CAP_MAX (16L * 1024 * 1024)
 
+/* PATH of the command when the daemon has none. */
+#define NAGIOS_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* The locale of the command, unless the service sets one: plugins parse
+ * the output of the tools they run, and C is the one every tool knows. */
+#define NAGIOS_DEFAULT_LANG "C"
+
+/* Variables passed from the daemon's environment when it has them. */
+static const char *const nagios_passed_vars[] = { "HOME", "TZ" };
+
 /* Where plugins live when they are not in PATH. */
 static const char *const nagios_plugin_dirs[] = {
     "/usr/lib/nagios/plugins",
@@ -35,22 +51,34 @@ struct nagios {
     char **argv;           /* the command, argv[0] resolved when found */
     char *what;            /* how failure messages name the command */
     size_t output_cap;     /* bytes kept per stream */
+    char **envp;           /* the command's environment, NULL-terminated */
+    size_t nenv;           /* entries in envp */
+    size_t env_cap;        /* room in envp, the NULL included */
 };
 
 static cfg_opt_t nagios_options[] = {
     CFG_STR("command", 0, CFGF_NONE),
     CFG_INT("output_cap", NAGIOS_OUTPUT_CAP, CFGF_NONE),
+    CFG_STR_LIST("environment", 0, CFGF_NONE),
+    CFG_STR_LIST("environment_env", 0, CFGF_NONE),
     CFG_END()
 };
 
 static void nagios_teardown(void *instance)
 {
     struct nagios *n = instance;
+    size_t i;
 
     if (!n)
         return;
     tocsin_argv_free(n->argv);
     free(n->what);
+    for (i = 0; i < n->nenv; i++) {
+        /* Entries from environment_env may hold secrets. */
+        explicit_bzero(n->envp[i], strlen(n->envp[i]));
+        free(n->envp[i]);
+    }
+    free(n->envp);
     free(n);
 }
 
@@ -98,6 +126,112 @@ static char *nagios_lookup(const char *name)
     return NULL;
 }
 
+/* Whether `entry` starts with a variable name (a letter or '_', then
+ * letters, digits and '_') followed by '='. Returns the name's length, or
+ * 0 when it does not. */
+static size_t nagios_env_name(const char *entry)
+{
+    size_t i;
+
+    if (!((entry[0] >= 'A' && entry[0] <= 'Z') || (entry[0] >= 'a' && entry[0] <= 'z') ||
+          entry[0] == '_'))
+        return 0;
+    for (i = 1; entry[i] && entry[i] != '='; i++)
+        if (!((entry[i] >= 'A' && entry[i] <= 'Z') || (entry[i] >= 'a' && entry[i] <= 'z') ||
+              (entry[i] >= '0' && entry[i] <= '9') || entry[i] == '_'))
+            return 0;
+    return entry[i] == '=' ? i : 0;
+}
+
+/* Set variable `name` (namelen bytes) to `value` in the command's
+ * environment, replacing an entry of that name. Returns 0, or -1 when out
+ * of memory. */
+static int nagios_env_set(struct nagios *n, const char *name, size_t namelen,
+                          const char *value)
+{
+    size_t len = namelen + 1 + strlen(value) + 1, i;
+    char *entry = malloc(len), **grown;
+
+    if (!entry)
+        return -1;
+    snprintf(entry, len, "%.*s=%s", (int)namelen, name, value);
+    for (i = 0; i < n->nenv; i++)
+        if (strncmp(n->envp[i], entry, namelen + 1) == 0) {
+            explicit_bzero(n->envp[i], strlen(n->envp[i]));
+            free(n->envp[i]);
+            n->envp[i] = entry;
+            return 0;
+        }
+    if (n->nenv + 2 > n->env_cap) {
+        size_t want = n->env_cap ? n->env_cap * 2 : 8;
+
+        grown = realloc(n->envp, want * sizeof(*n->envp));
+        if (!grown) {
+            free(entry);
+            return -1;
+        }
+        n->envp = grown;
+        n->env_cap = want;
+    }
+    n->envp[n->nenv++] = entry;
+    n->envp[n->nenv] = NULL;
+    return 0;
+}
+
+/*
+ * Build the command's environment (see the top of this file): the
+ * defaults, then `environment`, then `environment_env`. Returns 0, or -1
+ * with the option at fault in err (never a secret's value).
+ */
+static int nagios_env_build(struct nagios *n, cfg_t *options, char *err, size_t errlen)
+{
+    const char *path = getenv("PATH"), *v, *entry;
+    char why[256], *secret;
+    unsigned i, count;
+    size_t k, namelen;
+    int set;
+
+    if (nagios_env_set(n, "PATH", 4, path && *path ? path : NAGIOS_DEFAULT_PATH) < 0 ||
+        nagios_env_set(n, "LANG", 4, NAGIOS_DEFAULT_LANG) < 0)
+        goto oom;
+    for (k = 0; k < sizeof(nagios_passed_vars) / sizeof(nagios_passed_vars[0]); k++)
+        if ((v = getenv(nagios_passed_vars[k])) &&
+            nagios_env_set(n, nagios_passed_vars[k], strlen(nagios_passed_vars[k]), v) < 0)
+            goto oom;
+
+    count = cfg_size(options, "environment");
+    for (i = 0; i < count; i++) {
+        entry = cfg_getnstr(options, "environment", i);
+        if (!(namelen = nagios_env_name(entry))) {
+            snprintf(err, errlen, "option 'environment': \"%s\" is not NAME=value", entry);
+            return -1;
+        }
+        if (nagios_env_set(n, entry, namelen, entry + namelen + 1) < 0)
+            goto oom;
+    }
+    count = cfg_size(options, "environment_env");
+    for (i = 0; i < count; i++) {
+        entry = cfg_getnstr(options, "environment_env", i);
+        if (!(namelen = nagios_env_name(entry)) || !entry[namelen + 1]) {
+            snprintf(err, errlen, "option 'environment_env': \"%s\" is not NAME=VARIABLE",
+                     entry);
+            return -1;
+        }
+        if (tocsin_secret(NULL, NULL, entry + namelen + 1, &secret, why, sizeof(why)) < 0) {
+            snprintf(err, errlen, "option 'environment_env': %s", why);
+            return -1;
+        }
+        set = nagios_env_set(n, entry, namelen, secret);
+        tocsin_secret_free(secret);
+        if (set < 0)
+            goto oom;
+    }
+    return 0;
+oom:
+    snprintf(err, errlen, "out of memory");
+    return -1;
+}
+
 /* Split and resolve the command into a struct nagios owned by the
  * instance. A command that cannot be found is kept as written: running
  * it then fails with a message naming where it was looked for. */
@@ -143,6 +277,8 @@ static int nagios_setup(cfg_t *options, void **instance, char *err, size_t errle
     }
     if (!n->what && !(n->what = strdup(n->argv[0])))
         goto oom;
+    if (nagios_env_build(n, options, err, errlen) < 0)
+        goto fail;
     *instance = n;
     return 0;
 
@@ -163,7 +299,7 @@ static void nagios_check(void *instance, struct tocsin_check *chk)
 
     /* A failure to start is described by res.spawn_errno, which
      * tocsin_check_set_exec() turns into the message. */
-    (void)tocsin_exec(n->argv, &deadline, n->output_cap, &res);
+    (void)tocsin_exec_env(n->argv, n->envp, &deadline, n->output_cap, &res);
     tocsin_check_set_exec(chk, &res, n->what);
     tocsin_exec_free(&res);
 }

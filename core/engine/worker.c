@@ -21,6 +21,7 @@
 #include "lib/check.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/reaper.h"
 #include "lib/nagios.h"
 #include "engine/threshold.h"
 
@@ -28,6 +29,7 @@
 #define NOTIFY_TIMEOUT_US 60000000    /* a notifier's time budget */
 #define FLUSH_EVERY_US 2000           /* a worker holds results this long */
 #define FLUSH_BYTES 65536
+#define LEFTOVER_GRACE_US 200000      /* SIGTERM to SIGKILL for leftovers */
 
 /* ================================================================== */
 /* The worker side                                                     */
@@ -278,6 +280,10 @@ static void worker_main(const struct tocsin_config *conf, enum tocsin_worker_kin
     }
 
     tocsin_exec_publish_pgid(&slot->child_pgid);
+    /* What a job's commands leave running comes back here, not to the
+     * core or init, and ends with the job. */
+    if (tocsin_reaper_become() < 0)
+        _exit(3);
     memset(&w, 0, sizeof(w));
     w.conf = conf;
     w.kind = kind;
@@ -317,6 +323,8 @@ static void worker_main(const struct tocsin_config *conf, enum tocsin_worker_kin
             } else if (type == TOCSIN_MSG_ALERT && kind == TOCSIN_WORKER_NOTIFY) {
                 run_alert(&w, payload, plen);
             }
+            /* One job at a time: any child now is one it left behind. */
+            (void)tocsin_reaper_end_children(NULL, NULL, LEFTOVER_GRACE_US);
             if (w.out.len >= FLUSH_BYTES ||
                 tocsin_mono_us() - w.last_flush >= FLUSH_EVERY_US)
                 worker_flush(&w);
@@ -622,6 +630,18 @@ static void kill_orphaned_command(struct tocsin_worker *w)
         kill(-(pid_t)pgid, SIGKILL);
 }
 
+/* tocsin_reaper_keep_fn for the core: keep the pool's live workers. */
+static int is_worker(pid_t pid, void *ud)
+{
+    const struct tocsin_pool *p = ud;
+    int i;
+
+    for (i = 0; i < p->nworkers; i++)
+        if (p->workers[i].pid == pid)
+            return 1;
+    return 0;
+}
+
 /* Name of the service or notifier of a job of worker `w`, for messages. */
 static const char *job_name(const struct tocsin_pool *p, const struct tocsin_worker *w,
                             uint32_t idx)
@@ -696,6 +716,8 @@ static void worker_died(struct tocsin_pool *p, struct tocsin_worker *w, int stat
     }
     w->pid = 0;
     kill_orphaned_command(w);
+    /* What its jobs left running was re-parented here when it died. */
+    (void)tocsin_reaper_end_children(is_worker, p, 0);
     tocsin_buf_reset(&w->in);
     tocsin_buf_reset(&w->out);
 
@@ -953,11 +975,14 @@ void tocsin_pool_stop(struct tocsin_pool *p)
                 ;
         }
         kill_orphaned_command(w);
+        w->pid = 0;
         tocsin_buf_free(&w->in);
         tocsin_buf_free(&w->out);
         free(w->jobs);
     }
-    /* Collect the commands just killed; they were reparented here. */
+    /* End what the workers' jobs left running (re-parented here when
+     * the workers died), then collect the commands just killed. */
+    (void)tocsin_reaper_end_children(is_worker, p, 0);
     {
         int64_t until = tocsin_mono_us() + 200000;
 

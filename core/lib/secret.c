@@ -1,6 +1,13 @@
 /*
  * secret.c - passwords and tokens from configuration, a file or the
  * environment. See tocsin-plugin.h.
+ *
+ * A secret named by an environment variable is read once: the first read
+ * copies the value into a table private to the process and removes the
+ * variable from the environment, so that no command started later (a
+ * check, a notifier's program) inherits it. Later reads, by a reload or by
+ * a worker forked afterwards (which inherits the table), find the saved
+ * copy.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +21,16 @@
 #include "tocsin-plugin.h"
 
 #define SECRET_FILE_MAX 65536
+
+/* One variable taken from the environment: "NAME=value", owned. */
+struct saved_env {
+    char *entry;
+    size_t namelen;
+};
+
+/* Every variable taken so far; a handful at most, searched linearly. */
+static struct saved_env *saved;
+static size_t nsaved;
 
 /* Read the first line of `path` (without its newline) into *out. */
 static int read_secret_file(const char *path, char **out, char *err, size_t errlen)
@@ -69,6 +86,47 @@ out:
     return rc;
 }
 
+/*
+ * The value of environment variable `name` as first read: from the private
+ * table, or taken out of the environment now (copied into the table, then
+ * unset). Returns a pointer into the table (valid for the life of the
+ * process), NULL when the variable was never set, or NULL with *oom set.
+ * O(variables taken).
+ */
+static const char *take_env(const char *name, int *oom)
+{
+    struct saved_env *grown;
+    size_t namelen = strlen(name), i, len;
+    const char *v;
+    char *entry;
+
+    *oom = 0;
+    for (i = 0; i < nsaved; i++)
+        if (saved[i].namelen == namelen && strncmp(saved[i].entry, name, namelen) == 0)
+            return saved[i].entry + namelen + 1;
+    v = getenv(name);
+    if (!v)
+        return NULL;
+    len = namelen + 1 + strlen(v) + 1;
+    grown = realloc(saved, (nsaved + 1) * sizeof(*saved));
+    entry = malloc(len);
+    if (grown)
+        saved = grown;
+    if (!grown || !entry) {
+        free(entry);
+        *oom = 1;
+        return NULL;
+    }
+    snprintf(entry, len, "%s=%s", name, v);
+    saved[nsaved].entry = entry;
+    saved[nsaved].namelen = namelen;
+    nsaved++;
+    /* The value now lives in the table only; the old environment string
+     * is not ours to clear. */
+    (void)unsetenv(name);
+    return entry + namelen + 1;
+}
+
 int tocsin_secret(const char *value, const char *file, const char *env,
                   char **out, char *err, size_t errlen)
 {
@@ -85,10 +143,12 @@ int tocsin_secret(const char *value, const char *file, const char *env,
     } else if (file && *file) {
         return read_secret_file(file, out, err, errlen);
     } else if (env && *env) {
-        const char *v = getenv(env);
+        int oom;
+        const char *v = take_env(env, &oom);
 
         if (!v) {
-            snprintf(err, errlen, "environment variable %s is not set", env);
+            snprintf(err, errlen, oom ? "out of memory" :
+                     "environment variable %s is not set", env);
             return -1;
         }
         *out = strdup(v);

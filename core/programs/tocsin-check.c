@@ -19,6 +19,7 @@
 #include "lib/check.h"
 #include "config/cliopts.h"
 #include "base/clock.h"
+#include "base/reaper.h"
 #include "config/registry.h"
 
 static char timeout_message[256];
@@ -156,7 +157,11 @@ int main(int argc, char **argv)
     }
     deadline = tocsin_us_to_timespec(tocsin_mono_us() + timeout_ms * 1000);
     tocsin_check_init(&chk, "", &deadline);
+    /* What the check's commands leave running comes back here, to end
+     * with the check. */
+    (void)tocsin_reaper_become();
     p->check(inst, &chk);
+    (void)tocsin_reaper_end_children(NULL, NULL, 200000);
     alarm(0);
     if (chk.timed_out) {
         /* Say so first; what the plugin had to say follows as long output. */

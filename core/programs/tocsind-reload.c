@@ -39,6 +39,8 @@ static struct tocsin_config *load_new(struct tocsin_daemon *d, struct tocsin_buf
     size_t before = errors->len;
     struct tocsin_config *conf = tocsin_config_load(d->conf_path, &d->reg, errors);
 
+    if (conf)
+        tocsin_daemon_take_secrets(conf);
     if (conf && tocsin_validate_setups(conf, errors) < 0)
         tocsin_buf_printf(errors, "%s:1: cannot check plugin options: %s\n", d->conf_path,
                           strerror(errno));

@@ -45,6 +45,45 @@ void tocsin_daemon_log_lines(int level, const char *text)
     }
 }
 
+/* Take the variables named by the `*_env` options of one plugin instance
+ * out of the environment (see tocsin_take_secrets). */
+static void take_instance_secrets(const struct tocsin_instance_conf *ic)
+{
+    char why[256], *value;
+    const char *var, *eq;
+    size_t i, len;
+    unsigned k;
+
+    for (i = 0; i < ic->nopts; i++) {
+        const struct tocsin_optval *o = &ic->opts[i];
+
+        len = strlen(o->name);
+        if (o->type != CFGT_STR || len < 4 || strcmp(o->name + len - 4, "_env") != 0)
+            continue;
+        for (k = 0; k < o->nvalues; k++) {
+            var = o->values[k].string;
+            if (!var)
+                continue;
+            /* A list of NAME=VARIABLE entries names VARIABLE. */
+            if ((eq = strchr(var, '=')))
+                var = eq + 1;
+            /* A variable that is not set is the plugin's setup to report. */
+            if (*var && tocsin_secret(NULL, NULL, var, &value, why, sizeof(why)) == 0)
+                tocsin_secret_free(value);
+        }
+    }
+}
+
+void tocsin_daemon_take_secrets(const struct tocsin_config *conf)
+{
+    size_t i;
+
+    for (i = 0; i < conf->nservices; i++)
+        take_instance_secrets(&conf->services[i].inst);
+    for (i = 0; i < conf->nnotifiers; i++)
+        take_instance_secrets(&conf->notifiers[i].inst);
+}
+
 /* mkdir -p: create `path` and its missing parents. Returns 0 or -1. */
 static int make_dirs(const char *path, mode_t mode)
 {
@@ -386,6 +425,7 @@ int main(int argc, char **argv)
 
     d.conf = tocsin_config_load(conf_path, &d.reg, &errors);
     if (d.conf) {
+        tocsin_daemon_take_secrets(d.conf);
         nerr = tocsin_validate_setups(d.conf, &errors);
         if (nerr < 0)
             tocsin_buf_printf(&errors, "%s:1: cannot check plugin options: %s\n",

@@ -88,6 +88,16 @@ struct tocsin_daemon {
 /* Log each line of `text` at `level`. */
 void tocsin_daemon_log_lines(int level, const char *text);
 
+/*
+ * Read every environment variable named by an option ending in `_env` (a
+ * string, or a list of VARIABLE or NAME=VARIABLE entries) of `conf`'s
+ * services and notifiers once, through tocsin_secret(): the values stay in
+ * this process (and the workers forked from it) and the variables leave
+ * its environment, before any worker or command starts. Variables that
+ * are not set are left for the plugins' setups to report. O(options).
+ */
+void tocsin_daemon_take_secrets(const struct tocsin_config *conf);
+
 /* tocsind-loop.c */
 
 /* The callbacks of the worker pool, of alerting and of the control socket

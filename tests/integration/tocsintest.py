@@ -91,14 +91,14 @@ def tocsin_notify(*args, timeout=60, env=None):
 class Daemon:
     """tocsind -f running on a configuration; its stderr is collected."""
 
-    def __init__(self, conf_path, workers=2, level="info", extra=()):
+    def __init__(self, conf_path, workers=2, level="info", extra=(), env=None):
         self.lines = []
         self.cond = threading.Condition()
         self.proc = subprocess.Popen(
             [TOCSIND, "-f", "-c", conf_path, "-p", PLUGIN_PATH, "-w", str(workers),
              "-l", level, *extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-            errors="replace")
+            errors="replace", env=env)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 

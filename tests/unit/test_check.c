@@ -777,6 +777,26 @@ static void option_secret_from_env_option(void **state)
     cfg_free(cfg);
 }
 
+/* An environment variable is read once: kept, and gone from the
+ * environment, so that commands started later cannot inherit it. */
+static void secret_env_is_kept_and_removed_from_the_environment(void **state)
+{
+    char *secret = NULL;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(setenv("TOCSIN_TEST_SECRET_ONCE", "kept", 1), 0);
+    assert_int_equal(tocsin_secret(NULL, NULL, "TOCSIN_TEST_SECRET_ONCE", &secret, err,
+                                   sizeof(err)), 0);
+    assert_string_equal(secret, "kept");
+    tocsin_secret_free(secret);
+    assert_null(getenv("TOCSIN_TEST_SECRET_ONCE"));
+    assert_int_equal(tocsin_secret(NULL, NULL, "TOCSIN_TEST_SECRET_ONCE", &secret, err,
+                                   sizeof(err)), 0);
+    assert_string_equal(secret, "kept");
+    tocsin_secret_free(secret);
+}
+
 static void option_strdup_copies_a_set_option(void **state)
 {
     cfg_t *cfg = options_from("password = \"abc\"");
@@ -924,6 +944,7 @@ int main(void)
         cmocka_unit_test(option_secret_none_given_is_null),
         cmocka_unit_test(option_secret_inline),
         cmocka_unit_test(option_secret_from_env_option),
+        cmocka_unit_test(secret_env_is_kept_and_removed_from_the_environment),
         cmocka_unit_test(option_strdup_copies_a_set_option),
         cmocka_unit_test(option_strdup_gives_null_for_an_empty_option),
         cmocka_unit_test(option_secret_from_file_option),

@@ -3,7 +3,9 @@
  * choosing (tocsin_exec_env in core/lib/exec.c): the command sees exactly the
  * environment given, the caller's when none is given, and the outcome
  * (exit code, failure to start, deadline) is reported as tocsin_exec()
- * reports it. Runs env(1), sh(1) and sleep(1) from the system.
+ * reports it; and what a command leaves running (setsid) is ended by the
+ * reaper (core/base/reaper.c) while the children it is told to keep live
+ * on. Runs env(1), sh(1), setsid(1) and sleep(1) from the system.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -13,10 +15,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "base/reaper.h"
 #include "tocsin-plugin.h"
 
 #define CAP 65536
@@ -160,6 +166,47 @@ static void exec_env_kills_at_deadline(void **state)
     tocsin_exec_free(&res);
 }
 
+/* tocsin_reaper_keep_fn keeping the one pid `ud` points to. */
+static int keep_one(pid_t pid, void *ud)
+{
+    return pid == *(pid_t *)ud;
+}
+
+/* A process that called setsid() outlives its command; as a subreaper we
+ * get it back, and the reaper ends it, but not the child we keep. */
+static void reaper_ends_what_escaped_and_keeps_the_rest(void **state)
+{
+    char *argv[] = { "/bin/sh", "-c",
+                     "setsid sleep 1000 </dev/null >/dev/null 2>&1 & echo $!", NULL };
+    struct timespec dl = deadline_in(5000);
+    struct tocsin_exec_result res;
+    pid_t escaped, kept;
+    int status;
+
+    (void)state;
+    assert_int_equal(tocsin_reaper_become(), 0);
+    kept = fork();
+    assert_true(kept >= 0);
+    if (kept == 0) {
+        pause();
+        _exit(0);
+    }
+    assert_int_equal(tocsin_exec(argv, &dl, CAP, &res), 0);
+    escaped = (pid_t)atol(res.out);
+    tocsin_exec_free(&res);
+    assert_true(escaped > 0);
+    assert_int_equal(kill(escaped, 0), 0);
+
+    assert_int_equal(tocsin_reaper_end_children(keep_one, &kept, 200000), 1);
+    assert_int_equal(kill(escaped, 0), -1);
+    assert_int_equal(errno, ESRCH);
+    assert_int_equal(kill(kept, 0), 0);
+
+    kill(kept, SIGKILL);
+    assert_int_equal(waitpid(kept, &status, 0), kept);
+    assert_int_equal(tocsin_reaper_end_children(NULL, NULL, 0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -170,6 +217,7 @@ int main(void)
         cmocka_unit_test(exec_env_reports_exit_code_and_stderr),
         cmocka_unit_test(exec_env_missing_command_fails_with_errno),
         cmocka_unit_test(exec_env_kills_at_deadline),
+        cmocka_unit_test(reaper_ends_what_escaped_and_keeps_the_rest),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
