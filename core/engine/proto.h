@@ -21,7 +21,8 @@ enum tocsin_msg_type {
     TOCSIN_MSG_JOB = 1,       /* core -> check worker: run a service */
     TOCSIN_MSG_RESULT = 2,    /* check worker -> core */
     TOCSIN_MSG_ALERT = 3,     /* core -> notifier worker */
-    TOCSIN_MSG_DELIVERY = 4   /* notifier worker -> core */
+    TOCSIN_MSG_DELIVERY = 4,  /* notifier worker -> core */
+    TOCSIN_MSG_RESUME = 5     /* core -> check worker: jobs taken back end here */
 };
 
 struct tocsin_frame_hdr {

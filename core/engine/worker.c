@@ -30,6 +30,7 @@
 #define FLUSH_EVERY_US 2000           /* a worker holds results this long */
 #define FLUSH_BYTES 65536
 #define LEFTOVER_GRACE_US 200000      /* SIGTERM to SIGKILL for leftovers */
+#define TAKE_BACK_US 100000           /* queued behind a job running this long */
 
 /* ================================================================== */
 /* The worker side                                                     */
@@ -58,6 +59,22 @@ static void slot_begin(struct tocsin_worker_slot *s, uint32_t seq, int64_t now)
 static void slot_end(struct tocsin_worker_slot *s)
 {
     __atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
+}
+
+/*
+ * Claim job `seq` before starting it. Returns 1 when this worker is to run
+ * it, 0 when the core has taken it back (the job is being run elsewhere:
+ * skip it, and answer nothing). O(1), no system call.
+ */
+static int claim_job(struct tocsin_worker_slot *s, uint32_t seq)
+{
+    uint64_t seen = __atomic_load_n(&s->claim, __ATOMIC_ACQUIRE);
+
+    while (!(seen & TOCSIN_CLAIM_CLOSED))
+        if (__atomic_compare_exchange_n(&s->claim, &seen, (uint64_t)seq, 0,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            return 1;
+    return 0;
 }
 
 /* Write everything in `out` (the worker's fd is blocking). */
@@ -262,7 +279,13 @@ static void worker_main(const struct tocsin_config *conf, enum tocsin_worker_kin
     signal(SIGCHLD, SIG_DFL);
     signal(SIGHUP, SIG_IGN);
     signal(SIGINT, SIG_IGN);
-    signal(SIGTERM, SIG_DFL);
+    /* A worker lives as long as its socket and the core: signals meant
+     * for the daemon that reach its whole process group (timeout(1),
+     * kill -TERM -PGID, killall -USR1 tocsind) must not end it. The
+     * commands it starts get these back at their defaults. */
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGUSR1, SIG_IGN);
+    signal(SIGUSR2, SIG_IGN);
     close_other_fds(fd);
 #if defined(__SANITIZE_ADDRESS__)
     /* AddressSanitizer reserves terabytes of address space up front. */
@@ -319,7 +342,10 @@ static void worker_main(const struct tocsin_config *conf, enum tocsin_worker_kin
                 struct tocsin_job_msg job;
 
                 memcpy(&job, payload, sizeof(job));
-                run_check(&w, &job);
+                if (claim_job(slot, job.seq))
+                    run_check(&w, &job);
+            } else if (type == TOCSIN_MSG_RESUME) {
+                __atomic_and_fetch(&slot->claim, ~TOCSIN_CLAIM_CLOSED, __ATOMIC_ACQ_REL);
             } else if (type == TOCSIN_MSG_ALERT && kind == TOCSIN_WORKER_NOTIFY) {
                 run_alert(&w, payload, plen);
             }
@@ -441,6 +467,7 @@ static int spawn_worker(struct tocsin_pool *p, struct tocsin_worker *w)
     tocsin_buf_reset(&w->in);
     tocsin_buf_reset(&w->out);
     __atomic_store_n(&w->slot->busy, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&w->slot->claim, 0, __ATOMIC_RELAXED);
     memset(&ev, 0, sizeof(ev));
     ev.events = EPOLLIN;
     ev.data.u64 = TOCSIN_POOL_TAG | (uint64_t)w->id;
@@ -471,6 +498,7 @@ int tocsin_pool_start(struct tocsin_pool *p, const struct tocsin_config *conf,
     p->epfd = epfd;
     p->ev = *ev;
     p->max_inflight = 256;
+    p->take_back_us = TAKE_BACK_US;
     p->core_pid = getpid();
     bytes = (size_t)p->nworkers * sizeof(struct tocsin_worker_slot);
     p->slots = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -501,12 +529,56 @@ int tocsin_pool_start(struct tocsin_pool *p, const struct tocsin_config *conf,
     return 0;
 }
 
+/*
+ * Whether check worker `w` would start a job queued now without delay or
+ * soon: it is up, and idle or running a job that started less than
+ * take_back_us ago (and, since a job queued behind it is then taken back,
+ * not running one it already gave jobs back for). O(1).
+ */
+static int starts_soon(const struct tocsin_pool *p, const struct tocsin_worker *w,
+                       int64_t now)
+{
+    if (w->fd < 0 || w->killed_for_timeout || w->jobs_count >= p->max_inflight)
+        return 0;
+    if (w->jobs_count == 0)
+        return 1;
+    if (__atomic_load_n(&w->slot->claim, __ATOMIC_ACQUIRE) & TOCSIN_CLAIM_CLOSED)
+        return 0;
+    return !__atomic_load_n(&w->slot->busy, __ATOMIC_ACQUIRE) ||
+           now - __atomic_load_n(&w->slot->started_us, __ATOMIC_RELAXED) < p->take_back_us;
+}
+
+/*
+ * Pick the worker for a check that may run anywhere: an idle worker if
+ * there is one, else the one with the fewest jobs among those whose
+ * running job is young (pipelining keeps short checks cheap, and a job
+ * that turns out long gets what is queued behind it taken back). NULL
+ * when none qualifies. O(workers).
+ */
+static struct tocsin_worker *pick_worker(struct tocsin_pool *p)
+{
+    struct tocsin_worker *best = NULL;
+    int64_t now = tocsin_mono_us();
+    int i;
+
+    for (i = 0; i < p->ncheck; i++) {
+        struct tocsin_worker *w = &p->workers[i];
+
+        if (!starts_soon(p, w, now))
+            continue;
+        if (!best || w->jobs_count < best->jobs_count)
+            best = w;
+        if (best->jobs_count == 0)
+            break;
+    }
+    return best;
+}
+
 int tocsin_pool_submit(struct tocsin_pool *p, uint32_t svc, uint32_t seq)
 {
     const struct tocsin_plugin *plugin = p->conf->services[svc].inst.plugin;
     struct tocsin_worker *best = NULL;
     struct tocsin_job_msg job;
-    int i;
 
     if (plugin->flags & TOCSIN_PLUGIN_STATEFUL) {
         /* Its state lives in one worker's instance: always go there. */
@@ -515,14 +587,7 @@ int tocsin_pool_submit(struct tocsin_pool *p, uint32_t svc, uint32_t seq)
             return -2;
         goto queue;
     }
-    for (i = 0; i < p->ncheck; i++) {
-        struct tocsin_worker *w = &p->workers[i];
-
-        if (w->fd < 0 || w->killed_for_timeout || w->jobs_count >= p->max_inflight)
-            continue;
-        if (!best || w->jobs_count < best->jobs_count)
-            best = w;
-    }
+    best = pick_worker(p);
     if (!best)
         return -1;
 queue:
@@ -684,7 +749,15 @@ static void log_death(const struct tocsin_pool *p, const struct tocsin_worker *w
     }
     if (!job.len)
         tocsin_buf_printf(&job, "idle");
-    if (w->killed_for_timeout)
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 2)
+        tocsin_buf_puts(&how, " (it read a malformed frame)");
+    else if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
+        tocsin_buf_puts(&how, " (out of memory)");
+    if (p->stopping)
+        tocsin_info("%s worker %d (pid %ld) ended while the daemon stops, %s: %s",
+                    w->kind == TOCSIN_WORKER_CHECK ? "check" : "notifier", w->id,
+                    (long)w->pid, tocsin_buf_str(&how), tocsin_buf_str(&job));
+    else if (w->killed_for_timeout)
         tocsin_info("%s worker %d (pid %ld) %s after its job overran: %s, %u job(s) queued",
                     w->kind == TOCSIN_WORKER_CHECK ? "check" : "notifier", w->id,
                     (long)w->pid, tocsin_buf_str(&how), tocsin_buf_str(&job), w->jobs_count);
@@ -757,6 +830,8 @@ static void worker_died(struct tocsin_pool *p, struct tocsin_worker *w, int stat
     w->jobs_head = 0;
     tocsin_buf_free(&why);
     __atomic_store_n(&w->slot->busy, 0, __ATOMIC_RELAXED);
+    if (p->stopping)
+        return; /* the daemon is on its way out: no replacement */
     p->restarts++;
     if (spawn_worker(p, w) < 0) {
         tocsin_error("worker %d could not be replaced; trying again in a second", w->id);
@@ -892,6 +967,40 @@ void tocsin_pool_reap(struct tocsin_pool *p)
     }
 }
 
+/*
+ * Worker `w` has been running job `running` (the oldest it holds) for
+ * take_back_us: take back every job queued behind it, so that none waits
+ * for a job that may last until its timeout. The worker is told to start
+ * nothing it was sent before the RESUME frame queued here; the claim
+ * word settles a race with a worker that is just moving on to the next
+ * job (then nothing is taken: that job is already running). O(jobs held).
+ */
+static void take_back(struct tocsin_pool *p, struct tocsin_worker *w, uint32_t running)
+{
+    uint64_t expect = running;
+    uint32_t k, n = w->jobs_count, none = 0;
+
+    if (!__atomic_compare_exchange_n(&w->slot->claim, &expect,
+                                     (uint64_t)running | TOCSIN_CLAIM_CLOSED, 0,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return;
+    if (tocsin_frame_put(&w->out, TOCSIN_MSG_RESUME, &none, sizeof(none), NULL, 0) < 0) {
+        /* Without the frame the worker would skip every later job. */
+        tocsin_error("worker %d: out of memory taking back its queued jobs; replacing it",
+                     w->id);
+        worker_gone(p, w);
+        return;
+    }
+    w->jobs_count = 1;
+    tocsin_debug("worker %d: took back %u job(s) queued behind a job running for %g s",
+                 w->id, n - 1, (double)p->take_back_us / 1e6);
+    for (k = 1; k < n; k++) {
+        const struct tocsin_job *j = &w->jobs[(w->jobs_head + k) % w->jobs_cap];
+
+        p->ev.lost(p->ev.ud, j->svc, j->seq, 1, TOCSIN_UNKNOWN, "");
+    }
+}
+
 int64_t tocsin_pool_enforce(struct tocsin_pool *p, int64_t now)
 {
     int64_t next = INT64_MAX;
@@ -918,6 +1027,13 @@ int64_t tocsin_pool_enforce(struct tocsin_pool *p, int64_t now)
             continue;
         seq = __atomic_load_n(&w->slot->seq, __ATOMIC_RELAXED);
         started = __atomic_load_n(&w->slot->started_us, __ATOMIC_RELAXED);
+        if (w->kind == TOCSIN_WORKER_CHECK && w->jobs_count > 1 &&
+            w->jobs[w->jobs_head].seq == seq) {
+            if (now - started >= p->take_back_us)
+                take_back(p, w, seq);
+            else if (started + p->take_back_us < next)
+                next = started + p->take_back_us;
+        }
         for (k = 0; k < w->jobs_count; k++) {
             const struct tocsin_job *j = &w->jobs[(w->jobs_head + k) % w->jobs_cap];
 
@@ -970,6 +1086,7 @@ void tocsin_pool_stop(struct tocsin_pool *p)
         struct tocsin_worker *w = &p->workers[i];
 
         if (w->pid > 0) {
+            tocsin_debug("worker %d (pid %ld) stopped", w->id, (long)w->pid);
             kill(w->pid, SIGKILL);
             while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
                 ;

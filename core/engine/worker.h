@@ -32,7 +32,15 @@ struct tocsin_worker_slot {
     volatile uint32_t seq;         /* that job's number */
     volatile int64_t started_us;   /* when it started (monotonic) */
     volatile int32_t child_pgid;   /* process group of a command it runs, or 0 */
+    /* The last job the worker claimed (its seq), or'ed with
+     * TOCSIN_CLAIM_CLOSED once the core has taken back the jobs queued
+     * behind it. The worker claims a job by compare-and-swap before it
+     * starts it, so a job is either run there or taken back, never both. */
+    volatile uint64_t claim;
 };
+
+/* In tocsin_worker_slot.claim: start nothing until the next RESUME frame. */
+#define TOCSIN_CLAIM_CLOSED (1ULL << 32)
 
 struct tocsin_job {
     uint32_t svc;                  /* service (or notifier) index */
@@ -79,7 +87,11 @@ struct tocsin_pool {
     struct tocsin_worker_slot *slots; /* shared mapping, one slot per worker */
     struct tocsin_pool_events ev;
     uint32_t max_inflight;         /* jobs queued per worker at most */
+    int64_t take_back_us;          /* jobs queued behind a job running this
+                                      long are taken back and run elsewhere */
     uint64_t restarts;             /* workers replaced after a death */
+    int stopping;                  /* set when the daemon stops: a worker
+                                      that ends then is not replaced */
     pid_t core_pid;
 };
 
@@ -92,10 +104,13 @@ struct tocsin_pool {
 int tocsin_pool_start(struct tocsin_pool *p, const struct tocsin_config *conf,
                       int ncheck, int epfd, const struct tocsin_pool_events *ev);
 
-/* Queue a check of service `svc`. Returns 0; -1 when every worker holds
- * max_inflight jobs already (try again after results come in); -2 when
- * the one worker this service must run in (a stateful plugin) is full or
- * being replaced (try this service again a little later). */
+/* Queue a check of service `svc` on a worker that starts it now (an idle
+ * one) or soon: the least loaded worker whose running job started less
+ * than take_back_us ago. Returns 0; -1 when no worker can (every one is
+ * full, or running a long job: the check waits in the core, in due
+ * order, until a result comes in); -2 when the one worker this service
+ * must run in (a stateful plugin) is full or being replaced (try this
+ * service again a little later). */
 int tocsin_pool_submit(struct tocsin_pool *p, uint32_t svc, uint32_t seq);
 
 /* Queue a message of `count` alerts (encoded one after the other by
@@ -118,8 +133,10 @@ void tocsin_pool_ready(struct tocsin_pool *p, int index, uint32_t events);
 void tocsin_pool_reap(struct tocsin_pool *p);
 
 /* Kill workers whose running job is past its deadline plus a grace
- * period. Returns the next time (monotonic us) this needs calling, or
- * INT64_MAX. */
+ * period, and take back the jobs queued behind a job that has run
+ * take_back_us or more: each is handed to the `lost` callback to be run
+ * again (requeue), since no worker will start it. Returns the next time
+ * (monotonic us) this needs calling, or INT64_MAX. */
 int64_t tocsin_pool_enforce(struct tocsin_pool *p, int64_t now);
 
 /* Jobs in flight over all check workers. */

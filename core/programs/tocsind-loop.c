@@ -207,7 +207,9 @@ static void on_result(void *ud, const struct tocsin_result_msg *r, const char *o
     apply_result(d, r->svc, (enum tocsin_state)r->state, output, len);
 }
 
-/* A job that produced no result: run again, or recorded as `state`. */
+/* A job that produced no result: run again (its worker died for another
+ * job's sake, or it was taken back from a busy worker), or recorded as
+ * `state`. */
 static void on_lost(void *ud, uint32_t svc, uint32_t seq, int requeue,
                     enum tocsin_state state, const char *why)
 {
@@ -220,8 +222,10 @@ static void on_lost(void *ud, uint32_t svc, uint32_t seq, int requeue,
     if (ds->seq != seq)
         return;
     if (requeue) {
+        /* Still due since when it was first due: it keeps its place in
+         * due order, and its lateness counts from then. */
         ds->seq = 0;
-        tocsin_sched_set(&d->sched, svc, tocsin_mono_us());
+        tocsin_sched_set(&d->sched, svc, ds->due);
         return;
     }
     d->checks++;
@@ -348,6 +352,7 @@ static void handle_signals(struct tocsin_daemon *d)
         case SIGINT:
             tocsin_info("received %s, stopping", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
             d->stopping = 1;
+            d->pool.stopping = 1;
             break;
         case SIGHUP: {
             struct tocsin_buf errors = TOCSIN_BUF_INIT;
