@@ -52,6 +52,9 @@ Out of order: an expected notification whose first alert arrived before
 the first alert of the notification that precedes it for the service.
 Unexpected: alerts received that belong to no expected notification.
 Open: incidents of which the receiver got a problem and no recovery.
+Last recorded state not OK: configured services, OK at the end, whose last
+recorded hard change is to a problem state: a recovery the daemon never
+recorded (nor sent), which leaves an incident open at the receiver.
 
 Prints the figures and, for each lost notification, the service, the
 change and what was missing; the last line is `lost=N duplicates=N
@@ -143,8 +146,15 @@ class Receiver:
                 self.end_headers()
                 self.wfile.write(b"no" if refuse else b"ok")
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        class Server(http.server.ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request, client_address):
+                # A daemon killed in the middle of a request resets it.
+                if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+                    super().handle_error(request, client_address)
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -152,6 +162,12 @@ class Receiver:
     def snapshot(self):
         with self.lock:
             return list(self.alerts)
+
+    def save(self, path):
+        """The record, one JSON array per alert, for a look afterwards."""
+        with open(path, "w") as f:
+            for a in self.snapshot():
+                f.write(json.dumps(a) + "\n")
 
     def quiet_for(self):
         with self.lock:
@@ -373,8 +389,14 @@ def settle(args, daemon, receiver):
             raise SoakError("tocsind died while settling:\n" + daemon.tail())
         last = daemon.last_hard()
         pending = daemon.pending()
-        if (last is not None and pending == 0 and receiver.quiet_for() > 5
-                and all(last.get(n, "OK") == "OK" for n in daemon.active)):
+        if last is None or pending != 0:
+            time.sleep(0.5)
+            continue
+        # Everything OK and told; or nothing pending nor arriving for 30 s
+        # while some service's last recorded hard state is still a
+        # problem (then it stays one: reported below).
+        quiet = receiver.quiet_for()
+        if quiet > 30 or (quiet > 5 and all(last.get(n, "OK") == "OK" for n in daemon.active)):
             return True
         time.sleep(0.5)
     return False
@@ -458,14 +480,8 @@ def compare(daemon, receiver):
                     and incident_epoch(g[3]) is not None
                     and abs(incident_epoch(g[3]) - epoch) <= 1.5 and g[0] not in used]
             if hits:
-                first = hits[0]
-                used.add(first[0])
-                matched.append(first[0])
-                # Further alerts of this notification are duplicates.
-                same = [g for g in hits[1:] if g[3] == first[3]]
-                for g in same:
-                    used.add(g[0])
-                duplicates += len(same)
+                used.add(hits[0][0])
+                matched.append(hits[0][0])
             else:
                 matched.append(None)
         # Coalesced pairs: a problem and the recovery after it, neither
@@ -494,9 +510,26 @@ def compare(daemon, receiver):
             if matched[i] < prev:
                 out_of_order += 1
             prev = max(prev, matched[i])
-    unexpected = [a for a in alerts if a[2] in ("problem", "recovery") and a[0] not in used]
+    # Alerts left over that repeat one already matched are duplicates; the
+    # rest belong to nothing recorded.
+    matched_keys = {(a[1], a[2], a[3], a[4]) for a in alerts if a[0] in used}
+    unexpected = []
+    for a in alerts:
+        if a[2] in ("problem", "recovery") and a[0] not in used:
+            if (a[1], a[2], a[3], a[4]) in matched_keys:
+                duplicates += 1
+            else:
+                unexpected.append(a)
     open_left = receiver_open(alerts)
+    last_change = {}
+    for at_ms, service, text in history:
+        last_change[service] = (at_ms / 1000.0, text.split(":")[0])
+    configured = daemon.active
+    not_ok = {s: last_change[s] for s in configured
+              if s in last_change and STATE_RE.match(last_change[s][1])
+              and STATE_RE.match(last_change[s][1]).group(2) != "OK"}
     return {
+        "last_change": last_change, "not_ok": not_ok,
         "history": history, "due": due, "alerts": alerts, "sent": sent[0][0],
         "lost": lost, "coalesced": coalesced, "duplicates": duplicates,
         "out_of_order": out_of_order, "unexpected": unexpected, "open": open_left,
@@ -525,6 +558,7 @@ def report(args, counts, result, settled, receiver):
     print("  %-28s %d" % ("unexpected", len(result["unexpected"])))
     print("  %-28s %d" % ("lost", len(result["lost"])))
     print("  %-28s %d" % ("open at the receiver", n_open))
+    print("  %-28s %d" % ("last recorded state not OK", len(result["not_ok"])))
     if not settled:
         print("  (the daemon had not settled within %d s)" % args.settle)
     for service, at, old, new, kind, state, epoch in result["lost"][:50]:
@@ -534,9 +568,14 @@ def report(args, counts, result, settled, receiver):
     if len(result["lost"]) > 50:
         print("lost: ... and %d more" % (len(result["lost"]) - 50))
     for service, keys in sorted(result["open"].items()):
+        at, text = result["last_change"].get(service, (None, "none"))
         for key in keys:
-            print("open: service %s: incident %s: a problem was received, no recovery"
-                  % (service, key))
+            print("open: service %s: incident %s: a problem was received, no recovery; "
+                  "its last recorded hard change: %s at %s"
+                  % (service, key, text, stamp(at) if at else "-"))
+    for service, (at, text) in sorted(result["not_ok"].items()):
+        print("not OK: service %s: OK again at the end, but its last recorded hard change "
+              "is %s at %s" % (service, text, stamp(at)))
     for seq, service, kind, state, incident in result["unexpected"][:20]:
         print("unexpected: service %s: %s (%s) of incident %s matches no recorded change"
               % (service, kind, state, incident))
@@ -586,6 +625,7 @@ def main():
         storm(args, daemon, receiver, rng, counts)
         settled = settle(args, daemon, receiver)
         daemon.stop()
+        receiver.save(os.path.join(directory, "received.jsonl"))
         rc = report(args, counts, compare(daemon, receiver), settled, receiver)
     except SoakError as e:
         print("soak: %s" % e, file=sys.stderr)
