@@ -298,10 +298,14 @@ int main(int argc, char **argv)
     double seconds = 2, start;
     unsigned long runs = 1000000, done = 0;
     const char *name = strrchr(argv[0], '/');
-    int i, npaths = 0;
+    int i, npaths = 0, name_len;
     size_t k;
 
     name = name ? name + 1 : argv[0];
+    if (strlen(name) > 5 && strcmp(name + strlen(name) - 5, ".fuzz") == 0)
+        name_len = (int)strlen(name) - 5;
+    else
+        name_len = (int)strlen(name);
     prng_state = 0x9e3779b97f4a7c15ULL;
     if (LLVMFuzzerInitialize)
         LLVMFuzzerInitialize(&argc, &argv);
@@ -315,13 +319,14 @@ int main(int argc, char **argv)
         else if (argv[i][0] == '-')
             continue; /* a libFuzzer flag: ignored */
         else if (seed_path(argv[i]) < 0) {
-            printf("1..1\nnot ok 1 - %s: cannot read the corpus %s\n", name, argv[i]);
+            printf("1..1\nnot ok 1 - %.*s: cannot read the corpus %s\n", name_len, name,
+                   argv[i]);
             return 1;
         } else
             npaths++;
     }
     if (npaths == 0 || nseeds == 0) {
-        printf("1..1\nnot ok 1 - %s: no seed corpus given\n", name);
+        printf("1..1\nnot ok 1 - %.*s: no seed corpus given\n", name_len, name);
         return 1;
     }
     signal(SIGABRT, on_crash);
@@ -340,8 +345,8 @@ int main(int argc, char **argv)
         run_one(buf, len);
         done++;
     }
-    printf("ok 1 - %s: %zu seeds and %lu mutations in %.1f s\n", name, nseeds, done,
-           now() - start);
+    printf("ok 1 - %.*s: %zu seeds and %lu mutations in %.1f s\n", name_len, name, nseeds,
+           done, now() - start);
     for (k = 0; k < nseeds; k++)
         free(seeds[k].data);
     free(seeds);

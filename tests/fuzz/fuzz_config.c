@@ -23,42 +23,8 @@
 
 #include "base/log.h"
 #include "config/config.h"
-#include "config/registry.h"
+#include "fuzz-registry.h"
 #include "fuzz.h"
-
-static cfg_opt_t check_opts[] = {
-    CFG_STR("state", "ok", CFGF_NONE),
-    CFG_STR("output", "", CFGF_NONE),
-    TOCSIN_OPT_RANGE("warning", ""),
-    TOCSIN_OPT_RANGES("critical", ""),
-    TOCSIN_OPT_DURATION("delay", 0),
-    CFG_END()
-};
-
-static cfg_opt_t notifier_opts[] = {
-    CFG_STR("template", "{status} {service}: {output}", CFGF_NONE),
-    CFG_END()
-};
-
-static const struct tocsin_plugin check_plugin = {
-    .abi = TOCSIN_PLUGIN_ABI,
-    .size = sizeof(struct tocsin_plugin),
-    .kind = TOCSIN_PLUGIN_CHECK,
-    .name = "dummy",
-    .version = "1",
-    .summary = "a check for the configuration fuzzer",
-    .options = check_opts,
-};
-
-static const struct tocsin_plugin notifier_plugin = {
-    .abi = TOCSIN_PLUGIN_ABI,
-    .size = sizeof(struct tocsin_plugin),
-    .kind = TOCSIN_PLUGIN_NOTIFIER,
-    .name = "console",
-    .version = "1",
-    .summary = "a notifier for the configuration fuzzer",
-    .options = notifier_opts,
-};
 
 static char dir[] = "/tmp/tocsin-fuzz-config-XXXXXX";
 static char path[sizeof(dir) + 16];
@@ -132,11 +98,6 @@ static void check_config(const struct tocsin_config *conf)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct tocsin_plugin_entry entries[] = {
-        { .name = "dummy", .path = "dummy.la", .desc = &check_plugin },
-        { .name = "console", .path = "console.la", .desc = &notifier_plugin },
-    };
-    struct tocsin_registry reg = { entries, 2 };
     struct tocsin_buf errors = TOCSIN_BUF_INIT;
     struct tocsin_config *conf = NULL, *again = NULL;
     FILE *f;
@@ -153,7 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (fclose(f) != 0)
         return 0;
-    conf = tocsin_config_load(path, &reg, &errors);
+    conf = tocsin_config_load(path, tocsin_fuzz_registry(), &errors);
     if (getenv("FUZZ_VERBOSE"))
         fprintf(stderr, "%s: %s\n", conf ? "loaded" : "refused", tocsin_buf_str(&errors));
     if (!conf) {
@@ -162,7 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     FUZZ_CHECK(errors.len == 0, "loaded with errors: %s", tocsin_buf_str(&errors));
     check_config(conf);
-    again = tocsin_config_load(path, &reg, &errors);
+    again = tocsin_config_load(path, tocsin_fuzz_registry(), &errors);
     FUZZ_CHECK(again && again->nservices == conf->nservices, "loading again failed: %s",
                tocsin_buf_str(&errors));
     for (i = 0; i < conf->nservices; i++)

@@ -29,8 +29,8 @@
 #include "alerting/alerting.h"
 #include "base/log.h"
 #include "config/config.h"
-#include "config/registry.h"
 #include "engine/svc-view.h"
+#include "fuzz-registry.h"
 #include "fuzz.h"
 #include "serve/control.h"
 #include "serve/status.h"
@@ -52,28 +52,6 @@ static const char conf_text[] =
     "notifier \"ops\" {\n"
     "    plugin = \"console\"\n"
     "}\n";
-
-static cfg_opt_t no_opts[] = { CFG_END() };
-
-static const struct tocsin_plugin check_plugin = {
-    .abi = TOCSIN_PLUGIN_ABI,
-    .size = sizeof(struct tocsin_plugin),
-    .kind = TOCSIN_PLUGIN_CHECK,
-    .name = "dummy",
-    .version = "1",
-    .summary = "a check for the control fuzzer",
-    .options = no_opts,
-};
-
-static const struct tocsin_plugin notifier_plugin = {
-    .abi = TOCSIN_PLUGIN_ABI,
-    .size = sizeof(struct tocsin_plugin),
-    .kind = TOCSIN_PLUGIN_NOTIFIER,
-    .name = "console",
-    .version = "1",
-    .summary = "a notifier for the control fuzzer",
-    .options = no_opts,
-};
 
 static struct {
     char dir[64];
@@ -140,11 +118,6 @@ static void teardown(void)
 /* The configuration, alerting stage and control socket, made once. */
 static int setup(void)
 {
-    static struct tocsin_plugin_entry entries[] = {
-        { .name = "dummy", .path = "dummy.la", .desc = &check_plugin },
-        { .name = "console", .path = "console.la", .desc = &notifier_plugin },
-    };
-    static struct tocsin_registry reg = { entries, 2 };
     struct tocsin_alerting_hooks hooks = { hook_send, NULL };
     struct tocsin_control_ops ops = { op_check_now, op_reload, op_alerting, NULL };
     struct tocsin_buf errors = TOCSIN_BUF_INIT;
@@ -173,7 +146,7 @@ static int setup(void)
     }
     if (fclose(f) != 0)
         return -1;
-    fx.conf = tocsin_config_load(path, &reg, &errors);
+    fx.conf = tocsin_config_load(path, tocsin_fuzz_registry(), &errors);
     if (!fx.conf) {
         fprintf(stderr, "fuzz_control: %s", tocsin_buf_str(&errors));
         tocsin_buf_free(&errors);
