@@ -119,7 +119,7 @@ static cfg_opt_t redis_options[] = {
     CFG_STR("password_file", "", CFGF_NONE),
     CFG_STR("password_env", "", CFGF_NONE),
     CFG_STR("role", "any", CFGF_NONE),
-    CFG_INT("database", 0, CFGF_NONE),
+    CFG_INT("db", 0, CFGF_NONE),
     CFG_STR_LIST("key", "{}", CFGF_NONE),
     TOCSIN_OPT_RANGE("latency_warning", ""),
     TOCSIN_OPT_RANGE("latency_critical", ""),
@@ -496,9 +496,9 @@ static int redis_setup(cfg_t *options, void **instance, char *err, size_t errlen
                  "slave, any", role);
         goto fail;
     }
-    r->database = cfg_getint(options, "database");
+    r->database = cfg_getint(options, "db");
     if (r->database < 0 || r->database > 1000000) {
-        snprintf(err, errlen, "option 'database': %ld is not a database number",
+        snprintf(err, errlen, "option 'db': %ld is not a database number",
                  r->database);
         goto fail;
     }

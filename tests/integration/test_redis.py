@@ -343,10 +343,10 @@ class Standalone(RedisCase):
             conn.command("RPUSH", "jobs", "a", "b", "c", "d", "e")
         finally:
             conn.close()
-        self.expect("WARNING", ("--database", "3", "--key", "jobs warning=4"),
+        self.expect("WARNING", ("--db", "3", "--key", "jobs warning=4"),
                     r"^REDIS WARNING - .*, jobs 5 \(WARNING\)")
         self.expect("OK", ("--key", "jobs warning=4"), r"^REDIS OK - .*, jobs 0 \|")
-        self.expect("CRITICAL", ("--database", "100000", "--key", "jobs"),
+        self.expect("CRITICAL", ("--db", "100000", "--key", "jobs"),
                     r"^REDIS CRITICAL - SELECT answered with an error: ERR DB index "
                     r"is out of range")
 
@@ -358,7 +358,7 @@ class Standalone(RedisCase):
                           (("--key", "a label=x", "--key", "b label=x"),
                            r"already used by key \"a\""),
                           (("--key", "'open"), r"never closed"),
-                          (("--database", "-1"), r"option 'database'")):
+                          (("--db", "-1"), r"option 'db'")):
             with self.subTest(args=args):
                 rc, out, err = tocsin_check("redis", *args)
                 self.assertEqual(rc, 3, f"expected UNKNOWN; got {show(rc, out, err)}")
