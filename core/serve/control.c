@@ -29,7 +29,6 @@
 #define LISTENER_SLOT 0xffffu
 #define CHECK_WAIT_GRACE_US 5000000
 #define IDLE_DEADLINE_US 5000000LL /* to send a whole request, or to take some of the answer */
-#define DROP_LOG_US 60000000LL     /* at most one line a minute about dropped clients */
 
 struct client {
     int fd;                        /* -1 when free */
@@ -47,7 +46,7 @@ struct tocsin_control {
     struct tocsin_control_ops ops;
     struct client clients[MAX_CLIENTS];
     uint64_t drops;                /* idle clients closed, for the log */
-    int64_t drop_logged_us;        /* monotonic us of the last line about one; 0: none */
+    struct tocsin_log_limit drop_log; /* one line a minute about them */
 };
 
 /* ------------------------------------------------------------------ */
@@ -494,15 +493,11 @@ static void refuse(int fd, const char *msg)
 static void client_drop(struct tocsin_control *c, struct client *cl, const char *why,
                         const char *msg)
 {
-    int64_t now = tocsin_mono_us();
-
     c->drops++;
-    if (!c->drop_logged_us || now - c->drop_logged_us >= DROP_LOG_US) {
-        c->drop_logged_us = now;
-        tocsin_warn("control socket: closed a client of %s: %s (%llu so far; at most one "
-                    "such line a minute)", cl->author ? cl->author : "unknown user", why,
-                    (unsigned long long)c->drops);
-    }
+    tocsin_log_limited(&c->drop_log, TOCSIN_LOG_WARNING, "control socket: closed a client "
+                       "of %s: %s (%llu so far; at most one such line a minute)",
+                       cl->author ? cl->author : "unknown user", why,
+                       (unsigned long long)c->drops);
     client_close(c, cl, cl->out.len ? NULL : msg);
 }
 
@@ -710,6 +705,7 @@ struct tocsin_control *tocsin_control_open(const char *path, int epfd,
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    c->drop_log = (struct tocsin_log_limit)TOCSIN_LOG_LIMIT_INIT(60);
     c->fd = -1;
     c->epfd = epfd;
     c->status = status;

@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "base/log.h"
 #include "serve/httpd.h"
 
 #define CT_JSON "application/json"
@@ -37,7 +38,7 @@ struct tocsin_httpd {
     uint64_t requests;            /* answered, for /metrics */
     struct tocsin_http_conn *conns; /* every open connection: one slot each */
     uint64_t drops;               /* connections closed before their request was in */
-    int64_t drop_logged_us;       /* monotonic us of the last line about one; 0: none */
+    struct tocsin_log_limit drop_log; /* one line a minute about them */
 };
 
 /* The daemon's health, as /health and the status page tell it. */

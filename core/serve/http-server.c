@@ -42,7 +42,6 @@
 #define EVICT_GRACE_US 1000000LL     /* a connection this young is never closed to make room */
 #define CONNECTION_TIMEOUT_S 10      /* idle connections are closed after this */
 #define CONNECTION_MEMORY (256 * 1024) /* per connection: request, and the send buffer */
-#define DROP_LOG_US 60000000         /* at most one line a minute about closed connections */
 
 /* One open connection, from libmicrohttpd's notice that it started to
  * the one that it closed. */
@@ -197,7 +196,7 @@ static int kept(const struct tocsin_http_conn *k, const struct tocsin_http_conn 
 /* Close `k` for `why`: shutdown() makes libmicrohttpd read the end of the
  * stream at its next run, and close the connection itself. The first such
  * closing, then at most one a minute, is logged, with the count so far. */
-static void shut(struct tocsin_httpd *h, struct tocsin_http_conn *k, int64_t now,
+static void shut(struct tocsin_httpd *h, struct tocsin_http_conn *k,
                  const char *why)
 {
     char addr[INET6_ADDRSTRLEN] = "?";
@@ -205,13 +204,11 @@ static void shut(struct tocsin_httpd *h, struct tocsin_http_conn *k, int64_t now
     shutdown(k->fd, SHUT_RDWR);
     k->closing = 1;
     h->drops++;
-    if (h->drop_logged_us && now - h->drop_logged_us < DROP_LOG_US)
-        return;
-    h->drop_logged_us = now;
     if (k->family)
         inet_ntop(k->family, k->addr, addr, sizeof(addr));
-    tocsin_warn("http: closed a connection from %s: %s (%llu so far; at most one such "
-                "line a minute)", addr, why, (unsigned long long)h->drops);
+    tocsin_log_limited(&h->drop_log, TOCSIN_LOG_WARNING, "http: closed a connection "
+                       "from %s: %s (%llu so far; at most one such line a minute)", addr,
+                       why, (unsigned long long)h->drops);
 }
 
 /* Open connections not being closed from `like`'s address (all when
@@ -252,7 +249,7 @@ static int close_oldest(struct tocsin_httpd *h, const struct tocsin_http_conn *l
             *next = best->since + EVICT_GRACE_US;
         return 0;
     }
-    shut(h, best, now, why);
+    shut(h, best, why);
     return 1;
 }
 
@@ -280,7 +277,7 @@ static int64_t enforce_limits(struct tocsin_httpd *h, int64_t now)
         if (!reading(k))
             continue;
         if (now - k->since >= REQUEST_DEADLINE_US)
-            shut(h, k, now, "no whole request within the deadline");
+            shut(h, k, "no whole request within the deadline");
         else if (k->since + REQUEST_DEADLINE_US < next)
             next = k->since + REQUEST_DEADLINE_US;
     }
@@ -410,6 +407,7 @@ struct tocsin_httpd *tocsin_httpd_start(const struct tocsin_http_conf *conf,
         return NULL;
     }
     h->status = status;
+    h->drop_log = (struct tocsin_log_limit)TOCSIN_LOG_LIMIT_INIT(60);
     h->max_lateness_us = conf->health_max_lateness_us;
     if (conf->token) {
         h->token = strdup(conf->token);
