@@ -6,6 +6,7 @@
  *   critical = "90"
  *   swap_warning = "50"     # swap used % (no default: swap is not judged)
  *   swap_critical = "80"
+ *   no_swap = "ok"          # the state when swap is judged but there is none
  *   cgroup = true           # under a cgroup v2 memory limit, judge that
  *
  * Under a cgroup v2 group with memory.max set (a container), used is
@@ -23,6 +24,7 @@ struct memory {
     struct tocsin_thresholds used;  /* used % */
     struct tocsin_thresholds swap;  /* swap used % */
     int cgroup;                     /* judge a cgroup limit when there is one */
+    enum tocsin_state no_swap;      /* swap judged but there is none */
 };
 
 static cfg_opt_t memory_options[] = {
@@ -30,6 +32,7 @@ static cfg_opt_t memory_options[] = {
     TOCSIN_OPT_RANGE("critical", "90"),
     TOCSIN_OPT_RANGE("swap_warning", ""),
     TOCSIN_OPT_RANGE("swap_critical", ""),
+    CFG_STR("no_swap", "ok", CFGF_NONE),
     CFG_BOOL("cgroup", cfg_true, CFGF_NONE),
     CFG_END()
 };
@@ -49,6 +52,7 @@ struct memory_figures {
 static int memory_setup(cfg_t *options, void **instance, char *err, size_t errlen)
 {
     struct memory *m = calloc(1, sizeof(*m));
+    int no_swap;
 
     if (!m) {
         snprintf(err, errlen, "out of memory");
@@ -62,6 +66,14 @@ static int memory_setup(cfg_t *options, void **instance, char *err, size_t errle
         return -1;
     }
     m->cgroup = cfg_getbool(options, "cgroup") == cfg_true;
+    no_swap = tocsin_state_parse(cfg_getstr(options, "no_swap"));
+    if (no_swap < 0) {
+        snprintf(err, errlen, "option 'no_swap': \"%s\" is not a state (ok, "
+                 "warning, critical, unknown)", cfg_getstr(options, "no_swap"));
+        free(m);
+        return -1;
+    }
+    m->no_swap = (enum tocsin_state)no_swap;
     *instance = m;
     return 0;
 }
@@ -178,6 +190,9 @@ static void memory_check(void *instance, struct tocsin_check *chk)
         swap_state = tocsin_thresholds_eval(&m->swap, swap_pct);
         tocsin_append(msg, sizeof(msg), &n, ", swap %.1f%% used", swap_pct);
     } else {
+        /* As check_swap -n: the state for no swap, when swap is judged. */
+        if (m->swap.warning.set || m->swap.critical.set)
+            swap_state = m->no_swap;
         tocsin_append(msg, sizeof(msg), &n, ", no swap");
     }
     state = tocsin_state_worst(state, swap_state);

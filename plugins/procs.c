@@ -17,6 +17,7 @@
  * line, check_procs -a), argument_regex (an extended regex on it,
  * check_procs --ereg-argument-array), user (a name or a uid, check_procs
  * -u), state (process states, as in check_procs -s: "Z" for zombies).
+ * The process that counts is left out, as check_procs leaves itself out.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -286,7 +287,7 @@ static void procs_check(void *instance, struct tocsin_check *chk)
     struct dirent *de;
     enum tocsin_state state;
     DIR *d = NULL;
-    long count = 0;
+    long count = 0, self = (long)getpid();
     int e;
 
     if (tocsin_procfs_path(TOCSIN_PROCFS_PROC, "", path, sizeof(path)) < 0 ||
@@ -297,7 +298,9 @@ static void procs_check(void *instance, struct tocsin_check *chk)
         goto out;
     }
     while ((de = readdir(d))) {
-        if (!isdigit((unsigned char)de->d_name[0]))
+        /* As check_procs leaves itself out, so that a filter on the
+         * arguments does not count tocsin-check run with them. */
+        if (!isdigit((unsigned char)de->d_name[0]) || atol(de->d_name) == self)
             continue;
         if (procs_read(dirfd(d), de->d_name, "stat", text, sizeof(text)) <= 0)
             continue;
