@@ -11,8 +11,8 @@ import tempfile
 import time
 import unittest
 
-from tocsintest import (PLUGIN_PATH, TOCSIN_CHECK, DaemonTest, number, perfdata,
-                        show, tocsin_check)
+from tocsintest import (PLUGIN_PATH, SRCDIR, TOCSIN_CHECK, ConfDir, DaemonTest,
+                        check_config, number, perfdata, show, tocsin_check)
 
 
 class Root:
@@ -393,6 +393,19 @@ class Diskio(RootTest):
         self.expect(3, r"^DISKIO UNKNOWN - cannot parse /proc/diskstats line", "diskio")
         os.unlink(os.path.join(self.root.dir, "proc/diskstats"))
         self.expect(3, r"^DISKIO UNKNOWN - cannot open .*/proc/diskstats", "diskio")
+
+
+class Examples(unittest.TestCase):
+    def test_conf_examples_are_valid(self):
+        files = {}
+        for name in ("cpu", "memory", "procs", "uptime", "net", "diskio"):
+            with open(os.path.join(SRCDIR, "conf.d", f"{name}.conf.example")) as f:
+                files[f"{name}.conf"] = f.read()
+        conf = ConfDir("", files)
+        self.addCleanup(conf.cleanup)
+        rc, out, err = check_config(conf.path)
+        self.assertEqual(rc, 0, f"tocsind -t refused the examples: {out!r} {err!r}")
+        self.assertIn("configuration is valid: 8 services", out + err)
 
 
 class ThroughDaemon(DaemonTest):
