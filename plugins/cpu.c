@@ -252,12 +252,13 @@ static void cpu_check(void *instance, struct tocsin_check *chk)
 
     if (cpu_read(c, &c->cur, why, sizeof(why)) < 0)
         goto unknown;
-    if (c->have_prev && (cpu_went_back(&c->prev, &c->cur) ||
-                         tocsin_cpu_total(&c->cur.total) ==
-                             tocsin_cpu_total(&c->prev.total)))
+    if (c->have_prev && cpu_went_back(&c->prev, &c->cur))
         resampled = "the counters went back since the previous check "
                     "(CPU hotplug, a new cgroup, a reboot); re-sampled";
-    if (!c->have_prev || resampled) {
+    /* Less than a clock tick since the previous check: nothing to
+     * measure yet, so sample a window as a first check does. */
+    if (!c->have_prev || resampled ||
+        tocsin_cpu_total(&c->cur.total) == tocsin_cpu_total(&c->prev.total)) {
         cpu_keep(c);
         tocsin_procfs_sample_wait(chk, c->sample_ms);
         if (cpu_read(c, &c->cur, why, sizeof(why)) < 0)

@@ -251,6 +251,53 @@ static void procs_args(int dir, const char *pid, const char *name, char *buf,
     buf[n] = '\0';
 }
 
+/* What a filter needs to read of each process. */
+#define PROCS_NEED_STAT 0x1 /* the state, from /proc/PID/stat */
+#define PROCS_NEED_NAME 0x2 /* the name, from /proc/PID/comm or stat */
+
+/* Which files each process costs: none to count them all. */
+static unsigned procs_needs(const struct procs *p)
+{
+    unsigned need = 0;
+
+    if (p->state)
+        need |= PROCS_NEED_STAT;
+    if (p->command || p->have_command_re || p->argument || p->have_argument_re)
+        need |= PROCS_NEED_NAME;
+    return need;
+}
+
+/* Read the name (and, with PROCS_NEED_STAT, the state) of process `pid`
+ * into name (len bytes) and *state. Returns 1 when read, 0 when the
+ * process is gone, -1 when its stat file cannot be parsed (the text is
+ * left in name for the message). */
+static int procs_identity(int dir, const char *pid, unsigned need, char *name,
+                          size_t len, char *state)
+{
+    char text[1024], *n;
+    size_t used;
+    ssize_t got;
+
+    if (!(need & PROCS_NEED_STAT)) {
+        /* comm is the name stat shows, and far cheaper to produce. */
+        got = procs_read(dir, pid, "comm", name, len);
+        if (got <= 0)
+            return 0;
+        if (name[got - 1] == '\n')
+            name[got - 1] = '\0';
+        return 1;
+    }
+    if (procs_read(dir, pid, "stat", text, sizeof(text)) <= 0)
+        return 0;
+    used = 0;
+    if (procs_parse_stat(text, &n, state) < 0) {
+        tocsin_append(name, len, &used, "%s", text);
+        return -1;
+    }
+    tocsin_append(name, len, &used, "%s", n);
+    return 1;
+}
+
 /* 1 when the process passes every filter. `dir` is the /proc fd. */
 static int procs_match(const struct procs *p, int dir, const char *pid,
                        const char *name, char state)
@@ -277,18 +324,20 @@ static int procs_match(const struct procs *p, int dir, const char *pid,
     return 1;
 }
 
-/* Count the matching processes: one readdir of /proc and one read of
- * /proc/PID/stat each, plus cmdline or a stat() only when a filter needs
- * them. A process that ends while being read is not counted. */
+/* Count the matching processes: one readdir of /proc, and per process
+ * only what the filters need: nothing to count them all, comm for a name,
+ * stat for a state, cmdline for arguments, a stat() for the owner. A
+ * process that ends while being read is not counted. */
 static void procs_check(void *instance, struct tocsin_check *chk)
 {
     const struct procs *p = instance;
-    char path[512], text[1024], *name, st;
+    unsigned need = procs_needs(p);
+    char path[512], name[256], st = '?';
     struct dirent *de;
     enum tocsin_state state;
     DIR *d = NULL;
     long count = 0, self = (long)getpid();
-    int e;
+    int e, got;
 
     if (tocsin_procfs_path(TOCSIN_PROCFS_PROC, "", path, sizeof(path)) < 0 ||
         !(d = opendir(path))) {
@@ -302,15 +351,20 @@ static void procs_check(void *instance, struct tocsin_check *chk)
          * arguments does not count tocsin-check run with them. */
         if (!isdigit((unsigned char)de->d_name[0]) || atol(de->d_name) == self)
             continue;
-        if (procs_read(dirfd(d), de->d_name, "stat", text, sizeof(text)) <= 0)
-            continue;
-        if (procs_parse_stat(text, &name, &st) < 0) {
-            tocsin_check_set(chk, TOCSIN_UNKNOWN, "PROCS UNKNOWN - cannot parse "
-                             "%s%s/stat: \"%.40s\"", path, de->d_name, text);
-            goto out;
+        if (need) {
+            got = procs_identity(dirfd(d), de->d_name, need, name, sizeof(name), &st);
+            if (got < 0) {
+                tocsin_check_set(chk, TOCSIN_UNKNOWN, "PROCS UNKNOWN - cannot parse "
+                                 "%s%s/stat: \"%.40s\"", path, de->d_name, name);
+                goto out;
+            }
+            if (got == 0 || !procs_match(p, dirfd(d), de->d_name, name, st))
+                continue;
+        } else if (p->have_user) {
+            if (!procs_match(p, dirfd(d), de->d_name, "", st))
+                continue;
         }
-        if (procs_match(p, dirfd(d), de->d_name, name, st))
-            count++;
+        count++;
         if (tocsin_check_remaining(chk) <= 0) {
             tocsin_check_timed_out(chk);
             goto out;

@@ -248,6 +248,7 @@ class Procs(RootTest):
     def test_fixture_filters(self):
         def proc(pid, name, state, uid_args):
             self.root.put(f"proc/{pid}/stat", f"{pid} ({name}) {state} 1 1 1 0 -1\n")
+            self.root.put(f"proc/{pid}/comm", name + "\n")
             self.root.put(f"proc/{pid}/cmdline", "\0".join(uid_args) + "\0")
         proc(1, "init", "S", ["/sbin/init"])
         proc(10, "nginx", "S", ["nginx:", "master", "process"])
@@ -272,7 +273,8 @@ class Procs(RootTest):
 
     def test_bad_stat_is_unknown(self):
         self.root.put("proc/7/stat", "garbage without parens\n")
-        self.expect(3, r"^PROCS UNKNOWN - cannot parse .*/proc/7/stat", "procs")
+        self.expect(3, r"^PROCS UNKNOWN - cannot parse .*/proc/7/stat", "procs",
+                    "--state", "Z")
 
     def test_missing_proc_is_unknown(self):
         self.expect(3, r"^PROCS UNKNOWN - cannot open .*/proc/", "procs")
