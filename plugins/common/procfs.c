@@ -287,42 +287,54 @@ out:
     return rc;
 }
 
+/* Read limit file `name` (memory.max, cpu.max) as cgroup_file() does;
+ * a limit of "max" counts as none (0, *f left empty). */
+static int cgroup_limit(const char *name, struct tocsin_procfs_file *f,
+                        char *path, size_t pathlen, char *why, size_t whylen)
+{
+    int rc = cgroup_file(name, f, path, pathlen, why, whylen);
+
+    if (rc == 1 && strncmp(f->text, "max", 3) == 0) {
+        tocsin_procfs_free(f);
+        rc = 0;
+    }
+    return rc;
+}
+
+/* The number at the start of f's text into *v. Returns 0, or -1 with
+ * "cannot parse PATH: TEXT" in why. */
+static int cgroup_number(const struct tocsin_procfs_file *f, uint64_t *v,
+                         char *why, size_t whylen)
+{
+    char *end;
+
+    errno = 0;
+    *v = strtoull(f->text, &end, 10);
+    if (errno || end == f->text) {
+        snprintf(why, whylen, "cannot parse %s: \"%.40s\"", f->path, f->text);
+        return -1;
+    }
+    return 0;
+}
+
 int tocsin_cgroup_memory(struct tocsin_cgroup_memory *mem, char *why,
                          size_t whylen)
 {
     struct tocsin_procfs_file f = { 0 };
-    unsigned long long v;
-    char *end;
     int rc;
 
     memset(mem, 0, sizeof(*mem));
-    rc = cgroup_file("memory.max", &f, mem->path, sizeof(mem->path), why, whylen);
+    rc = cgroup_limit("memory.max", &f, mem->path, sizeof(mem->path), why, whylen);
     if (rc <= 0)
         goto out;
-    if (strncmp(f.text, "max", 3) == 0) {
-        rc = 0;
-        goto out;
-    }
-    errno = 0;
-    v = strtoull(f.text, &end, 10);
-    if (errno || end == f.text) {
-        snprintf(why, whylen, "cannot parse %s: \"%.40s\"", f.path, f.text);
-        rc = -1;
-        goto out;
-    }
-    mem->limit = v;
+    if (cgroup_number(&f, &mem->limit, why, whylen) < 0)
+        goto bad;
     tocsin_procfs_free(&f);
-    if (cgroup_file("memory.current", &f, mem->path, sizeof(mem->path), why,
-                    whylen) <= 0 ||
-        (errno = 0, v = strtoull(f.text, &end, 10), errno || end == f.text)) {
-        if (f.text)
-            snprintf(why, whylen, "cannot parse %s: \"%.40s\"", f.path, f.text);
-        else if (!*why)
-            snprintf(why, whylen, "memory.max is set but memory.current is missing");
-        rc = -1;
-        goto out;
-    }
-    mem->current = v;
+    rc = cgroup_file("memory.current", &f, mem->path, sizeof(mem->path), why, whylen);
+    if (rc == 0)
+        snprintf(why, whylen, "memory.max is set but memory.current is missing");
+    if (rc <= 0 || cgroup_number(&f, &mem->current, why, whylen) < 0)
+        goto bad;
     tocsin_procfs_free(&f);
     /* As docker and the kubelet do: the page cache that can be dropped at
      * once is not counted as used. */
@@ -333,6 +345,10 @@ int tocsin_cgroup_memory(struct tocsin_cgroup_memory *mem, char *why,
     if (mem->inactive_file > mem->current)
         mem->inactive_file = mem->current;
     rc = 1;
+    goto out;
+
+bad:
+    rc = -1;
 out:
     tocsin_procfs_free(&f);
     return rc;
@@ -346,13 +362,9 @@ int tocsin_cgroup_cpu(struct tocsin_cgroup_cpu *cpu, char *why, size_t whylen)
     int rc;
 
     memset(cpu, 0, sizeof(*cpu));
-    rc = cgroup_file("cpu.max", &f, cpu->path, sizeof(cpu->path), why, whylen);
+    rc = cgroup_limit("cpu.max", &f, cpu->path, sizeof(cpu->path), why, whylen);
     if (rc <= 0)
         goto out;
-    if (strncmp(f.text, "max", 3) == 0) {
-        rc = 0;
-        goto out;
-    }
     errno = 0;
     quota = strtoull(f.text, &end, 10);
     if (errno || end == f.text || *end != ' ')
