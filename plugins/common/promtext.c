@@ -206,6 +206,7 @@ static int pt_sample(struct promtext *p, tocsin_promtext_sample_fn fn, void *ud)
     p->scratch_used = 0;
     s.name_len = pt_bare_name(p, 0);
     s.name = p->line;
+    pt_skip_blanks(p);
     if (p->pos < p->len && p->line[p->pos] == '{') {
         if ((rc = pt_labels(p, &s)) < 0)
             return rc;
@@ -215,9 +216,11 @@ static int pt_sample(struct promtext *p, tocsin_promtext_sample_fn fn, void *ud)
         p->pos = 0;
         return pt_fail(p, "expected a metric name");
     }
-    if (p->pos >= p->len || (p->line[p->pos] != ' ' && p->line[p->pos] != '\t'))
-        return pt_fail(p, p->pos >= p->len ? "no value after the metric"
-                                           : "unexpected character in the metric name");
+    if (p->pos >= p->len)
+        return pt_fail(p, "no value after the metric");
+    if (p->line[p->pos] != ' ' && p->line[p->pos] != '\t' &&
+        p->line[p->pos - 1] != ' ' && p->line[p->pos - 1] != '\t')
+        return pt_fail(p, "unexpected character in the metric name");
     pt_skip_blanks(p);
     if ((rc = pt_number(p, &s.value, "the value is not a number")) < 0)
         return rc;
