@@ -105,6 +105,17 @@ static char *pe_string(struct pe_lex *l)
     return out;
 }
 
+/* 1 when every '*' of `re` follows a '.' (".*"). */
+static int pe_stars_follow_dots(const char *re)
+{
+    const char *star;
+
+    for (star = strchr(re, '*'); star; star = strchr(star + 1, '*'))
+        if (star == re || star[-1] != '.')
+            return 0;
+    return 1;
+}
+
 /* "metric{label op "value", ...}" or "{...}" alone. */
 static int pe_selector(struct pe_lex *l, struct tocsin_promexpr_selector *sel)
 {
@@ -143,6 +154,11 @@ static int pe_selector(struct pe_lex *l, struct tocsin_promexpr_selector *sel)
             return -1;
         }
         sel->nmatchers++;
+        m->label_len = strlen(m->label);
+        m->value_len = strlen(m->value);
+        m->is_name = strcmp(m->label, "__name__") == 0;
+        m->simple = !strpbrk(m->value, "\\^$[](){}?+") &&
+                    pe_stars_follow_dots(m->value);
         if (m->op == TOCSIN_PROMEXPR_RE || m->op == TOCSIN_PROMEXPR_NRE) {
             int rc;
 
@@ -167,6 +183,7 @@ static int pe_selector(struct pe_lex *l, struct tocsin_promexpr_selector *sel)
         }
     }
 done:
+    sel->metric_len = sel->metric ? strlen(sel->metric) : 0;
     if (!sel->metric && sel->nmatchers == 0)
         return pe_fail(l, "a selector needs a metric name or a label matcher");
     return 0;
@@ -291,6 +308,7 @@ static int pe_body(struct pe_lex *l, struct tocsin_promexpr *e)
                 memcpy(bucket + n, "_bucket", 8);
                 free(e->sel[0].metric);
                 e->sel[0].metric = bucket;
+                e->sel[0].metric_len = n + 7;
             }
         }
         if (!pe_take(l, ')'))
@@ -478,18 +496,25 @@ int tocsin_promexpr_needs_rate(const struct tocsin_promexpr *e)
 /* Collecting the series of one scrape                                 */
 /* ------------------------------------------------------------------ */
 
+/* Selectors whose verdict on a name is remembered while the samples of
+ * one family follow one another. */
+#define PE_CACHED 128
+
 struct pe_collect {
     const struct tocsin_promexpr *exprs;
     size_t n;
     struct tocsin_promexpr_scrape *scrape;
     struct tocsin_promtext_error *perr;
+    char last[256];             /* the name last judged, if it fitted */
+    size_t last_len;            /* 0: none */
+    unsigned char name_ok[PE_CACHED]; /* per expression x 2 + selector */
 };
 
 /* The value of label `name` on sample `s` (missing: ""). */
 static const char *pe_label(const struct tocsin_promtext_sample *s, const char *name,
-                            size_t *len)
+                            size_t n, size_t *len)
 {
-    size_t i, n = strlen(name);
+    size_t i;
 
     for (i = 0; i < s->nlabels; i++)
         if (s->labels[i].name_len == n && memcmp(s->labels[i].name, name, n) == 0) {
@@ -500,41 +525,112 @@ static const char *pe_label(const struct tocsin_promtext_sample *s, const char *
     return "";
 }
 
-/* 1 when `s` matches the selector. */
-static int pe_matches(const struct tocsin_promexpr_selector *sel,
-                      const struct tocsin_promtext_sample *s)
+/* 1 when s[0..sn) matches all of p[0..pn), a pattern of literal bytes,
+ * '.' (one UTF-8 character) and ".*" (any run). Backtracks at each ".*":
+ * O(sn^k) for k of them, which patterns written by hand keep small. */
+static int pe_glob(const char *p, size_t pn, const char *s, size_t sn)
+{
+    size_t i, step;
+
+    while (pn) {
+        if (pn >= 2 && p[0] == '.' && p[1] == '*') {
+            p += 2;
+            pn -= 2;
+            if (!pn)
+                return 1;
+            /* A literal tail: compare it with the end of s. */
+            if (!memchr(p, '.', pn))
+                return sn >= pn && memcmp(s + sn - pn, p, pn) == 0;
+            for (i = 0; i <= sn; i++)
+                if (pe_glob(p, pn, s + i, sn - i))
+                    return 1;
+            return 0;
+        }
+        if (!sn)
+            return 0;
+        step = 1;
+        if (p[0] == '.') {
+            if ((step = tocsin_utf8_len(s, sn)) == 0)
+                step = 1;
+        } else if (p[0] != s[0]) {
+            return 0;
+        }
+        p++;
+        pn--;
+        s += step;
+        sn -= step;
+    }
+    return sn == 0;
+}
+
+/* A simple pattern (see pe_glob) with '|' alternatives, anchored. */
+static int pe_simple_match(const char *re, size_t rn, const char *s, size_t sn)
+{
+    const char *bar;
+
+    for (;;) {
+        bar = memchr(re, '|', rn);
+        if (pe_glob(re, bar ? (size_t)(bar - re) : rn, s, sn))
+            return 1;
+        if (!bar)
+            return 0;
+        rn -= (size_t)(bar + 1 - re);
+        re = bar + 1;
+    }
+}
+
+/* 1 when the value v[0..len) satisfies matcher m. */
+static int pe_matcher_hit(const struct tocsin_promexpr_matcher *m, const char *v,
+                          size_t len)
+{
+    char small[256], *copy;
+    int hit;
+
+    if (m->op == TOCSIN_PROMEXPR_EQ || m->op == TOCSIN_PROMEXPR_NE)
+        hit = m->value_len == len && memcmp(m->value, v, len) == 0;
+    else if (m->simple)
+        hit = pe_simple_match(m->value, m->value_len, v, len);
+    else {
+        if (!(copy = len < sizeof(small) ? small : malloc(len + 1)))
+            return 0;
+        memcpy(copy, v, len);
+        copy[len] = '\0';
+        hit = regexec(&m->re, copy, 0, NULL, 0) == 0;
+        if (copy != small)
+            free(copy);
+    }
+    return hit == (m->op == TOCSIN_PROMEXPR_EQ || m->op == TOCSIN_PROMEXPR_RE);
+}
+
+/* 1 when the name of `s` suits the selector: its metric and its
+ * __name__ matchers. */
+static int pe_name_matches(const struct tocsin_promexpr_selector *sel,
+                           const struct tocsin_promtext_sample *s)
 {
     size_t i;
 
-    if (sel->metric && (strlen(sel->metric) != s->name_len ||
+    if (sel->metric && (sel->metric_len != s->name_len ||
                         memcmp(sel->metric, s->name, s->name_len) != 0))
         return 0;
+    for (i = 0; i < sel->nmatchers; i++)
+        if (sel->matchers[i].is_name &&
+            !pe_matcher_hit(&sel->matchers[i], s->name, s->name_len))
+            return 0;
+    return 1;
+}
+
+/* 1 when the labels of `s` satisfy the selector's other matchers. */
+static int pe_labels_match(const struct tocsin_promexpr_selector *sel,
+                           const struct tocsin_promtext_sample *s)
+{
+    const char *v;
+    size_t i, len;
+
     for (i = 0; i < sel->nmatchers; i++) {
-        const struct tocsin_promexpr_matcher *m = &sel->matchers[i];
-        const char *v;
-        size_t len;
-        int hit;
-
-        if (strcmp(m->label, "__name__") == 0) {
-            v = s->name;
-            len = s->name_len;
-        } else {
-            v = pe_label(s, m->label, &len);
-        }
-        if (m->op == TOCSIN_PROMEXPR_EQ || m->op == TOCSIN_PROMEXPR_NE) {
-            hit = strlen(m->value) == len && memcmp(m->value, v, len) == 0;
-        } else {
-            char small[256], *copy = len < sizeof(small) ? small : malloc(len + 1);
-
-            if (!copy)
-                return 0;
-            memcpy(copy, v, len);
-            copy[len] = '\0';
-            hit = regexec(&m->re, copy, 0, NULL, 0) == 0;
-            if (copy != small)
-                free(copy);
-        }
-        if (hit != (m->op == TOCSIN_PROMEXPR_EQ || m->op == TOCSIN_PROMEXPR_RE))
+        if (sel->matchers[i].is_name)
+            continue;
+        v = pe_label(s, sel->matchers[i].label, sel->matchers[i].label_len, &len);
+        if (!pe_matcher_hit(&sel->matchers[i], v, len))
             return 0;
     }
     return 1;
@@ -593,7 +689,7 @@ static int pe_keep(struct pe_collect *c, unsigned ei, unsigned sel,
     }
     fail |= pe_put(&group, &gused, &gcap, "", 0);
     for (i = 0; i < e->nby; i++) {
-        v = pe_label(s, e->by[i], &len);
+        v = pe_label(s, e->by[i], strlen(e->by[i]), &len);
         if (i)
             fail |= pe_put(&group, &gused, &gcap, ",", 1);
         fail |= pe_put(&group, &gused, &gcap, v, len);
@@ -613,7 +709,7 @@ static int pe_keep(struct pe_collect *c, unsigned ei, unsigned sel,
     if (e->kind == TOCSIN_PROMEXPR_QUANTILE) {
         char text[64], *end;
 
-        v = pe_label(s, "le", &len);
+        v = pe_label(s, "le", 2, &len);
         if (len == 0 || len >= sizeof(text)) {
             se->le = NAN;
         } else {
@@ -634,10 +730,25 @@ static int pe_on_sample(void *ud, const struct tocsin_promtext_sample *s)
     unsigned i, j;
     int rc;
 
+    int same;
+
     c->scrape->samples++;
+    same = c->last_len && c->last_len == s->name_len &&
+           memcmp(c->last, s->name, s->name_len) == 0;
+    if (!same && c->n * 2 <= PE_CACHED) {
+        for (i = 0; i < c->n; i++)
+            for (j = 0; j < c->exprs[i].nsel; j++)
+                c->name_ok[i * 2 + j] = (unsigned char)pe_name_matches(
+                    &c->exprs[i].sel[j], s);
+        c->last_len = s->name_len < sizeof(c->last) ? s->name_len : 0;
+        memcpy(c->last, s->name, c->last_len);
+        same = 1;
+    }
     for (i = 0; i < c->n; i++)
         for (j = 0; j < c->exprs[i].nsel; j++)
-            if (pe_matches(&c->exprs[i].sel[j], s) &&
+            if ((same ? c->name_ok[i * 2 + j]
+                      : pe_name_matches(&c->exprs[i].sel[j], s)) &&
+                pe_labels_match(&c->exprs[i].sel[j], s) &&
                 (rc = pe_keep(c, i, j, s)) != 0) {
                 c->perr->line = s->line;
                 snprintf(c->perr->reason, sizeof(c->perr->reason),
@@ -665,7 +776,7 @@ int tocsin_promexpr_collect(const struct tocsin_promexpr *exprs, size_t n,
                             struct tocsin_promexpr_scrape *scrape,
                             struct tocsin_promtext_error *perr)
 {
-    struct pe_collect c = { exprs, n, scrape, perr };
+    struct pe_collect c = { .exprs = exprs, .n = n, .scrape = scrape, .perr = perr };
     int rc;
 
     rc = tocsin_promtext_parse(text, len, pe_on_sample, &c, perr);

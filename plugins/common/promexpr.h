@@ -39,13 +39,19 @@ enum tocsin_promexpr_op {
 struct tocsin_promexpr_matcher {
     char *label;               /* label name; "__name__" is the metric */
     char *value;               /* as written, unescaped */
+    size_t label_len;          /* strlen(label) */
+    size_t value_len;          /* strlen(value) */
     enum tocsin_promexpr_op op;
+    int is_name;               /* label is "__name__" */
+    int simple;                /* =~ or !~ of literals, '.' and '.*' in
+                                  '|' alternatives: matched without regexec */
     regex_t re;                /* compiled for =~ and !~ */
 };
 
 struct tocsin_promexpr_selector {
     char *metric;              /* metric name (a histogram's: with
                                   "_bucket"), or NULL for any */
+    size_t metric_len;         /* strlen(metric) */
     struct tocsin_promexpr_matcher matchers[TOCSIN_PROMEXPR_MAX_MATCHERS];
     size_t nmatchers;
 };

@@ -8,6 +8,7 @@
  * Names may also be quoted inside the braces ({"my.name",label="v"}), as
  * Prometheus 3 writes names outside the classic character set.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,14 +45,30 @@ static int pt_fail(struct promtext *p, const char *why)
     return PT_MALFORMED;
 }
 
+/* Character classes of names: 1 may start one, 2 may follow. */
+#define PT_START 1
+#define PT_NEXT 2
+#define PT_BOTH (PT_START | PT_NEXT)
+#define PT_ROW_DIGITS PT_NEXT, PT_NEXT, PT_NEXT, PT_NEXT, PT_NEXT, \
+    PT_NEXT, PT_NEXT, PT_NEXT, PT_NEXT, PT_NEXT
+#define PT_ROW_LETTERS PT_BOTH, PT_BOTH, PT_BOTH, PT_BOTH, PT_BOTH, PT_BOTH, \
+    PT_BOTH, PT_BOTH, PT_BOTH, PT_BOTH, PT_BOTH, PT_BOTH, PT_BOTH, PT_BOTH, \
+    PT_BOTH, PT_BOTH, PT_BOTH, PT_BOTH, PT_BOTH, PT_BOTH, PT_BOTH, PT_BOTH, \
+    PT_BOTH, PT_BOTH, PT_BOTH, PT_BOTH
+static const unsigned char pt_class[256] = {
+    ['0'] = PT_ROW_DIGITS, [':'] = PT_BOTH,
+    ['A'] = PT_ROW_LETTERS, ['_'] = PT_BOTH,
+    ['a'] = PT_ROW_LETTERS,
+};
+
 static int pt_name_start(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
+    return pt_class[c] & PT_START;
 }
 
 static int pt_name_char(unsigned char c)
 {
-    return pt_name_start(c) || (c >= '0' && c <= '9');
+    return pt_class[c] & PT_NEXT;
 }
 
 static void pt_skip_blanks(struct promtext *p)
@@ -64,14 +81,15 @@ static void pt_skip_blanks(struct promtext *p)
  * ':' at the start as label names do). Returns its length, 0 for none. */
 static size_t pt_bare_name(struct promtext *p, int label)
 {
-    size_t start = p->pos;
+    const unsigned char *line = (const unsigned char *)p->line;
+    size_t start = p->pos, pos = p->pos, len = p->len;
 
-    if (p->pos >= p->len || !pt_name_start((unsigned char)p->line[p->pos]) ||
-        (label && p->line[p->pos] == ':'))
+    if (pos >= len || !pt_name_start(line[pos]) || (label && line[pos] == ':'))
         return 0;
-    while (p->pos < p->len && pt_name_char((unsigned char)p->line[p->pos]))
-        p->pos++;
-    return p->pos - start;
+    while (pos < len && pt_name_char(line[pos]))
+        pos++;
+    p->pos = pos;
+    return pos - start;
 }
 
 /* A double-quoted string at the cursor (the cursor on the '"'), with the
@@ -181,6 +199,18 @@ static int pt_number(struct promtext *p, double *out, const char *what)
     if (n == 0 || n >= sizeof(text)) {
         p->pos = start;
         return pt_fail(p, what);
+    }
+    /* Most values are small integers: read those without strtod. */
+    if (n < 16) {
+        double v = 0;
+        size_t i = p->line[start] == '-' ? 1 : 0;
+
+        while (i < n && p->line[start + i] >= '0' && p->line[start + i] <= '9')
+            v = v * 10 + (p->line[start + i++] - '0');
+        if (i == n && n > (p->line[start] == '-' ? 1u : 0u)) {
+            *out = p->line[start] == '-' ? -v : v;
+            return 0;
+        }
     }
     memcpy(text, p->line + start, n);
     text[n] = '\0';
@@ -330,6 +360,18 @@ static size_t pt_utf8_bad(const char *line, size_t len)
     size_t i = 0, n;
 
     while (i < len) {
+        /* Eight ASCII bytes without a NUL at a time. */
+        while (i + 8 <= len) {
+            uint64_t w;
+
+            memcpy(&w, line + i, 8);
+            if ((w & 0x8080808080808080ULL) ||
+                ((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL))
+                break;
+            i += 8;
+        }
+        if (i >= len)
+            break;
         if ((unsigned char)line[i] < 0x80) {
             if (line[i] == '\0')
                 return i;

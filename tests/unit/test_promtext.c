@@ -256,6 +256,16 @@ static void rates_and_matchers(void **state)
     expect_eval("r: rate(req_total{code!~\"[45]..\"})", REQ_BEFORE, REQ_AFTER, "=41");
     expect_eval("r: rate(req_total{code=~\"5\"})", REQ_BEFORE, REQ_AFTER, "");
     expect_eval("r: rate(req_total) by route", REQ_BEFORE, REQ_AFTER, "/a=50 /b=1.5");
+    /* Patterns read without regexec ('.', ".*", '|') and with it agree. */
+    expect_eval("r: rate(req_total{code=~\"5.*|40.\"})", REQ_BEFORE, REQ_AFTER,
+                "=10.5");
+    expect_eval("r: rate(req_total{code=~\"(5.*|40.)\"})", REQ_BEFORE, REQ_AFTER,
+                "=10.5");
+    expect_eval("r: rate(req_total{route=~\".*b\",code!~\"2.*\"})", REQ_BEFORE,
+                REQ_AFTER, "=0.5");
+    expect_eval("r: rate(req_total{route=~\"/\"})", REQ_BEFORE, REQ_AFTER, "");
+    expect_eval("r: rate(req_total{route=~\"/.\",code=~\"200|503\"}) by code",
+                REQ_BEFORE, REQ_AFTER, "200=41 503=0.5");
     expect_eval("r: increase(req_total) scale 0.5", REQ_BEFORE, REQ_AFTER, "=25.75");
     /* A reset: 30 -> 4 counts as 4. */
     expect_eval("r: rate(c_total)", "c_total 30\n", "c_total 4\n", "=2");
