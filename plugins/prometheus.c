@@ -170,39 +170,6 @@ static int prom_expressions(struct prom *h, cfg_t *options, char *err, size_t er
     return 0;
 }
 
-/* The URL: http or https, and "host:port" for messages. */
-static int prom_url(struct prom *h, const char *url, char *err, size_t errlen)
-{
-    CURLU *u = curl_url();
-    char *scheme = NULL;
-    CURLUcode uc;
-    int rc = -1;
-
-    if (!u) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
-        snprintf(err, errlen, "option 'url' is not an http:// or https:// URL");
-        goto out;
-    }
-    uc = tocsin_curl_url_peer(u, &h->peer);
-    if (uc == CURLUE_OUT_OF_MEMORY)
-        snprintf(err, errlen, "out of memory");
-    else if (uc != CURLUE_OK)
-        snprintf(err, errlen, "option 'url' names no host");
-    else if (!(h->url = strdup(url)))
-        snprintf(err, errlen, "out of memory");
-    else
-        rc = 0;
-out:
-    curl_free(scheme);
-    curl_url_cleanup(u);
-    return rc;
-}
-
 /* The request headers: "Name: value" each, plus the Accept header. */
 static int prom_headers(struct prom *h, cfg_t *options, char *err, size_t errlen)
 {
@@ -234,6 +201,9 @@ oom:
     return -1;
 }
 
+/* Validate the options into a struct prom owned by the instance: the
+ * parsed expressions and a libcurl handle ready to scrape. Returns 0, or
+ * -1 with a reason in err that never holds the URL or the password. */
 static int prom_setup(cfg_t *options, void **instance, char *err, size_t errlen)
 {
     struct prom *h;
@@ -256,8 +226,13 @@ static int prom_setup(cfg_t *options, void **instance, char *err, size_t errlen)
         snprintf(err, errlen, "option 'url' is required");
         goto fail;
     }
-    if (prom_url(h, url, err, errlen) < 0 || prom_expressions(h, options, err, errlen) < 0)
+    if (tocsin_curl_http_url(url, &h->peer, err, errlen) < 0 ||
+        prom_expressions(h, options, err, errlen) < 0)
         goto fail;
+    if (!(h->url = strdup(url))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     if (max_body < 1 || max_body > PROM_MAX_BODY_MAX) {
         snprintf(err, errlen, "option 'max_body': %ld is not between 1 and %ld bytes",
                  max_body, PROM_MAX_BODY_MAX);

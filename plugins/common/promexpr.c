@@ -189,6 +189,16 @@ done:
     return 0;
 }
 
+/* A selector and the ')' closing the call it is the last argument of. */
+static int pe_selector_closed(struct pe_lex *l, struct tocsin_promexpr_selector *sel)
+{
+    if (pe_selector(l, sel) < 0)
+        return -1;
+    if (!pe_take(l, ')'))
+        return pe_fail(l, "expected ')' after the selector");
+    return 0;
+}
+
 /* The keyword at the cursor when it is `word` followed by '(' (blanks
  * allowed), which is then taken. */
 static int pe_call(struct pe_lex *l, const char *word)
@@ -243,36 +253,22 @@ static int pe_body(struct pe_lex *l, struct tocsin_promexpr *e)
     int pcall = 0;
 
     if (pe_call(l, "rate") || pe_call(l, "increase")) {
-        if (pe_selector(l, &e->sel[0]) < 0)
+        if (pe_selector_closed(l, &e->sel[0]) < 0)
             return -1;
         e->nsel = 1;
-        if (!pe_take(l, ')'))
-            return pe_fail(l, "expected ')' after the selector");
         e->kind = TOCSIN_PROMEXPR_RATE;
         if (!pe_take(l, '/'))
             return 0;
         if (!pe_call(l, "rate") && !pe_call(l, "increase"))
             return pe_fail(l, "a ratio divides a rate(...) by another rate(...)");
-        if (pe_selector(l, &e->sel[1]) < 0)
-            return -1;
-        e->nsel = 2;
-        if (!pe_take(l, ')'))
-            return pe_fail(l, "expected ')' after the selector");
-        e->kind = TOCSIN_PROMEXPR_RATIO;
-        return 0;
+        goto denominator;
     }
     if (pe_call(l, "ratio")) {
         if (pe_selector(l, &e->sel[0]) < 0)
             return -1;
         if (!pe_take(l, ','))
             return pe_fail(l, "ratio(...) takes two selectors separated by ','");
-        if (pe_selector(l, &e->sel[1]) < 0)
-            return -1;
-        e->nsel = 2;
-        if (!pe_take(l, ')'))
-            return pe_fail(l, "expected ')' after the selectors");
-        e->kind = TOCSIN_PROMEXPR_RATIO;
-        return 0;
+        goto denominator;
     }
     if (pe_call(l, "quantile") || pe_call(l, "histogram_quantile") ||
         (pcall = pe_pcall(l, &e->q))) {
@@ -285,10 +281,8 @@ static int pe_body(struct pe_lex *l, struct tocsin_promexpr *e)
         if (e->q < 0 || e->q > 1)
             return pe_fail(l, "the quantile must be between 0 and 1");
         if (pe_call(l, "rate") || pe_call(l, "increase")) {
-            if (pe_selector(l, &e->sel[0]) < 0)
+            if (pe_selector_closed(l, &e->sel[0]) < 0)
                 return -1;
-            if (!pe_take(l, ')'))
-                return pe_fail(l, "expected ')' after the selector");
         } else if (pe_selector(l, &e->sel[0]) < 0) {
             return -1;
         }
@@ -316,16 +310,18 @@ static int pe_body(struct pe_lex *l, struct tocsin_promexpr *e)
         e->kind = TOCSIN_PROMEXPR_QUANTILE;
         return 0;
     }
-    if (pe_call(l, "value")) {
-        if (pe_selector(l, &e->sel[0]) < 0)
-            return -1;
-        if (!pe_take(l, ')'))
-            return pe_fail(l, "expected ')' after the selector");
-    } else if (pe_selector(l, &e->sel[0]) < 0) {
+    if (pe_call(l, "value") ? pe_selector_closed(l, &e->sel[0]) < 0
+                             : pe_selector(l, &e->sel[0]) < 0)
         return -1;
-    }
     e->nsel = 1;
     e->kind = TOCSIN_PROMEXPR_VALUE;
+    return 0;
+
+denominator:
+    if (pe_selector_closed(l, &e->sel[1]) < 0)
+        return -1;
+    e->nsel = 2;
+    e->kind = TOCSIN_PROMEXPR_RATIO;
     return 0;
 }
 
