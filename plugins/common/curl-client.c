@@ -181,3 +181,34 @@ CURLUcode tocsin_curl_url_peer(CURLU *u, char **peer)
     curl_free(port);
     return uc;
 }
+
+int tocsin_curl_http_url(const char *url, char **peer, char *err, size_t errlen)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL;
+    CURLUcode uc;
+    int rc = -1;
+
+    *peer = NULL;
+    if (!u) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
+        snprintf(err, errlen, "option 'url' is not an http:// or https:// URL");
+        goto out;
+    }
+    uc = tocsin_curl_url_peer(u, peer);
+    if (uc == CURLUE_OUT_OF_MEMORY)
+        snprintf(err, errlen, "out of memory");
+    else if (uc != CURLUE_OK)
+        snprintf(err, errlen, "option 'url' names no host");
+    else
+        rc = 0;
+out:
+    curl_free(scheme);
+    curl_url_cleanup(u);
+    return rc;
+}

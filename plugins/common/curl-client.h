@@ -104,6 +104,13 @@ long tocsin_curl_retry_after(CURL *handle);
  * feature libcurl lacks, a malformed URL), else 0. */
 int tocsin_curl_permanent(CURLcode rc);
 
+/* Check that `url` is an http:// or https:// URL with a host, and give
+ * its "host:port" in *peer for the caller to free (messages name the
+ * peer, never the URL, which may hold a password). Returns 0, or -1 with
+ * "option 'url' is not an http:// or https:// URL", "option 'url' names
+ * no host" or "out of memory" in err. */
+int tocsin_curl_http_url(const char *url, char **peer, char *err, size_t errlen);
+
 /* "host:port" of the URL in `u` (the scheme's port when none is given),
  * into *peer for the caller to free. Returns CURLUE_OK, CURLUE_OUT_OF_MEMORY,
  * or the error of a URL without a host. */
