@@ -1218,7 +1218,12 @@ void tocsin_alerting_result(struct tocsin_alerting *a, uint32_t svc, time_t now)
  * has recovered (or has a newer incident) while the item waited for its
  * group or for a retry. Sent now, it would reach the receiver after the
  * recovery and open there again what is over (a PagerDuty trigger after
- * its resolve). Recoveries are never stale.
+ * its resolve). Recoveries are never stale, and neither is a problem
+ * whose recovery is still in the outbox for the same notifier: an attempt
+ * of it went out (so the recovery was queued there) but did not get
+ * through, and the recovery waits for it (see dispatch_item), so the
+ * receiver hears both, in order. O(1), or a store probe for an item of an
+ * ended incident.
  */
 static int stale(const struct tocsin_alerting *a, long svc,
                  const struct tocsin_outbox_item *it)
@@ -1228,7 +1233,23 @@ static int stale(const struct tocsin_alerting *a, long svc,
     if (it->kind == TOCSIN_ALERT_RECOVERY || !it->incident || !*it->incident || svc < 0)
         return 0;
     open = a->inc[svc].key;
-    return !open || strcmp(open, it->incident) != 0;
+    if (open && strcmp(open, it->incident) == 0)
+        return 0;
+    /* On a failed probe (logged) it is sent: told twice beats never. */
+    return it->kind != TOCSIN_ALERT_PROBLEM ||
+           tocsin_outbox_pending_kind(a->store, it->notifier, it->service, it->incident,
+                                      TOCSIN_ALERT_RECOVERY, it->id) == 0;
+}
+
+/* 1 when recovery `it` must wait because the problem of its incident is
+ * still pending for the same notifier (waiting for a retry, or in
+ * flight): the problem goes first. A failed probe (logged) lets it go. */
+static int recovery_waits(const struct tocsin_alerting *a,
+                          const struct tocsin_outbox_item *it)
+{
+    return it->kind == TOCSIN_ALERT_RECOVERY && it->incident && *it->incident &&
+           tocsin_outbox_pending_kind(a->store, it->notifier, it->service, it->incident,
+                                      TOCSIN_ALERT_PROBLEM, it->id) == 1;
 }
 
 /* An item of incident `incident` of service `svc` (-1: unknown) went out
@@ -1369,6 +1390,8 @@ static int dispatch_item(void *ud, const struct tocsin_outbox_item *it)
         if (i >= 0 && a->inc[svc].sent[i] != TOCSIN_SENT_SETTLED)
             return 1;
     }
+    if (recovery_waits(a, it))
+        return 1;
     if (dp->count[n] && (!*it->group_key || strcmp(dp->group[n], it->group_key) != 0 ||
                          dp->count[n] >= GROUP_MAX))
         return 1;

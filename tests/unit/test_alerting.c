@@ -633,6 +633,60 @@ static void alerting_ack_waits_for_its_problem_to_reach_the_notifier(void **stat
     expect_nothing(fx, "after the ack");
 }
 
+/* The problem fails for the time being and the service recovers before
+ * the retry: the retry still goes out (the receiver may not have taken
+ * the first attempt), and the recovery waits until it is delivered. */
+static void alerting_recovery_waits_for_its_problem_retry(void **state)
+{
+    struct fixture *fx = *state;
+
+    start(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n}\n");
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    tick(fx, 1);
+    expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL, "first attempt");
+    answer(fx, TOCSIN_RETRY);
+    hard(fx, "db", TOCSIN_OK, 5);
+    tick(fx, 6);
+    tick(fx, 10);
+    expect_nothing(fx, "the recovery waits while its problem waits for a retry");
+    tick(fx, 400);
+    expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL,
+               "the retry, although the incident has ended");
+    tick(fx, 401);
+    expect_nothing(fx, "the recovery waits while its problem is in flight");
+    answer(fx, TOCSIN_DELIVERED);
+    tick(fx, 402);
+    expect_one(fx, "email", TOCSIN_ALERT_RECOVERY, "db", TOCSIN_OK,
+               "the recovery once the problem is delivered");
+    answer(fx, TOCSIN_DELIVERED);
+    tick(fx, 800);
+    expect_nothing(fx, "after the recovery");
+}
+
+/* A retried problem whose incident ended is still dropped when no
+ * recovery follows it to that notifier: here a repeat, whose incident's
+ * recovery went out already. */
+static void alerting_repeat_of_an_ended_incident_is_not_sent(void **state)
+{
+    struct fixture *fx = *state;
+
+    start(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n"
+              "    repeat_interval = \"1m\"\n}\n");
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    tick(fx, 1);
+    expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL, "the problem");
+    answer(fx, TOCSIN_DELIVERED);
+    tick(fx, 61);
+    expect_one(fx, "email", TOCSIN_ALERT_REPEAT, "db", TOCSIN_CRITICAL, "the repeat");
+    answer(fx, TOCSIN_RETRY);
+    hard(fx, "db", TOCSIN_OK, 70);
+    tick(fx, 71);
+    expect_one(fx, "email", TOCSIN_ALERT_RECOVERY, "db", TOCSIN_OK, "the recovery");
+    answer(fx, TOCSIN_DELIVERED);
+    tick(fx, 500);
+    expect_nothing(fx, "the repeat's retry, after the recovery");
+}
+
 /* ------------------------------------------------------------------ */
 /* Suppression                                                         */
 /* ------------------------------------------------------------------ */
@@ -968,6 +1022,8 @@ int main(void)
         CASE(alerting_escalation_stopped_by_recovery),
         CASE(alerting_group_wait_gathers_one_route_into_one_message),
         CASE(alerting_ack_waits_for_its_problem_to_reach_the_notifier),
+        CASE(alerting_recovery_waits_for_its_problem_retry),
+        CASE(alerting_repeat_of_an_ended_incident_is_not_sent),
         CASE(alerting_downtime_holds_problem_until_it_ends),
         CASE(alerting_downtime_problem_over_before_it_ends_is_never_told),
         CASE(alerting_flapping_holds_problem_until_it_stops),
