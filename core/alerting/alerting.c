@@ -1237,19 +1237,29 @@ static int stale(const struct tocsin_alerting *a, long svc,
         return 0;
     /* On a failed probe (logged) it is sent: told twice beats never. */
     return it->kind != TOCSIN_ALERT_PROBLEM ||
-           tocsin_outbox_pending_kind(a->store, it->notifier, it->service, it->incident,
+           tocsin_outbox_pending_kind(a->store, it->notifier, it->service, it->incident, 0,
                                       TOCSIN_ALERT_RECOVERY, it->id) == 0;
 }
 
-/* 1 when recovery `it` must wait because the problem of its incident is
- * still pending for the same notifier (waiting for a retry, or in
- * flight): the problem goes first. A failed probe (logged) lets it go. */
-static int recovery_waits(const struct tocsin_alerting *a,
-                          const struct tocsin_outbox_item *it)
+/*
+ * 1 when item `it` must wait so that its notifier hears a service's news
+ * in order: a recovery while the problem of its incident is still pending
+ * for the same notifier (waiting for a retry, or in flight), and a problem
+ * while the recovery of an earlier incident of the service is. A failed
+ * probe (logged) lets it go. O(1), or a store probe.
+ */
+static int waits_for_earlier(const struct tocsin_alerting *a,
+                             const struct tocsin_outbox_item *it)
 {
-    return it->kind == TOCSIN_ALERT_RECOVERY && it->incident && *it->incident &&
-           tocsin_outbox_pending_kind(a->store, it->notifier, it->service, it->incident,
-                                      TOCSIN_ALERT_PROBLEM, it->id) == 1;
+    if (!it->incident || !*it->incident)
+        return 0;
+    if (it->kind == TOCSIN_ALERT_RECOVERY)
+        return tocsin_outbox_pending_kind(a->store, it->notifier, it->service, it->incident,
+                                          0, TOCSIN_ALERT_PROBLEM, it->id) == 1;
+    if (it->kind == TOCSIN_ALERT_PROBLEM)
+        return tocsin_outbox_pending_kind(a->store, it->notifier, it->service, it->incident,
+                                          1, TOCSIN_ALERT_RECOVERY, it->id) == 1;
+    return 0;
 }
 
 /* An item of incident `incident` of service `svc` (-1: unknown) went out
@@ -1390,7 +1400,7 @@ static int dispatch_item(void *ud, const struct tocsin_outbox_item *it)
         if (i >= 0 && a->inc[svc].sent[i] != TOCSIN_SENT_SETTLED)
             return 1;
     }
-    if (recovery_waits(a, it))
+    if (waits_for_earlier(a, it))
         return 1;
     if (dp->count[n] && (!*it->group_key || strcmp(dp->group[n], it->group_key) != 0 ||
                          dp->count[n] >= GROUP_MAX))

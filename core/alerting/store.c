@@ -145,8 +145,8 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_OUTBOX_GET] =
         "SELECT status, attempts, expires_ms FROM outbox WHERE id = ?1",
     [S_OUTBOX_PENDING_KIND] =
-        "SELECT 1 FROM outbox WHERE service = ?1 AND incident = ?2 AND notifier = ?3 "
-        "AND kind = ?4 AND status = 1 AND id <> ?5 LIMIT 1",
+        "SELECT 1 FROM outbox WHERE service = ?1 AND (incident = ?2) <> ?6 "
+        "AND notifier = ?3 AND kind = ?4 AND status = 1 AND id <> ?5 LIMIT 1",
     [S_OUTBOX_SET] =
         "UPDATE outbox SET status = ?2, claimed = 0, attempts = ?3, "
         "next_attempt_ms = coalesce(?4, next_attempt_ms), done_ms = ?5 "
@@ -1098,8 +1098,8 @@ int tocsin_outbox_status(struct tocsin_store *st, int64_t id)
 
 /* One probe of outbox_service, then the service's rows. */
 int tocsin_outbox_pending_kind(struct tocsin_store *st, const char *notifier,
-                               const char *service, const char *incident, int kind,
-                               int64_t except_id)
+                               const char *service, const char *incident, int others,
+                               int kind, int64_t except_id)
 {
     sqlite3_stmt *s = st->stmt[S_OUTBOX_PENDING_KIND];
     int rc, found = -1;
@@ -1108,7 +1108,8 @@ int tocsin_outbox_pending_kind(struct tocsin_store *st, const char *notifier,
         sqlite3_bind_text(s, 2, incident, -1, SQLITE_STATIC) != SQLITE_OK ||
         sqlite3_bind_text(s, 3, notifier, -1, SQLITE_STATIC) != SQLITE_OK ||
         sqlite3_bind_int(s, 4, kind) != SQLITE_OK ||
-        sqlite3_bind_int64(s, 5, except_id) != SQLITE_OK) {
+        sqlite3_bind_int64(s, 5, except_id) != SQLITE_OK ||
+        sqlite3_bind_int(s, 6, others != 0) != SQLITE_OK) {
         store_db_error(st, "cannot look for a pending outbox item");
         goto out;
     }

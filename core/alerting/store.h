@@ -209,14 +209,15 @@ int tocsin_outbox_record(struct tocsin_store *st, int64_t id, int outcome,
 int tocsin_outbox_status(struct tocsin_store *st, int64_t id);
 
 /*
- * 1 when an item other than `except_id` for `notifier`, of `service` and
- * `incident`, with kind `kind`, is pending (in flight included); 0 when
+ * 1 when an item other than `except_id` for `notifier`, of `service`, of
+ * `incident` (or, with `others` non-zero, of any other incident than
+ * `incident`), with kind `kind`, is pending (in flight included); 0 when
  * there is none; -1 on error (logged). The strings are only read during
  * the call. Cost: O(the service's items).
  */
 int tocsin_outbox_pending_kind(struct tocsin_store *st, const char *notifier,
-                               const char *service, const char *incident, int kind,
-                               int64_t except_id);
+                               const char *service, const char *incident, int others,
+                               int kind, int64_t except_id);
 
 /* Pending items, in flight included: the outbox depth. O(1). */
 int64_t tocsin_outbox_depth(const struct tocsin_store *st);

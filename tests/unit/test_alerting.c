@@ -663,6 +663,42 @@ static void alerting_recovery_waits_for_its_problem_retry(void **state)
     expect_nothing(fx, "after the recovery");
 }
 
+/* The recovery fails for the time being and the service fails again:
+ * the new incident's problem waits until the recovery of the one before
+ * it is delivered, so the receiver never reads the service as OK while it
+ * is not. */
+static void alerting_new_problem_waits_for_the_recovery_before_it(void **state)
+{
+    struct fixture *fx = *state;
+    const struct tocsin_alert *al;
+    char *first;
+
+    start(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n}\n");
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    tick(fx, 1);
+    al = expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL, "the problem");
+    first = strdup(al->incident);
+    assert_non_null(first);
+    answer(fx, TOCSIN_DELIVERED);
+    hard(fx, "db", TOCSIN_OK, 10);
+    tick(fx, 11);
+    expect_one(fx, "email", TOCSIN_ALERT_RECOVERY, "db", TOCSIN_OK, "first attempt");
+    answer(fx, TOCSIN_RETRY);
+    hard(fx, "db", TOCSIN_CRITICAL, 20);
+    tick(fx, 21);
+    tick(fx, 30);
+    expect_nothing(fx, "the new problem waits for the recovery before it");
+    tick(fx, 400);
+    al = expect_one(fx, "email", TOCSIN_ALERT_RECOVERY, "db", TOCSIN_OK, "the retry");
+    assert_string_equal(al->incident, first);
+    answer(fx, TOCSIN_DELIVERED);
+    tick(fx, 401);
+    al = expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL,
+                    "the new problem, after the recovery");
+    assert_string_not_equal(al->incident, first);
+    free(first);
+}
+
 /* A retried problem whose incident ended is still dropped when no
  * recovery follows it to that notifier: here a repeat, whose incident's
  * recovery went out already. */
@@ -1023,6 +1059,7 @@ int main(void)
         CASE(alerting_group_wait_gathers_one_route_into_one_message),
         CASE(alerting_ack_waits_for_its_problem_to_reach_the_notifier),
         CASE(alerting_recovery_waits_for_its_problem_retry),
+        CASE(alerting_new_problem_waits_for_the_recovery_before_it),
         CASE(alerting_repeat_of_an_ended_incident_is_not_sent),
         CASE(alerting_downtime_holds_problem_until_it_ends),
         CASE(alerting_downtime_problem_over_before_it_ends_is_never_told),
