@@ -1,9 +1,11 @@
 /*
- * fuzz-promtext.c - libFuzzer harness of the Prometheus exposition-format
+ * fuzz_promtext.c - fuzz harness of the Prometheus exposition-format
  * parser (plugins/common/promtext.c) and of the collection of series for
  * a few expressions on what it reads: any input must end in a sample
  * walk, a malformed-line error with a line number, or out of memory,
  * never in a crash or a leak. Corpus: tests/fuzz/corpus/promtext/.
+ * Invariants: a malformed input names a line within the input and a
+ * reason; a whole read leaves no error.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +14,7 @@
 #include "tocsin-plugin.h"
 #include "common/promexpr.h"
 #include "common/promtext.h"
+#include "fuzz.h"
 
 static int count_sample(void *ud, const struct tocsin_promtext_sample *s)
 {
@@ -36,8 +39,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct tocsin_promtext_error err;
     size_t n = 0, i, nexprs = 0;
     char why[256];
+    size_t lines = 1;
+    int rc;
 
-    tocsin_promtext_parse((const char *)data, size, count_sample, &n, &err);
+    for (i = 0; i < size; i++)
+        lines += data[i] == '\n';
+    memset(&err, 0, sizeof(err));
+    rc = tocsin_promtext_parse((const char *)data, size, count_sample, &n, &err);
+    FUZZ_CHECK(rc == 0 || rc == -1 || rc == -2, "parse returned %d", rc);
+    if (rc == -1)
+        FUZZ_CHECK(err.line >= 1 && err.line <= lines && err.reason[0],
+                   "malformed at line %lu of %zu: '%s'", err.line, lines, err.reason);
     memset(&scrape, 0, sizeof(scrape));
     for (i = 0; i < 4; i++)
         if (tocsin_promexpr_parse(texts[i], &exprs[nexprs], why, sizeof(why)) == 0)
