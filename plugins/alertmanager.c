@@ -246,24 +246,13 @@ static void am_teardown(void *instance)
 static int am_parse_url(struct alertmanager *am, const char *url, char *err,
                         size_t errlen)
 {
-    CURLU *u = curl_url();
-    char *scheme = NULL, *user = NULL, *query = NULL;
-    CURLUcode uc;
+    CURLU *u;
+    char *user = NULL, *query = NULL;
     int rc = -1;
 
-    if (!u) {
-        snprintf(err, errlen, "out of memory");
+    if (tocsin_curl_open_url(url, "option 'url'", AM_DEFAULT_URL, &u, &am->peer, err,
+                             errlen) < 0)
         return -1;
-    }
-    if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
-        snprintf(err, errlen, "option 'url' is not a URL such as %s", AM_DEFAULT_URL);
-        goto out;
-    }
-    if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)) {
-        snprintf(err, errlen, "option 'url' must start with http:// or https://");
-        goto out;
-    }
     if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
         snprintf(err, errlen, "option 'url' must not hold credentials: give "
                  "'user' and 'password_file', or 'token_file'");
@@ -274,21 +263,12 @@ static int am_parse_url(struct alertmanager *am, const char *url, char *err,
                  "Alertmanager's base URL, such as %s", AM_DEFAULT_URL);
         goto out;
     }
-    uc = tocsin_curl_url_peer(u, &am->peer);
-    if (uc == CURLUE_OUT_OF_MEMORY)
-        goto oom;
-    if (uc != CURLUE_OK) {
-        snprintf(err, errlen, "option 'url' names no host");
+    if (!(am->endpoint = tocsin_curl_url_join(u, AM_PATH))) {
+        snprintf(err, errlen, "out of memory");
         goto out;
     }
-    if (!(am->endpoint = tocsin_curl_url_join(u, AM_PATH)))
-        goto oom;
     rc = 0;
-    goto out;
-oom:
-    snprintf(err, errlen, "out of memory");
 out:
-    curl_free(scheme);
     curl_free(user);
     curl_free(query);
     curl_url_cleanup(u);

@@ -415,57 +415,25 @@ static char *http_build_url(const char *host, long port, const char *path, int t
  * since it may carry a password. */
 static int http_parse_url(struct http *h, char *err, size_t errlen)
 {
-    CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL, *port = NULL, *shown = NULL;
-    CURLUcode uc;
-    size_t len;
+    CURLU *u;
+    char *shown = NULL;
     int rc = -1;
 
-    if (!u) {
-        snprintf(err, errlen, "out of memory");
+    if (tocsin_curl_open_url(h->url, "option 'url'", NULL, &u, &h->peer, err,
+                             errlen) < 0)
         return -1;
-    }
-    uc = curl_url_set(u, CURLUPART_URL, h->url, CURLU_NON_SUPPORT_SCHEME);
-    if (uc != CURLUE_OK) {
-#if LIBCURL_VERSION_NUM >= 0x075000
-        snprintf(err, errlen, "option 'url' is not a valid URL: %s",
-                 curl_url_strerror(uc));
-#else
-        snprintf(err, errlen, "option 'url' is not a valid URL (error %d)", (int)uc);
-#endif
-        goto out;
-    }
-    if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)) {
-        snprintf(err, errlen, "option 'url' must start with http:// or https://");
-        goto out;
-    }
-    if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
-        snprintf(err, errlen, "option 'url' names no host");
-        goto out;
-    }
-    len = strlen(host) + strlen(port) + 2;
-    if (!(h->peer = malloc(len)))
-        goto oom;
-    snprintf(h->peer, len, "%s:%s", host, port);
     if (curl_url_set(u, CURLUPART_USER, NULL, 0) != CURLUE_OK ||
         curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) != CURLUE_OK ||
         curl_url_set(u, CURLUPART_OPTIONS, NULL, 0) != CURLUE_OK ||
         curl_url_set(u, CURLUPART_QUERY, NULL, 0) != CURLUE_OK ||
         curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_URL, &shown, 0) != CURLUE_OK)
-        goto oom;
-    if (!(h->shown_url = strdup(shown)))
-        goto oom;
+        curl_url_get(u, CURLUPART_URL, &shown, 0) != CURLUE_OK ||
+        !(h->shown_url = strdup(shown))) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
     rc = 0;
-    goto out;
-oom:
-    snprintf(err, errlen, "out of memory");
 out:
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
     curl_free(shown);
     curl_url_cleanup(u);
     return rc;

@@ -145,26 +145,13 @@ static void icinga2_teardown(void *instance)
 static int icinga2_parse_url(struct icinga2 *ic, const char *url, char *err,
                              size_t errlen)
 {
-    CURLU *u = curl_url();
-    char *scheme = NULL, *user = NULL, *query = NULL;
-    CURLUcode uc;
+    CURLU *u;
+    char *user = NULL, *query = NULL;
     int rc = -1;
 
-    if (!u) {
-        snprintf(err, errlen, "out of memory");
+    if (tocsin_curl_open_url(url, "option 'url'", "https://icinga.example.org:5665", &u,
+                             &ic->peer, err, errlen) < 0)
         return -1;
-    }
-    if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
-        snprintf(err, errlen, "option 'url' is not a URL such as "
-                 "https://icinga.example.org:5665");
-        goto out;
-    }
-    if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        (strcasecmp(scheme, "https") != 0 && strcasecmp(scheme, "http") != 0)) {
-        snprintf(err, errlen, "option 'url' must start with https:// (Icinga 2's "
-                 "API) or http:// (a proxy in front of it)");
-        goto out;
-    }
     if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
         snprintf(err, errlen, "option 'url' must not hold credentials: give "
                  "'user' and 'password_file' instead");
@@ -175,21 +162,12 @@ static int icinga2_parse_url(struct icinga2 *ic, const char *url, char *err,
                  "API's base URL, such as https://icinga.example.org:5665");
         goto out;
     }
-    uc = tocsin_curl_url_peer(u, &ic->peer);
-    if (uc == CURLUE_OUT_OF_MEMORY)
-        goto oom;
-    if (uc != CURLUE_OK) {
-        snprintf(err, errlen, "option 'url' names no host");
+    if (!(ic->endpoint = tocsin_curl_url_join(u, ICINGA2_ACTION))) {
+        snprintf(err, errlen, "out of memory");
         goto out;
     }
-    if (!(ic->endpoint = tocsin_curl_url_join(u, ICINGA2_ACTION)))
-        goto oom;
     rc = 0;
-    goto out;
-oom:
-    snprintf(err, errlen, "out of memory");
 out:
-    curl_free(scheme);
     curl_free(user);
     curl_free(query);
     curl_url_cleanup(u);

@@ -376,38 +376,8 @@ static void pagerduty_teardown(void *instance)
  * pd->peer. Returns 0, or -1 with err. */
 static int pd_parse_url(struct pagerduty *pd, char *err, size_t errlen)
 {
-    CURLU *u = curl_url();
-    char *scheme = NULL;
-    CURLUcode uc;
-    int rc = -1;
-
-    if (!u) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    if (curl_url_set(u, CURLUPART_URL, pd->url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
-        snprintf(err, errlen, "option 'url' is not a URL such as %s", PD_DEFAULT_URL);
-        goto out;
-    }
-    if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)) {
-        snprintf(err, errlen, "option 'url' must start with https:// (or http://)");
-        goto out;
-    }
-    uc = tocsin_curl_url_peer(u, &pd->peer);
-    if (uc == CURLUE_OUT_OF_MEMORY) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    if (uc != CURLUE_OK) {
-        snprintf(err, errlen, "option 'url' names no host");
-        goto out;
-    }
-    rc = 0;
-out:
-    curl_free(scheme);
-    curl_url_cleanup(u);
-    return rc;
+    return tocsin_curl_open_url(pd->url, "option 'url'", PD_DEFAULT_URL, NULL,
+                                &pd->peer, err, errlen);
 }
 
 /* The routing key: required, 32 letters and digits. Returns 0, or -1

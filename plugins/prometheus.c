@@ -226,7 +226,7 @@ static int prom_setup(cfg_t *options, void **instance, char *err, size_t errlen)
         snprintf(err, errlen, "option 'url' is required");
         goto fail;
     }
-    if (tocsin_curl_http_url(url, &h->peer, err, errlen) < 0 ||
+    if (tocsin_curl_open_url(url, "option 'url'", NULL, NULL, &h->peer, err, errlen) < 0 ||
         prom_expressions(h, options, err, errlen) < 0)
         goto fail;
     if (!(h->url = strdup(url))) {

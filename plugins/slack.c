@@ -371,37 +371,9 @@ static void slack_teardown(void *instance)
  * put in err. */
 static int slack_parse_url(struct slack *s, const char *url, char *err, size_t errlen)
 {
-    CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL, *port = NULL;
-    size_t len;
-    int rc = -1;
-
-    if (!u) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        (strcasecmp(scheme, "https") != 0 && strcasecmp(scheme, "http") != 0) ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
-        snprintf(err, errlen, "the webhook URL is not an http:// or https:// URL "
-                 "(Slack's look like https://hooks.slack.com/services/...)");
-        goto out;
-    }
-    len = strlen(host) + strlen(port) + 2;
-    if (!(s->peer = malloc(len))) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    snprintf(s->peer, len, "%s:%s", host, port);
-    rc = 0;
-out:
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
-    curl_url_cleanup(u);
-    return rc;
+    return tocsin_curl_open_url(url, "the webhook URL",
+                                "https://hooks.slack.com/services/...", NULL, &s->peer,
+                                err, errlen);
 }
 
 /* Validate the options into a struct slack with a libcurl handle ready to

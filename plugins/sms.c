@@ -280,51 +280,32 @@ static int sms_sender_id(const char *id)
  */
 static int sms_build_url(struct sms *s, const char *base, char *err, size_t errlen)
 {
-    CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL;
-    const char *sep;
-    size_t len, plen;
+    static const char sep[] = "/2010-04-01/Accounts/", tail[] = "/Messages.json";
+    CURLU *u;
+    char *user = NULL, *path = NULL;
+    size_t len;
     int rc = -1;
 
-    if (!u) {
-        snprintf(err, errlen, "out of memory");
+    if (tocsin_curl_open_url(base, "option 'base_url'", SMS_BASE_URL_DEFAULT, &u, &s->peer,
+                             err, errlen) < 0)
         return -1;
-    }
-    if (curl_url_set(u, CURLUPART_URL, base, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        (strcasecmp(scheme, "https") != 0 && strcasecmp(scheme, "http") != 0) ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
-        snprintf(err, errlen, "option 'base_url': \"%s\" is not an http:// or "
-                 "https:// URL such as %s", base, SMS_BASE_URL_DEFAULT);
-        goto out;
-    }
     if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
         snprintf(err, errlen, "option 'base_url' must not hold a user or password: "
                  "the gateway is given account_sid and auth_token");
         goto out;
     }
-    len = strlen(host) + strlen(port) + 2;
-    if (!(s->peer = malloc(len)))
+    len = sizeof(sep) + strlen(s->account) + sizeof(tail);
+    if (!(path = malloc(len)))
         goto oom;
-    snprintf(s->peer, len, "%s:%s", host, port);
-    /* The base URL without a trailing '/', then the API's path. */
-    plen = strlen(base);
-    while (plen && base[plen - 1] == '/')
-        plen--;
-    sep = "/2010-04-01/Accounts/";
-    len = plen + strlen(sep) + strlen(s->account) + sizeof("/Messages.json");
-    if (!(s->url = malloc(len)))
+    snprintf(path, len, "%s%s%s", sep, s->account, tail);
+    if (!(s->url = tocsin_curl_url_join(u, path)))
         goto oom;
-    snprintf(s->url, len, "%.*s%s%s/Messages.json", (int)plen, base, sep, s->account);
     rc = 0;
     goto out;
 oom:
     snprintf(err, errlen, "out of memory");
 out:
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
+    free(path);
     curl_free(user);
     curl_url_cleanup(u);
     return rc;

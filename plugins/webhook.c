@@ -339,32 +339,13 @@ static void webhook_teardown(void *instance)
  * Returns 0, or -1 with err. */
 static int wh_parse_url(struct webhook *wh, char *err, size_t errlen)
 {
-    CURLU *u = curl_url();
-    char *scheme = NULL, *path = NULL, *query = NULL, *user = NULL, *password = NULL;
-    CURLUcode uc;
+    CURLU *u;
+    char *path = NULL, *query = NULL, *user = NULL, *password = NULL;
     int rc = -1;
 
-    if (!u) {
-        snprintf(err, errlen, "out of memory");
+    if (tocsin_curl_open_url(wh->url, "the url", "https://example.org/hook", &u,
+                             &wh->peer, err, errlen) < 0)
         return -1;
-    }
-    if (curl_url_set(u, CURLUPART_URL, wh->url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
-        snprintf(err, errlen, "the url is not a URL such as https://example.org/hook "
-                 "(it is not shown here: it may hold a token)");
-        goto out;
-    }
-    if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)) {
-        snprintf(err, errlen, "the url must start with https:// or http://");
-        goto out;
-    }
-    uc = tocsin_curl_url_peer(u, &wh->peer);
-    if (uc == CURLUE_OUT_OF_MEMORY)
-        goto oom;
-    if (uc != CURLUE_OK) {
-        snprintf(err, errlen, "the url names no host");
-        goto out;
-    }
     if (wh_add_secret(wh, wh->url, strlen(wh->url)) < 0)
         goto oom;
     if (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK && path &&
@@ -384,7 +365,6 @@ static int wh_parse_url(struct webhook *wh, char *err, size_t errlen)
 oom:
     snprintf(err, errlen, "out of memory");
 out:
-    curl_free(scheme);
     curl_free(path);
     curl_free(query);
     curl_free(user);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/curl-client.h"
 
@@ -182,7 +183,8 @@ CURLUcode tocsin_curl_url_peer(CURLU *u, char **peer)
     return uc;
 }
 
-int tocsin_curl_http_url(const char *url, char **peer, char *err, size_t errlen)
+int tocsin_curl_open_url(const char *url, const char *what, const char *example,
+                         CURLU **parsed, char **peer, char *err, size_t errlen)
 {
     CURLU *u = curl_url();
     char *scheme = NULL;
@@ -190,24 +192,48 @@ int tocsin_curl_http_url(const char *url, char **peer, char *err, size_t errlen)
     int rc = -1;
 
     *peer = NULL;
+    if (parsed)
+        *parsed = NULL;
     if (!u) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
-        snprintf(err, errlen, "option 'url' is not an http:// or https:// URL");
+    uc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
+    if (uc != CURLUE_OK) {
+        if (example)
+            snprintf(err, errlen, "%s is not a URL such as %s", what, example);
+        else
+#if LIBCURL_VERSION_NUM >= 0x075000
+            snprintf(err, errlen, "%s is not a valid URL: %s", what, curl_url_strerror(uc));
+#else
+            snprintf(err, errlen, "%s is not a valid URL (error %d)", what, (int)uc);
+#endif
+        goto out;
+    }
+    if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        (strcasecmp(scheme, "https") != 0 && strcasecmp(scheme, "http") != 0)) {
+        snprintf(err, errlen, "%s must start with https:// or http://", what);
         goto out;
     }
     uc = tocsin_curl_url_peer(u, peer);
-    if (uc == CURLUE_OUT_OF_MEMORY)
+    if (uc == CURLUE_OUT_OF_MEMORY) {
         snprintf(err, errlen, "out of memory");
-    else if (uc != CURLUE_OK)
-        snprintf(err, errlen, "option 'url' names no host");
-    else
-        rc = 0;
+        goto out;
+    }
+    if (uc != CURLUE_OK) {
+        snprintf(err, errlen, "%s names no host", what);
+        goto out;
+    }
+    rc = 0;
+    if (parsed) {
+        *parsed = u;
+        u = NULL;
+    }
 out:
+    if (rc < 0) {
+        free(*peer);
+        *peer = NULL;
+    }
     curl_free(scheme);
     curl_url_cleanup(u);
     return rc;

@@ -104,12 +104,16 @@ long tocsin_curl_retry_after(CURL *handle);
  * feature libcurl lacks, a malformed URL), else 0. */
 int tocsin_curl_permanent(CURLcode rc);
 
-/* Check that `url` is an http:// or https:// URL with a host, and give
- * its "host:port" in *peer for the caller to free (messages name the
- * peer, never the URL, which may hold a password). Returns 0, or -1 with
- * "option 'url' is not an http:// or https:// URL", "option 'url' names
- * no host" or "out of memory" in err. */
-int tocsin_curl_http_url(const char *url, char **peer, char *err, size_t errlen);
+/* Parse `url`, which the user gave as `what` ("option 'url'", "the
+ * webhook URL"), and check that it is http:// or https:// (in any case)
+ * with a host. Its "host:port" goes in *peer, for the caller to free;
+ * with `parsed` non-NULL, the parsed URL too, for the caller to free with
+ * curl_url_cleanup(). Returns 0, or -1 with "WHAT is not a URL such as
+ * EXAMPLE" (the reason libcurl gives when `example` is NULL), "WHAT must
+ * start with https:// or http://", "WHAT names no host" or "out of
+ * memory" in err. err never quotes the URL, which may hold a secret. */
+int tocsin_curl_open_url(const char *url, const char *what, const char *example,
+                         CURLU **parsed, char **peer, char *err, size_t errlen);
 
 /* "host:port" of the URL in `u` (the scheme's port when none is given),
  * into *peer for the caller to free. Returns CURLUE_OK, CURLUE_OUT_OF_MEMORY,

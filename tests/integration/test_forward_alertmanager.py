@@ -330,7 +330,7 @@ class AlertmanagerRequestTest(unittest.TestCase):
 class AlertmanagerOptionsTest(unittest.TestCase):
     def test_bad_options_are_refused_at_setup(self):
         cases = [
-            (["--url", "ftp://am:9093"], "must start with http:// or https://"),
+            (["--url", "ftp://am:9093"], "must start with https:// or http://"),
             (["--url", f"http://u:{PASSWORD}@am:9093"], "must not hold credentials"),
             (["--user", "u", "--password", "p", "--token", "t"], "not both"),
             (["--password", "p"], "a password is given but no 'user'"),

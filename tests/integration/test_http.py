@@ -451,7 +451,7 @@ class Options(HttpTest):
     def test_not_http(self):
         rc, out, err = self.http("--url", "ftp://127.0.0.1/")
         self.assertEqual(rc, 3, show(rc, out, err))
-        self.assertIn("must start with http:// or https://", out)
+        self.assertIn("must start with https:// or http://", out)
 
     def test_config_check_names_the_line(self):
         said = self.config_refused("web.conf", (

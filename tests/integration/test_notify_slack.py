@@ -224,9 +224,10 @@ class SlackTest(unittest.TestCase):
 
     def test_bad_options_are_refused(self):
         self.refused("the webhook URL is required")
-        self.refused("not an http:// or https:// URL",
+        self.refused("the webhook URL must start with https:// or http://",
                      "--url", "ftp://hooks.example.org" + HOOK_PATH)
-        self.refused("not an http:// or https:// URL", "--url", "hooks.slack.com" + HOOK_PATH)
+        self.refused("the webhook URL is not a URL such as https://hooks.slack.com/",
+                     "--url", "hooks.slack.com" + HOOK_PATH)
         self.refused("give the secret one way only", "--url-file", self.url_file,
                      "--url", "https://hooks.slack.com" + HOOK_PATH)
         self.refused("webhook URL: cannot read secret file /nonexistent/hook",

@@ -256,7 +256,7 @@ class SmsTest(unittest.TestCase):
                      "--to", TO[0], "--max-length", "5")
         self.refused("option 'template': unknown placeholder {nope}", *ok, "--to", TO[0],
                      "--template", "{nope}")
-        self.refused("option 'base_url': \"ftp://gw.example\" is not an http://", *ok,
+        self.refused("option 'base_url' must start with https:// or http://", *ok,
                      "--to", TO[0], "--base-url", "ftp://gw.example")
         self.refused("option 'account_sid': \"AC/../x\" is not an account ID",
                      "--account-sid", "AC/../x", "--auth-token", TOKEN, "--from", FROM,
