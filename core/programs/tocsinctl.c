@@ -151,13 +151,16 @@ static char *scan_control_socket(const char *path)
 }
 
 /* The control socket: -s, else the control_socket of the main
- * configuration file, else the default path. */
+ * configuration file (read once, however many requests are sent), else
+ * the default path. */
 static const char *find_socket(void)
 {
     static char *from_conf;
 
     if (socket_path)
         return socket_path;
+    if (from_conf)
+        return from_conf;
     if (!conf_given && access(conf_path, R_OK) < 0)
         return TOCSIN_RUN_DIR "/tocsind.sock";
     if (conf_given && access(conf_path, R_OK) < 0)
