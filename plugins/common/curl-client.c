@@ -230,10 +230,6 @@ int tocsin_curl_open_url(const char *url, const char *what, const char *example,
         u = NULL;
     }
 out:
-    if (rc < 0) {
-        free(*peer);
-        *peer = NULL;
-    }
     curl_free(scheme);
     curl_url_cleanup(u);
     return rc;
