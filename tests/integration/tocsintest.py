@@ -1,6 +1,7 @@
 """Helpers for integration tests: where the built programs are, throwaway
 configurations, and a running tocsind whose log can be waited on."""
 import os
+import random
 import re
 import shutil
 import signal
@@ -25,7 +26,42 @@ NAGIOS_PLUGINS = "/usr/lib/nagios/plugins"
 SANITIZED = os.environ.get("TOCSIN_SANITIZED") == "1"
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_EPHEMERAL_LOW = _ephemeral_low()
+_handed_out = set()
+_port_rng = random.Random(os.getpid() ^ time.monotonic_ns())
+
+
 def free_port():
+    """A loopback port free now, for a server to listen on soon.
+
+    Not one the kernel would give out itself (bind to port 0): between
+    this answer and the server's bind, any client connecting anywhere on
+    the machine may take such a port as its own source port, and the
+    server then fails with "Address already in use". Ports below the
+    ephemeral range are only taken by servers that choose them. A port
+    is never handed out twice by one test run, so that a test asking for
+    two before starting anything gets two."""
+    high = _EPHEMERAL_LOW - 1
+    low = max(1024, high - 20000)
+    for _ in range(1000):
+        port = _port_rng.randint(low, high)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
