@@ -251,8 +251,21 @@ static int log_pattern_setup(struct log *l, unsigned idx, unsigned total,
                  "expression is empty", idx + 1, p->name);
         return -1;
     }
-    p->re = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED,
-                          PCRE2_MATCH_INVALID_UTF, &code, &off, NULL);
+    /* Bytes, not characters: any byte of a line can be matched, whatever
+     * its encoding. A pattern that asks for UTF-8 with (*UTF) is compiled
+     * again to match lines holding invalid UTF-8 too. */
+    p->re = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, 0, &code,
+                          &off, NULL);
+    if (p->re) {
+        uint32_t all = 0;
+
+        pcre2_pattern_info(p->re, PCRE2_INFO_ALLOPTIONS, &all);
+        if (all & PCRE2_UTF) {
+            pcre2_code_free(p->re);
+            p->re = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED,
+                                  PCRE2_MATCH_INVALID_UTF, &code, &off, NULL);
+        }
+    }
     if (!p->re) {
         pcre2_get_error_message(code, msg, sizeof(msg));
         snprintf(err, errlen, "option 'pattern': entry %u (%s): %s at offset "
