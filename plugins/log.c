@@ -1003,6 +1003,11 @@ static const char *log_duration(int64_t ms, char *buf, size_t len)
     return buf;
 }
 
+static const char *log_plural(uint64_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
 static const char *log_severity(enum tocsin_state s)
 {
     return s == TOCSIN_CRITICAL ? " (critical)" : s == TOCSIN_WARNING ? " (warning)" : "";
@@ -1176,19 +1181,23 @@ static void log_report(struct log *l, struct tocsin_check *chk,
     if (tr)
         tocsin_tailer_report(&l->tail, (off_t)l->max_read, tr, chk);
     if (l->file)
-        tocsin_check_long(chk, "read %llu bytes, %llu lines from %s",
+        tocsin_check_long(chk, "read %llu bytes, %llu %s from %s",
                           (unsigned long long)rd->bytes,
-                          (unsigned long long)rd->lines, l->file);
+                          (unsigned long long)rd->lines,
+                          log_plural(rd->lines, "line", "lines"), l->file);
     else
         tocsin_check_long(chk, "read %llu journal entries",
                           (unsigned long long)rd->entries);
     if (rd->old)
-        tocsin_check_long(chk, "%llu lines older than the window were not "
-                          "counted", (unsigned long long)rd->old);
+        tocsin_check_long(chk, "%llu %s older than the window %s not "
+                          "counted", (unsigned long long)rd->old,
+                          log_plural(rd->old, "line", "lines"),
+                          log_plural(rd->old, "was", "were"));
     if (rd->cut)
-        tocsin_check_long(chk, "%llu lines longer than %d bytes: matched on "
-                          "their start only", (unsigned long long)rd->cut,
-                          TOCSIN_TAIL_LINE_MAX);
+        tocsin_check_long(chk, "%llu %s longer than %d bytes: matched on "
+                          "%s start only", (unsigned long long)rd->cut,
+                          log_plural(rd->cut, "line", "lines"),
+                          TOCSIN_TAIL_LINE_MAX, log_plural(rd->cut, "its", "their"));
     if (rd->match_errors)
         tocsin_check_long(chk, "%llu matches failed (the pattern backtracked "
                           "past its limit): those lines were not counted",

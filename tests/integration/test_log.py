@@ -18,7 +18,7 @@ import time
 import unittest
 
 from srv_nginx import Nginx
-from tocsintest import ConfDir, Daemon, perfdata, show, tocsin_check
+from tocsintest import SRCDIR, ConfDir, Daemon, check_config, perfdata, show, tocsin_check
 
 LINE = re.compile(r'^(\S+) \S+ \S+ \[[^\]]+\] "[^"]*" (\d{3}) \d+ "[^"]*" "[^"]*" ([0-9.]+)$')
 
@@ -227,9 +227,9 @@ class AuthLog(unittest.TestCase):
                         f"expected 11 failed logins, 8 from 1.2.3.4; got {out!r}")
         self.assertIn("top 2 ip of 2: 1.2.3.4 8 (warning), 203.0.113.9 3", out,
                       f"expected both addresses in long output; got {out!r}")
-        self.assertIn("1 lines older than the window were not counted", out,
+        self.assertIn("1 line older than the window was not counted", out,
                       f"expected the 2-hour-old line left out; got {out!r}")
-        self.assertIn("1 lines longer than 65536 bytes", out,
+        self.assertIn("1 line longer than 65536 bytes: matched on its start only", out,
                       f"expected the over-long line reported; got {out!r}")
         self.assertEqual(perfdata(out).get("ip max"), ["8", "5", "10", "0", ""],
                          f"expected 'ip max'=8;5;10;0; got {out!r}")
@@ -252,6 +252,25 @@ class AuthLog(unittest.TestCase):
             rc, out, err = tocsin_check("log", "--file", self.path, "--pattern", "x", *args)
             self.assertEqual(rc, 3, f"{args}: expected UNKNOWN; got {show(rc, out, err)}")
             self.assertIn(why, out + err, f"{args}: expected {why!r}; got {show(rc, out, err)}")
+
+
+class Configuration(unittest.TestCase):
+    def test_example_is_valid_and_a_bad_regex_has_file_and_line(self):
+        with open(os.path.join(SRCDIR, "conf.d", "log.conf.example")) as f:
+            example = f.read()
+        conf = ConfDir("", {"log.conf": example})
+        self.addCleanup(conf.cleanup)
+        rc, out, err = check_config(conf.path)
+        self.assertEqual(rc, 0, f"tocsind -t refused log.conf.example: {out!r} {err!r}")
+        bad = ConfDir("", {"bad.conf": 'service "b" {\n    check = "log"\n'
+                                       '    file = "/var/log/x.log"\n'
+                                       '    pattern = {"ok=a", "broken=a(b"}\n}\n'})
+        self.addCleanup(bad.cleanup)
+        rc, out, err = check_config(bad.path)
+        self.assertNotEqual(rc, 0, "expected tocsind -t to refuse a bad regex")
+        self.assertRegex(out + err, r"bad\.conf:\d+: service 'b': option 'pattern': entry 2 "
+                                    r"\(broken\): missing closing parenthesis at offset 3",
+                         f"expected FILE:LINE and the PCRE2 message; got {out!r} {err!r}")
 
 
 class ThroughDaemon(unittest.TestCase):
