@@ -30,18 +30,11 @@
 #include <unistd.h>
 
 #include "tocsin-plugin.h"
+#include "common/tailer.h"
 
 #define F2B_DEFAULT_LOG "/var/log/fail2ban.log"
 #define F2B_DEFAULT_MAX_READ (64L * 1024 * 1024)
 #define F2B_MIN_MAX_READ 4096L
-
-/* Bytes read from the file at a time; also the longest line parsed (a
- * longer one is skipped and counted as not understood). */
-#define F2B_CHUNK 65536
-
-/* Bytes at the start of the file remembered to recognise a file that
- * was truncated and written again before the check saw it shorter. */
-#define F2B_HEAD 64
 
 /* Characters of a line not understood quoted in long output. */
 #define F2B_QUOTE_MAX 120
@@ -71,16 +64,12 @@ struct f2b {
     int count_found;
     struct tocsin_thresholds bans_th;
     struct tocsin_thresholds found_th;
+    struct tocsin_thresholds total_th;       /* bans in all jails */
+    struct tocsin_thresholds total_found_th; /* found in all jails */
     int64_t max_read;
 
     /* Kept between checks. */
-    int fd;                    /* the log as last opened, or -1 */
-    dev_t dev;
-    ino_t ino;
-    off_t offset;              /* just past the last complete line read */
-    int in_long_line;          /* offset is inside an over-long line */
-    unsigned char head[F2B_HEAD]; /* first bytes of the file */
-    size_t head_len;
+    struct tocsin_tailer tail; /* the log, its read position */
     struct f2b_jail *jail;     /* jails seen or configured */
     size_t njail, jail_alloc;
 
@@ -91,15 +80,17 @@ struct f2b {
 
 /* What one check read, for long output. */
 struct f2b_read {
-    uint64_t bytes;
     uint64_t lines;
     uint64_t not_understood;
     char last_bad[F2B_QUOTE_MAX + 1]; /* the last line not understood */
-    int rotated;               /* the name points to another file */
-    int truncated;             /* the same file started again */
-    off_t skipped;             /* bytes left unread to honour max_read */
-    int started_late;          /* first read began past the start */
     int oom;
+};
+
+/* What the tailer's line callback is given. */
+struct f2b_pass {
+    struct f2b *f;
+    int64_t cutoff;
+    struct f2b_read *rd;
 };
 
 static cfg_opt_t f2b_options[] = {
@@ -111,6 +102,10 @@ static cfg_opt_t f2b_options[] = {
     TOCSIN_OPT_RANGE("critical", "50"),
     TOCSIN_OPT_RANGE("found_warning", ""),
     TOCSIN_OPT_RANGE("found_critical", ""),
+    TOCSIN_OPT_RANGE("total_warning", ""),
+    TOCSIN_OPT_RANGE("total_critical", ""),
+    TOCSIN_OPT_RANGE("total_found_warning", ""),
+    TOCSIN_OPT_RANGE("total_found_critical", ""),
     CFG_INT("max_read", F2B_DEFAULT_MAX_READ, CFGF_NONE),
     CFG_END()
 };
@@ -129,8 +124,7 @@ static void f2b_teardown(void *instance)
 
     if (!f)
         return;
-    if (f->fd >= 0)
-        close(f->fd);
+    tocsin_tailer_free(&f->tail);
     free(f->log);
     for (i = 0; i < f->njails; i++)
         free(f->jails[i]);
@@ -195,13 +189,13 @@ static int f2b_setup(cfg_t *options, void **instance, char *err, size_t errlen)
     f = calloc(1, sizeof(*f));
     if (!f)
         goto oom;
-    f->fd = -1;
+    f->tail.fd = -1;
     if (!log || !*log) {
         snprintf(err, errlen, "option 'log' is empty: give the path of the "
                  "fail2ban log (default " F2B_DEFAULT_LOG ")");
         goto fail;
     }
-    if (!(f->log = strdup(log)))
+    if (!(f->log = strdup(log)) || tocsin_tailer_init(&f->tail, log) < 0)
         goto oom;
     if (n > 0) {
         f->jails = calloc(n, sizeof(*f->jails));
@@ -236,7 +230,12 @@ static int f2b_setup(cfg_t *options, void **instance, char *err, size_t errlen)
     if (tocsin_option_thresholds(options, "warning", "critical", &f->bans_th,
                                  err, errlen) < 0 ||
         tocsin_option_thresholds(options, "found_warning", "found_critical",
-                                 &f->found_th, err, errlen) < 0)
+                                 &f->found_th, err, errlen) < 0 ||
+        tocsin_option_thresholds(options, "total_warning", "total_critical",
+                                 &f->total_th, err, errlen) < 0 ||
+        tocsin_option_thresholds(options, "total_found_warning",
+                                 "total_found_critical", &f->total_found_th,
+                                 err, errlen) < 0)
         goto fail;
     *instance = f;
     return 0;
@@ -442,144 +441,18 @@ bad:
     f2b_not_understood(rd, line, len);
 }
 
-/* ------------------------------------------------------------------ */
-/* Reading the log                                                     */
-/* ------------------------------------------------------------------ */
-
-/* pread() all of `len` bytes unless the file ends first. Returns the
- * bytes read, or -1 with errno. */
-static ssize_t f2b_pread(int fd, char *buf, size_t len, off_t at)
+/* The tailer's line callback: one line of the log. An over-long line
+ * is not a fail2ban line. */
+static void f2b_take_line(void *ctx, const char *line, size_t len, int cut)
 {
-    size_t got = 0;
+    struct f2b_pass *pass = ctx;
 
-    while (got < len) {
-        ssize_t n = pread(fd, buf + got, len - got, at + (off_t)got);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        if (n == 0)
-            break;
-        got += (size_t)n;
-    }
-    return (ssize_t)got;
-}
-
-/*
- * Parse the complete lines of bytes [start, stop) of `fd`. With
- * `mid_line`, `start` may fall inside a line: the bytes up to the first
- * newline are skipped. With `final` (a rotated file that will not grow)
- * a last line without a newline is taken too; otherwise it is left for
- * the next check. A line longer than F2B_CHUNK is counted as not
- * understood and skipped; *in_long_line says the span ended inside one.
- * Stops early, at a line boundary, when the deadline passes (*late).
- * Returns the offset just past the last byte consumed, or -1 with errno
- * on a read error. Costs one buffer of F2B_CHUNK bytes.
- */
-static off_t f2b_read_span(struct f2b *f, int fd, off_t start, off_t stop,
-                           int mid_line, int final, int64_t cutoff,
-                           struct f2b_read *rd, struct tocsin_check *chk,
-                           int *in_long_line, int *late)
-{
-    char *buf;
-    size_t fill = 0;
-    off_t pos = start;             /* file offset of buf[0] */
-    int skipping = mid_line;
-    off_t ret = -1;
-
-    buf = malloc(F2B_CHUNK);
-    if (!buf) {
-        errno = ENOMEM;
-        return -1;
-    }
-    while (pos + (off_t)fill < stop) {
-        size_t want = F2B_CHUNK - fill, ls = 0, i;
-        ssize_t n;
-
-        if (tocsin_check_remaining(chk) <= 0) {
-            *late = 1;
-            break;
-        }
-        if ((off_t)want > stop - pos - (off_t)fill)
-            want = (size_t)(stop - pos - (off_t)fill);
-        n = f2b_pread(fd, buf + fill, want, pos + (off_t)fill);
-        if (n < 0)
-            goto out;
-        if (n == 0)
-            break;                 /* the file is shorter than it was */
-        rd->bytes += (uint64_t)n;
-        fill += (size_t)n;
-        for (i = 0; i < fill; i++) {
-            if (buf[i] != '\n')
-                continue;
-            if (!skipping)
-                f2b_line(f, buf + ls, i - ls, cutoff, rd);
-            skipping = 0;
-            ls = i + 1;
-        }
-        if (ls == 0 && fill == F2B_CHUNK) {
-            /* One line fills the buffer: drop what we have of it. */
-            if (!skipping)
-                f2b_not_understood(rd, buf, fill);
-            skipping = 1;
-            ls = fill;
-        }
-        memmove(buf, buf + ls, fill - ls);
-        fill -= ls;
-        pos += (off_t)ls;
-    }
-    if (final && fill > 0 && !skipping && !*late) {
-        f2b_line(f, buf, fill, cutoff, rd);
-        pos += (off_t)fill;
-        fill = 0;
-    }
-    if (skipping) {
-        /* Inside an over-long line: its start is gone, go on past it. */
-        pos += (off_t)fill;
-    }
-    *in_long_line = skipping;
-    ret = pos;
-out:
-    free(buf);
-    return ret;
-}
-
-/* 1 if `at` is inside a line of `fd` (the byte before it is not a
- * newline), so that reading from there must skip to the next line. */
-static int f2b_mid_line(int fd, off_t at)
-{
-    char c;
-
-    return at > 0 && (f2b_pread(fd, &c, 1, at - 1) != 1 || c != '\n');
-}
-
-/* Remember the first bytes of the file, to recognise it later. */
-static void f2b_remember_head(struct f2b *f, off_t size)
-{
-    size_t want = size < (off_t)F2B_HEAD ? (size_t)size : F2B_HEAD;
-    ssize_t n;
-
-    if (want <= f->head_len)
+    if (cut) {
+        pass->rd->lines++;
+        f2b_not_understood(pass->rd, line, len);
         return;
-    n = f2b_pread(f->fd, (char *)f->head, want, 0);
-    f->head_len = n > 0 ? (size_t)n : 0;
-}
-
-/* 1 if the file no longer starts with the bytes remembered: it was
- * truncated and written again since the last check. */
-static int f2b_head_changed(const struct f2b *f, off_t size)
-{
-    unsigned char now[F2B_HEAD];
-    size_t want = f->head_len;
-    ssize_t n;
-
-    if (want == 0)
-        return 0;
-    if ((off_t)want > size)
-        return 1;
-    n = f2b_pread(f->fd, (char *)now, want, 0);
-    return n != (ssize_t)want || memcmp(now, f->head, want) != 0;
+    }
+    f2b_line(pass->f, line, len, pass->cutoff, pass->rd);
 }
 
 /* ------------------------------------------------------------------ */
@@ -628,12 +501,14 @@ static const char *f2b_plural(size_t n, const char *one, const char *many)
  * from its bans (and found failures when counted), the first line naming
  * the jails that alert, perfdata and one long output line per jail. */
 static void f2b_report(struct f2b *f, struct tocsin_check *chk,
-                       const struct f2b_read *rd)
+                       const struct f2b_read *rd,
+                       const struct tocsin_tail_read *tr)
 {
     struct f2b_jail **order = NULL;
     enum tocsin_state worst = TOCSIN_OK, *state = NULL;
     char win[64], first[2048], list[1024], label[512];
     size_t i, used = 0, lused = 0, total_bans = 0, total_found = 0, named;
+    enum tocsin_state total_state;
     int sev;
 
     f2b_duration(f->window_ms, win, sizeof(win));
@@ -691,8 +566,39 @@ static void f2b_report(struct f2b *f, struct tocsin_check *chk,
                               f2b_plural(j->restored.n, "ban", "bans"));
     }
 
-    /* The first line: alerting jails by severity, then the totals. */
+    /* The totals across jails, with their own thresholds. */
+    total_state = tocsin_thresholds_eval(&f->total_th, (double)total_bans);
+    tocsin_check_perf(chk, "total bans", (double)total_bans, "", &f->total_th,
+                      0, 0, TOCSIN_PERF_MIN);
+    if (f->count_found) {
+        total_state = tocsin_state_worst(total_state,
+            tocsin_thresholds_eval(&f->total_found_th, (double)total_found));
+        tocsin_check_perf(chk, "total found", (double)total_found, "",
+                          &f->total_found_th, 0, 0, TOCSIN_PERF_MIN);
+    }
+    worst = tocsin_state_worst(worst, total_state);
+    if (f->count_found)
+        tocsin_check_long(chk, "%s: all jails: %zu %s, %zu found %s in the "
+                          "last %s", tocsin_state_name(total_state), total_bans,
+                          f2b_plural(total_bans, "ban", "bans"), total_found,
+                          f2b_plural(total_found, "failure", "failures"), win);
+    else
+        tocsin_check_long(chk, "%s: all jails: %zu %s in the last %s",
+                          tocsin_state_name(total_state), total_bans,
+                          f2b_plural(total_bans, "ban", "bans"), win);
+
+    /* The first line: the total when it alerts, alerting jails by
+     * severity, then the totals. */
     named = 0;
+    if (total_state == TOCSIN_CRITICAL || total_state == TOCSIN_WARNING) {
+        tocsin_append(first, sizeof(first), &used, "%zu %s", total_bans,
+                      f2b_plural(total_bans, "ban", "bans"));
+        if (f->count_found)
+            tocsin_append(first, sizeof(first), &used, ", %zu found", total_found);
+        tocsin_append(first, sizeof(first), &used, " in all jails (%s)",
+                      total_state == TOCSIN_CRITICAL ? "critical" : "warning");
+        named++;
+    }
     for (sev = 0; sev < 2 && worst != TOCSIN_OK; sev++) {
         static const enum tocsin_state sevs[] = {
             TOCSIN_CRITICAL, TOCSIN_WARNING
@@ -737,25 +643,8 @@ static void f2b_report(struct f2b *f, struct tocsin_check *chk,
                      first);
 
     /* What this check read. */
-    if (rd->rotated)
-        tocsin_check_long(chk, "%s was rotated (renamed): read the rest of "
-                          "the old file, then the new one from its start",
-                          f->log);
-    if (rd->truncated)
-        tocsin_check_long(chk, "%s was truncated (copytruncate): read it "
-                          "again from its start", f->log);
-    if (rd->started_late)
-        tocsin_check_long(chk, "%s is larger than max_read (%lld bytes): "
-                          "read its last %lld bytes only; older events in the "
-                          "window were not counted", f->log,
-                          (long long)f->max_read, (long long)f->max_read);
-    else if (rd->skipped > 0)
-        tocsin_check_long(chk, "%lld bytes appended to %s since the last "
-                          "check were skipped (more than max_read, %lld "
-                          "bytes); events in them were not counted",
-                          (long long)rd->skipped, f->log,
-                          (long long)f->max_read);
-    tocsin_check_long(chk, "read %llu bytes, %llu %s", (unsigned long long)rd->bytes,
+    tocsin_tailer_report(&f->tail, (off_t)f->max_read, tr, chk);
+    tocsin_check_long(chk, "read %llu bytes, %llu %s", (unsigned long long)tr->bytes,
                       (unsigned long long)rd->lines,
                       f2b_plural(rd->lines, "line", "lines"));
     if (rd->not_understood)
@@ -787,10 +676,10 @@ static void f2b_check(void *instance, struct tocsin_check *chk)
 {
     struct f2b *f = instance;
     struct f2b_read rd;
-    struct stat st, old;
+    struct tocsin_tail_read tr;
+    struct f2b_pass pass;
     int64_t cutoff = f2b_now_ms() - f->window_ms;
-    off_t budget = (off_t)f->max_read, start, got;
-    int nfd, fresh, mid_line = 0, long_line = 0, late = 0, e;
+    char err[1024];
     size_t i;
 
     memset(&rd, 0, sizeof(rd));
@@ -799,101 +688,21 @@ static void f2b_check(void *instance, struct tocsin_check *chk)
         f2b_times_prune(&f->jail[i].found, cutoff);
         f2b_times_prune(&f->jail[i].restored, cutoff);
     }
-
-    nfd = open(f->log, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (nfd < 0) {
-        e = errno;
-        tocsin_check_set(chk, TOCSIN_UNKNOWN, "FAIL2BAN UNKNOWN - cannot open "
-                         "%s: %s", f->log, strerror(e));
+    pass.f = f;
+    pass.cutoff = cutoff;
+    pass.rd = &rd;
+    if (tocsin_tailer_read(&f->tail, (off_t)f->max_read, chk, f2b_take_line,
+                           &pass, &tr, err, sizeof(err)) < 0) {
+        tocsin_check_set(chk, TOCSIN_UNKNOWN, "FAIL2BAN UNKNOWN - %s", err);
         return;
     }
-    if (fstat(nfd, &st) < 0) {
-        e = errno;
-        close(nfd);
-        tocsin_check_set(chk, TOCSIN_UNKNOWN, "FAIL2BAN UNKNOWN - cannot stat "
-                         "%s: %s", f->log, strerror(e));
-        return;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(nfd);
-        tocsin_check_set(chk, TOCSIN_UNKNOWN, "FAIL2BAN UNKNOWN - %s is not a "
-                         "regular file", f->log);
-        return;
-    }
-
-    fresh = f->fd < 0;
-    if (!fresh && (st.st_dev != f->dev || st.st_ino != f->ino)) {
-        /* Renamed away: finish the old file through the descriptor kept,
-         * with what the new file leaves of the budget. */
-        off_t room = budget - (st.st_size < budget ? st.st_size : budget);
-
-        rd.rotated = 1;
-        if (fstat(f->fd, &old) == 0 && old.st_size > f->offset) {
-            start = f->offset;
-            mid_line = f->in_long_line;
-            if (old.st_size - start > room) {
-                rd.skipped += old.st_size - room - start;
-                start = old.st_size - room;
-                mid_line = f2b_mid_line(f->fd, start);
-            }
-            if (start < old.st_size) {
-                got = f2b_read_span(f, f->fd, start, old.st_size, mid_line, 1,
-                                    cutoff, &rd, chk, &long_line, &late);
-                if (got > start)
-                    budget -= got - start;
-            }
-        }
-        close(f->fd);
-        f->fd = -1;
-    }
-    if (f->fd >= 0) {
-        close(nfd);
-        if (st.st_size < f->offset || f2b_head_changed(f, st.st_size)) {
-            rd.truncated = 1;
-            f->offset = 0;
-            f->head_len = 0;
-            f->in_long_line = 0;
-        }
-    } else {
-        f->fd = nfd;
-        f->dev = st.st_dev;
-        f->ino = st.st_ino;
-        f->offset = 0;
-        f->head_len = 0;
-        f->in_long_line = 0;
-    }
-
-    start = f->offset;
-    mid_line = f->in_long_line;
-    if (st.st_size - start > budget) {
-        if (fresh)
-            rd.started_late = 1;
-        else
-            rd.skipped += st.st_size - budget - start;
-        start = st.st_size - budget;
-        mid_line = f2b_mid_line(f->fd, start);
-    }
-    if (!late) {
-        got = f2b_read_span(f, f->fd, start, st.st_size, mid_line, 0, cutoff,
-                            &rd, chk, &long_line, &late);
-        if (got < 0) {
-            e = errno;
-            tocsin_check_set(chk, TOCSIN_UNKNOWN, "FAIL2BAN UNKNOWN - cannot "
-                             "read %s: %s", f->log, strerror(e));
-            return;
-        }
-        f->offset = got;
-        f->in_long_line = long_line;
-    }
-    f2b_remember_head(f, st.st_size);
-
     if (rd.oom) {
         tocsin_check_set(chk, TOCSIN_UNKNOWN, "FAIL2BAN UNKNOWN - out of memory "
                          "while reading %s", f->log);
         return;
     }
-    f2b_report(f, chk, &rd);
-    if (late)
+    f2b_report(f, chk, &rd, &tr);
+    if (tr.late)
         tocsin_check_timed_out(chk);
 }
 

@@ -40,7 +40,7 @@ static void check_lines(const char *text, size_t size)
 
     memset(&f, 0, sizeof(f));
     memset(&rd, 0, sizeof(rd));
-    f.fd = -1;
+    f.tail.fd = -1;
     f.count_found = 1;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));

@@ -11,10 +11,18 @@ Endpoints (on both ports):
   /target      200, body TARGET_BODY
   /large       200, LARGE_SIZE bytes
   /private/    basic auth (USER / PASSWORD), 200 with PRIVATE_BODY
+  /slow        200, SLOW_SIZE bytes sent at SLOW_RATE bytes/s
+
+With Nginx(access_log=True), nginx writes its access log (ACCESS_FORMAT,
+the combined format and $request_time) to access_log_path; reopen()
+renames it to access_log_path + ".1" and has nginx reopen its log, as
+logrotate does.
 """
 import os
 import shutil
+import signal
 import subprocess
+import time
 
 from tocsintest import Server, chown_tree, free_port, server_dir, wait_port
 
@@ -28,12 +36,18 @@ PRIVATE_BODY = "members only\n"
 LARGE_SIZE = 2 * 1024 * 1024 + 17
 USER = "monitor"
 PASSWORD = "Nginx-basic-S3cret"
+# nginx sends a second's worth at once, then the rest at the rate: about
+# half a second per /slow request.
+SLOW_SIZE = 48 * 1024
+SLOW_RATE = 32 * 1024
+ACCESS_FORMAT = ('$remote_addr - $remote_user [$time_local] "$request" $status '
+                 '$body_bytes_sent "$http_referer" "$http_user_agent" $request_time')
 
 CONF = """\
 worker_processes 1;
 events {{ worker_connections 1024; }}
 http {{
-    access_log off;
+    {access_log}
     client_body_temp_path {d}/tmp/client_body;
     proxy_temp_path {d}/tmp/proxy;
     fastcgi_temp_path {d}/tmp/fastcgi;
@@ -59,6 +73,7 @@ http {{
         location = /redirect {{ return 302 /target; }}
         location = /target {{ return 200 "{target}"; }}
         location = /large {{ try_files /large.bin =404; }}
+        location = /slow {{ limit_rate {slow_rate}; try_files /slow.bin =404; }}
         location /private/ {{
             auth_basic "tocsin tests";
             auth_basic_user_file {d}/htpasswd;
@@ -102,7 +117,8 @@ class Nginx:
     """start() runs nginx; http_port, https_port, ca_file and url() are
     then usable; stop() ends it and removes its directory."""
 
-    def __init__(self):
+    def __init__(self, access_log=False):
+        self.access_log = access_log
         self.dir = None
         self.server = None
         self.http_port = None
@@ -117,6 +133,21 @@ class Nginx:
             return f"https://127.0.0.1:{self.https_port}{path}"
         return f"http://127.0.0.1:{self.http_port}{path}"
 
+    @property
+    def access_log_path(self):
+        return os.path.join(self.dir, "access.log")
+
+    def reopen(self, timeout=10):
+        """Rename the access log to access_log_path + ".1" and have nginx
+        reopen it (SIGUSR1); return once the new file exists."""
+        os.rename(self.access_log_path, self.access_log_path + ".1")
+        os.kill(self.server.proc.pid, signal.SIGUSR1)
+        end = time.monotonic() + timeout
+        while not os.path.exists(self.access_log_path):
+            if time.monotonic() > end:
+                raise NginxError("nginx did not reopen its access log")
+            time.sleep(0.02)
+
     def start(self):
         if not os.access(NGINX, os.X_OK):
             raise NginxError(f"{NGINX} is missing: install nginx-light "
@@ -130,6 +161,8 @@ class Nginx:
         make_certificates(d)
         with open(os.path.join(d, "www", "large.bin"), "wb") as f:
             f.write(b"x" * LARGE_SIZE)
+        with open(os.path.join(d, "www", "slow.bin"), "wb") as f:
+            f.write(b"s" * SLOW_SIZE)
         with open(os.path.join(d, "www", "private", "index.html"), "w") as f:
             f.write(PRIVATE_BODY)
         with open(os.path.join(d, "htpasswd"), "w") as f:
@@ -139,7 +172,13 @@ class Nginx:
         while self.https_port == self.http_port:
             self.https_port = free_port()
         with open(os.path.join(d, "nginx.conf"), "w") as f:
+            if self.access_log:
+                access = (f"log_format tocsin '{ACCESS_FORMAT}';\n"
+                          f"    access_log {d}/access.log tocsin;")
+            else:
+                access = "access_log off;"
             f.write(CONF.format(d=d, http=self.http_port, https=self.https_port,
+                                access_log=access, slow_rate=SLOW_RATE,
                                 body=BODY.replace("\n", "\\n"), health=HEALTH,
                                 target=TARGET_BODY.replace("\n", "\\n")))
         chown_tree(d)

@@ -106,8 +106,30 @@ class Standalone(unittest.TestCase):
                          "11 bans in all (dovecot 0, nginx 11)",
                          f"expected only nginx and dovecot (0), sshd left out; got {out!r}")
         perf = perfdata(out)
-        self.assertEqual(sorted(perf), ["dovecot bans", "nginx bans"],
+        self.assertEqual(sorted(perf), ["dovecot bans", "nginx bans", "total bans"],
                          f"expected perfdata for the named jails only; got {out!r}")
+
+    def test_total_thresholds_across_jails(self):
+        # 6 + 5 + 4 bans: no jail over 10, 15 in all.
+        text = "".join(line(100 + i, "sshd", ip=f"198.51.100.{i}") for i in range(6))
+        text += "".join(line(200 + i, "postfix", ip=f"192.0.2.{i}") for i in range(5))
+        text += "".join(line(300 + i, "dovecot", ip=f"192.0.2.{i}") for i in range(4))
+        log = self.write_log(text)
+        rc, out, err = self.check("--log", log, want_rc=0)
+        self.assertEqual(perfdata(out).get("total bans"), ["15", "", "", "0", ""],
+                         f"expected 'total bans'=15 without thresholds; got {out!r}")
+        rc, out, err = self.check("--log", log, "--total_warning", "12",
+                                  "--total_critical", "20", want_rc=1)
+        self.assertTrue(out.startswith("FAIL2BAN WARNING - 15 bans in all jails (warning) "
+                                       "in the last 1h; 15 bans in all"),
+                        f"expected WARNING on the total alone; got {out!r}")
+        self.assertEqual(perfdata(out).get("total bans"), ["15", "12", "20", "0", ""],
+                         f"expected the total's thresholds in perfdata; got {out!r}")
+        self.assertIn("WARNING: all jails: 15 bans in the last 1h", out,
+                      f"expected a long output line for the total; got {out!r}")
+        rc, out, err = self.check("--log", log, "--total_critical", "14", want_rc=2)
+        self.assertTrue(out.startswith("FAIL2BAN CRITICAL - 15 bans in all jails (critical)"),
+                        f"expected CRITICAL on the total; got {out!r}")
 
     def test_window_option(self):
         log = self.write_log(line(600, "sshd") + line(240, "sshd") + line(10, "sshd"))
