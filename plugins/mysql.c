@@ -823,7 +823,7 @@ static void mycheck_report_rate(const struct mycheck *m, struct tocsin_check *ch
     state = tocsin_thresholds_eval(th, rate);
     mycheck_rate_text(shown, sizeof(shown), rate);
     mycheck_add(line, state, "%s %s/%s", shown, what, m->rate_shown);
-    tocsin_check_long(chk, "%s %s; %.4g per %s (+%.0f in %.1f s)", name, n1, rate,
+    tocsin_check_long(chk, "%s %s; %.4g per %s (+%.0f in %.3f s)", name, n1, rate,
                       m->rate_shown, ch.increase, ch.seconds);
     tocsin_check_perf(chk, label, rate, "", th, 0, 0, TOCSIN_PERF_MIN);
 }

@@ -1039,7 +1039,7 @@ static enum tocsin_state pgsql_rates(const struct pgsql *p, struct tocsin_check 
     deadlocks = tocsin_counter_increase(base->deadlocks, now->deadlocks);
     rollbacks = tocsin_counter_increase(base->rollbacks, now->rollbacks);
     commits = tocsin_counter_increase(base->commits, now->commits);
-    tocsin_check_long(chk, "over the last %.1f s: %.0f deadlocks, %.0f rollbacks, "
+    tocsin_check_long(chk, "over the last %.3f s: %.0f deadlocks, %.0f rollbacks, "
                       "%.0f commits", span, deadlocks, rollbacks, commits);
     deadlocks = deadlocks / span * p->rate_unit;
     rollbacks = rollbacks / span * p->rate_unit;
