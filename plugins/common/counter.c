@@ -11,7 +11,10 @@
 
 double tocsin_counter_increase(double prev, double cur)
 {
-    return cur >= prev ? cur - prev : cur;
+    if (cur >= prev)
+        return cur - prev;
+    /* Counters do not go below 0; a value that does is no count. */
+    return cur < 0 ? 0 : cur;
 }
 
 enum tocsin_counter_step tocsin_counter_update(struct tocsin_counter *c, double value,

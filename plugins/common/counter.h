@@ -51,7 +51,8 @@ struct tocsin_counter_change {
 
 /* The increase of a counter from `prev` to `cur`: their difference, or
  * `cur` itself when the counter went down (it was reset and counted from
- * 0 since). Never negative for non-negative counters. O(1). */
+ * 0 since), or 0 when that is below 0. Never negative; NaN stays NaN.
+ * O(1). */
 double tocsin_counter_increase(double prev, double cur);
 
 /* Compare the sample (value read at at_us) with the one kept in *c, set

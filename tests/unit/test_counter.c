@@ -3,6 +3,7 @@
  * (plugins/common/counter.c): the first sample, a normal rate, a reset,
  * a delta, a clock that did not move or went back, and the option words.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -66,6 +67,9 @@ static void reset_counts_from_zero(void **state)
     assert_float_equal(ch.increase, 0, 0);
     assert_float_equal(tocsin_counter_increase(10, 3), 3, 0);
     assert_float_equal(tocsin_counter_increase(3, 10), 7, 0);
+    /* A "counter" below zero is no count, and never a negative rate. */
+    assert_float_equal(tocsin_counter_increase(5, -3), 0, 0);
+    assert_true(tocsin_counter_increase(5, NAN) != tocsin_counter_increase(5, NAN));
 }
 
 static void delta_is_the_increase_per_check(void **state)
