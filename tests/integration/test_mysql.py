@@ -352,6 +352,13 @@ class Standalone(MySQLCase):
         rc, out, err = check_config(conf.path)
         self.assertEqual(rc, 0, f"expected a valid configuration: {out!r} {err!r}")
         self.assertNotIn(PASSWORD, out + err, "the password appeared in tocsind -t's output")
+        conf.write("db.conf", 'service "db" {\n    check = "mysql"\n'
+                   f'    port = {self.db.port}\n    query = "SELECT 1"\n'
+                   '    query_mode = "rate"\n    rate_unit = "day"\n}\n')
+        rc, out, err = check_config(conf.path)
+        self.assertNotEqual(rc, 0, f"expected rate_unit = day refused: {out!r} {err!r}")
+        self.assertRegex(out + err, r"conf\.d/db\.conf:\d+: .*option 'rate_unit': \"day\" "
+                         r"is not one of second, minute, hour", out + err)
 
 
 class ThroughTheDaemon(MySQLCase, DaemonTest):
