@@ -13,14 +13,19 @@
  *   query = "SELECT COUNT(*) FROM app.sessions"
  *   query_label = "sessions"
  *   query_warning = "100000"
+ *   query_mode = "value"               # or "delta", "rate" for a counter
+ *   rate_unit = "minute"               # rates per second, minute or hour
+ *   deadlocks_warning = "1"            # Innodb_deadlocks per rate_unit
  *
  * Figures come from SHOW GLOBAL STATUS (Threads_connected, Threads_running,
- * Slow_queries, Uptime), SHOW GLOBAL VARIABLES (max_connections) and
- * SHOW REPLICA STATUS, or SHOW SLAVE STATUS on servers that predate it.
- * The slow query rate is the change of Slow_queries between two checks
- * of the same service, so the instance keeps the last sample (the plugin
- * is stateful). MariaDB Connector/C does the talking; it reads no option
- * file, so only this service's options apply.
+ * Slow_queries, Innodb_deadlocks, Uptime), SHOW GLOBAL VARIABLES
+ * (max_connections) and SHOW REPLICA STATUS, or SHOW SLAVE STATUS on
+ * servers that predate it. The slow query and deadlock rates, and a custom
+ * query in delta or rate mode, are the change of a counter between two
+ * checks of the same service, so the instance keeps the last samples (the
+ * plugin is stateful; see common/counter.h). A first check that judges a
+ * counter samples twice, first_window apart. MariaDB Connector/C does the
+ * talking; it reads no option file, so only this service's options apply.
  */
 #include <errno.h>
 #include <math.h>
@@ -40,6 +45,7 @@
 #include <mysql.h>
 
 #include "tocsin-plugin.h"
+#include "common/counter.h"
 
 /* Server error codes (mysqld_error.h), named here to avoid depending on
  * which headers a given Connector/C ships. */
@@ -76,27 +82,37 @@ struct mycheck {
     char *ca_file;               /* CA bundle for tls_verify, or NULL */
     char *query;                 /* custom query, or NULL */
     char *query_label;           /* its perfdata label */
+    enum tocsin_counter_mode query_mode; /* value, delta or rate */
+    double rate_unit;            /* seconds in the unit of every rate */
+    const char *rate_shown;      /* that unit in messages: "s", "min", "h" */
+    long first_window_ms;        /* a first check's time between samples */
+    int judges_counters;         /* a counter has ranges, or query_mode
+                                    is not value: sample twice at first */
     char where[MYCHECK_WHERE_MAX];
     int library_ready;           /* counted in mycheck_instances */
 
     struct tocsin_thresholds connect;         /* seconds to connect */
     struct tocsin_thresholds connections;     /* % of max_connections */
     struct tocsin_thresholds threads_running;
-    struct tocsin_thresholds slow_queries;    /* per second */
+    struct tocsin_thresholds slow_queries;    /* per rate_unit */
+    struct tocsin_thresholds deadlocks;       /* per rate_unit */
     struct tocsin_thresholds replication_lag; /* seconds */
-    struct tocsin_thresholds query_th;        /* the custom query's value */
+    struct tocsin_thresholds query_th;        /* the custom query's figure */
+    struct tocsin_thresholds query_time;      /* seconds the query took */
 
-    /* The last Slow_queries sample, kept from one check to the next. */
-    int have_sample;
-    double sample_slow;          /* Slow_queries */
+    /* The last samples, kept from one check to the next. */
+    struct tocsin_counter slow;  /* Slow_queries */
+    struct tocsin_counter innodb_deadlocks; /* Innodb_deadlocks */
+    struct tocsin_counter query_counter;    /* the custom query's value */
+    int have_uptime;
     double sample_uptime;        /* Uptime, to notice a restart */
-    struct timespec sample_at;   /* CLOCK_MONOTONIC */
 };
 
 /* The figures one check reads from SHOW GLOBAL STATUS / VARIABLES. */
 struct mycheck_status {
-    int has_connected, has_running, has_slow, has_uptime, has_max;
-    double connected, running, slow, uptime, max_connections;
+    int has_connected, has_running, has_slow, has_deadlocks, has_uptime, has_max;
+    double connected, running, slow, deadlocks, uptime, max_connections;
+    int64_t at_us;               /* CLOCK_MONOTONIC when read */
 };
 
 /* One piece of the first line, and the state it stands for. */
@@ -130,12 +146,19 @@ static cfg_opt_t mycheck_options[] = {
     TOCSIN_OPT_RANGE("threads_running_critical", ""),
     TOCSIN_OPT_RANGE("slow_queries_warning", ""),
     TOCSIN_OPT_RANGE("slow_queries_critical", ""),
+    TOCSIN_OPT_RANGE("deadlocks_warning", ""),
+    TOCSIN_OPT_RANGE("deadlocks_critical", ""),
+    CFG_STR("rate_unit", "second", CFGF_NONE),
+    TOCSIN_OPT_DURATION("first_window", 1000),
     TOCSIN_OPT_RANGE("replication_lag_warning", "60"),
     TOCSIN_OPT_RANGE("replication_lag_critical", "300"),
     CFG_STR("query", "", CFGF_NONE),
     CFG_STR("query_label", "query", CFGF_NONE),
     TOCSIN_OPT_RANGE("query_warning", ""),
     TOCSIN_OPT_RANGE("query_critical", ""),
+    CFG_STR("query_mode", "value", CFGF_NONE),
+    TOCSIN_OPT_RANGE("query_time_warning", ""),
+    TOCSIN_OPT_RANGE("query_time_critical", ""),
     CFG_END()
 };
 
@@ -247,8 +270,14 @@ static int mycheck_setup(cfg_t *options, void **instance, char *err,
         tocsin_option_thresholds(options, "replication_lag_warning",
                                  "replication_lag_critical", &m->replication_lag,
                                  err, errlen) < 0 ||
+        tocsin_option_thresholds(options, "deadlocks_warning",
+                                 "deadlocks_critical", &m->deadlocks,
+                                 err, errlen) < 0 ||
         tocsin_option_thresholds(options, "query_warning",
                                  "query_critical", &m->query_th,
+                                 err, errlen) < 0 ||
+        tocsin_option_thresholds(options, "query_time_warning",
+                                 "query_time_critical", &m->query_time,
                                  err, errlen) < 0)
         goto fail;
     if (!m->query && (m->query_th.warning.set || m->query_th.critical.set)) {
@@ -256,6 +285,29 @@ static int mycheck_setup(cfg_t *options, void **instance, char *err,
                  "need a 'query' to hold against");
         goto fail;
     }
+    if (!m->query && (m->query_time.warning.set || m->query_time.critical.set)) {
+        snprintf(err, errlen, "options 'query_time_warning' and "
+                 "'query_time_critical' need a 'query' to time");
+        goto fail;
+    }
+    if (tocsin_counter_mode_parse("query_mode", cfg_getstr(options, "query_mode"),
+                                  &m->query_mode, err, errlen) < 0 ||
+        tocsin_counter_unit_parse("rate_unit", cfg_getstr(options, "rate_unit"),
+                                  &m->rate_unit, &m->rate_shown, err, errlen) < 0)
+        goto fail;
+    if (!m->query && m->query_mode != TOCSIN_COUNTER_VALUE) {
+        snprintf(err, errlen, "option 'query_mode' needs a 'query' whose value "
+                 "is a counter");
+        goto fail;
+    }
+    m->first_window_ms = cfg_getint(options, "first_window");
+    if (m->first_window_ms < 0 || m->first_window_ms > 60000) {
+        snprintf(err, errlen, "option 'first_window' must be between 0 and 60 s");
+        goto fail;
+    }
+    m->judges_counters = (m->query && m->query_mode != TOCSIN_COUNTER_VALUE) ||
+                         m->slow_queries.warning.set || m->slow_queries.critical.set ||
+                         m->deadlocks.warning.set || m->deadlocks.critical.set;
     if (tocsin_option_secret(options, "password", &m->password, why,
                              sizeof(why)) < 0) {
         snprintf(err, errlen, "password: %s", why);
@@ -609,7 +661,8 @@ static int mycheck_read_status(const struct mycheck *m, MYSQL *db,
 {
     static const char status_sql[] =
         "SHOW GLOBAL STATUS WHERE Variable_name IN "
-        "('Threads_connected', 'Threads_running', 'Slow_queries', 'Uptime')";
+        "('Threads_connected', 'Threads_running', 'Slow_queries', "
+        "'Innodb_deadlocks', 'Uptime')";
     static const char variables_sql[] =
         "SHOW GLOBAL VARIABLES WHERE Variable_name = 'max_connections'";
     MYSQL_RES *res;
@@ -634,12 +687,16 @@ static int mycheck_read_status(const struct mycheck *m, MYSQL *db,
         } else if (strcasecmp(row[0], "Slow_queries") == 0) {
             st->slow = value;
             st->has_slow = 1;
+        } else if (strcasecmp(row[0], "Innodb_deadlocks") == 0) {
+            st->deadlocks = value;
+            st->has_deadlocks = 1;
         } else if (strcasecmp(row[0], "Uptime") == 0) {
             st->uptime = value;
             st->has_uptime = 1;
         }
     }
     mysql_free_result(res);
+    st->at_us = tocsin_counter_now_us();
 
     if (tocsin_check_remaining(chk) <= 0) {
         mycheck_query_failed(m, db, chk, "SHOW GLOBAL VARIABLES");
@@ -696,46 +753,79 @@ static void mycheck_report_status(const struct mycheck *m, struct tocsin_check *
     }
 }
 
-/* The slow query rate since the previous check of this service, from
- * the sample kept in the instance; then keep this check's sample. */
-static void mycheck_report_slow(struct mycheck *m, struct tocsin_check *chk,
-                                const struct mycheck_status *st,
-                                const struct timespec *now,
+/* A rate as the first line shows it: "0.25 slow queries/s". */
+static void mycheck_rate_text(char *buf, size_t len, double rate)
+{
+    snprintf(buf, len, rate != 0 && rate < 0.01 ? "%.2g" : "%.2f", rate);
+}
+
+/* Feed the status counters to their samples without reporting: the
+ * baseline of a first check. A restart (Uptime went back) makes the
+ * counters count from 0 again. */
+static void mycheck_keep_status(struct mycheck *m, const struct mycheck_status *st)
+{
+    struct tocsin_counter_change ch;
+
+    if (st->has_uptime && m->have_uptime && st->uptime < m->sample_uptime) {
+        m->slow.value = 0;
+        m->innodb_deadlocks.value = 0;
+    }
+    if (st->has_slow)
+        tocsin_counter_update(&m->slow, st->slow, st->at_us, &ch);
+    if (st->has_deadlocks)
+        tocsin_counter_update(&m->innodb_deadlocks, st->deadlocks, st->at_us, &ch);
+    m->have_uptime = st->has_uptime;
+    m->sample_uptime = st->has_uptime ? st->uptime : 0;
+}
+
+/* The rate of one status counter (`name`, e.g. Slow_queries) since the
+ * previous check, against its ranges; keeps this check's sample in *c.
+ * `restarted`: the server restarted since, the counter counts from 0. */
+static void mycheck_report_rate(const struct mycheck *m, struct tocsin_check *chk,
+                                struct tocsin_counter *c, int has, double value,
+                                int64_t at_us, int restarted, const char *name,
+                                const char *what, const char *label,
+                                const struct tocsin_thresholds *th,
                                 struct mycheck_line *line)
 {
+    struct tocsin_counter_change ch;
     enum tocsin_state state;
-    double elapsed, rate;
-    char n1[64];
+    double rate;
+    char n1[64], shown[64];
 
-    if (!st->has_slow) {
-        tocsin_check_long(chk, "slow queries: the server reports no Slow_queries");
+    if (!has) {
+        tocsin_check_long(chk, "%s: the server reports no %s", what, name);
         return;
     }
-    mycheck_number(n1, sizeof(n1), st->slow);
-    elapsed = m->have_sample ? mycheck_elapsed(&m->sample_at, now) : 0;
-    if (!m->have_sample) {
-        tocsin_check_long(chk, "Slow_queries %s; no rate yet: it starts at the "
-                          "next check", n1);
-    } else if (st->slow < m->sample_slow ||
-               (st->has_uptime && st->uptime < m->sample_uptime)) {
-        tocsin_check_long(chk, "Slow_queries %s; the server restarted since the "
-                          "last check: the rate starts at the next check", n1);
-    } else if (elapsed <= 0) {
-        tocsin_check_long(chk, "Slow_queries %s; no time passed since the last "
-                          "check: the rate starts at the next check", n1);
-    } else {
-        rate = (st->slow - m->sample_slow) / elapsed;
-        state = tocsin_thresholds_eval(&m->slow_queries, rate);
-        mycheck_add(line, state, "%.2f slow queries/s", rate);
-        tocsin_check_long(chk, "Slow_queries %s; %.4g per second over the last "
-                          "%.1f s", n1, rate, elapsed);
-        tocsin_check_perf(chk, "slow_queries_rate", rate, "", &m->slow_queries,
-                          0, 0, TOCSIN_PERF_MIN);
+    mycheck_number(n1, sizeof(n1), value);
+    if (restarted && c->have)
+        c->value = 0;
+    switch (tocsin_counter_update(c, value, at_us, &ch)) {
+    case TOCSIN_COUNTER_FIRST:
+        tocsin_check_long(chk, "%s %s; no rate yet: it starts at the next check",
+                          name, n1);
+        return;
+    case TOCSIN_COUNTER_STALLED:
+        tocsin_check_long(chk, "%s %s; no time passed since the last check: the "
+                          "rate starts at the next check", name, n1);
+        return;
+    case TOCSIN_COUNTER_RESET:
+        tocsin_check_long(chk, "%s %s went back since the last check (a restart "
+                          "or FLUSH STATUS): counted from 0", name, n1);
+        break;
+    case TOCSIN_COUNTER_INCREASE:
+        if (restarted)
+            tocsin_check_long(chk, "the server restarted since the last check: "
+                              "%s counted from 0", name);
+        break;
     }
-    m->have_sample = 1;
-    m->sample_slow = st->slow;
-    m->sample_uptime = st->has_uptime ? st->uptime : 0;
-    m->sample_at = *now;
+    rate = tocsin_counter_rate(&ch, m->rate_unit);
+    state = tocsin_thresholds_eval(th, rate);
+    mycheck_rate_text(shown, sizeof(shown), rate);
+    mycheck_add(line, state, "%s %s/%s", shown, what, m->rate_shown);
+    tocsin_check_long(chk, "%s %s; %.4g per %s (+%.0f in %.3f s)", name, n1, rate,
+                      m->rate_shown, ch.increase, ch.seconds);
+    tocsin_check_perf(chk, label, rate, "", th, 0, 0, TOCSIN_PERF_MIN);
 }
 
 /* The index of the first field named one of `names` (NULL-terminated),
@@ -861,30 +951,107 @@ static int mycheck_replication(const struct mycheck *m, MYSQL *db,
     return 0;
 }
 
-/* The custom query: its first column of its first row, held against
- * query_warning / query_critical. Returns 0, or -1 when the deadline
- * passed (the result is then set). */
-static int mycheck_custom(const struct mycheck *m, MYSQL *db,
-                          struct tocsin_check *chk, struct mycheck_line *line)
+/* The custom query's figure: its value, or in delta and rate mode the
+ * change of that value (a counter) since the previous check, kept in
+ * m->query_counter. Part, perfdata and details. */
+static void mycheck_custom_figure(struct mycheck *m, struct tocsin_check *chk,
+                                  double value, int64_t at_us,
+                                  struct mycheck_line *line)
 {
+    struct tocsin_counter_change ch;
+    double figure;
+    char shown[64], raw[64];
+
+    mycheck_number(raw, sizeof(raw), value);
+    if (m->query_mode == TOCSIN_COUNTER_VALUE) {
+        mycheck_add(line, tocsin_thresholds_eval(&m->query_th, value), "%s %s",
+                    m->query_label, raw);
+        tocsin_check_perf(chk, m->query_label, value, "", &m->query_th, 0, 0, 0);
+        return;
+    }
+    switch (tocsin_counter_update(&m->query_counter, value, at_us, &ch)) {
+    case TOCSIN_COUNTER_FIRST:
+        tocsin_check_long(chk, "query value %s; no %s yet: it starts at the next "
+                          "check", raw, m->query_mode == TOCSIN_COUNTER_RATE ?
+                          "rate" : "delta");
+        return;
+    case TOCSIN_COUNTER_STALLED:
+        tocsin_check_long(chk, "query value %s; no time passed since the last "
+                          "check: the %s starts at the next check", raw,
+                          m->query_mode == TOCSIN_COUNTER_RATE ? "rate" : "delta");
+        return;
+    case TOCSIN_COUNTER_RESET:
+        tocsin_check_long(chk, "query value %s went back since the last check: "
+                          "counted from 0", raw);
+        break;
+    case TOCSIN_COUNTER_INCREASE:
+        break;
+    }
+    figure = tocsin_counter_figure(m->query_mode, &ch, m->rate_unit);
+    if (m->query_mode == TOCSIN_COUNTER_RATE) {
+        mycheck_rate_text(shown, sizeof(shown), figure);
+        mycheck_add(line, tocsin_thresholds_eval(&m->query_th, figure), "%s %s/%s",
+                    m->query_label, shown, m->rate_shown);
+    } else {
+        mycheck_number(shown, sizeof(shown), figure);
+        mycheck_add(line, tocsin_thresholds_eval(&m->query_th, figure),
+                    "%s +%s in %.1f s", m->query_label, shown, ch.seconds);
+    }
+    tocsin_check_long(chk, "query value %s (+%.15g in %.3f s)", raw, ch.increase,
+                      ch.seconds);
+    tocsin_check_perf(chk, m->query_label, figure, "", &m->query_th, 0, 0,
+                      TOCSIN_PERF_MIN);
+}
+
+/* The custom query: its first column of its first row, held against
+ * query_warning / query_critical, and the time it took against
+ * query_time_warning / query_time_critical. With `baseline` (the first
+ * sample of a first check in delta or rate mode) only the counter's
+ * sample is kept, and a failure is left to the run that follows. Returns
+ * 0, or -1 when the deadline passed (the result is then set). */
+static int mycheck_custom(struct mycheck *m, MYSQL *db, struct tocsin_check *chk,
+                          struct mycheck_line *line, int baseline)
+{
+    struct tocsin_counter_change ch;
     MYSQL_RES *res;
     MYSQL_ROW row;
-    double value;
-    char shown[64];
+    double value, took;
+    int64_t t0, t1;
 
-    tocsin_check_long(chk, "query: %s", m->query);
+    if (!baseline)
+        tocsin_check_long(chk, "query: %s", m->query);
+    t0 = tocsin_counter_now_us();
     res = mycheck_query(db, m->query);
+    t1 = tocsin_counter_now_us();
     if (!res) {
         if (tocsin_check_remaining(chk) <= 0) {
             mycheck_query_failed(m, db, chk, "query failed");
             return -1;
         }
+        if (baseline)
+            return 0;
         if (mysql_errno(db))
             mycheck_add(line, TOCSIN_CRITICAL, "query failed: %s", mysql_error(db));
         else
             mycheck_add(line, TOCSIN_CRITICAL, "query returned no result set");
         return 0;
     }
+    if (baseline) {
+        row = mysql_num_fields(res) > 0 ? mysql_fetch_row(res) : NULL;
+        if (row && mycheck_parse_number(row[0], &value) == 0)
+            tocsin_counter_update(&m->query_counter, value, t1, &ch);
+        goto out;
+    }
+    took = (double)(t1 - t0) / 1e6;
+    if (took < 0.001)
+        tocsin_check_long(chk, "query took %.4f s", took);
+    else
+        tocsin_check_long(chk, "query took %.3f s", took);
+    if (tocsin_thresholds_eval(&m->query_time, took) != TOCSIN_OK)
+        mycheck_add(line, tocsin_thresholds_eval(&m->query_time, took),
+                    "query took %.3f s", took);
+    tocsin_check_perf(chk, "query_time", took, "s", &m->query_time, 0, 0,
+                      TOCSIN_PERF_MIN);
     if (mysql_num_rows(res) == 0 || mysql_num_fields(res) == 0) {
         mycheck_add(line, TOCSIN_WARNING, "query returned no rows");
         goto out;
@@ -901,10 +1068,7 @@ static int mycheck_custom(const struct mycheck *m, MYSQL *db,
                           "first column of the first row counts",
                           (unsigned long long)mysql_num_rows(res),
                           mysql_num_fields(res));
-    mycheck_number(shown, sizeof(shown), value);
-    mycheck_add(line, tocsin_thresholds_eval(&m->query_th, value), "%s %s",
-                m->query_label, shown);
-    tocsin_check_perf(chk, m->query_label, value, "", &m->query_th, 0, 0, 0);
+    mycheck_custom_figure(m, chk, value, t1, line);
 out:
     mysql_free_result(res);
     return 0;
@@ -918,9 +1082,10 @@ static void mycheck_check(void *instance, struct tocsin_check *chk)
     struct mycheck *m = instance;
     struct mycheck_line line;
     struct mycheck_status st;
-    struct timespec t0, t1, now;
+    struct timespec t0, t1;
     const char *cipher;
     double connect_s;
+    int restarted;
     char up[32];
     MYSQL *db;
 
@@ -956,9 +1121,28 @@ static void mycheck_check(void *instance, struct tocsin_check *chk)
 
     if (mycheck_read_status(m, db, chk, &st) < 0)
         goto out;
-    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (m->judges_counters && !m->slow.have && !m->innodb_deadlocks.have &&
+        !m->query_counter.have) {
+        /* A first check that judges counters: this sample is the
+         * baseline, the next one comes first_window later. */
+        mycheck_keep_status(m, &st);
+        if (m->query && m->query_mode != TOCSIN_COUNTER_VALUE &&
+            mycheck_custom(m, db, chk, &line, 1) < 0)
+            goto out;
+        tocsin_counter_wait(chk, m->first_window_ms);
+        if (mycheck_read_status(m, db, chk, &st) < 0)
+            goto out;
+    }
+    restarted = st.has_uptime && m->have_uptime && st.uptime < m->sample_uptime;
+    m->have_uptime = st.has_uptime;
+    m->sample_uptime = st.has_uptime ? st.uptime : 0;
     mycheck_report_status(m, chk, &st, &line);
-    mycheck_report_slow(m, chk, &st, &now, &line);
+    mycheck_report_rate(m, chk, &m->slow, st.has_slow, st.slow, st.at_us, restarted,
+                        "Slow_queries", "slow queries", "slow_queries_rate",
+                        &m->slow_queries, &line);
+    mycheck_report_rate(m, chk, &m->innodb_deadlocks, st.has_deadlocks, st.deadlocks,
+                        st.at_us, restarted, "Innodb_deadlocks", "deadlocks",
+                        "deadlocks_rate", &m->deadlocks, &line);
 
     if (tocsin_check_remaining(chk) <= 0) {
         mycheck_query_failed(m, db, chk, "SHOW REPLICA STATUS");
@@ -971,7 +1155,7 @@ static void mycheck_check(void *instance, struct tocsin_check *chk)
             mycheck_query_failed(m, db, chk, "query");
             goto out;
         }
-        if (mycheck_custom(m, db, chk, &line) < 0)
+        if (mycheck_custom(m, db, chk, &line, 0) < 0)
             goto out;
     }
     if (st.has_uptime) {
@@ -989,7 +1173,7 @@ TOCSIN_PLUGIN_DEFINE(
     .name = "mysql",
     .version = "0.1.0",
     .summary = "MariaDB/MySQL: connect time, connections, slow queries, "
-               "replication, custom query",
+               "deadlocks, replication, custom query (value, delta or rate)",
     .options = mycheck_options,
     .setup = mycheck_setup,
     .teardown = mycheck_teardown,

@@ -11,6 +11,10 @@
  *   cache_hit_critical = "90:"      # alert below 90 %
  *   query = "SELECT count(*) FROM jobs WHERE state = 'stuck'"
  *   query_critical = "10"
+ *   query_mode = "value"            # or "delta", "rate" for a counter
+ *   rate_unit = "minute"            # rates per second, minute or hour
+ *   rollback_ratio_warning = "5"    # % of transactions rolled back
+ *   min_transactions = 10           # ... when at least 10 since last check
  *
  * Everything happens without blocking past the check's deadline: the
  * connection is made with PQconnectStartParams/PQconnectPoll and poll()
@@ -24,8 +28,12 @@
  *   cache hit      blks_hit / (blks_hit + blks_read) of pg_stat_database,
  *                  over the interval since the previous check (cumulative
  *                  on the first one)
- *   rates          deadlocks and xact_rollback of pg_stat_database per
- *                  second since the previous check (hence STATEFUL)
+ *   rates          deadlocks, xact_commit and xact_rollback of
+ *                  pg_stat_database per rate_unit since the previous check
+ *                  (hence STATEFUL); a counter that went down, or a server
+ *                  that restarted, counts from 0 again (common/counter.h)
+ *   rollback ratio xact_rollback / (xact_commit + xact_rollback) over the
+ *                  interval, judged from min_transactions transactions
  *   lag            on a standby: 0 when everything received is replayed,
  *                  else now() - pg_last_xact_replay_timestamp()
  *
@@ -46,6 +54,7 @@
 #include <libpq-fe.h>
 
 #include "tocsin-plugin.h"
+#include "common/counter.h"
 
 /* Room for the first line, a cleaned message, and one query. */
 #define PGSQL_TEXT_MAX 1024
@@ -61,6 +70,7 @@
 struct pgsql_counters {
     double blks_hit;
     double blks_read;
+    double commits;
     double rollbacks;
     double deadlocks;
     double when;                  /* CLOCK_MONOTONIC seconds */
@@ -89,16 +99,26 @@ struct pgsql {
     char *ca_file;                /* NULL: libpq's default */
     char *query;                  /* custom query, or NULL */
     char *query_label;
+    enum tocsin_counter_mode query_mode; /* value, delta or rate */
+    double rate_unit;             /* seconds in the unit of every rate */
+    const char *rate_shown;       /* that unit in messages: "s", "min", "h" */
+    long first_window_ms;         /* a first check's time between samples */
+    long min_transactions;        /* below it the rollback ratio is not judged */
+    int judges_counters;          /* sample twice on a first check */
     struct tocsin_thresholds connect;
     struct tocsin_thresholds connections;
     struct tocsin_thresholds cache_hit;
     struct tocsin_thresholds deadlocks;
     struct tocsin_thresholds rollbacks;
+    struct tocsin_thresholds commits;
+    struct tocsin_thresholds rollback_ratio;
     struct tocsin_thresholds lag;
     struct tocsin_thresholds query_th;
+    struct tocsin_thresholds query_time;
     /* Kept from one check to the next. */
     struct pgsql_counters prev;
     int have_prev;
+    struct tocsin_counter query_counter; /* the custom query's value */
 };
 
 static const char *const pgsql_tls_modes[] = {
@@ -126,12 +146,22 @@ static cfg_opt_t pgsql_options[] = {
     TOCSIN_OPT_RANGE("deadlocks_critical", ""),
     TOCSIN_OPT_RANGE("rollbacks_warning", ""),
     TOCSIN_OPT_RANGE("rollbacks_critical", ""),
+    TOCSIN_OPT_RANGE("commits_warning", ""),
+    TOCSIN_OPT_RANGE("commits_critical", ""),
+    TOCSIN_OPT_RANGE("rollback_ratio_warning", ""),
+    TOCSIN_OPT_RANGE("rollback_ratio_critical", ""),
+    CFG_INT("min_transactions", 10, CFGF_NONE),
+    CFG_STR("rate_unit", "second", CFGF_NONE),
+    TOCSIN_OPT_DURATION("first_window", 1000),
     TOCSIN_OPT_RANGE("replication_lag_warning", "60"),
     TOCSIN_OPT_RANGE("replication_lag_critical", "300"),
     CFG_STR("query", "", CFGF_NONE),
     TOCSIN_OPT_RANGE("query_warning", ""),
     TOCSIN_OPT_RANGE("query_critical", ""),
     CFG_STR("query_label", "query", CFGF_NONE),
+    CFG_STR("query_mode", "value", CFGF_NONE),
+    TOCSIN_OPT_RANGE("query_time_warning", ""),
+    TOCSIN_OPT_RANGE("query_time_critical", ""),
     CFG_END()
 };
 
@@ -318,8 +348,17 @@ static int pgsql_setup(cfg_t *options, void **instance, char *err, size_t errlen
         tocsin_option_thresholds(options, "replication_lag_warning",
                                  "replication_lag_critical", &p->lag,
                                  err, errlen) < 0 ||
+        tocsin_option_thresholds(options, "commits_warning",
+                                 "commits_critical", &p->commits,
+                                 err, errlen) < 0 ||
+        tocsin_option_thresholds(options, "rollback_ratio_warning",
+                                 "rollback_ratio_critical", &p->rollback_ratio,
+                                 err, errlen) < 0 ||
         tocsin_option_thresholds(options, "query_warning",
                                  "query_critical", &p->query_th,
+                                 err, errlen) < 0 ||
+        tocsin_option_thresholds(options, "query_time_warning",
+                                 "query_time_critical", &p->query_time,
                                  err, errlen) < 0)
         goto fail;
     if (!p->query && (p->query_th.warning.set || p->query_th.critical.set)) {
@@ -327,6 +366,38 @@ static int pgsql_setup(cfg_t *options, void **instance, char *err, size_t errlen
                  "option 'query'");
         goto fail;
     }
+    if (!p->query && (p->query_time.warning.set || p->query_time.critical.set)) {
+        snprintf(err, errlen, "options 'query_time_warning' and 'query_time_critical' "
+                 "need option 'query'");
+        goto fail;
+    }
+    if (tocsin_counter_mode_parse("query_mode", cfg_getstr(options, "query_mode"),
+                                  &p->query_mode, err, errlen) < 0 ||
+        tocsin_counter_unit_parse("rate_unit", cfg_getstr(options, "rate_unit"),
+                                  &p->rate_unit, &p->rate_shown, err, errlen) < 0)
+        goto fail;
+    if (!p->query && p->query_mode != TOCSIN_COUNTER_VALUE) {
+        snprintf(err, errlen, "option 'query_mode' needs option 'query', whose "
+                 "value is a counter");
+        goto fail;
+    }
+    p->first_window_ms = cfg_getint(options, "first_window");
+    if (p->first_window_ms < 0 || p->first_window_ms > 60000) {
+        snprintf(err, errlen, "option 'first_window' must be between 0 and 60 s");
+        goto fail;
+    }
+    p->min_transactions = cfg_getint(options, "min_transactions");
+    if (p->min_transactions < 0) {
+        snprintf(err, errlen, "option 'min_transactions': %ld is negative",
+                 p->min_transactions);
+        goto fail;
+    }
+    p->judges_counters = (p->query && p->query_mode != TOCSIN_COUNTER_VALUE) ||
+                         p->deadlocks.warning.set || p->deadlocks.critical.set ||
+                         p->rollbacks.warning.set || p->rollbacks.critical.set ||
+                         p->commits.warning.set || p->commits.critical.set ||
+                         p->rollback_ratio.warning.set ||
+                         p->rollback_ratio.critical.set;
     *instance = p;
     return 0;
 
@@ -712,6 +783,7 @@ static int pgsql_read_stats(const struct pgsql *p, PGconn *conn,
         "           OR (backend_type IS NULL AND datid IS NOT NULL)),"
         " current_setting('max_connections'),"
         " sum(blks_hit), sum(blks_read), sum(xact_rollback), sum(deadlocks),"
+        " sum(xact_commit),"
         " pg_is_in_recovery(),"
         " CASE WHEN NOT pg_is_in_recovery() THEN NULL"
         "      WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
@@ -722,6 +794,7 @@ static int pgsql_read_stats(const struct pgsql *p, PGconn *conn,
         "SELECT (SELECT count(*) FROM pg_stat_activity),"
         " current_setting('max_connections'),"
         " sum(blks_hit), sum(blks_read), sum(xact_rollback), sum(deadlocks),"
+        " sum(xact_commit),"
         " pg_is_in_recovery(),"
         " CASE WHEN NOT pg_is_in_recovery() THEN NULL"
         "      WHEN pg_last_xlog_receive_location() = pg_last_xlog_replay_location() THEN 0"
@@ -729,7 +802,8 @@ static int pgsql_read_stats(const struct pgsql *p, PGconn *conn,
         " pg_postmaster_start_time()"
         " FROM pg_stat_database";
     double *numbers[] = { &s->connections, &s->max_connections, &s->now.blks_hit,
-                          &s->now.blks_read, &s->now.rollbacks, &s->now.deadlocks };
+                          &s->now.blks_read, &s->now.rollbacks, &s->now.deadlocks,
+                          &s->now.commits };
     char sql[PGSQL_SQL_MAX * 2];
     long timeout_ms = (long)(tocsin_check_remaining(chk) * 1000);
     PGresult *res;
@@ -746,24 +820,24 @@ static int pgsql_read_stats(const struct pgsql *p, PGconn *conn,
         pgsql_result_error(p, conn, res, why, whylen);
         goto out;
     }
-    if (PQntuples(res) != 1 || PQnfields(res) != 9) {
+    if (PQntuples(res) != 1 || PQnfields(res) != 10) {
         snprintf(why, whylen, "unexpected answer: %d rows of %d columns",
                  PQntuples(res), PQnfields(res));
         goto out;
     }
-    for (i = 0; i < 6; i++) {
+    for (i = 0; i < 7; i++) {
         if (!pgsql_number(PQgetvalue(res, 0, i), numbers[i])) {
             snprintf(why, whylen, "unexpected answer: column %d is \"%.40s\", not "
                      "a number", i + 1, PQgetvalue(res, 0, i));
             goto out;
         }
     }
-    s->standby = strcmp(PQgetvalue(res, 0, 6), "t") == 0;
-    s->lag_known = s->standby && !PQgetisnull(res, 0, 7) &&
-                   pgsql_number(PQgetvalue(res, 0, 7), &s->lag);
+    s->standby = strcmp(PQgetvalue(res, 0, 7), "t") == 0;
+    s->lag_known = s->standby && !PQgetisnull(res, 0, 8) &&
+                   pgsql_number(PQgetvalue(res, 0, 8), &s->lag);
     if (s->lag_known && s->lag < 0)
         s->lag = 0;           /* the two clocks disagree a little */
-    snprintf(s->now.started, sizeof(s->now.started), "%s", PQgetvalue(res, 0, 8));
+    snprintf(s->now.started, sizeof(s->now.started), "%s", PQgetvalue(res, 0, 9));
     s->now.when = pgsql_now();
     rc = 0;
 out:
@@ -793,22 +867,93 @@ static void pgsql_figure(char *line, size_t len, size_t *used,
         tocsin_append(line, len, used, ", %s (%s)", text, word);
 }
 
-/* Run the custom query and add its figure. Returns the state it earns,
- * or -1 when the deadline passed. */
-static int pgsql_custom_query(const struct pgsql *p, PGconn *conn,
+/* A rate as the first line shows it: "0.25 deadlocks/s". */
+static void pgsql_rate_text(char *buf, size_t len, double rate, const char *what,
+                            const char *unit)
+{
+    snprintf(buf, len, rate != 0 && rate < 0.01 ? "%.2g %s/%s" : "%.2f %s/%s", rate,
+             what, unit);
+}
+
+/* The custom query's figure: its value or, in delta and rate mode, the
+ * change of that value (a counter) since the previous check, kept in
+ * p->query_counter. Returns its state, or -1 when there is no figure yet. */
+static int pgsql_query_figure(struct pgsql *p, struct tocsin_check *chk, double value,
+                              int64_t at_us, char *line, size_t len, size_t *used)
+{
+    struct tocsin_counter_change ch;
+    const char *what = p->query_mode == TOCSIN_COUNTER_RATE ? "rate" : "delta";
+    enum tocsin_state state;
+    char text[PGSQL_MSG_MAX];
+    double figure;
+
+    if (p->query_mode == TOCSIN_COUNTER_VALUE) {
+        state = tocsin_thresholds_eval(&p->query_th, value);
+        snprintf(text, sizeof(text), "%s %g", p->query_label, value);
+        pgsql_figure(line, len, used, state, text);
+        tocsin_check_perf(chk, p->query_label, value, "", &p->query_th, 0, 0, 0);
+        return (int)state;
+    }
+    switch (tocsin_counter_update(&p->query_counter, value, at_us, &ch)) {
+    case TOCSIN_COUNTER_FIRST:
+        tocsin_check_long(chk, "query value %g; no %s yet: it starts at the next "
+                          "check", value, what);
+        return -1;
+    case TOCSIN_COUNTER_STALLED:
+        tocsin_check_long(chk, "query value %g; no time passed since the last check: "
+                          "the %s starts at the next check", value, what);
+        return -1;
+    case TOCSIN_COUNTER_RESET:
+        tocsin_check_long(chk, "query value %g went back since the last check: "
+                          "counted from 0", value);
+        break;
+    case TOCSIN_COUNTER_INCREASE:
+        break;
+    }
+    figure = tocsin_counter_figure(p->query_mode, &ch, p->rate_unit);
+    state = tocsin_thresholds_eval(&p->query_th, figure);
+    if (p->query_mode == TOCSIN_COUNTER_RATE)
+        pgsql_rate_text(text, sizeof(text), figure, p->query_label, p->rate_shown);
+    else
+        snprintf(text, sizeof(text), "%s +%g in %.1f s", p->query_label, figure,
+                 ch.seconds);
+    pgsql_figure(line, len, used, state, text);
+    tocsin_check_long(chk, "query value %g (+%.15g in %.3f s)", value, ch.increase,
+                      ch.seconds);
+    tocsin_check_perf(chk, p->query_label, figure, "", &p->query_th, 0, 0,
+                      TOCSIN_PERF_MIN);
+    return (int)state;
+}
+
+/* Run the custom query and add its figure and the time it took. With
+ * `baseline` (the first sample of a first check in delta or rate mode)
+ * only the counter's sample is kept; a failure is left to the run that
+ * follows. Returns the state it earns, or -1 when the deadline passed. */
+static int pgsql_custom_query(struct pgsql *p, PGconn *conn,
                               struct tocsin_check *chk, char *line, size_t len,
-                              size_t *used, char *problem, size_t plen)
+                              size_t *used, char *problem, size_t plen, int baseline)
 {
     char msg[PGSQL_MSG_MAX], text[PGSQL_MSG_MAX];
-    enum tocsin_state state;
+    struct tocsin_counter_change ch;
+    enum tocsin_state state = TOCSIN_OK, ts;
     PGresult *res;
-    double value;
-    int timed_out;
+    double value, took;
+    int64_t t0, t1;
+    int timed_out, fs;
     const char *cell;
 
+    t0 = tocsin_counter_now_us();
     res = pgsql_exec(conn, chk, p->query, &timed_out);
+    t1 = tocsin_counter_now_us();
     if (timed_out)
         return -1;
+    if (baseline) {
+        if (res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0 &&
+            PQnfields(res) > 0 && !PQgetisnull(res, 0, 0) &&
+            pgsql_number(PQgetvalue(res, 0, 0), &value))
+            tocsin_counter_update(&p->query_counter, value, t1, &ch);
+        goto out;
+    }
     if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
         if (res && (PQresultStatus(res) == PGRES_COMMAND_OK ||
                     PQresultStatus(res) == PGRES_EMPTY_QUERY))
@@ -820,10 +965,16 @@ static int pgsql_custom_query(const struct pgsql *p, PGconn *conn,
         state = TOCSIN_CRITICAL;
         goto out;
     }
+    took = (double)(t1 - t0) / 1e6;
+    ts = tocsin_thresholds_eval(&p->query_time, took);
+    state = ts;
+    tocsin_check_long(chk, "query took %.4f s", took);
+    tocsin_check_perf(chk, "query_time", pgsql_round(took, 6), "s", &p->query_time,
+                      0, 0, TOCSIN_PERF_MIN);
     if (PQntuples(res) < 1 || PQnfields(res) < 1) {
         snprintf(problem, plen, "query returned no rows");
-        state = TOCSIN_WARNING;
-        goto out;
+        state = tocsin_state_worst(state, TOCSIN_WARNING);
+        goto timed;
     }
     cell = PQgetvalue(res, 0, 0);
     if (PQgetisnull(res, 0, 0) || !pgsql_number(cell, &value)) {
@@ -832,19 +983,107 @@ static int pgsql_custom_query(const struct pgsql *p, PGconn *conn,
                  PQgetisnull(res, 0, 0) ? "NULL" : pgsql_clean(p, cell, msg, sizeof(msg)),
                  PQgetisnull(res, 0, 0) ? "" : "\"");
         state = TOCSIN_CRITICAL;
-        goto out;
+        goto timed;
     }
-    state = tocsin_thresholds_eval(&p->query_th, value);
-    snprintf(text, sizeof(text), "%s %g", p->query_label, value);
-    pgsql_figure(line, len, used, state, text);
-    tocsin_check_perf(chk, p->query_label, value, "", &p->query_th, 0, 0, 0);
+    fs = pgsql_query_figure(p, chk, value, t1, line, len, used);
+    if (fs >= 0)
+        state = tocsin_state_worst(state, (enum tocsin_state)fs);
     /* A second column explains the figure, as check_pgsql's "Extra Info". */
     if (PQnfields(res) > 1 && !PQgetisnull(res, 0, 1))
         tocsin_check_long(chk, "%s: %s", p->query_label,
                           pgsql_clean(p, PQgetvalue(res, 0, 1), msg, sizeof(msg)));
+timed:
+    if (ts != TOCSIN_OK) {
+        snprintf(text, sizeof(text), "query took %.3f s", took);
+        pgsql_figure(line, len, used, ts, text);
+    }
 out:
     PQclear(res);
     return (int)state;
+}
+
+/* The rates of deadlocks, rollbacks and commits and the rollback ratio
+ * since the previous check, from the counters kept in the instance. A
+ * server that restarted, or counters that went down (pg_stat_reset),
+ * count from 0 again. Returns the worst state they earn. */
+static enum tocsin_state pgsql_rates(const struct pgsql *p, struct tocsin_check *chk,
+                                     const struct pgsql_counters *now, char *line,
+                                     size_t len, size_t *used)
+{
+    static const struct pgsql_counters zero;
+    const struct pgsql_counters *base = &p->prev;
+    enum tocsin_state state = TOCSIN_OK, fs;
+    double span, deadlocks, rollbacks, commits, total, ratio;
+    char text[PGSQL_MSG_MAX];
+
+    if (!p->have_prev) {
+        tocsin_check_long(chk, "deadlock, rollback and commit rates start at the "
+                          "next check");
+        return TOCSIN_OK;
+    }
+    span = now->when - p->prev.when;
+    if (span < 0.001) {
+        tocsin_check_long(chk, "no time passed since the last check: the rates "
+                          "start at the next one");
+        return TOCSIN_OK;
+    }
+    if (strcmp(p->prev.started, now->started) != 0) {
+        base = &zero;
+        tocsin_check_long(chk, "the server restarted since the last check: its "
+                          "counters counted from 0");
+    } else if (now->deadlocks < base->deadlocks || now->rollbacks < base->rollbacks ||
+               now->commits < base->commits) {
+        tocsin_check_long(chk, "the statistics were reset since the last check: "
+                          "counted from 0");
+    }
+    deadlocks = tocsin_counter_increase(base->deadlocks, now->deadlocks);
+    rollbacks = tocsin_counter_increase(base->rollbacks, now->rollbacks);
+    commits = tocsin_counter_increase(base->commits, now->commits);
+    tocsin_check_long(chk, "over the last %.3f s: %.0f deadlocks, %.0f rollbacks, "
+                      "%.0f commits", span, deadlocks, rollbacks, commits);
+    deadlocks = deadlocks / span * p->rate_unit;
+    rollbacks = rollbacks / span * p->rate_unit;
+    total = commits + tocsin_counter_increase(base->rollbacks, now->rollbacks);
+    ratio = total > 0 ? 100.0 * (total - commits) / total : 0;
+    commits = commits / span * p->rate_unit;
+
+    fs = tocsin_thresholds_eval(&p->deadlocks, deadlocks);
+    state = tocsin_state_worst(state, fs);
+    pgsql_rate_text(text, sizeof(text), deadlocks, "deadlocks", p->rate_shown);
+    pgsql_figure(line, len, used, fs, text);
+    fs = tocsin_thresholds_eval(&p->rollbacks, rollbacks);
+    state = tocsin_state_worst(state, fs);
+    pgsql_rate_text(text, sizeof(text), rollbacks, "rollbacks", p->rate_shown);
+    pgsql_figure(line, len, used, fs, text);
+    fs = tocsin_thresholds_eval(&p->commits, commits);
+    state = tocsin_state_worst(state, fs);
+    pgsql_rate_text(text, sizeof(text), commits, "commits", p->rate_shown);
+    pgsql_figure(line, len, used, fs, text);
+    tocsin_check_perf(chk, "deadlocks_rate", pgsql_round(deadlocks, 4), "",
+                      &p->deadlocks, 0, 0, TOCSIN_PERF_MIN);
+    tocsin_check_perf(chk, "rollbacks_rate", pgsql_round(rollbacks, 4), "",
+                      &p->rollbacks, 0, 0, TOCSIN_PERF_MIN);
+    tocsin_check_perf(chk, "commits_rate", pgsql_round(commits, 4), "",
+                      &p->commits, 0, 0, TOCSIN_PERF_MIN);
+
+    if (total <= 0) {
+        tocsin_check_long(chk, "rollback ratio: no transaction since the last check");
+        return state;
+    }
+    ratio = pgsql_round(ratio, 2);
+    tocsin_check_perf(chk, "rollback_ratio", ratio, "%", &p->rollback_ratio, 0, 100,
+                      TOCSIN_PERF_MIN | TOCSIN_PERF_MAX);
+    if (total < (double)p->min_transactions) {
+        tocsin_check_long(chk, "rollback ratio %.2f%% not judged: %.0f transactions "
+                          "since the last check, min_transactions %ld", ratio, total,
+                          p->min_transactions);
+        return state;
+    }
+    fs = tocsin_thresholds_eval(&p->rollback_ratio, ratio);
+    state = tocsin_state_worst(state, fs);
+    snprintf(text, sizeof(text), "rollback ratio %.1f%%", ratio);
+    pgsql_figure(line, len, used, fs, text);
+    return state;
 }
 
 /* Connect, read the figures, run the custom query, and report. Keeps the
@@ -892,6 +1131,27 @@ static void pgsql_check(void *instance, struct tocsin_check *chk)
         p->have_prev = 0;
         goto query;
     }
+    if (p->judges_counters && !p->have_prev && !p->query_counter.have) {
+        /* A first check that judges counters: these are the baseline, the
+         * next sample comes first_window later. */
+        p->prev = s.now;
+        p->have_prev = 1;
+        if (p->query && p->query_mode != TOCSIN_COUNTER_VALUE &&
+            pgsql_custom_query(p, conn, chk, line, sizeof(line), &used, why,
+                               sizeof(why), 1) < 0)
+            goto timed_out;
+        tocsin_counter_wait(chk, p->first_window_ms);
+        rc = pgsql_read_stats(p, conn, chk, &s, why, sizeof(why));
+        if (rc < 0)
+            goto timed_out;
+        if (rc > 0) {
+            state = tocsin_state_worst(state, TOCSIN_UNKNOWN);
+            snprintf(problem, sizeof(problem),
+                     "cannot read the server's statistics: %.400s", why);
+            p->have_prev = 0;
+            goto query;
+        }
+    }
     version = PQparameterStatus(conn, "server_version");
     tocsin_check_long(chk, "PostgreSQL %s, %s", version ? version : "(version unknown)",
                       s.standby ? "standby (in recovery)" : "primary");
@@ -910,7 +1170,6 @@ static void pgsql_check(void *instance, struct tocsin_check *chk)
      * come from the same server run and none went backwards. */
     fresh = !p->have_prev || strcmp(p->prev.started, s.now.started) != 0 ||
             s.now.blks_hit < p->prev.blks_hit || s.now.blks_read < p->prev.blks_read ||
-            s.now.rollbacks < p->prev.rollbacks || s.now.deadlocks < p->prev.deadlocks ||
             s.now.when - p->prev.when < 0.001;
     hit = s.now.blks_hit;
     read = s.now.blks_read;
@@ -946,28 +1205,8 @@ static void pgsql_check(void *instance, struct tocsin_check *chk)
                           "since the standby started");
     }
 
-    if (fresh) {
-        tocsin_check_long(chk, "deadlock and rollback rates start at the next check");
-    } else {
-        double span = s.now.when - p->prev.when;
-        double deadlocks = (s.now.deadlocks - p->prev.deadlocks) / span;
-        double rollbacks = (s.now.rollbacks - p->prev.rollbacks) / span;
-        enum tocsin_state ds = tocsin_thresholds_eval(&p->deadlocks, deadlocks);
-        enum tocsin_state rs = tocsin_thresholds_eval(&p->rollbacks, rollbacks);
-
-        state = tocsin_state_worst(state, tocsin_state_worst(ds, rs));
-        snprintf(text, sizeof(text), "%.2f deadlocks/s", deadlocks);
-        pgsql_figure(line, sizeof(line), &used, ds, text);
-        snprintf(text, sizeof(text), "%.2f rollbacks/s", rollbacks);
-        pgsql_figure(line, sizeof(line), &used, rs, text);
-        tocsin_check_perf(chk, "deadlocks_rate", pgsql_round(deadlocks, 4), "",
-                          &p->deadlocks, 0, 0, TOCSIN_PERF_MIN);
-        tocsin_check_perf(chk, "rollbacks_rate", pgsql_round(rollbacks, 4), "",
-                          &p->rollbacks, 0, 0, TOCSIN_PERF_MIN);
-        tocsin_check_long(chk, "over the last %.1f s: %.0f deadlocks, %.0f rollbacks",
-                          span, s.now.deadlocks - p->prev.deadlocks,
-                          s.now.rollbacks - p->prev.rollbacks);
-    }
+    state = tocsin_state_worst(state, pgsql_rates(p, chk, &s.now, line, sizeof(line),
+                                                  &used));
     p->prev = s.now;
     p->have_prev = 1;
 
@@ -976,7 +1215,7 @@ query:
         char qproblem[PGSQL_MSG_MAX] = "";
 
         rc = pgsql_custom_query(p, conn, chk, line, sizeof(line), &used,
-                                qproblem, sizeof(qproblem));
+                                qproblem, sizeof(qproblem), 0);
         if (rc < 0)
             goto timed_out;
         state = tocsin_state_worst(state, (enum tocsin_state)rc);
@@ -1010,7 +1249,7 @@ TOCSIN_PLUGIN_DEFINE(
     .name = "pgsql",
     .version = "0.1.0",
     .summary = "PostgreSQL: connect time, connections, cache hit, deadlocks, "
-               "rollbacks, replication lag, custom query",
+               "commits, rollback ratio, replication lag, custom query",
     .options = pgsql_options,
     .setup = pgsql_setup,
     .teardown = pgsql_teardown,

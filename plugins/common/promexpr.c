@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/counter.h"
 #include "common/promexpr.h"
 
 /* ------------------------------------------------------------------ */
@@ -1038,8 +1039,8 @@ int tocsin_promexpr_eval(const struct tocsin_promexpr *e, unsigned index,
                  * after it; one that went down was reset: what it holds
                  * now is what it counted since. */
                 p = prev ? pe_find(prev, plo, phi, s) : NULL;
-                if (p && s->value >= p->value)
-                    inc = s->value - p->value;
+                if (p)
+                    inc = tocsin_counter_increase(p->value, s->value);
                 if (isnan(inc))
                     continue;
             }

@@ -2,9 +2,10 @@
 tests: its output, figures and thresholds, the custom query, TLS, the
 failures people meet (wrong password, unknown database, a stopped
 server, a port that never answers, something that is not a database),
-replication seen from a real replica, the slow query rate across checks
-in the daemon, and the same situations through the Monitoring Plugins'
-check_mysql and check_mysql_query."""
+replication seen from a real replica, the slow query and deadlock rates
+and a custom query whose value is a counter across checks in the daemon,
+and the same situations through the Monitoring Plugins' check_mysql and
+check_mysql_query."""
 import os
 import re
 import socket
@@ -202,6 +203,20 @@ class Standalone(MySQLCase):
                 self.assertEqual(rc, STATES.index(state),
                                  f"check_mysql_query disagrees: {rc} {text!r}")
 
+    def test_query_time_perfdata_and_ranges(self):
+        out = self.expect("OK", ["--query", "SELECT COUNT(*) FROM app.sessions"])
+        took = perfdata(out)["query_time"]
+        self.assertEqual(took[1], "s", out)
+        self.assertLess(took[0], 5, out)
+        self.assertRegex(out, r"\nquery took [\d.]+ s\n", out)
+        out = self.expect("WARNING", ["--query", "SELECT SLEEP(0.3)",
+                                      "--query_time_warning", "0.2",
+                                      "--query_time_critical", "5"],
+                          r"^MYSQL WARNING - query took 0\.\d{3} s, ")
+        took = perfdata(out)["query_time"]
+        self.assertGreaterEqual(took[0], 0.3, out)
+        self.assertEqual(took[2:], ("0.2", "5"), out)
+
     def test_custom_query_failures_as_check_mysql_query(self):
         cases = [
             ("SELEC COUNT(*) FROM app.sessions", "CRITICAL", r"query failed: .*SQL syntax"),
@@ -306,7 +321,13 @@ class Standalone(MySQLCase):
                  (["--port", "0"], "option 'port': 0 is not between 1 and 65535"),
                  (["--ca_file", "/etc/hostname"], "only used with tls = true"),
                  (["--connections_warning", "abc"], "connections_warning"),
-                 (["--password_file", "/nonexistent/pw"], "/nonexistent/pw")]
+                 (["--password_file", "/nonexistent/pw"], "/nonexistent/pw"),
+                 (["--query_mode", "rate"], "option 'query_mode' needs a 'query'"),
+                 (["--query", "SELECT 1", "--query_mode", "sum"],
+                  "option 'query_mode': \"sum\" is not one of value, delta, rate"),
+                 (["--rate_unit", "day"],
+                  "option 'rate_unit': \"day\" is not one of second, minute, hour"),
+                 (["--query_time_warning", "1"], "need a 'query' to time")]
         for args, message in cases:
             with self.subTest(args=args):
                 rc, out, err = self.check(*args, password=None)
@@ -331,27 +352,115 @@ class Standalone(MySQLCase):
         rc, out, err = check_config(conf.path)
         self.assertEqual(rc, 0, f"expected a valid configuration: {out!r} {err!r}")
         self.assertNotIn(PASSWORD, out + err, "the password appeared in tocsind -t's output")
+        conf.write("db.conf", 'service "db" {\n    check = "mysql"\n'
+                   f'    port = {self.db.port}\n    query = "SELECT 1"\n'
+                   '    query_mode = "rate"\n    rate_unit = "day"\n}\n')
+        rc, out, err = check_config(conf.path)
+        self.assertNotEqual(rc, 0, f"expected rate_unit = day refused: {out!r} {err!r}")
+        self.assertRegex(out + err, r"conf\.d/db\.conf:\d+: .*option 'rate_unit': \"day\" "
+                         r"is not one of second, minute, hour", out + err)
 
 
 class ThroughTheDaemon(MySQLCase, DaemonTest):
-    """The daemon runs the check every second in one worker: the first
-    result has no slow query rate, the next ones do."""
+    """The daemon keeps a service's samples in one worker: rates and
+    deltas between its checks, the first of which samples twice,
+    first_window apart."""
 
     @classmethod
     def setUpClass(cls):
         cls.db = MariaDB("mariadb-daemon", extra=["--long-query-time=0"])
         try:
             cls.db.start()
-            cls.db.sql(f"CREATE USER monitor@'%' IDENTIFIED BY '{PASSWORD}';")
+            cls.db.sql(f"CREATE USER monitor@'%' IDENTIFIED BY '{PASSWORD}';"
+                       "CREATE DATABASE app;"
+                       "CREATE TABLE app.counter (id INT PRIMARY KEY, n BIGINT);"
+                       "INSERT INTO app.counter VALUES (1, 1000);"
+                       "CREATE TABLE app.locks (id INT PRIMARY KEY, v INT) ENGINE=InnoDB;"
+                       "INSERT INTO app.locks VALUES (1, 0), (2, 0);"
+                       "GRANT SELECT ON app.* TO monitor@'%';")
         except BaseException:
             cls.db.stop()
             raise
+
+    def service(self, name, *options):
+        """A service checked once an hour: tocsinctl check runs it now."""
+        return (f'service "{name}" {{\n    check = "mysql"\n    interval = 1h\n'
+                f'    max_attempts = 1\n    port = {self.db.port}\n'
+                f'    user = "monitor"\n    password = "{PASSWORD}"\n'
+                '    first_window = 200ms\n' +
+                "".join(f"    {o}\n" for o in options) + "}\n")
+
+    def deadlock(self):
+        """Two sessions lock rows 1 and 2 of app.locks in opposite orders;
+        InnoDB kills one of them with ER_LOCK_DEADLOCK (1213)."""
+        argv = self.db._client_argv()
+        script = ("SET innodb_lock_wait_timeout = 20; BEGIN; "
+                  "UPDATE app.locks SET v = v + 1 WHERE id = {0}; SELECT SLEEP(0.5); "
+                  "UPDATE app.locks SET v = v + 1 WHERE id = {1}; COMMIT;")
+        a = subprocess.Popen(argv + ["-e", script.format(1, 2)], text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        b = subprocess.Popen(argv + ["-e", script.format(2, 1)], text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        err = a.communicate(timeout=30)[1] + b.communicate(timeout=30)[1]
+        self.assertIn("1213", err, f"expected one session to hit a deadlock: {err!r}")
+
+    def test_query_delta_and_rate_of_a_counter_between_checks(self):
+        query = 'query = "SELECT n FROM app.counter WHERE id = 1"'
+        d = self.start("max_check_spread = 1s\n", {"db.conf": (
+            self.service("delta", query, 'query_label = "jobs"', 'query_mode = "delta"',
+                         'query_warning = "5"') +
+            self.service("rate", query, 'query_label = "jobs"', 'query_mode = "rate"',
+                         'rate_unit = "minute"'))})
+        for name in ("delta", "rate"):
+            # The first check already has a figure: two samples 200 ms apart.
+            line = d.wait_for(rf"service '{name}' on \S+: first result OK: ", timeout=20)[0]
+            self.assertEqual(perfdata(line.split(": ", 2)[2])["jobs"][0], 0, line)
+        self.db.sql("UPDATE app.counter SET n = n + 7 WHERE id = 1")
+        state, out = self.check_now("delta")
+        self.assertEqual(state, "WARNING", f"7 more jobs against warning 5: {out!r}")
+        self.assertRegex(out, r"^MYSQL WARNING - jobs \+7 in [\d.]+ s", out)
+        self.assertEqual(perfdata(out)["jobs"][0], 7, out)
+        state, out = self.check_now("rate")
+        self.assertEqual(state, "OK", out)
+        m = re.search(r"query value 1007 \(\+7 in ([\d.]+) s\)", out)
+        self.assertTrue(m, f"expected the increase and its interval: {out!r}")
+        rate = perfdata(out)["jobs"][0]
+        self.assertAlmostEqual(rate, 7 / float(m.group(1)) * 60, delta=rate * 0.01 + 0.01,
+                               msg=out)
+        self.assertRegex(out, r"jobs [\d.]+/min", out)
+        # The counter goes down (a table rebuilt, a restart): it counts from 0.
+        self.db.sql("UPDATE app.counter SET n = 2 WHERE id = 1")
+        state, out = self.check_now("delta")
+        self.assertEqual(state, "OK", out)
+        self.assertEqual(perfdata(out)["jobs"][0], 2, out)
+        self.assertIn("query value 2 went back since the last check: counted from 0", out)
+        self.assertTrue(d.alive(), "tocsind exited:\n" + d.log())
+
+    def test_a_real_deadlock_is_counted(self):
+        d = self.start("max_check_spread = 1s\n", {"db.conf": self.service(
+            "db", 'deadlocks_warning = "0"', 'rate_unit = "minute"')})
+        line = d.wait_for(r"service 'db' on \S+: first result OK: ", timeout=20)[0]
+        perf = perfdata(line.split(": ", 2)[2])
+        self.assertEqual(perf["deadlocks_rate"][:3], (0, "", "0"), line)
+        before = int(self.db.status("Innodb_deadlocks"))
+        self.deadlock()
+        self.assertEqual(int(self.db.status("Innodb_deadlocks")), before + 1)
+        state, out = self.check_now("db")
+        self.assertEqual(state, "WARNING", f"one deadlock against warning 0: {out!r}")
+        self.assertRegex(out, r"^MYSQL WARNING - [\d.]+ deadlocks/min", out)
+        self.assertRegex(out, rf"Innodb_deadlocks {before + 1}; [\d.e+-]+ per min "
+                              r"\(\+1 in [\d.]+ s\)", out)
+        self.assertGreater(perfdata(out)["deadlocks_rate"][0], 0, out)
+        # No deadlock since: back to 0 per minute.
+        state, out = self.check_now("db")
+        self.assertEqual(state, "OK", out)
+        self.assertEqual(perfdata(out)["deadlocks_rate"][0], 0, out)
 
     @classmethod
     def tearDownClass(cls):
         cls.db.stop()
 
-    def test_first_result_then_slow_query_rate(self):
+    def test_slow_query_rate_from_the_first_result_on(self):
         d = self.start("max_check_spread = 1s\n", {"db.conf": (
             'service "db" {\n'
             '    check = "mysql"\n'
@@ -362,13 +471,13 @@ class ThroughTheDaemon(MySQLCase, DaemonTest):
             f'    password = "{PASSWORD}"\n'
             '    slow_queries_warning = "0.01"\n'
             '}\n')}, level="debug")
-        first = d.wait_for(r"service 'db' on \S+: first result OK: MYSQL OK - connected",
-                           timeout=20)[0]
-        self.assertNotIn("slow_queries_rate", first,
-                         f"the first check cannot have a rate yet: {first}")
-        # Each check's own queries are slow with long_query_time = 0.
+        # Each check's own queries are slow with long_query_time = 0, and
+        # the first check judges them between its two samples.
+        # A first result that is a problem is logged as a hard change.
         line = d.wait_for(r"service 'db' on \S+: OK -> WARNING \(hard, attempt 1/1\): "
                           r"MYSQL WARNING - [\d.]+ slow queries/s", timeout=20)[0]
+        self.assertEqual(d.count(r"service 'db' on \S+: first result"), 0,
+                         "the first result already has the rate:\n" + d.log())
         rate = perfdata(line.split(": ", 2)[2])["slow_queries_rate"]
         self.assertGreater(rate[0], 0, line)
         self.assertLess(rate[0], 1000, line)

@@ -3,7 +3,9 @@ it) on loopback: output and figures against what psql reads, thresholds on
 connections, cache hit, replication lag and a custom query, the failures a
 person must be told about (wrong password, missing database, stopped
 server, no answer, not PostgreSQL), the same states as the Monitoring
-Plugins' check_pgsql, and deadlock and rollback rates through the daemon.
+Plugins' check_pgsql, and through the daemon the deadlock, rollback and
+commit rates, the rollback ratio and a custom query whose value is a
+counter, between checks.
 No configured password may appear in any output or log."""
 import os
 import re
@@ -427,16 +429,119 @@ class Pgsql(unittest.TestCase):
 
 class PgsqlDaemon(DaemonTest):
     """Two checks or more in one worker: the rates of rollbacks and
-    deadlocks caused between them."""
+    deadlocks caused between them, commits and the rollback ratio, and a
+    counter read by a custom query."""
 
     @classmethod
     def setUpClass(cls):
         cls.pg = PostgresServer(PASSWORD)
         try:
             cls.pg.start()
+            cls.pg.psql("CREATE TABLE counter (id int PRIMARY KEY, n bigint);"
+                        "INSERT INTO counter VALUES (1, 500);"
+                        "GRANT SELECT ON counter TO monitor;")
         except BaseException:
             cls.pg.stop()
             raise
+
+    def service(self, name, *options):
+        """A service checked once an hour: check_now() runs it now."""
+        return (f'service "{name}" {{\n    check = "pgsql"\n    interval = 1h\n'
+                f'    max_attempts = 1\n    port = {self.pg.port}\n'
+                f'    user = "monitor"\n    password = "{PASSWORD}"\n'
+                '    first_window = 200ms\n' +
+                "".join(f"    {o}\n" for o in options) + "}\n")
+
+    def rollbacks_counted(self, sql, more):
+        """Run `sql` in a session of its own, then wait until
+        pg_stat_database counts `more` rollbacks: a backend reports its
+        counters as it exits, a moment after psql returns."""
+        query = "SELECT sum(xact_rollback) FROM pg_stat_database"
+        before = int(self.pg.psql(query))
+        self.pg.psql(sql)
+        deadline = time.monotonic() + 10
+        while int(self.pg.psql(query)) < before + more:
+            self.assertLess(time.monotonic(), deadline,
+                            f"pg_stat_database never counted {more} more rollbacks")
+            time.sleep(0.05)
+
+    def interval_counts(self, out):
+        """(seconds, deadlocks, rollbacks, commits) of the long output."""
+        m = re.search(r"over the last ([\d.]+) s: (\d+) deadlocks, (\d+) rollbacks, "
+                      r"(\d+) commits", out)
+        self.assertTrue(m, f"expected the counts over the interval; got {out!r}")
+        return float(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4))
+
+    def test_commits_and_rollback_ratio_with_min_transactions(self):
+        d = self.start("max_check_spread = 1s\n", {"pg.conf": self.service(
+            "pg", 'rate_unit = "minute"', 'rollback_ratio_warning = "20"',
+            'rollback_ratio_critical = "50"', "min_transactions = 20")})
+        d.wait_for(r"service 'pg' on \S+: first result OK: PGSQL OK - .*commits/min.*"
+                   r"commits_rate=[\d.]+;;;0", timeout=30)
+        # 30 commits and 10 rollbacks, plus the few transactions of the
+        # previous check's own session and of the psql that wait for the
+        # statistics: a ratio between 10/50 and 10/40.
+        self.rollbacks_counted("BEGIN; SELECT 1; COMMIT;" * 30 +
+                               "BEGIN; SELECT 1; ROLLBACK;" * 10, 10)
+        state, out = self.check_now("pg")
+        span, _, rollbacks, commits = self.interval_counts(out)
+        self.assertEqual(rollbacks, 10, out)
+        self.assertTrue(30 <= commits < 40, f"expected 30 commits and a few: {out!r}")
+        perf = perfdata(out)
+        ratio = round(100 * rollbacks / (rollbacks + commits), 2)
+        self.assertEqual(perf["rollback_ratio"], [f"{ratio:g}%", "20", "50", "0", "100"],
+                         out)
+        self.assertEqual(state, "WARNING", f"a ratio of {ratio}% against 20: {out!r}")
+        self.assertRegex(out, rf"^PGSQL WARNING - .*, rollback ratio {ratio:.1f}% "
+                              r"\(warning\)", out)
+        self.assertAlmostEqual(number(perf["commits_rate"][0]), commits / span * 60,
+                               delta=0.01 * commits / span * 60, msg=out)
+        self.assertRegex(out, r", [\d.]+ commits/min", out)
+        # One rollback and the previous check's own commits: too few
+        # transactions for the ratio to judge, however high it is.
+        self.rollbacks_counted("BEGIN; SELECT 1; ROLLBACK;", 1)
+        state, out = self.check_now("pg")
+        _, _, rollbacks, commits = self.interval_counts(out)
+        self.assertEqual(rollbacks, 1, out)
+        self.assertLess(rollbacks + commits, 20, out)
+        self.assertEqual(state, "OK", f"below min_transactions: {out!r}")
+        self.assertRegex(out, r"\nrollback ratio [\d.]+% not judged: \d+ transactions "
+                              r"since the last check, min_transactions 20", out)
+        self.assertNotIn("rollback ratio", out.split("|")[0], out)
+        self.assertNotIn(PASSWORD, d.log(), "the password appeared in the daemon's log")
+
+    def test_query_delta_and_rate_of_a_counter(self):
+        query = 'query = "SELECT n FROM counter WHERE id = 1"'
+        d = self.start("max_check_spread = 1s\n", {"pg.conf": (
+            self.service("delta", query, 'query_label = "events"', 'query_mode = "delta"',
+                         'query_critical = "10"') +
+            self.service("rate", query, 'query_label = "events"', 'query_mode = "rate"',
+                         'rate_unit = "minute"', 'query_time_warning = "5"'))})
+        for name in ("delta", "rate"):
+            line = d.wait_for(rf"service '{name}' on \S+: first result OK: ", timeout=30)[0]
+            self.assertEqual(perfdata(line.split(": ", 2)[2])["events"][0], "0", line)
+        self.pg.psql("UPDATE counter SET n = n + 12 WHERE id = 1")
+        state, out = self.check_now("delta")
+        self.assertEqual(state, "CRITICAL", f"12 more events against critical 10: {out!r}")
+        self.assertRegex(out, r"^PGSQL CRITICAL - .*, events \+12 in [\d.]+ s \(critical\)",
+                         out)
+        self.assertEqual(perfdata(out)["events"][:3], ["12", "", "10"], out)
+        state, out = self.check_now("rate")
+        self.assertEqual(state, "OK", out)
+        m = re.search(r"query value 512 \(\+12 in ([\d.]+) s\)", out)
+        self.assertTrue(m, f"expected the increase and its interval: {out!r}")
+        perf = perfdata(out)
+        rate = number(perf["events"][0])
+        self.assertAlmostEqual(rate, 12 / float(m.group(1)) * 60, delta=rate * 0.01, msg=out)
+        self.assertTrue(perf["query_time"][0].endswith("s") and perf["query_time"][1] == "5",
+                        out)
+        self.assertLess(number(perf["query_time"][0]), 5, out)
+        # A counter that goes down counts from 0 again.
+        self.pg.psql("UPDATE counter SET n = 3 WHERE id = 1")
+        state, out = self.check_now("delta")
+        self.assertEqual(state, "OK", out)
+        self.assertEqual(perfdata(out)["events"][0], "3", out)
+        self.assertIn("query value 3 went back since the last check: counted from 0", out)
 
     @classmethod
     def tearDownClass(cls):
@@ -475,10 +580,12 @@ class PgsqlDaemon(DaemonTest):
             '    max_attempts = 1\n'
             '}\n')}
         d = self.start("max_check_spread = 1s\n", files, level="debug")
+        # Ranges on the rates: the first check samples twice, first_window
+        # apart, and has them already.
         first = d.wait_for(r"service 'pg' on \S+: first result OK: PGSQL OK - connected to "
                            r"postgres in ", timeout=30)
-        self.assertNotIn("rollbacks_rate", first[0],
-                         f"expected no rates on the first check; got {first[0]!r}")
+        self.assertIn("rollbacks_rate", first[0],
+                      f"expected the rates on the first check; got {first[0]!r}")
         d.wait_for(r"service 'pg'.*PGSQL OK .*deadlocks_rate=0;;0;0 rollbacks_rate=0;5;;0",
                    timeout=30)
         # 30 rolled-back transactions between two checks: about 30/s.

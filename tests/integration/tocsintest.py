@@ -18,6 +18,7 @@ BUILDDIR = os.environ.get("TOCSIN_BUILDDIR") or SRCDIR
 TOCSIND = os.path.join(BUILDDIR, "core", "tocsind")
 TOCSIN_CHECK = os.path.join(BUILDDIR, "core", "tocsin-check")
 TOCSIN_NOTIFY = os.path.join(BUILDDIR, "core", "tocsin-notify")
+TOCSINCTL = os.path.join(BUILDDIR, "core", "tocsinctl")
 PLUGINS = os.path.join(BUILDDIR, "plugins")
 TEST_PLUGINS = os.path.join(BUILDDIR, "tests", "plugins")
 PLUGIN_PATH = PLUGINS + ":" + TEST_PLUGINS
@@ -196,6 +197,16 @@ class DaemonTest(unittest.TestCase):
         self.daemon = Daemon(self.conf.path, **kw)
         self.addCleanup(self.daemon.stop)
         return self.daemon
+
+    def check_now(self, name):
+        """`tocsinctl check NAME` against the running daemon: the check runs
+        now, in the worker that keeps its state. Returns (STATE, output)."""
+        p = subprocess.run([TOCSINCTL, "-c", self.conf.path, "-p", PLUGIN_PATH,
+                            "check", name], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, f"tocsinctl check {name} failed: "
+                         f"{p.stdout!r} {p.stderr!r}")
+        state, _, output = p.stdout.partition(": ")
+        return state, output
 
 
 # ----------------------------------------------------------------------
