@@ -94,6 +94,8 @@ int tocsin_conf_build_alerting(cfg_t *sec, struct tocsin_service_conf *s, const 
     }
     if (tocsin_conf_copy_str_list(sec, "depends", &s->depends, &s->ndepends) < 0)
         goto oom;
+    s->depends_line = LINE_OF("depends");
+    s->downtime_period_line = LINE_OF("downtime_period");
     if (tocsin_conf_get_str(sec, "link") && !(s->link = strdup(tocsin_conf_get_str(sec, "link"))))
         goto oom;
     s->downtime_period_index = -1;
