@@ -224,14 +224,14 @@ else : > '{flip}'; echo "OK - up"; exit 0; fi
         d = self.start(service("slow", "dummy", "10s", delay="5s", timeout="1s",
                                max_attempts=1))
         d.wait_for(r"service 'slow' on testhost: OK -> UNKNOWN \(hard, attempt 1/1\): "
-                   r"timed out after 1 s(: .+)?$", timeout=5)
+                   r"UNKNOWN - timed out after 1 s(: .+)?$", timeout=5)
         self.assertTrue(d.alive(), f"expected tocsind to keep running; log:\n{self.tail()}")
 
     def test_timeout_state_critical(self):
         d = self.start(service("slow", "dummy", "10s", delay="5s", timeout="1s",
                                timeout_state='"critical"', max_attempts=1))
         d.wait_for(r"service 'slow' on testhost: OK -> CRITICAL \(hard, attempt 1/1\): "
-                   r"timed out after 1 s(: .+)?$", timeout=5)
+                   r"CRITICAL - timed out after 1 s(: .+)?$", timeout=5)
 
     def test_timed_out_command_is_killed(self):
         marker = f"30.{os.getpid()}{int(time.monotonic() * 1000) % 100000}"
@@ -245,7 +245,7 @@ else : > '{flip}'; echo "OK - up"; exit 0; fi
                         f"expected the command 'sleep {marker}' to be running; "
                         f"log:\n{self.tail()}")
         d.wait_for(r"service 'sleepy' on testhost: OK -> UNKNOWN \(hard, attempt 1/1\): "
-                   r"timed out after 1 s(: .+)?$", timeout=5)
+                   r"UNKNOWN - timed out after 1 s(: .+)?$", timeout=5)
         deadline = time.monotonic() + 2
         while pgrep("sleep " + marker) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -298,7 +298,7 @@ else : > '{flip}'; echo "OK - up"; exit 0; fi
         self.isolation("abort", r"plugin abort crashed: SIGABRT")
 
     def test_hanging_plugin_is_killed_at_its_timeout(self):
-        self.isolation("hang", r"timed out after 1 s")
+        self.isolation("hang", r"UNKNOWN - timed out after 1 s")
         self.assertIn("overran a deadline in plugin hang; killing it", self.daemon.log(),
                       f"expected the worker to be killed for the hang; log:\n{self.tail()}")
 
