@@ -136,6 +136,7 @@ extern cfg_opt_t tocsin_conf_severity_opts[];
 /* Options every alerting object (service or group) has. */
 #define TOCSIN_CONF_ALERTING_OPTS \
     CFG_STR("host", NULL, CFGF_NONE), \
+    CFG_STR("display_host", NULL, CFGF_NONE), \
     CFG_SEC("labels", tocsin_conf_label_opts, CFGF_KEYSTRVAL), \
     CFG_SEC("severity", tocsin_conf_severity_opts, CFGF_NONE), \
     CFG_STR_LIST("depends", NULL, CFGF_NONE), \

@@ -12,7 +12,7 @@ import shutil
 import time
 import unittest
 
-from tocsintest import SANITIZED, ConfDir, Daemon, DaemonTest
+from tocsintest import SANITIZED, ConfDir, Daemon, DaemonTest, free_port
 
 # Every service of these tests first runs within a second of the start.
 COMMON = 'max_check_spread = 1s\nhost = "testhost"\n'
@@ -182,6 +182,28 @@ esac
                          f"log:\n{self.tail()}")
         self.assertRegex(lines[0], problem, "expected the problem first")
         self.assertRegex(lines[1], recovery, "expected the recovery second")
+
+    def test_alert_names_the_host_the_check_is_about(self):
+        # http's `host` is the machine it connects to: the alert names the
+        # agent's host, unless display_host says otherwise; for a plugin
+        # without a host option of its own, `host` is the service's host.
+        port = free_port()
+        d = self.start(CONSOLE
+                       + service("web", "http", "10s", host='"127.0.0.1"', port=port,
+                                 max_attempts=1)
+                       + service("web-db1", "http", "10s", host='"127.0.0.1"', port=port,
+                                 display_host='"db1.example.org"', max_attempts=1)
+                       + service("remote", "dummy", "10s", host='"web3.example.org"',
+                                 state='"critical"', output='"down"', max_attempts=1))
+        for name, host in (("web", "testhost"), ("web-db1", "db1.example.org"),
+                           ("remote", "web3.example.org")):
+            d.wait_for(CONSOLE_LINE + rf"{name} on {re.escape(host)}: OK -> CRITICAL "
+                       r"\(hard, attempt 1/1\): ", timeout=6)
+        self.assertRegex(d.log(), r"connection refused to 127\.0\.0\.1:%d" % port,
+                         "expected the http check to keep 127.0.0.1 as its target")
+        self.assertFalse([l for l in d.lines if re.search(CONSOLE_LINE + r"\S+ on 127\.", l)],
+                         f"expected no alert naming the target as its host; "
+                         f"log:\n{self.tail()}")
 
     def test_flapping_service_is_detected_and_not_notified(self):
         path = self.scratch()
