@@ -111,8 +111,8 @@ int tocsin_cfg_parse_range(cfg_t *cfg, cfg_opt_t *opt, const char *value,
 int tocsin_cfg_parse_ranges(cfg_t *cfg, cfg_opt_t *opt, const char *value,
                             void *result);
 
-/* A duration ("30s", "5m", "2h", "1d", "250ms", or plain seconds), stored
- * as an integer number of milliseconds. Read it with cfg_getint(). */
+/* A duration ("30s", "5m", "5min", "5 minutes", "2h", "1d", "250ms", or
+ * plain seconds), stored as an integer number of milliseconds. Read it with cfg_getint(). */
 #define TOCSIN_OPT_DURATION(name, def) \
     CFG_INT_CB(name, def, CFGF_NONE, tocsin_cfg_parse_duration)
 

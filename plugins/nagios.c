@@ -7,7 +7,8 @@
  *
  * The command line is split like a shell would split it, but nothing is
  * expanded and no shell runs. A bare command name is looked up in PATH,
- * then in the Debian and upstream plugin directories.
+ * then in the Debian and upstream plugin directories; a command that is
+ * not there, or not executable, is refused with the configuration.
  *
  * The command gets an environment of its own, never the daemon's: PATH,
  * HOME and TZ as the daemon has them, LANG=C, then the service's
@@ -232,16 +233,42 @@ oom:
     return -1;
 }
 
+/* Whether the command at `path` (with a '/') can be run: 0, or -1 with
+ * the path and what is wrong with it (missing, a directory, not
+ * executable) in `why`. */
+static int nagios_runnable(const char *path, char *why, size_t whylen)
+{
+    struct stat st;
+    int e;
+
+    if (stat(path, &st) < 0) {
+        e = errno;
+        snprintf(why, whylen, "%s: %s", path, strerror(e));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(why, whylen, "%s is %s, not an executable file", path,
+                 S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
+        return -1;
+    }
+    if (access(path, X_OK) < 0) {
+        e = errno;
+        snprintf(why, whylen, "%s is not executable: %s", path, strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
 /* Split and resolve the command into a struct nagios owned by the
- * instance. A command that cannot be found is kept as written: running
- * it then fails with a message naming where it was looked for. */
+ * instance. A command that cannot be run (not found, missing, not
+ * executable) is refused here, so that tocsind -t reports it with the
+ * service's file and line instead of every check being UNKNOWN. */
 static int nagios_setup(cfg_t *options, void **instance, char *err, size_t errlen)
 {
     struct nagios *n;
     const char *command = cfg_getstr(options, "command");
     long cap = cfg_getint(options, "output_cap");
-    char why[256], *resolved;
-    size_t len;
+    char why[512], *resolved;
 
     if (!command || !*command) {
         snprintf(err, errlen, "option 'command' is required");
@@ -264,18 +291,18 @@ static int nagios_setup(cfg_t *options, void **instance, char *err, size_t errle
 
     if (!strchr(n->argv[0], '/')) {
         resolved = nagios_lookup(n->argv[0]);
-        if (resolved) {
-            free(n->argv[0]);
-            n->argv[0] = resolved;
-        } else {
-            len = strlen(n->argv[0]) + 128;
-            if (!(n->what = malloc(len)))
-                goto oom;
-            snprintf(n->what, len, "%s (not found in PATH, %s or %s)",
+        if (!resolved) {
+            snprintf(err, errlen, "option 'command': %s not found in PATH, %s or %s",
                      n->argv[0], nagios_plugin_dirs[0], nagios_plugin_dirs[1]);
+            goto fail;
         }
+        free(n->argv[0]);
+        n->argv[0] = resolved;
+    } else if (nagios_runnable(n->argv[0], why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "option 'command': %s", why);
+        goto fail;
     }
-    if (!n->what && !(n->what = strdup(n->argv[0])))
+    if (!(n->what = strdup(n->argv[0])))
         goto oom;
     if (nagios_env_build(n, options, err, errlen) < 0)
         goto fail;

@@ -85,6 +85,8 @@ int tocsin_conf_group_cb(cfg_t *cfg, cfg_opt_t *opt)
     }
     if (tocsin_conf_build_alerting(sec, s, "group") < 0)
         errors++;
+    s->members_line = tocsin_conf_pending_line("members") ? tocsin_conf_pending_line("members")
+                                                          : s->inst.line;
     if (tocsin_conf_copy_str_list(sec, "members", &s->member_names, &s->nmember_names) < 0 ||
         tocsin_conf_copy_labels(cfg_getsec(sec, "member_labels"), s->inst.name, s->inst.line,
                                 &s->member_labels, &s->nmember_labels, &errors) < 0)

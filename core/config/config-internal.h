@@ -48,6 +48,8 @@ struct tocsin_conf_ctx {
     const struct tocsin_registry *reg;
     struct tocsin_buf *errors;
     size_t nerrors;
+    struct tocsin_buf *warnings;   /* NULL: warnings are not wanted */
+    const cfg_opt_t *main_opts;    /* the main file's options */
     const char *file;              /* file being parsed */
     struct tocsin_config *conf;
     struct tocsin_conf_pending pending[TOCSIN_CONF_MAX_PENDING];
@@ -69,6 +71,11 @@ extern struct tocsin_conf_ctx *tocsin_conf_parse;
 
 /* Append "FILE:LINE: message\n" to the load's errors and count it. */
 void tocsin_conf_error(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Append "FILE:LINE: warning: message\n" to the load's warnings, when
+ * they are wanted; a warning never fails the load. */
+void tocsin_conf_warn(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* ---- The section being parsed (config-section.c) ---- */
@@ -129,6 +136,7 @@ extern cfg_opt_t tocsin_conf_severity_opts[];
 /* Options every alerting object (service or group) has. */
 #define TOCSIN_CONF_ALERTING_OPTS \
     CFG_STR("host", NULL, CFGF_NONE), \
+    CFG_STR("display_host", NULL, CFGF_NONE), \
     CFG_SEC("labels", tocsin_conf_label_opts, CFGF_KEYSTRVAL), \
     CFG_SEC("severity", tocsin_conf_severity_opts, CFGF_NONE), \
     CFG_STR_LIST("depends", NULL, CFGF_NONE), \

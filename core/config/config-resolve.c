@@ -55,18 +55,27 @@ static int push_u32(uint32_t **arr, size_t *n, uint32_t v)
     return 0;
 }
 
-/* Depth-first search for a dependency cycle through service `i`. */
-static int depends_cycle(const struct tocsin_config *conf, size_t i, unsigned char *mark)
+/* A parent that could not be resolved (already reported): no edge. */
+#define NO_PARENT UINT32_MAX
+
+/* Depth-first search for a dependency cycle reachable from service `i`.
+ * Returns 1 with *in_cycle set to a service of the cycle (one reached
+ * again while its own dependencies were being searched), or 0. */
+static int depends_cycle(const struct tocsin_config *conf, size_t i, unsigned char *mark,
+                         size_t *in_cycle)
 {
     size_t k;
 
-    if (mark[i] == 1)
+    if (mark[i] == 1) {
+        *in_cycle = i;
         return 1;
+    }
     if (mark[i] == 2)
         return 0;
     mark[i] = 1;
     for (k = 0; k < conf->services[i].ndepends; k++)
-        if (depends_cycle(conf, conf->services[i].parents[k], mark))
+        if (conf->services[i].parents[k] != NO_PARENT &&
+            depends_cycle(conf, conf->services[i].parents[k], mark, in_cycle))
             return 1;
     mark[i] = 2;
     return 0;
@@ -111,18 +120,26 @@ void tocsin_conf_resolve(struct tocsin_config *conf, const char *fallback)
         for (k = 0; k < s->ndepends; k++) {
             long p = tocsin_hashidx_find(&tocsin_conf_parse->service_names, s->depends[k]);
 
-            if (p < 0 || (size_t)p == i) {
-                tocsin_conf_error(s->inst.file, s->inst.line, "%s '%s': depends on '%s', %s",
-                                  s->is_group ? "group" : "service", s->inst.name, s->depends[k],
-                                  p < 0 ? "which is neither a service nor a group" : "itself");
-                p = 0;
+            if (p < 0) {
+                tocsin_conf_error(s->inst.file, s->depends_line,
+                                  "%s '%s': depends on unknown service '%s' (no service or "
+                                  "group has that name)",
+                                  s->is_group ? "group" : "service", s->inst.name, s->depends[k]);
+                s->parents[k] = NO_PARENT;
+                continue;
+            }
+            if ((size_t)p == i) {
+                tocsin_conf_error(s->inst.file, s->depends_line, "%s '%s': depends on itself",
+                                  s->is_group ? "group" : "service", s->inst.name);
+                s->parents[k] = NO_PARENT;
+                continue;
             }
             s->parents[k] = (uint32_t)p;
         }
         if (s->downtime_period) {
             s->downtime_period_index = (int)find_period(conf, s->downtime_period);
             if (s->downtime_period_index < 0)
-                tocsin_conf_error(s->inst.file, s->inst.line,
+                tocsin_conf_error(s->inst.file, s->downtime_period_line,
                                   "%s '%s': downtime_period: no time "
                                   "period named '%s'",
                                   s->is_group ? "group" : "service", s->inst.name,
@@ -134,7 +151,7 @@ void tocsin_conf_resolve(struct tocsin_config *conf, const char *fallback)
             long m = tocsin_hashidx_find(&tocsin_conf_parse->service_names, s->member_names[k]);
 
             if (m < 0 || (size_t)m == i || conf->services[m].is_group) {
-                tocsin_conf_error(s->inst.file, s->inst.line, "group '%s': member '%s' %s",
+                tocsin_conf_error(s->inst.file, s->members_line, "group '%s': member '%s' %s",
                                   s->inst.name, s->member_names[k],
                                   m < 0 ? "does not exist" : "is a group (groups hold services)");
                 continue;
@@ -155,7 +172,7 @@ void tocsin_conf_resolve(struct tocsin_config *conf, const char *fallback)
                         goto oom;
                 }
         if (!s->nmembers && (s->nmember_names || s->nmember_labels))
-            tocsin_conf_error(s->inst.file, s->inst.line,
+            tocsin_conf_error(s->inst.file, s->nmember_names ? s->members_line : s->inst.line,
                               "group '%s': no service matches its "
                               "members",
                               s->inst.name);
@@ -168,13 +185,16 @@ void tocsin_conf_resolve(struct tocsin_config *conf, const char *fallback)
         mark = calloc(conf->nservices, 1);
         if (!mark)
             goto oom;
-        for (i = 0; i < conf->nservices; i++)
-            if (!mark[i] && depends_cycle(conf, i, mark)) {
-                tocsin_conf_error(conf->services[i].inst.file, conf->services[i].inst.line,
+        for (i = 0; i < conf->nservices; i++) {
+            size_t c = i;
+
+            if (!mark[i] && depends_cycle(conf, i, mark, &c)) {
+                tocsin_conf_error(conf->services[c].inst.file, conf->services[c].depends_line,
                                   "'%s' is part of a dependency cycle",
-                                  conf->services[i].inst.name);
+                                  conf->services[c].inst.name);
                 break;
             }
+        }
     }
     for (i = 0; i < conf->nroutes; i++) {
         struct tocsin_route_conf *r = &conf->routes[i];

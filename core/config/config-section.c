@@ -104,10 +104,47 @@ static cfg_opt_t *table_find(struct opt_table *t, const char *name)
 /* The value parser of a plugin option that may run while the core parses:
  * only the core's own (durations, ranges). A plugin's own parser is plugin
  * code, which never runs in the core; its setup() judges those values. */
+/* 1 when `text` is a plain number (digits with an optional fraction): a
+ * duration without a unit, which Tocsin reads as seconds. */
+static int duration_is_bare(const char *text)
+{
+    size_t digits = strspn(text, "0123456789");
+
+    if (!digits)
+        return 0;
+    text += digits;
+    if (*text == '.')
+        text += 1 + strspn(text + 1, "0123456789");
+    return *text == '\0';
+}
+
+/*
+ * The core's reading of a duration: tocsin_cfg_parse_duration, and a
+ * warning for a plain number above 1 given to an interval option, which
+ * Nagios would read in minutes (its interval_length) where Tocsin reads
+ * seconds.
+ */
+static int duration_cb(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    size_t n;
+
+    if (tocsin_cfg_parse_duration(cfg, opt, value, result) != 0)
+        return -1;
+    n = opt && opt->name ? strlen(opt->name) : 0;
+    if (n >= 8 && strcmp(opt->name + n - 8, "interval") == 0 && duration_is_bare(value) &&
+        *(long *)result > 1000)
+        tocsin_conf_warn(tocsin_conf_parse->file, cfg->line,
+                         "%s = %s is read as %s seconds (Nagios reads it as %s minutes); "
+                         "write %ss or %smin",
+                         opt->name, value, value, value, value, value);
+    return 0;
+}
+
 static cfg_callback_t core_parsecb(cfg_callback_t cb)
 {
-    return cb == tocsin_cfg_parse_duration || cb == tocsin_cfg_parse_range ||
-           cb == tocsin_cfg_parse_ranges ? cb : NULL;
+    if (cb == tocsin_cfg_parse_duration)
+        return duration_cb;
+    return cb == tocsin_cfg_parse_range || cb == tocsin_cfg_parse_ranges ? cb : NULL;
 }
 
 cfg_opt_t *tocsin_conf_union_table(const cfg_opt_t *core, uint32_t kind,
@@ -122,6 +159,8 @@ cfg_opt_t *tocsin_conf_union_table(const cfg_opt_t *core, uint32_t kind,
 
         if (o.type != CFGT_SEC)
             o.validcb = record_cb;
+        if (o.parsecb == tocsin_cfg_parse_duration)
+            o.parsecb = duration_cb;
         if (table_push(&t, &o) < 0)
             goto oom;
     }

@@ -43,6 +43,35 @@ cfg_opt_t tocsin_conf_service_opts[] = {
     CFG_END()
 };
 
+/* 1 when plugin `p` has an option `name` of its own. O(options). */
+static int plugin_has_option(const struct tocsin_plugin *p, const char *name)
+{
+    const cfg_opt_t *o;
+
+    for (o = p && p->options ? p->options : NULL; o && o->name; o++)
+        if (strcmp(o->name, name) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * The host a service's alerts name: display_host when given; else `host`,
+ * unless the check plugin has a `host` option of its own (the target of
+ * http, mysql, ...: the machine checked, not where the service belongs);
+ * else the global host, this agent's.
+ */
+static const char *alerting_host(cfg_t *sec, const struct tocsin_service_conf *s)
+{
+    const char *display = tocsin_conf_get_str(sec, "display_host");
+    const char *host = tocsin_conf_get_str(sec, "host");
+
+    if (display && *display)
+        return display;
+    if (host && *host && !plugin_has_option(s->inst.plugin, "host"))
+        return host;
+    return tocsin_conf_parse->conf->host;
+}
+
 /*
  * The options services and groups share: host, labels, severity mapping,
  * dependencies, link, scheduled downtime, flap detection. Returns 0, or
@@ -69,8 +98,7 @@ int tocsin_conf_build_alerting(cfg_t *sec, struct tocsin_service_conf *s, const 
                           s->flap_low, s->flap_high);
         errors++;
     }
-    s->host = tocsin_conf_intern(tocsin_conf_get_str(sec, "host") ? tocsin_conf_get_str(sec, "host")
-                                                                  : tocsin_conf_parse->conf->host);
+    s->host = tocsin_conf_intern(alerting_host(sec, s));
     if (!s->host)
         goto oom;
     if (tocsin_conf_copy_labels(tocsin_conf_get_sec(sec, "labels"), tocsin_buf_str(&owner),
@@ -94,6 +122,8 @@ int tocsin_conf_build_alerting(cfg_t *sec, struct tocsin_service_conf *s, const 
     }
     if (tocsin_conf_copy_str_list(sec, "depends", &s->depends, &s->ndepends) < 0)
         goto oom;
+    s->depends_line = LINE_OF("depends");
+    s->downtime_period_line = LINE_OF("downtime_period");
     if (tocsin_conf_get_str(sec, "link") && !(s->link = strdup(tocsin_conf_get_str(sec, "link"))))
         goto oom;
     s->downtime_period_index = -1;

@@ -41,6 +41,72 @@ void tocsin_conf_error(const char *file, int line, const char *fmt, ...)
     tocsin_conf_parse->nerrors++;
 }
 
+void tocsin_conf_warn(const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!tocsin_conf_parse->warnings)
+        return;
+    tocsin_buf_printf(tocsin_conf_parse->warnings, "%s:%d: warning: ", file, line);
+    va_start(ap, fmt);
+    tocsin_buf_vprintf(tocsin_conf_parse->warnings, fmt, ap);
+    va_end(ap);
+    tocsin_buf_putc(tocsin_conf_parse->warnings, '\n');
+}
+
+/* 1 when the `n` bytes at `name` name one of the main file's options. */
+static int is_main_option_n(const char *name, size_t n)
+{
+    const cfg_opt_t *o;
+
+    for (o = tocsin_conf_parse->main_opts; o && o->name; o++)
+        if (strlen(o->name) == n && strncmp(o->name, name, n) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * Say more than libconfuse's "no such option 'X'" when the reason is
+ * clear: a global option written inside a section or in a conf.d file,
+ * or the unit of a duration written with a blank and no quotes
+ * (`interval = 5 minutes` reads "minutes" as the next option). Returns 1
+ * when the error was reported here, 0 to report libconfuse's text.
+ */
+static int unknown_option_hint(cfg_t *cfg, const char *text)
+{
+    static const char prefix[] = "no such option '";
+    const char *name, *end;
+    char unit[40];
+    long ms;
+    int in_section;
+
+    if (strncmp(text, prefix, sizeof(prefix) - 1) != 0)
+        return 0;
+    name = text + sizeof(prefix) - 1;
+    end = strchr(name, '\'');
+    if (!end || end[1] || end == name)
+        return 0;
+    in_section = cfg->name && strcmp(cfg->name, "root") != 0;
+    snprintf(unit, sizeof(unit), "1%.*s", (int)(end - name), name);
+    if (in_section && strlen(unit) == (size_t)(end - name) + 1 &&
+        strspn(unit + 1, "abcdefghijklmnopqrstuvwxyz") == strlen(unit + 1) &&
+        tocsin_duration_parse(unit, &ms) == 0) {
+        tocsin_conf_error(tocsin_conf_parse->file, cfg->line,
+                          "no such option '%.*s': a duration with a blank needs quotes "
+                          "(\"5 %.*s\")",
+                          (int)(end - name), name, (int)(end - name), name);
+        return 1;
+    }
+    if ((in_section || strcmp(tocsin_conf_parse->file, tocsin_conf_parse->conf->path) != 0) &&
+        is_main_option_n(name, (size_t)(end - name))) {
+        tocsin_conf_error(tocsin_conf_parse->file, cfg->line,
+                          "%.*s is a global option: put it at the top level of %s",
+                          (int)(end - name), name, tocsin_conf_parse->conf->path);
+        return 1;
+    }
+    return 0;
+}
+
 /*
  * libconfuse error callback. Free-form label sections (CFGF_KEYSTRVAL)
  * report each key as unknown although they accept it; those reports are
@@ -55,6 +121,8 @@ static void error_cb(cfg_t *cfg, const char *fmt, va_list ap)
     tocsin_buf_vprintf(&msg, fmt, ap);
     text = tocsin_buf_str(&msg);
     if ((cfg->flags & CFGF_KEYSTRVAL) && strncmp(text, "no such option", 14) == 0)
+        goto out;
+    if (unknown_option_hint(cfg, text))
         goto out;
     tocsin_conf_error(tocsin_conf_parse->file, cfg->line, "%s", text);
 out:
@@ -390,6 +458,14 @@ struct tocsin_config *tocsin_config_load(const char *path,
                                          const struct tocsin_registry *reg,
                                          struct tocsin_buf *errors)
 {
+    return tocsin_config_load_warn(path, reg, errors, NULL);
+}
+
+struct tocsin_config *tocsin_config_load_warn(const char *path,
+                                              const struct tocsin_registry *reg,
+                                              struct tocsin_buf *errors,
+                                              struct tocsin_buf *warnings)
+{
     struct tocsin_conf_ctx pc;
     struct tocsin_config *conf = NULL;
     cfg_opt_t *service_opts = NULL, *notifier_opts = NULL;
@@ -404,6 +480,7 @@ struct tocsin_config *tocsin_config_load(const char *path,
     memset(&pc, 0, sizeof(pc));
     pc.reg = reg;
     pc.errors = errors;
+    pc.warnings = warnings;
     tocsin_conf_parse = &pc;
 
     conf = calloc(1, sizeof(*conf));
@@ -463,6 +540,7 @@ struct tocsin_config *tocsin_config_load(const char *path,
             goto oom;
         memcpy(main_opts, m, sizeof(m));
         memcpy(dir_opts, d, sizeof(d));
+        pc.main_opts = main_opts;
         if (set_validcb(main_opts, "include_dir", include_dir_cb) < 0 ||
             set_validcb(main_opts, "workers", nonneg_int_cb) < 0 ||
             set_validcb(main_opts, "worker_memory_limit", nonneg_int_cb) < 0 ||

@@ -88,6 +88,9 @@ struct tocsin_service_conf {
     char *link;                   /* a URL about the service, or NULL */
     char *downtime_period;        /* scheduled downtime: a time period */
     int downtime_period_index;    /* resolved, or -1 */
+    int depends_line;             /* where depends, downtime_period and */
+    int downtime_period_line;     /* members were set, for the errors */
+    int members_line;             /* found when resolving them */
 
     /* Groups: a service computed from other services' hard states. */
     int is_group;
@@ -185,6 +188,14 @@ struct tocsin_config {
 struct tocsin_config *tocsin_config_load(const char *path,
                                          const struct tocsin_registry *reg,
                                          struct tocsin_buf *errors);
+
+/* The same, and what is valid but doubtful (a duration without a unit
+ * that Nagios would read in minutes) appended to `warnings` as
+ * "FILE:LINE: warning: message\n". */
+struct tocsin_config *tocsin_config_load_warn(const char *path,
+                                              const struct tocsin_registry *reg,
+                                              struct tocsin_buf *errors,
+                                              struct tocsin_buf *warnings);
 
 void tocsin_config_free(struct tocsin_config *conf);
 

@@ -808,7 +808,13 @@ static void worker_died(struct tocsin_pool *p, struct tocsin_worker *w, int stat
                 p->ev.delivery(p->ev.ud, j.svc, j.seq, TOCSIN_RETRY, 0, "notifier worker restarted");
             continue;
         }
-        if (w->killed_for_timeout)
+        if (w->killed_for_timeout && w->kind == TOCSIN_WORKER_CHECK &&
+            j.svc < p->conf->nservices)
+            /* The text starts with the state it is given, as a plugin's would. */
+            tocsin_buf_printf(&why, "%s - timed out after %g s",
+                              tocsin_state_name(p->conf->services[j.svc].timeout_state),
+                              (double)job_timeout(p, w, j.svc) / 1e6);
+        else if (w->killed_for_timeout)
             tocsin_buf_printf(&why, "timed out after %g s",
                               (double)job_timeout(p, w, j.svc) / 1e6);
         else if (WIFSIGNALED(status))

@@ -55,6 +55,70 @@ static void first_line(const char *text, size_t len, struct tocsin_buf *out, siz
 static void apply_result(struct tocsin_daemon *d, uint32_t svc, enum tocsin_state state,
                          const char *text, size_t len);
 
+/* The length of the state word a Nagios first line starts with ("HTTP
+ * CRITICAL - ", "CRITICAL: ", "UNKNOWN - "), blanks after it included,
+ * or 0 when it starts with none. */
+static size_t state_prefix_len(const char *text, size_t len)
+{
+    static const char *const words[] = { "OK", "WARNING", "CRITICAL", "UNKNOWN" };
+    size_t start = 0, i, n, at;
+
+    for (;;) {
+        for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+            n = strlen(words[i]);
+            if (len - start < n || memcmp(text + start, words[i], n) != 0)
+                continue;
+            at = start + n;
+            if (at < len && text[at] == ':')
+                at++;
+            else if (at + 1 < len && text[at] == ' ' && text[at + 1] == '-')
+                at += 2;
+            else
+                continue;
+            while (at < len && text[at] == ' ')
+                at++;
+            return at;
+        }
+        if (start)
+            return 0;
+        /* One word before the state: the service's name ("HTTP"). */
+        for (n = 0; n < len && text[n] >= 'A' && text[n] <= 'Z'; n++)
+            ;
+        if (n == 0 || n >= len || text[n] != ' ')
+            return 0;
+        start = n + 1;
+    }
+}
+
+/*
+ * The text of a result that timed out, agreeing with the state it is
+ * given (`state`, the service's timeout_state), as a Nagios plugin's
+ * first line would: "CRITICAL - timed out after 10 s", then what the
+ * plugin said of where it was, without its own state word. A plugin's
+ * own "timed out ..." stands for the daemon's (it says more).
+ */
+static void timeout_text(enum tocsin_state state, int64_t timeout_us, const char *output,
+                         size_t len, struct tocsin_buf *out)
+{
+    struct tocsin_buf said = TOCSIN_BUF_INIT;
+    const char *rest = "";
+    size_t skip;
+
+    if (len) {
+        first_line(output, len, &said, 1024);
+        skip = state_prefix_len(said.data, said.len);
+        rest = tocsin_buf_str(&said) + skip;
+    }
+    tocsin_buf_printf(out, "%s - ", tocsin_state_name(state));
+    if (strncmp(rest, "timed out", 9) == 0)
+        tocsin_buf_puts(out, rest);
+    else if (*rest)
+        tocsin_buf_printf(out, "timed out after %g s: %s", (double)timeout_us / 1e6, rest);
+    else
+        tocsin_buf_printf(out, "timed out after %g s", (double)timeout_us / 1e6);
+    tocsin_buf_free(&said);
+}
+
 /* Keep the last output of `svc` (at most OUTPUT_KEEP bytes) in its view;
  * an output equal to the one kept is not copied again. */
 static void keep_output(struct tocsin_daemon *d, uint32_t svc, const char *text, size_t len)
@@ -194,12 +258,7 @@ static void on_result(void *ud, const struct tocsin_result_msg *r, const char *o
         const struct tocsin_service_conf *s = &d->conf->services[r->svc];
         struct tocsin_buf msg = TOCSIN_BUF_INIT;
 
-        tocsin_buf_printf(&msg, "timed out after %g s", (double)s->timeout_us / 1e6);
-        if (len) {
-            /* Where the plugin says it was when time ran out. */
-            tocsin_buf_puts(&msg, ": ");
-            first_line(output, len, &msg, 1024);
-        }
+        timeout_text(s->timeout_state, s->timeout_us, output, len, &msg);
         apply_result(d, r->svc, s->timeout_state, tocsin_buf_str(&msg), msg.len);
         tocsin_buf_free(&msg);
         return;

@@ -37,8 +37,12 @@ struct reload_map {
 static struct tocsin_config *load_new(struct tocsin_daemon *d, struct tocsin_buf *errors)
 {
     size_t before = errors->len;
-    struct tocsin_config *conf = tocsin_config_load(d->conf_path, &d->reg, errors);
+    struct tocsin_buf doubts = TOCSIN_BUF_INIT;
+    struct tocsin_config *conf = tocsin_config_load_warn(d->conf_path, &d->reg, errors, &doubts);
 
+    /* What is valid but doubtful is logged as at a start. */
+    tocsin_daemon_log_lines(TOCSIN_LOG_WARNING, tocsin_buf_str(&doubts));
+    tocsin_buf_free(&doubts);
     if (conf)
         tocsin_daemon_take_secrets(conf);
     if (conf && tocsin_validate_setups(conf, errors) < 0)

@@ -357,6 +357,7 @@ int main(int argc, char **argv)
 {
     struct tocsin_daemon d;
     struct tocsin_buf warnings = TOCSIN_BUF_INIT, errors = TOCSIN_BUF_INIT;
+    struct tocsin_buf doubts = TOCSIN_BUF_INIT; /* the configuration's warnings */
     const char *conf_path = TOCSIN_SYSCONF_DIR "/tocsin.conf";
     const char *plugin_path = NULL;
     int test = 0, foreground = 0, workers = 0, level = TOCSIN_LOG_INFO, level_set = 0;
@@ -423,7 +424,7 @@ int main(int argc, char **argv)
         plugin_path = tocsin_registry_default_path();
     tocsin_registry_load_path(&d.reg, plugin_path, &warnings);
 
-    d.conf = tocsin_config_load(conf_path, &d.reg, &errors);
+    d.conf = tocsin_config_load_warn(conf_path, &d.reg, &errors, &doubts);
     if (d.conf) {
         tocsin_daemon_take_secrets(d.conf);
         nerr = tocsin_validate_setups(d.conf, &errors);
@@ -438,17 +439,22 @@ int main(int argc, char **argv)
             tocsin_error("configuration %s is not valid:\n%s", conf_path, tocsin_buf_str(&errors));
         if (warnings.len)
             print_lines(stderr, "warning: ", tocsin_buf_str(&warnings));
+        if (doubts.len && (test || foreground))
+            print_lines(stderr, "", tocsin_buf_str(&doubts));
         goto out;
     }
     if (test) {
         if (warnings.len)
             print_lines(stderr, "warning: ", tocsin_buf_str(&warnings));
+        if (doubts.len)
+            print_lines(stderr, "", tocsin_buf_str(&doubts));
         printf("%s: configuration is valid: %zu services, %zu notifiers\n",
                conf_path, d.conf->nservices, d.conf->nnotifiers);
         rc = 0;
         goto out;
     }
     tocsin_daemon_log_lines(TOCSIN_LOG_WARNING, tocsin_buf_str(&warnings));
+    tocsin_daemon_log_lines(TOCSIN_LOG_WARNING, tocsin_buf_str(&doubts));
     if (!level_set)
         tocsin_log_set_level(d.conf->log_level);
     if (!foreground && daemon(0, 0) < 0) {
@@ -464,6 +470,7 @@ int main(int argc, char **argv)
 out:
     daemon_free(&d);
     tocsin_buf_free(&warnings);
+    tocsin_buf_free(&doubts);
     tocsin_buf_free(&errors);
     return rc;
 }

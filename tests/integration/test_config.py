@@ -159,6 +159,147 @@ class ConfigTest(unittest.TestCase):
                             r"service 'bogus': state \"bogus\" is not one of ok, "
                             r"warning, critical, unknown")
 
+    def test_nagios_command_that_cannot_run_is_refused(self):
+        c = self.conf(DUMMY)
+        missing = os.path.join(c.dir, "gone", "check_gone")
+        c.write("n.conf",
+                'service "missing" {\n    check = "nagios"\n'
+                f'    command = "{missing} -w 1"\n}}\n'
+                'service "bare" {\n    check = "nagios"\n'
+                '    command = "check_tocsin_not_installed -H x"\n}\n'
+                'service "dir" {\n    check = "nagios"\n'
+                f'    command = "{c.dir}"\n}}\n')
+        n = os.path.join(c.confd, "n.conf")
+        self.assert_invalid(c, n, 2, rf"service 'missing': option 'command': "
+                                     rf"{re.escape(missing)}: No such file or directory")
+        self.assert_invalid(c, n, 6, r"service 'bare': option 'command': "
+                                     r"check_tocsin_not_installed not found in PATH, "
+                                     r"/usr/lib/nagios/plugins or /usr/lib/monitoring-plugins")
+        self.assert_invalid(c, n, 10, rf"service 'dir': option 'command': "
+                                      rf"{re.escape(c.dir)} is a directory")
+
+    def test_nagios_command_not_executable_is_refused(self):
+        c = self.conf(DUMMY)
+        noexec = os.path.join(c.dir, "check_noexec")
+        with open(noexec, "w") as f:
+            f.write("#!/bin/sh\necho OK\n")
+        os.chmod(noexec, 0o644)
+        c.write("n.conf", 'service "noexec" {\n    check = "nagios"\n'
+                          f'    command = "{noexec} -w 1"\n}}\n')
+        self.assert_invalid(c, os.path.join(c.confd, "n.conf"), 2,
+                            rf"service 'noexec': option 'command': {re.escape(noexec)} "
+                            r"is not executable: Permission denied")
+
+    # -- global options in the wrong place -------------------------------
+
+    def test_global_option_inside_a_service(self):
+        c = self.conf("", {"a.conf": 'service "a" {\n    check = "dummy"\n'
+                                     '    log_level = "debug"\n}\n'})
+        self.assert_invalid(c, os.path.join(c.confd, "a.conf"), 3,
+                            r"^log_level is a global option: put it at the top level of "
+                            + re.escape(c.path) + "$")
+
+    def test_global_option_inside_a_service_of_the_main_file(self):
+        c = self.conf('service "a" {\n    check = "dummy"\n    workers = 4\n}\n')
+        self.assert_invalid(c, c.path, 3, r"^workers is a global option: put it at the top "
+                                          r"level of " + re.escape(c.path) + "$")
+
+    def test_global_option_in_a_confd_file(self):
+        c = self.conf("", {"a.conf": DUMMY.replace('"ok"', '"a"') + 'max_check_spread = 5s\n'})
+        self.assert_invalid(c, os.path.join(c.confd, "a.conf"), 4,
+                            r"^max_check_spread is a global option: put it at the top level")
+
+    def test_unquoted_duration_with_a_blank_says_to_quote_it(self):
+        c = self.conf("", {"a.conf": 'service "a" {\n    check = "dummy"\n'
+                                     '    interval = 5 minutes\n}\n'})
+        self.assert_invalid(c, os.path.join(c.confd, "a.conf"), 3,
+                            r"no such option 'minutes': a duration with a blank needs quotes")
+
+    def test_unknown_option_that_is_no_global_one_keeps_libconfuse_message(self):
+        c = self.conf("", {"a.conf": 'service "a" {\n    check = "dummy"\n'
+                                     '    loglevel = "debug"\n}\n'})
+        lines = self.assert_invalid(c, os.path.join(c.confd, "a.conf"), 3,
+                                    r"^no such option 'loglevel'")
+        self.assertFalse([l for l in lines if "global option" in l],
+                         "expected no global-option hint for a name that is none: "
+                         + "\n".join(lines))
+
+    # -- references --------------------------------------------------------
+
+    def test_dependency_of_the_first_service_on_an_unknown_one(self):
+        # Service #0: its unresolved parent must not read as a cycle.
+        c = self.conf("", {"a.conf": 'service "first" {\n    check = "dummy"\n\n'
+                                     '    depends = { "ghost" }\n}\n'
+                                     'service "second" {\n    check = "dummy"\n'
+                                     '    depends = { "first" }\n}\n'})
+        lines = self.assert_invalid(c, os.path.join(c.confd, "a.conf"), 4,
+                                    r"^service 'first': depends on unknown service 'ghost'")
+        self.assertFalse([l for l in lines if "cycle" in l],
+                         "expected no dependency cycle reported: " + "\n".join(lines))
+        self.assertEqual(len(lines), 1, "expected exactly one error: " + "\n".join(lines))
+
+    def test_dependency_on_itself(self):
+        c = self.conf("", {"a.conf": 'service "self" {\n    check = "dummy"\n'
+                                     '    depends = { "self" }\n}\n'})
+        lines = self.assert_invalid(c, os.path.join(c.confd, "a.conf"), 3,
+                                    r"^service 'self': depends on itself$")
+        self.assertFalse([l for l in lines if "cycle" in l], "\n".join(lines))
+
+    def test_dependency_cycle_names_a_service_of_the_cycle(self):
+        # "entry" leads into the cycle b -> c -> b but is not part of it.
+        c = self.conf("", {"a.conf": 'service "entry" {\n    check = "dummy"\n'
+                                     '    depends = { "b" }\n}\n'
+                                     'service "b" {\n    check = "dummy"\n'
+                                     '    depends = { "c" }\n}\n'
+                                     'service "c" {\n    check = "dummy"\n'
+                                     '    depends = { "b" }\n}\n'})
+        lines = self.assert_invalid(c, os.path.join(c.confd, "a.conf"), 7,
+                                    r"^'b' is part of a dependency cycle$")
+        self.assertFalse([l for l in lines if "'entry'" in l], "\n".join(lines))
+
+    def test_reference_errors_point_at_the_option(self):
+        c = self.conf("", {"a.conf": 'service "svc" {\n    check = "dummy"\n'
+                                     '    labels {\n        team = "ops"\n    }\n'
+                                     '    downtime_period = "nope"\n}\n'
+                                     'group "g" {\n    max_attempts = 1\n\n'
+                                     '    members = { "svc", "nobody" }\n}\n'})
+        a = os.path.join(c.confd, "a.conf")
+        self.assert_invalid(c, a, 6, r"^service 'svc': downtime_period: no time period "
+                                     r"named 'nope'$")
+        self.assert_invalid(c, a, 11, r"^group 'g': member 'nobody' does not exist$")
+
+    # -- durations a Nagios user writes ------------------------------------
+
+    def test_duration_words_are_accepted(self):
+        c = self.conf("", {"a.conf": 'service "a" {\n    check = "dummy"\n'
+                                     '    interval = 5min\n    retry_interval = "30 sec"\n'
+                                     '    timeout = "2 seconds"\n}\n'
+                                     'service "b" {\n    check = "dummy"\n'
+                                     '    interval = "1 hour 30 minutes"\n'
+                                     '    retry_interval = "5 mins"\n}\n'})
+        rc, errors, everything = self.check(c)
+        self.assertEqual(rc, 0, f"expected a valid configuration; got:\n{everything}")
+        self.assertEqual(errors, "", f"expected no error or warning; got:\n{everything}")
+
+    def test_unitless_interval_is_warned_about(self):
+        c = self.conf("", {"a.conf": 'service "a" {\n    check = "dummy"\n'
+                                     '    interval = 5\n    retry_interval = 1\n'
+                                     '    timeout = 30\n}\n'
+                                     'route "r" {\n    notifiers = { "console" }\n'
+                                     '    repeat_interval = 30\n}\n'
+                                     'notifier "console" {\n    plugin = "console"\n}\n'})
+        a = os.path.join(c.confd, "a.conf")
+        rc, errors, everything = self.check(c)
+        self.assertEqual(rc, 0, f"expected a warning, not an error; got:\n{everything}")
+        self.assertIn(f"{a}:3: warning: interval = 5 is read as 5 seconds (Nagios reads it "
+                      f"as 5 minutes); write 5s or 5min", errors.splitlines(), everything)
+        self.assertIn(f"{a}:9: warning: repeat_interval = 30 is read as 30 seconds (Nagios "
+                      f"reads it as 30 minutes); write 30s or 30min", errors.splitlines(),
+                      everything)
+        # 1 means the same in both; a timeout is in seconds in Nagios too.
+        self.assertEqual(len(errors.splitlines()), 2,
+                         f"expected only the two warnings; got:\n{everything}")
+
     # -- files -----------------------------------------------------------
 
     def test_missing_include_directory(self):

@@ -12,7 +12,7 @@ import shutil
 import time
 import unittest
 
-from tocsintest import SANITIZED, ConfDir, Daemon, DaemonTest
+from tocsintest import SANITIZED, ConfDir, Daemon, DaemonTest, free_port
 
 # Every service of these tests first runs within a second of the start.
 COMMON = 'max_check_spread = 1s\nhost = "testhost"\n'
@@ -183,6 +183,28 @@ esac
         self.assertRegex(lines[0], problem, "expected the problem first")
         self.assertRegex(lines[1], recovery, "expected the recovery second")
 
+    def test_alert_names_the_host_the_check_is_about(self):
+        # http's `host` is the machine it connects to: the alert names the
+        # agent's host, unless display_host says otherwise; for a plugin
+        # without a host option of its own, `host` is the service's host.
+        port = free_port()
+        d = self.start(CONSOLE
+                       + service("web", "http", "10s", host='"127.0.0.1"', port=port,
+                                 max_attempts=1)
+                       + service("web-db1", "http", "10s", host='"127.0.0.1"', port=port,
+                                 display_host='"db1.example.org"', max_attempts=1)
+                       + service("remote", "dummy", "10s", host='"web3.example.org"',
+                                 state='"critical"', output='"down"', max_attempts=1))
+        for name, host in (("web", "testhost"), ("web-db1", "db1.example.org"),
+                           ("remote", "web3.example.org")):
+            d.wait_for(CONSOLE_LINE + rf"{name} on {re.escape(host)}: OK -> CRITICAL "
+                       r"\(hard, attempt 1/1\): ", timeout=6)
+        self.assertRegex(d.log(), r"connection refused to 127\.0\.0\.1:%d" % port,
+                         "expected the http check to keep 127.0.0.1 as its target")
+        self.assertFalse([l for l in d.lines if re.search(CONSOLE_LINE + r"\S+ on 127\.", l)],
+                         f"expected no alert naming the target as its host; "
+                         f"log:\n{self.tail()}")
+
     def test_flapping_service_is_detected_and_not_notified(self):
         path = self.scratch()
         flip = os.path.join(path, "flip")
@@ -224,14 +246,14 @@ else : > '{flip}'; echo "OK - up"; exit 0; fi
         d = self.start(service("slow", "dummy", "10s", delay="5s", timeout="1s",
                                max_attempts=1))
         d.wait_for(r"service 'slow' on testhost: OK -> UNKNOWN \(hard, attempt 1/1\): "
-                   r"timed out after 1 s(: .+)?$", timeout=5)
+                   r"UNKNOWN - timed out after 1 s(: .+)?$", timeout=5)
         self.assertTrue(d.alive(), f"expected tocsind to keep running; log:\n{self.tail()}")
 
     def test_timeout_state_critical(self):
         d = self.start(service("slow", "dummy", "10s", delay="5s", timeout="1s",
                                timeout_state='"critical"', max_attempts=1))
         d.wait_for(r"service 'slow' on testhost: OK -> CRITICAL \(hard, attempt 1/1\): "
-                   r"timed out after 1 s(: .+)?$", timeout=5)
+                   r"CRITICAL - timed out after 1 s(: .+)?$", timeout=5)
 
     def test_timed_out_command_is_killed(self):
         marker = f"30.{os.getpid()}{int(time.monotonic() * 1000) % 100000}"
@@ -245,7 +267,7 @@ else : > '{flip}'; echo "OK - up"; exit 0; fi
                         f"expected the command 'sleep {marker}' to be running; "
                         f"log:\n{self.tail()}")
         d.wait_for(r"service 'sleepy' on testhost: OK -> UNKNOWN \(hard, attempt 1/1\): "
-                   r"timed out after 1 s(: .+)?$", timeout=5)
+                   r"UNKNOWN - timed out after 1 s(: .+)?$", timeout=5)
         deadline = time.monotonic() + 2
         while pgrep("sleep " + marker) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -298,7 +320,7 @@ else : > '{flip}'; echo "OK - up"; exit 0; fi
         self.isolation("abort", r"plugin abort crashed: SIGABRT")
 
     def test_hanging_plugin_is_killed_at_its_timeout(self):
-        self.isolation("hang", r"timed out after 1 s")
+        self.isolation("hang", r"UNKNOWN - timed out after 1 s")
         self.assertIn("overran a deadline in plugin hang; killing it", self.daemon.log(),
                       f"expected the worker to be killed for the hang; log:\n{self.tail()}")
 

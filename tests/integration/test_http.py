@@ -648,10 +648,35 @@ class InTheDaemon(HttpTest):
                        r"HTTP CRITICAL - status 401 Unauthorized .*authentication failed "
                        r"for user monitor", timeout=15)
             d.wait_for(r"service 'web-silent' on .*: CRITICAL \(soft, attempt 1/3\): "
-                       r"timed out after 1 s", timeout=15)
+                       r"CRITICAL - timed out after 1 s", timeout=15)
         finally:
             d.stop()
         self.assertNotIn(secret, d.log() + out + err, "the password appeared in the log")
+
+    def test_hung_endpoint_text_agrees_with_its_state(self):
+        # An endpoint that accepts and never answers: the result takes the
+        # service's timeout_state and its text starts with that state,
+        # without the plugin's own "HTTP CRITICAL" under an UNKNOWN.
+        conf = ConfDir("max_check_spread = 1s\n", {"hung.conf": (
+            f'service "hung-paging" {{\n    check = "http"\n    interval = 10s\n'
+            f'    timeout = 1s\n    max_attempts = 1\n    timeout_state = "critical"\n'
+            f'    url = "{self.silent.url("/")}"\n}}\n'
+            f'service "hung-default" {{\n    check = "http"\n    interval = 10s\n'
+            f'    timeout = 1s\n    max_attempts = 1\n'
+            f'    url = "{self.silent.url("/")}"\n}}\n')})
+        self.addCleanup(conf.cleanup)
+        d = Daemon(conf.path)
+        peer = re.escape(f"127.0.0.1:{self.silent.port}")
+        try:
+            for name, state in (("hung-paging", "CRITICAL"), ("hung-default", "UNKNOWN")):
+                d.wait_for(rf"service '{name}' on \S+: (?:first result {state}|OK -> {state} "
+                           rf"\(hard, attempt 1/1\)): {state} - timed out after [\d.]+ s "
+                           rf"waiting for an answer from {peer}$", timeout=10)
+        finally:
+            d.stop()
+        mixed = [l for l in d.lines if "hung-" in l and "HTTP CRITICAL" in l]
+        self.assertEqual(mixed, [], "expected no timed-out result to carry the plugin's own "
+                                    "state word; log:\n" + d.log())
 
 
 if __name__ == "__main__":

@@ -470,7 +470,7 @@ class SslExpiryThroughDaemon(DaemonTest):
                    r"expires in 20 days")
         # A timeout takes the service's timeout_state: CRITICAL here.
         d.wait_for(r"service 'tls-silent' on \S+: (?:first result CRITICAL|OK -> CRITICAL "
-                   r"\(hard, attempt 1/1\)): timed out after 1 s")
+                   r"\(hard, attempt 1/1\)): CRITICAL - timed out after 1 s")
         self.assertTrue(d.alive(), "tocsind exited:\n" + d.log())
         self.assertEqual(d.stop(), 0, "tocsind did not exit 0 on SIGTERM:\n" + d.log())
 

@@ -226,8 +226,11 @@ static void duration_unknown_unit_is_refused(void **state)
     expect_refused("5y");
     expect_refused("5S");
     expect_refused("5M");
-    expect_refused("5sec");
+    expect_refused("5Min");
     expect_refused("5mm");
+    expect_refused("5minx");
+    expect_refused("5 mi");
+    expect_refused("5 hourss");
 }
 
 static void duration_garbage_is_refused(void **state)
@@ -236,9 +239,11 @@ static void duration_garbage_is_refused(void **state)
     expect_refused("abc");
     expect_refused("s");
     expect_refused("ms");
-    expect_refused("5 s");
     expect_refused(" 5s");
     expect_refused("5s ");
+    expect_refused("5 ");
+    expect_refused("5 min ");
+    expect_refused("5\nmin");
     expect_refused("1e3");
     expect_refused(".5s");
     expect_refused("1.s");
@@ -249,7 +254,44 @@ static void duration_number_after_unit_needs_a_unit(void **state)
 {
     (void)state;
     expect_refused("1h30");
-    expect_refused("1m 30s");
+    expect_refused("1 hour 30");
+    expect_refused("5 5s");
+}
+
+/* What a Nagios user types: unit words, with or without a blank. */
+static void duration_unit_words(void **state)
+{
+    (void)state;
+    expect_ms("5min", 300000);
+    expect_ms("5mins", 300000);
+    expect_ms("5 mins", 300000);
+    expect_ms("5 minutes", 300000);
+    expect_ms("1 minute", 60000);
+    expect_ms("2 hours", 7200000);
+    expect_ms("2hours", 7200000);
+    expect_ms("1 hr", 3600000);
+    expect_ms("3hrs", 10800000);
+    expect_ms("30 sec", 30000);
+    expect_ms("30sec", 30000);
+    expect_ms("30 secs", 30000);
+    expect_ms("1 second", 1000);
+    expect_ms("1 day", 86400000);
+    expect_ms("2days", 172800000);
+    expect_ms("1 week", 604800000);
+    expect_ms("250 msec", 250);
+    expect_ms("5 milliseconds", 5);
+    expect_ms("5 s", 5000);
+    expect_ms("5\tmin", 300000);
+    expect_ms("1.5 hours", 5400000);
+}
+
+static void duration_groups_with_blanks(void **state)
+{
+    (void)state;
+    expect_ms("1m 30s", 90000);
+    expect_ms("1 hour 30 minutes", 5400000);
+    expect_ms("1h 30min", 5400000);
+    expect_ms("1 day 2 hours", 93600000);
 }
 
 /* ------------------------------------------------------------------ */
@@ -308,6 +350,14 @@ static void cfg_quoted_combined_duration(void **state)
     assert_int_equal(cfg_getint(c->cfg, "interval"), 5400000);
 }
 
+static void cfg_quoted_duration_with_words(void **state)
+{
+    struct conf *c = *state;
+
+    assert_int_equal(parse_conf(c, "interval = \"5 minutes\"\n"), CFG_SUCCESS);
+    assert_int_equal(cfg_getint(c->cfg, "interval"), 300000);
+}
+
 static void cfg_bad_duration_reports_file_and_line(void **state)
 {
     struct conf *c = *state;
@@ -317,7 +367,7 @@ static void cfg_bad_duration_reports_file_and_line(void **state)
                                    "interval = 5x\n"), CFG_PARSE_ERROR);
     assert_int_equal(error_count, 1);
     assert_string_equal(last_error, "option 'interval': bad duration \"5x\" "
-                        "(use e.g. 30s, 5m, 2h, 1d)");
+                        "(use e.g. 30s, 5m, 5min, \"5 minutes\", 2h, 1d)");
     assert_string_equal(last_file, c->path);
     assert_int_equal(last_line, 3);
 }
@@ -328,7 +378,7 @@ static void cfg_negative_duration_reports_line(void **state)
 
     assert_int_equal(parse_conf(c, "interval = \"-5s\"\n"), CFG_PARSE_ERROR);
     assert_string_equal(last_error, "option 'interval': bad duration \"-5s\" "
-                        "(use e.g. 30s, 5m, 2h, 1d)");
+                        "(use e.g. 30s, 5m, 5min, \"5 minutes\", 2h, 1d)");
     assert_int_equal(last_line, 1);
 }
 
@@ -378,6 +428,8 @@ int main(void)
         cmocka_unit_test(duration_unknown_unit_is_refused),
         cmocka_unit_test(duration_garbage_is_refused),
         cmocka_unit_test(duration_number_after_unit_needs_a_unit),
+        cmocka_unit_test(duration_unit_words),
+        cmocka_unit_test(duration_groups_with_blanks),
         cmocka_unit_test(cfg_duration_callback_stores_ms),
         cmocka_unit_test(cfg_range_callback_passes_value_back),
         cmocka_unit_test_setup_teardown(cfg_good_file_parses,
@@ -385,6 +437,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(cfg_defaults_apply,
                                         conf_setup, conf_teardown),
         cmocka_unit_test_setup_teardown(cfg_quoted_combined_duration,
+                                        conf_setup, conf_teardown),
+        cmocka_unit_test_setup_teardown(cfg_quoted_duration_with_words,
                                         conf_setup, conf_teardown),
         cmocka_unit_test_setup_teardown(cfg_bad_duration_reports_file_and_line,
                                         conf_setup, conf_teardown),
