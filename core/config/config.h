@@ -76,7 +76,8 @@ struct tocsin_service_conf {
     char *host;                   /* host the service belongs to */
     struct tocsin_label *labels;  /* keys and values owned */
     size_t nlabels;
-    int flap_detection;
+    int flap_detection;           /* 0 or 1 once loaded (-1 while loading:
+                                     not set, the global value applies) */
     double flap_low, flap_high;   /* percent state change thresholds */
     struct tocsin_perf_threshold *thresholds; /* on perfdata labels */
     size_t nthresholds;
@@ -146,6 +147,7 @@ struct tocsin_notifier_conf {
     int64_t retry_max_ms;         /* ... up to this */
     int64_t expire_ms;            /* give up this long after queueing */
     int forwards_results;         /* the plugin takes every check result */
+    int send_resolved;            /* recoveries go to it (default 1) */
 };
 
 struct tocsin_strpool;             /* strings many sections share */
@@ -176,6 +178,7 @@ struct tocsin_config {
                                      sent; -1 for none */
     char *control_socket;         /* tocsinctl's Unix socket */
     int64_t retention_ms;         /* history and ended notifications kept */
+    int flap_detection;           /* services' default (off) */
     struct tocsin_http_conf *http; /* the HTTP endpoint (httpd.h) */
 };
 
