@@ -1293,6 +1293,21 @@ const struct tocsin_alerting_stats *tocsin_alerting_stats(const struct tocsin_al
     return &a->stats;
 }
 
+void tocsin_alerting_stats_carry(struct tocsin_alerting *a,
+                                 const struct tocsin_alerting_stats *from)
+{
+    size_t i;
+
+    a->stats.queued = from->queued;
+    a->stats.suppressed = from->suppressed;
+    a->stats.forwarded = from->forwarded;
+    a->stats.forward_dropped = from->forward_dropped;
+    for (i = 0; i < a->conf->nnotifiers; i++) {
+        a->stats.attempts[i] = from->attempts ? from->attempts[i] : 0;
+        a->stats.failures[i] = from->failures ? from->failures[i] : 0;
+    }
+}
+
 size_t tocsin_alerting_unsaved(const struct tocsin_alerting *a)
 {
     return a->nchanges + a->noutcomes;

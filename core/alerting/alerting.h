@@ -153,6 +153,12 @@ struct tocsin_alerting_stats {
 };
 const struct tocsin_alerting_stats *tocsin_alerting_stats(const struct tocsin_alerting *a);
 
+/* Take the counters of the stage a reload replaced, so that they never go
+ * back (Prometheus counters): `from`'s attempts and failures are indexed
+ * by `a`'s notifiers (0 for a new one). O(notifiers). */
+void tocsin_alerting_stats_carry(struct tocsin_alerting *a,
+                                 const struct tocsin_alerting_stats *from);
+
 /* Hard changes and delivery outcomes the store could not take yet (it
  * fails: a full disk): kept in memory, in order, and written when it takes
  * them again (see docs/internals/alerting.md). 0 normally. O(1). */

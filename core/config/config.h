@@ -212,6 +212,15 @@ uint64_t tocsin_config_service_hash(const struct tocsin_service_conf *s);
  * the service starts afresh. */
 uint64_t tocsin_config_service_check_hash(const struct tocsin_service_conf *s);
 
+/*
+ * Append a "FILE:LINE: message\n" line to `out` for each route that can
+ * never match because an earlier route without labels, service patterns
+ * or continue takes every alert of its severities (both places named).
+ * Not an error: the configuration works, the later route is dead.
+ * Returns how many. O(routes^2).
+ */
+size_t tocsin_config_route_warnings(const struct tocsin_config *conf, struct tocsin_buf *out);
+
 /* Index of the notifier named `name`, or -1. O(n). */
 long tocsin_config_find_notifier(const struct tocsin_config *conf,
                                  const char *name);

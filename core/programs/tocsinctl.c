@@ -474,14 +474,21 @@ static int cmd_downtime(int argc, char **argv)
 
 static int cmd_reload(int argc, char **argv)
 {
-    json_t *res;
+    json_t *res, *notes, *note;
+    size_t i;
 
     (void)argv;
     if (argc != 1)
         die(EXIT_USAGE, "usage: tocsinctl reload");
+
     res = request(json_pack("{s:s}", "cmd", "reload"));
     printf("configuration reloaded: %lld services\n",
            (long long)json_integer_value(json_object_get(res, "services")));
+    /* What waits for a restart, and warnings: the daemon says it. */
+    notes = json_object_get(res, "notes");
+    json_array_foreach(notes, i, note)
+        if (json_is_string(note))
+            printf("%s\n", json_string_value(note));
     json_decref(res);
     return 0;
 }

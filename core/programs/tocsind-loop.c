@@ -364,11 +364,12 @@ static void handle_signals(struct tocsin_daemon *d)
             d->pool.stopping = 1;
             break;
         case SIGHUP: {
-            struct tocsin_buf errors = TOCSIN_BUF_INIT;
+            struct tocsin_buf errors = TOCSIN_BUF_INIT, notes = TOCSIN_BUF_INIT;
 
             tocsin_info("SIGHUP: reloading %s", d->conf_path);
-            tocsin_daemon_reload(d, &errors);
+            tocsin_daemon_reload(d, &errors, &notes); /* both are logged */
             tocsin_buf_free(&errors);
+            tocsin_buf_free(&notes);
             break;
         }
         case SIGUSR1:
