@@ -348,11 +348,18 @@ enum tocsin_alert_kind {
     TOCSIN_ALERT_REPEAT = 2,     /* still a problem after repeat_interval */
     TOCSIN_ALERT_ESCALATION = 3, /* unacknowledged past an escalation step */
     TOCSIN_ALERT_ACKNOWLEDGED = 4, /* someone took the problem on */
-    TOCSIN_ALERT_RESULT = 5      /* a check result, for notifiers that
+    TOCSIN_ALERT_RESULT = 5,     /* a check result, for notifiers that
                                     forward every result (TOCSIN_PLUGIN_RESULTS) */
+    TOCSIN_ALERT_FLAPPING_START = 6, /* the service started flapping: its
+                                    problems within an incident are held
+                                    back unless worse than the last told */
+    TOCSIN_ALERT_FLAPPING_STOP = 7   /* it stopped flapping (or flap
+                                    detection was turned off) */
 };
+#define TOCSIN_ALERT_KIND_MAX TOCSIN_ALERT_FLAPPING_STOP
 
-/* "problem", "recovery", "repeat", "escalation", "acknowledged", "result". */
+/* "problem", "recovery", "repeat", "escalation", "acknowledged", "result",
+ * "flapping-start", "flapping-stop". */
 const char *tocsin_alert_kind_name(int kind);
 
 struct tocsin_alert {

@@ -529,6 +529,10 @@ static enum tocsin_delivery pagerduty_notify(void *instance,
         const struct tocsin_alert *a = i ? &alert->grouped[i - 1] : alert;
         char *body;
 
+        /* The Events API has no word for flapping: a trigger would open
+         * (or reopen) an incident for a notice, so none is sent. */
+        if (a->kind == TOCSIN_ALERT_FLAPPING_START || a->kind == TOCSIN_ALERT_FLAPPING_STOP)
+            continue;
         pd_dedup_key(a, dedup, sizeof(dedup));
         body = pd_event(pd, a, dedup);
         if (!body) {

@@ -199,6 +199,8 @@ static void incident_close(struct tocsin_incident *inc)
     inc->sent = NULL;
     inc->ntold = 0;
     inc->pending = 0;
+    inc->told_state = TOCSIN_OK;
+    inc->first_told = 0;
     inc->route = -1;
     inc->next_repeat = 0;
     inc->esc_next = 0;
@@ -468,6 +470,10 @@ static int restore_one(void *ud, const char *name, const void *blob, size_t len)
         inc->acked = si.acked;
         inc->next_repeat = (time_t)si.next_repeat;
         inc->esc_next = si.esc_next;
+        /* What was told, and when first, is not kept: a problem no longer
+         * pending counts as told at its start. */
+        inc->told_state = si.pending ? TOCSIN_OK : inc->state;
+        inc->first_told = si.pending ? 0 : inc->problem_since;
     }
     for (i = 0; i < si.ntold; i++) {
         long k = tocsin_config_find_notifier(a->conf, si.told[i]);
@@ -675,18 +681,13 @@ static void queue_all(struct tocsin_alerting *a, uint32_t svc, const uint32_t *l
 /* Suppression and routing                                             */
 /* ------------------------------------------------------------------ */
 
-int tocsin_alerting_suppressed(const struct tocsin_alerting *a, uint32_t svc, time_t now,
-                               struct tocsin_buf *why)
+/* 1 (with why) when `svc` is in a downtime, given or scheduled, at `now`. */
+static int in_downtime(const struct tocsin_alerting *a, uint32_t svc, time_t now,
+                       struct tocsin_buf *why)
 {
     const struct tocsin_service_conf *s = svc_conf(a, svc);
-    const struct tocsin_incident *inc = &a->inc[svc];
-    size_t i;
 
-    if (a->views[svc].flapping) {
-        tocsin_buf_puts(why, "the service is flapping");
-        return 1;
-    }
-    if (inc->downtime_until > now) {
+    if (a->inc[svc].downtime_until > now) {
         tocsin_buf_puts(why, "the service is in downtime");
         return 1;
     }
@@ -697,6 +698,23 @@ int tocsin_alerting_suppressed(const struct tocsin_alerting *a, uint32_t svc, ti
                           s->downtime_period);
         return 1;
     }
+    return 0;
+}
+
+/* As tocsin_alerting_suppressed, flapping counted only when `flapping`. */
+static int suppression(const struct tocsin_alerting *a, uint32_t svc, time_t now,
+                       struct tocsin_buf *why, int flapping)
+{
+    const struct tocsin_service_conf *s = svc_conf(a, svc);
+    const struct tocsin_incident *inc = &a->inc[svc];
+    size_t i;
+
+    if (flapping && a->views[svc].flapping) {
+        tocsin_buf_puts(why, "the service is flapping");
+        return 1;
+    }
+    if (in_downtime(a, svc, now, why))
+        return 1;
     if (inc->acked) {
         tocsin_buf_printf(why, "the problem is acknowledged by %s",
                           inc->ack_author ? inc->ack_author : "someone");
@@ -714,6 +732,24 @@ int tocsin_alerting_suppressed(const struct tocsin_alerting *a, uint32_t svc, ti
     return 0;
 }
 
+int tocsin_alerting_suppressed(const struct tocsin_alerting *a, uint32_t svc, time_t now,
+                               struct tocsin_buf *why)
+{
+    return suppression(a, svc, now, why, 1);
+}
+
+/* 1 when hard state `state` of `svc` is worse than `told`, the state last
+ * told (OK: nothing told yet), by the severities the service gives them. */
+static int worse_than_told(const struct tocsin_alerting *a, uint32_t svc,
+                           enum tocsin_state state, enum tocsin_state told)
+{
+    const struct tocsin_service_conf *s = svc_conf(a, svc);
+
+    if (state == TOCSIN_OK)
+        return 0;
+    return told == TOCSIN_OK || tocsin_route_severity(s, state) > tocsin_route_severity(s, told);
+}
+
 /* Every enabled notifier that is not a pure forwarder: where alerts go
  * when no route is configured at all. */
 static size_t all_notifiers(const struct tocsin_alerting *a, uint32_t *out)
@@ -727,8 +763,65 @@ static size_t all_notifiers(const struct tocsin_alerting *a, uint32_t *out)
 }
 
 /*
+ * Route an alert of `kind` and `sev` about `svc` and queue it: to every
+ * notifier without routes, to the fallback when no route takes it, else to
+ * the routes' choice. Each notifier queued joins the incident's told set
+ * when `tell`. Returns the first route that matched, -1 for none, or -2
+ * when memory ran out (nothing queued). O(routes x labels).
+ */
+static long route_and_queue(struct tocsin_alerting *a, uint32_t svc, enum tocsin_alert_kind kind,
+                            enum tocsin_severity sev, enum tocsin_state state,
+                            enum tocsin_state previous, const char *reason, int tell,
+                            time_t now)
+{
+    const struct tocsin_service_conf *s = svc_conf(a, svc);
+    struct tocsin_route_choice choice;
+    const struct tocsin_route_conf *r;
+    long first;
+
+    if (a->conf->nroutes == 0) {
+        uint32_t *list = calloc(a->conf->nnotifiers + 1, sizeof(*list));
+        size_t n;
+
+        if (!list)
+            return -2;
+        n = all_notifiers(a, list);
+        queue_all(a, svc, list, n, kind, sev, state, previous, NULL, reason, tell, now);
+        free(list);
+        return -1;
+    }
+    if (tocsin_route_select(a->conf, svc, sev, now, &choice) < 0)
+        return -2;
+    if (choice.first_route < 0) {
+        long fb = a->conf->fallback_notifier;
+
+        tocsin_warn("service '%s': no route takes a %s alert; sending it to the fallback "
+                    "notifier", s->inst.name, tocsin_severity_name(sev));
+        if (fb >= 0) {
+            uint32_t one = (uint32_t)fb;
+
+            queue_all(a, svc, &one, 1, kind, sev, state, previous, NULL,
+                      reason && *reason ? reason : "no route matched", tell, now);
+        }
+        tocsin_route_choice_free(&choice);
+        return -1;
+    }
+    first = choice.first_route;
+    r = &a->conf->routes[first];
+    if (!choice.count)
+        tocsin_info("service '%s': route '%s' names no notifier %s its period", s->inst.name,
+                    r->name, tocsin_route_inside(a->conf, r, now) ? "inside" : "outside");
+    queue_all(a, svc, choice.notifiers, choice.count, kind, sev, state, previous, r, reason,
+              tell, now);
+    tocsin_route_choice_free(&choice);
+    return first;
+}
+
+/*
  * Tell the incident's problem now, unless something suppresses it (then
  * it stays pending and the tick tries again). `kind` is PROBLEM or REPEAT.
+ * Flapping holds a problem back only while it is no worse than the state
+ * last told: a worse one is told at once, one already told is not pending.
  */
 static void tell_problem(struct tocsin_alerting *a, uint32_t svc, enum tocsin_alert_kind kind,
                          enum tocsin_state previous, const char *reason, time_t now)
@@ -736,11 +829,37 @@ static void tell_problem(struct tocsin_alerting *a, uint32_t svc, enum tocsin_al
     const struct tocsin_service_conf *s = svc_conf(a, svc);
     struct tocsin_incident *inc = &a->inc[svc];
     enum tocsin_severity sev = tocsin_route_severity(s, inc->state);
-    struct tocsin_route_choice choice;
-    struct tocsin_buf why = TOCSIN_BUF_INIT;
-    const struct tocsin_route_conf *r;
+    struct tocsin_buf why = TOCSIN_BUF_INIT, worse = TOCSIN_BUF_INIT;
+    long first;
 
     if (tocsin_alerting_suppressed(a, svc, now, &why)) {
+        int flapping_only = !suppression(a, svc, now, &worse, 0);
+
+        tocsin_buf_reset(&worse);
+        if (flapping_only && kind == TOCSIN_ALERT_PROBLEM &&
+            worse_than_told(a, svc, inc->state, inc->told_state)) {
+            tocsin_buf_printf(&worse, "%s%s%s while flapping", reason ? reason : "",
+                              reason && *reason ? "; " : "",
+                              inc->told_state == TOCSIN_OK ? "told" : "worse than told");
+            tocsin_info("service '%s': %s told although the service is flapping: %s",
+                        s->inst.name, tocsin_state_name(inc->state),
+                        inc->told_state == TOCSIN_OK ? "nothing of this incident was told yet"
+                        : "it is worse than the state told last");
+            reason = tocsin_buf_str(&worse);
+            goto tell;
+        }
+        if (flapping_only && kind == TOCSIN_ALERT_PROBLEM && inc->state == inc->told_state) {
+            tocsin_info("service '%s': %s not sent again: the service is flapping and its "
+                        "receivers were told %s last", s->inst.name,
+                        tocsin_state_name(inc->state), tocsin_state_name(inc->told_state));
+            history(a, svc, "suppressed", "%s %s not sent again: the service is flapping",
+                    tocsin_alert_kind_name(kind), tocsin_state_name(inc->state));
+            a->stats.suppressed++;
+            inc->pending = 0;
+            tocsin_buf_free(&why);
+            tocsin_buf_free(&worse);
+            return;
+        }
         if (!inc->pending || kind == TOCSIN_ALERT_PROBLEM) {
             tocsin_info("service '%s': %s not sent: %s", s->inst.name,
                         tocsin_alert_kind_name(kind), tocsin_buf_str(&why));
@@ -751,51 +870,28 @@ static void tell_problem(struct tocsin_alerting *a, uint32_t svc, enum tocsin_al
         if (kind == TOCSIN_ALERT_PROBLEM)
             inc->pending = 1;
         tocsin_buf_free(&why);
+        tocsin_buf_free(&worse);
         return;
     }
+tell:
     tocsin_buf_free(&why);
-    if (a->conf->nroutes == 0) {
-        uint32_t *list = calloc(a->conf->nnotifiers + 1, sizeof(*list));
-        size_t n;
-
-        if (!list)
-            return;
-        n = all_notifiers(a, list);
-        queue_all(a, svc, list, n, kind, sev, inc->state, previous, NULL, reason, 1, now);
-        free(list);
-        inc->pending = 0;
+    first = route_and_queue(a, svc, kind, sev, inc->state, previous, reason, 1, now);
+    tocsin_buf_free(&worse);
+    if (first == -2)
         return;
-    }
-    if (tocsin_route_select(a->conf, svc, sev, now, &choice) < 0)
-        return;
-    if (choice.first_route < 0) {
-        long fb = a->conf->fallback_notifier;
+    inc->told_state = inc->state;
+    if (!inc->first_told)
+        inc->first_told = now;
+    if (first >= 0) {
+        const struct tocsin_route_conf *r = &a->conf->routes[first];
 
-        tocsin_warn("service '%s': no route takes a %s alert; sending it to the fallback "
-                    "notifier", s->inst.name, tocsin_severity_name(sev));
-        if (fb >= 0) {
-            uint32_t one = (uint32_t)fb;
-
-            queue_all(a, svc, &one, 1, kind, sev, inc->state, previous, NULL,
-                      "no route matched", 1, now);
+        if (kind == TOCSIN_ALERT_PROBLEM && inc->route < 0) {
+            inc->route = first;
+            inc->esc_next = 0;
         }
-        tocsin_route_choice_free(&choice);
-        inc->pending = 0;
-        return;
+        if (r->repeat_interval_ms > 0)
+            inc->next_repeat = now + (time_t)((r->repeat_interval_ms + 999) / 1000);
     }
-    r = &a->conf->routes[choice.first_route];
-    if (kind == TOCSIN_ALERT_PROBLEM && inc->route < 0) {
-        inc->route = choice.first_route;
-        inc->esc_next = 0;
-    }
-    if (r->repeat_interval_ms > 0)
-        inc->next_repeat = now + (time_t)((r->repeat_interval_ms + 999) / 1000);
-    if (!choice.count)
-        tocsin_info("service '%s': route '%s' names no notifier %s its period", s->inst.name,
-                    r->name, tocsin_route_inside(a->conf, r, now) ? "inside" : "outside");
-    queue_all(a, svc, choice.notifiers, choice.count, kind, sev, inc->state, previous, r,
-              reason, 1, now);
-    tocsin_route_choice_free(&choice);
     inc->pending = 0;
 }
 
@@ -810,16 +906,32 @@ static void queue_recovery(struct tocsin_alerting *a, uint32_t svc, enum tocsin_
 {
     struct tocsin_incident *inc = &a->inc[svc];
     uint32_t *list = inc->ntold ? calloc(inc->ntold, sizeof(*list)) : NULL;
-    size_t n = list ? told_sent(inc, list) : 0;
+    size_t n = list ? told_sent(inc, list) : 0, i, kept = 0;
+    struct tocsin_buf quiet = TOCSIN_BUF_INIT;
 
-    if (n)
-        queue_all(a, svc, list, n, TOCSIN_ALERT_RECOVERY,
+    for (i = 0; i < n; i++) {
+        const struct tocsin_notifier_conf *nc = &a->conf->notifiers[list[i]];
+
+        if (nc->send_resolved)
+            list[kept++] = list[i];
+        else
+            tocsin_buf_printf(&quiet, "%s%s", quiet.len ? ", " : "", nc->inst.name);
+    }
+    if (quiet.len) {
+        tocsin_info("service '%s': recovery not sent to %s (send_resolved = false)",
+                    svc_name(a, svc), tocsin_buf_str(&quiet));
+        history(a, svc, "suppressed", "recovery not sent to %s (send_resolved = false)",
+                tocsin_buf_str(&quiet));
+    }
+    tocsin_buf_free(&quiet);
+    if (kept)
+        queue_all(a, svc, list, kept, TOCSIN_ALERT_RECOVERY,
                   tocsin_route_severity(svc_conf(a, svc), TOCSIN_OK), TOCSIN_OK, previous,
                   inc->route >= 0 ? &a->conf->routes[inc->route] : NULL, reason, 0, now);
-    else if (inc->ntold)
+    else if (!n && inc->ntold)
         tocsin_info("service '%s': recovered before its problem went out, so neither is "
                     "sent", svc_name(a, svc));
-    else
+    else if (!n)
         tocsin_info("service '%s': recovered; nobody was told of the problem, so no "
                     "recovery is sent", svc_name(a, svc));
     free(list);
@@ -999,6 +1111,38 @@ void tocsin_alerting_hard_change(struct tocsin_alerting *a, uint32_t svc,
     a->next_tick_ms = 0;
 }
 
+void tocsin_alerting_flapping(struct tocsin_alerting *a, uint32_t svc, int started,
+                              const char *why, time_t now)
+{
+    enum tocsin_alert_kind kind = started ? TOCSIN_ALERT_FLAPPING_START
+                                          : TOCSIN_ALERT_FLAPPING_STOP;
+    struct tocsin_buf held = TOCSIN_BUF_INIT;
+    const char *name = svc_name(a, svc);
+
+    if (a->store && (a->nchanges || a->failing)) {
+        tocsin_warn("service '%s': %s not sent: the store fails", name,
+                    tocsin_alert_kind_name(kind));
+        return;
+    }
+    txn_begin(a);
+    txn_touch(a, svc);
+    history(a, svc, "flapping", "%s", why);
+    if (in_downtime(a, svc, now, &held)) {
+        tocsin_info("service '%s': %s not sent: %s", name, tocsin_alert_kind_name(kind),
+                    tocsin_buf_str(&held));
+        history(a, svc, "suppressed", "%s not sent: %s", tocsin_alert_kind_name(kind),
+                tocsin_buf_str(&held));
+        a->stats.suppressed++;
+    } else {
+        route_and_queue(a, svc, kind, TOCSIN_SEVERITY_WARNING, a->views[svc].hard_state,
+                        a->views[svc].hard_state, why, 0, now);
+    }
+    tocsin_buf_free(&held);
+    if (txn_commit(a) < 0)
+        settle(a, tocsin_wall_ms());
+    a->next_tick_ms = 0;
+}
+
 int tocsin_alerting_resolve(struct tocsin_alerting *a, uint32_t svc, const char *why,
                             time_t now)
 {
@@ -1149,6 +1293,21 @@ const struct tocsin_alerting_stats *tocsin_alerting_stats(const struct tocsin_al
     return &a->stats;
 }
 
+void tocsin_alerting_stats_carry(struct tocsin_alerting *a,
+                                 const struct tocsin_alerting_stats *from)
+{
+    size_t i;
+
+    a->stats.queued = from->queued;
+    a->stats.suppressed = from->suppressed;
+    a->stats.forwarded = from->forwarded;
+    a->stats.forward_dropped = from->forward_dropped;
+    for (i = 0; i < a->conf->nnotifiers; i++) {
+        a->stats.attempts[i] = from->attempts ? from->attempts[i] : 0;
+        a->stats.failures[i] = from->failures ? from->failures[i] : 0;
+    }
+}
+
 size_t tocsin_alerting_unsaved(const struct tocsin_alerting *a)
 {
     return a->nchanges + a->noutcomes;
@@ -1230,7 +1389,8 @@ static int stale(const struct tocsin_alerting *a, long svc,
 {
     const char *open;
 
-    if (it->kind == TOCSIN_ALERT_RECOVERY || !it->incident || !*it->incident || svc < 0)
+    if (it->kind == TOCSIN_ALERT_RECOVERY || it->kind == TOCSIN_ALERT_FLAPPING_START ||
+        it->kind == TOCSIN_ALERT_FLAPPING_STOP || !it->incident || !*it->incident || svc < 0)
         return 0;
     open = a->inc[svc].key;
     if (open && strcmp(open, it->incident) == 0)
@@ -1747,8 +1907,10 @@ static void tick_service(struct tocsin_alerting *a, uint32_t svc, time_t now)
             inc->next_repeat = now + (time_t)((r->repeat_interval_ms + 999) / 1000);
         persist(a, svc);
     }
-    while (inc->esc_next < r->nescalations &&
-           (int64_t)(now - inc->problem_since) * 1000 >= r->escalations[inc->esc_next].after_ms) {
+    /* Steps count from the first notification, not from the problem's
+     * start: a problem held back is not escalated the moment it is told. */
+    while (inc->esc_next < r->nescalations && inc->first_told &&
+           (int64_t)(now - inc->first_told) * 1000 >= r->escalations[inc->esc_next].after_ms) {
         const struct tocsin_escalation *e = &r->escalations[inc->esc_next];
         char after[64];
 

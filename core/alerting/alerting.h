@@ -46,6 +46,11 @@ struct tocsin_incident {
                                        the store) */
     size_t ntold;
     int pending;                    /* a problem not told yet (suppressed) */
+    enum tocsin_state told_state;   /* the problem state last told (OK:
+                                       none yet); while the service flaps a
+                                       worse one is still told */
+    time_t first_told;              /* when the problem was first told (0:
+                                       not yet): escalations count from it */
     time_t next_repeat;             /* 0: none */
     size_t esc_next;                /* next escalation step of the route */
     int acked;
@@ -86,6 +91,15 @@ void tocsin_alerting_hard_change(struct tocsin_alerting *a, uint32_t svc,
  */
 int tocsin_alerting_resolve(struct tocsin_alerting *a, uint32_t svc, const char *why,
                             time_t now);
+
+/*
+ * Service `svc` started (`started` 1) or stopped flapping, `why` saying
+ * how ("started flapping (23.0% state change >= 20.0%)"): a flapping-start
+ * or flapping-stop notification is routed as a warning about the service,
+ * unless it is in downtime. One store transaction, O(routes x labels).
+ */
+void tocsin_alerting_flapping(struct tocsin_alerting *a, uint32_t svc, int started,
+                              const char *why, time_t now);
 
 /* Service `svc` has a new result: forward it to the notifiers that take
  * every result. */
@@ -138,6 +152,12 @@ struct tocsin_alerting_stats {
     uint64_t forward_dropped;       /* results replaced before being sent */
 };
 const struct tocsin_alerting_stats *tocsin_alerting_stats(const struct tocsin_alerting *a);
+
+/* Take the counters of the stage a reload replaced, so that they never go
+ * back (Prometheus counters): `from`'s attempts and failures are indexed
+ * by `a`'s notifiers (0 for a new one). O(notifiers). */
+void tocsin_alerting_stats_carry(struct tocsin_alerting *a,
+                                 const struct tocsin_alerting_stats *from);
 
 /* Hard changes and delivery outcomes the store could not take yet (it
  * fails: a full disk): kept in memory, in order, and written when it takes

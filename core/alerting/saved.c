@@ -415,7 +415,7 @@ static void alert_read_v1(struct reader *r, void *rec)
     struct tocsin_alert *a = &sa->alert;
     uint32_t i, n;
 
-    a->kind = (enum tocsin_alert_kind)rd_u8(r, "kind", TOCSIN_ALERT_RESULT);
+    a->kind = (enum tocsin_alert_kind)rd_u8(r, "kind", TOCSIN_ALERT_KIND_MAX);
     a->severity = (enum tocsin_severity)rd_u8(r, "severity", TOCSIN_SEVERITY_CRITICAL);
     a->state = (enum tocsin_state)rd_u8(r, "state", TOCSIN_UNKNOWN);
     a->previous = (enum tocsin_state)rd_u8(r, "previous", TOCSIN_UNKNOWN);

@@ -142,7 +142,7 @@ extern cfg_opt_t tocsin_conf_severity_opts[];
     CFG_STR_LIST("depends", NULL, CFGF_NONE), \
     CFG_STR("link", NULL, CFGF_NONE), \
     CFG_STR("downtime_period", NULL, CFGF_NONE), \
-    CFG_BOOL("flap_detection", cfg_true, CFGF_NONE), \
+    CFG_BOOL("flap_detection", cfg_false, CFGF_NONE), \
     CFG_FLOAT("flap_low", 5.0, CFGF_NONE), \
     CFG_FLOAT("flap_high", 20.0, CFGF_NONE)
 

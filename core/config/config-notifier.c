@@ -15,6 +15,7 @@
 cfg_opt_t tocsin_conf_notifier_opts[] = {
     CFG_STR("plugin", NULL, CFGF_NONE),
     CFG_BOOL("enabled", cfg_true, CFGF_NONE),
+    CFG_BOOL("send_resolved", cfg_true, CFGF_NONE),
     TOCSIN_OPT_DURATION("timeout", 30000),
     TOCSIN_OPT_DURATION("retry_min", 30000),
     TOCSIN_OPT_DURATION("retry_max", 900000),
@@ -44,6 +45,7 @@ int tocsin_conf_notifier_cb(cfg_t *cfg, cfg_opt_t *opt)
         goto out;
     }
     n->enabled = tocsin_conf_get_bool(sec, "enabled");
+    n->send_resolved = tocsin_conf_get_bool(sec, "send_resolved");
     n->timeout_ms = tocsin_conf_get_int(sec, "timeout");
     n->retry_min_ms = tocsin_conf_get_int(sec, "retry_min");
     n->retry_max_ms = tocsin_conf_get_int(sec, "retry_max");

@@ -115,6 +115,8 @@ void tocsin_conf_resolve(struct tocsin_config *conf, const char *fallback)
     for (i = 0; i < conf->nservices; i++) {
         struct tocsin_service_conf *s = &conf->services[i];
 
+        if (s->flap_detection < 0)
+            s->flap_detection = conf->flap_detection;
         if (s->ndepends && !(s->parents = calloc(s->ndepends, sizeof(*s->parents))))
             goto oom;
         for (k = 0; k < s->ndepends; k++) {

@@ -161,3 +161,45 @@ out:
     return 0;
 }
 
+
+/* "every alert" or "every info, warning alert" for severity bits `sev`. */
+static void put_severities(struct tocsin_buf *out, unsigned sev)
+{
+    int i, n = 0;
+
+    if (!sev) {
+        tocsin_buf_puts(out, "every alert");
+        return;
+    }
+    tocsin_buf_puts(out, "every ");
+    for (i = TOCSIN_SEVERITY_INFO; i <= TOCSIN_SEVERITY_CRITICAL; i++)
+        if (sev & (1u << i))
+            tocsin_buf_printf(out, "%s%s", n++ ? ", " : "", tocsin_severity_name(i));
+    tocsin_buf_puts(out, " alert");
+}
+
+size_t tocsin_config_route_warnings(const struct tocsin_config *conf, struct tocsin_buf *out)
+{
+    size_t i, j, n = 0;
+
+    for (j = 1; j < conf->nroutes; j++) {
+        const struct tocsin_route_conf *late = &conf->routes[j];
+
+        for (i = 0; i < j; i++) {
+            const struct tocsin_route_conf *e = &conf->routes[i];
+
+            if (e->cont || e->nmatch || e->nservices)
+                continue;
+            if (e->severities && (!late->severities || (late->severities & ~e->severities)))
+                continue;
+            tocsin_buf_printf(out, "%s:%d: route '%s' can never match: route '%s' before it "
+                              "(%s:%d) takes ", late->file, late->line, late->name, e->name,
+                              e->file, e->line);
+            put_severities(out, e->severities);
+            tocsin_buf_puts(out, " without continue = true\n");
+            n++;
+            break;
+        }
+    }
+    return n;
+}

@@ -87,7 +87,9 @@ int tocsin_conf_build_alerting(cfg_t *sec, struct tocsin_service_conf *s, const 
 
 #define LINE_OF(n) (tocsin_conf_pending_line(n) ? tocsin_conf_pending_line(n) : s->inst.line)
     tocsin_buf_printf(&owner, "%s '%s'", what, s->inst.name);
-    s->flap_detection = tocsin_conf_get_bool(sec, "flap_detection");
+    /* Unset: the main file's flap_detection, applied once it is read. */
+    s->flap_detection = tocsin_conf_pending_line("flap_detection")
+                        ? tocsin_conf_get_bool(sec, "flap_detection") : -1;
     s->flap_low = tocsin_conf_get_float(sec, "flap_low");
     s->flap_high = tocsin_conf_get_float(sec, "flap_high");
     if (s->flap_low < 0 || s->flap_high > 100 || s->flap_low >= s->flap_high) {

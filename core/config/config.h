@@ -76,7 +76,8 @@ struct tocsin_service_conf {
     char *host;                   /* host the service belongs to */
     struct tocsin_label *labels;  /* keys and values owned */
     size_t nlabels;
-    int flap_detection;
+    int flap_detection;           /* 0 or 1 once loaded (-1 while loading:
+                                     not set, the global value applies) */
     double flap_low, flap_high;   /* percent state change thresholds */
     struct tocsin_perf_threshold *thresholds; /* on perfdata labels */
     size_t nthresholds;
@@ -149,6 +150,7 @@ struct tocsin_notifier_conf {
     int64_t retry_max_ms;         /* ... up to this */
     int64_t expire_ms;            /* give up this long after queueing */
     int forwards_results;         /* the plugin takes every check result */
+    int send_resolved;            /* recoveries go to it (default 1) */
 };
 
 struct tocsin_strpool;             /* strings many sections share */
@@ -179,6 +181,7 @@ struct tocsin_config {
                                      sent; -1 for none */
     char *control_socket;         /* tocsinctl's Unix socket */
     int64_t retention_ms;         /* history and ended notifications kept */
+    int flap_detection;           /* services' default (off) */
     struct tocsin_http_conf *http; /* the HTTP endpoint (httpd.h) */
 };
 
@@ -219,6 +222,15 @@ uint64_t tocsin_config_service_hash(const struct tocsin_service_conf *s);
  * its state and open incident; otherwise the incident is resolved and
  * the service starts afresh. */
 uint64_t tocsin_config_service_check_hash(const struct tocsin_service_conf *s);
+
+/*
+ * Append a "FILE:LINE: message\n" line to `out` for each route that can
+ * never match because an earlier route without labels, service patterns
+ * or continue takes every alert of its severities (both places named).
+ * Not an error: the configuration works, the later route is dead.
+ * Returns how many. O(routes^2).
+ */
+size_t tocsin_config_route_warnings(const struct tocsin_config *conf, struct tocsin_buf *out);
 
 /* Index of the notifier named `name`, or -1. O(n). */
 long tocsin_config_find_notifier(const struct tocsin_config *conf,

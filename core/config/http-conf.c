@@ -241,13 +241,14 @@ int tocsin_http_conf_restart_needed(const struct tocsin_http_conf *prev,
 {
     if (!prev || !next)
         return 0;
-    if (next->enabled == prev->enabled &&
-        strcmp(next->listen ? next->listen : "", prev->listen ? prev->listen : "") == 0 &&
-        !next->tls_cert == !prev->tls_cert)
+#define SAME(f) (strcmp(next->f ? next->f : "", prev->f ? prev->f : "") == 0)
+    if (next->enabled == prev->enabled && SAME(listen) && SAME(tls_cert) && SAME(tls_key))
         return 0;
     if (len)
-        snprintf(what, len, "%s", "listen, enabled, TLS");
+        snprintf(what, len, "%s", next->enabled != prev->enabled ? "enabled"
+                 : !SAME(listen) ? "listen" : "tls_cert, tls_key");
     return 1;
+#undef SAME
 }
 
 int tocsin_http_parse_listen(const char *text, struct sockaddr_storage *addr,

@@ -46,10 +46,11 @@ void tocsin_http_conf_free(struct tocsin_http_conf *hc);
 
 /* Whether going from `prev` to `next` (the http sections of the running
  * and of a reloaded configuration) changes a setting that takes effect
- * only when the daemon starts: enabled, listen, or TLS turned on or off.
- * When it does, the names of those settings as a message lists them
- * ("listen, enabled, TLS") go to `what` (`len` bytes, always terminated)
- * and 1 is returned; otherwise 0, `what` untouched. NULL for either is 0. */
+ * only when the daemon starts: enabled, listen, tls_cert or tls_key (the
+ * token and health_max_lateness are applied by a reload). When it does,
+ * the first such setting's name ("enabled", "listen", "tls_cert,
+ * tls_key") goes to `what` (`len` bytes, always terminated) and 1 is
+ * returned; otherwise 0, `what` untouched. NULL for either is 0. */
 int tocsin_http_conf_restart_needed(const struct tocsin_http_conf *prev,
                                     const struct tocsin_http_conf *next,
                                     char *what, size_t len);

@@ -141,7 +141,7 @@ int tocsin_alert_decode(const char **p, size_t *left, struct tocsin_alert *a)
     memcpy(&f, *p, sizeof(f));
     *p += sizeof(f);
     *left -= sizeof(f);
-    if (f.kind > TOCSIN_ALERT_RESULT || f.severity > TOCSIN_SEVERITY_CRITICAL ||
+    if (f.kind > TOCSIN_ALERT_KIND_MAX || f.severity > TOCSIN_SEVERITY_CRITICAL ||
         f.state > TOCSIN_UNKNOWN || f.previous > TOCSIN_UNKNOWN)
         return -1;
     a->kind = (enum tocsin_alert_kind)f.kind;

@@ -45,7 +45,7 @@ static void flap_update(struct tocsin_svc_state *st, enum tocsin_state state,
 
     if (!flap || !flap->enabled) {
         if (st->flapping)
-            ch->flap_stopped = 1;
+            ch->flap_stopped = ch->flap_disabled = 1;
         st->flapping = 0;
         return;
     }

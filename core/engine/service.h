@@ -36,6 +36,8 @@ struct tocsin_svc_change {
     int soft_recovery;            /* back to OK from a soft problem */
     int flap_started;
     int flap_stopped;
+    int flap_disabled;            /* with flap_stopped: flap detection was
+                                     turned off, not a lower percentage */
     int use_retry;                /* check again at retry_interval */
 };
 

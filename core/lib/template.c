@@ -33,12 +33,13 @@ int tocsin_severity_parse(const char *text)
 }
 
 static const char *const kind_names[] = {
-    "problem", "recovery", "repeat", "escalation", "acknowledged", "result"
+    "problem", "recovery", "repeat", "escalation", "acknowledged", "result",
+    "flapping-start", "flapping-stop"
 };
 
 const char *tocsin_alert_kind_name(int kind)
 {
-    if (kind < 0 || kind > TOCSIN_ALERT_RESULT)
+    if (kind < 0 || kind > TOCSIN_ALERT_KIND_MAX)
         return "problem";
     return kind_names[kind];
 }
@@ -83,9 +84,14 @@ static const char *nz(const char *s)
     return s ? s : "";
 }
 
-/* The word for what happened: "RECOVERED", "ACKNOWLEDGED", or the state. */
+/* The word for what happened: "RECOVERED", "ACKNOWLEDGED",
+ * "FLAPPINGSTART", "FLAPPINGSTOP", or the state. */
 static const char *status_word(const struct tocsin_alert *a)
 {
+    if (a->kind == TOCSIN_ALERT_FLAPPING_START)
+        return "FLAPPINGSTART";
+    if (a->kind == TOCSIN_ALERT_FLAPPING_STOP)
+        return "FLAPPINGSTOP";
     if (a->kind == TOCSIN_ALERT_RECOVERY)
         return "RECOVERED";
     if (a->kind == TOCSIN_ALERT_ACKNOWLEDGED)

@@ -56,7 +56,8 @@ static void usage(FILE *to)
             "  reload                          re-read the configuration\n"
             "  history [NAME] [--since DURATION] [--json]\n"
             "Without a daemon:\n"
-            "  route-test --service NAME --state STATE --at \"YYYY-MM-DD HH:MM[ ZONE]\"\n"
+            "  route-test --service NAME --state STATE [--problem STATE]\n"
+            "             --at \"YYYY-MM-DD HH:MM[ ZONE]\"\n"
             "Options:\n"
             "  -c FILE    configuration (default %s/tocsin.conf)\n"
             "  -s SOCKET  control socket (default: the configuration's control_socket)\n"
@@ -476,14 +477,21 @@ static int cmd_downtime(int argc, char **argv)
 
 static int cmd_reload(int argc, char **argv)
 {
-    json_t *res;
+    json_t *res, *notes, *note;
+    size_t i;
 
     (void)argv;
     if (argc != 1)
         die(EXIT_USAGE, "usage: tocsinctl reload");
+
     res = request(json_pack("{s:s}", "cmd", "reload"));
     printf("configuration reloaded: %lld services\n",
            (long long)json_integer_value(json_object_get(res, "services")));
+    /* What waits for a restart, and warnings: the daemon says it. */
+    notes = json_object_get(res, "notes");
+    json_array_foreach(notes, i, note)
+        if (json_is_string(note))
+            printf("%s\n", json_string_value(note));
     json_decref(res);
     return 0;
 }
@@ -543,24 +551,74 @@ static int cmd_history(int argc, char **argv)
 /* route-test                                                          */
 /* ------------------------------------------------------------------ */
 
+/* Parse a state name for route-test; dies on anything else. */
+static int parse_state_arg(const char *opt, const char *text)
+{
+    static const char *const names[] = {"ok", "warning", "critical", "unknown"};
+    int i;
+
+    for (i = 0; i < 4; i++)
+        if (strcasecmp(text, names[i]) == 0)
+            return i;
+    die(EXIT_USAGE, "%s \"%s\" is not one of ok, warning, critical, unknown", opt, text);
+}
+
+/* `t` as local "YYYY-MM-DD HH:MM ZONE" into buf. */
+static const char *local_minute(time_t t, char *buf, size_t len)
+{
+    struct tm tm;
+
+    if (!localtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M %Z", &tm))
+        snprintf(buf, len, "%lld", (long long)t);
+    return buf;
+}
+
+/*
+ * Print notifier `n` as a line of route-test's answer ("NAME", with
+ * " (disabled)" when it is not enabled), unless this is a recovery and the
+ * notifier does not take them: then its name goes to `quiet`.
+ */
+static void print_notifier(const struct tocsin_config *conf, uint32_t n, int recovery,
+                           struct tocsin_buf *quiet)
+{
+    const struct tocsin_notifier_conf *nc = &conf->notifiers[n];
+
+    if (recovery && !nc->send_resolved) {
+        tocsin_buf_printf(quiet, "%s%s", quiet->len ? ", " : "", nc->inst.name);
+        return;
+    }
+    printf("%s%s\n", nc->inst.name, nc->enabled ? "" : " (disabled)");
+}
+
+/*
+ * route-test: which notifiers an alert of a service in a state would go to
+ * at a given time, one per line on stdout, then lines starting with "# "
+ * that say why: the route that won (FILE:LINE), routes added by continue,
+ * repeats and escalation steps with their times. For --state ok the
+ * answer is the recovery's: every notifier told of the problem (--problem,
+ * default critical, taken as told at --at), except those with
+ * send_resolved = false.
+ */
 static int cmd_route_test(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"service", required_argument, NULL, 's'},
         {"state", required_argument, NULL, 't'},
+        {"problem", required_argument, NULL, 'P'},
         {"at", required_argument, NULL, 'a'},
         {NULL, 0, NULL, 0}
     };
-    const char *name = NULL, *state_text = NULL, *at_text = NULL;
+    const char *name = NULL, *state_text = NULL, *at_text = NULL, *problem_text = NULL;
     struct tocsin_registry reg;
     struct tocsin_config *conf;
     struct tocsin_route_choice choice;
+    struct tocsin_buf quiet = TOCSIN_BUF_INIT;
     enum tocsin_severity sev;
-    char err[256];
+    char err[256], when[64];
     time_t at;
     long svc;
-    int c, state = -1;
-    size_t i;
+    int c, state, problem, recovery;
+    size_t i, k;
 
     optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -568,52 +626,93 @@ static int cmd_route_test(int argc, char **argv)
             name = optarg;
         else if (c == 't')
             state_text = optarg;
+        else if (c == 'P')
+            problem_text = optarg;
         else if (c == 'a')
             at_text = optarg;
         else
             return EXIT_USAGE;
     }
     if (!name || !state_text || !at_text || optind < argc)
-        die(EXIT_USAGE, "usage: tocsinctl route-test --service NAME --state STATE --at "
-            "\"YYYY-MM-DD HH:MM\"");
-    if (strcasecmp(state_text, "ok") == 0)
-        state = TOCSIN_OK;
-    else if (strcasecmp(state_text, "warning") == 0)
-        state = TOCSIN_WARNING;
-    else if (strcasecmp(state_text, "critical") == 0)
-        state = TOCSIN_CRITICAL;
-    else if (strcasecmp(state_text, "unknown") == 0)
-        state = TOCSIN_UNKNOWN;
-    else
-        die(EXIT_USAGE, "--state \"%s\" is not one of ok, warning, critical, unknown",
-            state_text);
+        die(EXIT_USAGE, "usage: tocsinctl route-test --service NAME --state STATE "
+            "[--problem STATE] --at \"YYYY-MM-DD HH:MM\"");
+    state = parse_state_arg("--state", state_text);
+    recovery = state == TOCSIN_OK;
+    problem = problem_text ? parse_state_arg("--problem", problem_text) : TOCSIN_CRITICAL;
+    if (problem_text && !recovery)
+        die(EXIT_USAGE, "--problem says which problem recovers: it goes with --state ok");
+    if (problem == TOCSIN_OK)
+        die(EXIT_USAGE, "--problem ok: the problem that recovers is warning, critical or "
+            "unknown");
     if (tocsin_local_time_parse(at_text, NULL, &at, err, sizeof(err)) < 0)
         die(EXIT_USAGE, "--at: %s", err);
     conf = load_config(&reg);
     svc = tocsin_config_find_service(conf, name);
     if (svc < 0)
         die(EXIT_USAGE, "no service or group named '%s' in %s", name, conf_path);
-    sev = tocsin_route_severity(&conf->services[svc], (enum tocsin_state)state);
+    /* A recovery goes where its problem went, not where an OK would route. */
+    sev = tocsin_route_severity(&conf->services[svc],
+                                (enum tocsin_state)(recovery ? problem : state));
     if (conf->nroutes == 0) {
         /* Without routes every enabled notifier hears of everything. */
         for (i = 0; i < conf->nnotifiers; i++)
             if (conf->notifiers[i].enabled && !conf->notifiers[i].forwards_results)
-                printf("%s\n", conf->notifiers[i].inst.name);
+                print_notifier(conf, (uint32_t)i, recovery, &quiet);
+        printf("# no route is configured: every enabled notifier hears of everything\n");
     } else {
+        const struct tocsin_route_conf *r;
+
         if (tocsin_route_select(conf, (uint32_t)svc, sev, at, &choice) < 0)
             die(EXIT_FAILED, "out of memory");
         if (choice.first_route < 0 && conf->fallback_notifier >= 0)
-            printf("%s\n", conf->notifiers[conf->fallback_notifier].inst.name);
-        for (i = 0; i < choice.count; i++) {
-            const struct tocsin_notifier_conf *n = &conf->notifiers[choice.notifiers[i]];
-
-            printf("%s%s\n", n->inst.name, n->enabled ? "" : " (disabled)");
-        }
-        if (choice.first_route < 0)
+            print_notifier(conf, (uint32_t)conf->fallback_notifier, recovery, &quiet);
+        for (i = 0; i < choice.count; i++)
+            print_notifier(conf, choice.notifiers[i], recovery, &quiet);
+        if (choice.first_route < 0) {
             fprintf(stderr, "tocsinctl: no route takes a %s alert of '%s'; it goes to the "
                     "fallback notifier\n", tocsin_severity_name(sev), name);
+            tocsin_route_choice_free(&choice);
+            goto told;
+        }
+        r = &conf->routes[choice.first_route];
+        if (recovery)
+            printf("# the recovery of a %s problem (severity %s) told at %s goes to the "
+                   "notifiers told of it\n", tocsin_state_name(problem),
+                   tocsin_severity_name(sev), local_minute(at, when, sizeof(when)));
+        printf("# route \"%s\" (%s:%d) won", r->name, r->file, r->line);
+        if (r->period)
+            printf(": %s its period \"%s\"",
+                   tocsin_route_inside(conf, r, at) ? "inside" : "outside", r->period);
+        printf("\n");
+        for (i = 0; i < choice.count; i++) {
+            uint32_t ro = choice.route_of[i];
+
+            for (k = 0; k < i && choice.route_of[k] != ro; k++)
+                ;
+            if (k == i && (long)ro != choice.first_route)
+                printf("# route \"%s\" (%s:%d) added by continue\n", conf->routes[ro].name,
+                       conf->routes[ro].file, conf->routes[ro].line);
+        }
+        if (r->repeat_interval_ms > 0 && !recovery) {
+            tocsin_duration_format(r->repeat_interval_ms / 1000, err, sizeof(err));
+            printf("# repeated every %s while unacknowledged\n", err);
+        }
+        for (i = 0; i < r->nescalations; i++) {
+            const struct tocsin_escalation *e = &r->escalations[i];
+
+            tocsin_duration_format(e->after_ms / 1000, err, sizeof(err));
+            printf("# escalation after %s, at %s if unacknowledged: ", err,
+                   local_minute(at + (time_t)(e->after_ms / 1000), when, sizeof(when)));
+            for (k = 0; k < e->nnotifiers; k++)
+                printf("%s%s", k ? ", " : "", conf->notifiers[e->notifiers[k]].inst.name);
+            printf(recovery ? " (they get the recovery too once told)\n" : "\n");
+        }
         tocsin_route_choice_free(&choice);
     }
+told:
+    if (quiet.len)
+        printf("# no recovery to %s (send_resolved = false)\n", tocsin_buf_str(&quiet));
+    tocsin_buf_free(&quiet);
     tocsin_config_free(conf);
     tocsin_registry_free(&reg);
     return 0;

@@ -203,13 +203,22 @@ static void apply_result(struct tocsin_daemon *d, uint32_t svc, enum tocsin_stat
         tocsin_debug("service '%s': %s: %s", s->inst.name, tocsin_state_name(state),
                      tocsin_buf_str(&line));
     }
-    if (ch.flap_started)
-        tocsin_warn("service '%s' on %s started flapping (%.1f%% state change >= %.1f%%)",
-                    s->inst.name, s->host, st.flap_percent, s->flap_high);
-    if (ch.flap_stopped)
-        tocsin_info("service '%s' on %s stopped flapping (%.1f%% state change < %.1f%%)",
-                    s->inst.name, s->host, st.flap_percent, s->flap_low);
     tocsin_buf_free(&line);
+    if (ch.flap_started || ch.flap_stopped) {
+        char why[128];
+
+        if (ch.flap_started)
+            snprintf(why, sizeof(why), "started flapping (%.1f%% state change >= %.1f%%)",
+                     st.flap_percent, s->flap_high);
+        else if (ch.flap_disabled)
+            snprintf(why, sizeof(why), "is no longer flapping: flap detection turned off");
+        else
+            snprintf(why, sizeof(why), "stopped flapping (%.1f%% state change < %.1f%%)",
+                     st.flap_percent, s->flap_low);
+        tocsin_log(ch.flap_started ? TOCSIN_LOG_WARNING : TOCSIN_LOG_INFO,
+                   "service '%s' on %s %s", s->inst.name, s->host, why);
+        tocsin_alerting_flapping(d->alerting, svc, ch.flap_started, why, time(NULL));
+    }
     if (ch.state_changed || ch.hard_change || ch.first || ch.flap_started || ch.flap_stopped)
         tocsin_daemon_save_service(d, svc);
     tocsin_alerting_result(d->alerting, svc, time(NULL));
@@ -414,11 +423,12 @@ static void handle_signals(struct tocsin_daemon *d)
             d->pool.stopping = 1;
             break;
         case SIGHUP: {
-            struct tocsin_buf errors = TOCSIN_BUF_INIT;
+            struct tocsin_buf errors = TOCSIN_BUF_INIT, notes = TOCSIN_BUF_INIT;
 
             tocsin_info("SIGHUP: reloading %s", d->conf_path);
-            tocsin_daemon_reload(d, &errors);
+            tocsin_daemon_reload(d, &errors, &notes); /* both are logged */
             tocsin_buf_free(&errors);
+            tocsin_buf_free(&notes);
             break;
         }
         case SIGUSR1:

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <malloc.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -59,18 +60,48 @@ static struct tocsin_config *load_new(struct tocsin_daemon *d, struct tocsin_buf
     return conf;
 }
 
-/* Warn about the settings of `next` that the running daemon keeps from
- * `prev` until it is restarted. */
-static void warn_restart_only(const struct tocsin_config *prev, const struct tocsin_config *next)
+static void note(struct tocsin_buf *notes, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Log a note of the reload as a warning and add it to `notes` as a line. */
+static void note(struct tocsin_buf *notes, const char *fmt, ...)
 {
+    struct tocsin_buf line = TOCSIN_BUF_INIT;
+    va_list ap;
+
+    va_start(ap, fmt);
+    tocsin_buf_vprintf(&line, fmt, ap);
+    va_end(ap);
+    tocsin_warn("reload: %s", tocsin_buf_str(&line));
+    tocsin_buf_printf(notes, "%s\n", tocsin_buf_str(&line));
+    tocsin_buf_free(&line);
+}
+
+/* Say which settings of `next` the running daemon keeps from `prev` until
+ * it is restarted, and warn about routes that can never match. */
+static void note_restart_only(const struct tocsin_daemon *d, const struct tocsin_config *prev,
+                              const struct tocsin_config *next, struct tocsin_buf *notes)
+{
+    struct tocsin_buf warnings = TOCSIN_BUF_INIT;
+    const char *p, *nl;
     char what[64];
 
     if (strcmp(next->control_socket, prev->control_socket) != 0)
-        tocsin_warn("reload: control_socket changes from %s to %s only at a restart",
-                    prev->control_socket, next->control_socket);
+        note(notes, "restart needed: control_socket changes from %s to %s only at a restart",
+             prev->control_socket, next->control_socket);
     if (tocsin_http_conf_restart_needed(prev->http, next->http, what, sizeof(what)))
-        tocsin_warn("reload: changes to the http section (%s) take effect at a restart",
-                    what);
+        note(notes, "restart needed: http %s changes take effect at a restart", what);
+    if (next->workers != prev->workers)
+        note(notes, "restart needed: workers = %d takes effect at a restart (%d check "
+             "workers run until then)", next->workers, d->nworkers);
+    if (next->log_level != prev->log_level)
+        note(notes, "restart needed: log_level changes only at a restart");
+    tocsin_config_route_warnings(next, &warnings);
+    for (p = tocsin_buf_str(&warnings); *p; p = nl ? nl + 1 : p + strlen(p)) {
+        nl = strchr(p, '\n');
+        note(notes, "warning: %.*s", (int)(nl ? nl - p : (long)strlen(p)), p);
+    }
+    tocsin_buf_free(&warnings);
 }
 
 /*
@@ -172,7 +203,7 @@ static void log_refusal(const struct tocsin_buf *errors, size_t from)
  * configuration they were forked with; alerting state comes back from the
  * store. Should the workers not start again, the daemon stops.
  */
-int tocsin_daemon_reload(void *ud, struct tocsin_buf *errors)
+int tocsin_daemon_reload(void *ud, struct tocsin_buf *errors, struct tocsin_buf *notes)
 {
     struct tocsin_daemon *d = ud;
     struct tocsin_pool_events ev;
@@ -182,8 +213,12 @@ int tocsin_daemon_reload(void *ud, struct tocsin_buf *errors)
     size_t before = errors->len, i;
     int64_t t0 = tocsin_mono_us(), now;
     uint64_t *old_hash = d->svc_hash;
+    uint64_t restarts = d->pool.restarts;
+    struct tocsin_alerting_stats carried;
+    int carry = 0;
 
     memset(&m, 0, sizeof(m));
+    memset(&carried, 0, sizeof(carried));
     tocsin_daemon_pool_events(d, &ev);
     tocsin_daemon_alerting_hooks(d, &hooks);
     conf = load_new(d, errors);
@@ -196,7 +231,27 @@ int tocsin_daemon_reload(void *ud, struct tocsin_buf *errors)
         tocsin_buf_printf(errors, "%s:1: out of memory\n", d->conf_path);
         goto refuse;
     }
-    warn_restart_only(old, conf);
+    note_restart_only(d, old, conf, notes);
+    /* The counters go on from where they are, by notifier name. */
+    carried.attempts = calloc(conf->nnotifiers ? conf->nnotifiers : 1, sizeof(uint64_t));
+    carried.failures = calloc(conf->nnotifiers ? conf->nnotifiers : 1, sizeof(uint64_t));
+    if (d->alerting && carried.attempts && carried.failures) {
+        const struct tocsin_alerting_stats *was = tocsin_alerting_stats(d->alerting);
+
+        carried.queued = was->queued;
+        carried.suppressed = was->suppressed;
+        carried.forwarded = was->forwarded;
+        carried.forward_dropped = was->forward_dropped;
+        for (i = 0; i < conf->nnotifiers; i++) {
+            long o = tocsin_config_find_notifier(old, conf->notifiers[i].inst.name);
+
+            if (o >= 0) {
+                carried.attempts[i] = was->attempts[o];
+                carried.failures[i] = was->failures[o];
+            }
+        }
+        carry = 1;
+    }
 
     /* From here on the new configuration is taken. */
     resolve_removed(d, conf);
@@ -213,6 +268,7 @@ int tocsin_daemon_reload(void *ud, struct tocsin_buf *errors)
         tocsin_config_free(conf);
         conf = NULL;
         tocsin_buf_printf(errors, "%s:1: out of memory\n", d->conf_path);
+        carry = 0; /* indexed by the new configuration's notifiers */
         goto restart_old;
     }
     now = tocsin_mono_us();
@@ -241,6 +297,8 @@ int tocsin_daemon_reload(void *ud, struct tocsin_buf *errors)
 restart_old:
     d->alerting = tocsin_alerting_new(d->conf, d->store, d->views, &hooks);
     if (d->alerting) {
+        if (carry)
+            tocsin_alerting_stats_carry(d->alerting, &carried);
         tocsin_alerting_restore(d->alerting);
         tocsin_daemon_resolve_redefined(d, WHY_REDEFINED);
     }
@@ -252,6 +310,11 @@ restart_old:
         tocsin_error("reload: cannot start the workers again; stopping");
         d->stopping = 1;
     }
+    d->pool.restarts = restarts;
+    if (d->httpd && tocsin_httpd_update(d->httpd, d->conf->http) < 0)
+        note(notes, "restart needed: out of memory applying the http token");
+    free(carried.attempts);
+    free(carried.failures);
     free(m.svcs);
     free(m.views);
     free(m.resave);
@@ -264,6 +327,8 @@ restart_old:
                 conf->nservices, m.kept, m.added, m.changed, m.removed, conf->nnotifiers);
     return 0;
 refuse:
+    free(carried.attempts);
+    free(carried.failures);
     tocsin_config_free(conf);
     free(m.svcs);
     free(m.views);

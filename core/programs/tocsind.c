@@ -432,6 +432,8 @@ int main(int argc, char **argv)
             tocsin_buf_printf(&errors, "%s:1: cannot check plugin options: %s\n",
                               conf_path, strerror(errno));
     }
+    if (d.conf && !errors.len)
+        tocsin_config_route_warnings(d.conf, &warnings);
     if (errors.len) {
         if (test || foreground)
             print_lines(stderr, "", tocsin_buf_str(&errors));

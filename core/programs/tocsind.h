@@ -142,8 +142,10 @@ void tocsin_daemon_save_unsaved(struct tocsin_daemon *d, int64_t wall_ms);
 /* tocsind-reload.c */
 
 /* Re-read the configuration (SIGHUP, tocsinctl reload; `ud` is the
- * daemon). Returns 0, or -1 with the reasons appended to `errors`. */
-int tocsin_daemon_reload(void *ud, struct tocsin_buf *errors);
+ * daemon). Returns 0, with a line in `notes` (and the log) for each change
+ * that waits for a restart and each warning; or -1 with the reasons
+ * appended to `errors`. Counters keep counting across it. */
+int tocsin_daemon_reload(void *ud, struct tocsin_buf *errors, struct tocsin_buf *notes);
 
 /* Resolve, with `why` as the alerts' output, the open incident of each
  * service whose state starts afresh (no result since its check was

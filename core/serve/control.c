@@ -356,17 +356,29 @@ static void cmd_downtime(struct tocsin_control *c, struct client *cl, json_t *re
                            "until", (json_int_t)until));
 }
 
+/* Reload; the reply lists, as "notes", what waits for a restart and the
+ * warnings about the new configuration, one line each. */
 static void cmd_reload(struct tocsin_control *c, struct client *cl)
 {
-    struct tocsin_buf errors = TOCSIN_BUF_INIT;
+    struct tocsin_buf errors = TOCSIN_BUF_INIT, notes = TOCSIN_BUF_INIT;
+    json_t *list;
+    const char *p, *nl;
 
-    if (c->ops.reload(c->ops.ud, &errors) < 0)
+    if (c->ops.reload(c->ops.ud, &errors, &notes) < 0) {
         reply_error(c, cl, "%s", errors.len ? tocsin_buf_str(&errors)
                                             : "the configuration could not be loaded");
-    else
-        reply(c, cl, json_pack("{s:b, s:I}", "ok", 1, "services",
-                               (json_int_t)c->status->conf->nservices));
+        goto out;
+    }
+    list = json_array();
+    for (p = tocsin_buf_str(&notes); list && *p; p = nl ? nl + 1 : p + strlen(p)) {
+        nl = strchr(p, '\n');
+        json_array_append_new(list, json_stringn(p, nl ? (size_t)(nl - p) : strlen(p)));
+    }
+    reply(c, cl, json_pack("{s:b, s:I, s:o*}", "ok", 1, "services",
+                           (json_int_t)c->status->conf->nservices, "notes", list));
+out:
     tocsin_buf_free(&errors);
+    tocsin_buf_free(&notes);
 }
 
 struct history_ctx {

@@ -28,8 +28,10 @@ struct tocsin_control_ops {
     /* Run service `svc` as soon as possible. */
     void (*check_now)(void *ud, uint32_t svc);
     /* Re-read the configuration; on failure append "FILE:LINE: message"
-     * lines to `errors` and return -1 (the running configuration stays). */
-    int (*reload)(void *ud, struct tocsin_buf *errors);
+     * lines to `errors` and return -1 (the running configuration stays).
+     * On success `notes` gets one line for each change that waits for a
+     * restart and each warning about the new configuration. */
+    int (*reload)(void *ud, struct tocsin_buf *errors, struct tocsin_buf *notes);
     /* The alerting stage as it is now (it is replaced by a reload). */
     struct tocsin_alerting *(*alerting)(void *ud);
     void *ud;

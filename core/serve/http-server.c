@@ -385,6 +385,20 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const
                                       const char *upload_data, size_t *upload_data_size,
                                       void **req_cls);
 
+int tocsin_httpd_update(struct tocsin_httpd *h, const struct tocsin_http_conf *conf)
+{
+    char *token = NULL;
+
+    if (!h || !conf)
+        return 0;
+    if (conf->token && !(token = strdup(conf->token)))
+        return -1;
+    tocsin_secret_free(h->token);
+    h->token = token;
+    h->max_lateness_us = conf->health_max_lateness_us;
+    return 0;
+}
+
 struct tocsin_httpd *tocsin_httpd_start(const struct tocsin_http_conf *conf,
                                         const struct tocsin_status *status,
                                         int epfd, uint64_t tag, int *failed)

@@ -53,6 +53,11 @@ int64_t tocsin_httpd_tick(struct tocsin_httpd *h, int64_t now, int64_t wake);
 /* Close every connection and the listening socket, and free. NULL is fine. */
 void tocsin_httpd_stop(struct tocsin_httpd *h);
 
+/* Take what a reload may change without a new listener: the bearer token
+ * and /health's lateness limit of `conf`. The old token is overwritten.
+ * Returns 0, or -1 out of memory (the old token stays). */
+int tocsin_httpd_update(struct tocsin_httpd *h, const struct tocsin_http_conf *conf);
+
 /* ------------------------------------------------------------------ */
 /* Pure parts, exported for the unit tests                             */
 /* ------------------------------------------------------------------ */

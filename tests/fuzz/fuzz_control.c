@@ -71,9 +71,10 @@ static void op_check_now(void *ud, uint32_t svc)
     (void)svc;
 }
 
-static int op_reload(void *ud, struct tocsin_buf *errors)
+static int op_reload(void *ud, struct tocsin_buf *errors, struct tocsin_buf *notes)
 {
     (void)ud;
+    (void)notes;
     tocsin_buf_puts(errors, "fuzz.conf:1: reload refused by the fuzzer\n");
     return -1;
 }

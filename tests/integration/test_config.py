@@ -388,5 +388,43 @@ class ConfigTest(unittest.TestCase):
                          f"expected exactly 5 error lines; got:\n{everything}")
 
 
+    # -- routes that can never match -------------------------------------
+
+    def test_route_shadowed_by_an_earlier_catch_all_is_a_warning(self):
+        c = self.conf(
+            'notifier "console" {\n    plugin = "console"\n}\n' + DUMMY,
+            {"10-all.conf": 'route "everything" {\n    notifiers = { "console" }\n}\n',
+             "20-critical.conf": 'route "critical" {\n    severity = { "critical" }\n'
+                                 '    notifiers = { "console" }\n}\n'
+                                 'route "dba" {\n    labels {\n        team = "dba"\n    }\n'
+                                 '    notifiers = { "console" }\n}\n'})
+        rc, out, err = check_config(c.path)
+        self.assertEqual(rc, 0, f"expected a dead route not to fail the check; got exit {rc}, "
+                                f"stderr {err!r}")
+        first = os.path.join(c.confd, "10-all.conf")
+        later = os.path.join(c.confd, "20-critical.conf")
+        self.assertIn(f"warning: {later}:2: route 'critical' can never match: route "
+                      f"'everything' before it ({first}:2) takes every alert without "
+                      f"continue = true\n", err, f"expected the warning with both places; "
+                                                  f"got {err!r}")
+        self.assertRegex(err, re.escape(f"warning: {later}:") + r"\d+: route 'dba' can never "
+                         r"match", f"expected the labels route to be reported too; got {err!r}")
+
+    def test_routes_that_each_take_their_own_alerts_are_not_warned_of(self):
+        c = self.conf(
+            'notifier "console" {\n    plugin = "console"\n}\n' + DUMMY
+            + 'route "critical" {\n    severity = { "critical" }\n'
+              '    notifiers = { "console" }\n}\n'
+              'route "rest" {\n    notifiers = { "console" }\n}\n'
+              'route "dead" {\n    severity = { "critical", "info" }\n'
+              '    notifiers = { "console" }\n}\n')
+        rc, out, err = check_config(c.path)
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn("route 'rest' can never match", err,
+                         f"expected a catch-all after a narrower route to be fine; got {err!r}")
+        self.assertIn("route 'dead' can never match: route 'rest' before it", err,
+                      f"expected the route after the catch-all to be reported; got {err!r}")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -205,7 +205,7 @@ esac
                          f"expected no alert naming the target as its host; "
                          f"log:\n{self.tail()}")
 
-    def test_flapping_service_is_detected_and_not_notified(self):
+    def test_flapping_service_is_detected_and_told_once(self):
         path = self.scratch()
         flip = os.path.join(path, "flip")
         script = os.path.join(path, "flap.sh")
@@ -216,21 +216,23 @@ else : > '{flip}'; echo "OK - up"; exit 0; fi
 """)
         d = self.start(CONSOLE + service("flappy", "nagios", "500ms",
                                          command=f'"/bin/sh {script}"', max_attempts=1,
-                                         timeout="5s"))
+                                         timeout="5s", flap_detection="true"))
         d.wait_for(r"service 'flappy' on testhost started flapping", timeout=12)
-        d.wait_for(r"service 'flappy': \w+ not sent: the service is flapping", count=3, timeout=5)
+        d.wait_for(CONSOLE_LINE + r"\[warning flapping-start\] flappy on testhost: ", timeout=5)
+        held = (r"service 'flappy': (\w+ not sent: the service is flapping|"
+                r"\w+ not sent again: the service is flapping)")
+        d.wait_for(held, count=3, timeout=5)
         log = list(d.lines)
         # From the second held-back change on, every notification queued
-        # before the flapping began has long been written.
-        start = [i for i, l in enumerate(log)
-                 if re.search(r"service 'flappy': \w+ not sent: the service is flapping", l)][1]
+        # before has long been written.
+        start = [i for i, l in enumerate(log) if re.search(held, l)][1]
         hard = [l for l in log if re.search(r"service 'flappy' on testhost: \S+ -> \S+ \(hard", l)]
-        # Held back: problems while flapping, and the recoveries of problems
-        # nobody was told of.
-        quiet = [l for l in log if re.search(r"service 'flappy': (\w+ not sent: the service "
-                                             r"is flapping|recovered; nobody was told)", l)]
-        sent = [l for l in log if re.search(CONSOLE_LINE + r"flappy on testhost: ", l)]
-        late = [l for l in log[start + 1:] if re.search(CONSOLE_LINE + r"flappy on ", l)]
+        # Held back: changes while flapping that receivers know of, and the
+        # recoveries of problems nobody was told of.
+        quiet = [l for l in log if re.search(held + r"|service 'flappy': recovered; nobody", l)]
+        sent = [l for l in log if re.search(CONSOLE_LINE + r"(\[\w+\] )?flappy on testhost: ", l)
+                and "flapping-start" not in l]
+        late = [l for l in log[start + 1:] if re.search(CONSOLE_LINE + r"\S.*flappy on ", l)]
         self.assertTrue(sent, f"expected notifications before the flapping began; "
                               f"log:\n{self.tail()}")
         self.assertEqual(len(sent), len(hard) - len(quiet),
@@ -239,6 +241,23 @@ else : > '{flip}'; echo "OK - up"; exit 0; fi
                          f"held back, {len(sent)} console lines; log:\n{self.tail(60)}")
         self.assertEqual(late, [], f"expected no console line once flapping; "
                                    f"log:\n{self.tail(60)}")
+
+    def test_flap_detection_is_off_by_default(self):
+        path = self.scratch()
+        flip = os.path.join(path, "flip")
+        script = os.path.join(path, "flap.sh")
+        with open(script, "w") as f:
+            f.write(f"""if [ -e '{flip}' ]; then rm -f '{flip}'; echo "CRITICAL - down"; exit 2
+else : > '{flip}'; echo "OK - up"; exit 0; fi
+""")
+        d = self.start(CONSOLE + service("flappy", "nagios", "200ms",
+                                         command=f'"/bin/sh {script}"', max_attempts=1,
+                                         timeout="5s"))
+        # 12 alternating results: far past flap_high, were it on.
+        d.wait_for(r"service 'flappy' on testhost: \S+ -> \S+ \(hard", count=12, timeout=10)
+        d.wait_for(CONSOLE_LINE + r"(\[\w+\] )?flappy on testhost: ", count=10, timeout=5)
+        self.assertFalse(d.count(r"started flapping"),
+                         f"expected no flap detection unless turned on; log:\n{self.tail(40)}")
 
     # -- timeouts -----------------------------------------------------------
 

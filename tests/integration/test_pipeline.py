@@ -621,7 +621,7 @@ class Suppression(Pipeline):
                           if a["service"] == "app"], ["problem"],
                          "expected exactly one notification of app")
 
-    def test_flapping_service_is_not_notified(self):
+    def test_flapping_is_told_and_what_receivers_know_is_held_back(self):
         flip = os.path.join(self.dir, "flip")
         script = os.path.join(self.dir, "flap.sh")
         with open(script, "w") as f:
@@ -631,17 +631,19 @@ else : > '{flip}'; echo "OK - up"; exit 0; fi
 """)
         d = self.start(self.hook_route() + f'service "flappy" {{\n    check = "nagios"\n'
                        f'    command = "/bin/sh {script}"\n    interval = 500ms\n'
-                       f'    max_attempts = 1\n    timeout = 5s\n}}\n')
+                       f'    max_attempts = 1\n    timeout = 5s\n'
+                       f'    flap_detection = true\n}}\n')
         d.wait_for(r"service 'flappy' on testhost started flapping", timeout=15)
-        quiet = r"service 'flappy': \w+ not sent: the service is flapping$"
-        d.wait_for(quiet, count=2, timeout=5)
-        before = len(self.hook_alerts(self.hook))
+        (start,) = self.wait_hook(service="flappy", kind="flapping-start")
+        self.assertIn("started flapping", start["reason"],
+                      f"expected the flapping-start to say why; got {start}")
+        quiet = r"service 'flappy': (\w+ not sent: the service is flapping|\w+ not sent again)"
         seen = d.count(quiet)
         d.wait_for(quiet, count=seen + 3, timeout=8)
-        after = self.hook_alerts(self.hook)
-        self.assertEqual(len(after), before,
-                         f"expected no notification while flapping; {len(after) - before} "
-                         f"came: {after[before:]}")
+        kinds = [a["kind"] for a in self.hook_alerts(self.hook) if a["service"] == "flappy"]
+        after = kinds[kinds.index("flapping-start") + 1:]
+        self.assertEqual(after, [], f"expected nothing after the flapping-start while the "
+                                    f"service flaps between states told; got {kinds}")
         (status,) = json.loads(self.ctl_ok("status", "--json"))
         self.assertTrue(status["flapping"], f"expected status to show flapping; got {status}")
 

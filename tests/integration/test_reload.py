@@ -5,13 +5,17 @@ next result is judged as usual. A change of what is checked (plugin,
 command, target) resolves the open incident at the receivers told of it,
 saying why, and the service starts afresh. A service removed while its
 problem is open is resolved the same way."""
+import os
 import random
+import re
 import signal
 import time
 import unittest
+import urllib.error
+import urllib.request
 
 from test_pipeline import Pipeline, wait_until
-from tocsintest import Daemon
+from tocsintest import Daemon, free_port
 
 SVC_FILE = "services.conf"
 
@@ -228,6 +232,109 @@ class Reload(Pipeline):
                              + "; log:\n" + "\n".join(
                                  l for l in self.daemon.lines
                                  if f"'{svc}'" in l or "reload" in l))
+
+
+TOKEN = "reloadT0ken-never-logged"
+
+
+class HonestReload(Pipeline):
+    """A reload keeps the counters, applies the HTTP endpoint's token and
+    says what waits for a restart."""
+
+    routing = Reload.routing
+    reload = Reload.reload
+
+    def metrics(self, port, token=None):
+        """(status, {sample: value}) of /metrics."""
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/metrics")
+        if token:
+            req.add_header("Authorization", "Bearer " + token)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                text = r.read().decode()
+                status = r.status
+        except urllib.error.HTTPError as e:
+            return e.code, {}
+        samples = {}
+        for line in text.splitlines():
+            m = re.match(r"^(\S+) (\S+)$", line)
+            if m:
+                samples[m.group(1)] = float(m.group(2))
+        return status, samples
+
+    def main(self, port, http_extra="", extra=""):
+        return (extra + f'http {{\n    listen = "127.0.0.1:{port}"\n{http_extra}}}\n'
+                + self.notifier("console") + self.notifier("webhook")
+                + self.route("all", ["webhook"]))
+
+    def rewrite_main(self, text):
+        """Replace the main file's own part (before what ConfDir appends)."""
+        with open(self.conf.path) as f:
+            old = f.read()
+        keep = old[old.index("\nstate_dir = "):]
+        with open(self.conf.path, "w") as f:
+            f.write("max_check_spread = 1s\nhost = \"testhost\"\n" + text + keep)
+
+    def test_counters_go_on_across_a_reload(self):
+        port = free_port()
+        self.start(self.main(port), {SVC_FILE: self.service("api", "critical")})
+        self.wait_hook(service="api", kind="problem")
+        queued = 'tocsin_notifications_queued_total'
+        attempts = 'tocsin_notification_attempts_total{notifier="webhook"}'
+        _, before = wait_until(lambda: (lambda m: m[1].get(attempts, 0) >= 1 and m)(
+            self.metrics(port)), 10, lambda: "an attempt counted")
+        self.conf.write(SVC_FILE, self.service("api", "critical")
+                        + self.service("web", "ok"))
+        out = self.ctl_ok("reload")
+        self.assertEqual(out, "configuration reloaded: 2 services\n",
+                         "expected nothing waiting for a restart")
+        status, after = self.metrics(port)
+        self.assertEqual(status, 200)
+        for name in (queued, attempts, "tocsin_checks_total"):
+            self.assertGreaterEqual(after.get(name, 0), before[name],
+                                    f"expected {name} to keep counting across the reload; "
+                                    f"it was {before[name]}, then {after.get(name)}")
+
+    def test_token_added_by_reload_is_applied_and_restarts_needed_are_said(self):
+        port = free_port()
+        self.start(self.main(port), {SVC_FILE: self.service("api", "ok")})
+        status, _ = self.metrics(port)
+        self.assertEqual(status, 200, "expected /metrics open without a token")
+        self.rewrite_main(self.main(port, f'    bearer_token = "{TOKEN}"\n', "workers = 3\n"))
+        out = self.ctl_ok("reload")
+        self.assertIn("restart needed: workers = 3 takes effect at a restart", out,
+                      f"expected the reply to say what waits for a restart; got {out!r}")
+        self.daemon.wait_for(r"warning: reload: restart needed: workers = 3", timeout=5)
+        status, _ = self.metrics(port)
+        self.assertEqual(status, 401, "expected the token given by the reload to be required")
+        status, samples = self.metrics(port, TOKEN)
+        self.assertEqual(status, 200, "expected the new token to be taken")
+        self.assertIn("tocsin_checks_total", samples)
+        self.assertNotIn(TOKEN, self.daemon.log(), "the token must never be logged")
+
+    def test_flap_detection_turned_off_by_reload(self):
+        flip = os.path.join(self.dir, "flip")
+        script = os.path.join(self.dir, "flap.sh")
+        with open(script, "w") as f:
+            f.write(f"""if [ -e '{flip}' ]; then rm -f '{flip}'; echo "CRITICAL - down"; exit 2
+else : > '{flip}'; echo "OK - up"; exit 0; fi
+""")
+
+        def flappy(on):
+            return (f'service "flappy" {{\n    check = "nagios"\n'
+                    f'    command = "/bin/sh {script}"\n    interval = 300ms\n'
+                    f'    max_attempts = 1\n    timeout = 5s\n'
+                    f'    flap_detection = {on}\n}}\n')
+        d = self.start(self.routing(), {SVC_FILE: flappy("true")})
+        d.wait_for(r"service 'flappy' on testhost started flapping", timeout=15)
+        self.reload(flappy("false"))
+        d.wait_for(r"service 'flappy' on testhost is no longer flapping: flap detection "
+                   r"turned off", timeout=5)
+        self.assertFalse(d.count(r"stopped flapping \("),
+                         f"expected no percentage for flap detection turned off; "
+                         f"log:\n{self.tail()}")
+        (stop,) = self.wait_hook(service="flappy", kind="flapping-stop")
+        self.assertIn("flap detection turned off", stop["reason"])
 
 
 if __name__ == "__main__":

@@ -20,13 +20,19 @@ DEFAULT_CONF = os.path.join(BUILDDIR, "tocsin.conf")
 D = " (disabled)"
 TABLE = {
     # state: (business hours, after hours)
-    "ok": (["email" + D, "slack" + D], ["email" + D]),
+    # A recovery goes where its problem (critical, unless --problem says
+    # otherwise) went, except to sms, which has send_resolved = false.
+    "ok": (["email" + D, "slack" + D, "pagerduty" + D],
+           ["email" + D, "slack" + D, "pagerduty" + D]),
     "warning": (["email" + D, "slack" + D], ["email" + D, "slack" + D]),
     "unknown": (["email" + D, "slack" + D, "sms" + D],
                 ["email" + D, "slack" + D, "sms" + D]),
     "critical": (["email" + D, "slack" + D, "sms" + D, "pagerduty" + D],
                  ["email" + D, "slack" + D, "sms" + D, "pagerduty" + D]),
 }
+# An alert of severity info (the shipped "info" route), as "batch" makes
+# its warnings.
+INFO = (["email" + D, "slack" + D], ["email" + D])
 INSIDE, OUTSIDE = 0, 1
 
 # Routes tried before the shipped ones (inserted ahead of them).
@@ -143,16 +149,24 @@ class RouteTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.conf.cleanup()
 
-    def route(self, service, state, at, tz="Europe/Berlin", conf=None):
+    def route(self, service, state, at, tz="Europe/Berlin", conf=None, problem=None):
         """Run route-test; return (exit code, stdout, stderr)."""
         env = dict(os.environ, TZ=tz)
+        more = ["--problem", problem] if problem else []
         p = subprocess.run([TOCSINCTL, "-c", conf or self.conf.path, "-p", PLUGIN_PATH,
-                            "route-test", "--service", service, "--state", state, "--at", at],
+                            "route-test", "--service", service, "--state", state, "--at", at]
+                           + more,
                            capture_output=True, text=True, timeout=30, env=env)
         return p.returncode, p.stdout, p.stderr
 
+    @staticmethod
+    def notifiers(out):
+        """route-test's answer without its "# " lines of explanation."""
+        return "".join(l + "\n" for l in out.splitlines() if not l.startswith("# "))
+
     def expect(self, service, state, at, notifiers, tz="Europe/Berlin"):
         rc, out, err = self.route(service, state, at, tz)
+        out = self.notifiers(out)
         want = "".join(n + "\n" for n in notifiers)
         self.assertEqual((rc, out), (0, want),
                          f"route-test --service {service} --state {state} --at {at!r} "
@@ -324,8 +338,8 @@ class RouteTest(unittest.TestCase):
         # critical is an error for "batch": no pagerduty.
         self.expect("batch", "critical", "2026-11-23 10:00", TABLE["unknown"][INSIDE])
         # warning is info for it: after hours only email.
-        self.expect("batch", "warning", "2026-11-23 20:00", TABLE["ok"][OUTSIDE])
-        self.expect("batch", "warning", "2026-11-23 10:00", TABLE["ok"][INSIDE])
+        self.expect("batch", "warning", "2026-11-23 20:00", INFO[OUTSIDE])
+        self.expect("batch", "warning", "2026-11-23 10:00", INFO[INSIDE])
         # unknown keeps its default severity (error).
         self.expect("batch", "unknown", "2026-11-23 10:00", TABLE["unknown"][INSIDE])
 
@@ -340,15 +354,65 @@ class RouteTest(unittest.TestCase):
                     'service "web" {\n    check = "dummy"\n}\n')
         self.addCleanup(c.cleanup)
         rc, out, err = self.route("web", "warning", "2026-11-23 10:00", conf=c.path)
-        self.assertEqual((rc, out), (0, "console\n"),
+        self.assertEqual((rc, self.notifiers(out)), (0, "console\n"),
                          f"expected exit 0 and the fallback notifier; got exit {rc}, "
                          f"stdout {out!r}, stderr {err!r}")
         self.assertIn("no route takes a warning alert of 'web'", err,
                       f"expected stderr to say no route matched; got {err!r}")
         rc, out, err = self.route("web", "critical", "2026-11-23 10:00", conf=c.path)
-        self.assertEqual((rc, out), (0, "hook\n"),
+        self.assertEqual((rc, self.notifiers(out)), (0, "hook\n"),
                          f"expected the critical route's notifier; got exit {rc}, "
                          f"stdout {out!r}, stderr {err!r}")
+
+    # -- recoveries, the route that won, escalations ---------------------------
+
+    def test_recovery_goes_where_its_problem_went_but_send_resolved(self):
+        rc, out, err = self.route("web", "ok", "2026-11-23 03:00")
+        self.assertEqual(rc, 0, f"expected exit 0; got {rc}, stderr {err!r}")
+        self.assertEqual(self.notifiers(out), "".join(n + "\n" for n in TABLE["ok"][OUTSIDE]),
+                         f"expected the critical problem's notifiers but sms; got {out!r}")
+        with open(self.conf.path) as f:
+            text = f.read()
+        # A section's line is that of its first option, as in every message.
+        line = text.count("\n", 0, text.index('route "critical"')) + 2
+        self.assertIn(f'# route "critical" ({self.conf.path}:{line}) won\n', out,
+                      f"expected the route that won with its FILE:LINE; got {out!r}")
+        self.assertIn("# the recovery of a CRITICAL problem (severity critical)", out,
+                      f"expected the answer to say which problem recovers; got {out!r}")
+        self.assertIn("# no recovery to sms (send_resolved = false)\n", out,
+                      f"expected sms to be named as not told of the recovery; got {out!r}")
+        # --problem warning: the warning route's notifiers.
+        rc, out, err = self.route("web", "ok", "2026-11-23 03:00", problem="warning")
+        self.assertEqual(self.notifiers(out), "".join(n + "\n" for n in TABLE["warning"][OUTSIDE]),
+                         f"expected the recovery of a warning to go where it went; got {out!r}")
+
+    def test_problem_goes_with_state_ok_only(self):
+        rc, out, err = self.route("web", "critical", "2026-11-23 03:00", problem="warning")
+        self.assertEqual((rc, out), (2, ""), f"expected a usage error; got exit {rc}, {out!r}")
+        self.assertIn("--problem", err, f"expected the message to name --problem; got {err!r}")
+
+    def test_escalation_steps_with_their_times(self):
+        c = ConfDir('notifier "console" {\n    plugin = "console"\n}\n'
+                    'notifier "boss" {\n    plugin = "console"\n}\n'
+                    'notifier "pager" {\n    plugin = "console"\n    send_resolved = false\n}\n'
+                    'route "ops" {\n    notifiers = { "console" }\n'
+                    '    repeat_interval = 4h\n'
+                    '    escalation {\n        after = 30m\n        notifiers = { "boss" }\n    }\n'
+                    '    escalation {\n        after = 2h\n        notifiers = { "pager" }\n    }\n'
+                    '}\n'
+                    'service "web" {\n    check = "dummy"\n}\n')
+        self.addCleanup(c.cleanup)
+        rc, out, err = self.route("web", "critical", "2026-11-23 23:10", tz="UTC", conf=c.path)
+        self.assertEqual(rc, 0, f"expected exit 0; got {rc}, stderr {err!r}")
+        self.assertEqual(out, "console\n"
+                              f'# route "ops" ({c.path}:12) won\n'
+                              "# repeated every 4h 0m while unacknowledged\n"
+                              "# escalation after 30m 0s, at 2026-11-23 23:40 UTC if "
+                              "unacknowledged: boss\n"
+                              "# escalation after 2h 0m, at 2026-11-24 01:10 UTC if "
+                              "unacknowledged: pager\n",
+                         f"expected the notifiers, the route, the repeat and both steps "
+                         f"with their times; got {out!r}")
 
 
 if __name__ == "__main__":

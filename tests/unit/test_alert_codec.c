@@ -183,7 +183,7 @@ static void codec_round_trip_every_kind_severity_and_state(void **state)
     int i;
 
     (void)state;
-    for (i = TOCSIN_ALERT_PROBLEM; i <= TOCSIN_ALERT_RESULT; i++) {
+    for (i = TOCSIN_ALERT_PROBLEM; i <= TOCSIN_ALERT_KIND_MAX; i++) {
         a.kind = (enum tocsin_alert_kind)i;
         expect_round_trip(&a, tocsin_alert_kind_name(i));
     }
@@ -368,7 +368,7 @@ static void codec_out_of_range_fields_refused(void **state)
         expect_refused(buf, len, #field " = " #value); \
         free(buf); \
     } while (0)
-    REFUSE(kind, (enum tocsin_alert_kind)(TOCSIN_ALERT_RESULT + 1));
+    REFUSE(kind, (enum tocsin_alert_kind)(TOCSIN_ALERT_KIND_MAX + 1));
     REFUSE(severity, (enum tocsin_severity)(TOCSIN_SEVERITY_CRITICAL + 1));
     REFUSE(state, (enum tocsin_state)(TOCSIN_UNKNOWN + 1));
     REFUSE(previous, (enum tocsin_state)(TOCSIN_UNKNOWN + 1));

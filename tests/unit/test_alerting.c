@@ -559,6 +559,35 @@ static void alerting_escalation_after_minutes_unacknowledged(void **state)
     expect_nothing(fx, "recovery");
 }
 
+static void alerting_escalation_counts_from_the_first_notification(void **state)
+{
+    struct fixture *fx = *state;
+
+    start(fx, ESCALATING_ROUTE);
+    assert_int_equal(tocsin_alerting_downtime(fx->a, svc(fx, "db"), fx->t0 + 1500, "bob",
+                                              "maintenance"), 0);
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    tick(fx, 1);
+    tick(fx, 1499);
+    expect_nothing(fx, "held back by the downtime, past both steps");
+    tick(fx, 1500);
+    expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL,
+               "the downtime ended: the problem alone");
+    expect_nothing(fx, "no step is overdue at the first notification");
+    answer(fx, TOCSIN_DELIVERED);
+    tick(fx, 1500 + 599);
+    expect_nothing(fx, "10 minutes after the first notification, not before");
+    tick(fx, 1500 + 600);
+    expect_one(fx, "manager", TOCSIN_ALERT_ESCALATION, "db", TOCSIN_CRITICAL,
+               "first step 10m after the first notification");
+    answer(fx, TOCSIN_DELIVERED);
+    tick(fx, 1500 + 1199);
+    expect_nothing(fx, "second step not yet");
+    tick(fx, 1500 + 1200);
+    expect_one(fx, "sms", TOCSIN_ALERT_ESCALATION, "db", TOCSIN_CRITICAL,
+               "second step 20m after the first notification");
+}
+
 static void alerting_escalation_stopped_by_ack(void **state)
 {
     struct fixture *fx = *state;
@@ -757,21 +786,109 @@ static void alerting_downtime_problem_over_before_it_ends_is_never_told(void **s
     assert_null(tocsin_alerting_incident(fx->a, svc(fx, "db"))->key);
 }
 
-static void alerting_flapping_holds_problem_until_it_stops(void **state)
+/* Service `name` starts (1) or stops flapping at t0 + `at`, as tocsind
+ * tells the stage once the view says so. */
+static void flapping(struct fixture *fx, const char *name, int on, time_t at)
+{
+    fx->views[svc(fx, name)].flapping = on;
+    tocsin_alerting_flapping(fx->a, svc(fx, name), on,
+                             on ? "started flapping (25.0% state change >= 20.0%)"
+                                : "stopped flapping (4.0% state change < 5.0%)",
+                             fx->t0 + at);
+}
+
+static void alerting_flapping_holds_back_what_receivers_know(void **state)
 {
     struct fixture *fx = *state;
+    const struct tocsin_alert *al;
+
+    db_problem_delivered(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n}\n");
+    flapping(fx, "db", 1, 5);
+    tick(fx, 6);
+    al = expect_one(fx, "email", TOCSIN_ALERT_FLAPPING_START, "db", TOCSIN_CRITICAL,
+                    "receivers hear that the flapping started");
+    assert_non_null(strstr(al->reason, "started flapping"));
+    assert_true(al->flapping);
+    answer(fx, TOCSIN_DELIVERED);
+    hard(fx, "db", TOCSIN_OK, 10);
+    tick(fx, 11);
+    expect_nothing(fx, "a recovery while flapping is held back");
+    hard(fx, "db", TOCSIN_CRITICAL, 20);
+    tick(fx, 21);
+    tick(fx, 100);
+    expect_nothing(fx, "CRITICAL again, as told last, while flapping");
+    assert_false(tocsin_alerting_incident(fx->a, svc(fx, "db"))->pending);
+    flapping(fx, "db", 0, 200);
+    tick(fx, 201);
+    al = expect_one(fx, "email", TOCSIN_ALERT_FLAPPING_STOP, "db", TOCSIN_CRITICAL,
+                    "receivers hear that the flapping stopped");
+    assert_non_null(strstr(al->reason, "stopped flapping"));
+    answer(fx, TOCSIN_DELIVERED);
+    tick(fx, 300);
+    expect_nothing(fx, "the problem they know of is not told again");
+}
+
+static void alerting_flapping_never_holds_a_worse_state(void **state)
+{
+    struct fixture *fx = *state;
+    const struct message *m;
+
+    start(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n}\n");
+    hard(fx, "db", TOCSIN_WARNING, 0);
+    tick(fx, 1);
+    expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_WARNING, "the warning");
+    answer(fx, TOCSIN_DELIVERED);
+    fx->views[svc(fx, "db")].flapping = 1;
+    hard(fx, "db", TOCSIN_OK, 10);
+    hard(fx, "db", TOCSIN_WARNING, 20);
+    tick(fx, 21);
+    expect_nothing(fx, "OK and WARNING again while flapping");
+    hard(fx, "db", TOCSIN_CRITICAL, 30);
+    tick(fx, 31);
+    expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL,
+               "CRITICAL is worse than the WARNING told: told at once");
+    answer(fx, TOCSIN_DELIVERED);
+    hard(fx, "db", TOCSIN_OK, 40);
+    tick(fx, 41);
+    expect_nothing(fx, "the recovery waits for the flapping to stop");
+    flapping(fx, "db", 0, 50);
+    tick(fx, 51);
+    m = next_msg(fx, "email", 2, "flapping stopped, then the recovery");
+    expect_alert(&m->alerts[0], TOCSIN_ALERT_FLAPPING_STOP, "db", TOCSIN_OK, "first");
+    expect_alert(&m->alerts[1], TOCSIN_ALERT_RECOVERY, "db", TOCSIN_OK, "then");
+    expect_nothing(fx, "after flapping");
+    assert_null(tocsin_alerting_incident(fx->a, svc(fx, "db"))->key);
+}
+
+static void alerting_flapping_tells_a_new_incident(void **state)
+{
+    struct fixture *fx = *state;
+    const struct tocsin_alert *al;
 
     start(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n}\n");
     fx->views[svc(fx, "db")].flapping = 1;
     hard(fx, "db", TOCSIN_CRITICAL, 0);
     tick(fx, 1);
-    tick(fx, 100);
-    expect_nothing(fx, "while flapping");
-    fx->views[svc(fx, "db")].flapping = 0;
-    tick(fx, 101);
-    expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL,
-               "the flapping stopped, still a problem");
-    expect_nothing(fx, "after flapping");
+    al = expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL,
+                    "nothing of the incident was told: its problem goes out");
+    assert_non_null(strstr(al->reason, "while flapping"));
+    expect_nothing(fx, "once");
+}
+
+static void alerting_flapping_notice_held_in_downtime(void **state)
+{
+    struct fixture *fx = *state;
+
+    start(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n}\n");
+    assert_int_equal(tocsin_alerting_downtime(fx->a, svc(fx, "db"), fx->t0 + 100, "bob",
+                                              "maintenance"), 0);
+    flapping(fx, "db", 1, 0);
+    tick(fx, 1);
+    expect_nothing(fx, "no flapping notice in a downtime");
+    flapping(fx, "db", 0, 200);
+    tick(fx, 201);
+    expect_one(fx, "email", TOCSIN_ALERT_FLAPPING_STOP, "db", TOCSIN_OK,
+               "after the downtime the stop is told");
 }
 
 static void alerting_failed_parent_holds_child_back(void **state)
@@ -1031,6 +1148,25 @@ static void alerting_resolve_tells_those_told_and_the_next_problem_is_new(void *
     expect_nothing(fx, "after the new problem");
 }
 
+static void alerting_send_resolved_false_gets_no_recovery(void **state)
+{
+    struct fixture *fx = *state;
+
+    start(fx, "notifier \"quiet\" {\n    plugin = \"recorder\"\n    send_resolved = false\n"
+              RETRY "}\n"
+              "route \"ops\" {\n    notifiers = { \"email\", \"quiet\" }\n}\n");
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    tick(fx, 1);
+    expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL, "problem to email");
+    expect_one(fx, "quiet", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL,
+               "problem to the notifier without recoveries");
+    answer(fx, TOCSIN_DELIVERED);
+    hard(fx, "db", TOCSIN_OK, 10);
+    tick(fx, 11);
+    expect_one(fx, "email", TOCSIN_ALERT_RECOVERY, "db", TOCSIN_OK, "recovery to email");
+    expect_nothing(fx, "no recovery to send_resolved = false");
+}
+
 static void alerting_disabled_notifier_goes_to_fallback(void **state)
 {
     struct fixture *fx = *state;
@@ -1065,7 +1201,12 @@ int main(void)
         CASE(alerting_repeat_of_an_ended_incident_is_not_sent),
         CASE(alerting_downtime_holds_problem_until_it_ends),
         CASE(alerting_downtime_problem_over_before_it_ends_is_never_told),
-        CASE(alerting_flapping_holds_problem_until_it_stops),
+        CASE(alerting_flapping_holds_back_what_receivers_know),
+        CASE(alerting_flapping_never_holds_a_worse_state),
+        CASE(alerting_flapping_tells_a_new_incident),
+        CASE(alerting_flapping_notice_held_in_downtime),
+        CASE(alerting_escalation_counts_from_the_first_notification),
+        CASE(alerting_send_resolved_false_gets_no_recovery),
         CASE(alerting_failed_parent_holds_child_back),
         CASE(alerting_recovery_before_problem_went_out_sends_nothing),
         CASE(alerting_full_disk_keeps_hard_changes_and_tells_them_in_order),
