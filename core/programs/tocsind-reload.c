@@ -61,6 +61,9 @@ static void warn_restart_only(const struct tocsin_config *prev, const struct toc
 {
     char what[64];
 
+    if (next->store_sync_full != prev->store_sync_full)
+        tocsin_warn("reload: store_sync changes to %s only at a restart",
+                    next->store_sync_full ? "full" : "normal");
     if (strcmp(next->control_socket, prev->control_socket) != 0)
         tocsin_warn("reload: control_socket changes from %s to %s only at a restart",
                     prev->control_socket, next->control_socket);
