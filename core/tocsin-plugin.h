@@ -564,6 +564,16 @@ enum tocsin_plugin_kind {
     TOCSIN_PLUGIN_NOTIFIER = 2
 };
 
+/* What `tocsin-check PLUGIN --help` and `tocsin-notify PLUGIN --help` say
+ * of one option of the plugin's table. */
+struct tocsin_option_help {
+    const char *name;      /* the option, as named in the table */
+    const char *example;   /* a value as a user writes it, shown after
+                              --NAME ("1h", "URL", "/var/log/x.log"); NULL
+                              for one made from the type and default */
+    const char *text;      /* what it does, one short line, with its unit */
+};
+
 /* The plugin keeps state in its instance from one check to the next (a
  * counter to turn into a rate, a read position in a log): every check of a
  * service then runs in the same worker. The state is lost when that worker
@@ -605,7 +615,12 @@ struct tocsin_plugin {
                                    const struct tocsin_alert *alert,
                                    char *err, size_t errlen);
 
-    void *reserved[8];     /* room to grow without an ABI change: zero */
+    /* Optional: a description of each option for --help, in any order,
+     * ended by an entry whose name is NULL. NULL when there is none (an
+     * option is then listed with its type and default only). */
+    const struct tocsin_option_help *help;
+
+    void *reserved[7];     /* room to grow without an ABI change: zero */
 };
 
 /* Define the plugin's descriptor; pass designated initialisers:

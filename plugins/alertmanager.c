@@ -790,6 +790,43 @@ out:
     return outcome;
 }
 
+/* Descriptions for --help; docs/forward-alertmanager.md tells more. */
+static const struct tocsin_option_help am_help[] = {
+    { "url", "URL",
+      "Alertmanager's base URL (a path prefix is kept); no credentials, no query" },
+    { "user", "USER",
+      "basic authentication user (Alertmanager's --web.config.file, or a proxy)" },
+    { "password", "SECRET",
+      "the password of user (or use password_file, password_env)" },
+    { "password_file", "FILE",
+      "the password of user, from the first line of this file" },
+    { "password_env", "VARIABLE",
+      "the password of user, from this environment variable" },
+    { "token", "SECRET",
+      "a bearer token instead of user and password" },
+    { "token_file", "FILE",
+      "the bearer token, from the first line of this file" },
+    { "token_env", "VARIABLE",
+      "the bearer token, from this environment variable" },
+    { "ca_file", "FILE",
+      "TLS: the CA to trust, a client certificate" },
+    { "client_cert", "FILE",
+      "TLS: the CA to trust, a client certificate" },
+    { "client_key", "FILE",
+      "TLS: the CA to trust, a client certificate" },
+    { "insecure", NULL,
+      "skip certificate verification (tests only)" },
+    { "alertname", NULL,
+      "the alertname label" },
+    { "summary", NULL,
+      "the summary annotation (left out when empty)" },
+    { "description", NULL,
+      "the description annotation (left out when empty)" },
+    { "ends_after", NULL,
+      "endsAt of a firing alert, from now; 0: not sent" },
+    { NULL, NULL, NULL }
+};
+
 TOCSIN_PLUGIN_DEFINE(
     .kind = TOCSIN_PLUGIN_NOTIFIER,
     .flags = TOCSIN_PLUGIN_RESULTS,
@@ -797,6 +834,7 @@ TOCSIN_PLUGIN_DEFINE(
     .version = AM_VERSION,
     .summary = "forward alerts to a Prometheus Alertmanager (API v2)",
     .options = am_options,
+    .help = am_help,
     .setup = am_setup,
     .teardown = am_teardown,
     .notify = am_notify,

@@ -281,12 +281,24 @@ static enum tocsin_delivery console_notify(void *instance,
     return rc;
 }
 
+/* Descriptions for --help; docs/notify-console.md tells more. */
+static const struct tocsin_option_help console_help[] = {
+    { "target", NULL,
+      "where lines go: stderr or syslog" },
+    { "facility", NULL,
+      "the syslog facility: daemon, user, local0 ... local7, ..." },
+    { "ident", NULL,
+      "the syslog identity lines carry" },
+    { NULL, NULL, NULL }
+};
+
 TOCSIN_PLUGIN_DEFINE(
     .kind = TOCSIN_PLUGIN_NOTIFIER,
     .name = "console",
     .version = "0.1.0",
     .summary = "write one line per alert to stderr or syslog",
     .options = console_options,
+    .help = console_help,
     .setup = console_setup,
     .teardown = console_teardown,
     .notify = console_notify,

@@ -332,6 +332,43 @@ unknown:
     tocsin_check_set(chk, TOCSIN_UNKNOWN, "CPU UNKNOWN - %s", why);
 }
 
+/* Descriptions for --help; docs/check-cpu.md tells more. */
+static const struct tocsin_option_help cpu_help[] = {
+    { "warning", NULL,
+      "on busy %, alert above" },
+    { "critical", NULL,
+      "on busy %, alert above" },
+    { "modes", NULL,
+      "modes reported; any of user, nice, system, idle, iowait, irq, softirq, steal" },
+    { "user_warning", NULL,
+      "a range on user, system, iowait or steal % (the mode is then reported)" },
+    { "user_critical", NULL,
+      "a range on user, system, iowait or steal % (the mode is then reported)" },
+    { "system_warning", NULL,
+      "a range on user, system, iowait or steal % (the mode is then reported)" },
+    { "system_critical", NULL,
+      "a range on user, system, iowait or steal % (the mode is then reported)" },
+    { "iowait_warning", NULL,
+      "a range on user, system, iowait or steal % (the mode is then reported)" },
+    { "iowait_critical", NULL,
+      "a range on user, system, iowait or steal % (the mode is then reported)" },
+    { "steal_warning", NULL,
+      "a range on user, system, iowait or steal % (the mode is then reported)" },
+    { "steal_critical", NULL,
+      "a range on user, system, iowait or steal % (the mode is then reported)" },
+    { "per_cpu", NULL,
+      "also one cpuN_busy figure per CPU" },
+    { "per_cpu_warning", NULL,
+      "on each CPU's busy %; the CPUs that alert are named in the long output" },
+    { "per_cpu_critical", NULL,
+      "on each CPU's busy %; the CPUs that alert are named in the long output" },
+    { "sample_window", NULL,
+      "the first check's own window" },
+    { "cgroup", NULL,
+      "judge a cgroup v2 CPU quota when there is one" },
+    { NULL, NULL, NULL }
+};
+
 TOCSIN_PLUGIN_DEFINE(
     .kind = TOCSIN_PLUGIN_CHECK,
     .flags = TOCSIN_PLUGIN_STATEFUL,
@@ -339,6 +376,7 @@ TOCSIN_PLUGIN_DEFINE(
     .version = "0.1.0",
     .summary = "CPU busy % between checks (or of a cgroup limit), per mode and per CPU",
     .options = cpu_options,
+    .help = cpu_help,
     .setup = cpu_setup,
     .teardown = cpu_teardown,
     .check = cpu_check,

@@ -503,12 +503,32 @@ out:
     free(fs);
 }
 
+/* Descriptions for --help; docs/check-disk.md tells more. */
+static const struct tocsin_option_help disk_help[] = {
+    { "path", NULL,
+      "the mount point (or a path on it) to check" },
+    { "exclude_type", NULL,
+      "file system types not checked when every mount is" },
+    { "exclude_path", NULL,
+      "mount points not checked, as shell patterns (fnmatch): /var/lib/docker*" },
+    { "warning", NULL,
+      "on the % of space used" },
+    { "critical", NULL,
+      "on the % of space used" },
+    { "inode_warning", NULL,
+      "on the % of inodes used" },
+    { "inode_critical", NULL,
+      "on the % of inodes used" },
+    { NULL, NULL, NULL }
+};
+
 TOCSIN_PLUGIN_DEFINE(
     .kind = TOCSIN_PLUGIN_CHECK,
     .name = "disk",
     .version = "0.1.0",
     .summary = "space and inodes used on mounted filesystems",
     .options = disk_options,
+    .help = disk_help,
     .setup = disk_setup,
     .teardown = disk_teardown,
     .check = disk_check,

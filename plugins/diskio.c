@@ -251,6 +251,31 @@ static void diskio_check(void *instance, struct tocsin_check *chk)
     tocsin_counters_swap(&d->prev, &d->cur);
 }
 
+/* Descriptions for --help; docs/check-diskio.md tells more. */
+static const struct tocsin_option_help diskio_help[] = {
+    { "device", NULL,
+      "fnmatch patterns of the devices to report" },
+    { "exclude_device", NULL,
+      "patterns left out" },
+    { "partitions", NULL,
+      "report partitions too" },
+    { "util_warning", NULL,
+      "on % busy" },
+    { "util_critical", NULL,
+      "on % busy" },
+    { "bytes_warning", NULL,
+      "bytes/s read or written (each judged)" },
+    { "bytes_critical", NULL,
+      "bytes/s read or written (each judged)" },
+    { "ops_warning", NULL,
+      "operations/s read or written" },
+    { "ops_critical", NULL,
+      "operations/s read or written" },
+    { "sample_window", NULL,
+      "the first check's own window" },
+    { NULL, NULL, NULL }
+};
+
 TOCSIN_PLUGIN_DEFINE(
     .kind = TOCSIN_PLUGIN_CHECK,
     .flags = TOCSIN_PLUGIN_STATEFUL,
@@ -258,6 +283,7 @@ TOCSIN_PLUGIN_DEFINE(
     .version = "0.1.0",
     .summary = "read/write bytes and operations per second and % busy per disk",
     .options = diskio_options,
+    .help = diskio_help,
     .setup = diskio_setup,
     .teardown = diskio_teardown,
     .check = diskio_check,

@@ -148,12 +148,28 @@ static void dummy_check(void *instance, struct tocsin_check *chk)
         tocsin_check_set(chk, d->state, "%s", d->output);
 }
 
+/* Descriptions for --help; docs/check-dummy.md tells more. */
+static const struct tocsin_option_help dummy_help[] = {
+    { "state", NULL,
+      "the state reported: ok, warning, critical or unknown" },
+    { "output", NULL,
+      "the first line of output" },
+    { "perfdata", NULL,
+      "performance data passed through as written" },
+    { "long_output", NULL,
+      "lines of long output after the first" },
+    { "delay", NULL,
+      "wait this long before answering (a slow check)" },
+    { NULL, NULL, NULL }
+};
+
 TOCSIN_PLUGIN_DEFINE(
     .kind = TOCSIN_PLUGIN_CHECK,
     .name = "dummy",
     .version = "0.1.0",
     .summary = "report a fixed state and text, optionally after a delay",
     .options = dummy_options,
+    .help = dummy_help,
     .setup = dummy_setup,
     .teardown = dummy_teardown,
     .check = dummy_check,

@@ -1053,12 +1053,43 @@ static enum tocsin_delivery email_notify(void *instance, const struct tocsin_ale
     return outcome;
 }
 
+/* Descriptions for --help; docs/notify-email.md tells more. */
+static const struct tocsin_option_help email_help[] = {
+    { "url", "URL",
+      "the SMTP server: smtp://host[:port] (port 25), smtps://host[:port] (465)" },
+    { "starttls", NULL,
+      "required: STARTTLS or no mail" },
+    { "user", "USER",
+      "login for SMTP AUTH (libcurl picks the best mechanism the server offers)" },
+    { "password", "SECRET",
+      "the password of user (or use password_file, password_env)" },
+    { "password_file", "FILE",
+      "the password of user, from the first line of this file" },
+    { "password_env", "VARIABLE",
+      "the password of user, from this environment variable" },
+    { "from", NULL,
+      "sender, ops@example.org or Tocsin <tocsin@example.org>" },
+    { "to", NULL,
+      "list of recipients, same forms: to = { \"ops@example.org\"" },
+    { "subject", "TEMPLATE",
+      "template of the subject; (+N more) is added when the mail tells several "
+      "alerts" },
+    { "template", "TEMPLATE",
+      "template of the body, for one alert" },
+    { "ca_file", "FILE",
+      "PEM file of the CAs trusted for the server's certificate" },
+    { "insecure", NULL,
+      "do not verify the server's certificate or name (testing only)" },
+    { NULL, NULL, NULL }
+};
+
 TOCSIN_PLUGIN_DEFINE(
     .kind = TOCSIN_PLUGIN_NOTIFIER,
     .name = "email",
     .version = EMAIL_VERSION,
     .summary = "send a mail per alert over SMTP (STARTTLS, smtps, AUTH)",
     .options = email_options,
+    .help = email_help,
     .setup = email_setup,
     .teardown = email_teardown,
     .notify = email_notify,

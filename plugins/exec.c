@@ -411,12 +411,22 @@ static enum tocsin_delivery exec_notify(void *instance, const struct tocsin_aler
     return outcome;
 }
 
+/* Descriptions for --help; docs/notify-exec.md tells more. */
+static const struct tocsin_option_help exec_help[] = {
+    { "command", "COMMAND",
+      "the program and its arguments; a name without / is looked up in PATH" },
+    { "template", "TEMPLATE",
+      "rendered into TOCSIN_MESSAGE" },
+    { NULL, NULL, NULL }
+};
+
 TOCSIN_PLUGIN_DEFINE(
     .kind = TOCSIN_PLUGIN_NOTIFIER,
     .name = "exec",
     .version = "0.1.0",
     .summary = "run a command with the alert in TOCSIN_* environment variables",
     .options = exec_options,
+    .help = exec_help,
     .setup = exec_setup,
     .teardown = exec_teardown,
     .notify = exec_notify,

@@ -706,6 +706,29 @@ static void f2b_check(void *instance, struct tocsin_check *chk)
         tocsin_check_timed_out(chk);
 }
 
+/* Descriptions for --help; docs/check-fail2ban-log.md tells more. */
+static const struct tocsin_option_help f2b_help[] = {
+    { "log", "FILE",
+      "the fail2ban log (logtarget in fail2ban.conf)" },
+    { "jails", NULL,
+      "jails to report" },
+    { "window", NULL,
+      "the sliding window events are counted in" },
+    { "count_found", NULL,
+      "also count Found lines (failures detected) per jail" },
+    { "warning", NULL,
+      "bans per jail per window: WARNING outside the range" },
+    { "critical", NULL,
+      "bans per jail per window: CRITICAL outside the range" },
+    { "found_warning", NULL,
+      "on found failures per jail per window, for WARNING (with count_found)" },
+    { "found_critical", NULL,
+      "on found failures per jail per window, for CRITICAL (with count_found)" },
+    { "max_read", NULL,
+      "bytes read at most per check; at least 4096" },
+    { NULL, NULL, NULL }
+};
+
 TOCSIN_PLUGIN_DEFINE(
     .kind = TOCSIN_PLUGIN_CHECK,
     .flags = TOCSIN_PLUGIN_STATEFUL,
@@ -713,6 +736,7 @@ TOCSIN_PLUGIN_DEFINE(
     .version = "0.1.0",
     .summary = "bans per fail2ban jail in a sliding time window, from its log",
     .options = f2b_options,
+    .help = f2b_help,
     .setup = f2b_setup,
     .teardown = f2b_teardown,
     .check = f2b_check,

@@ -564,6 +564,37 @@ static enum tocsin_delivery icinga2_notify(void *instance,
     return tocsin_notify_each(alert, icinga2_send, instance, err, errlen);
 }
 
+/* Descriptions for --help; docs/forward-icinga2.md tells more. */
+static const struct tocsin_option_help icinga2_help[] = {
+    { "url", "URL",
+      "base URL of the API: https://host:5665, or http:// for a proxy in front of it" },
+    { "user", "USER",
+      "ApiUser name, for basic authentication" },
+    { "password", "SECRET",
+      "the password of user (or use password_file, password_env)" },
+    { "password_file", "FILE",
+      "the password of user, from the first line of this file" },
+    { "password_env", "VARIABLE",
+      "the password of user, from this environment variable" },
+    { "ca_file", "FILE",
+      "the CA that signed Icinga's certificate: Icinga's own CA" },
+    { "client_cert", "FILE",
+      "a client certificate instead of a password, for an ApiUser with client_cn" },
+    { "client_key", "FILE",
+      "a client certificate instead of a password, for an ApiUser with client_cn" },
+    { "insecure", NULL,
+      "skip certificate verification (tests only)" },
+    { "host", "HOST",
+      "Icinga host name" },
+    { "service", NULL,
+      "Icinga service name" },
+    { "check_source", NULL,
+      "sent as the result's check_source" },
+    { "ttl", NULL,
+      "the result's time to live: past it without a newer result" },
+    { NULL, NULL, NULL }
+};
+
 TOCSIN_PLUGIN_DEFINE(
     .kind = TOCSIN_PLUGIN_NOTIFIER,
     .flags = TOCSIN_PLUGIN_RESULTS,
@@ -571,6 +602,7 @@ TOCSIN_PLUGIN_DEFINE(
     .version = ICINGA2_VERSION,
     .summary = "forward check results to Icinga 2 (REST API, process-check-result)",
     .options = icinga2_options,
+    .help = icinga2_help,
     .setup = icinga2_setup,
     .teardown = icinga2_teardown,
     .notify = icinga2_notify,

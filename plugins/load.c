@@ -201,12 +201,24 @@ static void load_check(void *instance, struct tocsin_check *chk)
                          tocsin_state_name(state), avg[0], avg[1], avg[2]);
 }
 
+/* Descriptions for --help; docs/check-load.md tells more. */
+static const struct tocsin_option_help load_help[] = {
+    { "warning", NULL,
+      "on the load averages, for WARNING: one range or 1min,5min,15min" },
+    { "critical", NULL,
+      "on the load averages, for CRITICAL: one range or 1min,5min,15min" },
+    { "per_cpu", NULL,
+      "divide each average by the number of online CPUs before comparing" },
+    { NULL, NULL, NULL }
+};
+
 TOCSIN_PLUGIN_DEFINE(
     .kind = TOCSIN_PLUGIN_CHECK,
     .name = "load",
     .version = "0.1.0",
     .summary = "1, 5 and 15 minute load averages, optionally per CPU",
     .options = load_options,
+    .help = load_help,
     .setup = load_setup,
     .teardown = load_teardown,
     .check = load_check,

@@ -215,12 +215,30 @@ static void memory_check(void *instance, struct tocsin_check *chk)
     tocsin_check_set(chk, state, "MEMORY %s - %s", tocsin_state_name(state), msg);
 }
 
+/* Descriptions for --help; docs/check-memory.md tells more. */
+static const struct tocsin_option_help memory_help[] = {
+    { "warning", NULL,
+      "on used %, alert above" },
+    { "critical", NULL,
+      "on used %, alert above" },
+    { "swap_warning", NULL,
+      "on swap used % (check_swap's -w 20% is swap_warning = \"80\")" },
+    { "swap_critical", NULL,
+      "on swap used % (check_swap's -w 20% is swap_warning = \"80\")" },
+    { "no_swap", NULL,
+      "the state when swap is judged but the machine has none (check_swap -n)" },
+    { "cgroup", NULL,
+      "judge a cgroup v2 memory limit when there is one" },
+    { NULL, NULL, NULL }
+};
+
 TOCSIN_PLUGIN_DEFINE(
     .kind = TOCSIN_PLUGIN_CHECK,
     .name = "memory",
     .version = "0.1.0",
     .summary = "used memory (from MemAvailable, or a cgroup limit) and swap, in %",
     .options = memory_options,
+    .help = memory_help,
     .setup = memory_setup,
     .teardown = memory_teardown,
     .check = memory_check,

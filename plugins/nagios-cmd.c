@@ -468,6 +468,17 @@ static enum tocsin_delivery nagios_cmd_notify(void *instance,
     return tocsin_notify_each(alert, nagios_cmd_send, instance, err, errlen);
 }
 
+/* Descriptions for --help; docs/forward-nagios-cmd.md tells more. */
+static const struct tocsin_option_help nagios_cmd_help[] = {
+    { "command_file", "FILE",
+      "Nagios's command_file, a FIFO; an absolute path" },
+    { "host", "HOST",
+      "Nagios host name" },
+    { "service", NULL,
+      "Nagios service description" },
+    { NULL, NULL, NULL }
+};
+
 TOCSIN_PLUGIN_DEFINE(
     .kind = TOCSIN_PLUGIN_NOTIFIER,
     .flags = TOCSIN_PLUGIN_RESULTS,
@@ -475,6 +486,7 @@ TOCSIN_PLUGIN_DEFINE(
     .version = "0.1.0",
     .summary = "forward check results to Nagios through its external command file",
     .options = nagios_cmd_options,
+    .help = nagios_cmd_help,
     .setup = nagios_cmd_setup,
     .teardown = nagios_cmd_teardown,
     .notify = nagios_cmd_notify,

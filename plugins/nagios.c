@@ -331,12 +331,27 @@ static void nagios_check(void *instance, struct tocsin_check *chk)
     tocsin_exec_free(&res);
 }
 
+/* Descriptions for --help; docs/check-nagios.md tells more. */
+static const struct tocsin_option_help nagios_help[] = {
+    { "command", "COMMAND",
+      "the command line" },
+    { "output_cap", NULL,
+      "bytes of stdout and of stderr kept" },
+    { "environment", NULL,
+      "NAME=value entries added to the command's environment" },
+    { "environment_env", "VARIABLE",
+      "NAME=VARIABLE entries: NAME gets the value of the daemon's environment "
+      "variable VARIABLE, read once as a secret is" },
+    { NULL, NULL, NULL }
+};
+
 TOCSIN_PLUGIN_DEFINE(
     .kind = TOCSIN_PLUGIN_CHECK,
     .name = "nagios",
     .version = "0.1.0",
     .summary = "run a Nagios or Monitoring Plugins executable unchanged",
     .options = nagios_options,
+    .help = nagios_help,
     .setup = nagios_setup,
     .teardown = nagios_teardown,
     .check = nagios_check,

@@ -229,6 +229,33 @@ static void net_check(void *instance, struct tocsin_check *chk)
     tocsin_counters_swap(&n->prev, &n->cur);
 }
 
+/* Descriptions for --help; docs/check-net.md tells more. */
+static const struct tocsin_option_help net_help[] = {
+    { "interface", NULL,
+      "fnmatch patterns of the interfaces to report" },
+    { "exclude_interface", NULL,
+      "patterns left out" },
+    { "bytes_warning", NULL,
+      "bytes/s, received or sent (each judged)" },
+    { "bytes_critical", NULL,
+      "bytes/s, received or sent (each judged)" },
+    { "packets_warning", NULL,
+      "packets/s, received or sent" },
+    { "packets_critical", NULL,
+      "packets/s, received or sent" },
+    { "errors_warning", NULL,
+      "errors/s, received plus sent" },
+    { "errors_critical", NULL,
+      "errors/s, received plus sent" },
+    { "drops_warning", NULL,
+      "drops/s, received plus sent" },
+    { "drops_critical", NULL,
+      "drops/s, received plus sent" },
+    { "sample_window", NULL,
+      "the first check's own window" },
+    { NULL, NULL, NULL }
+};
+
 TOCSIN_PLUGIN_DEFINE(
     .kind = TOCSIN_PLUGIN_CHECK,
     .flags = TOCSIN_PLUGIN_STATEFUL,
@@ -236,6 +263,7 @@ TOCSIN_PLUGIN_DEFINE(
     .version = "0.1.0",
     .summary = "bytes, packets, errors and drops per second per network interface",
     .options = net_options,
+    .help = net_help,
     .setup = net_setup,
     .teardown = net_teardown,
     .check = net_check,

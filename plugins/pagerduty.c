@@ -569,12 +569,34 @@ static enum tocsin_delivery pagerduty_notify(void *instance,
     return outcome;
 }
 
+/* Descriptions for --help; docs/notify-pagerduty.md tells more. */
+static const struct tocsin_option_help pagerduty_help[] = {
+    { "routing_key", "SECRET",
+      "the integration key of an Events API v2 integration, inline" },
+    { "routing_key_file", "FILE",
+      "first line of this file is the routing key" },
+    { "routing_key_env", "VARIABLE",
+      "environment variable holding the routing key" },
+    { "url", "URL",
+      "where events go (http or https)" },
+    { "source", NULL,
+      "payload.source" },
+    { "class", NULL,
+      "payload.class, e.g. \"{label:class}\"; omitted when it renders empty" },
+    { "template", "TEMPLATE",
+      "payload.summary" },
+    { "proxy", NULL,
+      "HTTP proxy such as http://proxy.example.org:3128" },
+    { NULL, NULL, NULL }
+};
+
 TOCSIN_PLUGIN_DEFINE(
     .kind = TOCSIN_PLUGIN_NOTIFIER,
     .name = "pagerduty",
     .version = PD_VERSION,
     .summary = "send alerts to PagerDuty (Events API v2, one incident per problem)",
     .options = pagerduty_options,
+    .help = pagerduty_help,
     .setup = pagerduty_setup,
     .teardown = pagerduty_teardown,
     .notify = pagerduty_notify,

@@ -379,12 +379,34 @@ out:
         closedir(d);
 }
 
+/* Descriptions for --help; docs/check-procs.md tells more. */
+static const struct tocsin_option_help procs_help[] = {
+    { "warning", NULL,
+      "-w, -c" },
+    { "critical", NULL,
+      "-w, -c" },
+    { "command", "COMMAND",
+      "-C" },
+    { "command_regex", NULL,
+      "" },
+    { "argument", NULL,
+      "-a" },
+    { "argument_regex", NULL,
+      "--ereg-argument-array" },
+    { "user", "USER",
+      "-u" },
+    { "state", NULL,
+      "-s (the first letter of STAT)" },
+    { NULL, NULL, NULL }
+};
+
 TOCSIN_PLUGIN_DEFINE(
     .kind = TOCSIN_PLUGIN_CHECK,
     .name = "procs",
     .version = "0.1.0",
     .summary = "number of processes, by command name, arguments, user or state",
     .options = procs_options,
+    .help = procs_help,
     .setup = procs_setup,
     .teardown = procs_teardown,
     .check = procs_check,

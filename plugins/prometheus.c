@@ -526,6 +526,37 @@ static void prom_check(void *instance, struct tocsin_check *chk)
     }
 }
 
+/* Descriptions for --help; docs/check-prometheus.md tells more. */
+static const struct tocsin_option_help prom_help[] = {
+    { "url", "URL",
+      "the metrics endpoint, http:// or https://" },
+    { "expression", NULL,
+      "one or more (at most 64) \"NAME: EXPRESSION [options]\", see below" },
+    { "header", NULL,
+      "request headers, each \"Name: value\" (e.g. \"Authorization: Bearer ...\")" },
+    { "ca_file", "FILE",
+      "TLS, as for the http check" },
+    { "client_cert", "FILE",
+      "TLS, as for the http check" },
+    { "client_key", "FILE",
+      "TLS, as for the http check" },
+    { "insecure", NULL,
+      "TLS, as for the http check" },
+    { "user", "USER",
+      "basic authentication, as for the http check" },
+    { "password", "SECRET",
+      "the basic authentication password of user" },
+    { "password_file", "FILE",
+      "the basic authentication password, from the first line of this file" },
+    { "password_env", "VARIABLE",
+      "the basic authentication password, from this environment variable" },
+    { "first_window", NULL,
+      "on a first check, the time between its two scrapes" },
+    { "max_body", NULL,
+      "a longer answer is UNKNOWN" },
+    { NULL, NULL, NULL }
+};
+
 TOCSIN_PLUGIN_DEFINE(
     .kind = TOCSIN_PLUGIN_CHECK,
     .flags = TOCSIN_PLUGIN_STATEFUL,
@@ -533,6 +564,7 @@ TOCSIN_PLUGIN_DEFINE(
     .version = PROM_VERSION,
     .summary = "thresholds on rates, ratios, quantiles and gauges of Prometheus metrics",
     .options = prom_options,
+    .help = prom_help,
     .setup = prom_setup,
     .teardown = prom_teardown,
     .check = prom_check,

@@ -1249,6 +1249,53 @@ out:
     redisFree(c);
 }
 
+/* Descriptions for --help; docs/check-redis.md tells more. */
+static const struct tocsin_option_help redis_help[] = {
+    { "host", "HOST",
+      "host name or address (IPv4 or IPv6). A service's own host is passed too." },
+    { "port", "PORT",
+      "TCP port, 1..65535" },
+    { "socket", NULL,
+      "path of a unix socket; when set, host and port are not used" },
+    { "user", "USER",
+      "ACL user (Redis 6 and later): authenticates with AUTH user password" },
+    { "password", "SECRET",
+      "password, inline" },
+    { "password_file", "FILE",
+      "first line of this file is the password" },
+    { "password_env", "VARIABLE",
+      "environment variable holding the password" },
+    { "role", NULL,
+      "expected role: master, slave (or replica), any. A mismatch is CRITICAL." },
+    { "db", NULL,
+      "the database number (SELECT, as redis-cli -n) the keys are read in" },
+    { "key", NULL,
+      "keys whose length is judged" },
+    { "latency_warning", NULL,
+      "on the PING round trip, in seconds (0.05 alerts above 50 ms)" },
+    { "latency_critical", NULL,
+      "on the PING round trip, in seconds (0.05 alerts above 50 ms)" },
+    { "memory_warning", NULL,
+      "on used_memory as % of maxmemory; not applied when maxmemory is 0" },
+    { "memory_critical", NULL,
+      "on used_memory as % of maxmemory; not applied when maxmemory is 0" },
+    { "clients_warning", NULL,
+      "on connected_clients (the check's own connection included)" },
+    { "clients_critical", NULL,
+      "on connected_clients (the check's own connection included)" },
+    { "hit_ratio_warning", NULL,
+      "on the hit ratio in % since the last check; use 80: to alert below 80" },
+    { "hit_ratio_critical", NULL,
+      "on the hit ratio in % since the last check; use 80: to alert below 80" },
+    { "rejected_warning", NULL,
+      "on the connections rejected since the last check: by default any new "
+      "rejection is a WARNING" },
+    { "rejected_critical", NULL,
+      "on the connections rejected since the last check: by default any new "
+      "rejection is a WARNING" },
+    { NULL, NULL, NULL }
+};
+
 TOCSIN_PLUGIN_DEFINE(
     .kind = TOCSIN_PLUGIN_CHECK,
     .flags = TOCSIN_PLUGIN_STATEFUL,
@@ -1257,6 +1304,7 @@ TOCSIN_PLUGIN_DEFINE(
     .summary = "Redis reachability, latency, clients, memory, hit ratio, replication "
                "and key lengths",
     .options = redis_options,
+    .help = redis_help,
     .setup = redis_setup,
     .teardown = redis_teardown,
     .check = redis_check,

@@ -530,12 +530,32 @@ static enum tocsin_delivery slack_notify(void *instance, const struct tocsin_ale
     return outcome;
 }
 
+/* Descriptions for --help; docs/notify-slack.md tells more. */
+static const struct tocsin_option_help slack_help[] = {
+    { "url", "URL",
+      "the webhook URL, inline (a secret: see url_file, url_env)" },
+    { "url_file", "FILE",
+      "the webhook URL (a secret), from the first line of this file" },
+    { "url_env", "VARIABLE",
+      "the webhook URL (a secret), from this environment variable" },
+    { "channel", NULL,
+      "#channel or a user to post to, when the webhook allows overriding it" },
+    { "username", "USER",
+      "name shown as the poster" },
+    { "icon_emoji", NULL,
+      "emoji shown as the poster's icon, :rotating_light:" },
+    { "template", "TEMPLATE",
+      "template of the message's text (what notifications show)" },
+    { NULL, NULL, NULL }
+};
+
 TOCSIN_PLUGIN_DEFINE(
     .kind = TOCSIN_PLUGIN_NOTIFIER,
     .name = "slack",
     .version = SLACK_VERSION,
     .summary = "post alerts to a Slack incoming webhook",
     .options = slack_options,
+    .help = slack_help,
     .setup = slack_setup,
     .teardown = slack_teardown,
     .notify = slack_notify,

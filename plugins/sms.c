@@ -627,12 +627,37 @@ static enum tocsin_delivery sms_notify(void *instance, const struct tocsin_alert
     return TOCSIN_FAILED;
 }
 
+/* Descriptions for --help; docs/notify-sms.md tells more. */
+static const struct tocsin_option_help sms_help[] = {
+    { "base_url", "URL",
+      "the gateway; requests go to "
+      "<base_url>/2010-04-01/Accounts/<account_sid>/Messages.json" },
+    { "account_sid", NULL,
+      "the account, letters, digits, _ and - (Twilio's start with AC)" },
+    { "auth_token", "SECRET",
+      "the account's token, inline" },
+    { "auth_token_file", "FILE",
+      "the account's token, from the first line of this file" },
+    { "auth_token_env", "VARIABLE",
+      "the account's token, from this environment variable" },
+    { "from", NULL,
+      "the sending number in E.164 form" },
+    { "to", NULL,
+      "list of numbers in E.164 form" },
+    { "template", "TEMPLATE",
+      "template of the text" },
+    { "max_length", NULL,
+      "longest text, in characters (Unicode code points), 20 to 1600" },
+    { NULL, NULL, NULL }
+};
+
 TOCSIN_PLUGIN_DEFINE(
     .kind = TOCSIN_PLUGIN_NOTIFIER,
     .name = "sms",
     .version = SMS_VERSION,
     .summary = "text alerts through a Twilio-style SMS gateway",
     .options = sms_options,
+    .help = sms_help,
     .setup = sms_setup,
     .teardown = sms_teardown,
     .notify = sms_notify,

@@ -1207,12 +1207,39 @@ out:
         sigaction(SIGPIPE, &saved, NULL);
 }
 
+/* Descriptions for --help; docs/check-ssl-expiry.md tells more. */
+static const struct tocsin_option_help ssl_expiry_help[] = {
+    { "host", "HOST",
+      "name or address of the server" },
+    { "port", "PORT",
+      "TCP port" },
+    { "sni", NULL,
+      "server name sent in the TLS handshake, and the name the certificate must "
+      "match" },
+    { "starttls", NULL,
+      "none (TLS at once), smtp, imap, pop3, postgres" },
+    { "warning", NULL,
+      "on days left: WARNING below 30" },
+    { "critical", NULL,
+      "on days left: CRITICAL below 7" },
+    { "ca_file", "FILE",
+      "PEM file of the CAs to trust instead" },
+    { "verify", NULL,
+      "judge trust and name" },
+    { "verify_hostname", NULL,
+      "with verify, check the name: X509_check_host() for a name" },
+    { "ip_version", NULL,
+      "any, 4 (IPv4 only) or 6 (IPv6 only), as for http" },
+    { NULL, NULL, NULL }
+};
+
 TOCSIN_PLUGIN_DEFINE(
     .kind = TOCSIN_PLUGIN_CHECK,
     .name = "ssl-expiry",
     .version = "0.1.0",
     .summary = "days left before a server's TLS certificate expires, its trust and its name",
     .options = ssl_expiry_options,
+    .help = ssl_expiry_help,
     .setup = ssl_expiry_setup,
     .teardown = ssl_expiry_teardown,
     .check = ssl_expiry_check,

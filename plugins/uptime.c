@@ -89,12 +89,22 @@ out:
     tocsin_procfs_free(&f);
 }
 
+/* Descriptions for --help; docs/check-uptime.md tells more. */
+static const struct tocsin_option_help uptime_help[] = {
+    { "warning", NULL,
+      "alert below 600 s: a recent reboot" },
+    { "critical", NULL,
+      "e.g. @31536000: for up more than a year (no kernel updates)" },
+    { NULL, NULL, NULL }
+};
+
 TOCSIN_PLUGIN_DEFINE(
     .kind = TOCSIN_PLUGIN_CHECK,
     .name = "uptime",
     .version = "0.1.0",
     .summary = "seconds since boot; WARNING after a recent reboot",
     .options = uptime_options,
+    .help = uptime_help,
     .setup = uptime_setup,
     .teardown = uptime_teardown,
     .check = uptime_check,

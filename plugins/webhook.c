@@ -585,12 +585,38 @@ static enum tocsin_delivery webhook_notify(void *instance,
     return outcome;
 }
 
+/* Descriptions for --help; docs/notify-webhook.md tells more. */
+static const struct tocsin_option_help webhook_help[] = {
+    { "url", "URL",
+      "where to POST (http or https), inline" },
+    { "url_file", "FILE",
+      "first line of this file is the URL" },
+    { "url_env", "VARIABLE",
+      "environment variable holding the URL" },
+    { "bearer_token", "SECRET",
+      "sent as Authorization: Bearer TOKEN, inline" },
+    { "bearer_token_file", "FILE",
+      "first line of this file is the token" },
+    { "bearer_token_env", "VARIABLE",
+      "environment variable holding the token" },
+    { "headers", NULL,
+      "more request headers, each \"Name: value\"" },
+    { "template", "TEMPLATE",
+      "the message field" },
+    { "ca_file", "FILE",
+      "CA certificates to verify an https receiver with" },
+    { "proxy", NULL,
+      "HTTP proxy; without it no proxy is used, whatever the environment says" },
+    { NULL, NULL, NULL }
+};
+
 TOCSIN_PLUGIN_DEFINE(
     .kind = TOCSIN_PLUGIN_NOTIFIER,
     .name = "webhook",
     .version = WH_VERSION,
     .summary = "POST alerts as JSON to a URL",
     .options = webhook_options,
+    .help = webhook_help,
     .setup = webhook_setup,
     .teardown = webhook_teardown,
     .notify = webhook_notify,

@@ -44,6 +44,17 @@ static cfg_opt_t file_age_options[] = {
     CFG_END()
 };
 
+/* What --help says of each option. */
+static const struct tocsin_option_help file_age_help[] = {
+    { "path", "/var/backups/db.dump", "the file to check (an absolute path)" },
+    { "warning_age", NULL, "WARNING when the file is older than this" },
+    { "critical_age", NULL, "CRITICAL when the file is older than this" },
+    { "size_warning", NULL, "a range on the size in bytes, for WARNING" },
+    { "size_critical", NULL, "a range on the size in bytes, for CRITICAL" },
+    { "missing", "critical", "the state when the file does not exist" },
+    { NULL, NULL, NULL }
+};
+
 static void file_age_teardown(void *instance)
 {
     struct file_age *fa = instance;
@@ -173,6 +184,7 @@ TOCSIN_PLUGIN_DEFINE(
     .version = "1.0.0",
     .summary = "age and size of a file: is the backup fresh and not empty?",
     .options = file_age_options,
+    .help = file_age_help,
     .setup = file_age_setup,
     .teardown = file_age_teardown,
     .check = file_age_check,

@@ -60,7 +60,10 @@ struct flight {
     int *attempts;                   /* their attempts before this one */
     long *svcs;                      /* their services (-1: unknown) */
     int *kinds;                      /* their alert kinds */
+    int *states;                     /* the states they tell of */
     char **incidents;                /* their incident keys (owned) */
+    char **services;                 /* their service names (owned), for
+                                        the log lines of their outcome */
     size_t nids, cap;
 };
 
@@ -1455,9 +1458,9 @@ static int flight_add(struct flight *fl, int64_t id, int attempts, long svc,
     if (fl->nids == fl->cap) {
         size_t cap = fl->cap ? fl->cap * 2 : 8;
         int64_t *ids = realloc(fl->ids, cap * sizeof(*ids));
-        int *at, *kinds;
+        int *at, *kinds, *states;
         long *svcs;
-        char **incidents;
+        char **incidents, **services;
 
         if (!ids)
             return -1;
@@ -1474,30 +1477,46 @@ static int flight_add(struct flight *fl, int64_t id, int attempts, long svc,
         if (!kinds)
             return -1;
         fl->kinds = kinds;
+        states = realloc(fl->states, cap * sizeof(*states));
+        if (!states)
+            return -1;
+        fl->states = states;
         incidents = realloc(fl->incidents, cap * sizeof(*incidents));
         if (!incidents)
             return -1;
         fl->incidents = incidents;
+        services = realloc(fl->services, cap * sizeof(*services));
+        if (!services)
+            return -1;
+        fl->services = services;
         fl->cap = cap;
     }
     fl->incidents[fl->nids] = strdup(it->incident ? it->incident : "");
     if (!fl->incidents[fl->nids])
         return -1;
+    fl->services[fl->nids] = strdup(it->service ? it->service : "");
+    if (!fl->services[fl->nids]) {
+        free(fl->incidents[fl->nids]);
+        return -1;
+    }
     fl->ids[fl->nids] = id;
     fl->attempts[fl->nids] = attempts;
     fl->svcs[fl->nids] = svc;
     fl->kinds[fl->nids] = it->kind;
+    fl->states[fl->nids] = it->state;
     fl->nids++;
     return 0;
 }
 
-/* Empty flight `fl` (its incident copies freed). */
+/* Empty flight `fl` (its incident and service copies freed). */
 static void flight_clear(struct flight *fl)
 {
     size_t i;
 
-    for (i = 0; i < fl->nids; i++)
+    for (i = 0; i < fl->nids; i++) {
         free(fl->incidents[i]);
+        free(fl->services[i]);
+    }
     fl->nids = 0;
     fl->seq = 0;
 }
@@ -1782,13 +1801,49 @@ static int64_t outcome_next_ms(const struct tocsin_notifier_conf *nc, int attemp
     return next;
 }
 
+/* One log line for the outcome of item `i` of flight `fl` of notifier `nc`:
+ * info when it was delivered, a warning when it is retried in `retry_in_ms`
+ * (negative: unknown), an error when it failed for good. It names the
+ * notifier, the service, the kind and state of the notification and the
+ * attempt, and for a failure the plugin's reason (which never holds a
+ * secret); nothing of the notifier's configuration (URLs, tokens). */
+static void log_outcome(const struct tocsin_notifier_conf *nc, const struct flight *fl,
+                        size_t i, enum tocsin_delivery outcome, int64_t retry_in_ms,
+                        const char *why)
+{
+    const char *kind = tocsin_alert_kind_name(fl->kinds[i]);
+    const char *state = tocsin_state_name(fl->states[i]);
+    const char *service = fl->services[i];
+    int attempt = fl->attempts[i] + 1;
+    char in[64];
+
+    if (outcome == TOCSIN_DELIVERED) {
+        tocsin_info("notifier '%s': sent %s %s of service '%s' (attempt %d)", nc->inst.name,
+                    kind, state, service, attempt);
+    } else if (outcome == TOCSIN_RETRY) {
+        if (retry_in_ms >= 1000)
+            tocsin_duration_format((retry_in_ms + 500) / 1000, in, sizeof(in));
+        else if (retry_in_ms >= 0)
+            snprintf(in, sizeof(in), "%lldms", (long long)retry_in_ms);
+        else
+            snprintf(in, sizeof(in), "a while");
+        tocsin_warn("notifier '%s': %s %s of service '%s' not delivered (attempt %d), "
+                    "next try in %s: %s", nc->inst.name, kind, state, service, attempt, in,
+                    why && *why ? why : "no reason given");
+    } else {
+        tocsin_error("notifier '%s': %s %s of service '%s' failed for good (attempt %d), "
+                     "not retried: %s", nc->inst.name, kind, state, service, attempt,
+                     why && *why ? why : "no reason given");
+    }
+}
+
 void tocsin_alerting_delivery(struct tocsin_alerting *a, uint32_t notifier, uint32_t seq,
                               enum tocsin_delivery outcome, int64_t retry_after,
                               const char *why)
 {
     const struct tocsin_notifier_conf *nc;
     struct flight *fl;
-    int64_t now_ms = tocsin_wall_ms();
+    int64_t now_ms = tocsin_wall_ms(), *next_ms;
     uint64_t before;
     size_t i;
 
@@ -1817,29 +1872,30 @@ void tocsin_alerting_delivery(struct tocsin_alerting *a, uint32_t notifier, uint
         return;
     if (outcome != TOCSIN_DELIVERED)
         a->stats.failures[notifier]++;
+    next_ms = calloc(fl->nids ? fl->nids : 1, sizeof(*next_ms));
     before = store_failures(a);
     tocsin_store_begin(a->store);
     for (i = 0; i < fl->nids; i++) {
+        int64_t next = outcome_next_ms(nc, fl->attempts[i], outcome, retry_after, now_ms);
+
+        if (next_ms)
+            next_ms[i] = next;
         tocsin_outbox_record(a->store, fl->ids[i], outcome,
-                             outcome == TOCSIN_DELIVERED ? NULL : why, now_ms,
-                             outcome_next_ms(nc, fl->attempts[i], outcome, retry_after, now_ms));
+                             outcome == TOCSIN_DELIVERED ? NULL : why, now_ms, next);
     }
     if (tocsin_store_commit(a->store) < 0 && store_failed_since(a, before)) {
         /* Kept to record later; the items stay in flight until then. */
         for (i = 0; i < fl->nids; i++)
             unsaved_outcome_add(a, fl->ids[i], outcome,
                                 outcome == TOCSIN_DELIVERED ? NULL : why, now_ms,
-                                outcome_next_ms(nc, fl->attempts[i], outcome, retry_after,
-                                                now_ms));
+                                next_ms ? next_ms[i]
+                                        : outcome_next_ms(nc, fl->attempts[i], outcome,
+                                                          retry_after, now_ms));
         settle(a, now_ms);
     }
-    if (outcome == TOCSIN_DELIVERED)
-        tocsin_debug("notifier '%s': delivered %zu notification%s", nc->inst.name, fl->nids,
-                     fl->nids == 1 ? "" : "s");
-    else if (outcome == TOCSIN_RETRY)
-        tocsin_warn("notifier '%s': not delivered, will retry: %s", nc->inst.name, why);
-    else
-        tocsin_error("notifier '%s': delivery failed for good: %s", nc->inst.name, why);
+    for (i = 0; i < fl->nids; i++)
+        log_outcome(nc, fl, i, outcome, next_ms ? next_ms[i] - now_ms : -1, why);
+    free(next_ms);
     if (outcome != TOCSIN_RETRY)
         for (i = 0; i < fl->nids; i++) {
             long k;
@@ -2045,7 +2101,9 @@ void tocsin_alerting_free(struct tocsin_alerting *a)
             free(a->flights[i].attempts);
             free(a->flights[i].svcs);
             free(a->flights[i].kinds);
+            free(a->flights[i].states);
             free(a->flights[i].incidents);
+            free(a->flights[i].services);
         }
     if (a->forwards)
         for (i = 0; i < a->conf->nnotifiers; i++) {

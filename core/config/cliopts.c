@@ -19,20 +19,108 @@ static void collect_error(cfg_t *cfg, const char *fmt, va_list ap)
     tocsin_buf_vprintf(&cfg_errors, fmt, ap);
 }
 
-static const char *type_name(const cfg_opt_t *o)
+/* A duration in milliseconds in the largest unit that holds it whole:
+ * "1d", "1h", "5m", "30s", "250ms". */
+static void format_ms(long ms, char *buf, size_t len)
 {
+    static const struct { long ms; const char *unit; } units[] = {
+        { 86400000L, "d" }, { 3600000L, "h" }, { 60000L, "m" }, { 1000L, "s" },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (ms != 0 && ms % units[i].ms == 0) {
+            snprintf(buf, len, "%ld%s", ms / units[i].ms, units[i].unit);
+            return;
+        }
+    snprintf(buf, len, "%ldms", ms);
+}
+
+static int is_range(const cfg_opt_t *o)
+{
+    return o->type == CFGT_STR &&
+           (o->parsecb == tocsin_cfg_parse_range || o->parsecb == tocsin_cfg_parse_ranges);
+}
+
+static int is_duration(const cfg_opt_t *o)
+{
+    return o->type == CFGT_INT && o->parsecb == tocsin_cfg_parse_duration;
+}
+
+/* The default of `o` as a user writes it, in buf; "" when it has none. */
+static const char *default_text(const cfg_opt_t *o, char *buf, size_t len)
+{
+    *buf = '\0';
+    if (o->flags & CFGF_LIST)
+        return buf;
+    if (is_duration(o))
+        format_ms(o->def.number, buf, len);
+    else if (o->type == CFGT_STR && o->def.string)
+        snprintf(buf, len, "%s", o->def.string);
+    else if (o->type == CFGT_INT)
+        snprintf(buf, len, "%ld", o->def.number);
+    else if (o->type == CFGT_FLOAT)
+        snprintf(buf, len, "%g", o->def.fpnumber);
+    else if (o->type == CFGT_BOOL)
+        snprintf(buf, len, "%s", o->def.boolean ? "true" : "false");
+    return buf;
+}
+
+/* What follows --NAME when the plugin gives no example: a duration's
+ * default (or "30s"), else the kind of value. */
+static const char *value_word(const cfg_opt_t *o, const char *def)
+{
+    if (is_duration(o))
+        return *def && strcmp(def, "0ms") != 0 ? def : "30s";
+    if (is_range(o))
+        return "RANGE";
     switch (o->type) {
     case CFGT_INT:
-        return "integer";
+        return "N";
     case CFGT_FLOAT:
-        return "number";
+        return "NUMBER";
     case CFGT_BOOL:
         return "true|false";
+    default:
+        return "TEXT";
+    }
+}
+
+/* What a plugin without descriptions is told of: the kind of value. */
+static const char *type_text(const cfg_opt_t *o)
+{
+    if (is_duration(o))
+        return "a duration";
+    if (is_range(o))
+        return "a Nagios range";
+    switch (o->type) {
+    case CFGT_INT:
+        return "an integer";
+    case CFGT_FLOAT:
+        return "a number";
+    case CFGT_BOOL:
+        return "true or false";
     default:
         return "text";
     }
 }
 
+static const struct tocsin_option_help *help_of(const struct tocsin_plugin *p,
+                                                const char *name)
+{
+    const struct tocsin_option_help *h;
+
+    for (h = p->help; h && h->name; h++)
+        if (strcmp(h->name, name) == 0)
+            return h;
+    return NULL;
+}
+
+/*
+ * One line per option: "--NAME VALUE", what it does, its default in the
+ * units the configuration takes ("1h", not milliseconds), and whether it
+ * may be repeated. Options with '_' are also accepted with '-'.
+ */
 void tocsin_cli_print_options(const struct tocsin_plugin *p)
 {
     const cfg_opt_t *o;
@@ -40,15 +128,27 @@ void tocsin_cli_print_options(const struct tocsin_plugin *p)
     printf("%s %s - %s\nOptions:\n", p->name, p->version ? p->version : "",
            p->summary ? p->summary : "");
     for (o = p->options; o->name; o++) {
-        printf("  --%s %s%s", o->name, type_name(o), (o->flags & CFGF_LIST) ? " (repeatable)" : "");
-        if (o->type == CFGT_STR && !(o->flags & CFGF_LIST) && o->def.string)
-            printf(" (default \"%s\")", o->def.string);
-        else if (o->type == CFGT_INT && o->parsecb == tocsin_cfg_parse_duration)
-            printf(" (duration, default %ldms)", o->def.number);
-        else if (o->type == CFGT_INT)
-            printf(" (default %ld)", o->def.number);
-        else if (o->type == CFGT_BOOL)
-            printf(" (default %s)", o->def.boolean ? "true" : "false");
+        const struct tocsin_option_help *h = help_of(p, o->name);
+        char def[128], head[160];
+        int n;
+
+        default_text(o, def, sizeof(def));
+        n = snprintf(head, sizeof(head), "  --%s %s", o->name,
+                     h && h->example ? h->example : value_word(o, def));
+        if (n < 0)
+            continue;
+        fputs(head, stdout);
+        if ((size_t)n < 30)
+            printf("%*s", 30 - n, "");
+        else
+            fputs("\n                              ", stdout);
+        fputs(h && h->text ? h->text : type_text(o), stdout);
+        if (o->flags & CFGF_LIST)
+            fputs(" (repeatable)", stdout);
+        if (*def)
+            printf(" [default: %s]", def);
+        else if (o->type == CFGT_STR && !(o->flags & CFGF_LIST))
+            fputs(" [default: none]", stdout);
         putchar('\n');
     }
 }

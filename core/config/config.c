@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -174,6 +175,18 @@ static int log_level_cb(cfg_t *cfg, cfg_opt_t *opt)
     if (!v || tocsin_log_level_parse(v) < 0) {
         cfg_error(cfg, "log_level \"%s\" is not one of error, warning, info, debug",
                   v ? v : "");
+        return -1;
+    }
+    return 0;
+}
+
+/* store_sync: "normal" or "full" (case-insensitive). */
+static int store_sync_cb(cfg_t *cfg, cfg_opt_t *opt)
+{
+    const char *v = cfg_opt_getnstr(opt, 0);
+
+    if (!v || (strcasecmp(v, "normal") != 0 && strcasecmp(v, "full") != 0)) {
+        cfg_error(cfg, "store_sync \"%s\" is not one of normal, full", v ? v : "");
         return -1;
     }
     return 0;
@@ -509,6 +522,7 @@ struct tocsin_config *tocsin_config_load_warn(const char *path,
             CFG_STR("include_dir", "conf.d", CFGF_NONE),
             CFG_STR("host", NULL, CFGF_NONE),
             CFG_STR("state_dir", TOCSIN_STATE_DIR, CFGF_NONE),
+            CFG_STR("store_sync", "normal", CFGF_NONE),
             CFG_INT("workers", 0, CFGF_NONE),
             CFG_INT("worker_memory_limit", 1024, CFGF_NONE),
             CFG_INT("worker_nice", 5, CFGF_NONE),
@@ -547,6 +561,7 @@ struct tocsin_config *tocsin_config_load_warn(const char *path,
             set_validcb(main_opts, "worker_memory_limit", nonneg_int_cb) < 0 ||
             set_validcb(main_opts, "worker_nice", nice_cb) < 0 ||
             set_validcb(main_opts, "log_level", log_level_cb) < 0 ||
+            set_validcb(main_opts, "store_sync", store_sync_cb) < 0 ||
             set_validcb(main_opts, "fallback_notifier", fallback_cb) < 0)
             goto done;
     }
@@ -577,6 +592,7 @@ struct tocsin_config *tocsin_config_load_warn(const char *path,
             goto oom;
     }
     conf->state_dir = strdup(cfg_getstr(cfg, "state_dir"));
+    conf->store_sync_full = strcasecmp(cfg_getstr(cfg, "store_sync"), "full") == 0;
     conf->workers = (int)cfg_getint(cfg, "workers");
     conf->worker_memory_mb = cfg_getint(cfg, "worker_memory_limit");
     conf->worker_nice = (int)cfg_getint(cfg, "worker_nice");

@@ -164,6 +164,7 @@ struct tocsin_config {
     char *include_dir;            /* absolute or relative to the main file */
     char *host;                   /* default host name of services */
     char *state_dir;
+    int store_sync_full;          /* store_sync = full: fsync every commit */
     int workers;                  /* check workers; 0 = automatic */
     long worker_memory_mb;        /* address-space limit per worker; 0 = none */
     int worker_nice;              /* niceness added to workers (0..19) */

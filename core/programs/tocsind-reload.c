@@ -86,6 +86,9 @@ static void note_restart_only(const struct tocsin_daemon *d, const struct tocsin
     const char *p, *nl;
     char what[64];
 
+    if (next->store_sync_full != prev->store_sync_full)
+        tocsin_warn("reload: store_sync changes to %s only at a restart",
+                    next->store_sync_full ? "full" : "normal");
     if (strcmp(next->control_socket, prev->control_socket) != 0)
         note(notes, "restart needed: control_socket changes from %s to %s only at a restart",
              prev->control_socket, next->control_socket);

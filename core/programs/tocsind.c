@@ -137,7 +137,9 @@ static int open_state(struct tocsin_daemon *d)
     }
     tocsin_buf_reset(&path);
     tocsin_buf_printf(&path, "%s/" TOCSIN_STORE_FILE, d->conf->state_dir);
-    if (tocsin_store_open(tocsin_buf_str(&path), 0, &d->store, err, sizeof(err)) < 0) {
+    if (tocsin_store_open(tocsin_buf_str(&path),
+                          d->conf->store_sync_full ? TOCSIN_STORE_SYNC_FULL : 0, &d->store,
+                          err, sizeof(err)) < 0) {
         tocsin_error("%s", err);
         goto out;
     }

@@ -16,8 +16,8 @@ MAKE = os.environ.get("TOCSIN_MAKE") or "make"
 # Make variables that name installation directories.
 DIRS = ("prefix", "bindir", "sbindir", "libdir", "pkglibdir", "includedir",
         "pkgincludedir", "pkgconfigdir", "sysconfdir", "localstatedir",
-        "runstatedir", "mandir", "systemdsystemunitdir", "sysusersdir",
-        "tmpfilesdir")
+        "runstatedir", "mandir", "docdir", "systemdsystemunitdir",
+        "sysusersdir", "tmpfilesdir")
 
 _ASSIGN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*(.*?)[ \t]*$")
 _REF = re.compile(r"\$[({]([A-Za-z_][A-Za-z0-9_]*)[)}]")

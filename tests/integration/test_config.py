@@ -58,6 +58,15 @@ class ConfigTest(unittest.TestCase):
                       everything, "expected the summary line with 3 services and 1 notifier")
 
     # -- options ---------------------------------------------------------
+    def test_store_sync(self):
+        for value in ("normal", "full", "FULL"):
+            c = self.conf(f'store_sync = "{value}"\n' + DUMMY)
+            rc, errors, everything = self.check(c)
+            self.assertEqual(rc, 0, f"expected store_sync = {value} to be valid; "
+                                    f"got:\n{everything}")
+        c = self.conf('# durability\nstore_sync = "sometimes"\n' + DUMMY)
+        self.assert_invalid(c, c.path, 2, r'store_sync "sometimes" is not one of normal, full')
+
 
     def test_unknown_option_in_main_file(self):
         c = self.conf("max_check_spread = 10s\nbogus_option = 3\n" + DUMMY)

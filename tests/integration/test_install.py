@@ -1,6 +1,7 @@
 """`make install DESTDIR=...` of the build: the layout (programs, plugins,
 header, pkg-config file, configuration and its examples, the systemd
-unit, sysusers.d and tmpfiles.d files, manual pages), installed programs
+unit, sysusers.d and tmpfiles.d files, manual pages with this build's
+paths, the user documentation), installed programs
 that run from the tree, a second install that keeps an administrator's
 changes, an uninstall that removes what it installed and nothing else,
 and the unit checked by systemd-analyze where it exists."""
@@ -153,6 +154,49 @@ class Layout(unittest.TestCase):
                                  f"groff -man -ww on {page}: exit {p.returncode}, "
                                  f"warnings {p.stderr!r}")
 
+    def test_man_pages_show_this_builds_paths(self):
+        placeholder = re.compile(r"@\w+@|\b(SYSCONFDIR|LOCALSTATEDIR|RUNSTATEDIR|LIBDIR|"
+                                 r"INCLUDEDIR|PREFIX|DOCDIR)\b")
+        docdir = self.tree.dirs["docdir"]
+        for section, pages in MAN_PAGES.items():
+            for page in pages:
+                with open(self.tree.path("mandir", section, page)) as f:
+                    text = f.read()
+                left = sorted({m.group(0) for m in placeholder.finditer(text)})
+                self.assertEqual(left, [], f"expected {page} to show real paths; it still "
+                                 f"has the placeholders {left}")
+                self.assertNotRegex(text, r"\bdocs/", f"expected {page} to point to the "
+                                    f"installed documentation in {docdir}, not to the "
+                                    "source tree's docs/")
+                # Every documentation file a page names is installed.
+                for name in re.findall(re.escape(docdir) + r"/([\w\\.-]+\.md)", text):
+                    name = name.replace("\\-", "-")
+                    self.assertTrue(os.path.isfile(self.tree.path("docdir", name)),
+                                    f"{page} names {docdir}/{name}, which is not installed")
+        with open(self.tree.path("mandir", "man8", "tocsind.8")) as f:
+            text = f.read()
+        for path in (self.tree.dirs["sysconfdir"] + "/tocsin/tocsin.conf",
+                     self.tree.dirs["localstatedir"] + "/lib/tocsin/tocsin.db",
+                     self.tree.dirs["runstatedir"] + "/tocsin/tocsind.sock",
+                     self.tree.dirs["pkglibdir"], docdir):
+            self.assertIn(path, text, f"expected tocsind(8) to name {path}, this build's path")
+
+    def test_user_documentation(self):
+        pages = sorted(os.path.basename(p)
+                       for p in glob.glob(os.path.join(SRCDIR, "docs", "*.md")))
+        self.assertIn("check-nagios.md", pages, "expected docs/*.md in the source tree")
+        installed = sorted(os.listdir(self.tree.path("docdir")))
+        missing = [p for p in pages if p not in installed]
+        self.assertEqual(missing, [], f"expected every docs/*.md in "
+                         f"{self.tree.dirs['docdir']}; missing {missing}")
+        self.assertIn("README.md", installed)
+        internals = sorted(os.path.basename(p) for p in
+                           glob.glob(os.path.join(SRCDIR, "docs", "internals", "*.md")))
+        self.assertFalse(os.path.exists(self.tree.path("docdir", "internals")),
+                         "docs/internals/ describes how Tocsin is built: not to be installed")
+        self.assertEqual([p for p in internals if p in installed and p not in pages], [],
+                         "notes of docs/internals/ were installed as user documentation")
+
     def systemd_file(self, dirname, name):
         if not self.tree.dirs[dirname]:
             self.skipTest(f"configured with --with-{dirname}=no")
@@ -277,6 +321,7 @@ class Reinstall(unittest.TestCase):
                 self.tree.path("pkglibdir", "dummy.so"),
                 self.tree.path("pkgincludedir", "tocsin-plugin.h"),
                 self.tree.path("mandir", "man8", "tocsind.8"),
+                self.tree.path("docdir", "check-nagios.md"),
                 self.tree.path("sysconfdir", "tocsin", "conf.d", "load.conf")]
         if self.tree.dirs["systemdsystemunitdir"]:
             gone.append(self.tree.path("systemdsystemunitdir", "tocsind.service"))

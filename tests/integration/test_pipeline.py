@@ -701,8 +701,19 @@ class FailingReceivers(Pipeline):
         self.wait_history("delivered", r"^to webhook, attempt 3, incident ", "api")
         time.sleep(1.5)
         self.assertEqual(len(self.hook.requests), 3, "expected nothing sent after delivery")
-        d.wait_for(r"notifier 'webhook': not delivered, will retry: webhook at "
-                   r"127\.0\.0\.1:\d+ answered 500", count=2, timeout=1)
+        # The log tells each failed attempt (warning: notifier, service,
+        # kind, state, next try, reason) and the delivery (info).
+        failed = d.wait_for(r"warning: notifier 'webhook': problem CRITICAL of service 'api' "
+                            r"not delivered \(attempt [12]\), next try in [12]s: webhook at "
+                            r"127\.0\.0\.1:\d+ answered 500: database is locked$",
+                            count=2, timeout=1)
+        self.assertIn("(attempt 1), next try in 1s", failed[0],
+                      f"expected the first retry after retry_min (1s); the log said {failed}")
+        self.assertIn("(attempt 2), next try in 2s", failed[1],
+                      f"expected the second retry after retry_max (2s); the log said {failed}")
+        d.wait_for(r"info: notifier 'webhook': sent problem CRITICAL of service 'api' "
+                   r"\(attempt 3\)$", timeout=5)
+        self.assertNotIn(HOOK_PATH, d.log(), "the webhook URL's secret path reached the log")
 
     def test_acknowledgement_waits_for_the_problem_being_retried(self):
         # The receiver refuses the problem twice; the problem is
@@ -723,7 +734,8 @@ class FailingReceivers(Pipeline):
         self.assertEqual(kinds, ["problem", "problem", "problem", "acknowledged"],
                          f"expected the problem delivered before its acknowledgement; the "
                          f"receiver got {kinds}")
-        d.wait_for(r"notifier 'webhook': not delivered, will retry", count=2, timeout=1)
+        d.wait_for(r"notifier 'webhook': problem CRITICAL of service 'api' not delivered",
+                   count=2, timeout=1)
 
     def test_receiver_that_is_down_gets_it_once_it_listens(self):
         port = free_port()
