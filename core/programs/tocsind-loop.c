@@ -351,6 +351,8 @@ static void handle_signals(struct tocsin_daemon *d)
         case SIGTERM:
         case SIGINT:
             tocsin_info("received %s, stopping", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+            tocsin_sdnotify_status(&d->sdnotify, "STOPPING=1", "stopping (%s)",
+                                   si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
             d->stopping = 1;
             d->pool.stopping = 1;
             break;
@@ -424,7 +426,7 @@ static int submit_due(struct tocsin_daemon *d, int64_t now)
 /*
  * The earliest of `wake` and what every timer wants: worker deadlines,
  * the next due service (unless the pool is full), the HTTP endpoint's
- * timers, the control socket's deadlines and alerting's (run first when already due; its clock is the
+ * timers, the control socket's deadlines, the watchdog's ping and alerting's (run first when already due; its clock is the
  * wall clock in ms).
  */
 static int64_t next_wake(struct tocsin_daemon *d, int64_t now, int64_t wake, int full)
@@ -438,6 +440,9 @@ static int64_t next_wake(struct tocsin_daemon *d, int64_t now, int64_t wake, int
         wake = it.due;
     wake = tocsin_httpd_tick(d->httpd, now, wake);
     wake = tocsin_control_tick(d->control, now, wake);
+    /* The watchdog is pinged from here, so that a loop that stops turning
+     * stops pinging it and the service manager restarts the daemon. */
+    wake = tocsin_sdnotify_tick(&d->sdnotify, now, wake);
     wall = tocsin_wall_ms();
     next = tocsin_alerting_next(d->alerting);
     if (wall >= next)

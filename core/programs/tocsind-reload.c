@@ -168,9 +168,8 @@ static void log_refusal(const struct tocsin_buf *errors, size_t from)
  * configuration they were forked with; alerting state comes back from the
  * store. Should the workers not start again, the daemon stops.
  */
-int tocsin_daemon_reload(void *ud, struct tocsin_buf *errors)
+static int reload_conf(struct tocsin_daemon *d, struct tocsin_buf *errors)
 {
-    struct tocsin_daemon *d = ud;
     struct tocsin_pool_events ev;
     struct tocsin_alerting_hooks hooks;
     struct tocsin_config *old = d->conf, *conf;
@@ -246,6 +245,8 @@ restart_old:
     tocsin_control_reset(d->control);
     if (!d->alerting || tocsin_pool_start(&d->pool, d->conf, d->nworkers, d->epfd, &ev) < 0) {
         tocsin_error("reload: cannot start the workers again; stopping");
+        tocsin_sdnotify_status(&d->sdnotify, "STOPPING=1",
+                               "stopping: the workers could not start again after a reload");
         d->stopping = 1;
     }
     free(m.svcs);
@@ -267,4 +268,28 @@ refuse:
     tocsin_sched_free(&m.sched);
     log_refusal(errors, before);
     return -1;
+}
+
+/* The service manager is told of the reload (RELOADING=1 before, READY=1
+ * after, whether the new configuration was taken or refused, since the
+ * daemon runs on either way) and of its outcome in STATUS=. */
+int tocsin_daemon_reload(void *ud, struct tocsin_buf *errors)
+{
+    struct tocsin_daemon *d = ud;
+    int rc;
+
+    tocsin_sdnotify_reloading(&d->sdnotify);
+    rc = reload_conf(d, errors);
+    if (d->stopping)
+        return rc;
+    if (rc == 0)
+        tocsin_sdnotify_status(&d->sdnotify, "READY=1",
+                               "running: %zu services, %zu notifiers (reloaded)",
+                               d->conf->nservices, d->conf->nnotifiers);
+    else
+        tocsin_sdnotify_status(&d->sdnotify, "READY=1",
+                               "running: %zu services, %zu notifiers (the last reload "
+                               "was refused: its configuration has errors)",
+                               d->conf->nservices, d->conf->nnotifiers);
+    return rc;
 }

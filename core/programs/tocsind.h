@@ -16,6 +16,7 @@
 #include "alerting/alerting.h"
 #include "alerting/store.h"
 #include "base/hist.h"
+#include "base/sdnotify.h"
 #include "config/config.h"
 #include "config/registry.h"
 #include "engine/scheduler.h"
@@ -69,6 +70,7 @@ struct tocsin_daemon {
     struct tocsin_status status;    /* what the control socket and HTTP show */
     struct tocsin_control *control;
     struct tocsin_httpd *httpd;     /* NULL when disabled */
+    struct tocsin_sdnotify sdnotify; /* the service manager, when it listens */
     const char *conf_path;
     int nworkers;                   /* check workers to run */
     int lock_fd;
