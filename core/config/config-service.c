@@ -36,6 +36,7 @@ cfg_opt_t tocsin_conf_service_opts[] = {
     TOCSIN_OPT_DURATION("interval", 60000),
     TOCSIN_OPT_DURATION("retry_interval", 60000),
     CFG_INT("max_attempts", 3, CFGF_NONE),
+    TOCSIN_OPT_DURATION("hard_after", 0),
     TOCSIN_OPT_DURATION("timeout", 10000),
     CFG_STR("timeout_state", "unknown", CFGF_NONE),
     CFG_SEC("threshold", threshold_opts, CFGF_MULTI | CFGF_TITLE),
@@ -138,6 +139,20 @@ static int build_service_core(cfg_t *sec, struct tocsin_service_conf *s)
         tocsin_conf_get_int(sec, "max_attempts") > 1000) {
         tocsin_conf_error(f, LINE_OF("max_attempts"), "max_attempts must be between 1 and 1000");
         errors++;
+    }
+    if (tocsin_conf_pending_line("hard_after")) {
+        s->hard_after_us = tocsin_conf_get_int(sec, "hard_after") * 1000;
+        if (tocsin_conf_pending_line("max_attempts")) {
+            tocsin_conf_error(f, LINE_OF("hard_after"),
+                              "service '%s': hard_after and max_attempts (line %d) exclude "
+                              "each other: a problem becomes hard after a time or after "
+                              "a number of checks", s->inst.name,
+                              tocsin_conf_pending_line("max_attempts"));
+            errors++;
+        } else if (s->hard_after_us <= 0) {
+            tocsin_conf_error(f, LINE_OF("hard_after"), "hard_after must be greater than zero");
+            errors++;
+        }
     }
     if (ts && strcasecmp(ts, "unknown") == 0) {
         s->timeout_state = TOCSIN_UNKNOWN;
@@ -412,6 +427,10 @@ uint64_t tocsin_config_service_hash(const struct tocsin_service_conf *s)
     h = fnv(h, &s->critical_at.percent, sizeof(int));
     h = fnv(h, &s->warning_at.n, sizeof(double));
     h = fnv(h, &s->warning_at.percent, sizeof(int));
+    /* Options added since the fingerprint was fixed count only when set,
+     * so that a definition without them keeps its old fingerprint. */
+    if (s->hard_after_us)
+        h = fnv_str(fnv(h, &s->hard_after_us, sizeof(s->hard_after_us)), "hard_after");
     return h;
 }
 

@@ -72,6 +72,8 @@ struct tocsin_service_conf {
     int64_t retry_interval_us;    /* between checks while in a soft state */
     int64_t timeout_us;
     int max_attempts;             /* checks before a problem becomes hard */
+    int64_t hard_after_us;        /* or: how long before it does; 0 = by
+                                     max_attempts */
     enum tocsin_state timeout_state; /* UNKNOWN or CRITICAL */
     char *host;                   /* host the service belongs to */
     struct tocsin_label *labels;  /* keys and values owned */

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -105,11 +106,20 @@ static void apply_result(struct tocsin_daemon *d, uint32_t svc, enum tocsin_stat
     struct tocsin_svc_state st;
     struct tocsin_svc_change ch;
     struct tocsin_buf line = TOCSIN_BUF_INIT;
-    int64_t now = tocsin_mono_us();
+    int64_t now = tocsin_mono_us(), wall_ms = tocsin_wall_ms(), hard_after_ms;
+    char tries[64];
 
+    hard_after_ms = s->hard_after_us / 1000;
     tocsin_daemon_state_get(d, svc, &st);
-    tocsin_svc_apply(&st, state, s->max_attempts, &flap, &ch);
+    tocsin_svc_apply_timed(&st, state, s->max_attempts, hard_after_ms, wall_ms, &flap, &ch);
     tocsin_daemon_state_put(d, svc, &st);
+    /* How far the problem has gone towards hard: by attempts, or by time. */
+    if (hard_after_ms > 0)
+        snprintf(tries, sizeof(tries), "attempt %d, %.1f s of hard_after %g s", st.attempt,
+                 st.problem_since_ms > 0 ? (double)(wall_ms - st.problem_since_ms) / 1000 : 0.0,
+                 (double)hard_after_ms / 1000);
+    else
+        snprintf(tries, sizeof(tries), "attempt %d/%d", st.attempt, s->max_attempts);
     keep_output(d, svc, text, len);
     v->last_check = time(NULL);
     if (ch.hard_change || ch.first)
@@ -120,15 +130,13 @@ static void apply_result(struct tocsin_daemon *d, uint32_t svc, enum tocsin_stat
         tocsin_log_enabled(TOCSIN_LOG_DEBUG))
         first_line(text, len, &line, 1024);
     if (ch.hard_change) {
-        tocsin_info("service '%s' on %s: %s -> %s (hard, attempt %d/%d): %s",
+        tocsin_info("service '%s' on %s: %s -> %s (hard, %s): %s",
                     s->inst.name, s->host, tocsin_state_name(ch.old_hard),
-                    tocsin_state_name(st.hard_state), st.attempt,
-                    s->max_attempts, tocsin_buf_str(&line));
+                    tocsin_state_name(st.hard_state), tries, tocsin_buf_str(&line));
         tocsin_alerting_hard_change(d->alerting, svc, ch.old_hard, v->last_change);
     } else if (ch.soft_problem) {
-        tocsin_info("service '%s' on %s: %s (soft, attempt %d/%d): %s", s->inst.name,
-                    s->host, tocsin_state_name(state), st.attempt, s->max_attempts,
-                    tocsin_buf_str(&line));
+        tocsin_info("service '%s' on %s: %s (soft, %s): %s", s->inst.name,
+                    s->host, tocsin_state_name(state), tries, tocsin_buf_str(&line));
     } else if (ch.soft_recovery) {
         tocsin_info("service '%s' on %s: OK again before the problem became hard: %s",
                     s->inst.name, s->host, tocsin_buf_str(&line));
@@ -157,7 +165,14 @@ static void apply_result(struct tocsin_daemon *d, uint32_t svc, enum tocsin_stat
 
     ds->seq = 0;
     if (ch.use_retry) {
-        tocsin_sched_set(&d->sched, svc, now + s->retry_interval_us);
+        int64_t next = now + s->retry_interval_us;
+        int64_t hard_ms = tocsin_svc_hard_due_ms(&st, hard_after_ms);
+
+        /* Under hard_after, no later than when the problem becomes hard:
+         * a retry_interval longer than what is left must not delay it. */
+        if (hard_ms >= 0 && now + (hard_ms - wall_ms) * 1000 < next)
+            next = now + (hard_ms > wall_ms ? (hard_ms - wall_ms) * 1000 : 0);
+        tocsin_sched_set(&d->sched, svc, next);
     } else {
         /* Back to the service's phase, but never sooner than one interval
          * after the run just done was due: a first run brought forward by

@@ -50,6 +50,8 @@ struct tocsin_daemon_svc {
     unsigned char hist_count;
     unsigned char hist_next;
     double flap_percent;
+    int64_t problem_since_ms;   /* struct tocsin_svc_state's: wall ms the
+                                   current problem was first seen, or 0 */
 };
 
 struct tocsin_daemon {

@@ -87,6 +87,25 @@ class ConfigTest(unittest.TestCase):
         self.assert_invalid(c, os.path.join(c.confd, "a.conf"), 3,
                             r"option 'interval': bad duration \"5x\"")
 
+    def test_hard_after_and_max_attempts_exclude_each_other(self):
+        c = self.conf("", {"a.conf": 'service "a" {\n    check = "dummy"\n'
+                                     '    max_attempts = 4\n    hard_after = 5m\n}\n'})
+        self.assert_invalid(c, os.path.join(c.confd, "a.conf"), 4,
+                            r"service 'a': hard_after and max_attempts \(line 3\) exclude "
+                            r"each other")
+
+    def test_hard_after_must_be_positive(self):
+        c = self.conf("", {"a.conf": 'service "a" {\n    check = "dummy"\n'
+                                     '    hard_after = 0s\n}\n'})
+        self.assert_invalid(c, os.path.join(c.confd, "a.conf"), 3,
+                            r"hard_after must be greater than zero")
+
+    def test_hard_after_alone_is_valid(self):
+        c = self.conf("", {"a.conf": 'service "a" {\n    check = "dummy"\n'
+                                     '    hard_after = 5m\n}\n'})
+        rc, errors, everything = self.check(c)
+        self.assertEqual((rc, errors), (0, ""), everything)
+
     def test_bad_range(self):
         c = self.conf("", {"load.conf": 'service "load" {\n    check = "load"\n'
                                         '    warning = "10"\n    critical = "20:10"\n}\n'})
