@@ -18,6 +18,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "config/timeperiod.h"
 #include "engine/group.h"
 #include "lib/nagios.h"
 #include "programs/tocsind.h"
@@ -173,6 +174,8 @@ static void apply_result(struct tocsin_daemon *d, uint32_t svc, enum tocsin_stat
         if (hard_ms >= 0 && now + (hard_ms - wall_ms) * 1000 < next)
             next = now + (hard_ms > wall_ms ? (hard_ms - wall_ms) * 1000 : 0);
         tocsin_sched_set(&d->sched, svc, next);
+    } else if (s->nat) {
+        tocsin_sched_set(&d->sched, svc, tocsin_daemon_at_due(d, svc, now));
     } else {
         /* Back to the service's phase, but never sooner than one interval
          * after the run just done was due: a first run brought forward by
@@ -275,8 +278,10 @@ static void control_check_now(void *ud, uint32_t svc)
 {
     struct tocsin_daemon *d = ud;
 
-    if (!d->svcs[svc].seq)
+    if (!d->svcs[svc].seq) {
+        d->svcs[svc].forced = 1;
         tocsin_sched_set(&d->sched, svc, tocsin_mono_us());
+    }
 }
 
 static struct tocsin_alerting *control_alerting(void *ud)
@@ -340,6 +345,60 @@ void tocsin_daemon_status_hooks(struct tocsin_daemon *d)
 /* Within max_check_spread of `now`, at the service's own phase (from its
  * name), so that neither a start nor a reload floods the machine. Groups
  * are not scheduled: their members' results judge them. */
+/* A year of days: how far ahead a run inside check_period is looked for. */
+#define AT_HORIZON_DAYS 366
+
+int64_t tocsin_daemon_at_due(struct tocsin_daemon *d, size_t i, int64_t now)
+{
+    const struct tocsin_service_conf *s = &d->conf->services[i];
+    int64_t wall_ms = tocsin_wall_ms();
+    time_t next;
+    struct tm tm;
+    char when[32];
+
+    next = tocsin_timeperiod_next_at(d->conf->periods, d->conf->nperiods,
+                                     s->check_period ? s->check_period_index : -1,
+                                     s->timezone, s->at_minutes, s->nat,
+                                     (time_t)(wall_ms / 1000), AT_HORIZON_DAYS);
+    if (next == (time_t)-1) {
+        tocsin_warn("service '%s': none of its times (at) lies in check_period '%s' within "
+                    "a year; looking again in a day", s->inst.name,
+                    s->check_period ? s->check_period : "");
+        return now + 86400LL * 1000000;
+    }
+    if (gmtime_r(&next, &tm) && strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
+        tocsin_info("service '%s': next run at %s (at, %s)", s->inst.name, when,
+                    s->timezone ? s->timezone : "the host's time zone");
+    return now + ((int64_t)next * 1000 - wall_ms) * 1000;
+}
+
+/* Outside its check_period a due run is skipped: the service's next
+ * regular run is then due (its next `at`, or one interval on its phase).
+ * A run asked for by hand (tocsinctl check) is never skipped. Returns 1
+ * when `id`'s run was skipped. */
+static int skip_outside_period(struct tocsin_daemon *d, uint32_t id, int64_t due, int64_t now)
+{
+    const struct tocsin_service_conf *s = &d->conf->services[id];
+    struct tocsin_daemon_svc *ds = &d->svcs[id];
+
+    if (ds->forced || !s->check_period || s->check_period_index < 0 ||
+        tocsin_timeperiod_contains(d->conf->periods, d->conf->nperiods,
+                                   (size_t)s->check_period_index, time(NULL)))
+        return 0;
+    tocsin_debug("service '%s': outside check_period '%s', run skipped", s->inst.name,
+                 s->check_period);
+    if (s->nat) {
+        tocsin_sched_set(&d->sched, id, tocsin_daemon_at_due(d, id, now));
+        return 1;
+    }
+    ds->due = due;
+    ds->phase = tocsin_sched_next(ds->phase, s->interval_us, now);
+    if (ds->phase < due + s->interval_us)
+        ds->phase += s->interval_us;
+    tocsin_sched_set(&d->sched, id, ds->phase);
+    return 1;
+}
+
 void tocsin_daemon_schedule_first(struct tocsin_daemon *d, size_t i, int64_t now)
 {
     const struct tocsin_service_conf *s = &d->conf->services[i];
@@ -349,6 +408,12 @@ void tocsin_daemon_schedule_first(struct tocsin_daemon *d, size_t i, int64_t now
 
     if (s->is_group)
         return;
+    if (s->nat) {
+        /* Fixed times: the first run is the next of them, not spread. */
+        d->svcs[i].due = tocsin_daemon_at_due(d, i, now);
+        tocsin_sched_set(&d->sched, (uint32_t)i, d->svcs[i].due);
+        return;
+    }
     d->svcs[i].phase = now + offset - s->interval_us;
     d->svcs[i].due = now + (window > 0 ? offset % window : 0);
     tocsin_sched_set(&d->sched, (uint32_t)i, d->svcs[i].due);
@@ -420,8 +485,11 @@ static int submit_due(struct tocsin_daemon *d, int64_t now)
     int rc;
 
     while (tocsin_sched_peek(&d->sched, &it) == 0 && it.due <= now) {
-        uint32_t seq = ++d->next_seq;
+        uint32_t seq;
 
+        if (skip_outside_period(d, it.id, it.due, now))
+            continue;
+        seq = ++d->next_seq;
         if (seq == 0)
             seq = ++d->next_seq;
         rc = tocsin_pool_submit(&d->pool, it.id, seq);
@@ -432,6 +500,7 @@ static int submit_due(struct tocsin_daemon *d, int64_t now)
         if (rc < 0)
             return 1;
         tocsin_sched_pop(&d->sched, &it);
+        d->svcs[it.id].forced = 0;
         d->svcs[it.id].seq = seq;
         d->svcs[it.id].due = it.due;
     }

@@ -99,6 +99,11 @@ static void map_services(struct tocsin_daemon *d, const struct tocsin_config *ol
             m->svcs[i].seq = 0;
             if (!conf->services[i].is_group)
                 tocsin_sched_set(&m->sched, (uint32_t)i, due >= 0 ? due : now);
+            /* A change to or from fixed times: scheduled as after a start. */
+            if (!same && !conf->services[i].is_group &&
+                (conf->services[i].nat || old->services[o].nat) && due >= 0) {
+                tocsin_sched_remove(&m->sched, (uint32_t)i);
+            }
             if (same) {
                 m->kept++;
                 continue;
@@ -224,7 +229,8 @@ static int reload_conf(struct tocsin_daemon *d, struct tocsin_buf *errors)
     m.views = NULL;
     memset(&m.sched, 0, sizeof(m.sched));
     for (i = 0; i < conf->nservices; i++) {
-        if (!d->views[i].checked && !tocsin_sched_has(&d->sched, (uint32_t)i))
+        /* New, started afresh, or changed to or from fixed times. */
+        if (!tocsin_sched_has(&d->sched, (uint32_t)i))
             tocsin_daemon_schedule_first(d, i, now);
         if (m.resave[i] && d->views[i].checked)
             tocsin_daemon_save_service(d, (uint32_t)i); /* under its new definition */

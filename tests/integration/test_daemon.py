@@ -184,6 +184,47 @@ esac
         again.wait_for(r"service 'keep' on testhost: OK -> CRITICAL \(hard, attempt \d+, "
                        r"[4-9]\.\d s of hard_after 4 s\)", timeout=8)
 
+    def test_at_runs_at_the_next_listed_local_time(self):
+        # Times far from now (the next whole hours in Paris, 2 and 3 hours
+        # on): the service waits for them, the one with an interval runs.
+        from zoneinfo import ZoneInfo
+        paris = ZoneInfo("Europe/Paris")
+        now = datetime.datetime.now(paris)
+        times = [(now + datetime.timedelta(hours=h)).strftime("%H:00") for h in (2, 3)]
+        at = "{ " + ", ".join(f'"{t}"' for t in times) + " }"
+        d = self.start(service("report", "dummy", None, at=at, timezone='"Europe/Paris"')
+                       .replace("    interval = None\n", "")
+                       + service("often", "dummy", "1s"))
+        line = d.wait_for(r"service 'report': next run at (\S+) \(at, Europe/Paris\)")[0]
+        when = re.search(r"next run at (\S+) ", line).group(1)
+        got = datetime.datetime.strptime(when, "%Y-%m-%dT%H:%M:%SZ").replace(
+            tzinfo=datetime.timezone.utc)
+        # The earlier of the two local times still to come.
+        want = None
+        for t in times:
+            h, m = map(int, t.split(":"))
+            for day in (0, 1):
+                c = (now + datetime.timedelta(days=day)).replace(hour=h, minute=m, second=0,
+                                                                 microsecond=0)
+                c = c.astimezone(datetime.timezone.utc)
+                if c > now and (want is None or c < want):
+                    want = c
+        self.assertEqual(got, want, f"expected the next run at {want}; log:\n{self.tail()}")
+        d.wait_for(r"service 'often' on testhost: first result OK", timeout=5)
+        self.assertEqual(d.count(r"service 'report' on testhost"), 0,
+                         f"expected no run before its time; log:\n{self.tail()}")
+
+    def test_check_period_skips_runs_outside_it(self):
+        d = self.start('timeperiod "never" {\n    dates = { "2001-01-01" }\n}\n'
+                       'timeperiod "always" {\n}\n'
+                       + service("night", "dummy", "300ms", check_period='"never"')
+                       + service("day", "dummy", "300ms", check_period='"always"'),
+                       level="debug")
+        d.wait_for(r"service 'day' on testhost: first result OK", timeout=5)
+        d.wait_for(r"service 'night': outside check_period 'never', run skipped",
+                   count=3, timeout=5)
+        self.assertEqual(d.count(r"service 'night' on testhost"), 0, self.tail())
+
     def test_max_attempts_one_is_hard_at_once(self):
         d = self.start(service("web", "dummy", state='"warning"', output='"slow"',
                                max_attempts=1))
