@@ -681,6 +681,7 @@ int tocsin_saved_service_encode(struct tocsin_buf *out,
     put_i64(&w, s->last_change);
     put_i64(&w, s->last_check);
     put_str(&w, s->output);
+    put_i64(&w, s->st.problem_since_ms);
     return put_end(&w);
 }
 
@@ -727,6 +728,17 @@ static void service_read_v1(struct reader *r, void *rec)
     s->last_check = rd_i64(r, "last_check");
     s->output = rd_str(r, "output");
     service_check(r, &s->st);
+}
+
+/* Version 2: version 1, then when the current problem was first seen. */
+static void service_read_v2(struct reader *r, void *rec)
+{
+    struct tocsin_saved_service *s = rec;
+
+    service_read_v1(r, rec);
+    s->st.problem_since_ms = rd_i64(r, "problem_since_ms");
+    if (!r->bad && s->st.problem_since_ms < 0)
+        rd_fail(r, "problem_since_ms is negative");
 }
 
 /* Version 0: the fixed part in native layout (struct tocsin_svc_state as
@@ -783,7 +795,7 @@ void tocsin_saved_service_free(struct tocsin_saved_service *s)
 static int service_decode(const void *blob, size_t len, const char *what, int header,
                           struct tocsin_saved_service *out)
 {
-    static const read_fn readers[] = {service_read_v0, service_read_v1};
+    static const read_fn readers[] = {service_read_v0, service_read_v1, service_read_v2};
     int rc;
 
     _Static_assert(sizeof(readers) / sizeof(readers[0]) == TOCSIN_SAVED_SERVICE_VERSION + 1,

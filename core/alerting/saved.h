@@ -40,7 +40,7 @@ enum tocsin_saved_kind {
  * is read only by tocsin_saved_upgrade. */
 #define TOCSIN_SAVED_ALERT_VERSION 1
 #define TOCSIN_SAVED_INCIDENT_VERSION 1
-#define TOCSIN_SAVED_SERVICE_VERSION 1
+#define TOCSIN_SAVED_SERVICE_VERSION 2
 
 /* The store's state kinds (tocsin_state_put) that hold saved blobs. */
 #define TOCSIN_SAVED_STATE_INCIDENT "alerting"

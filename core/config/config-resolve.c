@@ -147,6 +147,13 @@ void tocsin_conf_resolve(struct tocsin_config *conf, const char *fallback)
                                   s->is_group ? "group" : "service", s->inst.name,
                                   s->downtime_period);
         }
+        if (s->check_period) {
+            s->check_period_index = (int)find_period(conf, s->check_period);
+            if (s->check_period_index < 0)
+                tocsin_conf_error(s->inst.file, s->inst.line,
+                                  "service '%s': check_period: no time period named '%s'",
+                                  s->inst.name, s->check_period);
+        }
         if (!s->is_group)
             continue;
         for (k = 0; k < s->nmember_names; k++) {

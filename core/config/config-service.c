@@ -6,6 +6,7 @@
  */
 #include "config/config.h"
 #include "config/config-internal.h"
+#include "config/timeperiod.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,10 @@ cfg_opt_t tocsin_conf_service_opts[] = {
     TOCSIN_OPT_DURATION("interval", 60000),
     TOCSIN_OPT_DURATION("retry_interval", 60000),
     CFG_INT("max_attempts", 3, CFGF_NONE),
+    TOCSIN_OPT_DURATION("hard_after", 0),
+    CFG_STR_LIST("at", NULL, CFGF_NONE),
+    CFG_STR("timezone", NULL, CFGF_NONE),
+    CFG_STR("check_period", NULL, CFGF_NONE),
     TOCSIN_OPT_DURATION("timeout", 10000),
     CFG_STR("timeout_state", "unknown", CFGF_NONE),
     CFG_SEC("threshold", threshold_opts, CFGF_MULTI | CFGF_TITLE),
@@ -141,12 +146,83 @@ oom:
     return -1;
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* `at`, `timezone` and `check_period`: when a service runs besides its
+ * interval. Returns the number of errors reported, or -1 out of memory. */
+static int build_schedule(cfg_t *sec, struct tocsin_service_conf *s)
+{
+    const char *f = tocsin_conf_parse->file;
+    const char *tz = tocsin_conf_get_str(sec, "timezone");
+    const char *period = tocsin_conf_get_str(sec, "check_period");
+    unsigned i, n = cfg_size(sec, "at");
+    int errors = 0;
+    size_t k;
+    char err[256];
+
+#define LINE_OF(n) (tocsin_conf_pending_line(n) ? tocsin_conf_pending_line(n) : s->inst.line)
+    s->check_period_index = -1;
+    if (period && !(s->check_period = strdup(period)))
+        return -1;
+    if (tz && *tz) {
+        if (tocsin_timezone_check(tz, err, sizeof(err)) < 0) {
+            tocsin_conf_error(f, LINE_OF("timezone"), "service '%s': timezone: %s",
+                              s->inst.name, err);
+            errors++;
+        } else if (!(s->timezone = strdup(tz))) {
+            return -1;
+        }
+    }
+    if (!tocsin_conf_pending_line("at"))
+        return errors;
+    if (tocsin_conf_pending_line("interval")) {
+        tocsin_conf_error(f, LINE_OF("at"), "service '%s': at and interval (line %d) exclude "
+                          "each other: a service runs at fixed times or every interval",
+                          s->inst.name, tocsin_conf_pending_line("interval"));
+        errors++;
+    }
+    if (!n) {
+        tocsin_conf_error(f, LINE_OF("at"), "service '%s': at needs at least one time of day "
+                          "(\"HH:MM\")", s->inst.name);
+        return errors + 1;
+    }
+    s->at_minutes = calloc(n, sizeof(*s->at_minutes));
+    if (!s->at_minutes)
+        return -1;
+    for (i = 0; i < n; i++) {
+        const char *v = cfg_getnstr(sec, "at", i);
+        int m;
+
+        if (tocsin_clock_parse(v, &m) < 0) {
+            tocsin_conf_error(f, LINE_OF("at"), "service '%s': at: \"%s\" is not a time of "
+                              "day (\"HH:MM\", 00:00 to 23:59)", s->inst.name, v ? v : "");
+            errors++;
+            continue;
+        }
+        s->at_minutes[s->nat++] = m;
+    }
+    qsort(s->at_minutes, s->nat, sizeof(*s->at_minutes), cmp_int);
+    for (i = 0, k = 0; i < s->nat; i++)       /* "09:00" twice runs once */
+        if (k == 0 || s->at_minutes[k - 1] != s->at_minutes[i])
+            s->at_minutes[k++] = s->at_minutes[i];
+    s->nat = k;
+    /* What the phase arithmetic sees: a day between regular runs. */
+    s->interval_us = 86400LL * 1000000;
+#undef LINE_OF
+    return errors;
+}
+
 /* Validate the core options of a service section and fill `s`. */
 static int build_service_core(cfg_t *sec, struct tocsin_service_conf *s)
 {
     const char *f = tocsin_conf_parse->file;
     const char *ts = tocsin_conf_get_str(sec, "timeout_state");
-    int errors = 0;
+    int errors = 0, sched_errors;
     unsigned i;
 
 #define LINE_OF(n) (tocsin_conf_pending_line(n) ? tocsin_conf_pending_line(n) : s->inst.line)
@@ -170,6 +246,20 @@ static int build_service_core(cfg_t *sec, struct tocsin_service_conf *s)
         tocsin_conf_get_int(sec, "max_attempts") > 1000) {
         tocsin_conf_error(f, LINE_OF("max_attempts"), "max_attempts must be between 1 and 1000");
         errors++;
+    }
+    if (tocsin_conf_pending_line("hard_after")) {
+        s->hard_after_us = tocsin_conf_get_int(sec, "hard_after") * 1000;
+        if (tocsin_conf_pending_line("max_attempts")) {
+            tocsin_conf_error(f, LINE_OF("hard_after"),
+                              "service '%s': hard_after and max_attempts (line %d) exclude "
+                              "each other: a problem becomes hard after a time or after "
+                              "a number of checks", s->inst.name,
+                              tocsin_conf_pending_line("max_attempts"));
+            errors++;
+        } else if (s->hard_after_us <= 0) {
+            tocsin_conf_error(f, LINE_OF("hard_after"), "hard_after must be greater than zero");
+            errors++;
+        }
     }
     if (ts && strcasecmp(ts, "unknown") == 0) {
         s->timeout_state = TOCSIN_UNKNOWN;
@@ -215,6 +305,12 @@ static int build_service_core(cfg_t *sec, struct tocsin_service_conf *s)
         }
     }
 #undef LINE_OF
+    sched_errors = build_schedule(sec, s);
+    if (sched_errors < 0) {
+        tocsin_conf_error(f, s->inst.line, "out of memory");
+        return -1;
+    }
+    errors += sched_errors;
     if (tocsin_conf_build_alerting(sec, s, "service") < 0)
         errors++;
     return errors ? -1 : 0;
@@ -233,6 +329,9 @@ void tocsin_conf_free_service(struct tocsin_service_conf *s)
     free(s->parents);
     free(s->link);
     free(s->downtime_period);
+    free(s->at_minutes);
+    free(s->timezone);
+    free(s->check_period);
     tocsin_conf_free_str_list(s->member_names, s->nmember_names);
     tocsin_conf_free_labels(s->member_labels, s->nmember_labels);
     free(s->members);
@@ -444,6 +543,16 @@ uint64_t tocsin_config_service_hash(const struct tocsin_service_conf *s)
     h = fnv(h, &s->critical_at.percent, sizeof(int));
     h = fnv(h, &s->warning_at.n, sizeof(double));
     h = fnv(h, &s->warning_at.percent, sizeof(int));
+    /* Options added since the fingerprint was fixed count only when set,
+     * so that a definition without them keeps its old fingerprint. */
+    if (s->hard_after_us)
+        h = fnv_str(fnv(h, &s->hard_after_us, sizeof(s->hard_after_us)), "hard_after");
+    if (s->nat) {
+        h = fnv_str(fnv(h, s->at_minutes, s->nat * sizeof(*s->at_minutes)), "at");
+        h = fnv_str(h, s->timezone);
+    }
+    if (s->check_period)
+        h = fnv_str(fnv_str(h, "check_period"), s->check_period);
     return h;
 }
 

@@ -72,6 +72,15 @@ struct tocsin_service_conf {
     int64_t retry_interval_us;    /* between checks while in a soft state */
     int64_t timeout_us;
     int max_attempts;             /* checks before a problem becomes hard */
+    int64_t hard_after_us;        /* or: how long before it does; 0 = by
+                                     max_attempts */
+    int *at_minutes;              /* `at`: local times of day to run at
+                                     (minutes after midnight, sorted), or
+                                     NULL to run every interval */
+    size_t nat;
+    char *timezone;               /* zone of `at`, NULL: the host's */
+    char *check_period;           /* runs only inside this period, or NULL */
+    int check_period_index;       /* resolved, or -1 */
     enum tocsin_state timeout_state; /* UNKNOWN or CRITICAL */
     char *host;                   /* host the service belongs to */
     struct tocsin_label *labels;  /* keys and values owned */

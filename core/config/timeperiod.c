@@ -1377,11 +1377,12 @@ static void format_wall(char *out, size_t len, time_t local, time_t date_of)
  * UTC). Offsets a day before and a day after bracket any transition near
  * it; each offset o gives a candidate wall - o, which is genuine when the
  * zone's offset at it is o. Two genuine candidates: the earlier wins. None:
- * the wall clock is in a gap, described in `gap` (from, to).
- * Returns 1 found, 0 in a gap, -1 on a conversion failure.
+ * the wall clock is in a gap, described in `gap` (from, to), and
+ * *gap_end (when not NULL) is the instant the gap ends, when the clocks
+ * jump. Returns 1 found, 0 in a gap, -1 on a conversion failure.
  */
 static int wall_to_instant(time_t wall, time_t *out, char *gap_from,
-                           char *gap_to, size_t gaplen)
+                           char *gap_to, size_t gaplen, time_t *gap_end)
 {
     long offs[4], o, before, after, ob;
     time_t cand, lo, hi, mid;
@@ -1418,6 +1419,8 @@ static int wall_to_instant(time_t wall, time_t *out, char *gap_from,
     hi = wall - (before > after ? after : before);
     if (offset_at(lo, &ob) < 0)
         return -1;
+    if (gap_end)
+        *gap_end = hi;
     if (lo >= hi)
         return 0;
     while (hi - lo > 1) {
@@ -1431,6 +1434,8 @@ static int wall_to_instant(time_t wall, time_t *out, char *gap_from,
     }
     if (offset_at(hi, &o) < 0)
         return -1;
+    if (gap_end)
+        *gap_end = hi;
     format_wall(gap_from, gaplen, hi + ob, wall);
     format_wall(gap_to, gaplen, hi + o, wall);
     return 0;
@@ -1515,7 +1520,7 @@ int tocsin_local_time_parse(const char *text, const char *zone, time_t *out,
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    r = wall_to_instant(wall, &t, from, to, sizeof(from));
+    r = wall_to_instant(wall, &t, from, to, sizeof(from), NULL);
     tz_leave(&sv);
     if (r < 0) {
         snprintf(err, errlen, "\"%s\" cannot be converted", text);
@@ -1546,4 +1551,77 @@ syntax:
              "HH:MM\", optionally with \":SS\" and a time zone such as "
              "\"Europe/Berlin\")", text);
     return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Runs at fixed local times                                           */
+/* ------------------------------------------------------------------ */
+
+int tocsin_clock_parse(const char *text, int *minutes)
+{
+    const char *p = text;
+    int h, m;
+
+    if (!text || read_digits(&p, 2, 2, &h) < 0 || *p++ != ':' ||
+        read_digits(&p, 2, 2, &m) < 0 || *p || h > 23 || m > 59)
+        return -1;
+    *minutes = h * 60 + m;
+    return 0;
+}
+
+/* Days looked at around the local date of `after`: the day before (the
+ * local date may lag the instant near a transition), that day and two
+ * after it, which always hold a listed time later than `after`. */
+#define AT_DAYS_BEFORE 1
+#define AT_DAYS_AFTER 2
+
+time_t tocsin_local_next_at(const char *zone, const int *minutes, size_t n, time_t after)
+{
+    struct tz_saved sv;
+    struct tm tm;
+    time_t day, best = (time_t)-1, t, gap_end;
+    char from[48], to[48];
+    int k, r;
+    size_t i;
+
+    if (zone && !*zone)
+        zone = NULL;
+    if (!n || tz_enter(zone, &sv) < 0)
+        return (time_t)-1;
+    if (!localtime_r(&after, &tm))
+        goto out;
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    day = timegm(&tm);          /* local midnight, as if UTC */
+    for (k = -AT_DAYS_BEFORE; k <= AT_DAYS_AFTER; k++) {
+        for (i = 0; i < n; i++) {
+            time_t wall = day + (time_t)k * 86400 + (time_t)minutes[i] * 60;
+
+            gap_end = (time_t)-1;
+            r = wall_to_instant(wall, &t, from, to, sizeof(from), &gap_end);
+            if (r < 0)
+                continue;
+            if (r == 0)
+                t = gap_end;    /* skipped: when the clocks jump over it */
+            if (t > after && (best == (time_t)-1 || t < best))
+                best = t;
+        }
+    }
+out:
+    tz_leave(&sv);
+    return best;
+}
+
+time_t tocsin_timeperiod_next_at(const struct tocsin_timeperiod *tps, size_t ntps,
+                                 long period, const char *zone, const int *minutes,
+                                 size_t n, time_t after, int horizon_days)
+{
+    time_t t = after, limit = after + (time_t)horizon_days * 86400;
+
+    for (;;) {
+        t = tocsin_local_next_at(zone, minutes, n, t);
+        if (t == (time_t)-1 || t > limit)
+            return (time_t)-1;
+        if (period < 0 || tocsin_timeperiod_contains(tps, ntps, (size_t)period, t))
+            return t;
+    }
 }

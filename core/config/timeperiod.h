@@ -146,6 +146,34 @@ int tocsin_timeperiod_contains(const struct tocsin_timeperiod *tps, size_t n,
 int tocsin_local_time_parse(const char *text, const char *zone, time_t *out,
                             char *err, size_t errlen);
 
+/* "HH:MM" (00:00 to 23:59) into minutes after local midnight. Returns 0,
+ * or -1 when `text` is not such a time. */
+int tocsin_clock_parse(const char *text, int *minutes);
+
+/*
+ * The first instant later than `after` whose wall clock in `zone` (NULL
+ * or "": the host's) is one of the `n` times of day `minutes` (minutes
+ * after local midnight, 0..1439). Across daylight-saving changes: a time
+ * that does not exist that day (skipped in spring: 02:30 in Paris on the
+ * last Sunday of March) stands for the instant the clocks jump (03:00),
+ * so it runs once; one that happens twice (autumn) is the earlier
+ * instant only, so it runs once. Several listed times in one gap give one
+ * instant. Returns -1 when n is 0 or the zone cannot be entered.
+ * Cost: 4n conversions (the zone is entered once).
+ */
+time_t tocsin_local_next_at(const char *zone, const int *minutes, size_t n, time_t after);
+
+/*
+ * As tocsin_local_next_at(), and inside period tps[period] (period < 0:
+ * any time): the first such instant later than `after`, or -1 when none
+ * comes within `horizon_days` days (a period that never holds one of the
+ * times). Cost: one tocsin_local_next_at() and one
+ * tocsin_timeperiod_contains() per listed time tried.
+ */
+time_t tocsin_timeperiod_next_at(const struct tocsin_timeperiod *tps, size_t ntps,
+                                 long period, const char *zone, const int *minutes,
+                                 size_t n, time_t after, int horizon_days);
+
 /* Check that `name` is a zone the C library will find: a relative path
  * without "." or ".." components, naming a TZif file under $TZDIR
  * (default /usr/share/zoneinfo). Returns 0, or -1 with why in err. */

@@ -58,11 +58,16 @@ static void flap_update(struct tocsin_svc_state *st, enum tocsin_state state,
     }
 }
 
-void tocsin_svc_apply(struct tocsin_svc_state *st, enum tocsin_state result,
-                      int max_attempts, const struct tocsin_flap_conf *flap,
-                      struct tocsin_svc_change *ch)
+/* Attempts are counted up to this when hard_after decides, not max_attempts. */
+#define ATTEMPT_MAX 1000000
+
+void tocsin_svc_apply_timed(struct tocsin_svc_state *st, enum tocsin_state result,
+                            int max_attempts, int64_t hard_after_ms, int64_t now_ms,
+                            const struct tocsin_flap_conf *flap,
+                            struct tocsin_svc_change *ch)
 {
     enum tocsin_state prev = st->state;
+    int timed = hard_after_ms > 0;
 
     memset(ch, 0, sizeof(*ch));
     ch->first = !st->checked;
@@ -80,9 +85,11 @@ void tocsin_svc_apply(struct tocsin_svc_state *st, enum tocsin_state result,
         st->hard_state = TOCSIN_OK;
         st->is_hard = 1;
         st->attempt = 1;
+        st->problem_since_ms = 0;
     } else if (prev == TOCSIN_OK) {
         st->attempt = 1;
-        if (max_attempts == 1) {
+        st->problem_since_ms = now_ms;
+        if (!timed && max_attempts == 1) {
             st->is_hard = 1;
             ch->hard_change = 1;
             st->hard_state = result;
@@ -96,10 +103,24 @@ void tocsin_svc_apply(struct tocsin_svc_state *st, enum tocsin_state result,
         if (result != st->hard_state)
             ch->hard_change = 1;
         st->hard_state = result;
+        if (st->problem_since_ms <= 0 || st->problem_since_ms > now_ms)
+            st->problem_since_ms = now_ms;
     } else {
-        st->attempt++;
-        if (st->attempt >= max_attempts) {
-            st->attempt = max_attempts;
+        int hard;
+
+        if (st->problem_since_ms <= 0 || st->problem_since_ms > now_ms)
+            st->problem_since_ms = now_ms;
+        if (timed) {
+            if (st->attempt < ATTEMPT_MAX)
+                st->attempt++;
+            hard = now_ms - st->problem_since_ms >= hard_after_ms;
+        } else {
+            st->attempt++;
+            hard = st->attempt >= max_attempts;
+            if (hard)
+                st->attempt = max_attempts;
+        }
+        if (hard) {
             st->is_hard = 1;
             ch->hard_change = 1;
             st->hard_state = result;
@@ -111,4 +132,18 @@ void tocsin_svc_apply(struct tocsin_svc_state *st, enum tocsin_state result,
     st->checked = 1;
     ch->use_retry = result != TOCSIN_OK && !st->is_hard;
     flap_update(st, result, flap, ch);
+}
+
+void tocsin_svc_apply(struct tocsin_svc_state *st, enum tocsin_state result,
+                      int max_attempts, const struct tocsin_flap_conf *flap,
+                      struct tocsin_svc_change *ch)
+{
+    tocsin_svc_apply_timed(st, result, max_attempts, 0, 0, flap, ch);
+}
+
+int64_t tocsin_svc_hard_due_ms(const struct tocsin_svc_state *st, int64_t hard_after_ms)
+{
+    if (hard_after_ms <= 0 || !st->checked || st->is_hard || st->state == TOCSIN_OK)
+        return -1;
+    return st->problem_since_ms + hard_after_ms;
 }

@@ -9,6 +9,8 @@
 #ifndef TOCSIN_SERVICE_H
 #define TOCSIN_SERVICE_H
 
+#include <stdint.h>
+
 #include "tocsin-plugin.h"
 
 #define TOCSIN_FLAP_HISTORY 21
@@ -24,6 +26,8 @@ struct tocsin_svc_state {
     unsigned char hist_next;      /* where the next one goes */
     int flapping;
     double flap_percent;          /* weighted % of state changes */
+    int64_t problem_since_ms;     /* wall ms of the first non-OK result of
+                                     the current problem; 0 while OK */
 };
 
 /* What one result did. */
@@ -50,10 +54,28 @@ struct tocsin_flap_conf {
 /* A service before its first result: OK, hard, attempt 1. */
 void tocsin_svc_init(struct tocsin_svc_state *st);
 
-/* Apply one result. */
+/* Apply one result: a problem becomes hard at its max_attempts-th result. */
 void tocsin_svc_apply(struct tocsin_svc_state *st, enum tocsin_state result,
                       int max_attempts, const struct tocsin_flap_conf *flap,
                       struct tocsin_svc_change *change);
+
+/*
+ * Apply one result that came at wall-clock `now_ms`. With `hard_after_ms`
+ * > 0 a problem becomes hard at its first result `hard_after_ms` or more
+ * after its first non-OK result (st->problem_since_ms), however many
+ * results that took, and `max_attempts` is not used; attempts still
+ * count. A problem_since_ms of 0 (a state saved before it was kept) or
+ * in the future (the clock was set back) starts the count at `now_ms`.
+ */
+void tocsin_svc_apply_timed(struct tocsin_svc_state *st, enum tocsin_state result,
+                            int max_attempts, int64_t hard_after_ms, int64_t now_ms,
+                            const struct tocsin_flap_conf *flap,
+                            struct tocsin_svc_change *change);
+
+/* When the soft problem of `st` becomes hard under `hard_after_ms`, in
+ * wall ms: what the next check should not come later than. -1 when `st`
+ * is not a soft problem or hard_after_ms is 0. */
+int64_t tocsin_svc_hard_due_ms(const struct tocsin_svc_state *st, int64_t hard_after_ms);
 
 /* Weighted percent state change over `n` states, oldest first: each change
  * weighs from 0.75 (oldest) to 1.25 (newest), the sum is taken over the 20

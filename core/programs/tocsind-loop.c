@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -17,6 +18,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "config/timeperiod.h"
 #include "engine/group.h"
 #include "lib/nagios.h"
 #include "programs/tocsind.h"
@@ -169,11 +171,20 @@ static void apply_result(struct tocsin_daemon *d, uint32_t svc, enum tocsin_stat
     struct tocsin_svc_state st;
     struct tocsin_svc_change ch;
     struct tocsin_buf line = TOCSIN_BUF_INIT;
-    int64_t now = tocsin_mono_us();
+    int64_t now = tocsin_mono_us(), wall_ms = tocsin_wall_ms(), hard_after_ms;
+    char tries[64];
 
+    hard_after_ms = s->hard_after_us / 1000;
     tocsin_daemon_state_get(d, svc, &st);
-    tocsin_svc_apply(&st, state, s->max_attempts, &flap, &ch);
+    tocsin_svc_apply_timed(&st, state, s->max_attempts, hard_after_ms, wall_ms, &flap, &ch);
     tocsin_daemon_state_put(d, svc, &st);
+    /* How far the problem has gone towards hard: by attempts, or by time. */
+    if (hard_after_ms > 0)
+        snprintf(tries, sizeof(tries), "attempt %d, %.1f s of hard_after %g s", st.attempt,
+                 st.problem_since_ms > 0 ? (double)(wall_ms - st.problem_since_ms) / 1000 : 0.0,
+                 (double)hard_after_ms / 1000);
+    else
+        snprintf(tries, sizeof(tries), "attempt %d/%d", st.attempt, s->max_attempts);
     keep_output(d, svc, text, len);
     v->last_check = time(NULL);
     if (ch.hard_change || ch.first)
@@ -184,15 +195,13 @@ static void apply_result(struct tocsin_daemon *d, uint32_t svc, enum tocsin_stat
         tocsin_log_enabled(TOCSIN_LOG_DEBUG))
         first_line(text, len, &line, 1024);
     if (ch.hard_change) {
-        tocsin_info("service '%s' on %s: %s -> %s (hard, attempt %d/%d): %s",
+        tocsin_info("service '%s' on %s: %s -> %s (hard, %s): %s",
                     s->inst.name, s->host, tocsin_state_name(ch.old_hard),
-                    tocsin_state_name(st.hard_state), st.attempt,
-                    s->max_attempts, tocsin_buf_str(&line));
+                    tocsin_state_name(st.hard_state), tries, tocsin_buf_str(&line));
         tocsin_alerting_hard_change(d->alerting, svc, ch.old_hard, v->last_change);
     } else if (ch.soft_problem) {
-        tocsin_info("service '%s' on %s: %s (soft, attempt %d/%d): %s", s->inst.name,
-                    s->host, tocsin_state_name(state), st.attempt, s->max_attempts,
-                    tocsin_buf_str(&line));
+        tocsin_info("service '%s' on %s: %s (soft, %s): %s", s->inst.name,
+                    s->host, tocsin_state_name(state), tries, tocsin_buf_str(&line));
     } else if (ch.soft_recovery) {
         tocsin_info("service '%s' on %s: OK again before the problem became hard: %s",
                     s->inst.name, s->host, tocsin_buf_str(&line));
@@ -230,7 +239,16 @@ static void apply_result(struct tocsin_daemon *d, uint32_t svc, enum tocsin_stat
 
     ds->seq = 0;
     if (ch.use_retry) {
-        tocsin_sched_set(&d->sched, svc, now + s->retry_interval_us);
+        int64_t next = now + s->retry_interval_us;
+        int64_t hard_ms = tocsin_svc_hard_due_ms(&st, hard_after_ms);
+
+        /* Under hard_after, no later than when the problem becomes hard:
+         * a retry_interval longer than what is left must not delay it. */
+        if (hard_ms >= 0 && now + (hard_ms - wall_ms) * 1000 < next)
+            next = now + (hard_ms > wall_ms ? (hard_ms - wall_ms) * 1000 : 0);
+        tocsin_sched_set(&d->sched, svc, next);
+    } else if (s->nat) {
+        tocsin_sched_set(&d->sched, svc, tocsin_daemon_at_due(d, svc, now));
     } else {
         /* Back to the service's phase, but never sooner than one interval
          * after the run just done was due: a first run brought forward by
@@ -328,8 +346,10 @@ static void control_check_now(void *ud, uint32_t svc)
 {
     struct tocsin_daemon *d = ud;
 
-    if (!d->svcs[svc].seq)
+    if (!d->svcs[svc].seq) {
+        d->svcs[svc].forced = 1;
         tocsin_sched_set(&d->sched, svc, tocsin_mono_us());
+    }
 }
 
 static struct tocsin_alerting *control_alerting(void *ud)
@@ -393,6 +413,60 @@ void tocsin_daemon_status_hooks(struct tocsin_daemon *d)
 /* Within max_check_spread of `now`, at the service's own phase (from its
  * name), so that neither a start nor a reload floods the machine. Groups
  * are not scheduled: their members' results judge them. */
+/* A year of days: how far ahead a run inside check_period is looked for. */
+#define AT_HORIZON_DAYS 366
+
+int64_t tocsin_daemon_at_due(struct tocsin_daemon *d, size_t i, int64_t now)
+{
+    const struct tocsin_service_conf *s = &d->conf->services[i];
+    int64_t wall_ms = tocsin_wall_ms();
+    time_t next;
+    struct tm tm;
+    char when[32];
+
+    next = tocsin_timeperiod_next_at(d->conf->periods, d->conf->nperiods,
+                                     s->check_period ? s->check_period_index : -1,
+                                     s->timezone, s->at_minutes, s->nat,
+                                     (time_t)(wall_ms / 1000), AT_HORIZON_DAYS);
+    if (next == (time_t)-1) {
+        tocsin_warn("service '%s': none of its times (at) lies in check_period '%s' within "
+                    "a year; looking again in a day", s->inst.name,
+                    s->check_period ? s->check_period : "");
+        return now + 86400LL * 1000000;
+    }
+    if (gmtime_r(&next, &tm) && strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
+        tocsin_info("service '%s': next run at %s (at, %s)", s->inst.name, when,
+                    s->timezone ? s->timezone : "the host's time zone");
+    return now + ((int64_t)next * 1000 - wall_ms) * 1000;
+}
+
+/* Outside its check_period a due run is skipped: the service's next
+ * regular run is then due (its next `at`, or one interval on its phase).
+ * A run asked for by hand (tocsinctl check) is never skipped. Returns 1
+ * when `id`'s run was skipped. */
+static int skip_outside_period(struct tocsin_daemon *d, uint32_t id, int64_t due, int64_t now)
+{
+    const struct tocsin_service_conf *s = &d->conf->services[id];
+    struct tocsin_daemon_svc *ds = &d->svcs[id];
+
+    if (ds->forced || !s->check_period || s->check_period_index < 0 ||
+        tocsin_timeperiod_contains(d->conf->periods, d->conf->nperiods,
+                                   (size_t)s->check_period_index, time(NULL)))
+        return 0;
+    tocsin_debug("service '%s': outside check_period '%s', run skipped", s->inst.name,
+                 s->check_period);
+    if (s->nat) {
+        tocsin_sched_set(&d->sched, id, tocsin_daemon_at_due(d, id, now));
+        return 1;
+    }
+    ds->due = due;
+    ds->phase = tocsin_sched_next(ds->phase, s->interval_us, now);
+    if (ds->phase < due + s->interval_us)
+        ds->phase += s->interval_us;
+    tocsin_sched_set(&d->sched, id, ds->phase);
+    return 1;
+}
+
 void tocsin_daemon_schedule_first(struct tocsin_daemon *d, size_t i, int64_t now)
 {
     const struct tocsin_service_conf *s = &d->conf->services[i];
@@ -402,6 +476,12 @@ void tocsin_daemon_schedule_first(struct tocsin_daemon *d, size_t i, int64_t now
 
     if (s->is_group)
         return;
+    if (s->nat) {
+        /* Fixed times: the first run is the next of them, not spread. */
+        d->svcs[i].due = tocsin_daemon_at_due(d, i, now);
+        tocsin_sched_set(&d->sched, (uint32_t)i, d->svcs[i].due);
+        return;
+    }
     d->svcs[i].phase = now + offset - s->interval_us;
     d->svcs[i].due = now + (window > 0 ? offset % window : 0);
     tocsin_sched_set(&d->sched, (uint32_t)i, d->svcs[i].due);
@@ -419,6 +499,8 @@ static void handle_signals(struct tocsin_daemon *d)
         case SIGTERM:
         case SIGINT:
             tocsin_info("received %s, stopping", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+            tocsin_sdnotify_status(&d->sdnotify, "STOPPING=1", "stopping (%s)",
+                                   si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
             d->stopping = 1;
             d->pool.stopping = 1;
             break;
@@ -472,8 +554,11 @@ static int submit_due(struct tocsin_daemon *d, int64_t now)
     int rc;
 
     while (tocsin_sched_peek(&d->sched, &it) == 0 && it.due <= now) {
-        uint32_t seq = ++d->next_seq;
+        uint32_t seq;
 
+        if (skip_outside_period(d, it.id, it.due, now))
+            continue;
+        seq = ++d->next_seq;
         if (seq == 0)
             seq = ++d->next_seq;
         rc = tocsin_pool_submit(&d->pool, it.id, seq);
@@ -484,6 +569,7 @@ static int submit_due(struct tocsin_daemon *d, int64_t now)
         if (rc < 0)
             return 1;
         tocsin_sched_pop(&d->sched, &it);
+        d->svcs[it.id].forced = 0;
         d->svcs[it.id].seq = seq;
         d->svcs[it.id].due = it.due;
     }
@@ -493,7 +579,7 @@ static int submit_due(struct tocsin_daemon *d, int64_t now)
 /*
  * The earliest of `wake` and what every timer wants: worker deadlines,
  * the next due service (unless the pool is full), the HTTP endpoint's
- * timers, the control socket's deadlines and alerting's (run first when already due; its clock is the
+ * timers, the control socket's deadlines, the watchdog's ping and alerting's (run first when already due; its clock is the
  * wall clock in ms).
  */
 static int64_t next_wake(struct tocsin_daemon *d, int64_t now, int64_t wake, int full)
@@ -507,6 +593,9 @@ static int64_t next_wake(struct tocsin_daemon *d, int64_t now, int64_t wake, int
         wake = it.due;
     wake = tocsin_httpd_tick(d->httpd, now, wake);
     wake = tocsin_control_tick(d->control, now, wake);
+    /* The watchdog is pinged from here, so that a loop that stops turning
+     * stops pinging it and the service manager restarts the daemon. */
+    wake = tocsin_sdnotify_tick(&d->sdnotify, now, wake);
     wall = tocsin_wall_ms();
     next = tocsin_alerting_next(d->alerting);
     if (wall >= next)

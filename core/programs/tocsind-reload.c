@@ -137,6 +137,11 @@ static void map_services(struct tocsin_daemon *d, const struct tocsin_config *ol
             m->svcs[i].seq = 0;
             if (!conf->services[i].is_group)
                 tocsin_sched_set(&m->sched, (uint32_t)i, due >= 0 ? due : now);
+            /* A change to or from fixed times: scheduled as after a start. */
+            if (!same && !conf->services[i].is_group &&
+                (conf->services[i].nat || old->services[o].nat) && due >= 0) {
+                tocsin_sched_remove(&m->sched, (uint32_t)i);
+            }
             if (same) {
                 m->kept++;
                 continue;
@@ -206,9 +211,9 @@ static void log_refusal(const struct tocsin_buf *errors, size_t from)
  * configuration they were forked with; alerting state comes back from the
  * store. Should the workers not start again, the daemon stops.
  */
-int tocsin_daemon_reload(void *ud, struct tocsin_buf *errors, struct tocsin_buf *notes)
+static int reload_conf(struct tocsin_daemon *d, struct tocsin_buf *errors,
+                       struct tocsin_buf *notes)
 {
-    struct tocsin_daemon *d = ud;
     struct tocsin_pool_events ev;
     struct tocsin_alerting_hooks hooks;
     struct tocsin_config *old = d->conf, *conf;
@@ -288,7 +293,8 @@ int tocsin_daemon_reload(void *ud, struct tocsin_buf *errors, struct tocsin_buf 
     m.views = NULL;
     memset(&m.sched, 0, sizeof(m.sched));
     for (i = 0; i < conf->nservices; i++) {
-        if (!d->views[i].checked && !tocsin_sched_has(&d->sched, (uint32_t)i))
+        /* New, started afresh, or changed to or from fixed times. */
+        if (!tocsin_sched_has(&d->sched, (uint32_t)i))
             tocsin_daemon_schedule_first(d, i, now);
         if (m.resave[i] && d->views[i].checked)
             tocsin_daemon_save_service(d, (uint32_t)i); /* under its new definition */
@@ -311,6 +317,8 @@ restart_old:
     tocsin_control_reset(d->control);
     if (!d->alerting || tocsin_pool_start(&d->pool, d->conf, d->nworkers, d->epfd, &ev) < 0) {
         tocsin_error("reload: cannot start the workers again; stopping");
+        tocsin_sdnotify_status(&d->sdnotify, "STOPPING=1",
+                               "stopping: the workers could not start again after a reload");
         d->stopping = 1;
     }
     d->pool.restarts = restarts;
@@ -339,4 +347,28 @@ refuse:
     tocsin_sched_free(&m.sched);
     log_refusal(errors, before);
     return -1;
+}
+
+/* The service manager is told of the reload (RELOADING=1 before, READY=1
+ * after, whether the new configuration was taken or refused, since the
+ * daemon runs on either way) and of its outcome in STATUS=. */
+int tocsin_daemon_reload(void *ud, struct tocsin_buf *errors, struct tocsin_buf *notes)
+{
+    struct tocsin_daemon *d = ud;
+    int rc;
+
+    tocsin_sdnotify_reloading(&d->sdnotify);
+    rc = reload_conf(d, errors, notes);
+    if (d->stopping)
+        return rc;
+    if (rc == 0)
+        tocsin_sdnotify_status(&d->sdnotify, "READY=1",
+                               "running: %zu services, %zu notifiers (reloaded)",
+                               d->conf->nservices, d->conf->nnotifiers);
+    else
+        tocsin_sdnotify_status(&d->sdnotify, "READY=1",
+                               "running: %zu services, %zu notifiers (the last reload "
+                               "was refused: its configuration has errors)",
+                               d->conf->nservices, d->conf->nnotifiers);
+    return rc;
 }

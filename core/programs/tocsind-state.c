@@ -31,6 +31,7 @@ void tocsin_daemon_state_get(const struct tocsin_daemon *d, uint32_t svc,
     st->hist_count = ds->hist_count;
     st->hist_next = ds->hist_next;
     st->flap_percent = ds->flap_percent;
+    st->problem_since_ms = ds->problem_since_ms;
 }
 
 void tocsin_daemon_state_put(struct tocsin_daemon *d, uint32_t svc,
@@ -49,6 +50,7 @@ void tocsin_daemon_state_put(struct tocsin_daemon *d, uint32_t svc,
     ds->hist_count = st->hist_count;
     ds->hist_next = st->hist_next;
     ds->flap_percent = st->flap_percent;
+    ds->problem_since_ms = st->problem_since_ms;
 }
 
 /* The hashes are kept for a reload, which compares them with the new

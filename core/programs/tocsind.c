@@ -322,6 +322,7 @@ static void daemon_free(struct tocsin_daemon *d)
         close(d->sigfd);
     tocsin_config_free(d->conf);
     tocsin_registry_free(&d->reg);
+    tocsin_sdnotify_close(&d->sdnotify);
 }
 
 static void usage(FILE *to)
@@ -416,7 +417,7 @@ int main(int argc, char **argv)
     }
 
     memset(&d, 0, sizeof(d));
-    d.epfd = d.sigfd = d.lock_fd = -1;
+    d.epfd = d.sigfd = d.lock_fd = d.sdnotify.fd = -1;
     tocsin_log_open("tocsind", !foreground && !test, level);
     if (tocsin_registry_init(&d.reg) < 0) {
         fprintf(stderr, "tocsind: cannot initialise the plugin loader\n");
@@ -466,9 +467,16 @@ int main(int argc, char **argv)
         goto out;
     }
     d.conf_path = conf_path;
+    /* Before any worker is forked: the variables leave the environment. */
+    tocsin_sdnotify_open(&d.sdnotify);
     if (daemon_start(&d, workers) < 0)
         goto out;
+    tocsin_sdnotify_status(&d.sdnotify, "READY=1", "running: %zu services, %zu notifiers, "
+                           "%d check workers", d.conf->nservices, d.conf->nnotifiers,
+                           d.nworkers);
     rc = tocsin_daemon_run(&d) < 0 ? 1 : 0;
+    if (!d.stopping)   /* the loop failed; a signal or a reload told it already */
+        tocsin_sdnotify_status(&d.sdnotify, "STOPPING=1", "stopping: the event loop failed");
     tocsin_daemon_report_stats(&d, "exit");
     tocsin_info("stopped after %llu checks", (unsigned long long)d.checks_total);
 out:

@@ -16,6 +16,7 @@
 #include "alerting/alerting.h"
 #include "alerting/store.h"
 #include "base/hist.h"
+#include "base/sdnotify.h"
 #include "config/config.h"
 #include "config/registry.h"
 #include "engine/scheduler.h"
@@ -43,12 +44,15 @@ struct tocsin_daemon_svc {
     int64_t due;                /* the slot the current/last run was due at */
     int64_t phase;              /* slot the next regular run is derived from */
     uint32_t seq;               /* job in flight, 0 when none */
+    int forced;                 /* run now, even outside check_period */
     /* Flap detection's ring of recent states (struct tocsin_svc_state's
      * fields of the same names); all zero before the first result. */
     unsigned char history[TOCSIN_FLAP_HISTORY];
     unsigned char hist_count;
     unsigned char hist_next;
     double flap_percent;
+    int64_t problem_since_ms;   /* struct tocsin_svc_state's: wall ms the
+                                   current problem was first seen, or 0 */
 };
 
 struct tocsin_daemon {
@@ -69,6 +73,7 @@ struct tocsin_daemon {
     struct tocsin_status status;    /* what the control socket and HTTP show */
     struct tocsin_control *control;
     struct tocsin_httpd *httpd;     /* NULL when disabled */
+    struct tocsin_sdnotify sdnotify; /* the service manager, when it listens */
     const char *conf_path;
     int nworkers;                   /* check workers to run */
     int lock_fd;
@@ -106,6 +111,11 @@ void tocsin_daemon_pool_events(struct tocsin_daemon *d, struct tocsin_pool_event
 void tocsin_daemon_alerting_hooks(struct tocsin_daemon *d, struct tocsin_alerting_hooks *hooks);
 void tocsin_daemon_control_ops(struct tocsin_daemon *d, struct tocsin_control_ops *ops);
 void tocsin_daemon_status_hooks(struct tocsin_daemon *d);
+
+/* When service `i` (with `at`) runs next after `now` (monotonic us): its
+ * next listed local time inside its check_period, or a day from now
+ * (warned) when none comes within a year. */
+int64_t tocsin_daemon_at_due(struct tocsin_daemon *d, size_t i, int64_t now);
 
 /* Schedule service `i`'s first run after a start or a reload. */
 void tocsin_daemon_schedule_first(struct tocsin_daemon *d, size_t i, int64_t now);

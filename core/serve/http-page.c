@@ -104,7 +104,10 @@ static void page_row(struct tocsin_buf *b, const struct tocsin_status *st, size_
 
     tocsin_buf_printf(b, "<tr><td class=\"state %s\">", word);
     tocsin_buf_puts(b, v->checked ? tocsin_state_name(v->state) : "PENDING");
-    if (v->checked && !v->is_hard && v->state != TOCSIN_OK)
+    if (v->checked && !v->is_hard && v->state != TOCSIN_OK && s->hard_after_us > 0)
+        tocsin_buf_printf(b, " <small>soft %d, hard after %g s</small>", v->attempt,
+                          (double)s->hard_after_us / 1e6);
+    else if (v->checked && !v->is_hard && v->state != TOCSIN_OK)
         tocsin_buf_printf(b, " <small>soft %d/%d</small>", v->attempt, s->max_attempts);
     tocsin_buf_puts(b, "</td><td><a href=\"/api/v1/services/");
     put_url_segment(b, s->inst.name);

@@ -193,7 +193,11 @@ json_t *tocsin_svc_json(const struct tocsin_service_conf *s, const struct tocsin
     tocsin_json_set(o, "hard_state", state_json(f, known, v->hard_state), &bad);
     tocsin_json_set(o, "is_hard", json_boolean(known && v->is_hard), &bad);
     tocsin_json_set(o, "attempt", json_integer(v->attempt), &bad);
-    tocsin_json_set(o, "max_attempts", json_integer(s->max_attempts), &bad);
+    tocsin_json_set(o, "max_attempts", s->hard_after_us > 0 ? json_null()
+                                                            : json_integer(s->max_attempts), &bad);
+    if (s->hard_after_us > 0)
+        tocsin_json_set(o, "hard_after_seconds",
+                        json_real((double)s->hard_after_us / 1e6), &bad);
     tocsin_json_set(o, "flapping", json_boolean(v->flapping), &bad);
     if (f->checked_key)
         tocsin_json_set(o, "checked", json_boolean(v->checked), &bad);

@@ -96,6 +96,56 @@ class ConfigTest(unittest.TestCase):
         self.assert_invalid(c, os.path.join(c.confd, "a.conf"), 3,
                             r"option 'interval': bad duration \"5x\"")
 
+    def test_hard_after_and_max_attempts_exclude_each_other(self):
+        c = self.conf("", {"a.conf": 'service "a" {\n    check = "dummy"\n'
+                                     '    max_attempts = 4\n    hard_after = 5m\n}\n'})
+        self.assert_invalid(c, os.path.join(c.confd, "a.conf"), 4,
+                            r"service 'a': hard_after and max_attempts \(line 3\) exclude "
+                            r"each other")
+
+    def test_hard_after_must_be_positive(self):
+        c = self.conf("", {"a.conf": 'service "a" {\n    check = "dummy"\n'
+                                     '    hard_after = 0s\n}\n'})
+        self.assert_invalid(c, os.path.join(c.confd, "a.conf"), 3,
+                            r"hard_after must be greater than zero")
+
+    def test_hard_after_alone_is_valid(self):
+        c = self.conf("", {"a.conf": 'service "a" {\n    check = "dummy"\n'
+                                     '    hard_after = 5m\n}\n'})
+        rc, errors, everything = self.check(c)
+        self.assertEqual((rc, errors), (0, ""), everything)
+
+    def test_at_and_interval_exclude_each_other(self):
+        c = self.conf("", {"a.conf": 'service "a" {\n    check = "dummy"\n'
+                                     '    interval = 5m\n    at = { "09:00" }\n}\n'})
+        self.assert_invalid(c, os.path.join(c.confd, "a.conf"), 4,
+                            r"service 'a': at and interval \(line 3\) exclude each other")
+
+    def test_at_bad_time_timezone_and_period(self):
+        c = self.conf("", {"a.conf": 'service "a" {\n    check = "dummy"\n'
+                                     '    at = { "09:00", "25:00" }\n'
+                                     '    timezone = "Mars/Olympus"\n'
+                                     '    check_period = "nowhere"\n}\n'})
+        f = os.path.join(c.confd, "a.conf")
+        self.assert_invalid(c, f, 3, r"at: \"25:00\" is not a time of day")
+        self.assert_invalid(c, f, 4, r"service 'a': timezone: .*Mars/Olympus")
+
+    def test_check_period_must_exist(self):
+        c = self.conf("", {"a.conf": 'service "a" {\n    check = "dummy"\n'
+                                     '    at = { "09:00" }\n'
+                                     '    check_period = "nowhere"\n}\n'})
+        self.assert_invalid(c, os.path.join(c.confd, "a.conf"), 2,
+                            r"service 'a': check_period: no time period named 'nowhere'")
+
+    def test_at_with_zone_and_period_is_valid(self):
+        c = self.conf("", {"a.conf": 'timeperiod "work" {\n    weekdays = { "mon-fri" }\n}\n'
+                                     'service "a" {\n    check = "dummy"\n'
+                                     '    at = { "09:00", "13:00", "17:00" }\n'
+                                     '    timezone = "Europe/Paris"\n'
+                                     '    check_period = "work"\n}\n'})
+        rc, errors, everything = self.check(c)
+        self.assertEqual((rc, errors), (0, ""), everything)
+
     def test_bad_range(self):
         c = self.conf("", {"load.conf": 'service "load" {\n    check = "load"\n'
                                         '    warning = "10"\n    critical = "20:10"\n}\n'})

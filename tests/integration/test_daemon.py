@@ -139,6 +139,92 @@ esac
         self.assertEqual(d.count(r"service 'db'.*\(hard"), 1,
                          f"expected one hard change; log:\n{self.tail()}")
 
+    def test_hard_after_a_duration_whatever_the_attempts(self):
+        # Retries every 0.3 s, hard after 1.5 s: more attempts than the
+        # default max_attempts (3) go by soft, and the hard change comes
+        # with the first result 1.5 s after the first problem.
+        d = self.start(service("deploy", "dummy", "10s", state='"critical"',
+                               output='"rolling"', retry_interval="300ms",
+                               hard_after="1500ms"))
+        hard = d.wait_for(r"service 'deploy' on testhost: OK -> CRITICAL \(hard, attempt \d+, "
+                          r"[\d.]+ s of hard_after 1.5 s\): rolling$", timeout=8)
+        soft = [l for l in d.lines if "service 'deploy' on testhost: CRITICAL (soft" in l]
+        self.assertGreaterEqual(len(soft), 4, f"expected soft attempts past 3; log:\n{self.tail()}")
+        self.assertRegex(soft[0], r"\(soft, attempt 1, 0.0 s of hard_after 1.5 s\)")
+        waited = stamp(hard[0]) - stamp(soft[0])
+        self.assertTrue(1.4 <= waited <= 3.0,
+                        f"expected the hard change about 1.5 s after the first problem, "
+                        f"it came after {waited:.2f} s; log:\n{self.tail()}")
+        self.assertEqual(d.count(r"service 'deploy'.*\(hard"), 1, self.tail())
+
+    def test_hard_after_is_not_delayed_by_a_long_retry_interval(self):
+        # retry_interval 1 h: the check after the first problem still comes
+        # when hard_after (1 s) is up, not an hour later.
+        d = self.start(service("slowretry", "dummy", "1h", state='"warning"',
+                               output='"slow"', retry_interval="1h", hard_after="1s"))
+        d.wait_for(r"service 'slowretry' on testhost: WARNING \(soft, attempt 1,", timeout=5)
+        d.wait_for(r"service 'slowretry' on testhost: OK -> WARNING \(hard, attempt 2, ",
+                   timeout=5)
+
+    def test_hard_after_counts_across_a_restart(self):
+        # The start of a soft problem is saved: after a restart the time
+        # already spent counts towards hard_after.
+        conf = service("keep", "dummy", "10s", state='"critical"', output='"down"',
+                       retry_interval="300ms", hard_after="4s")
+        d = self.start(conf)
+        d.wait_for(r"service 'keep' on testhost: CRITICAL \(soft, attempt 1, ", timeout=5)
+        d.wait_for(r"service 'keep' on testhost: CRITICAL \(soft, attempt [4-9], ", timeout=5)
+        self.assertEqual(d.stop(), 0)
+        again = Daemon(self.conf.path)
+        self.addCleanup(again.stop)
+        line = again.wait_for(r"service 'keep' on testhost: CRITICAL \(soft, attempt", timeout=5)
+        spent = float(re.search(r"attempt \d+, ([\d.]+) s of hard_after 4 s", line[0]).group(1))
+        self.assertGreaterEqual(spent, 0.8, f"expected the time before the restart to count; "
+                                f"log:\n{again.log()}")
+        again.wait_for(r"service 'keep' on testhost: OK -> CRITICAL \(hard, attempt \d+, "
+                       r"[4-9]\.\d s of hard_after 4 s\)", timeout=8)
+
+    def test_at_runs_at_the_next_listed_local_time(self):
+        # Times far from now (the next whole hours in Paris, 2 and 3 hours
+        # on): the service waits for them, the one with an interval runs.
+        from zoneinfo import ZoneInfo
+        paris = ZoneInfo("Europe/Paris")
+        now = datetime.datetime.now(paris)
+        times = [(now + datetime.timedelta(hours=h)).strftime("%H:00") for h in (2, 3)]
+        at = "{ " + ", ".join(f'"{t}"' for t in times) + " }"
+        d = self.start(service("report", "dummy", None, at=at, timezone='"Europe/Paris"')
+                       .replace("    interval = None\n", "")
+                       + service("often", "dummy", "1s"))
+        line = d.wait_for(r"service 'report': next run at (\S+) \(at, Europe/Paris\)")[0]
+        when = re.search(r"next run at (\S+) ", line).group(1)
+        got = datetime.datetime.strptime(when, "%Y-%m-%dT%H:%M:%SZ").replace(
+            tzinfo=datetime.timezone.utc)
+        # The earlier of the two local times still to come.
+        want = None
+        for t in times:
+            h, m = map(int, t.split(":"))
+            for day in (0, 1):
+                c = (now + datetime.timedelta(days=day)).replace(hour=h, minute=m, second=0,
+                                                                 microsecond=0)
+                c = c.astimezone(datetime.timezone.utc)
+                if c > now and (want is None or c < want):
+                    want = c
+        self.assertEqual(got, want, f"expected the next run at {want}; log:\n{self.tail()}")
+        d.wait_for(r"service 'often' on testhost: first result OK", timeout=5)
+        self.assertEqual(d.count(r"service 'report' on testhost"), 0,
+                         f"expected no run before its time; log:\n{self.tail()}")
+
+    def test_check_period_skips_runs_outside_it(self):
+        d = self.start('timeperiod "never" {\n    dates = { "2001-01-01" }\n}\n'
+                       'timeperiod "always" {\n}\n'
+                       + service("night", "dummy", "300ms", check_period='"never"')
+                       + service("day", "dummy", "300ms", check_period='"always"'),
+                       level="debug")
+        d.wait_for(r"service 'day' on testhost: first result OK", timeout=5)
+        d.wait_for(r"service 'night': outside check_period 'never', run skipped",
+                   count=3, timeout=5)
+        self.assertEqual(d.count(r"service 'night' on testhost"), 0, self.tail())
+
     def test_max_attempts_one_is_hard_at_once(self):
         d = self.start(service("web", "dummy", state='"warning"', output='"slow"',
                                max_attempts=1))

@@ -211,7 +211,8 @@ class Layout(unittest.TestCase):
         path, text = self.systemd_file("systemdsystemunitdir", "tocsind.service")
         sbin = self.tree.dirs["sbindir"]
         conf = os.path.join(self.tree.dirs["sysconfdir"], "tocsin", "tocsin.conf")
-        for line in (f"ExecStart={sbin}/tocsind -f -c {conf}", "Type=simple",
+        for line in (f"ExecStart={sbin}/tocsind -f -c {conf}", "Type=notify",
+                     "NotifyAccess=main", "WatchdogSec=30s",
                      "User=tocsin", "Group=tocsin", "NoNewPrivileges=yes",
                      "ProtectSystem=strict", "CapabilityBoundingSet=",
                      "ExecReload=/bin/kill -HUP $MAINPID", "Restart=on-failure"):

@@ -191,6 +191,7 @@ static struct tocsin_saved_service sample_service(const char *long_text)
     s.st.hist_next = TOCSIN_FLAP_HISTORY - 1;
     s.st.flapping = 1;
     s.st.flap_percent = 37.25;
+    s.st.problem_since_ms = INT64_MAX;
     s.last_change = INT64_MIN;
     s.last_check = INT64_MAX;
     s.output = long_text;
@@ -211,6 +212,7 @@ static void assert_service_equal(const struct tocsin_saved_service *got,
     assert_int_equal(got->st.hist_next, want->st.hist_next);
     assert_int_equal(got->st.flapping, want->st.flapping != 0);
     assert_true(got->st.flap_percent == want->st.flap_percent);
+    assert_true(got->st.problem_since_ms == want->st.problem_since_ms);
     assert_true(got->last_change == want->last_change);
     assert_true(got->last_check == want->last_check);
     assert_str(got->output, want->output);
@@ -391,6 +393,7 @@ static void v0_service_is_upgraded(void **state)
     void *blob;
 
     (void)state;
+    s.st.problem_since_ms = 0;      /* version 0 did not keep it */
     assert_int_equal(tocsin_test_v0_service(&old, &s), 0);
     blob = exact_copy(old.data, old.len);
     assert_int_equal(tocsin_saved_upgrade(TOCSIN_SAVED_SERVICE, blob, old.len, "test", &cur),
@@ -402,6 +405,42 @@ static void v0_service_is_upgraded(void **state)
     tocsin_buf_free(&old);
     tocsin_buf_free(&cur);
     free(text);
+}
+
+/* A blob of version 1 (written by the builds before problem_since_ms was
+ * kept): version 2's layout without its last field. It reads with the
+ * start of the problem unknown (0); a version-1 blob with version 2's
+ * field after it is refused for its left-over bytes. */
+static void v1_service_reads_without_problem_start(void **state)
+{
+    struct tocsin_saved_service s = sample_service("CRITICAL - down"), got;
+    struct tocsin_buf b = TOCSIN_BUF_INIT;
+    unsigned char *p;
+
+    (void)state;
+    assert_int_equal(tocsin_saved_service_encode(&b, &s), 0);
+    p = (unsigned char *)b.data;
+    assert_int_equal(p[1], 2);
+    p[1] = 1;
+    assert_int_equal(tocsin_saved_service_decode(b.data, b.len, "test", &got), -1);
+    assert_int_equal(tocsin_saved_service_decode(b.data, b.len - 8, "test", &got), 0);
+    s.st.problem_since_ms = 0;
+    assert_service_equal(&got, &s);
+    tocsin_saved_service_free(&got);
+    tocsin_buf_free(&b);
+}
+
+/* A negative start of the problem is damage, not a time. */
+static void service_negative_problem_start_is_refused(void **state)
+{
+    struct tocsin_saved_service s = sample_service("x"), got;
+    struct tocsin_buf b = TOCSIN_BUF_INIT;
+
+    (void)state;
+    s.st.problem_since_ms = -5;
+    assert_int_equal(tocsin_saved_service_encode(&b, &s), 0);
+    assert_int_equal(tocsin_saved_service_decode(b.data, b.len, "test", &got), -1);
+    tocsin_buf_free(&b);
 }
 
 static void v0_blob_cut_short_is_refused(void **state)
@@ -620,6 +659,8 @@ int main(void)
         cmocka_unit_test(v0_service_is_upgraded),
         cmocka_unit_test(v0_blob_cut_short_is_refused),
         cmocka_unit_test(unknown_version_is_refused),
+        cmocka_unit_test(v1_service_reads_without_problem_start),
+        cmocka_unit_test(service_negative_problem_start_is_refused),
         cmocka_unit_test(other_kind_is_refused),
         cmocka_unit_test(every_truncation_is_refused),
         cmocka_unit_test(bytes_left_over_are_refused),

@@ -207,6 +207,96 @@ static void flap_detection_disabled_never_flaps(void **state)
     assert_true(st.flap_percent > 50.0);
 }
 
+/* hard_after: the number of results does not matter, the time does. */
+static void hard_after_counts_time_not_attempts(void **state)
+{
+    struct tocsin_svc_state st;
+    struct tocsin_svc_change ch;
+    const int64_t t0 = 1700000000000LL, five_min = 300000;
+    int i;
+
+    (void)state;
+    tocsin_svc_init(&st);
+    tocsin_svc_apply_timed(&st, TOCSIN_OK, 3, five_min, t0 - 60000, &flap_off, &ch);
+    assert_int_equal(st.problem_since_ms, 0);
+
+    tocsin_svc_apply_timed(&st, TOCSIN_CRITICAL, 3, five_min, t0, &flap_off, &ch);
+    assert_true(ch.soft_problem);
+    assert_false(st.is_hard);
+    assert_true(st.problem_since_ms == t0);
+    assert_true(tocsin_svc_hard_due_ms(&st, five_min) == t0 + five_min);
+    /* Ten results in the first 4:59 (max_attempts 3 would have made it
+     * hard at the third): still soft, attempts counted. */
+    for (i = 1; i <= 10; i++) {
+        tocsin_svc_apply_timed(&st, i % 2 ? TOCSIN_WARNING : TOCSIN_CRITICAL, 3, five_min,
+                               t0 + i * 29900, &flap_off, &ch);
+        assert_true(ch.soft_problem);
+        assert_false(ch.hard_change);
+        assert_true(ch.use_retry);
+    }
+    assert_int_equal(st.attempt, 11);
+    assert_true(st.problem_since_ms == t0); /* a change of problem state keeps it */
+    /* At 5:00 exactly: hard. */
+    tocsin_svc_apply_timed(&st, TOCSIN_CRITICAL, 3, five_min, t0 + five_min, &flap_off, &ch);
+    assert_true(ch.hard_change);
+    assert_true(st.is_hard);
+    assert_int_equal(st.hard_state, TOCSIN_CRITICAL);
+    assert_false(ch.use_retry);
+    assert_true(tocsin_svc_hard_due_ms(&st, five_min) == -1);
+    /* Recovery clears the start of the problem. */
+    tocsin_svc_apply_timed(&st, TOCSIN_OK, 3, five_min, t0 + 400000, &flap_off, &ch);
+    assert_true(ch.hard_change);
+    assert_int_equal(st.problem_since_ms, 0);
+}
+
+/* A few slow results are enough when they span the duration; an OK in
+ * between starts the count again. */
+static void hard_after_restarts_after_recovery(void **state)
+{
+    struct tocsin_svc_state st;
+    struct tocsin_svc_change ch;
+    const int64_t t0 = 1000000, d = 120000;
+
+    (void)state;
+    tocsin_svc_init(&st);
+    tocsin_svc_apply_timed(&st, TOCSIN_WARNING, 5, d, t0, &flap_off, &ch);
+    assert_true(ch.first);
+    assert_true(ch.soft_problem);       /* never hard at the first result */
+    tocsin_svc_apply_timed(&st, TOCSIN_OK, 5, d, t0 + 100000, &flap_off, &ch);
+    assert_true(ch.soft_recovery);
+    tocsin_svc_apply_timed(&st, TOCSIN_WARNING, 5, d, t0 + 110000, &flap_off, &ch);
+    assert_true(st.problem_since_ms == t0 + 110000);
+    tocsin_svc_apply_timed(&st, TOCSIN_WARNING, 5, d, t0 + 200000, &flap_off, &ch);
+    assert_true(ch.soft_problem);       /* 90 s of this problem, not 200 s */
+    tocsin_svc_apply_timed(&st, TOCSIN_WARNING, 5, d, t0 + 230000, &flap_off, &ch);
+    assert_true(ch.hard_change);
+    assert_int_equal(st.attempt, 3);
+}
+
+/* A state saved without the start of its problem, or a clock set back:
+ * the count starts at the result at hand, it never makes a problem hard
+ * at once. */
+static void hard_after_without_a_start_counts_from_now(void **state)
+{
+    struct tocsin_svc_state st;
+    struct tocsin_svc_change ch;
+    const int64_t now = 5000000, d = 60000;
+
+    (void)state;
+    tocsin_svc_init(&st);
+    tocsin_svc_apply(&st, TOCSIN_CRITICAL, 3, &flap_off, &ch);
+    st.problem_since_ms = 0;
+    tocsin_svc_apply_timed(&st, TOCSIN_CRITICAL, 3, d, now, &flap_off, &ch);
+    assert_true(ch.soft_problem);
+    assert_true(st.problem_since_ms == now);
+    st.problem_since_ms = now + 3600000;        /* in the future */
+    tocsin_svc_apply_timed(&st, TOCSIN_CRITICAL, 3, d, now + 1000, &flap_off, &ch);
+    assert_true(ch.soft_problem);
+    assert_true(st.problem_since_ms == now + 1000);
+    tocsin_svc_apply_timed(&st, TOCSIN_CRITICAL, 3, d, now + 1000 + d, &flap_off, &ch);
+    assert_true(ch.hard_change);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -220,6 +310,9 @@ int main(void)
         cmocka_unit_test(flap_percent_weights_recent_changes_more),
         cmocka_unit_test(flapping_starts_above_high_and_stops_below_low),
         cmocka_unit_test(flap_detection_disabled_never_flaps),
+        cmocka_unit_test(hard_after_counts_time_not_attempts),
+        cmocka_unit_test(hard_after_restarts_after_recovery),
+        cmocka_unit_test(hard_after_without_a_start_counts_from_now),
     };
 
     return cmocka_run_group_tests_name("service", tests, NULL, NULL);

@@ -1376,6 +1376,154 @@ static void test_zone_cache_avoids_switching_tz(void **state)
                   "would cost %.0f ns\n", cached * 1e9, uncached * 1e9);
 }
 
+/* ------------------------------------------------------------------ */
+/* Runs at fixed local times (a service's `at`)                        */
+/* ------------------------------------------------------------------ */
+
+/* Minutes of "HH:MM" texts; fails the test on a bad one. */
+static size_t clocks(const char *const *texts, int *out)
+{
+    size_t n;
+
+    for (n = 0; texts[n]; n++)
+        if (tocsin_clock_parse(texts[n], &out[n]) < 0)
+            fail_msg("\"%s\" refused as a time of day", texts[n]);
+    return n;
+}
+
+static void expect_next(const char *zone, const char *const *texts, time_t after,
+                        long long expected)
+{
+    int minutes[16];
+    size_t n = clocks(texts, minutes);
+    time_t got = tocsin_local_next_at(zone, minutes, n, after);
+
+    if ((long long)got != expected)
+        fail_msg("next of %s after %lld in %s: expected %lld, got %lld", texts[0],
+                 (long long)after, zone ? zone : "the host's zone", expected, (long long)got);
+}
+
+static void test_at_times_of_day_in_order(void **state)
+{
+    static const char *const three[] = {"17:00", "09:00", "13:00", NULL};
+
+    (void)state;
+    /* Unsorted as configured; the next one of the day comes first. */
+    expect_next("Europe/Paris", three, at("2026-06-10 08:59 Europe/Paris"),
+                (long long)at("2026-06-10 09:00 Europe/Paris"));
+    expect_next("Europe/Paris", three, at("2026-06-10 09:00 Europe/Paris"),
+                (long long)at("2026-06-10 13:00 Europe/Paris"));
+    expect_next("Europe/Paris", three, at("2026-06-10 12:59 Europe/Paris"),
+                (long long)at("2026-06-10 13:00 Europe/Paris"));
+    /* After the last of the day: the first of the next day. */
+    expect_next("Europe/Paris", three, at("2026-06-10 17:00 Europe/Paris"),
+                (long long)at("2026-06-11 09:00 Europe/Paris"));
+    /* Across the spring change: 09:00 is 07:00 UTC the day of it. */
+    expect_next("Europe/Paris", three, at("2026-03-28 17:00 Europe/Paris"), 1774767600LL);
+}
+
+/* 02:30 does not exist in Paris on 2026-03-29 (02:00 -> 03:00): it runs
+ * once, when the clocks jump (03:00 CEST = 01:00 UTC), then at 02:30 the
+ * next day. */
+static void test_at_skipped_time_runs_once_when_clocks_jump(void **state)
+{
+    static const char *const t0230[] = {"02:30", NULL};
+    static const char *const two[] = {"02:15", "02:45", NULL};
+
+    (void)state;
+    expect_next("Europe/Paris", t0230, at("2026-03-28 12:00 Europe/Paris"), 1774746000LL);
+    expect_next("Europe/Paris", t0230, 1774746000, 1774830600LL);
+    /* Two listed times in the gap: one run, not two. */
+    expect_next("Europe/Paris", two, at("2026-03-28 12:00 Europe/Paris"), 1774746000LL);
+    expect_next("Europe/Paris", two, 1774746000,
+                (long long)at("2026-03-30 02:15 Europe/Paris"));
+    /* New York, 2026-03-08 (02:00 -> 03:00 EDT = 07:00 UTC). */
+    expect_next("America/New_York", t0230, at("2026-03-07 23:00 America/New_York"),
+                1772953200LL);
+}
+
+/* 01:30 happens twice in New York on 2026-11-01 (EDT 05:30 UTC, then EST
+ * 06:30 UTC): it runs at the first only, then at 01:30 EST the next day.
+ * The same for 02:30 in Paris on 2026-10-25. */
+static void test_at_repeated_time_runs_once(void **state)
+{
+    static const char *const t0130[] = {"01:30", NULL};
+    static const char *const t0230[] = {"02:30", NULL};
+
+    (void)state;
+    expect_next("America/New_York", t0130, at("2026-10-31 12:00 America/New_York"),
+                1793511000LL);
+    expect_next("America/New_York", t0130, 1793511000, 1793601000LL);
+    /* Between the two 01:30s: the next is the next day's. */
+    expect_next("America/New_York", t0130, 1793511000 + 1800, 1793601000LL);
+    expect_next("Europe/Paris", t0230, at("2026-10-24 12:00 Europe/Paris"), 1792888200LL);
+    expect_next("Europe/Paris", t0230, 1792888200, 1792978200LL);
+}
+
+/* Without a zone the host's (TZ) is used. */
+static void test_at_host_zone_follows_tz(void **state)
+{
+    static const char *const nine[] = {"09:00", NULL};
+
+    (void)state;
+    set_tz("America/New_York");
+    expect_next(NULL, nine, at("2026-06-10 08:00 America/New_York"),
+                (long long)at("2026-06-10 09:00 America/New_York"));
+    set_tz("UTC");
+    expect_next("", nine, at("2026-06-10 08:00 UTC"), (long long)at("2026-06-10 09:00 UTC"));
+    /* TZ is as it was. */
+    assert_string_equal(getenv("TZ"), "UTC");
+}
+
+/* check_period: the next listed time inside the period. */
+static void test_at_inside_a_check_period(void **state)
+{
+    static const char *const nine[] = {"09:00", "21:00", NULL};
+    int minutes[4];
+    size_t n;
+    long i;
+
+    (void)state;
+    load_ok("timeperiod \"workdays\" {\n    timezone = \"Europe/Paris\"\n"
+            "    weekdays = { \"mon-fri\" }\n    times = { \"08:00-18:00\" }\n}\n"
+            "timeperiod \"never\" {\n    dates = { \"2001-01-01\" }\n}\n");
+    n = clocks(nine, minutes);
+    i = tocsin_timeperiod_find(tps, ntps, "workdays");
+    /* Friday 2026-03-27 10:00: 21:00 is outside the hours, the weekend
+     * outside the days: Monday 2026-03-30 09:00 CEST = 07:00 UTC (after
+     * the spring change). */
+    assert_int_equal(tocsin_timeperiod_next_at(tps, ntps, i, "Europe/Paris", minutes, n,
+                                               at("2026-03-27 10:00 Europe/Paris"), 366),
+                     1774854000);
+    /* No period: the 21:00 of the same day. */
+    assert_int_equal(tocsin_timeperiod_next_at(tps, ntps, -1, "Europe/Paris", minutes, n,
+                                               at("2026-03-27 10:00 Europe/Paris"), 366),
+                     at("2026-03-27 21:00 Europe/Paris"));
+    /* A period that never holds one: none within the horizon. */
+    i = tocsin_timeperiod_find(tps, ntps, "never");
+    assert_int_equal(tocsin_timeperiod_next_at(tps, ntps, i, "Europe/Paris", minutes, n,
+                                               at("2026-03-27 10:00 Europe/Paris"), 30),
+                     -1);
+}
+
+static void test_clock_parse(void **state)
+{
+    int m = -1;
+
+    (void)state;
+    assert_int_equal(tocsin_clock_parse("00:00", &m), 0);
+    assert_int_equal(m, 0);
+    assert_int_equal(tocsin_clock_parse("23:59", &m), 0);
+    assert_int_equal(m, 1439);
+    assert_int_equal(tocsin_clock_parse("24:00", &m), -1);
+    assert_int_equal(tocsin_clock_parse("9:00", &m), -1);
+    assert_int_equal(tocsin_clock_parse("09:60", &m), -1);
+    assert_int_equal(tocsin_clock_parse("09:00 ", &m), -1);
+    assert_int_equal(tocsin_clock_parse("", &m), -1);
+    assert_int_equal(tocsin_clock_parse(NULL, &m), -1);
+    assert_int_equal(m, 1439);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1427,6 +1575,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_parse_bad_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tz_is_restored_after_evaluation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zone_cache_avoids_switching_tz, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_at_times_of_day_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_at_skipped_time_runs_once_when_clocks_jump, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_at_repeated_time_runs_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_at_host_zone_follows_tz, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_at_inside_a_check_period, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clock_parse, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
