@@ -28,10 +28,22 @@
 
 struct tocsin_httpd;
 
+/* What the daemon does for the endpoint: the one way in which a request
+ * changes anything (POST /api/v1/results, /api/v1/alertmanager). */
+struct tocsin_httpd_ops {
+    /* Take a result submitted for the service named `service`, which was
+     * found in status->conf and takes passive results: the daemon applies
+     * it on its next turn, as it applies a check's result. `output` is
+     * Nagios output. Returns 0, or -1 when it cannot be taken (memory). */
+    int (*submit)(void *ud, const char *service, int state, const char *output);
+    void *ud;
+};
+
 /* Start serving `status` as `conf` says: bind the address, load the TLS
  * files, and add the server's epoll descriptor to `epfd` with
  * epoll_event.data.u64 = `tag`. `status` must outlive the server; `conf`
- * need not (what is needed of it is copied), and status->conf may be
+ * need not (what is needed of it is copied), `ops` is copied (NULL:
+ * results are refused), and status->conf may be
  * replaced while the server runs: answers being sent for the old one are
  * cut off.
  * Returns the server; NULL with *failed = 0 when the endpoint is disabled
@@ -39,6 +51,7 @@ struct tocsin_httpd;
  * not start (address in use, bad certificate, ...). */
 struct tocsin_httpd *tocsin_httpd_start(const struct tocsin_http_conf *conf,
                                         const struct tocsin_status *status,
+                                        const struct tocsin_httpd_ops *ops,
                                         int epfd, uint64_t tag, int *failed);
 
 /* The descriptor tagged `tag` is ready: accept, read, answer, write.
