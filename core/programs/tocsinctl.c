@@ -156,7 +156,11 @@ static char *scan_control_socket(const char *path)
  * configuration file, else the default path. */
 static const char *find_socket(void)
 {
-    static char *from_conf;
+    /* A copy the process keeps, not a heap block: a pointer to one held
+     * only in a static that is never read again may be optimised away,
+     * and the block then counts as leaked. */
+    static char from_conf[4096];
+    char *found;
 
     if (socket_path)
         return socket_path;
@@ -164,8 +168,16 @@ static const char *find_socket(void)
         return TOCSIN_RUN_DIR "/tocsind.sock";
     if (conf_given && access(conf_path, R_OK) < 0)
         die(EXIT_USAGE, "cannot read %s: %s", conf_path, strerror(errno));
-    from_conf = scan_control_socket(conf_path);
-    return from_conf ? from_conf : TOCSIN_RUN_DIR "/tocsind.sock";
+    found = scan_control_socket(conf_path);
+    if (!found)
+        return TOCSIN_RUN_DIR "/tocsind.sock";
+    if (strlen(found) >= sizeof(from_conf)) {
+        free(found);
+        die(EXIT_USAGE, "%s: control_socket is too long", conf_path);
+    }
+    memcpy(from_conf, found, strlen(found) + 1);
+    free(found);
+    return from_conf;
 }
 
 /* Send one request and read the one-line answer. Dies when the daemon
