@@ -150,7 +150,10 @@ static void apply_result(struct tocsin_daemon *d, uint32_t svc, enum tocsin_stat
         tocsin_info("service '%s' on %s stopped flapping (%.1f%% state change < %.1f%%)",
                     s->inst.name, s->host, st.flap_percent, s->flap_low);
     tocsin_buf_free(&line);
-    if (ch.state_changed || ch.hard_change || ch.first || ch.flap_started || ch.flap_stopped)
+    /* A heartbeat counts from the last result: a restart must find its
+     * time, so each submitted result of such a service is saved. */
+    if (ch.state_changed || ch.hard_change || ch.first || ch.flap_started || ch.flap_stopped ||
+        (submitted && s->expect_every_us))
         tocsin_daemon_save_service(d, svc);
     tocsin_alerting_result(d->alerting, svc, time(NULL));
     tocsin_control_result(d->control, svc);

@@ -273,6 +273,37 @@ class Inbound(unittest.TestCase):
         self.assertTrue(s["is_hard"])
 
 
+class HeartbeatAcrossRestart(unittest.TestCase):
+    """The silence of a service with expect_every counts from its last
+    result, which the saved state keeps across a restart."""
+
+    def test_restart_keeps_the_count(self):
+        d = InboundDaemon('service "nightly" {\n    passive = true\n    expect_every = 4s\n'
+                          '    retry_interval = 1h\n}\n')
+        self.addCleanup(d.conf.cleanup)
+        # Two results: the second changes nothing, yet its time is what counts.
+        for output in ("first", "second"):
+            status, _, answer = d.post({"service": "nightly", "state": "ok",
+                                        "output": output}, ADMIN)
+            self.assertEqual(status, 202, answer)
+            d.wait_state("nightly", "ok", output)
+        sent = time.time()
+        status, _, metrics = fetch(d.port, "/metrics",
+                                   headers={"Authorization": "Bearer " + ADMIN})
+        self.assertIn(b"\ntocsin_results_submitted_total 2\n", metrics)
+        d.daemon.stop()
+        time.sleep(max(0, sent + 2 - time.time()))
+        d.daemon = Daemon(d.conf.path, workers=1)
+        self.addCleanup(d.daemon.stop)
+        d.daemon.wait_for(r"tocsind \S+ started: ", timeout=10)
+        self.assertEqual(d.service("nightly")["output"], "second")
+        d.wait_state("nightly", "critical", "no heartbeat for 4 s", timeout=8)
+        # Counted from the start instead, it would come 4 s after it (6 s
+        # after the result); a saved time to the second may bring it 1 s early.
+        took = time.time() - sent
+        self.assertTrue(2.9 <= took < 5.5, f"CRITICAL {took:.1f} s after the last result")
+
+
 class InboundConfig(unittest.TestCase):
     def check(self, text):
         conf = ConfDir(text)
