@@ -106,6 +106,12 @@ int tocsin_conf_valid_name(const char *s);
 
 /* Fill `inst` from a service or notifier section just parsed (plugin
  * named by `key`). Returns 0, or -1 when an error was reported. */
+/* The instance part of a passive service (passive = true): its name and
+ * place, "passive" as its plugin's name and no plugin; any option that is
+ * not one of `core`'s (a plugin's option) is an error, as is a check.
+ * Returns 0 or -1 (reported). */
+int tocsin_conf_build_passive(cfg_t *sec, const cfg_opt_t *core,
+                              struct tocsin_instance_conf *inst);
 int tocsin_conf_build_instance(cfg_t *sec, const cfg_opt_t *core, const char *key,
                                uint32_t kind, struct tocsin_instance_conf *inst);
 void tocsin_conf_free_instance(struct tocsin_instance_conf *inst);

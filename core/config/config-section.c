@@ -372,6 +372,48 @@ static int check_deferred(cfg_t *sec, const cfg_opt_t *pdef, int line)
     return tocsin_conf_parse->nerrors > before ? -1 : 0;
 }
 
+int tocsin_conf_build_passive(cfg_t *sec, const cfg_opt_t *core,
+                              struct tocsin_instance_conf *inst)
+{
+    const char *title = cfg_title(sec);
+    int check_line = tocsin_conf_pending_line("check");
+    int errors = 0;
+    unsigned i;
+
+    inst->line = sec->line;
+    inst->file = tocsin_conf_intern(tocsin_conf_parse->file);
+    inst->name = strdup(title ? title : "");
+    inst->plugin_name = tocsin_conf_intern("passive");
+    if (!inst->file || !inst->name || !inst->plugin_name) {
+        tocsin_conf_error(tocsin_conf_parse->file, sec->line, "out of memory");
+        return -1;
+    }
+    if (!tocsin_conf_valid_name(inst->name)) {
+        tocsin_conf_error(tocsin_conf_parse->file, inst->line,
+                          "service name \"%s\" is not valid: use 1 to 200 "
+                          "printable characters without spaces, '/' or '\"'", inst->name);
+        errors++;
+    }
+    if (tocsin_conf_get_str(sec, "check")) {
+        tocsin_conf_error(tocsin_conf_parse->file, check_line ? check_line : inst->line,
+                          "service '%s': passive = true takes no check (use "
+                          "accept_passive = true to take results beside a check)",
+                          inst->name);
+        errors++;
+    }
+    for (i = 0; i < tocsin_conf_parse->npending; i++) {
+        const char *name = tocsin_conf_parse->pending[i].name;
+
+        if (is_core_opt(core, name))
+            continue;
+        tocsin_conf_error(tocsin_conf_parse->file, tocsin_conf_parse->pending[i].line,
+                          "service '%s': option '%s' is not an option of a passive "
+                          "service", inst->name, name);
+        errors++;
+    }
+    return errors ? -1 : 0;
+}
+
 /*
  * Fill `inst` from the section just parsed: find the plugin named by
  * `key` ("check" or "plugin"), check that every option set belongs to the

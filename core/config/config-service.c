@@ -44,6 +44,9 @@ cfg_opt_t tocsin_conf_service_opts[] = {
     TOCSIN_OPT_DURATION("timeout", 10000),
     CFG_STR("timeout_state", "unknown", CFGF_NONE),
     CFG_SEC("threshold", threshold_opts, CFGF_MULTI | CFGF_TITLE),
+    CFG_BOOL("passive", cfg_false, CFGF_NONE),
+    CFG_BOOL("accept_passive", cfg_false, CFGF_NONE),
+    TOCSIN_OPT_DURATION("expect_every", 0),
     TOCSIN_CONF_ALERTING_OPTS,
     CFG_END()
 };
@@ -304,6 +307,19 @@ static int build_service_core(cfg_t *sec, struct tocsin_service_conf *s)
             errors++;
         }
     }
+    s->passive = tocsin_conf_get_bool(sec, "passive");
+    /* A submitted result is its sender's verdict, not one try of many: a
+     * passive service's problems are hard at once unless it says more. */
+    if (s->passive && !tocsin_conf_pending_line("max_attempts"))
+        s->max_attempts = 1;
+    s->accept_passive = s->passive || tocsin_conf_get_bool(sec, "accept_passive");
+    s->expect_every_us = tocsin_conf_get_int(sec, "expect_every") * 1000;
+    if (s->expect_every_us < 0 || (s->expect_every_us && !s->passive)) {
+        tocsin_conf_error(f, LINE_OF("expect_every"),
+                          "service '%s': expect_every needs passive = true and a duration "
+                          "greater than zero", s->inst.name);
+        errors++;
+    }
 #undef LINE_OF
     sched_errors = build_schedule(sec, s);
     if (sched_errors < 0) {
@@ -369,9 +385,16 @@ int tocsin_conf_service_cb(cfg_t *cfg, cfg_opt_t *opt)
     s = tocsin_conf_new_service(cfg->line);
     if (!s)
         goto out;
-    if (tocsin_conf_build_instance(sec, tocsin_conf_service_opts, "check", TOCSIN_PLUGIN_CHECK,
-                                   &s->inst) < 0 ||
-        build_service_core(sec, s) < 0) {
+    if (tocsin_conf_get_bool(sec, "passive")) {
+        /* Its results come from outside: no check plugin runs it. */
+        if (tocsin_conf_build_passive(sec, tocsin_conf_service_opts, &s->inst) < 0 ||
+            build_service_core(sec, s) < 0) {
+            tocsin_conf_free_service(s);
+            goto out;
+        }
+    } else if (tocsin_conf_build_instance(sec, tocsin_conf_service_opts, "check",
+                                          TOCSIN_PLUGIN_CHECK, &s->inst) < 0 ||
+               build_service_core(sec, s) < 0) {
         tocsin_conf_free_service(s);
         goto out;
     }
@@ -537,6 +560,11 @@ uint64_t tocsin_config_service_hash(const struct tocsin_service_conf *s)
         h = fnv_str(h, text);
     }
     h = fnv(h, &s->is_group, sizeof(s->is_group));
+    if (s->accept_passive) {
+        /* Only then, so that the hash of any other service is unchanged. */
+        h = fnv(h, &s->passive, sizeof(s->passive));
+        h = fnv(h, &s->expect_every_us, sizeof(s->expect_every_us));
+    }
     h = hash_members(h, s);
     h = fnv(h, &s->group_mode, sizeof(s->group_mode));
     h = fnv(h, &s->critical_at.n, sizeof(double));

@@ -115,6 +115,12 @@ struct tocsin_service_conf {
     struct tocsin_count warning_at;
     uint32_t *groups;             /* groups this service is a member of */
     size_t ngroups;
+
+    /* Results from outside (HTTP, tocsinctl submit; docs/inbound.md). */
+    int passive;                  /* no check runs it (inst.plugin is NULL) */
+    int accept_passive;           /* takes submitted results (set when passive) */
+    int64_t expect_every_us;      /* passive: CRITICAL after this long without
+                                     a result; 0: never */
 };
 
 /* One escalation step of a route. */

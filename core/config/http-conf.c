@@ -30,6 +30,14 @@ enum http_opt {
     NOPTS
 };
 
+static cfg_opt_t api_token_opts[] = {
+    CFG_STR("token", NULL, CFGF_NONE),
+    CFG_STR("token_file", NULL, CFGF_NONE),
+    CFG_STR("token_env", NULL, CFGF_NONE),
+    CFG_STR_LIST("services", NULL, CFGF_NONE),
+    CFG_END()
+};
+
 static cfg_opt_t http_opts[] = {
     CFG_STR("listen", DEFAULT_LISTEN, CFGF_NONE),
     CFG_BOOL("enabled", cfg_true, CFGF_NONE),
@@ -39,6 +47,7 @@ static cfg_opt_t http_opts[] = {
     CFG_STR("tls_cert", NULL, CFGF_NONE),
     CFG_STR("tls_key", NULL, CFGF_NONE),
     TOCSIN_OPT_DURATION("health_max_lateness", DEFAULT_MAX_LATENESS_MS),
+    CFG_SEC("api_token", api_token_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
     CFG_END()
 };
 
@@ -159,6 +168,86 @@ static char *dup_opt(cfg_t *sec, const char *name, int *oom)
     return copy;
 }
 
+/*
+ * The `api_token` sections of `sec` into hc->api_tokens: each needs its
+ * token given one way, not empty, and unlike every other token (the
+ * bearer token included), since a token is all that tells them apart.
+ * Problems are appended to `errors` as "FILE:LINE: message", without the
+ * token. Returns 0 or -1. O(tokens^2).
+ */
+static int read_api_tokens(cfg_t *sec, const char *file, struct tocsin_http_conf *hc,
+                           struct tocsin_buf *errors)
+{
+    unsigned n = cfg_size(sec, "api_token"), i, k;
+    char err[256];
+    int bad = 0;
+
+    if (!n)
+        return 0;
+    hc->api_tokens = calloc(n, sizeof(*hc->api_tokens));
+    if (!hc->api_tokens)
+        goto oom;
+    for (i = 0; i < n; i++) {
+        cfg_t *t = cfg_getnsec(sec, "api_token", i);
+        struct tocsin_api_token *at = &hc->api_tokens[hc->napi_tokens];
+        int line = t->line ? t->line : (sec->line ? sec->line : 1);
+        unsigned ns = cfg_size(t, "services");
+
+        at->name = strdup(cfg_title(t) ? cfg_title(t) : "");
+        if (!at->name)
+            goto oom;
+        hc->napi_tokens++;
+        if (tocsin_secret(cfg_getstr(t, "token"), cfg_getstr(t, "token_file"),
+                          cfg_getstr(t, "token_env"), &at->token, err, sizeof(err)) < 0) {
+            tocsin_buf_printf(errors, "%s:%d: http: api_token '%s': %s\n", file, line,
+                              at->name, err);
+            bad = 1;
+            continue;
+        }
+        if (!at->token || !*at->token) {
+            tocsin_buf_printf(errors, "%s:%d: http: api_token '%s': no token given (token, "
+                              "token_file or token_env)\n", file, line, at->name);
+            bad = 1;
+            continue;
+        }
+        if ((hc->token && strcmp(hc->token, at->token) == 0)) {
+            tocsin_buf_printf(errors, "%s:%d: http: api_token '%s': the same token as the "
+                              "bearer token\n", file, line, at->name);
+            bad = 1;
+        }
+        for (k = 0; k + 1 < hc->napi_tokens; k++)
+            if (hc->api_tokens[k].token && strcmp(hc->api_tokens[k].token, at->token) == 0) {
+                tocsin_buf_printf(errors, "%s:%d: http: api_token '%s': the same token as "
+                                  "api_token '%s'\n", file, line, at->name,
+                                  hc->api_tokens[k].name);
+                bad = 1;
+            }
+        if (ns) {
+            at->services = calloc(ns, sizeof(*at->services));
+            if (!at->services)
+                goto oom;
+        }
+        for (k = 0; k < ns; k++) {
+            const char *pat = cfg_getnstr(t, "services", k);
+
+            if (!pat || !*pat) {
+                tocsin_buf_printf(errors, "%s:%d: http: api_token '%s': an empty service "
+                                  "pattern\n", file, line, at->name);
+                bad = 1;
+                continue;
+            }
+            at->services[at->nservices] = strdup(pat);
+            if (!at->services[at->nservices])
+                goto oom;
+            at->nservices++;
+        }
+    }
+    return bad ? -1 : 0;
+oom:
+    tocsin_buf_printf(errors, "%s:1: out of memory\n", file);
+    return -1;
+}
+
 struct tocsin_http_conf *tocsin_http_conf_new(cfg_t *sec, const char *file,
                                               struct tocsin_buf *errors)
 {
@@ -207,6 +296,8 @@ struct tocsin_http_conf *tocsin_http_conf_new(cfg_t *sec, const char *file,
             bad = 1;
         }
     }
+    if (hc->enabled && sec && read_api_tokens(sec, file, hc, errors) < 0)
+        bad = 1;
     memset(opt_line, 0, sizeof(opt_line));
     listen_reported = 0;
     if (bad) {
@@ -224,10 +315,20 @@ oom:
 
 void tocsin_http_conf_free(struct tocsin_http_conf *hc)
 {
+    size_t i, k;
+
     if (!hc)
         return;
     free(hc->listen);
     tocsin_secret_free(hc->token);
+    for (i = 0; i < hc->napi_tokens; i++) {
+        free(hc->api_tokens[i].name);
+        tocsin_secret_free(hc->api_tokens[i].token);
+        for (k = 0; k < hc->api_tokens[i].nservices; k++)
+            free(hc->api_tokens[i].services[k]);
+        free(hc->api_tokens[i].services);
+    }
+    free(hc->api_tokens);
     free(hc->tls_cert);
     free(hc->tls_key);
     free(hc);

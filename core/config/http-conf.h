@@ -13,6 +13,16 @@
 
 #include "lib/buf.h"
 
+/* An `api_token "NAME" { ... }` of the `http` section: a bearer token
+ * that may submit results (POST /api/v1/results, /api/v1/alertmanager)
+ * for the services its patterns match, and nothing else. */
+struct tocsin_api_token {
+    char *name;                   /* the section's title, for messages */
+    char *token;                  /* the secret (tocsin_secret_free) */
+    char **services;              /* glob patterns; none: every service */
+    size_t nservices;
+};
+
 /* The `http` section, validated. */
 struct tocsin_http_conf {
     int enabled;
@@ -24,6 +34,8 @@ struct tocsin_http_conf {
     char *tls_key;
     int64_t health_max_lateness_us; /* /health fails when the scheduler is
                                        further behind than this */
+    struct tocsin_api_token *api_tokens; /* may submit results */
+    size_t napi_tokens;
 };
 
 /* The option table of the `http` section, for the main file's table. Its

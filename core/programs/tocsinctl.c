@@ -55,6 +55,8 @@ static void usage(FILE *to)
             "  downtime --remove NAME|--label K=V\n"
             "  reload                          re-read the configuration\n"
             "  history [NAME] [--since DURATION] [--json]\n"
+            "  submit NAME --state STATE [-m TEXT] [--perfdata PERFDATA]\n"
+            "                                  a result for a passive service\n"
             "Without a daemon:\n"
             "  route-test --service NAME --state STATE [--problem STATE]\n"
             "             --at \"YYYY-MM-DD HH:MM[ ZONE]\"\n"
@@ -156,7 +158,11 @@ static char *scan_control_socket(const char *path)
  * the default path. */
 static const char *find_socket(void)
 {
-    static char *from_conf;
+    /* A copy the process keeps, not a heap block: a pointer to one held
+     * only in a static that is never read again may be optimised away,
+     * and the block then counts as leaked. */
+    static char from_conf[4096];
+    char *found;
 
     if (socket_path)
         return socket_path;
@@ -166,8 +172,16 @@ static const char *find_socket(void)
         return TOCSIN_RUN_DIR "/tocsind.sock";
     if (conf_given && access(conf_path, R_OK) < 0)
         die(EXIT_USAGE, "cannot read %s: %s", conf_path, strerror(errno));
-    from_conf = scan_control_socket(conf_path);
-    return from_conf ? from_conf : TOCSIN_RUN_DIR "/tocsind.sock";
+    found = scan_control_socket(conf_path);
+    if (!found)
+        return TOCSIN_RUN_DIR "/tocsind.sock";
+    if (strlen(found) >= sizeof(from_conf)) {
+        free(found);
+        die(EXIT_USAGE, "%s: control_socket is too long", conf_path);
+    }
+    memcpy(from_conf, found, strlen(found) + 1);
+    free(found);
+    return from_conf;
 }
 
 /* Send one request and read the one-line answer. Dies when the daemon
@@ -547,6 +561,51 @@ static int cmd_history(int argc, char **argv)
     return 0;
 }
 
+/* A result for a passive service (or one with accept_passive): the daemon
+ * applies it as it applies a check's result. */
+static int cmd_submit(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"state", required_argument, NULL, 's'},
+        {"perfdata", required_argument, NULL, 'p'},
+        {"message", required_argument, NULL, 'm'},
+        {NULL, 0, NULL, 0}
+    };
+    const char *state = NULL, *perf = NULL, *text = "", *name = NULL;
+    json_t *req, *res;
+    int c;
+
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "m:", opts, NULL)) != -1) {
+        if (c == 's')
+            state = optarg;
+        else if (c == 'p')
+            perf = optarg;
+        else if (c == 'm')
+            text = optarg;
+        else
+            return EXIT_USAGE;
+    }
+    if (optind < argc)
+        name = argv[optind++];
+    if (optind < argc)
+        die(EXIT_USAGE, "submit: unexpected argument \"%s\"", argv[optind]);
+    if (!name || !state)
+        die(EXIT_USAGE, "usage: tocsinctl submit NAME --state STATE [-m TEXT] "
+            "[--perfdata PERFDATA]");
+    if (tocsin_state_parse(state) < 0)
+        die(EXIT_USAGE, "submit: --state \"%s\" is not ok, warning, critical, unknown or 0-3",
+            state);
+    req = json_pack("{s:s, s:s, s:s, s:s}", "cmd", "submit", "service", name, "state", state,
+                    "output", text);
+    if (req && perf)
+        json_object_set_new(req, "perfdata", json_string(perf));
+    res = request(req);
+    printf("%s: %s submitted\n", name, json_string_value(json_object_get(res, "state")));
+    json_decref(res);
+    return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* route-test                                                          */
 /* ------------------------------------------------------------------ */
@@ -765,6 +824,8 @@ int main(int argc, char **argv)
         return cmd_reload(argc, argv);
     if (strcmp(argv[0], "history") == 0)
         return cmd_history(argc, argv);
+    if (strcmp(argv[0], "submit") == 0)
+        return cmd_submit(argc, argv);
     if (strcmp(argv[0], "route-test") == 0)
         return cmd_route_test(argc, argv);
     usage(stderr);

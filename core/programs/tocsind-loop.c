@@ -20,8 +20,10 @@
 #include "base/log.h"
 #include "config/timeperiod.h"
 #include "engine/group.h"
+#include "engine/threshold.h"
 #include "lib/nagios.h"
 #include "programs/tocsind.h"
+#include "serve/inbound.h"
 
 #define OUTPUT_KEEP 8192            /* bytes of each service's last output kept */
 
@@ -55,7 +57,7 @@ static void first_line(const char *text, size_t len, struct tocsin_buf *out, siz
 }
 
 static void apply_result(struct tocsin_daemon *d, uint32_t svc, enum tocsin_state state,
-                         const char *text, size_t len);
+                         const char *text, size_t len, int submitted);
 
 /* The length of the state word a Nagios first line starts with ("HTTP
  * CRITICAL - ", "CRITICAL: ", "UNKNOWN - "), blanks after it included,
@@ -152,17 +154,19 @@ static void update_groups(struct tocsin_daemon *d, uint32_t svc)
 
         tocsin_buf_reset(&out);
         st = tocsin_group_eval(d->conf, g, d->views, &out);
-        apply_result(d, g, st, tocsin_buf_str(&out), out.len);
+        apply_result(d, g, st, tocsin_buf_str(&out), out.len, 0);
     }
     tocsin_buf_free(&out);
 }
 
 /*
  * Apply one result to service `svc`: state machine, logs, alerts, and the
- * next run.
+ * next run. A `submitted` result (from outside) leaves the schedule of a
+ * checked service alone; a passive service's next look is its heartbeat
+ * deadline, if it has one.
  */
 static void apply_result(struct tocsin_daemon *d, uint32_t svc, enum tocsin_state state,
-                         const char *text, size_t len)
+                         const char *text, size_t len, int submitted)
 {
     const struct tocsin_service_conf *s = &d->conf->services[svc];
     struct tocsin_daemon_svc *ds = &d->svcs[svc];
@@ -228,14 +232,27 @@ static void apply_result(struct tocsin_daemon *d, uint32_t svc, enum tocsin_stat
                    "service '%s' on %s %s", s->inst.name, s->host, why);
         tocsin_alerting_flapping(d->alerting, svc, ch.flap_started, why, time(NULL));
     }
-    if (ch.state_changed || ch.hard_change || ch.first || ch.flap_started || ch.flap_stopped)
+    /* A heartbeat counts from the last result: a restart must find its
+     * time, so each submitted result of such a service is saved. */
+    if (ch.state_changed || ch.hard_change || ch.first || ch.flap_started || ch.flap_stopped ||
+        (submitted && s->expect_every_us))
         tocsin_daemon_save_service(d, svc);
     tocsin_alerting_result(d->alerting, svc, time(NULL));
     tocsin_control_result(d->control, svc);
     if (s->ngroups && (ch.hard_change || ch.first))
         update_groups(d, svc);
-    if (s->is_group)
+    if (s->is_group || (submitted && !s->passive))
         return;
+    if (s->passive) {
+        if (submitted)
+            ds->heard_ms = tocsin_wall_ms();
+        if (s->expect_every_us)
+            tocsin_sched_set(&d->sched, svc, now + (ch.use_retry ? s->retry_interval_us
+                                                                 : s->expect_every_us));
+        else
+            tocsin_sched_remove(&d->sched, svc);
+        return;
+    }
 
     ds->seq = 0;
     if (ch.use_retry) {
@@ -286,11 +303,11 @@ static void on_result(void *ud, const struct tocsin_result_msg *r, const char *o
         struct tocsin_buf msg = TOCSIN_BUF_INIT;
 
         timeout_text(s->timeout_state, s->timeout_us, output, len, &msg);
-        apply_result(d, r->svc, s->timeout_state, tocsin_buf_str(&msg), msg.len);
+        apply_result(d, r->svc, s->timeout_state, tocsin_buf_str(&msg), msg.len, 0);
         tocsin_buf_free(&msg);
         return;
     }
-    apply_result(d, r->svc, (enum tocsin_state)r->state, output, len);
+    apply_result(d, r->svc, (enum tocsin_state)r->state, output, len, 0);
 }
 
 /* A job that produced no result: run again (its worker died for another
@@ -317,7 +334,7 @@ static void on_lost(void *ud, uint32_t svc, uint32_t seq, int requeue,
     d->checks++;
     d->checks_total++;
     tocsin_warn("service '%s': %s", d->conf->services[svc].inst.name, why);
-    apply_result(d, svc, state, why, strlen(why));
+    apply_result(d, svc, state, why, strlen(why), 0);
 }
 
 static void on_delivery(void *ud, uint32_t notifier, uint32_t seq,
@@ -350,6 +367,123 @@ static void control_check_now(void *ud, uint32_t svc)
         d->svcs[svc].forced = 1;
         tocsin_sched_set(&d->sched, svc, tocsin_mono_us());
     }
+}
+
+/* HTTP and control: a result from outside, queued for the loop's next
+ * turn (apply_submitted), so that a request never changes a service's
+ * state in the middle of answering. Amortised O(1). */
+static int submit_result(void *ud, const char *service, int state, const char *output)
+{
+    struct tocsin_daemon *d = ud;
+    struct tocsin_daemon_submitted *q;
+
+    if (d->nsubmitted == d->submitted_cap) {
+        size_t cap = d->submitted_cap ? d->submitted_cap * 2 : 16;
+
+        q = realloc(d->submitted, cap * sizeof(*q));
+        if (!q)
+            return -1;
+        d->submitted = q;
+        d->submitted_cap = cap;
+    }
+    q = &d->submitted[d->nsubmitted];
+    q->service = strdup(service);
+    q->output = strdup(output);
+    q->state = state;
+    if (!q->service || !q->output) {
+        free(q->service);
+        free(q->output);
+        return -1;
+    }
+    d->nsubmitted++;
+    return 0;
+}
+
+void tocsin_daemon_submitted_free(struct tocsin_daemon *d)
+{
+    size_t i;
+
+    for (i = 0; i < d->nsubmitted; i++) {
+        free(d->submitted[i].service);
+        free(d->submitted[i].output);
+    }
+    free(d->submitted);
+    d->submitted = NULL;
+    d->nsubmitted = d->submitted_cap = 0;
+}
+
+/*
+ * Apply the results submitted since the last turn, in the order they came,
+ * through the same path as a check's: the service's thresholds on their
+ * perfdata, then apply_result(). A service renamed or made active by a
+ * reload in between is skipped. O(results).
+ */
+static void apply_submitted(struct tocsin_daemon *d)
+{
+    struct tocsin_buf judged = TOCSIN_BUF_INIT;
+    size_t i;
+
+    for (i = 0; i < d->nsubmitted; i++) {
+        struct tocsin_daemon_submitted *q = &d->submitted[i];
+        long svc = tocsin_config_find_service(d->conf, q->service);
+        enum tocsin_state state = (enum tocsin_state)q->state;
+        const char *text = q->output;
+        size_t len = strlen(q->output);
+
+        if (svc < 0 || !d->conf->services[svc].accept_passive) {
+            tocsin_warn("submitted result for service '%s' dropped: the configuration "
+                        "was reloaded and it no longer takes one", q->service);
+            continue;
+        }
+        tocsin_buf_reset(&judged);
+        if (tocsin_thresholds_apply(&d->conf->services[svc], &state, text, len, &judged)) {
+            text = tocsin_buf_str(&judged);
+            len = judged.len;
+        }
+        d->checks++;
+        d->checks_total++;
+        d->status.checks_total = d->checks_total;
+        apply_result(d, (uint32_t)svc, state, text, len, 1);
+    }
+    tocsin_buf_free(&judged);
+    for (i = 0; i < d->nsubmitted; i++) {
+        free(d->submitted[i].service);
+        free(d->submitted[i].output);
+    }
+    d->nsubmitted = 0;
+}
+
+/*
+ * A passive service's heartbeat deadline came: CRITICAL "no heartbeat for
+ * 1 h 05 min" when no result has come for expect_every, counted from the
+ * last one (or from the start); otherwise look again when it would be
+ * due. Then apply_result() sets the next look. O(log n).
+ */
+static void heartbeat_due(struct tocsin_daemon *d, uint32_t svc, int64_t now)
+{
+    const struct tocsin_service_conf *s = &d->conf->services[svc];
+    struct tocsin_daemon_svc *ds = &d->svcs[svc];
+    struct tocsin_buf msg = TOCSIN_BUF_INIT;
+    int64_t wall = tocsin_wall_ms(), silent_ms, left_us;
+
+    if (!s->expect_every_us)
+        return;
+    if (!ds->heard_ms)
+        ds->heard_ms = wall;
+    silent_ms = wall - ds->heard_ms;
+    left_us = s->expect_every_us - silent_ms * 1000;
+    if (left_us > 1000) {
+        /* Early (a reload, or the clocks drifting apart): not yet. */
+        tocsin_sched_set(&d->sched, svc, now + left_us);
+        return;
+    }
+    tocsin_buf_puts(&msg, "no heartbeat for ");
+    tocsin_inbound_silence(&msg, (silent_ms + 500) / 1000);
+    d->checks++;
+    d->checks_total++;
+    d->status.checks_total = d->checks_total;
+    apply_result(d, svc, TOCSIN_CRITICAL, tocsin_buf_str(&msg), msg.len, 0);
+    tocsin_buf_free(&msg);
 }
 
 static struct tocsin_alerting *control_alerting(void *ud)
@@ -400,6 +534,13 @@ void tocsin_daemon_control_ops(struct tocsin_daemon *d, struct tocsin_control_op
     ops->check_now = control_check_now;
     ops->reload = tocsin_daemon_reload;
     ops->alerting = control_alerting;
+    ops->submit = submit_result;
+    ops->ud = d;
+}
+
+void tocsin_daemon_httpd_ops(struct tocsin_daemon *d, struct tocsin_httpd_ops *ops)
+{
+    ops->submit = submit_result;
     ops->ud = d;
 }
 
@@ -476,6 +617,22 @@ void tocsin_daemon_schedule_first(struct tocsin_daemon *d, size_t i, int64_t now
 
     if (s->is_group)
         return;
+    if (s->passive) {
+        /* Not run: its deadline, if it has one, counts from its last
+         * result as the saved state has it, or from now. */
+        struct tocsin_daemon_svc *ds = &d->svcs[i];
+        int64_t wall = tocsin_wall_ms();
+
+        if (!ds->heard_ms)
+            ds->heard_ms = d->views[i].checked && d->views[i].last_check > 0
+                ? (int64_t)d->views[i].last_check * 1000 : wall;
+        if (ds->heard_ms > wall)
+            ds->heard_ms = wall;
+        if (s->expect_every_us)
+            tocsin_sched_set(&d->sched, (uint32_t)i,
+                             now + s->expect_every_us - (wall - ds->heard_ms) * 1000);
+        return;
+    }
     if (s->nat) {
         /* Fixed times: the first run is the next of them, not spread. */
         d->svcs[i].due = tocsin_daemon_at_due(d, i, now);
@@ -556,6 +713,11 @@ static int submit_due(struct tocsin_daemon *d, int64_t now)
     while (tocsin_sched_peek(&d->sched, &it) == 0 && it.due <= now) {
         uint32_t seq;
 
+        if (d->conf->services[it.id].passive) {
+            tocsin_sched_pop(&d->sched, &it);
+            heartbeat_due(d, it.id, now);
+            continue;
+        }
         if (skip_outside_period(d, it.id, it.due, now))
             continue;
         seq = ++d->next_seq;
@@ -615,6 +777,8 @@ int tocsin_daemon_run(struct tocsin_daemon *d)
         int n, i, full;
 
         d->status.worker_restarts = d->pool.restarts;
+        if (d->nsubmitted)
+            apply_submitted(d);
         full = submit_due(d, now);
         tocsin_pool_flush(&d->pool);
         wake = next_wake(d, now, now + 1000000, full);

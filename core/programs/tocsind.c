@@ -221,17 +221,19 @@ static int open_alerting(struct tocsin_daemon *d)
 static int open_serve(struct tocsin_daemon *d)
 {
     struct tocsin_control_ops ops;
+    struct tocsin_httpd_ops hops;
     char err[512];
     int failed;
 
     tocsin_daemon_control_ops(d, &ops);
+    tocsin_daemon_httpd_ops(d, &hops);
     d->control = tocsin_control_open(d->conf->control_socket, d->epfd, &d->status, &ops,
                                      err, sizeof(err));
     if (!d->control) {
         tocsin_error("%s", err);
         return -1;
     }
-    d->httpd = tocsin_httpd_start(d->conf->http, &d->status, d->epfd,
+    d->httpd = tocsin_httpd_start(d->conf->http, &d->status, &hops, d->epfd,
                                   TOCSIN_DAEMON_HTTPD_TAG, &failed);
     return failed ? -1 : 0;
 }
@@ -309,6 +311,7 @@ static void daemon_free(struct tocsin_daemon *d)
     if (d->lock_fd >= 0)
         close(d->lock_fd);
     tocsin_sched_free(&d->sched);
+    tocsin_daemon_submitted_free(d);
     if (d->views && d->conf)
         for (i = 0; i < d->conf->nservices; i++)
             free(d->views[i].output);

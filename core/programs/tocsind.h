@@ -53,6 +53,15 @@ struct tocsin_daemon_svc {
     double flap_percent;
     int64_t problem_since_ms;   /* struct tocsin_svc_state's: wall ms the
                                    current problem was first seen, or 0 */
+    int64_t heard_ms;           /* passive: wall ms of the last submitted
+                                   result (or of the start); 0: not yet set */
+};
+
+/* A submitted result waiting for the loop's next turn (HTTP, control). */
+struct tocsin_daemon_submitted {
+    char *service;              /* by name: a reload may move indices */
+    int state;
+    char *output;
 };
 
 struct tocsin_daemon {
@@ -86,6 +95,8 @@ struct tocsin_daemon {
     int64_t stats_since;
     struct tocsin_histogram lateness; /* since the last stats report; the
                                          status keeps the one since the start */
+    struct tocsin_daemon_submitted *submitted; /* results from outside, in order */
+    size_t nsubmitted, submitted_cap;
 };
 
 /* tocsind.c */
@@ -110,6 +121,10 @@ void tocsin_daemon_take_secrets(const struct tocsin_config *conf);
 void tocsin_daemon_pool_events(struct tocsin_daemon *d, struct tocsin_pool_events *ev);
 void tocsin_daemon_alerting_hooks(struct tocsin_daemon *d, struct tocsin_alerting_hooks *hooks);
 void tocsin_daemon_control_ops(struct tocsin_daemon *d, struct tocsin_control_ops *ops);
+void tocsin_daemon_httpd_ops(struct tocsin_daemon *d, struct tocsin_httpd_ops *ops);
+
+/* Drop the submitted results not applied yet (at shutdown). */
+void tocsin_daemon_submitted_free(struct tocsin_daemon *d);
 void tocsin_daemon_status_hooks(struct tocsin_daemon *d);
 
 /* When service `i` (with `at`) runs next after `now` (monotonic us): its

@@ -290,8 +290,65 @@ static void cmd_check(struct tocsin_control *c, struct client *cl, json_t *req)
         reply_error(c, cl, "'%s' is a group: it is judged from its members, not run", name);
         return;
     }
+    if (c->status->conf->services[k].passive) {
+        reply_error(c, cl, "'%s' is passive: its results are submitted (tocsinctl submit), "
+                    "not run", name);
+        return;
+    }
     cl->waiting_svc = k;
     c->ops.check_now(c->ops.ud, (uint32_t)k);
+}
+
+/* A result for a passive service (or one with accept_passive), applied
+ * on the daemon's next turn: {"service", "state", "output", "perfdata"}. */
+static void cmd_submit(struct tocsin_control *c, struct client *cl, json_t *req)
+{
+    const char *name = json_string_value(json_object_get(req, "service"));
+    const char *state_text = json_string_value(json_object_get(req, "state"));
+    const char *output = json_string_value(json_object_get(req, "output"));
+    const char *perf = json_string_value(json_object_get(req, "perfdata"));
+    struct tocsin_buf out = TOCSIN_BUF_INIT;
+    const char *nl;
+    long k;
+    int state;
+
+    if (!name || (k = tocsin_config_find_service(c->status->conf, name)) < 0) {
+        reply_error(c, cl, "no service named '%s'", name ? name : "");
+        return;
+    }
+    if (!c->status->conf->services[k].accept_passive) {
+        reply_error(c, cl, "service '%s' takes no submitted results (set passive = true, or "
+                    "accept_passive = true beside its check)", name);
+        return;
+    }
+    if (!state_text || (state = tocsin_state_parse(state_text)) < 0) {
+        reply_error(c, cl, "state \"%s\" is not ok, warning, critical, unknown or 0-3",
+                    state_text ? state_text : "");
+        return;
+    }
+    if (perf && strchr(perf, '\n')) {
+        reply_error(c, cl, "perfdata must be one line");
+        return;
+    }
+    if (!output)
+        output = "";
+    nl = strchr(output, '\n');
+    tocsin_buf_append(&out, output, nl ? (size_t)(nl - output) : strlen(output));
+    if (perf && *perf) {
+        tocsin_buf_putc(&out, '|');
+        tocsin_buf_puts(&out, perf);
+    }
+    if (nl)
+        tocsin_buf_puts(&out, nl);
+    if (out.oom || !c->ops.submit ||
+        c->ops.submit(c->ops.ud, name, state, tocsin_buf_str(&out)) < 0) {
+        tocsin_buf_free(&out);
+        reply_error(c, cl, c->ops.submit ? "out of memory" : "this daemon takes no results");
+        return;
+    }
+    tocsin_buf_free(&out);
+    reply(c, cl, json_pack("{s:b, s:o, s:s}", "ok", 1, "service", tocsin_json_text(name),
+                           "state", tocsin_state_name(state)));
 }
 
 static void cmd_ack(struct tocsin_control *c, struct client *cl, json_t *req, int remove)
@@ -468,6 +525,8 @@ static void handle_request(struct tocsin_control *c, struct client *cl, const ch
         cmd_reload(c, cl);
     else if (strcmp(cmd, "history") == 0)
         cmd_history(c, cl, req);
+    else if (strcmp(cmd, "submit") == 0)
+        cmd_submit(c, cl, req);
     else
         reply_error(c, cl, "unknown command \"%s\"", cmd);
     json_decref(req);

@@ -34,6 +34,10 @@ struct tocsin_control_ops {
     int (*reload)(void *ud, struct tocsin_buf *errors, struct tocsin_buf *notes);
     /* The alerting stage as it is now (it is replaced by a reload). */
     struct tocsin_alerting *(*alerting)(void *ud);
+    /* A result submitted for the passive service named `service`, applied
+     * on the daemon's next turn. Returns 0, or -1 (out of memory). NULL:
+     * submit is refused. */
+    int (*submit)(void *ud, const char *service, int state, const char *output);
     void *ud;
 };
 

@@ -23,10 +23,29 @@
 
 struct tocsin_http_conn;          /* one open connection (http-server.c) */
 
+/* A token that may submit results (copied from the configuration). */
+struct tocsin_http_api_token {
+    char *name;
+    char *token;
+    char **services;              /* glob patterns; none: every service */
+    size_t nservices;
+};
+
+/* A POST being read: its body, up to TOCSIN_INBOUND_BODY_MAX bytes. */
+struct tocsin_http_post {
+    struct tocsin_buf body;
+    int too_large;                /* more came than the limit: 413 */
+};
+
 struct tocsin_httpd {
     struct MHD_Daemon *mhd;
     const struct tocsin_status *status;
     char *token;                  /* copied from the configuration, or NULL */
+    struct tocsin_http_api_token *api_tokens; /* likewise */
+    size_t napi_tokens;
+    struct tocsin_httpd_ops ops;  /* submit is NULL when results are refused */
+    uint64_t results_accepted;    /* submitted results taken, for /metrics */
+    uint64_t results_refused;     /* POSTs answered 4xx */
     int64_t max_lateness_us;      /* likewise: the configuration may be replaced */
     int epfd;
     int mhd_fd;                   /* libmicrohttpd's epoll descriptor */
@@ -112,6 +131,11 @@ enum MHD_Result tocsin_http_serve_metrics(struct tocsin_httpd *h, struct MHD_Con
 enum MHD_Result tocsin_http_serve_services(struct tocsin_httpd *h, struct MHD_Connection *c);
 enum MHD_Result tocsin_http_serve_service(struct tocsin_httpd *h, struct MHD_Connection *c,
                                           const char *name);
+
+/* POST /api/v1/results and /api/v1/alertmanager (http-inbound.c), once
+ * the whole body is in `post`. `alertmanager` selects the payload. */
+enum MHD_Result tocsin_http_serve_inbound(struct tocsin_httpd *h, struct MHD_Connection *c,
+                                          struct tocsin_http_post *post, int alertmanager);
 
 /* / (http-page.c). */
 enum MHD_Result tocsin_http_serve_page(struct tocsin_httpd *h, struct MHD_Connection *c);

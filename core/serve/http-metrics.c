@@ -342,6 +342,12 @@ static void agent_metrics(struct tocsin_httpd *h, struct tocsin_buf *b)
     }
     family(b, "tocsin_http_requests_total", "counter", "HTTP requests answered.");
     tocsin_buf_printf(b, "tocsin_http_requests_total %" PRIu64 "\n", h->requests);
+    family(b, "tocsin_results_submitted_total", "counter",
+           "Results for passive services taken over HTTP.");
+    tocsin_buf_printf(b, "tocsin_results_submitted_total %" PRIu64 "\n", h->results_accepted);
+    family(b, "tocsin_results_refused_total", "counter",
+           "Requests submitting results that were refused (4xx).");
+    tocsin_buf_printf(b, "tocsin_results_refused_total %" PRIu64 "\n", h->results_refused);
 }
 
 /*

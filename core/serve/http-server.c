@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "serve/http-internal.h"
+#include "serve/inbound.h"
 #include "serve/svc-json.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -346,6 +347,10 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
     *socket_context = k;
 }
 
+/* The request context of a GET or HEAD whose headers are in; a POST's is
+ * its struct tocsin_http_post. */
+static int headers_seen;
+
 /* libmicrohttpd's notice that a request is over (answered, or given up):
  * the connection, if kept alive, waits for its next request from now. */
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
@@ -356,8 +361,15 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     struct tocsin_http_conn *k = info ? info->socket_context : NULL;
 
     (void)cls;
-    (void)req_cls;
     (void)toe;
+    if (req_cls && *req_cls && *req_cls != &headers_seen) {
+        struct tocsin_http_post *post = *req_cls;
+
+        tocsin_buf_free(&post->body);
+        free(post);
+    }
+    if (req_cls)
+        *req_cls = NULL;
     if (!k)
         return;
     k->answering = 0;
@@ -385,14 +397,85 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const
                                       const char *upload_data, size_t *upload_data_size,
                                       void **req_cls);
 
+/* Copy the api_tokens of `conf` into `h`. Returns 0 or -1 (oom). */
+static int copy_api_tokens(struct tocsin_httpd *h, const struct tocsin_http_conf *conf)
+{
+    size_t i, k;
+
+    if (!conf->napi_tokens)
+        return 0;
+    h->api_tokens = calloc(conf->napi_tokens, sizeof(*h->api_tokens));
+    if (!h->api_tokens)
+        return -1;
+    for (i = 0; i < conf->napi_tokens; i++) {
+        const struct tocsin_api_token *from = &conf->api_tokens[i];
+        struct tocsin_http_api_token *to = &h->api_tokens[i];
+
+        h->napi_tokens++;
+        to->name = strdup(from->name);
+        to->token = strdup(from->token);
+        to->services = calloc(from->nservices ? from->nservices : 1, sizeof(char *));
+        if (!to->name || !to->token || !to->services)
+            return -1;
+        for (k = 0; k < from->nservices; k++) {
+            to->services[k] = strdup(from->services[k]);
+            if (!to->services[k])
+                return -1;
+            to->nservices++;
+        }
+    }
+    return 0;
+}
+
+/* Free the api_tokens of `h`. */
+static void free_api_tokens(struct tocsin_httpd *h)
+{
+    size_t i, k;
+
+    for (i = 0; i < h->napi_tokens; i++) {
+        free(h->api_tokens[i].name);
+        tocsin_secret_free(h->api_tokens[i].token);
+        for (k = 0; k < h->api_tokens[i].nservices; k++)
+            free(h->api_tokens[i].services[k]);
+        free(h->api_tokens[i].services);
+    }
+    free(h->api_tokens);
+    h->api_tokens = NULL;
+    h->napi_tokens = 0;
+}
+
 int tocsin_httpd_update(struct tocsin_httpd *h, const struct tocsin_http_conf *conf)
 {
+    struct tocsin_http_api_token *old_tokens;
+    size_t old_n;
     char *token = NULL;
 
     if (!h || !conf)
         return 0;
     if (conf->token && !(token = strdup(conf->token)))
         return -1;
+    /* The api tokens are replaced whole or not at all. */
+    old_tokens = h->api_tokens;
+    old_n = h->napi_tokens;
+    h->api_tokens = NULL;
+    h->napi_tokens = 0;
+    if (copy_api_tokens(h, conf) < 0) {
+        free_api_tokens(h);
+        h->api_tokens = old_tokens;
+        h->napi_tokens = old_n;
+        tocsin_secret_free(token);
+        return -1;
+    }
+    {
+        struct tocsin_http_api_token *fresh = h->api_tokens;
+        size_t nfresh = h->napi_tokens;
+
+        h->api_tokens = old_tokens;
+        h->napi_tokens = old_n;
+        free_api_tokens(h);
+        h->api_tokens = fresh;
+        h->napi_tokens = nfresh;
+    }
     tocsin_secret_free(h->token);
     h->token = token;
     h->max_lateness_us = conf->health_max_lateness_us;
@@ -401,6 +484,7 @@ int tocsin_httpd_update(struct tocsin_httpd *h, const struct tocsin_http_conf *c
 
 struct tocsin_httpd *tocsin_httpd_start(const struct tocsin_http_conf *conf,
                                         const struct tocsin_status *status,
+                                        const struct tocsin_httpd_ops *hops,
                                         int epfd, uint64_t tag, int *failed)
 {
     struct tocsin_httpd *h = NULL;
@@ -421,6 +505,8 @@ struct tocsin_httpd *tocsin_httpd_start(const struct tocsin_http_conf *conf,
         return NULL;
     }
     h->status = status;
+    if (hops)
+        h->ops = *hops;
     h->drop_log = (struct tocsin_log_limit)TOCSIN_LOG_LIMIT_INIT(60);
     h->max_lateness_us = conf->health_max_lateness_us;
     if (conf->token) {
@@ -429,6 +515,10 @@ struct tocsin_httpd *tocsin_httpd_start(const struct tocsin_http_conf *conf,
             tocsin_error("http: out of memory");
             goto fail;
         }
+    }
+    if (copy_api_tokens(h, conf) < 0) {
+        tocsin_error("http: out of memory");
+        goto fail;
     }
     h->epfd = epfd;
     h->mhd_fd = -1;
@@ -540,6 +630,7 @@ void tocsin_httpd_stop(struct tocsin_httpd *h)
         free(h->key);
     }
     tocsin_secret_free(h->token);
+    free_api_tokens(h);
     tocsin_buf_free(&h->start_log);
     free(h);
 }
@@ -692,15 +783,30 @@ static void log_url(struct tocsin_buf *b, const char *url)
         tocsin_buf_puts(b, "...");
 }
 
+/* 0 for a path that is not a POST endpoint; 1 for /api/v1/results, 2
+ * for /api/v1/alertmanager. */
+static int post_path(const char *url)
+{
+    if (strcmp(url, "/api/v1/results") == 0)
+        return 1;
+    if (strcmp(url, "/api/v1/alertmanager") == 0)
+        return 2;
+    return 0;
+}
+
 static enum MHD_Result route(struct tocsin_httpd *h, struct MHD_Connection *c, const char *url,
                              const char *method)
 {
     static const char prefix[] = "/api/v1/services/";
     struct tocsin_buf body = TOCSIN_BUF_INIT;
 
+    if (post_path(url))
+        return tocsin_http_json_error(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+                                      "results are submitted with POST",
+                                      MHD_HTTP_HEADER_ALLOW, "POST");
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
         return tocsin_http_json_error(c, MHD_HTTP_METHOD_NOT_ALLOWED,
-                                      "only GET and HEAD are served",
+                                      "only GET and HEAD are served here",
                                       MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
     if (strcmp(url, "/health") == 0)
         return tocsin_http_serve_health(h, c);
@@ -737,25 +843,80 @@ static enum MHD_Result route(struct tocsin_httpd *h, struct MHD_Connection *c, c
  * alive), their bodies, if any, read and dropped. Any other method is
  * refused at once, without reading its body (the connection then closes).
  */
+/*
+ * The first call for a POST to a results endpoint: refuse at once, without
+ * reading the body, what its headers already condemn (a Content-Length
+ * over the limit); otherwise give the request its body buffer. Returns
+ * MHD_YES to go on reading, with *answered = 0.
+ */
+static enum MHD_Result post_begin(struct tocsin_httpd *h, struct MHD_Connection *c,
+                                  void **req_cls, int *answered)
+{
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    struct tocsin_http_post *post;
+    char msg[96];
+
+    *answered = 0;
+    if (cl && strtoull(cl, NULL, 10) > TOCSIN_INBOUND_BODY_MAX) {
+        *answered = 1;
+        h->results_refused++;
+        snprintf(msg, sizeof(msg), "the body is larger than %d bytes", TOCSIN_INBOUND_BODY_MAX);
+        return tocsin_http_json_error(c, 413, msg, MHD_HTTP_HEADER_CONNECTION, "close");
+    }
+    post = calloc(1, sizeof(*post));
+    if (!post) {
+        *answered = 1;
+        return tocsin_http_json_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory", NULL,
+                                      NULL);
+    }
+    tocsin_buf_init(&post->body);
+    *req_cls = post;
+    return MHD_YES;
+}
+
+/* A piece of a POST's body: kept up to the limit, the rest dropped. */
+static void post_piece(struct tocsin_http_post *post, const char *data, size_t n)
+{
+    if (post->too_large || post->body.len + n > TOCSIN_INBOUND_BODY_MAX) {
+        post->too_large = 1;
+        tocsin_buf_free(&post->body);
+        return;
+    }
+    if (tocsin_buf_append(&post->body, data, n) < 0)
+        post->too_large = 1;
+}
+
 static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const char *url,
                                       const char *method, const char *version,
                                       const char *upload_data, size_t *upload_data_size,
                                       void **req_cls)
 {
-    static int headers_seen;
     struct tocsin_httpd *h = cls;
     int64_t t0 = tocsin_mono_us();
     const union MHD_ConnectionInfo *info;
+    int is_post = strcmp(method, MHD_HTTP_METHOD_POST) == 0 && post_path(url);
     enum MHD_Result ret;
 
     (void)version;
-    (void)upload_data;
     if (!*req_cls && (strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
                       strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)) {
         *req_cls = &headers_seen;
         return MHD_YES;
     }
+    if (!*req_cls && is_post) {
+        int answered;
+
+        ret = post_begin(h, c, req_cls, &answered);
+        if (!answered)
+            return ret;
+        *req_cls = &headers_seen;     /* answered: the rest is dropped */
+        h->requests++;
+        return ret;
+    }
     if (*upload_data_size) {
+        if (is_post && *req_cls && *req_cls != &headers_seen)
+            post_piece(*req_cls, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
@@ -763,7 +924,10 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const
     info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     if (info && info->socket_context)
         ((struct tocsin_http_conn *)info->socket_context)->answering = 1;
-    ret = route(h, c, url, method);
+    if (is_post && *req_cls && *req_cls != &headers_seen)
+        ret = tocsin_http_serve_inbound(h, c, *req_cls, post_path(url) == 2);
+    else
+        ret = route(h, c, url, method);
     if (tocsin_log_enabled(TOCSIN_LOG_DEBUG)) {
         struct tocsin_buf u = TOCSIN_BUF_INIT;
 

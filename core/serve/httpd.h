@@ -28,10 +28,22 @@
 
 struct tocsin_httpd;
 
+/* What the daemon does for the endpoint: the one way in which a request
+ * changes anything (POST /api/v1/results, /api/v1/alertmanager). */
+struct tocsin_httpd_ops {
+    /* Take a result submitted for the service named `service`, which was
+     * found in status->conf and takes passive results: the daemon applies
+     * it on its next turn, as it applies a check's result. `output` is
+     * Nagios output. Returns 0, or -1 when it cannot be taken (memory). */
+    int (*submit)(void *ud, const char *service, int state, const char *output);
+    void *ud;
+};
+
 /* Start serving `status` as `conf` says: bind the address, load the TLS
  * files, and add the server's epoll descriptor to `epfd` with
  * epoll_event.data.u64 = `tag`. `status` must outlive the server; `conf`
- * need not (what is needed of it is copied), and status->conf may be
+ * need not (what is needed of it is copied), `ops` is copied (NULL:
+ * results are refused), and status->conf may be
  * replaced while the server runs: answers being sent for the old one are
  * cut off.
  * Returns the server; NULL with *failed = 0 when the endpoint is disabled
@@ -39,6 +51,7 @@ struct tocsin_httpd;
  * not start (address in use, bad certificate, ...). */
 struct tocsin_httpd *tocsin_httpd_start(const struct tocsin_http_conf *conf,
                                         const struct tocsin_status *status,
+                                        const struct tocsin_httpd_ops *ops,
                                         int epfd, uint64_t tag, int *failed);
 
 /* The descriptor tagged `tag` is ready: accept, read, answer, write.
@@ -53,9 +66,9 @@ int64_t tocsin_httpd_tick(struct tocsin_httpd *h, int64_t now, int64_t wake);
 /* Close every connection and the listening socket, and free. NULL is fine. */
 void tocsin_httpd_stop(struct tocsin_httpd *h);
 
-/* Take what a reload may change without a new listener: the bearer token
- * and /health's lateness limit of `conf`. The old token is overwritten.
- * Returns 0, or -1 out of memory (the old token stays). */
+/* Take what a reload may change without a new listener: the bearer token,
+ * the api tokens and /health's lateness limit of `conf`. The old tokens
+ * are overwritten. Returns 0, or -1 out of memory (the old tokens stay). */
 int tocsin_httpd_update(struct tocsin_httpd *h, const struct tocsin_http_conf *conf);
 
 /* ------------------------------------------------------------------ */

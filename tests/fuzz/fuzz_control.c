@@ -49,6 +49,10 @@ static const char conf_text[] =
     "service \"disk\" {\n"
     "    check = \"dummy\"\n"
     "}\n"
+    "service \"backup\" {\n"
+    "    passive = true\n"
+    "    expect_every = 1h\n"
+    "}\n"
     "notifier \"ops\" {\n"
     "    plugin = \"console\"\n"
     "}\n";
@@ -83,6 +87,15 @@ static struct tocsin_alerting *op_alerting(void *ud)
 {
     (void)ud;
     return fx.alerting;
+}
+
+static int op_submit(void *ud, const char *service, int state, const char *output)
+{
+    (void)ud;
+    FUZZ_CHECK(service && *service, "a submitted result without a service");
+    FUZZ_CHECK(state >= 0 && state <= 3, "a submitted state %d", state);
+    FUZZ_CHECK(output != NULL, "a submitted result without output");
+    return 0;
 }
 
 static int hook_send(void *ud, uint32_t notifier, uint32_t seq, const void *alerts,
@@ -120,7 +133,8 @@ static void teardown(void)
 static int setup(void)
 {
     struct tocsin_alerting_hooks hooks = { hook_send, NULL };
-    struct tocsin_control_ops ops = { op_check_now, op_reload, op_alerting, NULL };
+    struct tocsin_control_ops ops = { op_check_now, op_reload, op_alerting, op_submit,
+                                      NULL };
     struct tocsin_buf errors = TOCSIN_BUF_INIT;
     char path[192], err[256];
     size_t i;

@@ -37,10 +37,12 @@ def can_hash():
 
 class Alertmanager:
     """start() runs Alertmanager; with `auth` = (user, password) its API
-    wants basic authentication."""
+    wants basic authentication; `config` replaces the configuration (one
+    receiver that sends nothing)."""
 
-    def __init__(self, auth=None):
+    def __init__(self, auth=None, config=None):
         self.auth = auth
+        self.config = config or CONFIG
         self.dir = None
         self.port = None
         self.server = None
@@ -66,7 +68,7 @@ class Alertmanager:
         os.makedirs(os.path.join(self.dir, "data"))
         config = os.path.join(self.dir, "alertmanager.yml")
         with open(config, "w") as f:
-            f.write(CONFIG)
+            f.write(self.config)
         self.port = free_port()
         argv = [ALERTMANAGER, f"--config.file={config}",
                 f"--storage.path={self.dir}/data",
@@ -107,6 +109,18 @@ class Alertmanager:
                 ":".join(self.auth).encode()).decode())
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.read().decode()
+
+    def post_alerts(self, alerts):
+        """Raise (or, with endsAt in the past, resolve) `alerts` through
+        Alertmanager's own API, as Prometheus does."""
+        req = urllib.request.Request(self.url + "/api/v2/alerts",
+                                     data=json.dumps(alerts).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+        if self.auth:
+            req.add_header("Authorization", "Basic " + base64.b64encode(
+                ":".join(self.auth).encode()).decode())
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status
 
     def alerts(self, **labels):
         """The alerts Alertmanager lists (active, silenced, inhibited,
