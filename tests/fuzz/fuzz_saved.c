@@ -37,7 +37,7 @@ static int check_blob(enum tocsin_saved_kind kind, const void *blob, size_t len)
             if (rc == 0) {
                 FUZZ_CHECK(sa.alert.state <= TOCSIN_UNKNOWN &&
                            sa.alert.previous <= TOCSIN_UNKNOWN &&
-                           sa.alert.kind <= TOCSIN_ALERT_RESULT &&
+                           sa.alert.kind <= TOCSIN_ALERT_KIND_MAX &&
                            sa.alert.severity <= TOCSIN_SEVERITY_CRITICAL &&
                            (sa.alert.hard == 0 || sa.alert.hard == 1),
                            "alert fields out of range");
