@@ -726,6 +726,14 @@ static const struct tocsin_option_help f2b_help[] = {
       "on found failures per jail per window, for CRITICAL (with count_found)" },
     { "max_read", NULL,
       "bytes read at most per check; at least 4096" },
+    { "total_warning", NULL,
+      "bans in all jails together per window: WARNING outside the range" },
+    { "total_critical", NULL,
+      "bans in all jails together per window: CRITICAL outside the range" },
+    { "total_found_warning", NULL,
+      "found failures in all jails together per window, for WARNING (with count_found)" },
+    { "total_found_critical", NULL,
+      "found failures in all jails together per window, for CRITICAL (with count_found)" },
     { NULL, NULL, NULL }
 };
 

@@ -1219,6 +1219,11 @@ static const struct tocsin_option_help mycheck_help[] = {
       "On the query's result; they need query." },
     { "query_critical", NULL,
       "On the query's result; they need query." },
+    { "deadlocks_warning", NULL,
+      "on InnoDB deadlocks per rate_unit since the last check; 0 alerts on any" },
+    { "deadlocks_critical", NULL,
+      "on InnoDB deadlocks per rate_unit since the last check; 0 alerts on any" },
+    TOCSIN_COUNTER_HELP,
     { NULL, NULL, NULL }
 };
 

@@ -1297,6 +1297,17 @@ static const struct tocsin_option_help pgsql_help[] = {
       "thresholds on that number (need query)" },
     { "query_label", NULL,
       "the custom query's name in the output and performance data" },
+    { "commits_warning", NULL,
+      "on committed transactions per rate_unit since the last check" },
+    { "commits_critical", NULL,
+      "on committed transactions per rate_unit since the last check" },
+    { "min_transactions", NULL,
+      "transactions ended in the interval below which the rollback ratio is not judged" },
+    TOCSIN_COUNTER_HELP,
+    { "rollback_ratio_warning", NULL,
+      "on rolled-back transactions as % of those ended since the last check (see min_transactions)" },
+    { "rollback_ratio_critical", NULL,
+      "on rolled-back transactions as % of those ended since the last check (see min_transactions)" },
     { NULL, NULL, NULL }
 };
 

@@ -89,4 +89,18 @@ int tocsin_counter_mode_parse(const char *name, const char *text,
 int tocsin_counter_unit_parse(const char *name, const char *text, double *seconds,
                               const char **shown, char *err, size_t errlen);
 
+/* The --help entries of the options that the plugins judging counters
+ * (mysql, pgsql) share: rates' unit, the first check's window, and their
+ * custom query's mode and time. Used inside a struct tocsin_option_help
+ * table. */
+#define TOCSIN_COUNTER_HELP                                                              \
+    { "rate_unit", NULL, "what rates are per, ranges included: second, minute or hour" }, \
+    { "first_window", NULL,                                                              \
+      "on the first check, the wait between two samples of the counters" },             \
+    { "query_mode", NULL,                                                                \
+      "what is judged of query's number: value, delta (since the last check) or rate "   \
+      "(per rate_unit)" },                                                               \
+    { "query_time_warning", NULL, "on the time query took, in seconds" },                \
+    { "query_time_critical", NULL, "on the time query took, in seconds" }
+
 #endif
