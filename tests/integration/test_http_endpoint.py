@@ -650,7 +650,8 @@ class EndpointConfiguration(unittest.TestCase):
         self.addCleanup(conf.cleanup)
         rc, out, err = check_config(conf.path)
         self.assertNotEqual(rc, 0)
-        self.assertRegex(err, r"x\.conf:1: no such option 'http'")
+        self.assertRegex(err, r"x\.conf:1: http is a global option: put it at the top level "
+                              r"of \S*tocsin\.conf")
 
 
 if __name__ == "__main__":
