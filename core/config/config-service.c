@@ -320,6 +320,19 @@ static int build_service_core(cfg_t *sec, struct tocsin_service_conf *s)
                           "greater than zero", s->inst.name);
         errors++;
     }
+    if (s->passive) {
+        static const char *const timed[] = { "at", "check_period" };
+        size_t t;
+
+        for (t = 0; t < sizeof(timed) / sizeof(timed[0]); t++)
+            if (tocsin_conf_pending_line(timed[t])) {
+                tocsin_conf_error(f, LINE_OF(timed[t]),
+                                  "service '%s': %s does not apply to a passive service: "
+                                  "nothing runs it (expect_every says when a result is due)",
+                                  s->inst.name, timed[t]);
+                errors++;
+            }
+    }
 #undef LINE_OF
     sched_errors = build_schedule(sec, s);
     if (sched_errors < 0) {

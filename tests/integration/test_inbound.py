@@ -320,6 +320,12 @@ class InboundConfig(unittest.TestCase):
             ('service "a" {\n    passive = true\n    command = "/bin/true"\n}\n',
              "tocsin.conf:3: service 'a': option 'command' is not an option of a passive "
              "service"),
+            ('service "a" {\n    passive = true\n    expect_every = 1h\n'
+             '    at = { "09:00" }\n}\n',
+             "tocsin.conf:4: service 'a': at does not apply to a passive service"),
+            ('timeperiod "office" {\n    weekdays = { "mon-fri" }\n}\n'
+             'service "a" {\n    passive = true\n    check_period = "office"\n}\n',
+             "tocsin.conf:6: service 'a': check_period does not apply to a passive service"),
             ('http {\n    api_token "x" {\n        services = { "a*" }\n    }\n}\n',
              "http: api_token 'x': no token given (token, token_file or token_env)"),
             ('http {\n    bearer_token = "same-token"\n    api_token "x" {\n'
