@@ -1101,6 +1101,19 @@ static int log_read_journal(struct log *l, struct tocsin_check *chk,
                  l->journal_directory ? l->journal_directory : "", strerror(-r));
         return -1;
     }
+    if (l->journal_directory) {
+        uint64_t bytes = 0;
+
+        /* sd-journal skips the files it cannot open and opens an empty
+         * or mistyped directory without complaint: say so rather than
+         * count nothing. */
+        r = sd_journal_get_usage(j, &bytes);
+        if (r < 0 || bytes == 0) {
+            snprintf(err, errlen, "no journal file could be read in %s (none "
+                     "there, or none readable by this user)", l->journal_directory);
+            goto out;
+        }
+    }
     if (l->journal_unit) {
         snprintf(match, sizeof(match), "_SYSTEMD_UNIT=%s%s", l->journal_unit,
                  strchr(l->journal_unit, '.') ? "" : ".service");
