@@ -31,6 +31,10 @@
 #include <string.h>
 #include <time.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
@@ -66,6 +70,12 @@
 #define LOG_MATCH_LIMIT 1000000
 #define LOG_JIT_STACK_MAX (1024 * 1024)
 
+/* Longest literal looked for before matching a pattern. */
+#define LOG_LITERAL_MAX 64
+
+/* "07/Dec/2026:21:01:07 +0000": the nginx/Apache time inside brackets. */
+#define LOG_BRACKET_LEN 26
+
 struct log_pattern {
     char *name;                        /* owned */
     pcre2_code *re;
@@ -73,7 +83,16 @@ struct log_pattern {
     int by_group;                      /* group number of `by`, or -1 */
     int field_group;                   /* group number of `field`, or -1 */
     uint32_t count[TOCSIN_WINDOW_SLOTS];
-    char last[LOG_QUOTE_MAX + 1];      /* the last line it matched */
+    int jit;                           /* compiled by the JIT */
+    char literal[LOG_LITERAL_MAX];     /* bytes every match holds, in a row */
+    size_t literal_len;                /* 0: none known */
+    const char *hit;                   /* the first literal at or past the
+                                          line in the tailer's buffer, NULL:
+                                          none left; stale before `from` */
+    const char *from;
+    char last[LOG_QUOTE_MAX];          /* the start of the last line it
+                                          matched, as read */
+    size_t last_len;
     int64_t last_at;                   /* its time; 0: none yet */
 };
 
@@ -99,6 +118,14 @@ struct log {
     char *file;                        /* NULL with the journal */
     char *journal_unit, *journal_identifier, *journal_directory;
 
+    /* The tailer's buffer, in which pattern literals are searched. */
+    const char *block, *block_end;
+
+    /* The slot of the last line's time, valid while the window's newest
+     * epoch and that slot's epoch are unchanged. */
+    int64_t slot_at, slot_now, slot_epoch;
+    int slot;
+
     /* Kept between checks. */
     struct tocsin_tailer tail;
     char *cursor;                      /* journal cursor, owned */
@@ -112,9 +139,15 @@ struct log {
     pcre2_match_context *mctx;
     pcre2_jit_stack *jit_stack;
 
-    /* Cache for local time: the epoch of the hour last parsed. */
-    char hour_key[16];
-    int64_t hour_ms;
+    /* Caches of the time of a line, since consecutive lines mostly
+     * share their time stamp: the epoch of the local hour last parsed
+     * (key yyyymmddhh, 0: none), the bracketed time last parsed, and the
+     * local year of the check's `now`. */
+    int64_t hour_key, hour_ms;
+    char bracket_key[LOG_BRACKET_LEN];
+    int64_t bracket_ms;                /* -1: none */
+    int64_t year_now;                  /* `now` of year_local, or 0 */
+    int year_local;
 };
 
 /* What one check read, for long output. */
@@ -217,6 +250,51 @@ static size_t log_name_len(const char *s)
     return n > 0 && n <= LOG_NAME_MAX && s[n] == '=' ? n : 0;
 }
 
+/*
+ * The literal that starts regular expression `re`, after an optional '^',
+ * into p->literal: a line that does not hold it cannot match, so it is
+ * looked for with memmem before the pattern runs. Conservative: nothing
+ * when the expression has an alternative ('|' anywhere), quotes with \Q,
+ * or is compiled caseless or extended; the literal stops at the first
+ * metacharacter, and loses its last character when a quantifier that
+ * allows zero follows. ASCII printable bytes and escaped punctuation only.
+ */
+static void log_pattern_literal(struct log_pattern *p, const char *re)
+{
+    uint32_t all = 0;
+    size_t n = 0;
+
+    p->literal_len = 0;
+    pcre2_pattern_info(p->re, PCRE2_INFO_ALLOPTIONS, &all);
+    if ((all & (PCRE2_CASELESS | PCRE2_EXTENDED | PCRE2_EXTENDED_MORE |
+                PCRE2_LITERAL)) || strchr(re, '|') || strstr(re, "\\Q"))
+        return;
+    if (*re == '^')
+        re++;
+    while (*re && n < LOG_LITERAL_MAX) {
+        unsigned char c = (unsigned char)re[0];
+
+        if (c == '\\' && re[1] && (unsigned char)re[1] < 0x7f &&
+            (unsigned char)re[1] > 0x20 &&
+            !((re[1] >= 'a' && re[1] <= 'z') || (re[1] >= 'A' && re[1] <= 'Z') ||
+              (re[1] >= '0' && re[1] <= '9'))) {
+            c = (unsigned char)re[1];
+            re += 2;
+        } else if (c >= 0x20 && c < 0x7f && !strchr("\\^$.|?*+()[]{}", c)) {
+            re++;
+        } else {
+            break;
+        }
+        if (*re == '?' || *re == '*' || *re == '{')
+            break;                     /* c may occur zero times */
+        p->literal[n++] = (char)c;
+        if (*re == '+')
+            break;
+    }
+    if (n >= 2)
+        p->literal_len = n;
+}
+
 /* Compile entry `idx` (0-based) of option `pattern` into l->pat[idx]. */
 static int log_pattern_setup(struct log *l, unsigned idx, unsigned total,
                              const char *text, char *err, size_t errlen)
@@ -275,10 +353,16 @@ static int log_pattern_setup(struct log *l, unsigned idx, unsigned total,
     }
     /* Without JIT (unsupported CPU, no executable memory) the interpreter
      * matches the same lines, more slowly. */
-    (void)pcre2_jit_compile(p->re, PCRE2_JIT_COMPLETE);
+    if (pcre2_jit_compile(p->re, PCRE2_JIT_COMPLETE) == 0) {
+        size_t jit_size = 0;
+
+        p->jit = pcre2_pattern_info(p->re, PCRE2_INFO_JITSIZE, &jit_size) == 0 &&
+                 jit_size > 0;
+    }
     p->md = pcre2_match_data_create_from_pattern(p->re, NULL);
     if (!p->md)
         goto oom;
+    log_pattern_literal(p, re);
     p->by_group = p->field_group = -1;
     return 0;
 oom:
@@ -313,6 +397,8 @@ static int log_group_setup(struct log *l, const char *option, const char *name,
     }
     return 0;
 }
+
+static void log_take_block(void *ctx, const char *buf, size_t len);
 
 /* Validate the options into a struct log owned by the instance. */
 static int log_setup(cfg_t *options, void **instance, char *err, size_t errlen)
@@ -358,6 +444,8 @@ static int log_setup(cfg_t *options, void **instance, char *err, size_t errlen)
 #endif
     if (l->file && tocsin_tailer_init(&l->tail, l->file) < 0)
         goto oom;
+    l->tail.block = log_take_block;
+    l->slot = -1;
 
     if (n == 0) {
         snprintf(err, errlen, "option 'pattern' is empty: give at least one "
@@ -475,6 +563,7 @@ static int log_setup(cfg_t *options, void **instance, char *err, size_t errlen)
     }
 
     tocsin_window_init(&l->win, l->window_ms);
+    l->bracket_ms = -1;
     if (l->field && !(l->hist = calloc(TOCSIN_WINDOW_SLOTS, sizeof(*l->hist))))
         goto oom;
     if (l->by) {
@@ -547,12 +636,11 @@ static int log_month(const char *s)
  * mktime cannot say. */
 static int64_t log_local_hour(struct log *l, int y, int mo, int d, int h)
 {
-    char key[sizeof(l->hour_key)];
+    int64_t key = (((int64_t)y * 100 + mo) * 100 + d) * 100 + h;
     struct tm tm;
     time_t t;
 
-    snprintf(key, sizeof(key), "%04d%02d%02d%02d", y, mo, d, h);
-    if (strcmp(key, l->hour_key) == 0)
+    if (key == l->hour_key)
         return l->hour_ms;
     memset(&tm, 0, sizeof(tm));
     tm.tm_year = y - 1900;
@@ -563,7 +651,7 @@ static int64_t log_local_hour(struct log *l, int y, int mo, int d, int h)
     t = mktime(&tm);
     if (t == (time_t)-1)
         return -1;
-    memcpy(l->hour_key, key, sizeof(key));
+    l->hour_key = key;
     l->hour_ms = (int64_t)t * 1000;
     return l->hour_ms;
 }
@@ -638,14 +726,20 @@ static int log_line_time(struct log *l, const char *s, size_t len, int64_t now,
     }
     if (len >= 15 && s[3] == ' ' && (mo = log_month(s)) != 0 &&
         (s[4] == ' ' || (s[4] >= '0' && s[4] <= '9')) && s[6] == ' ') {
-        struct tm tm;
-        time_t t = (time_t)(now / 1000);
-
         d = s[4] == ' ' ? log_digits(s + 5, 1) : log_digits(s + 4, 2);
         sec = log_hms(s + 7, &h);
-        if (d < 1 || d > 31 || sec < 0 || !localtime_r(&t, &tm))
+        if (d < 1 || d > 31 || sec < 0)
             return 0;
-        y = tm.tm_year + 1900;
+        if (l->year_now != now || now == 0) {
+            struct tm tm;
+            time_t t = (time_t)(now / 1000);
+
+            if (!localtime_r(&t, &tm))
+                return 0;
+            l->year_now = now;
+            l->year_local = tm.tm_year + 1900;
+        }
+        y = l->year_local;
         base = log_local_hour(l, y, mo, d, h);
         if (base >= 0 && base > now + 86400000)   /* December's line in January */
             base = log_local_hour(l, y - 1, mo, d, h);
@@ -655,12 +749,20 @@ static int log_line_time(struct log *l, const char *s, size_t len, int64_t now,
         return 1;
     }
     for (i = 0; i < len && i < 256; i++) {
-        const char *b = s + i + 1;
+        const char *b, *open = memchr(s + i, '[', (len < 256 ? len : 256) - i);
         int zh, zm;
 
-        if (s[i] != '[' || len - i < 28 || b[2] != '/' || b[6] != '/' ||
+        if (!open)
+            break;
+        i = (size_t)(open - s);
+        b = open + 1;
+        if (len - i < 28 || b[2] != '/' || b[6] != '/' ||
             b[11] != ':' || b[20] != ' ' || (b[21] != '+' && b[21] != '-'))
             continue;
+        if (l->bracket_ms >= 0 && memcmp(b, l->bracket_key, LOG_BRACKET_LEN) == 0) {
+            *ms = l->bracket_ms;
+            return 1;
+        }
         d = log_digits(b, 2);
         mo = log_month(b + 3);
         y = log_digits(b + 7, 4);
@@ -671,6 +773,10 @@ static int log_line_time(struct log *l, const char *s, size_t len, int64_t now,
             continue;
         *ms = (log_days(y, mo, d) * 86400 + h * 3600 + sec -
                (b[21] == '-' ? -1 : 1) * (zh * 3600 + zm * 60)) * 1000;
+        if (*ms >= 0) {
+            memcpy(l->bracket_key, b, LOG_BRACKET_LEN);
+            l->bracket_ms = *ms;
+        }
         return 1;
     }
     return 0;
@@ -806,6 +912,75 @@ static int log_number(const char *s, size_t len, double *v)
     return 0;
 }
 
+/* The window's slot for time `at`, as tocsin_window_slot gives it, without
+ * its divisions when the line before had the same time. */
+static int log_slot(struct log *l, int64_t at)
+{
+    if (l->slot >= 0 && at == l->slot_at && l->win.now == l->slot_now &&
+        l->win.epoch[l->slot] == l->slot_epoch)
+        return l->slot;
+    l->slot = tocsin_window_slot(&l->win, at, log_clear_slot, l);
+    if (l->slot >= 0) {
+        l->slot_at = at;
+        l->slot_now = l->win.now;
+        l->slot_epoch = l->win.epoch[l->slot];
+    }
+    return l->slot;
+}
+
+/*
+ * The first place where the `k` bytes of `lit` (k >= 2) occur in the `n`
+ * bytes at `s`, or NULL. With SSE2, 16 places at a time are tested for
+ * the literal's first and last bytes together and only those that have
+ * both are compared (glibc's memmem compares byte by byte). O(n).
+ */
+static const char *log_find(const char *s, size_t n, const char *lit, size_t k)
+{
+    size_t i = 0;
+
+#ifdef __SSE2__
+    const __m128i first = _mm_set1_epi8(lit[0]), last = _mm_set1_epi8(lit[k - 1]);
+
+    for (; i + k - 1 + 16 <= n; i += 16) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(s + i + k - 1));
+        unsigned mask = (unsigned)_mm_movemask_epi8(
+            _mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last)));
+
+        while (mask) {
+            unsigned bit = (unsigned)__builtin_ctz(mask);
+
+            if (memcmp(s + i + bit + 1, lit + 1, k - 2) == 0)
+                return s + i + bit;
+            mask &= mask - 1;
+        }
+    }
+#endif
+    return i < n ? memmem(s + i, n - i, lit, k) : NULL;
+}
+
+/*
+ * 1 if the line (len bytes) holds the literal of pattern `p`. Inside the
+ * tailer's buffer, the buffer is searched once per occurrence rather than
+ * each line on its own: the first occurrence at or past a line stands for
+ * every line up to it.
+ */
+static int log_has_literal(struct log *l, struct log_pattern *p,
+                           const char *line, size_t len)
+{
+    uintptr_t at = (uintptr_t)line;
+
+    if (!l->block || at < (uintptr_t)l->block ||
+        at + len > (uintptr_t)l->block_end)
+        return log_find(line, len, p->literal, p->literal_len) != NULL;
+    if (!p->from || (uintptr_t)p->from > at || (p->hit && (uintptr_t)p->hit < at)) {
+        p->from = line;
+        p->hit = log_find(line, (size_t)(l->block_end - line), p->literal,
+                          p->literal_len);
+    }
+    return p->hit && (uintptr_t)p->hit + p->literal_len <= at + len;
+}
+
 /*
  * Take one line: find its time, then match every pattern; a pattern that
  * matches counts the line in the slot of its time, and the first pattern
@@ -822,7 +997,7 @@ static void log_line(struct log *l, const char *line, size_t len, int64_t at,
     while (len > 0 && line[len - 1] == '\r')
         len--;
     rd->lines++;
-    slot = tocsin_window_slot(&l->win, at, log_clear_slot, l);
+    slot = log_slot(l, at);
     if (slot < 0) {
         rd->old++;
         return;
@@ -830,7 +1005,14 @@ static void log_line(struct log *l, const char *line, size_t len, int64_t at,
     for (i = 0; i < l->npat; i++) {
         struct log_pattern *p = &l->pat[i];
         PCRE2_SIZE *ov;
-        int rc = pcre2_match(p->re, (PCRE2_SPTR)line, len, 0, 0, p->md, l->mctx);
+        int rc;
+
+        if (p->literal_len && !log_has_literal(l, p, line, len))
+            continue;
+        rc = p->jit ? pcre2_jit_match(p->re, (PCRE2_SPTR)line, len, 0, 0,
+                                          p->md, l->mctx)
+                        : pcre2_match(p->re, (PCRE2_SPTR)line, len, 0, 0, p->md,
+                                      l->mctx);
 
         if (rc == PCRE2_ERROR_NOMATCH)
             continue;
@@ -840,7 +1022,9 @@ static void log_line(struct log *l, const char *line, size_t len, int64_t at,
         }
         p->count[slot]++;
         if (at >= p->last_at) {
-            log_printable(p->last, LOG_QUOTE_MAX, line, len);
+            /* Copied as read: made printable when reported. */
+            p->last_len = len < LOG_QUOTE_MAX ? len : LOG_QUOTE_MAX;
+            memcpy(p->last, line, p->last_len);
             p->last_at = at;
         }
         ov = pcre2_get_ovector_pointer(p->md);
@@ -864,6 +1048,19 @@ static void log_line(struct log *l, const char *line, size_t len, int64_t at,
             field_done = 1;
         }
     }
+}
+
+/* The tailer's block callback: the literals found so far were in the
+ * bytes it replaced. */
+static void log_take_block(void *ctx, const char *buf, size_t len)
+{
+    struct log *l = ((struct log_pass *)ctx)->l;
+    size_t i;
+
+    l->block = buf;
+    l->block_end = buf + len;
+    for (i = 0; i < l->npat; i++)
+        l->pat[i].from = NULL;
 }
 
 /* The tailer's line callback. */
@@ -903,6 +1100,19 @@ static int log_read_journal(struct log *l, struct tocsin_check *chk,
                  l->journal_directory ? " in " : "",
                  l->journal_directory ? l->journal_directory : "", strerror(-r));
         return -1;
+    }
+    if (l->journal_directory) {
+        uint64_t bytes = 0;
+
+        /* sd-journal skips the files it cannot open and opens an empty
+         * or mistyped directory without complaint: say so rather than
+         * count nothing. */
+        r = sd_journal_get_usage(j, &bytes);
+        if (r < 0 || bytes == 0) {
+            snprintf(err, errlen, "no journal file could be read in %s (none "
+                     "there, or none readable by this user)", l->journal_directory);
+            goto out;
+        }
     }
     if (l->journal_unit) {
         snprintf(match, sizeof(match), "_SYSTEMD_UNIT=%s%s", l->journal_unit,
@@ -1175,9 +1385,12 @@ static void log_report(struct log *l, struct tocsin_check *chk,
 
     for (i = 0; i < l->npat; i++)
         if (l->pat[i].last_at && l->pat[i].last_at > rd->now - l->window_ms &&
-            count[i] > 0)
-            tocsin_check_long(chk, "last %s line: %s", l->pat[i].name,
-                              l->pat[i].last);
+            count[i] > 0) {
+            char quote[LOG_QUOTE_MAX + 1];
+
+            log_printable(quote, LOG_QUOTE_MAX, l->pat[i].last, l->pat[i].last_len);
+            tocsin_check_long(chk, "last %s line: %s", l->pat[i].name, quote);
+        }
     if (tr)
         tocsin_tailer_report(&l->tail, (off_t)l->max_read, tr, chk);
     if (l->file)
@@ -1229,7 +1442,7 @@ static void log_check(void *instance, struct tocsin_check *chk)
     struct tocsin_tail_read tr;
     struct log_pass pass;
     char err[1024];
-    int late;
+    int late, ret;
 
     memset(&rd, 0, sizeof(rd));
     memset(&tr, 0, sizeof(tr));
@@ -1238,8 +1451,10 @@ static void log_check(void *instance, struct tocsin_check *chk)
     if (l->file) {
         pass.l = l;
         pass.rd = &rd;
-        if (tocsin_tailer_read(&l->tail, (off_t)l->max_read, chk, log_take_line,
-                               &pass, &tr, err, sizeof(err)) < 0) {
+        ret = tocsin_tailer_read(&l->tail, (off_t)l->max_read, chk, log_take_line,
+                                 &pass, &tr, err, sizeof(err));
+        l->block = l->block_end = NULL;     /* the tailer freed its buffer */
+        if (ret < 0) {
             tocsin_check_set(chk, TOCSIN_UNKNOWN, "LOG UNKNOWN - %s", err);
             return;
         }

@@ -58,7 +58,7 @@ static ssize_t tail_pread(int fd, char *buf, size_t len, off_t at)
  */
 static off_t tail_span(int fd, off_t start, off_t stop, int mid_line,
                        int final, const struct tocsin_check *chk,
-                       tocsin_tail_line_fn fn, void *ctx,
+                       tocsin_tail_block_fn block, tocsin_tail_line_fn fn, void *ctx,
                        struct tocsin_tail_read *rd, int *in_long_line)
 {
     char *buf;
@@ -91,6 +91,8 @@ static off_t tail_span(int fd, off_t start, off_t stop, int mid_line,
         rd->bytes += (uint64_t)n;
         i = fill;
         fill += (size_t)n;
+        if (block)
+            block(ctx, buf, fill);
         while (i < fill && (nl = memchr(buf + i, '\n', fill - i)) != NULL) {
             i = (size_t)(nl - buf);
             if (!skipping)
@@ -112,6 +114,8 @@ static off_t tail_span(int fd, off_t start, off_t stop, int mid_line,
         pos += (off_t)ls;
     }
     if (final && fill > 0 && !skipping && !rd->late) {
+        if (block)
+            block(ctx, buf, fill);
         fn(ctx, buf, fill, 0);
         pos += (off_t)fill;
         fill = 0;
@@ -207,7 +211,7 @@ int tocsin_tailer_read(struct tocsin_tailer *t, off_t max_read,
             }
             if (start < old.st_size) {
                 got = tail_span(t->fd, start, old.st_size, mid_line, 1, chk,
-                                fn, ctx, rd, &long_line);
+                                t->block, fn, ctx, rd, &long_line);
                 if (got > start)
                     budget -= got - start;
             }
@@ -243,8 +247,8 @@ int tocsin_tailer_read(struct tocsin_tailer *t, off_t max_read,
         mid_line = tail_mid_line(t->fd, start);
     }
     if (!rd->late) {
-        got = tail_span(t->fd, start, st.st_size, mid_line, 0, chk, fn, ctx,
-                        rd, &long_line);
+        got = tail_span(t->fd, start, st.st_size, mid_line, 0, chk, t->block,
+                        fn, ctx, rd, &long_line);
         if (got < 0) {
             e = errno;
             snprintf(err, errlen, "cannot read %s: %s", t->path, strerror(e));

@@ -35,6 +35,12 @@
 typedef void (*tocsin_tail_line_fn)(void *ctx, const char *line, size_t len,
                                     int cut);
 
+/* Told of each buffer of bytes read before its lines are handed over:
+ * every line handed over until the next call lies inside the `len` bytes
+ * at `buf`, so that a caller may search the whole buffer at once rather
+ * than line by line. */
+typedef void (*tocsin_tail_block_fn)(void *ctx, const char *buf, size_t len);
+
 /* A followed file, kept between checks. */
 struct tocsin_tailer {
     char *path;                /* owned */
@@ -45,6 +51,8 @@ struct tocsin_tailer {
     int in_long_line;          /* offset is inside an over-long line */
     unsigned char head[TOCSIN_TAIL_HEAD]; /* first bytes of the file */
     size_t head_len;
+    tocsin_tail_block_fn block; /* optional, set by the caller; gets the
+                                   ctx of tocsin_tailer_read */
 };
 
 /* What one read did, for long output. */

@@ -5,20 +5,24 @@ addresses), the mean and percentiles of $request_time; then through the
 daemon, one worker keeping the read position while nginx writes and its
 log is renamed and reopened (SIGUSR1), and truncated in place. Also
 sshd/PAM-style auth log lines with by = the client address, and the
-UNKNOWN results for bad input. The expected figures are computed here
+UNKNOWN results for bad input; and sshd's failed logins read from real
+journal files (systemd-journal-remote) with unit and identifier filters
+and the cursor. The expected figures are computed here
 from the log nginx wrote."""
 import http.client
 import math
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 import threading
 import time
 import unittest
 
 from srv_nginx import Nginx
-from tocsintest import SRCDIR, ConfDir, Daemon, check_config, perfdata, show, tocsin_check
+from tocsintest import (PLUGIN_PATH, SRCDIR, TOCSIN_CHECK, ConfDir, Daemon, check_config,
+                        perfdata, show, tocsin_check)
 
 LINE = re.compile(r'^(\S+) \S+ \S+ \[[^\]]+\] "[^"]*" (\d{3}) \d+ "[^"]*" "[^"]*" ([0-9.]+)$')
 
@@ -252,6 +256,159 @@ class AuthLog(unittest.TestCase):
             rc, out, err = tocsin_check("log", "--file", self.path, "--pattern", "x", *args)
             self.assertEqual(rc, 3, f"{args}: expected UNKNOWN; got {show(rc, out, err)}")
             self.assertIn(why, out + err, f"{args}: expected {why!r}; got {show(rc, out, err)}")
+
+
+JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote"
+BOOT_ID = "5c0ffee0d15ea5e5b0a710ad0c0ffee0"
+
+
+class Journal(unittest.TestCase):
+    """Real journal files, written without journald: entries in the journal
+    export format are fed to systemd-journal-remote, which writes (and on a
+    second run appends to) DIR/remote.journal. sshd's failed logins as a
+    stock Debian 12 has them, in the journal only, next to other units'."""
+
+    PATTERN = (r"failed=Failed password for (invalid user )?(?<user>\S+) from "
+               r"(?<ip>[0-9a-f.:]+) port \d+")
+
+    def setUp(self):
+        if not os.access(JOURNAL_REMOTE, os.X_OK):
+            self.fail(f"{JOURNAL_REMOTE} is missing: install systemd-journal-remote "
+                      "(contrib/deps --tests)")
+        self.dir = tempfile.mkdtemp(prefix="tocsin-log-journal-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.boot = time.time() - 86400
+
+    def append(self, entries):
+        """Append (time, unit, identifier, message) entries to the journal."""
+        text = ""
+        for when, unit, ident, message in entries:
+            text += (f"__REALTIME_TIMESTAMP={int(when * 1e6)}\n"
+                     f"__MONOTONIC_TIMESTAMP={int((when - self.boot) * 1e6)}\n"
+                     f"_BOOT_ID={BOOT_ID}\n_HOSTNAME=web1\n_TRANSPORT=syslog\n"
+                     f"_SYSTEMD_UNIT={unit}\nSYSLOG_IDENTIFIER={ident}\n"
+                     f"MESSAGE={message}\n\n")
+        p = subprocess.run([JOURNAL_REMOTE, f"--output={self.dir}/remote.journal", "-"],
+                           input=text.encode(), capture_output=True, timeout=30)
+        self.assertEqual(p.returncode, 0, f"systemd-journal-remote failed: {p.stderr!r}")
+
+    @staticmethod
+    def failed(when, user, ip, port):
+        return (when, "ssh.service", "sshd",
+                f"Failed password for invalid user {user} from {ip} port {port} ssh2")
+
+    def entries(self, now):
+        """9 failed logins of sshd in the last hour (5 from 1.2.3.4, 3 from
+        198.51.100.7, 1 from 203.0.113.9), one 2 hours old, and the same
+        message from other units and identifiers."""
+        out = [self.failed(now - 3000 + 60 * i, f"x{i}", "1.2.3.4", 40000 + i)
+               for i in range(5)]
+        out += [self.failed(now - 1200 + 10 * i, "admin", "198.51.100.7", 50000 + i)
+                for i in range(3)]
+        out.append(self.failed(now - 30, "oracle", "203.0.113.9", 60000))
+        out.append(self.failed(now - 7200, "old", "192.0.2.1", 1022))
+        out.append((now - 600, "cron.service", "CRON",
+                    "Failed password for invalid user cron from 10.9.9.9 port 1 ssh2"))
+        out.append((now - 500, "ssh.service", "sshd-helper",
+                    "Failed password for invalid user helper from 10.8.8.8 port 2 ssh2"))
+        out.append((now - 400, "ssh.service", "sshd",
+                    "Accepted publickey for deploy from 10.0.0.2 port 3 ssh2"))
+        return sorted(out)
+
+    def check(self, *args):
+        return tocsin_check("log", "--journal_directory", self.dir, "--pattern", self.PATTERN,
+                            "--by", "ip", "--top", "2", *args)
+
+    def test_failed_logins_per_hour_by_client_with_unit_and_identifier(self):
+        self.append(self.entries(time.time()))
+        rc, out, err = self.check("--journal_unit", "ssh", "--journal_identifier", "sshd",
+                                  "--warning", "5")
+        self.assertEqual(rc, 1, f"expected WARNING (9 failures > 5); got {show(rc, out, err)}")
+        self.assertTrue(out.startswith("LOG WARNING - failed 9 (warning) in the last 1h; "
+                                       "top ip 1.2.3.4 (5)"),
+                        f"expected 9 failed logins, 5 from 1.2.3.4; got {out!r}")
+        self.assertIn("OK: top 2 ip of 3: 1.2.3.4 5, 198.51.100.7 3", out,
+                      f"expected the top 2 of 3 addresses; got {out!r}")
+        self.assertIn("last failed line: Failed password for invalid user oracle from "
+                      "203.0.113.9 port 60000 ssh2", out, f"expected the newest line; got {out!r}")
+        # Entries of the window only (the 2-hour-old one is not read), of the
+        # unit and identifier both: 9 failures and the accepted login.
+        self.assertIn("read 10 journal entries", out, f"expected 10 entries read; got {out!r}")
+        self.assertEqual(perfdata(out).get("ip values"), ["3", "", "", "0", ""],
+                         f"expected 3 addresses; got {out!r}")
+
+        # Each filter alone lets in what the other keeps out.
+        for args, first in ((("--journal_unit", "ssh.service"), "failed 10 in the last 1h"),
+                            (("--journal_identifier", "sshd"), "failed 9 in the last 1h"),
+                            (("--journal_identifier", "CRON"),
+                             "failed 1 in the last 1h; top ip 10.9.9.9 (1)"),
+                            (("--journal_unit", "nginx"), "failed 0 in the last 1h")):
+            rc, out, err = self.check(*args)
+            self.assertTrue(out.startswith(f"LOG OK - {first}"),
+                            f"{args}: expected {first!r}; got {show(rc, out, err)}")
+
+    def test_cursor_counts_only_what_was_appended(self):
+        now = time.time()
+        self.append(self.entries(now - 60))
+        state = tempfile.mkdtemp(prefix="tocsin-log-journal-state-")
+        self.addCleanup(shutil.rmtree, state, True)
+        conf = ConfDir(f'max_check_spread = 1s\nstate_dir = "{state}"\n',
+                       {"ssh.conf": f'service "ssh-failed" {{\n'
+                                    f'    check = "log"\n'
+                                    f'    journal_directory = "{self.dir}"\n'
+                                    f'    journal_unit = "ssh"\n'
+                                    f'    journal_identifier = "sshd"\n'
+                                    f'    pattern = {{{conf_string(self.PATTERN)}}}\n'
+                                    f'    by = "ip"\n'
+                                    f'    interval = 1s\n'
+                                    f'    max_attempts = 1\n'
+                                    f'}}\n'})
+        self.addCleanup(conf.cleanup)
+        daemon = Daemon(conf.path, level="debug")
+        self.addCleanup(daemon.stop)
+        rx = re.compile(r"service 'ssh-failed'.*: LOG (\w+) - failed (\d+) in")
+
+        def results():
+            return [(m.group(1), int(m.group(2)))
+                    for m in map(rx.search, daemon.log().split("\n")) if m]
+
+        def settle(count, top):
+            daemon.wait_for(rf"service 'ssh-failed'.*: LOG OK - failed {count} in the last "
+                            rf"1h; top ip {re.escape(top)}", timeout=20)
+            seen = len(results())
+            daemon.wait_for(r"service 'ssh-failed'.*: LOG ", count=seen + 2, timeout=20)
+            self.assertEqual(results()[-1], ("OK", count),
+                             f"expected to stay at {count}; the results were {results()}")
+
+        settle(9, "1.2.3.4 (5)")
+        self.append([self.failed(time.time() - 1, "x", "198.51.100.7", 61000 + i)
+                     for i in range(4)] +
+                    [(time.time(), "cron.service", "CRON",
+                      "Failed password for invalid user c from 10.9.9.9 port 1 ssh2")])
+        settle(13, "198.51.100.7 (7)")
+        self.assertEqual(daemon.count(r"service 'ssh-failed'.*UNKNOWN"), 0,
+                         "expected no UNKNOWN result:\n" + daemon.log())
+
+    def test_missing_empty_and_unreadable_directories_are_unknown(self):
+        missing = os.path.join(self.dir, "nope")
+        rc, out, err = tocsin_check("log", "--journal_directory", missing, "--pattern", "x")
+        self.assertEqual(rc, 3, f"expected UNKNOWN; got {show(rc, out, err)}")
+        self.assertIn(f"LOG UNKNOWN - cannot open the journal in {missing}: No such file", out)
+        rc, out, err = tocsin_check("log", "--journal_directory", self.dir, "--pattern", "x")
+        self.assertEqual(rc, 3, f"empty directory: expected UNKNOWN; got {show(rc, out, err)}")
+        self.assertIn(f"LOG UNKNOWN - no journal file could be read in {self.dir}", out)
+        self.append(self.entries(time.time()))
+        os.chmod(os.path.join(self.dir, "remote.journal"), 0)
+        os.chmod(self.dir, 0o755)
+        argv = [TOCSIN_CHECK, "-p", PLUGIN_PATH, "log", "--journal_directory", self.dir,
+                "--pattern", "x"]
+        if os.geteuid() == 0:
+            argv = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *argv]
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 3, f"unreadable file: expected UNKNOWN; got "
+                                          f"{show(p.returncode, p.stdout, p.stderr)}")
+        self.assertIn(f"LOG UNKNOWN - no journal file could be read in {self.dir} (none "
+                      "there, or none readable by this user)", p.stdout)
 
 
 class Configuration(unittest.TestCase):
