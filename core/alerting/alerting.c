@@ -384,6 +384,51 @@ static uint64_t store_failures(const struct tocsin_alerting *a)
 /* ------------------------------------------------------------------ */
 
 /*
+ * Write the incident row of `svc`'s open incident (alerting/store.h): its
+ * state, severity, acknowledgement and the first line of the output. One
+ * store write, O(log incidents).
+ */
+static void incident_row_put(struct tocsin_alerting *a, uint32_t svc)
+{
+    const struct tocsin_incident *inc = &a->inc[svc];
+    const struct tocsin_service_conf *s = svc_conf(a, svc);
+    const char *out = a->views[svc].output ? a->views[svc].output : "";
+    struct tocsin_incident_row r;
+    char *line;
+
+    if (!a->store || !inc->key)
+        return;
+    line = strndup(out, strcspn(out, "\n"));
+    memset(&r, 0, sizeof(r));
+    r.key = inc->key;
+    r.service = s->inst.name;
+    r.host = s->host;
+    r.state = inc->state;
+    r.severity = tocsin_route_severity(s, inc->state);
+    r.start_ms = (int64_t)inc->problem_since * 1000;
+    r.acked = inc->acked;
+    r.ack_by = inc->ack_author;
+    r.ack_text = inc->ack_text;
+    r.ack_ms = tocsin_wall_ms();
+    r.output = line ? line : "";
+    if (tocsin_incident_put(a->store, &r) < 0)
+        tocsin_log_limited(&a->save_limit, TOCSIN_LOG_ERROR,
+                           "service '%s': cannot save incident %s", s->inst.name, inc->key);
+    free(line);
+}
+
+/* Mark the incident row of `svc`'s open incident closed, now; called just
+ * before the incident is closed in memory. */
+static void incident_row_end(struct tocsin_alerting *a, uint32_t svc)
+{
+    if (a->store && a->inc[svc].key &&
+        tocsin_incident_end(a->store, a->inc[svc].key, tocsin_wall_ms()) < 0)
+        tocsin_log_limited(&a->save_limit, TOCSIN_LOG_ERROR,
+                           "service '%s': cannot close incident %s", svc_name(a, svc),
+                           a->inc[svc].key);
+}
+
+/*
  * Save the alerting state of `svc` (or delete it when there is none), in
  * the incident format of alerting/saved.h; the notifiers told are saved
  * by name. One store write, O(notifiers told).
@@ -399,6 +444,7 @@ static void persist(struct tocsin_alerting *a, uint32_t svc)
 
     if (!a->store)
         return;
+    incident_row_put(a, svc);
     if (!inc->key && !inc->downtime_until) {
         tocsin_state_delete(a->store, TOCSIN_SAVED_STATE_INCIDENT, svc_name(a, svc));
         return;
@@ -498,10 +544,14 @@ static int restore_one(void *ud, const char *name, const void *blob, size_t len)
 long tocsin_alerting_restore(struct tocsin_alerting *a)
 {
     struct restore_ctx rc = {a, 0};
+    size_t i;
 
     if (!a->store)
         return 0;
     tocsin_state_each(a->store, TOCSIN_SAVED_STATE_INCIDENT, restore_one, &rc);
+    /* A store upgraded from schema 2 has no row yet for what was open. */
+    for (i = 0; i < a->conf->nservices; i++)
+        incident_row_put(a, (uint32_t)i);
     return rc.restored;
 }
 
@@ -985,6 +1035,7 @@ static int hard_change_apply(struct tocsin_alerting *a, uint32_t svc, enum tocsi
         inc->pending = 0;
     } else if (inc->key) {
         queue_recovery(a, svc, old, NULL, now);
+        incident_row_end(a, svc);
         incident_close(inc);
     }
     persist(a, svc);
@@ -1160,6 +1211,7 @@ int tocsin_alerting_resolve(struct tocsin_alerting *a, uint32_t svc, const char 
     a->output_instead = why;
     queue_recovery(a, svc, inc->state, why, now);
     a->output_instead = NULL;
+    incident_row_end(a, svc);
     incident_close(inc);
     persist(a, svc);
     if (a->store)
@@ -1939,6 +1991,7 @@ static void tick_service(struct tocsin_alerting *a, uint32_t svc, time_t now)
         if (!a->views[svc].flapping) {
             txn_touch(a, svc);
             queue_recovery(a, svc, TOCSIN_CRITICAL, "the service stopped flapping", now);
+            incident_row_end(a, svc);
             incident_close(inc);
             persist(a, svc);
         }

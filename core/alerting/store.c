@@ -88,6 +88,26 @@ static const char schema_v1[] =
     "  PRIMARY KEY (kind, name)"
     ") WITHOUT ROWID;";
 
+/* Added by schema version 3: one row per incident, open or closed, for
+ * /api/v1/incidents and `tocsinctl incidents`; the outbox indexed by
+ * incident, to count each one's notifications. */
+static const char schema_v3[] =
+    "CREATE TABLE IF NOT EXISTS incident ("
+    "  key TEXT PRIMARY KEY,"
+    "  service TEXT NOT NULL,"
+    "  host TEXT NOT NULL,"
+    "  state INTEGER NOT NULL,"
+    "  severity INTEGER NOT NULL,"
+    "  start_ms INTEGER NOT NULL,"
+    "  end_ms INTEGER,"
+    "  ack_by TEXT,"
+    "  ack_text TEXT,"
+    "  ack_ms INTEGER,"
+    "  output TEXT NOT NULL"
+    ");"
+    "CREATE INDEX IF NOT EXISTS incident_start ON incident (start_ms);"
+    "CREATE INDEX IF NOT EXISTS outbox_incident ON outbox (incident);";
+
 /* The prepared statements, kept for the life of the store. */
 enum store_stmt {
     S_BEGIN,
@@ -113,6 +133,13 @@ enum store_stmt {
     S_STATE_PUT,
     S_STATE_DELETE,
     S_STATE_EACH,
+    S_HISTORY_ALL_DESC,
+    S_HISTORY_ONE_DESC,
+    S_ATTEMPTS_ALL_DESC,
+    S_ATTEMPTS_ONE_DESC,
+    S_INCIDENT_PUT,
+    S_INCIDENT_END,
+    S_INCIDENT_LIST,
     S_COUNT
 };
 
@@ -178,6 +205,42 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_STATE_DELETE] = "DELETE FROM state WHERE kind = ?1 AND name = ?2",
     [S_STATE_EACH] =
         "SELECT name, value FROM state WHERE kind = ?1 ORDER BY name",
+    [S_HISTORY_ALL_DESC] =
+        "SELECT at_ms, service, kind, text FROM history WHERE at_ms >= ?1 "
+        "ORDER BY at_ms DESC, id DESC",
+    [S_HISTORY_ONE_DESC] =
+        "SELECT at_ms, service, kind, text FROM history "
+        "WHERE service = ?2 AND at_ms >= ?1 ORDER BY at_ms DESC, id DESC",
+    [S_ATTEMPTS_ALL_DESC] = ATTEMPT_COLUMNS "ORDER BY a.at_ms DESC, a.id DESC",
+    [S_ATTEMPTS_ONE_DESC] = ATTEMPT_COLUMNS "AND o.service = ?2 "
+                            "ORDER BY a.at_ms DESC, a.id DESC",
+    /* The acknowledgement keeps the time it was first seen; withdrawn,
+     * it goes. A state of 0 (OK: a recovery held back) keeps the
+     * problem state. */
+    [S_INCIDENT_PUT] =
+        "INSERT INTO incident (key, service, host, state, severity, start_ms, "
+        "ack_by, ack_text, ack_ms, output) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+        "ON CONFLICT (key) DO UPDATE SET "
+        "state = CASE WHEN excluded.state = 0 THEN state ELSE excluded.state END, "
+        "severity = CASE WHEN excluded.state = 0 THEN severity "
+        "ELSE excluded.severity END, "
+        "ack_by = excluded.ack_by, ack_text = excluded.ack_text, "
+        "ack_ms = CASE WHEN excluded.ack_ms IS NULL THEN NULL "
+        "ELSE coalesce(ack_ms, excluded.ack_ms) END, "
+        "output = CASE WHEN excluded.state = 0 THEN output ELSE excluded.output END",
+    [S_INCIDENT_END] =
+        "UPDATE incident SET end_ms = ?2 WHERE key = ?1 AND end_ms IS NULL",
+    [S_INCIDENT_LIST] =
+        "SELECT key, service, host, state, severity, start_ms, end_ms, ack_by, "
+        "ack_text, ack_ms, output, "
+        "(SELECT count(*) FROM outbox o WHERE o.incident = i.key AND o.status = 0), "
+        "(SELECT count(*) FROM outbox o WHERE o.incident = i.key AND o.status = 1), "
+        "(SELECT count(*) FROM outbox o WHERE o.incident = i.key "
+        "AND o.status IN (2, 3)) "
+        "FROM incident i WHERE (?1 = 0 OR (?1 = 1 AND end_ms IS NULL) OR "
+        "(?1 = 2 AND end_ms IS NOT NULL)) AND (end_ms IS NULL OR end_ms >= ?2) "
+        "AND (?3 IS NULL OR service = ?3) ORDER BY start_ms DESC, key DESC",
 };
 
 struct tocsin_store {
@@ -549,28 +612,26 @@ static int open_check_identity(sqlite3 *db, const char *path, int *fresh,
     return 0;
 }
 
-/* Create the schema of a fresh file in one transaction. */
-static int open_create_schema(sqlite3 *db, const char *path,
-                              char *err, size_t errlen)
+/*
+ * Run the statements in `sql` (taken over and freed), which open and
+ * commit their own transaction; on failure roll it back and write "PATH:
+ * cannot WHAT: REASON" to err. Returns 0 or -1.
+ */
+static int exec_schema(sqlite3 *db, const char *path, struct tocsin_buf *sql,
+                       const char *what, char *err, size_t errlen)
 {
-    struct tocsin_buf sql = TOCSIN_BUF_INIT;
     char *msg = NULL;
     int rc;
 
-    tocsin_buf_puts(&sql, "BEGIN IMMEDIATE;");
-    tocsin_buf_puts(&sql, schema_v1);
-    tocsin_buf_printf(&sql, "PRAGMA application_id = %d;"
-                      "PRAGMA user_version = %d; COMMIT;",
-                      STORE_APPLICATION_ID, TOCSIN_STORE_SCHEMA_VERSION);
-    if (sql.oom) {
+    if (sql->oom) {
         snprintf(err, errlen, "%s: out of memory", path);
-        tocsin_buf_free(&sql);
+        tocsin_buf_free(sql);
         return -1;
     }
-    rc = sqlite3_exec(db, tocsin_buf_str(&sql), NULL, NULL, &msg);
-    tocsin_buf_free(&sql);
+    rc = sqlite3_exec(db, tocsin_buf_str(sql), NULL, NULL, &msg);
+    tocsin_buf_free(sql);
     if (rc != SQLITE_OK) {
-        snprintf(err, errlen, "%s: cannot create the schema: %s", path,
+        snprintf(err, errlen, "%s: cannot %s: %s", path, what,
                  msg ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
         if (!sqlite3_get_autocommit(db))
@@ -578,6 +639,21 @@ static int open_create_schema(sqlite3 *db, const char *path,
         return -1;
     }
     return 0;
+}
+
+/* Create the schema of a fresh file in one transaction. */
+static int open_create_schema(sqlite3 *db, const char *path,
+                              char *err, size_t errlen)
+{
+    struct tocsin_buf sql = TOCSIN_BUF_INIT;
+
+    tocsin_buf_puts(&sql, "BEGIN IMMEDIATE;");
+    tocsin_buf_puts(&sql, schema_v1);
+    tocsin_buf_puts(&sql, schema_v3);
+    tocsin_buf_printf(&sql, "PRAGMA application_id = %d;"
+                      "PRAGMA user_version = %d; COMMIT;",
+                      STORE_APPLICATION_ID, TOCSIN_STORE_SCHEMA_VERSION);
+    return exec_schema(db, path, &sql, "create the schema", err, errlen);
 }
 
 /* PRAGMA quick_check: every page and index entry is well-formed. */
@@ -687,6 +763,30 @@ static int open_prepare(struct tocsin_store *st, char *err, size_t errlen)
 static int open_upgrade_v1(struct tocsin_store *st, char *err, size_t errlen);
 
 /*
+ * Add the tables of schema 3 to a file of schema 1 or 2, in one
+ * transaction, before the statements that use them are prepared. A file
+ * of schema 2 is then of schema 3; one of schema 1 becomes so once its
+ * blobs are rewritten (open_upgrade_v1). O(outbox rows), for the index.
+ */
+static int open_upgrade_v3(sqlite3 *db, const char *path, int64_t version,
+                           char *err, size_t errlen)
+{
+    struct tocsin_buf sql = TOCSIN_BUF_INIT;
+
+    tocsin_buf_puts(&sql, "BEGIN IMMEDIATE;");
+    tocsin_buf_puts(&sql, schema_v3);
+    if (version == 2)
+        tocsin_buf_printf(&sql, "PRAGMA user_version = %d;", TOCSIN_STORE_SCHEMA_VERSION);
+    tocsin_buf_puts(&sql, "COMMIT;");
+    if (exec_schema(db, path, &sql, "add the incident table of schema 3", err, errlen) < 0)
+        return -1;
+    if (version == 2)
+        tocsin_info("store %s: upgraded from schema 2 to %d (the incident table)", path,
+                    TOCSIN_STORE_SCHEMA_VERSION);
+    return 0;
+}
+
+/*
  * Open the store. Each step writes its own message to err; the caller
  * owns *out and frees it with tocsin_store_close. A store of schema 1 is
  * upgraded first (open_upgrade_v1).
@@ -733,6 +833,9 @@ int tocsin_store_open(const char *path, unsigned flags,
     if (fresh && open_create_schema(st->db, path, err, errlen) < 0)
         goto fail;
     if (!fresh && open_check_integrity(st->db, path, err, errlen) < 0)
+        goto fail;
+    if (!fresh && version < TOCSIN_STORE_SCHEMA_VERSION &&
+        open_upgrade_v3(st->db, path, version, err, errlen) < 0)
         goto fail;
     if (open_prepare(st, err, errlen) < 0)
         goto fail;
@@ -1217,6 +1320,16 @@ static int attempt_text(sqlite3_stmt *s, struct tocsin_buf *text)
     return text->oom ? -1 : 0;
 }
 
+/* End a listing by statement `s` that gives `result` (-1: it failed, and
+ * so does the transaction it was part of). */
+static int list_done(struct tocsin_store *st, sqlite3_stmt *s, int result)
+{
+    stmt_done(s);
+    if (result < 0 && st->in_txn)
+        st->txn_failed = 1;
+    return result;
+}
+
 /* Step a statement of the merge; returns 1 on a row, 0 at the end, -1 on
  * error (logged). */
 static int history_step(struct tocsin_store *st, sqlite3_stmt *s)
@@ -1233,13 +1346,17 @@ static int history_step(struct tocsin_store *st, sqlite3_stmt *s)
 
 /*
  * Merge, by time, the added events and the attempts: two index range
- * scans stepped side by side, O(log n + k).
+ * scans stepped side by side, oldest first or (newest) newest first,
+ * O(log n + k). Newest first is the exact reverse of oldest first.
  */
-int tocsin_history_list(struct tocsin_store *st, const char *service,
-                        int64_t since_ms, tocsin_history_fn fn, void *ud)
+static int history_merge(struct tocsin_store *st, const char *service, int64_t since_ms,
+                         int newest, tocsin_history_fn fn, void *ud)
 {
-    sqlite3_stmt *ev = st->stmt[service ? S_HISTORY_ONE : S_HISTORY_ALL];
-    sqlite3_stmt *at = st->stmt[service ? S_ATTEMPTS_ONE : S_ATTEMPTS_ALL];
+    sqlite3_stmt *ev = st->stmt[newest ? (service ? S_HISTORY_ONE_DESC : S_HISTORY_ALL_DESC)
+                                       : (service ? S_HISTORY_ONE : S_HISTORY_ALL)];
+    sqlite3_stmt *at = st->stmt[newest ? (service ? S_ATTEMPTS_ONE_DESC : S_ATTEMPTS_ALL_DESC)
+                                       : (service ? S_ATTEMPTS_ONE : S_ATTEMPTS_ALL)];
+    int64_t ev_ms, at_ms_next;
     struct tocsin_buf text = TOCSIN_BUF_INIT;
     const char *svc, *kind, *line;
     int have_ev, have_at, take_ev, rc, result = -1, count = 0;
@@ -1259,8 +1376,10 @@ int tocsin_history_list(struct tocsin_store *st, const char *service,
         (have_at = history_step(st, at)) < 0)
         goto out;
     while (have_ev || have_at) {
-        take_ev = have_ev && (!have_at || sqlite3_column_int64(ev, 0) <=
-                                          sqlite3_column_int64(at, 0));
+        ev_ms = have_ev ? sqlite3_column_int64(ev, 0) : 0;
+        at_ms_next = have_at ? sqlite3_column_int64(at, 0) : 0;
+        take_ev = have_ev && (!have_at || (newest ? ev_ms > at_ms_next
+                                                  : ev_ms <= at_ms_next));
         if (take_ev) {
             at_ms = sqlite3_column_int64(ev, 0);
             svc = (const char *)sqlite3_column_text(ev, 1);
@@ -1294,6 +1413,116 @@ out:
     if (result < 0 && st->in_txn)
         st->txn_failed = 1;
     return result;
+}
+
+int tocsin_history_list(struct tocsin_store *st, const char *service,
+                        int64_t since_ms, tocsin_history_fn fn, void *ud)
+{
+    return history_merge(st, service, since_ms, 0, fn, ud);
+}
+
+int tocsin_history_list_newest(struct tocsin_store *st, const char *service,
+                               int64_t since_ms, tocsin_history_fn fn, void *ud)
+{
+    return history_merge(st, service, since_ms, 1, fn, ud);
+}
+
+/* ------------------------------------------------------------------ */
+/* Incidents.                                                          */
+/* ------------------------------------------------------------------ */
+
+int tocsin_incident_put(struct tocsin_store *st, const struct tocsin_incident_row *r)
+{
+    sqlite3_stmt *s = st->stmt[S_INCIDENT_PUT];
+    int rc;
+
+    if (!r->key || !*r->key) {
+        store_error(st, "incident refused: it has no key");
+        return -1;
+    }
+    rc = bind_text(s, 1, r->key);
+    rc |= bind_text(s, 2, r->service);
+    rc |= bind_text(s, 3, r->host);
+    rc |= sqlite3_bind_int(s, 4, r->state);
+    rc |= sqlite3_bind_int(s, 5, r->severity);
+    rc |= sqlite3_bind_int64(s, 6, r->start_ms);
+    if (r->acked) {
+        rc |= bind_text(s, 7, r->ack_by);
+        rc |= bind_text(s, 8, r->ack_text);
+        rc |= sqlite3_bind_int64(s, 9, r->ack_ms);
+    }
+    rc |= bind_text(s, 10, r->output);
+    return stmt_run_bound(st, s, rc, "cannot save an incident");
+}
+
+int tocsin_incident_end(struct tocsin_store *st, const char *key, int64_t end_ms)
+{
+    sqlite3_stmt *s = st->stmt[S_INCIDENT_END];
+
+    return stmt_run_bound(st, s, bind_text(s, 1, key) | sqlite3_bind_int64(s, 2, end_ms),
+                          "cannot close an incident");
+}
+
+/* A text column, or "" for NULL; ok cleared when SQLite ran out of memory
+ * making the text of a column that has one. */
+static const char *column_text(sqlite3_stmt *s, int i, int *ok)
+{
+    const char *t = (const char *)sqlite3_column_text(s, i);
+
+    if (!t && sqlite3_column_type(s, i) != SQLITE_NULL)
+        *ok = 0;
+    return t ? t : "";
+}
+
+int tocsin_incident_list(struct tocsin_store *st, enum tocsin_incident_which which,
+                         int64_t since_ms, const char *service,
+                         tocsin_incident_fn fn, void *ud)
+{
+    sqlite3_stmt *s = st->stmt[S_INCIDENT_LIST];
+    struct tocsin_incident_row r;
+    int rc, ok, count = 0, result = -1;
+
+    rc = sqlite3_bind_int(s, 1, (int)which);
+    rc |= sqlite3_bind_int64(s, 2, since_ms);
+    if (service)
+        rc |= bind_text(s, 3, service);
+    if (rc != SQLITE_OK) {
+        store_db_error(st, "cannot list the incidents");
+        goto out;
+    }
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        ok = 1;
+        memset(&r, 0, sizeof(r));
+        r.key = column_text(s, 0, &ok);
+        r.service = column_text(s, 1, &ok);
+        r.host = column_text(s, 2, &ok);
+        r.state = sqlite3_column_int(s, 3);
+        r.severity = sqlite3_column_int(s, 4);
+        r.start_ms = sqlite3_column_int64(s, 5);
+        r.end_ms = sqlite3_column_type(s, 6) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 6);
+        r.acked = sqlite3_column_type(s, 9) != SQLITE_NULL;
+        r.ack_by = column_text(s, 7, &ok);
+        r.ack_text = column_text(s, 8, &ok);
+        r.ack_ms = sqlite3_column_int64(s, 9);
+        r.output = column_text(s, 10, &ok);
+        r.sent = sqlite3_column_int64(s, 11);
+        r.pending = sqlite3_column_int64(s, 12);
+        r.failed = sqlite3_column_int64(s, 13);
+        if (!ok) {
+            store_error(st, "out of memory listing the incidents");
+            goto out;
+        }
+        count++;
+        if (fn(ud, &r) != 0)
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        store_db_error(st, "cannot list the incidents");
+        goto out;
+    }
+    result = count;
+out:
+    return list_done(st, s, result);
 }
 
 int64_t tocsin_history_prune(struct tocsin_store *st, int64_t older_than_ms)
@@ -1392,10 +1621,7 @@ int tocsin_state_each(struct tocsin_store *st, const char *kind,
     }
     result = count;
 out:
-    stmt_done(s);
-    if (result < 0 && st->in_txn)
-        st->txn_failed = 1;
-    return result;
+    return list_done(st, s, result);
 }
 
 /* ------------------------------------------------------------------ */

@@ -31,8 +31,9 @@ struct tocsin_store;
 
 /* The schema this build writes. A file with a higher version is refused;
  * one of schema 1 (native struct copies for blobs) is upgraded when
- * opened, its blobs rewritten in the formats of alerting/saved.h. */
-#define TOCSIN_STORE_SCHEMA_VERSION 2
+ * opened, its blobs rewritten in the formats of alerting/saved.h; one of
+ * schema 1 or 2 gets the incident table of schema 3. */
+#define TOCSIN_STORE_SCHEMA_VERSION 3
 
 /* The file name inside the state directory. */
 #define TOCSIN_STORE_FILE "tocsin.db"
@@ -255,10 +256,71 @@ int tocsin_history_add(struct tocsin_store *st, int64_t at_ms,
 int tocsin_history_list(struct tocsin_store *st, const char *service,
                         int64_t since_ms, tocsin_history_fn fn, void *ud);
 
+/*
+ * The same events as tocsin_history_list, newest first (the exact reverse
+ * of its order), so that a caller that wants the last N stops after N.
+ * Cost: O(log n + k) for the k events fn takes before it stops.
+ */
+int tocsin_history_list_newest(struct tocsin_store *st, const char *service,
+                               int64_t since_ms, tocsin_history_fn fn, void *ud);
+
 /* Delete the events added with tocsin_history_add before older_than_ms
  * (attempts go with their item, see tocsin_outbox_prune). Returns the
  * number deleted, or -1. */
 int64_t tocsin_history_prune(struct tocsin_store *st, int64_t older_than_ms);
+
+/* ------------------------------------------------------------------ */
+/* Incidents: one row each, open or closed, for listing.               */
+/* ------------------------------------------------------------------ */
+
+/* One incident. tocsin_incident_put reads the fields up to output;
+ * tocsin_incident_list fills them all. */
+struct tocsin_incident_row {
+    const char *key;          /* "HOST/SERVICE/EPOCH" */
+    const char *service;
+    const char *host;
+    int state;                /* the problem state (enum tocsin_state); a
+                                 put with 0 (OK) keeps the one stored */
+    int severity;             /* enum tocsin_severity of that state */
+    int64_t start_ms;         /* when the problem began */
+    int64_t end_ms;           /* when it ended; 0 while open */
+    int acked;                /* acknowledged: the three below are set */
+    const char *ack_by, *ack_text;
+    int64_t ack_ms;           /* when first seen acknowledged; a put keeps
+                                 the time stored while it stays so */
+    const char *output;       /* the first line when its state last changed */
+    int64_t sent;             /* its notifications delivered, */
+    int64_t pending;          /* waiting or in flight, */
+    int64_t failed;           /* failed or expired (from the outbox) */
+};
+
+/* Which incidents tocsin_incident_list gives. */
+enum tocsin_incident_which {
+    TOCSIN_INCIDENTS_ALL = 0,
+    TOCSIN_INCIDENTS_OPEN = 1,
+    TOCSIN_INCIDENTS_CLOSED = 2
+};
+
+typedef int (*tocsin_incident_fn)(void *ud, const struct tocsin_incident_row *r);
+
+/* Add the incident r->key, or update its state, severity, acknowledgement
+ * and output. O(log n). */
+int tocsin_incident_put(struct tocsin_store *st, const struct tocsin_incident_row *r);
+
+/* Close the incident `key` at end_ms (an incident closed already, or not
+ * stored, is left alone). O(log n). */
+int tocsin_incident_end(struct tocsin_store *st, const char *key, int64_t end_ms);
+
+/*
+ * Call fn for each incident of `which` that was open at some moment at or
+ * after since_ms (still open, or ended then or later), of `service` (NULL:
+ * of every service), newest start first. Returns the number given to fn,
+ * or -1. Cost: O(n log n) for n incidents of the window (sorted by start)
+ * plus O(log m) per incident for its counts in the outbox; fn stops it.
+ */
+int tocsin_incident_list(struct tocsin_store *st, enum tocsin_incident_which which,
+                         int64_t since_ms, const char *service,
+                         tocsin_incident_fn fn, void *ud);
 
 /* ------------------------------------------------------------------ */
 /* State: blobs the core serializes itself, by kind and name.          */

@@ -18,9 +18,45 @@
 
 cfg_opt_t tocsin_conf_label_opts[] = {CFG_END()};
 
+/* 1 when every value inside `inner` (a range that alerts outside) is
+ * inside `outer` too. */
+static int range_within(const struct tocsin_range *inner, const struct tocsin_range *outer)
+{
+    if (!outer->start_infinite && (inner->start_infinite || inner->start < outer->start))
+        return 0;
+    if (!outer->end_infinite && (inner->end_infinite || inner->end > outer->end))
+        return 0;
+    return 1;
+}
+
+int tocsin_threshold_clear_check(const struct tocsin_thresholds *th,
+                                 const struct tocsin_range *clear, char *why, size_t len)
+{
+    const struct tocsin_range *ref = th->warning.set ? &th->warning : &th->critical;
+    char c[128], r[128];
+
+    if (!clear->set)
+        return 0;
+    tocsin_range_format(clear, c, sizeof(c));
+    tocsin_range_format(ref, r, sizeof(r));
+    if (clear->inside || ref->inside || (th->critical.set && th->critical.inside)) {
+        snprintf(why, len, "clear = \"%s\" cannot be used with a range that alerts "
+                 "inside (@): give plain ranges", c);
+        return -1;
+    }
+    if (!range_within(clear, ref)) {
+        snprintf(why, len, "clear = \"%s\" is not inside the %s range \"%s\": a value it "
+                 "lets recover would still be a problem", c,
+                 th->warning.set ? "warning" : "critical", r);
+        return -1;
+    }
+    return 0;
+}
+
 static cfg_opt_t threshold_opts[] = {
     TOCSIN_OPT_RANGE("warning", NULL),
     TOCSIN_OPT_RANGE("critical", NULL),
+    TOCSIN_OPT_RANGE("clear", NULL),
     CFG_END()
 };
 
@@ -305,6 +341,11 @@ static int build_service_core(cfg_t *sec, struct tocsin_service_conf *s)
                               "nor critical",
                               s->inst.name, pt->label);
             errors++;
+        } else if (tocsin_option_range(t, "clear", &pt->clear, why, sizeof(why)) < 0 ||
+                   tocsin_threshold_clear_check(&pt->th, &pt->clear, why, sizeof(why)) < 0) {
+            tocsin_conf_error(f, pt->line, "service '%s': threshold '%s': %s", s->inst.name,
+                              pt->label, why);
+            errors++;
         }
     }
     s->passive = tocsin_conf_get_bool(sec, "passive");
@@ -571,6 +612,11 @@ uint64_t tocsin_config_service_hash(const struct tocsin_service_conf *s)
         h = fnv_str(h, text);
         tocsin_range_format(&s->thresholds[i].th.critical, text, sizeof(text));
         h = fnv_str(h, text);
+        if (s->thresholds[i].clear.set) {
+            /* Only then, so that the hash of any other service is unchanged. */
+            tocsin_range_format(&s->thresholds[i].clear, text, sizeof(text));
+            h = fnv_str(h, text);
+        }
     }
     h = fnv(h, &s->is_group, sizeof(s->is_group));
     if (s->accept_passive) {

@@ -51,6 +51,10 @@ struct tocsin_instance_conf {
 struct tocsin_perf_threshold {
     char *label;                  /* the perfdata label, as the plugin emits it */
     struct tocsin_thresholds th;
+    struct tocsin_range clear;    /* hysteresis: once the figure is WARNING or
+                                     CRITICAL it recovers only inside this
+                                     range (unset: as soon as it is back
+                                     inside warning or critical) */
     int line;
 };
 
@@ -251,6 +255,13 @@ size_t tocsin_config_route_warnings(const struct tocsin_config *conf, struct toc
 /* Index of the notifier named `name`, or -1. O(n). */
 long tocsin_config_find_notifier(const struct tocsin_config *conf,
                                  const char *name);
+
+/* Check a threshold's `clear` range against its ranges: it must lie inside
+ * the warning range (the critical one without a warning), so that a value
+ * it lets recover is OK, and neither may alert inside (@). Returns 0, or
+ * -1 with the reason in why. An unset clear is fine. */
+int tocsin_threshold_clear_check(const struct tocsin_thresholds *th,
+                                 const struct tocsin_range *clear, char *why, size_t len);
 
 /* Index of the service (or group) named `name`, or -1. O(1) on average. */
 long tocsin_config_find_service(const struct tocsin_config *conf,

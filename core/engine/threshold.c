@@ -17,8 +17,20 @@ static const struct tocsin_perf *find_perf(const struct tocsin_output *o, const 
     return NULL;
 }
 
+enum tocsin_state tocsin_threshold_hold(const struct tocsin_range *clear, double value,
+                                        enum tocsin_state judged, enum tocsin_state previous)
+{
+    int better = (previous == TOCSIN_CRITICAL && judged != TOCSIN_CRITICAL) ||
+                 (previous == TOCSIN_WARNING && judged == TOCSIN_OK);
+
+    if (!clear->set || !better || !tocsin_range_alert(clear, value))
+        return judged;
+    return previous;
+}
+
 int tocsin_thresholds_apply(const struct tocsin_service_conf *s, enum tocsin_state *state,
-                            const char *text, size_t len, struct tocsin_buf *out)
+                            const char *text, size_t len, struct tocsin_buf *out,
+                            unsigned char *held)
 {
     struct tocsin_output o;
     struct tocsin_buf why = TOCSIN_BUF_INIT;
@@ -33,7 +45,7 @@ int tocsin_thresholds_apply(const struct tocsin_service_conf *s, enum tocsin_sta
     for (i = 0; i < s->nthresholds; i++) {
         const struct tocsin_perf_threshold *t = &s->thresholds[i];
         const struct tocsin_perf *p = find_perf(&o, t->label);
-        enum tocsin_state st;
+        enum tocsin_state st, judged;
         char range[128], value[64];
 
         if (!p || p->value_unknown) {
@@ -42,14 +54,26 @@ int tocsin_thresholds_apply(const struct tocsin_service_conf *s, enum tocsin_sta
             worst = tocsin_state_worst(worst, TOCSIN_UNKNOWN);
             continue;
         }
-        st = tocsin_thresholds_eval(&t->th, p->value);
+        judged = tocsin_thresholds_eval(&t->th, p->value);
+        st = held ? tocsin_threshold_hold(&t->clear, p->value, judged,
+                                          (enum tocsin_state)held[i]) : judged;
+        if (held)
+            held[i] = (unsigned char)st;
         if (st == TOCSIN_OK)
             continue;
+        tocsin_number_format(p->value, value, sizeof(value));
+        if (st != judged) {
+            tocsin_range_format(&t->clear, range, sizeof(range));
+            tocsin_buf_printf(&why, "%s%s=%s%s still %s: not back inside clear range %s",
+                              why.len ? ", " : "", t->label, value, p->uom,
+                              st == TOCSIN_CRITICAL ? "critical" : "warning", range);
+            worst = tocsin_state_worst(worst, st);
+            continue;
+        }
         tocsin_range_format(st == TOCSIN_CRITICAL ? &t->th.critical : &t->th.warning,
                             range, sizeof(range));
         tocsin_buf_printf(&why, "%s%s=%s%s outside %s range %s", why.len ? ", " : "",
-                          t->label, tocsin_number_format(p->value, value, sizeof(value)),
-                          p->uom,
+                          t->label, value, p->uom,
                           st == TOCSIN_CRITICAL ? "critical" : "warning", range);
         worst = tocsin_state_worst(worst, st);
     }

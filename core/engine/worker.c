@@ -44,6 +44,8 @@ struct worker_ctx {
     void **inst;                   /* per service or notifier, lazily set up */
     char **setup_err;              /* setup's refusal, if any */
     unsigned char *ready;
+    unsigned char **held;          /* per service: what each threshold judged
+                                      last (hysteresis), made at its first check */
     size_t ninst;
     struct tocsin_buf in, out, text;
     int64_t last_flush;
@@ -165,8 +167,11 @@ static void run_check(struct worker_ctx *w, const struct tocsin_job_msg *job)
             struct tocsin_buf judged = TOCSIN_BUF_INIT;
             enum tocsin_state st = (enum tocsin_state)r.state;
 
+            if (!w->held[job->svc] &&
+                !(w->held[job->svc] = calloc(s->nthresholds, 1)))
+                _exit(3);
             if (tocsin_thresholds_apply(s, &st, w->text.data ? w->text.data : "",
-                                        w->text.len, &judged) > 0) {
+                                        w->text.len, &judged, w->held[job->svc]) > 0) {
                 r.state = st;
                 tocsin_buf_reset(&w->text);
                 tocsin_buf_append(&w->text, judged.data, judged.len);
@@ -317,7 +322,8 @@ static void worker_main(const struct tocsin_config *conf, enum tocsin_worker_kin
     w.inst = calloc(n ? n : 1, sizeof(*w.inst));
     w.setup_err = calloc(n ? n : 1, sizeof(*w.setup_err));
     w.ready = calloc(n ? n : 1, 1);
-    if (!w.inst || !w.setup_err || !w.ready)
+    w.held = calloc(n ? n : 1, sizeof(*w.held));
+    if (!w.inst || !w.setup_err || !w.ready || !w.held)
         _exit(3);
     w.last_flush = tocsin_mono_us();
 

@@ -7,6 +7,7 @@
  * Exit status: 0 done, 1 the daemon refused or failed, 2 usage error,
  * 3 the daemon is not running or the socket may not be used.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <getopt.h>
@@ -55,6 +56,8 @@ static void usage(FILE *to)
             "  downtime --remove NAME|--label K=V\n"
             "  reload                          re-read the configuration\n"
             "  history [NAME] [--since DURATION] [--json]\n"
+            "  incidents [--all|--closed] [--service NAME] [--label K=V] [--since DURATION]\n"
+            "            [--json]          open incidents (or all, or closed ones)\n"
             "  submit NAME --state STATE [-m TEXT] [--perfdata PERFDATA]\n"
             "                                  a result for a passive service\n"
             "Without a daemon:\n"
@@ -548,6 +551,99 @@ static int cmd_history(int argc, char **argv)
     return 0;
 }
 
+/* Add `value` to the array `key` of `req`, making it when needed. */
+static void push_string(json_t *req, const char *key, const char *value)
+{
+    json_t *a = json_object_get(req, key);
+
+    if (!a) {
+        a = json_array();
+        json_object_set_new(req, key, a);
+    }
+    json_array_append_new(a, json_string(value));
+}
+
+/* The incidents of the store: open ones unless --all or --closed. One line
+ * each: status, state, service, start, how long, acknowledgement. */
+static int cmd_incidents(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"all", no_argument, NULL, 'a'},
+        {"closed", no_argument, NULL, 'c'},
+        {"service", required_argument, NULL, 's'},
+        {"label", required_argument, NULL, 'l'},
+        {"since", required_argument, NULL, 'S'},
+        {"json", no_argument, NULL, 'j'},
+        {NULL, 0, NULL, 0}
+    };
+    const char *which = "open";
+    int c, json = 0;
+    json_t *req, *res, *inc, *ack;
+    size_t i;
+
+    req = json_pack("{s:s}", "cmd", "incidents");
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'a' || c == 'c') {
+            if (strcmp(which, "open") != 0)
+                die(EXIT_USAGE, "incidents: --all and --closed exclude each other");
+            which = c == 'a' ? "all" : "closed";
+        } else if (c == 's') {
+            push_string(req, "service", optarg);
+        } else if (c == 'l') {
+            push_string(req, "label", optarg);
+        } else if (c == 'S') {
+            json_object_set_new(req, "since", json_string(optarg));
+        } else if (c == 'j') {
+            json = 1;
+        } else {
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc)
+        die(EXIT_USAGE, "incidents: unexpected argument \"%s\"", argv[optind]);
+    json_object_set_new(req, "state", json_string(which));
+    res = request(req);
+    if (json) {
+        json_dumpf(json_object_get(res, "incidents"), stdout, JSON_INDENT(2));
+        putchar('\n');
+        json_decref(res);
+        return 0;
+    }
+    printf("%-7s %-9s %-28s %-21s %-10s %s\n", "STATUS", "STATE", "SERVICE", "SINCE",
+           "DURATION", "ACK");
+    json_array_foreach(json_object_get(res, "incidents"), i, inc) {
+        const char *st = json_string_value(json_object_get(inc, "state"));
+        char state[16], took[32];
+        size_t k;
+
+        snprintf(state, sizeof(state), "%s", st ? st : "?");
+        for (k = 0; state[k]; k++)
+            state[k] = (char)toupper((unsigned char)state[k]);
+        tocsin_duration_format(json_integer_value(json_object_get(inc, "duration_seconds")),
+                               took, sizeof(took));
+        ack = json_object_get(inc, "acknowledged");
+        printf("%-7s %-9s %-28s %-21s %-10s", json_string_value(json_object_get(inc, "status")),
+               state, json_string_value(json_object_get(inc, "service")),
+               json_string_value(json_object_get(inc, "start")), took);
+        if (json_is_object(ack)) {
+            const char *by = json_string_value(json_object_get(ack, "by"));
+            const char *text = json_string_value(json_object_get(ack, "text"));
+
+            printf(" %s%s%s", by ? by : "someone", text && *text ? ": " : "",
+                   text ? text : "");
+        } else {
+            printf(" -");
+        }
+        putchar('\n');
+    }
+    if (json_is_true(json_object_get(res, "truncated")))
+        printf("(only the newest %" JSON_INTEGER_FORMAT " shown)\n",
+               json_integer_value(json_object_get(res, "count")));
+    json_decref(res);
+    return 0;
+}
+
 /* A result for a passive service (or one with accept_passive): the daemon
  * applies it as it applies a check's result. */
 static int cmd_submit(int argc, char **argv)
@@ -811,6 +907,8 @@ int main(int argc, char **argv)
         return cmd_reload(argc, argv);
     if (strcmp(argv[0], "history") == 0)
         return cmd_history(argc, argv);
+    if (strcmp(argv[0], "incidents") == 0)
+        return cmd_incidents(argc, argv);
     if (strcmp(argv[0], "submit") == 0)
         return cmd_submit(argc, argv);
     if (strcmp(argv[0], "route-test") == 0)

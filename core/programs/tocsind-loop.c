@@ -436,7 +436,8 @@ static void apply_submitted(struct tocsin_daemon *d)
             continue;
         }
         tocsin_buf_reset(&judged);
-        if (tocsin_thresholds_apply(&d->conf->services[svc], &state, text, len, &judged)) {
+        if (tocsin_thresholds_apply(&d->conf->services[svc], &state, text, len, &judged,
+                                    NULL)) {
             text = tocsin_buf_str(&judged);
             len = judged.len;
         }

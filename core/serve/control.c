@@ -20,6 +20,7 @@
 
 #include "base/clock.h"
 #include "serve/control.h"
+#include "serve/incidents.h"
 #include "serve/svc-json.h"
 #include "base/log.h"
 #include "config/timeperiod.h"
@@ -470,6 +471,92 @@ static int history_one(void *ud, int64_t at_ms, const char *service, const char 
     return 0;
 }
 
+/*
+ * Fill `q` from an incidents request: "state" ("open", "closed", "all"),
+ * "service" and "label" (a string or an array of strings each), "since"
+ * (a duration or an RFC 3339 time), "limit" (a number). The words mean
+ * what they mean in /api/v1/incidents. Returns 0, or -1 with err set.
+ */
+static int incidents_query(json_t *req, struct tocsin_incident_query *q,
+                           struct tocsin_buf *err)
+{
+    static const char *const lists[] = {"service", "label"};
+    json_t *v, *item;
+    const char *word;
+    size_t i, k;
+    char num[32];
+
+    if ((v = json_object_get(req, "state"))) {
+        if (!(word = json_string_value(v))) {
+            tocsin_buf_puts(err, "\"state\" is not a string");
+            return -1;
+        }
+        if (tocsin_incident_query_state(q, word, err) < 0)
+            return -1;
+    }
+    for (k = 0; k < 2; k++) {
+        if (!(v = json_object_get(req, lists[k])))
+            continue;
+        for (i = 0; i < (json_is_array(v) ? json_array_size(v) : 1); i++) {
+            item = json_is_array(v) ? json_array_get(v, i) : v;
+            if (!(word = json_string_value(item))) {
+                tocsin_buf_printf(err, "\"%s\" is not a string or a list of strings",
+                                  lists[k]);
+                return -1;
+            }
+            if ((k == 0 ? tocsin_incident_query_service(q, word, err)
+                        : tocsin_incident_query_label(q, word, err)) < 0)
+                return -1;
+        }
+    }
+    if ((v = json_object_get(req, "since"))) {
+        if (!(word = json_string_value(v))) {
+            tocsin_buf_puts(err, "\"since\" is not a string");
+            return -1;
+        }
+        if (tocsin_incident_query_since(q, word, tocsin_wall_ms(), err) < 0)
+            return -1;
+    }
+    if ((v = json_object_get(req, "limit"))) {
+        if (!json_is_integer(v)) {
+            tocsin_buf_puts(err, "\"limit\" is not a number");
+            return -1;
+        }
+        snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        if (tocsin_incident_query_limit(q, num, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* incidents: the incidents of the store, as /api/v1/incidents tells them. */
+static void cmd_incidents(struct tocsin_control *c, struct client *cl, json_t *req)
+{
+    struct tocsin_incident_query q;
+    struct tocsin_buf err = TOCSIN_BUF_INIT;
+    json_t *answer;
+
+    memset(&q, 0, sizeof(q));
+    if (incidents_query(req, &q, &err) < 0) {
+        reply_error(c, cl, "%s", err.oom ? "out of memory" : tocsin_buf_str(&err));
+        goto out;
+    }
+    if (!c->status->store) {
+        reply_error(c, cl, "this daemon keeps no incidents (no state_dir)");
+        goto out;
+    }
+    answer = tocsin_incidents_json(c->status->store, c->status->conf, &q, time(NULL), &err);
+    if (!answer || json_object_set_new(answer, "ok", json_true()) < 0) {
+        json_decref(answer);
+        reply_error(c, cl, "%s", err.oom || !err.len ? "out of memory" : tocsin_buf_str(&err));
+        goto out;
+    }
+    reply(c, cl, answer);
+out:
+    tocsin_incident_query_free(&q);
+    tocsin_buf_free(&err);
+}
+
 static void cmd_history(struct tocsin_control *c, struct client *cl, json_t *req)
 {
     const char *name = json_string_value(json_object_get(req, "service"));
@@ -525,6 +612,8 @@ static void handle_request(struct tocsin_control *c, struct client *cl, const ch
         cmd_reload(c, cl);
     else if (strcmp(cmd, "history") == 0)
         cmd_history(c, cl, req);
+    else if (strcmp(cmd, "incidents") == 0)
+        cmd_incidents(c, cl, req);
     else if (strcmp(cmd, "submit") == 0)
         cmd_submit(c, cl, req);
     else

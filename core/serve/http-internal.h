@@ -132,6 +132,10 @@ enum MHD_Result tocsin_http_serve_services(struct tocsin_httpd *h, struct MHD_Co
 enum MHD_Result tocsin_http_serve_service(struct tocsin_httpd *h, struct MHD_Connection *c,
                                           const char *name);
 
+/* /api/v1/incidents and /api/v1/history (http-incidents.c). */
+enum MHD_Result tocsin_http_serve_incidents(struct tocsin_httpd *h, struct MHD_Connection *c);
+enum MHD_Result tocsin_http_serve_history(struct tocsin_httpd *h, struct MHD_Connection *c);
+
 /* POST /api/v1/results and /api/v1/alertmanager (http-inbound.c), once
  * the whole body is in `post`. `alertmanager` selects the payload. */
 enum MHD_Result tocsin_http_serve_inbound(struct tocsin_httpd *h, struct MHD_Connection *c,

@@ -828,6 +828,10 @@ static enum MHD_Result route(struct tocsin_httpd *h, struct MHD_Connection *c, c
         return tocsin_http_serve_metrics(h, c);
     if (strcmp(url, "/api/v1/services") == 0)
         return tocsin_http_serve_services(h, c);
+    if (strcmp(url, "/api/v1/incidents") == 0)
+        return tocsin_http_serve_incidents(h, c);
+    if (strcmp(url, "/api/v1/history") == 0)
+        return tocsin_http_serve_history(h, c);
     if (strncmp(url, prefix, sizeof(prefix) - 1) == 0 && url[sizeof(prefix) - 1])
         return tocsin_http_serve_service(h, c, url + sizeof(prefix) - 1);
     if (strncmp(url, "/api/", 5) == 0)

@@ -1,7 +1,8 @@
 /*
  * test_threshold.c - a service's thresholds on its plugin's performance
  * data (core/engine/threshold.c): the state they give, worst-of with the
- * plugin's own state, and the output rewritten with the reason.
+ * plugin's own state, the output rewritten with the reason, and the
+ * hysteresis of a `clear` range with its check at configuration time.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -68,7 +69,7 @@ static void expect_apply(const char *text, enum tocsin_state plugin_state,
     int rc;
 
     tocsin_buf_reset(&out);
-    rc = tocsin_thresholds_apply(&svc, &st, text, strlen(text), &out);
+    rc = tocsin_thresholds_apply(&svc, &st, text, strlen(text), &out, NULL);
     if (st != expected_state)
         fail_msg("\"%s\" (plugin %s): expected state %s, got %s", text,
                  tocsin_state_name(plugin_state), tocsin_state_name(expected_state),
@@ -299,6 +300,169 @@ static void threshold_output_without_text(void **state)
     expect_apply("", TOCSIN_OK, TOCSIN_UNKNOWN, "(perfdata 'users' is missing)");
 }
 
+/* Set a clear range on the last threshold added. */
+static void set_clear(const char *clear)
+{
+    char err[128];
+
+    if (tocsin_range_parse(clear, &thresholds[svc.nthresholds - 1].clear, err,
+                           sizeof(err)) < 0)
+        fail_msg("clear \"%s\" was refused: %s", clear, err);
+}
+
+/* One check of a series: apply the thresholds to `text` with the held
+ * states carried in `held`, and expect `expected` and, when not NULL, the
+ * output `expected_output`. */
+static void expect_series(unsigned char *held, const char *text, enum tocsin_state expected,
+                          const char *expected_output)
+{
+    enum tocsin_state st = TOCSIN_OK;
+
+    tocsin_buf_reset(&out);
+    tocsin_thresholds_apply(&svc, &st, text, strlen(text), &out, held);
+    if (st != expected)
+        fail_msg("\"%s\": expected %s, got %s (output \"%s\")", text,
+                 tocsin_state_name(expected), tocsin_state_name(st), tocsin_buf_str(&out));
+    if (expected_output && strcmp(tocsin_buf_str(&out), expected_output) != 0)
+        fail_msg("\"%s\": expected output \"%s\", got \"%s\"", text, expected_output,
+                 tocsin_buf_str(&out));
+}
+
+/* The arithmetic alone: only a better state is held, only outside clear. */
+static void hold_keeps_a_problem_outside_clear(void **state)
+{
+    struct tocsin_range clear;
+    char err[128];
+
+    (void)state;
+    assert_int_equal(tocsin_range_parse("85", &clear, err, sizeof(err)), 0);
+    /* Critical before, judged warning or OK, still above 85: held critical. */
+    assert_int_equal(tocsin_threshold_hold(&clear, 87, TOCSIN_WARNING, TOCSIN_CRITICAL),
+                     TOCSIN_CRITICAL);
+    assert_int_equal(tocsin_threshold_hold(&clear, 85.5, TOCSIN_OK, TOCSIN_WARNING),
+                     TOCSIN_WARNING);
+    /* Back inside clear (85 itself is inside): what the ranges say. */
+    assert_int_equal(tocsin_threshold_hold(&clear, 85, TOCSIN_OK, TOCSIN_CRITICAL), TOCSIN_OK);
+    assert_int_equal(tocsin_threshold_hold(&clear, 84, TOCSIN_WARNING, TOCSIN_CRITICAL),
+                     TOCSIN_WARNING);
+    /* Worse or the same is never held back, OK before holds nothing. */
+    assert_int_equal(tocsin_threshold_hold(&clear, 95, TOCSIN_CRITICAL, TOCSIN_WARNING),
+                     TOCSIN_CRITICAL);
+    assert_int_equal(tocsin_threshold_hold(&clear, 88, TOCSIN_OK, TOCSIN_OK), TOCSIN_OK);
+    assert_int_equal(tocsin_threshold_hold(&clear, 88, TOCSIN_OK, TOCSIN_UNKNOWN), TOCSIN_OK);
+    /* No clear range: no hysteresis. */
+    memset(&clear, 0, sizeof(clear));
+    assert_int_equal(tocsin_threshold_hold(&clear, 88, TOCSIN_OK, TOCSIN_CRITICAL), TOCSIN_OK);
+}
+
+/* A figure that crosses 90 goes CRITICAL and stays so until it is at or
+ * below 80, instead of flapping around 90 (or 85). */
+static void clear_stops_flapping_across_one_line(void **state)
+{
+    unsigned char held[MAX_THRESHOLDS] = {0};
+
+    (void)state;
+    add_threshold("used", "85", "90");
+    set_clear("80");
+    expect_series(held, "ok | used=70", TOCSIN_OK, NULL);
+    expect_series(held, "ok | used=91", TOCSIN_CRITICAL,
+                  "ok (used=91 outside critical range 90) | used=91");
+    expect_series(held, "ok | used=89", TOCSIN_CRITICAL,
+                  "ok (used=89 still critical: not back inside clear range 80) | used=89");
+    expect_series(held, "ok | used=91", TOCSIN_CRITICAL, NULL);
+    expect_series(held, "ok | used=84", TOCSIN_CRITICAL, NULL);
+    expect_series(held, "ok | used=80", TOCSIN_OK, "");
+    expect_series(held, "ok | used=87", TOCSIN_WARNING,
+                  "ok (used=87 outside warning range 85) | used=87");
+    expect_series(held, "ok | used=83", TOCSIN_WARNING,
+                  "ok (used=83 still warning: not back inside clear range 80) | used=83");
+    expect_series(held, "ok | used=79", TOCSIN_OK, "");
+    /* Without the held states (a passive result) the ranges alone judge. */
+    expect_apply("ok | used=89", TOCSIN_OK, TOCSIN_WARNING,
+                 "ok (used=89 outside warning range 85) | used=89");
+}
+
+/* Each threshold holds its own figure: a critical one does not hold
+ * another that never crossed. */
+static void clear_is_per_threshold(void **state)
+{
+    unsigned char held[MAX_THRESHOLDS] = {0};
+
+    (void)state;
+    add_threshold("a", "80", "90");
+    set_clear("75");
+    add_threshold("b", "80", "90");
+    set_clear("75");
+    expect_series(held, "x | a=95 b=87", TOCSIN_CRITICAL, NULL);
+    assert_int_equal(held[0], TOCSIN_CRITICAL);
+    assert_int_equal(held[1], TOCSIN_WARNING);
+    expect_series(held, "x | a=50 b=70", TOCSIN_OK, NULL);
+    assert_int_equal(held[0], TOCSIN_OK);
+    assert_int_equal(held[1], TOCSIN_OK);
+}
+
+/* A figure that went missing leaves its held state as it was. */
+static void clear_survives_a_missing_figure(void **state)
+{
+    unsigned char held[MAX_THRESHOLDS] = {0};
+
+    (void)state;
+    add_threshold("used", NULL, "90");
+    set_clear("85");
+    expect_series(held, "x | used=95", TOCSIN_CRITICAL, NULL);
+    expect_series(held, "x | other=1", TOCSIN_UNKNOWN, NULL);
+    expect_series(held, "x | used=88", TOCSIN_CRITICAL, NULL);
+}
+
+/* What tocsind -t accepts: clear inside the warning range (the critical
+ * one without warning), plain ranges only. */
+static void clear_check_at_configuration(void **state)
+{
+    static const struct {
+        const char *warning, *critical, *clear, *error;
+    } cases[] = {
+        {"80", "90", "75", NULL},
+        {"80", "90", "80", NULL},
+        {NULL, "90", "85", NULL},
+        {"10:", "5:", "15:", NULL},
+        {"~:80", "~:90", "~:70", NULL},
+        {"80", "90", "85", "clear = \"85\" is not inside the warning range \"80\": a value "
+                           "it lets recover would still be a problem"},
+        {NULL, "90", "95", "clear = \"95\" is not inside the critical range \"90\": a value "
+                           "it lets recover would still be a problem"},
+        {"10:", "5:", "8:", "clear = \"8:\" is not inside the warning range \"10:\": a value "
+                            "it lets recover would still be a problem"},
+        {"80", "90", "~:70", "clear = \"~:70\" is not inside the warning range \"80\": a "
+                             "value it lets recover would still be a problem"},
+        {"@10:20", NULL, "12:18", "clear = \"12:18\" cannot be used with a range that "
+                                  "alerts inside (@): give plain ranges"},
+    };
+    struct tocsin_thresholds th;
+    struct tocsin_range clear;
+    char err[128], why[256];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(&th, 0, sizeof(th));
+        assert_int_equal(tocsin_range_parse(cases[i].warning, &th.warning, err, sizeof(err)),
+                         0);
+        assert_int_equal(tocsin_range_parse(cases[i].critical, &th.critical, err,
+                                            sizeof(err)), 0);
+        assert_int_equal(tocsin_range_parse(cases[i].clear, &clear, err, sizeof(err)), 0);
+        why[0] = '\0';
+        if (tocsin_threshold_clear_check(&th, &clear, why, sizeof(why)) < 0) {
+            if (!cases[i].error)
+                fail_msg("case %zu: clear %s refused: %s", i, cases[i].clear, why);
+            if (strcmp(why, cases[i].error) != 0)
+                fail_msg("case %zu: expected \"%s\", got \"%s\"", i, cases[i].error, why);
+        } else if (cases[i].error) {
+            fail_msg("case %zu: expected clear %s refused (%s)", i, cases[i].clear,
+                     cases[i].error);
+        }
+    }
+}
+
 #define CASE(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -319,6 +483,11 @@ int main(void)
         CASE(threshold_output_keeps_long_output),
         CASE(threshold_output_gathers_long_perfdata),
         CASE(threshold_output_without_text),
+        CASE(hold_keeps_a_problem_outside_clear),
+        CASE(clear_stops_flapping_across_one_line),
+        CASE(clear_is_per_threshold),
+        CASE(clear_survives_a_missing_figure),
+        CASE(clear_check_at_configuration),
     };
 
     return cmocka_run_group_tests_name("threshold", tests, NULL, NULL);
