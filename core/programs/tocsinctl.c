@@ -26,6 +26,7 @@
 #include "config/registry.h"
 #include "alerting/route.h"
 #include "config/timeperiod.h"
+#include "serve/svc-json.h"
 
 #ifndef TOCSIN_SYSCONF_DIR
 #define TOCSIN_SYSCONF_DIR "/etc/tocsin"
@@ -679,10 +680,14 @@ static int cmd_submit(int argc, char **argv)
     if (tocsin_state_parse(state) < 0)
         die(EXIT_USAGE, "submit: --state \"%s\" is not ok, warning, critical, unknown or 0-3",
             state);
-    req = json_pack("{s:s, s:s, s:s, s:s}", "cmd", "submit", "service", name, "state", state,
-                    "output", text);
-    if (req && perf)
-        json_object_set_new(req, "perfdata", json_string(perf));
+    /* What a script hands over may hold bytes that are not UTF-8; they
+     * are sent as U+FFFD, as the daemon shows a check's output. */
+    req = json_pack("{s:s, s:o, s:s, s:o}", "cmd", "submit", "service",
+                    tocsin_json_text(name), "state", state, "output", tocsin_json_text(text));
+    if (req && perf && json_object_set_new(req, "perfdata", tocsin_json_text(perf)) < 0) {
+        json_decref(req);
+        req = NULL;
+    }
     res = request(req);
     printf("%s: %s submitted\n", name, json_string_value(json_object_get(res, "state")));
     json_decref(res);

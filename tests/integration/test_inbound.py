@@ -240,6 +240,11 @@ class Inbound(unittest.TestCase):
                          "passive = true, or accept_passive = true beside its check)\n")
         p = self.d.ctl("submit", "other", "--state", "fine")
         self.assertEqual(p.returncode, 2, p.stderr)
+        # Bytes that are not UTF-8, as a script may hand over, arrive as U+FFFD.
+        p = self.d.ctl("submit", "other", "--state", "critical", "-m",
+                       os.fsdecode(b"backup \xff\xfe failed"))
+        self.assertEqual((p.returncode, p.stdout), (0, "other: CRITICAL submitted\n"), p.stderr)
+        self.d.wait_state("other", "critical", "backup \ufffd\ufffd failed")
         p = self.d.ctl("check", "other")
         self.assertEqual(p.returncode, 1)
         self.assertIn("passive", p.stderr)

@@ -237,15 +237,15 @@ class ClearRange(unittest.TestCase):
     def test_clear_outside_warning_is_an_error_with_file_and_line(self):
         path, (rc, out, err) = self.check("85")
         self.assertNotEqual(rc, 0, "expected tocsind -t to refuse clear = 85 beside warning 80")
-        self.assertRegex(out + err, "^" + re.escape(path) + r":\d+: service 'disk': threshold "
-                         "'used': clear = \"85\" is not inside the warning range \"80\": a "
-                         "value it lets recover would still be a problem\n$")
+        self.assertRegex(out + err, "(?m)^" + re.escape(path) + r":\d+: service 'disk': "
+                         "threshold 'used': clear = \"85\" is not inside the warning range "
+                         "\"80\": a value it lets recover would still be a problem$")
 
     def test_clear_that_is_not_a_range(self):
         path, (rc, out, err) = self.check("eighty")
         self.assertNotEqual(rc, 0)
-        self.assertRegex(out + err, "^" + re.escape(path) +
-                         r":\d+: option 'clear': range \"eighty\": \"eighty\" is not a number\n$")
+        self.assertRegex(out + err, "(?m)^" + re.escape(path) +
+                         r":\d+: option 'clear': range \"eighty\": \"eighty\" is not a number$")
 
 
 if __name__ == "__main__":
