@@ -191,10 +191,14 @@ fail:
 
 /* Read file `name` of process directory `pid` (under the /proc fd `dir`)
  * into buf, NUL-terminated. Returns its length, or -1 (the process may
- * have just ended). */
+ * have just ended). comm and stat are one line that the kernel hands over
+ * whole in one read: a read ending in a newline ends them, which saves
+ * the read that would only say end of file (a quarter of the system calls
+ * of a filtered count). */
 static ssize_t procs_read(int dir, const char *pid, const char *name,
                           char *buf, size_t len)
 {
+    int one_line = strcmp(name, "cmdline") != 0;
     char rel[64];
     ssize_t n, got = 0;
     int fd;
@@ -211,6 +215,8 @@ static ssize_t procs_read(int dir, const char *pid, const char *name,
         if (n <= 0)
             break;
         got += n;
+        if (one_line && buf[got - 1] == '\n')
+            break;
     }
     close(fd);
     buf[got] = '\0';
