@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "lib/nagios.h"
 #include "engine/proto.h"
+#include "alerting/fallback.h"
 #include "alerting/route.h"
 #include "alerting/saved.h"
 #include "config/timeperiod.h"
@@ -53,6 +54,18 @@ struct unsaved_outcome {
     int64_t at_ms, next_ms;
 };
 
+/* An outbox item as the fallback notifier would get it, should its
+ * delivery end undelivered: a copy (owned strings and payload). */
+struct fallback_src {
+    int64_t id;                      /* the item */
+    uint32_t from;                   /* the notifier it is for */
+    int64_t created_ms, expires_ms;
+    int kind, state, severity;
+    char *service, *incident, *group_key;
+    void *payload;
+    size_t payload_len;
+};
+
 /* A message handed to a notifier's worker, waiting for its outcome. */
 struct flight {
     uint32_t seq;                    /* 0 when none */
@@ -64,6 +77,7 @@ struct flight {
     char **incidents;                /* their incident keys (owned) */
     char **services;                 /* their service names (owned), for
                                         the log lines of their outcome */
+    struct fallback_src *srcs;       /* their copies, for the fallback */
     size_t nids, cap;
 };
 
@@ -1360,6 +1374,7 @@ void tocsin_alerting_stats_carry(struct tocsin_alerting *a,
     for (i = 0; i < a->conf->nnotifiers; i++) {
         a->stats.attempts[i] = from->attempts ? from->attempts[i] : 0;
         a->stats.failures[i] = from->failures ? from->failures[i] : 0;
+        a->stats.fallbacks[i] = from->fallbacks ? from->fallbacks[i] : 0;
     }
 }
 
@@ -1495,6 +1510,118 @@ static void mark_sent(struct tocsin_alerting *a, long svc, uint32_t n, const cha
             inc->sent[i] = TOCSIN_SENT_OUT;
 }
 
+/* ------------------------------------------------------------------ */
+/* Delivery fallback                                                   */
+/* ------------------------------------------------------------------ */
+
+/* Fill `src` with a copy of item `it`. Returns 0, or -1 when memory ran
+ * out (then `src` holds nothing). */
+static int fallback_src_copy(struct fallback_src *src, const struct tocsin_outbox_item *it)
+{
+    memset(src, 0, sizeof(*src));
+    src->id = it->id;
+    src->created_ms = it->created_ms;
+    src->expires_ms = it->expires_ms;
+    src->kind = it->kind;
+    src->state = it->state;
+    src->severity = it->severity;
+    src->service = strdup(it->service ? it->service : "");
+    src->incident = strdup(it->incident ? it->incident : "");
+    src->group_key = strdup(it->group_key ? it->group_key : "");
+    src->payload = malloc(it->payload_len ? it->payload_len : 1);
+    src->payload_len = it->payload_len;
+    if (!src->service || !src->incident || !src->group_key || !src->payload) {
+        free(src->service);
+        free(src->incident);
+        free(src->group_key);
+        free(src->payload);
+        memset(src, 0, sizeof(*src));
+        return -1;
+    }
+    if (it->payload_len)
+        memcpy(src->payload, it->payload, it->payload_len);
+    return 0;
+}
+
+static void fallback_src_free(struct fallback_src *src)
+{
+    free(src->service);
+    free(src->incident);
+    free(src->group_key);
+    free(src->payload);
+    memset(src, 0, sizeof(*src));
+}
+
+/* The notifier that gets what `from` could not deliver, or -1: none is
+ * configured or enabled, or `from` is the fallback itself (its own
+ * failures do not fall back again, so nothing loops). */
+static long fallback_for(const struct tocsin_alerting *a, uint32_t from)
+{
+    long fb = a->conf->fallback_notifier;
+
+    if (fb < 0 || (long)from == fb || !a->conf->notifiers[fb].enabled)
+        return -1;
+    return fb;
+}
+
+/*
+ * Item `src` of notifier `from` ended undelivered at now_ms (failed for
+ * good, or expired), `why` being what the notifier said last: queue its
+ * alert for the fallback notifier, with the reason in it, inside the
+ * transaction that records the end, so that the two commit together: one
+ * fallback per delivery, none lost to a kill. An item without a copy
+ * (memory ran out when it was handed out) is only logged.
+ * O(size of the alert).
+ */
+static void fallback_queue(struct tocsin_alerting *a, uint32_t from,
+                           const struct fallback_src *src, const char *why, int64_t now_ms)
+{
+    const struct tocsin_notifier_conf *nc = &a->conf->notifiers[from], *fc;
+    struct tocsin_buf payload = TOCSIN_BUF_INIT, what = TOCSIN_BUF_INIT;
+    struct tocsin_outbox_item it;
+    long fb = fallback_for(a, from), svc;
+
+    if (fb < 0 || !a->store)
+        return;
+    fc = &a->conf->notifiers[fb];
+    if (!src->payload || tocsin_buf_printf(&what, "outbox item %lld", (long long)src->id) < 0 ||
+        tocsin_fallback_payload(src->payload, src->payload_len, tocsin_buf_str(&what),
+                                nc->inst.name, now_ms - src->created_ms, why, &payload) < 0) {
+        tocsin_error("notifier '%s': outbox item %lld of service '%s' ended undelivered and "
+                     "cannot be handed to the fallback notifier '%s'", nc->inst.name,
+                     (long long)src->id, src->service ? src->service : "?", fc->inst.name);
+        goto out;
+    }
+    memset(&it, 0, sizeof(it));
+    it.notifier = fc->inst.name;
+    it.service = src->service;
+    it.incident = src->incident;
+    it.group_key = src->group_key;
+    it.kind = src->kind;
+    it.state = src->state;
+    it.severity = src->severity;
+    it.created_ms = now_ms;
+    it.expires_ms = now_ms + fc->expire_ms;
+    it.next_attempt_ms = now_ms;
+    it.payload = payload.data;
+    it.payload_len = payload.len;
+    if (tocsin_outbox_add(a->store, &it, NULL) < 0)
+        goto out;
+    a->stats.queued++;
+    a->stats.fallbacks[from]++;
+    tocsin_warn("notifier '%s': %s %s of service '%s' was not delivered: sent to the fallback "
+                "notifier '%s' instead", nc->inst.name, tocsin_alert_kind_name(src->kind),
+                tocsin_state_name(src->state), src->service, fc->inst.name);
+    svc = tocsin_config_find_service(a->conf, src->service);
+    if (svc >= 0)
+        history(a, (uint32_t)svc, "fallback", "%s %s not delivered to %s: queued to %s",
+                tocsin_alert_kind_name(src->kind), tocsin_state_name(src->state),
+                nc->inst.name, fc->inst.name);
+out:
+    tocsin_buf_free(&payload);
+    tocsin_buf_free(&what);
+}
+
 struct dispatch {
     struct tocsin_alerting *a;
     /* per notifier, for this round: the message being assembled */
@@ -1502,6 +1629,8 @@ struct dispatch {
     uint32_t *count;
     char **group;                    /* group key of the message's first item */
     size_t taken;
+    struct fallback_src *expired;    /* items that expired in this round */
+    size_t nexpired, expired_cap;
 };
 
 static int flight_add(struct flight *fl, int64_t id, int attempts, long svc,
@@ -1513,6 +1642,7 @@ static int flight_add(struct flight *fl, int64_t id, int attempts, long svc,
         int *at, *kinds, *states;
         long *svcs;
         char **incidents, **services;
+        struct fallback_src *srcs;
 
         if (!ids)
             return -1;
@@ -1541,6 +1671,10 @@ static int flight_add(struct flight *fl, int64_t id, int attempts, long svc,
         if (!services)
             return -1;
         fl->services = services;
+        srcs = realloc(fl->srcs, cap * sizeof(*srcs));
+        if (!srcs)
+            return -1;
+        fl->srcs = srcs;
         fl->cap = cap;
     }
     fl->incidents[fl->nids] = strdup(it->incident ? it->incident : "");
@@ -1551,6 +1685,9 @@ static int flight_add(struct flight *fl, int64_t id, int attempts, long svc,
         free(fl->incidents[fl->nids]);
         return -1;
     }
+    /* Without a copy (memory ran out) the item still goes; only its
+     * fallback would be lost, and fallback_queue says so. */
+    fallback_src_copy(&fl->srcs[fl->nids], it);
     fl->ids[fl->nids] = id;
     fl->attempts[fl->nids] = attempts;
     fl->svcs[fl->nids] = svc;
@@ -1568,6 +1705,7 @@ static void flight_clear(struct flight *fl)
     for (i = 0; i < fl->nids; i++) {
         free(fl->incidents[i]);
         free(fl->services[i]);
+        fallback_src_free(&fl->srcs[i]);
     }
     fl->nids = 0;
     fl->seq = 0;
@@ -1699,6 +1837,35 @@ static int dispatch_cb(void *ud, const struct tocsin_outbox_item *it)
     return rc;
 }
 
+/* An item expired on its way out (tocsin_outbox_due_expiring): keep a
+ * copy, to hand it to the fallback once the scan is over. */
+static int dispatch_expired_cb(void *ud, const struct tocsin_outbox_item *it)
+{
+    struct dispatch *dp = ud;
+    long n = tocsin_config_find_notifier(dp->a->conf, it->notifier);
+
+    if (n < 0 || fallback_for(dp->a, (uint32_t)n) < 0)
+        return 0;
+    if (dp->nexpired == dp->expired_cap) {
+        size_t cap = dp->expired_cap ? dp->expired_cap * 2 : 8;
+        struct fallback_src *grown = realloc(dp->expired, cap * sizeof(*grown));
+
+        if (!grown)
+            goto oom;
+        dp->expired = grown;
+        dp->expired_cap = cap;
+    }
+    if (fallback_src_copy(&dp->expired[dp->nexpired], it) < 0)
+        goto oom;
+    dp->expired[dp->nexpired++].from = (uint32_t)n;
+    return 0;
+oom:
+    tocsin_error("notifier '%s': outbox item %lld of service '%s' expired undelivered and, "
+                 "out of memory, is not handed to the fallback notifier", it->notifier,
+                 (long long)it->id, it->service);
+    return 0;
+}
+
 /* Keep an outcome the store could not record, to record it later. Its
  * item stays in flight meanwhile, so it is not sent again. O(1). */
 static void unsaved_outcome_add(struct tocsin_alerting *a, int64_t id, int outcome,
@@ -1756,11 +1923,28 @@ static int unsaved_outcomes_record(struct tocsin_alerting *a)
     return rc;
 }
 
+/* Queue the fallbacks of the items that expired in this round, then
+ * commit the round's transaction when `txn` (one is open). Returns 0, or
+ * -1 when the commit failed: then nothing of the round happened (no
+ * item taken, none expired, no fallback). */
+static int dispatch_fallbacks(struct dispatch *dp, int64_t now_ms, int txn)
+{
+    size_t i;
+
+    for (i = 0; i < dp->nexpired; i++)
+        fallback_queue(dp->a, dp->expired[i].from, &dp->expired[i],
+                       "it expired before another attempt", now_ms);
+    if (txn && tocsin_store_commit(dp->a->store) < 0)
+        return -1;
+    return 0;
+}
+
 /* Hand due outbox items to notifiers that have nothing in flight. */
 static void dispatch(struct tocsin_alerting *a, int64_t now_ms)
 {
     struct { struct dispatch dp; struct orphans orph; } both;
     size_t n, i, nn = a->conf->nnotifiers;
+    int txn;
 
     if (!a->store || !nn)
         return;
@@ -1772,7 +1956,11 @@ static void dispatch(struct tocsin_alerting *a, int64_t now_ms)
     both.dp.group = calloc(nn, sizeof(*both.dp.group));
     if (!both.dp.msg || !both.dp.count || !both.dp.group)
         goto out;
-    if (tocsin_outbox_due(a->store, now_ms, DISPATCH_BATCH, dispatch_cb, &both) < 0) {
+    /* One transaction: what expires and its fallbacks commit together. */
+    txn = tocsin_store_begin(a->store) == 0;
+    if (tocsin_outbox_due_expiring(a->store, now_ms, DISPATCH_BATCH, dispatch_cb,
+                                   dispatch_expired_cb, &both) < 0 ||
+        dispatch_fallbacks(&both.dp, now_ms, txn) < 0) {
         /* Nothing was taken: the items stay pending, nothing goes out. */
         for (n = 0; n < nn; n++)
             if (both.dp.count[n])
@@ -1819,6 +2007,9 @@ out:
     if (both.dp.group)
         for (n = 0; n < nn; n++)
             free(both.dp.group[n]);
+    for (i = 0; i < both.dp.nexpired; i++)
+        fallback_src_free(&both.dp.expired[i]);
+    free(both.dp.expired);
     free(both.dp.msg);
     free(both.dp.count);
     free(both.dp.group);
@@ -1889,6 +2080,15 @@ static void log_outcome(const struct tocsin_notifier_conf *nc, const struct flig
     }
 }
 
+/* 1 when the outcome `outcome` (next attempt at `next_ms`) ends the
+ * delivery of `src` undelivered: failed for good, or a retry that would
+ * come after its expiry (the store then expires it). */
+static int ends_undelivered(const struct fallback_src *src, int outcome, int64_t next_ms)
+{
+    return outcome == TOCSIN_FAILED ||
+           (outcome == TOCSIN_RETRY && src->payload && next_ms > src->expires_ms);
+}
+
 void tocsin_alerting_delivery(struct tocsin_alerting *a, uint32_t notifier, uint32_t seq,
                               enum tocsin_delivery outcome, int64_t retry_after,
                               const char *why)
@@ -1934,6 +2134,8 @@ void tocsin_alerting_delivery(struct tocsin_alerting *a, uint32_t notifier, uint
             next_ms[i] = next;
         tocsin_outbox_record(a->store, fl->ids[i], outcome,
                              outcome == TOCSIN_DELIVERED ? NULL : why, now_ms, next);
+        if (ends_undelivered(&fl->srcs[i], outcome, next))
+            fallback_queue(a, notifier, &fl->srcs[i], why, now_ms);
     }
     if (tocsin_store_commit(a->store) < 0 && store_failed_since(a, before)) {
         /* Kept to record later; the items stay in flight until then. */
@@ -2110,11 +2312,13 @@ struct tocsin_alerting *tocsin_alerting_new(const struct tocsin_config *conf,
     a->forwards = calloc(nn, sizeof(*a->forwards));
     a->stats.attempts = calloc(nn, sizeof(uint64_t));
     a->stats.failures = calloc(nn, sizeof(uint64_t));
+    a->stats.fallbacks = calloc(nn, sizeof(uint64_t));
     a->group_release_ms = calloc(conf->nroutes ? conf->nroutes : 1, sizeof(int64_t));
     a->replayed_ms = calloc(conf->nservices ? conf->nservices : 1, sizeof(int64_t));
     a->held = calloc(conf->nservices ? conf->nservices : 1, 1);
     a->save_limit = (struct tocsin_log_limit)TOCSIN_LOG_LIMIT_INIT(SAVE_LOG_INTERVAL_S);
     if (!a->inc || !a->flights || !a->forwards || !a->stats.attempts || !a->stats.failures ||
+        !a->stats.fallbacks ||
         !a->group_release_ms || !a->replayed_ms || !a->held)
         goto fail;
     if (store)
@@ -2157,6 +2361,7 @@ void tocsin_alerting_free(struct tocsin_alerting *a)
             free(a->flights[i].states);
             free(a->flights[i].incidents);
             free(a->flights[i].services);
+            free(a->flights[i].srcs);
         }
     if (a->forwards)
         for (i = 0; i < a->conf->nnotifiers; i++) {
@@ -2168,6 +2373,7 @@ void tocsin_alerting_free(struct tocsin_alerting *a)
     free(a->forwards);
     free(a->stats.attempts);
     free(a->stats.failures);
+    free(a->stats.fallbacks);
     free(a->group_release_ms);
     if (a->nchanges || a->noutcomes)
         tocsin_warn("alerting: %zu hard changes and %zu delivery outcomes were never saved "

@@ -148,6 +148,8 @@ struct tocsin_alerting_stats {
     uint64_t suppressed;            /* problems not told (at the time) */
     uint64_t *attempts;             /* per notifier: delivery attempts */
     uint64_t *failures;             /* per notifier: attempts not delivered */
+    uint64_t *fallbacks;            /* per notifier: its deliveries that ended
+                                       undelivered and went to the fallback */
     uint64_t forwarded;             /* results handed to forwarders */
     uint64_t forward_dropped;       /* results replaced before being sent */
 };
@@ -155,7 +157,7 @@ const struct tocsin_alerting_stats *tocsin_alerting_stats(const struct tocsin_al
 
 /* Take the counters of the stage a reload replaced, so that they never go
  * back (Prometheus counters): `from`'s attempts and failures are indexed
- * by `a`'s notifiers (0 for a new one). O(notifiers). */
+ * by `a`'s notifiers (0 for a new one), as are its fallbacks. O(notifiers). */
 void tocsin_alerting_stats_carry(struct tocsin_alerting *a,
                                  const struct tocsin_alerting_stats *from);
 

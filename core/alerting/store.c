@@ -997,7 +997,8 @@ static int outbox_apply_due(struct tocsin_store *st, int64_t now_ms,
  * number taken, or -1.
  */
 static int outbox_hand_out(struct tocsin_store *st, int64_t now_ms,
-                           size_t max, tocsin_outbox_fn fn, void *ud)
+                           size_t max, tocsin_outbox_fn fn,
+                           tocsin_outbox_fn expired_fn, void *ud)
 {
     sqlite3_stmt *s = st->stmt[S_OUTBOX_DUE];
     struct tocsin_outbox_item it;
@@ -1026,6 +1027,8 @@ static int outbox_hand_out(struct tocsin_store *st, int64_t now_ms,
         ch[nch].id = it.id;
         ch[nch].attempts = it.attempts;
         ch[nch].expired = it.expires_ms < now_ms;
+        if (ch[nch].expired && expired_fn)
+            expired_fn(ud, &it);
         if (!ch[nch].expired) {
             int verdict = fn(ud, &it);
 
@@ -1060,13 +1063,20 @@ int tocsin_outbox_release(struct tocsin_store *st)
 int tocsin_outbox_due(struct tocsin_store *st, int64_t now_ms, size_t max,
                       tocsin_outbox_fn fn, void *ud)
 {
+    return tocsin_outbox_due_expiring(st, now_ms, max, fn, NULL, ud);
+}
+
+int tocsin_outbox_due_expiring(struct tocsin_store *st, int64_t now_ms, size_t max,
+                               tocsin_outbox_fn fn, tocsin_outbox_fn expired_fn,
+                               void *ud)
+{
     int own, rc;
 
     if (max == 0)
         return 0;
     if (write_begin(st, &own) < 0)
         return -1;
-    rc = outbox_hand_out(st, now_ms, max, fn, ud);
+    rc = outbox_hand_out(st, now_ms, max, fn, expired_fn, ud);
     return (int)write_end(st, own, rc);
 }
 

@@ -180,6 +180,18 @@ int tocsin_outbox_add(struct tocsin_store *st,
 int tocsin_outbox_due(struct tocsin_store *st, int64_t now_ms, size_t max,
                       tocsin_outbox_fn fn, void *ud);
 
+/*
+ * As tocsin_outbox_due, and each item that expires on the way is first
+ * given to expired_fn (NULL: none), whose return value is ignored: the
+ * item expires whatever it says. expired_fn must not write to the store
+ * (the scan is still open); it copies what it needs, and the caller acts
+ * on it after the call, in the same transaction when it opened one, so
+ * that the expiry and what follows from it commit together.
+ */
+int tocsin_outbox_due_expiring(struct tocsin_store *st, int64_t now_ms, size_t max,
+                               tocsin_outbox_fn fn, tocsin_outbox_fn expired_fn,
+                               void *ud);
+
 /* Make every item in flight pending again (its notifier worker is gone:
  * a reload restarted the workers). Returns 0 or -1. */
 int tocsin_outbox_release(struct tocsin_store *st);

@@ -1625,3 +1625,18 @@ time_t tocsin_timeperiod_next_at(const struct tocsin_timeperiod *tps, size_t ntp
             return t;
     }
 }
+
+time_t tocsin_timeperiod_next_open(const struct tocsin_timeperiod *tps, size_t ntps,
+                                   size_t period, time_t after, int horizon_days)
+{
+    time_t t, limit = after + (time_t)horizon_days * 86400;
+
+    if (tocsin_timeperiod_contains(tps, ntps, period, after))
+        return after;
+    /* Periods are made of whole local minutes, and every zone's offset is
+     * a whole number of minutes: the opening is a minute boundary. */
+    for (t = after - after % 60 + 60; t <= limit; t += 60)
+        if (tocsin_timeperiod_contains(tps, ntps, period, t))
+            return t;
+    return (time_t)-1;
+}

@@ -174,6 +174,17 @@ time_t tocsin_timeperiod_next_at(const struct tocsin_timeperiod *tps, size_t ntp
                                  long period, const char *zone, const int *minutes,
                                  size_t n, time_t after, int horizon_days);
 
+/*
+ * When period tps[period] next holds: `after` itself when it holds then,
+ * else the first whole minute after it that the period holds (across a
+ * weekend, a holiday, a daylight-saving change: a period opening at an
+ * hour the clocks skip opens when they jump), or -1 when it does not
+ * open within `horizon_days` days. Cost: one tocsin_timeperiod_contains()
+ * per minute until the opening (about 3,800 across a weekend).
+ */
+time_t tocsin_timeperiod_next_open(const struct tocsin_timeperiod *tps, size_t ntps,
+                                   size_t period, time_t after, int horizon_days);
+
 /* Check that `name` is a zone the C library will find: a relative path
  * without "." or ".." components, naming a TZif file under $TZDIR
  * (default /usr/share/zoneinfo). Returns 0, or -1 with why in err. */

@@ -243,7 +243,8 @@ static int reload_conf(struct tocsin_daemon *d, struct tocsin_buf *errors,
     /* The counters go on from where they are, by notifier name. */
     carried.attempts = calloc(conf->nnotifiers ? conf->nnotifiers : 1, sizeof(uint64_t));
     carried.failures = calloc(conf->nnotifiers ? conf->nnotifiers : 1, sizeof(uint64_t));
-    if (d->alerting && carried.attempts && carried.failures) {
+    carried.fallbacks = calloc(conf->nnotifiers ? conf->nnotifiers : 1, sizeof(uint64_t));
+    if (d->alerting && carried.attempts && carried.failures && carried.fallbacks) {
         const struct tocsin_alerting_stats *was = tocsin_alerting_stats(d->alerting);
 
         carried.queued = was->queued;
@@ -256,6 +257,7 @@ static int reload_conf(struct tocsin_daemon *d, struct tocsin_buf *errors,
             if (o >= 0) {
                 carried.attempts[i] = was->attempts[o];
                 carried.failures[i] = was->failures[o];
+                carried.fallbacks[i] = was->fallbacks[o];
             }
         }
         carry = 1;
@@ -326,6 +328,7 @@ restart_old:
         note(notes, "restart needed: out of memory applying the http token");
     free(carried.attempts);
     free(carried.failures);
+    free(carried.fallbacks);
     free(m.svcs);
     free(m.views);
     free(m.resave);
@@ -340,6 +343,7 @@ restart_old:
 refuse:
     free(carried.attempts);
     free(carried.failures);
+    free(carried.fallbacks);
     tocsin_config_free(conf);
     free(m.svcs);
     free(m.views);

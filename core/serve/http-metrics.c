@@ -339,6 +339,14 @@ static void agent_metrics(struct tocsin_httpd *h, struct tocsin_buf *b)
             tocsin_http_prom_value(b, conf->notifiers[i].inst.name);
             tocsin_buf_printf(b, "\"} %" PRIu64 "\n", as->failures ? as->failures[i] : 0);
         }
+        family(b, "tocsin_notifications_fallback_total", "counter",
+               "Notifications that ended undelivered (failed for good or expired) and "
+               "were queued to the fallback notifier instead, by the notifier that failed.");
+        for (i = 0; i < conf->nnotifiers; i++) {
+            tocsin_buf_puts(b, "tocsin_notifications_fallback_total{notifier=\"");
+            tocsin_http_prom_value(b, conf->notifiers[i].inst.name);
+            tocsin_buf_printf(b, "\"} %" PRIu64 "\n", as->fallbacks ? as->fallbacks[i] : 0);
+        }
     }
     family(b, "tocsin_http_requests_total", "counter", "HTTP requests answered.");
     tocsin_buf_printf(b, "tocsin_http_requests_total %" PRIu64 "\n", h->requests);

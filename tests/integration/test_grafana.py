@@ -148,6 +148,7 @@ class DashboardMetrics(DaemonTest):
         # The dashboard shows what matters of the agent.
         for name in ("tocsin_checks_total", "tocsin_service_state", "tocsin_service_hard_state",
                      "tocsin_notifications_queued_total", "tocsin_notification_failures_total",
+                     "tocsin_notifications_fallback_total",
                      "tocsin_outbox_depth", "tocsin_worker_restarts_total",
                      "tocsin_check_duration_seconds_bucket"):
             self.assertIn(name, used, f"expected a panel on {name}")

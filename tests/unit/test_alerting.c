@@ -1181,6 +1181,119 @@ static void alerting_disabled_notifier_goes_to_fallback(void **state)
     expect_nothing(fx, "nothing to the disabled notifier");
 }
 
+/* ------------------------------------------------------------------ */
+/* Delivery fallback                                                   */
+/* ------------------------------------------------------------------ */
+
+/* A notifier that gives up after a minute, retried every five: its first
+ * retry already comes after its expiry. */
+#define BRIEF_NOTIFIER \
+    "notifier \"brief\" {\n    plugin = \"recorder\"\n    retry_min = \"5m\"\n" \
+    "    retry_max = \"10m\"\n    expire = \"1m\"\n}\n"
+
+/* The count of notifier `name`'s deliveries that went to the fallback. */
+static uint64_t fallbacks_of(const struct fixture *fx, const char *name)
+{
+    long n = tocsin_config_find_notifier(fx->conf, name);
+
+    assert_true(n >= 0);
+    return tocsin_alerting_stats(fx->a)->fallbacks[n];
+}
+
+/* `al`'s reason holds `part`. */
+static void expect_reason(const struct tocsin_alert *al, const char *part, const char *what)
+{
+    if (!al->reason || !strstr(al->reason, part))
+        fail_msg("%s: expected a reason with \"%s\", got \"%s\"", what, part,
+                 al->reason ? al->reason : "(none)");
+}
+
+/* The next message is db's problem to console, the fallback, telling that
+ * delivery to `from` failed, with `detail`; once it is delivered nothing
+ * more goes out. */
+static void expect_fallback_once(struct fixture *fx, const char *from, const char *detail)
+{
+    const struct tocsin_alert *al;
+    char part[64];
+
+    al = expect_one(fx, "console", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL,
+                    "the undelivered problem, to the fallback");
+    snprintf(part, sizeof(part), "delivery to %s failed for ", from);
+    expect_reason(al, part, "the fallback's reason");
+    expect_reason(al, detail, "the fallback's reason");
+    assert_string_equal(al->incident, tocsin_alerting_incident(fx->a, svc(fx, "db"))->key);
+    answer(fx, TOCSIN_DELIVERED);
+    tick(fx, 3);
+    tick(fx, 900);
+    expect_nothing(fx, "one fallback per undelivered notification, no retry after its end");
+}
+
+/* Start with one route to brief; db fails at t0. */
+static void db_fails_to_brief(struct fixture *fx)
+{
+    start(fx, BRIEF_NOTIFIER "route \"ops\" {\n    notifiers = { \"brief\" }\n}\n");
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+}
+
+static void alerting_failed_delivery_falls_back_once_and_survives_restart(void **state)
+{
+    struct fixture *fx = *state;
+
+    db_problem_answered(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n}\n",
+                        TOCSIN_FAILED);
+    assert_int_equal(fallbacks_of(fx, "email"), 1);
+    /* The fallback row was committed with the failure: a restart keeps it. */
+    tocsin_alerting_free(fx->a);
+    tocsin_store_close(fx->st);
+    fx->a = NULL;
+    fx->st = NULL;
+    open_alerting(fx);
+    assert_int_equal(tocsin_alerting_restore(fx->a), 1);
+    tick(fx, 2);
+    expect_fallback_once(fx, "email", "(receiver unavailable); sent here instead");
+}
+
+static void alerting_retry_past_expiry_falls_back(void **state)
+{
+    struct fixture *fx = *state;
+
+    db_fails_to_brief(fx);
+    tick(fx, 1);
+    expect_one(fx, "brief", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL, "problem");
+    answer(fx, TOCSIN_RETRY);
+    assert_int_equal(fallbacks_of(fx, "brief"), 1);
+    tick(fx, 2);
+    expect_fallback_once(fx, "brief", "(receiver unavailable)");
+}
+
+static void alerting_item_expired_unsent_falls_back(void **state)
+{
+    struct fixture *fx = *state;
+
+    db_fails_to_brief(fx);
+    /* The first tick comes after its expiry (the daemon was stopped). */
+    tick(fx, 120);
+    expect_nothing(fx, "an expired item is not sent to its notifier");
+    assert_int_equal(fallbacks_of(fx, "brief"), 1);
+    tick(fx, 121);
+    expect_fallback_once(fx, "brief", "expired before another attempt");
+}
+
+static void alerting_fallback_failure_does_not_fall_back(void **state)
+{
+    struct fixture *fx = *state;
+
+    start(fx, "route \"ops\" {\n    notifiers = { \"console\" }\n}\n");
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    tick(fx, 1);
+    expect_one(fx, "console", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL, "problem");
+    answer(fx, TOCSIN_FAILED);
+    tick(fx, 2);
+    tick(fx, 900);
+    expect_nothing(fx, "the fallback's own failure goes nowhere else");
+    assert_int_equal(fallbacks_of(fx, "console"), 0);
+}
+
 #define CASE(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1214,6 +1327,10 @@ int main(void)
         CASE(alerting_full_disk_refuses_an_acknowledgement),
         CASE(alerting_incident_survives_restart),
         CASE(alerting_disabled_notifier_goes_to_fallback),
+        CASE(alerting_failed_delivery_falls_back_once_and_survives_restart),
+        CASE(alerting_retry_past_expiry_falls_back),
+        CASE(alerting_item_expired_unsent_falls_back),
+        CASE(alerting_fallback_failure_does_not_fall_back),
         CASE(alerting_resolve_tells_those_told_and_the_next_problem_is_new),
     };
 

@@ -1506,6 +1506,51 @@ static void test_at_inside_a_check_period(void **state)
                      -1);
 }
 
+/* defer: when a period next opens, across a weekend and DST changes. */
+static void test_next_open_across_weekend_and_dst(void **state)
+{
+    long biz, night, never;
+
+    (void)state;
+    load_ok("timeperiod \"business-hours\" {\n    timezone = \"Europe/Berlin\"\n"
+            "    weekdays = { \"mon-fri\" }\n    times = { \"09:00-17:00\" }\n}\n"
+            "timeperiod \"night\" {\n    timezone = \"Europe/Berlin\"\n"
+            "    times = { \"02:30-04:00\" }\n}\n"
+            "timeperiod \"never\" {\n    dates = { \"2001-01-01\" }\n}\n");
+    biz = tocsin_timeperiod_find(tps, ntps, "business-hours");
+    night = tocsin_timeperiod_find(tps, ntps, "night");
+    never = tocsin_timeperiod_find(tps, ntps, "never");
+    assert_true(biz >= 0 && night >= 0 && never >= 0);
+    /* Inside: at once. */
+    assert_int_equal(tocsin_timeperiod_next_open(tps, ntps, (size_t)biz,
+                                                 at("2026-03-27 10:00 Europe/Berlin"), 366),
+                     at("2026-03-27 10:00 Europe/Berlin"));
+    /* Friday evening, the spring change on Sunday: Monday 09:00 CEST,
+     * 07:00 UTC. */
+    assert_int_equal(tocsin_timeperiod_next_open(tps, ntps, (size_t)biz,
+                                                 at("2026-03-27 18:00 Europe/Berlin"), 366),
+                     1774854000);
+    /* Friday evening, the autumn change on Sunday: Monday 09:00 CET,
+     * 08:00 UTC. */
+    assert_int_equal(tocsin_timeperiod_next_open(tps, ntps, (size_t)biz,
+                                                 at("2026-10-23 18:00 Europe/Berlin"), 366),
+                     1793001600);
+    /* Saturday noon, seconds past the minute: Monday 09:00 exactly. */
+    assert_int_equal(tocsin_timeperiod_next_open(tps, ntps, (size_t)biz,
+                                                 at("2026-10-24 12:00 Europe/Berlin") + 17,
+                                                 366),
+                     1793001600);
+    /* A period opening at 02:30 on the night the clocks skip 02:00-03:00:
+     * it opens when they jump, 03:00 CEST (01:00 UTC). */
+    assert_int_equal(tocsin_timeperiod_next_open(tps, ntps, (size_t)night,
+                                                 at("2026-03-29 01:00 Europe/Berlin"), 366),
+                     1774746000);
+    /* A period that never opens again: none within the horizon. */
+    assert_int_equal(tocsin_timeperiod_next_open(tps, ntps, (size_t)never,
+                                                 at("2026-03-27 10:00 Europe/Berlin"), 3),
+                     -1);
+}
+
 static void test_clock_parse(void **state)
 {
     int m = -1;
@@ -1580,6 +1625,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_at_repeated_time_runs_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_at_host_zone_follows_tz, setup, teardown),
         cmocka_unit_test_setup_teardown(test_at_inside_a_check_period, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_next_open_across_weekend_and_dst, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_clock_parse, setup, teardown),
     };
 
