@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +109,37 @@ static const char schema_v3[] =
     "CREATE INDEX IF NOT EXISTS incident_start ON incident (start_ms);"
     "CREATE INDEX IF NOT EXISTS outbox_incident ON outbox (incident);";
 
+/* Added by schema version 4: metric history. A series is one perfdata
+ * label of one service, named once; its values are kept per minute
+ * (metric_minute) and per hour (metric_hour), keyed by series and time
+ * without a rowid, so that a series' range is one B-tree range. */
+static const char schema_v4[] =
+    "CREATE TABLE IF NOT EXISTS metric_series ("
+    "  id INTEGER PRIMARY KEY,"
+    "  service TEXT NOT NULL,"
+    "  label TEXT NOT NULL,"
+    "  UNIQUE (service, label)"
+    ");"
+    "CREATE TABLE IF NOT EXISTS metric_minute ("
+    "  series INTEGER NOT NULL,"
+    "  t INTEGER NOT NULL,"
+    "  min REAL NOT NULL,"
+    "  avg REAL NOT NULL,"
+    "  max REAL NOT NULL,"
+    "  last REAL NOT NULL,"
+    "  count INTEGER NOT NULL,"
+    "  PRIMARY KEY (series, t)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS metric_hour ("
+    "  series INTEGER NOT NULL,"
+    "  t INTEGER NOT NULL,"
+    "  min REAL NOT NULL,"
+    "  avg REAL NOT NULL,"
+    "  max REAL NOT NULL,"
+    "  count INTEGER NOT NULL,"
+    "  PRIMARY KEY (series, t)"
+    ") WITHOUT ROWID;";
+
 /* The prepared statements, kept for the life of the store. */
 enum store_stmt {
     S_BEGIN,
@@ -140,6 +172,15 @@ enum store_stmt {
     S_INCIDENT_PUT,
     S_INCIDENT_END,
     S_INCIDENT_LIST,
+    S_SERIES_GET,
+    S_SERIES_ADD,
+    S_SERIES_NEXT,
+    S_MINUTE_PUT,
+    S_HOUR_ROLLUP,
+    S_MINUTE_PRUNE,
+    S_HOUR_PRUNE,
+    S_MINUTE_LIST,
+    S_HOUR_LIST,
     S_COUNT
 };
 
@@ -241,6 +282,35 @@ static const char *const stmt_sql[S_COUNT] = {
         "FROM incident i WHERE (?1 = 0 OR (?1 = 1 AND end_ms IS NULL) OR "
         "(?1 = 2 AND end_ms IS NOT NULL)) AND (end_ms IS NULL OR end_ms >= ?2) "
         "AND (?3 IS NULL OR service = ?3) ORDER BY start_ms DESC, key DESC",
+    [S_SERIES_GET] = "SELECT id FROM metric_series WHERE service = ?1 AND label = ?2",
+    [S_SERIES_ADD] = "INSERT INTO metric_series (service, label) VALUES (?1, ?2)",
+    [S_SERIES_NEXT] = "SELECT id FROM metric_series WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [S_MINUTE_PUT] =
+        "INSERT INTO metric_minute (series, t, min, avg, max, last, count) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+        "ON CONFLICT (series, t) DO UPDATE SET "
+        "min = min(min, excluded.min), max = max(max, excluded.max), "
+        "avg = (avg * count + excluded.avg * excluded.count) / (count + excluded.count), "
+        "last = excluded.last, count = count + excluded.count",
+    [S_HOUR_ROLLUP] =
+        "INSERT INTO metric_hour (series, t, min, avg, max, count) "
+        "SELECT series, ?2, min(min), sum(avg * count) / sum(count), max(max), sum(count) "
+        "FROM metric_minute WHERE series = ?1 AND t >= ?2 AND t < ?2 + 3600 "
+        "GROUP BY series "
+        "ON CONFLICT (series, t) DO UPDATE SET min = excluded.min, avg = excluded.avg, "
+        "max = excluded.max, count = excluded.count",
+    [S_MINUTE_PRUNE] = "DELETE FROM metric_minute WHERE series = ?1 AND t < ?2",
+    [S_HOUR_PRUNE] = "DELETE FROM metric_hour WHERE series = ?1 AND t < ?2",
+    [S_MINUTE_LIST] =
+        "SELECT s.label, m.t, m.min, m.avg, m.max, m.last, m.count "
+        "FROM metric_series s JOIN metric_minute m ON m.series = s.id "
+        "WHERE s.service = ?1 AND (?2 IS NULL OR s.label = ?2) AND m.t >= ?3 "
+        "ORDER BY s.label, m.t",
+    [S_HOUR_LIST] =
+        "SELECT s.label, m.t, m.min, m.avg, m.max, NULL, m.count "
+        "FROM metric_series s JOIN metric_hour m ON m.series = s.id "
+        "WHERE s.service = ?1 AND (?2 IS NULL OR s.label = ?2) AND m.t >= ?3 "
+        "ORDER BY s.label, m.t",
 };
 
 struct tocsin_store {
@@ -262,6 +332,7 @@ struct tocsin_store {
     char reason[256];
     struct tocsin_log_limit db_limit; /* SQLite's failures, which repeat
                                          while the disk is full */
+    int64_t prune_series;  /* metric series pruned last (they go round) */
 };
 
 /* At most one line a minute about SQLite's failures. */
@@ -333,6 +404,16 @@ static void store_error(const struct tocsin_store *st, const char *fmt, ...)
     va_end(ap);
     tocsin_error("store %s: %s", st->path, tocsin_buf_str(&msg));
     tocsin_buf_free(&msg);
+}
+
+/* Refuse a call (bad argument): log msg and fail the open transaction,
+ * if any. Returns -1. */
+static int store_refuse(struct tocsin_store *st, const char *msg)
+{
+    store_error(st, "%s", msg);
+    if (st->in_txn)
+        st->txn_failed = 1;
+    return -1;
 }
 
 /* Make a statement ready for its next use and drop references to the
@@ -650,6 +731,7 @@ static int open_create_schema(sqlite3 *db, const char *path,
     tocsin_buf_puts(&sql, "BEGIN IMMEDIATE;");
     tocsin_buf_puts(&sql, schema_v1);
     tocsin_buf_puts(&sql, schema_v3);
+    tocsin_buf_puts(&sql, schema_v4);
     tocsin_buf_printf(&sql, "PRAGMA application_id = %d;"
                       "PRAGMA user_version = %d; COMMIT;",
                       STORE_APPLICATION_ID, TOCSIN_STORE_SCHEMA_VERSION);
@@ -763,26 +845,31 @@ static int open_prepare(struct tocsin_store *st, char *err, size_t errlen)
 static int open_upgrade_v1(struct tocsin_store *st, char *err, size_t errlen);
 
 /*
- * Add the tables of schema 3 to a file of schema 1 or 2, in one
- * transaction, before the statements that use them are prepared. A file
- * of schema 2 is then of schema 3; one of schema 1 becomes so once its
- * blobs are rewritten (open_upgrade_v1). O(outbox rows), for the index.
+ * Add the tables of the schemas after `version` (3: incidents, 4: metric
+ * history) to a file of schema 1 to 3, in one transaction, before the
+ * statements that use them are prepared. A file of schema 2 or 3 is then
+ * of the current schema; one of schema 1 becomes so once its blobs are
+ * rewritten (open_upgrade_v1). O(outbox rows), for the index of schema 3.
  */
-static int open_upgrade_v3(sqlite3 *db, const char *path, int64_t version,
-                           char *err, size_t errlen)
+static int open_upgrade_tables(sqlite3 *db, const char *path, int64_t version,
+                               char *err, size_t errlen)
 {
     struct tocsin_buf sql = TOCSIN_BUF_INIT;
 
     tocsin_buf_puts(&sql, "BEGIN IMMEDIATE;");
-    tocsin_buf_puts(&sql, schema_v3);
-    if (version == 2)
+    if (version < 3)
+        tocsin_buf_puts(&sql, schema_v3);
+    tocsin_buf_puts(&sql, schema_v4);
+    if (version >= 2)
         tocsin_buf_printf(&sql, "PRAGMA user_version = %d;", TOCSIN_STORE_SCHEMA_VERSION);
     tocsin_buf_puts(&sql, "COMMIT;");
-    if (exec_schema(db, path, &sql, "add the incident table of schema 3", err, errlen) < 0)
+    if (exec_schema(db, path, &sql, "add the tables of schemas 3 and 4", err, errlen) < 0)
         return -1;
-    if (version == 2)
-        tocsin_info("store %s: upgraded from schema 2 to %d (the incident table)", path,
-                    TOCSIN_STORE_SCHEMA_VERSION);
+    if (version >= 2)
+        tocsin_info("store %s: upgraded from schema %" PRId64 " to %d (%s)", path, version,
+                    TOCSIN_STORE_SCHEMA_VERSION,
+                    version < 3 ? "the incident and metric history tables"
+                                : "the metric history tables");
     return 0;
 }
 
@@ -835,7 +922,7 @@ int tocsin_store_open(const char *path, unsigned flags,
     if (!fresh && open_check_integrity(st->db, path, err, errlen) < 0)
         goto fail;
     if (!fresh && version < TOCSIN_STORE_SCHEMA_VERSION &&
-        open_upgrade_v3(st->db, path, version, err, errlen) < 0)
+        open_upgrade_tables(st->db, path, version, err, errlen) < 0)
         goto fail;
     if (open_prepare(st, err, errlen) < 0)
         goto fail;
@@ -907,11 +994,8 @@ int tocsin_outbox_add(struct tocsin_store *st,
 
     if (!it->notifier || !it->service || !it->incident ||
         (!it->payload && it->payload_len > 0) || it->attempts < 0) {
-        store_error(st, "outbox item refused: notifier, service, incident "
+        return store_refuse(st, "outbox item refused: notifier, service, incident "
                     "and payload are required");
-        if (st->in_txn)
-            st->txn_failed = 1;
-        return -1;
     }
     if (write_begin(st, &own) < 0)
         return -1;
@@ -1278,10 +1362,7 @@ int tocsin_history_add(struct tocsin_store *st, int64_t at_ms,
     int own, rc;
 
     if (!kind || !*kind) {
-        store_error(st, "history event refused: it has no kind");
-        if (st->in_txn)
-            st->txn_failed = 1;
-        return -1;
+        return store_refuse(st, "history event refused: it has no kind");
     }
     if (write_begin(st, &own) < 0)
         return -1;
@@ -1539,6 +1620,198 @@ int64_t tocsin_history_prune(struct tocsin_store *st, int64_t older_than_ms)
 {
     return prune_before(st, st->stmt[S_HISTORY_PRUNE], older_than_ms,
                         "cannot prune the history");
+}
+
+/* ------------------------------------------------------------------ */
+/* Metric history.                                                     */
+/* ------------------------------------------------------------------ */
+
+/* The id of series (service, label) to *id, added when `create`; 0 with
+ * *id = 0 when it is not there. Returns 0 or -1 (logged). */
+static int metric_series_id(struct tocsin_store *st, const char *service, const char *label,
+                            int create, int64_t *id)
+{
+    sqlite3_stmt *s = st->stmt[S_SERIES_GET];
+    int rc;
+
+    *id = 0;
+    rc = bind_text(s, 1, service);
+    rc |= bind_text(s, 2, label);
+    if (rc != SQLITE_OK) {
+        store_db_error(st, "cannot look a metric series up");
+        stmt_done(s);
+        return -1;
+    }
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(s, 0);
+    stmt_done(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        store_db_error(st, "cannot look a metric series up");
+        return -1;
+    }
+    if (*id || !create)
+        return 0;
+    s = st->stmt[S_SERIES_ADD];
+    rc = bind_text(s, 1, service);
+    rc |= bind_text(s, 2, label);
+    if (stmt_run_bound(st, s, rc, "cannot add a metric series") < 0)
+        return -1;
+    *id = sqlite3_last_insert_rowid(st->db);
+    return 0;
+}
+
+int tocsin_metric_put_minute(struct tocsin_store *st, const char *service,
+                             const char *label, const struct tocsin_metric_row *r)
+{
+    sqlite3_stmt *s = st->stmt[S_MINUTE_PUT];
+    int64_t id;
+    int own, rc;
+
+    if (!service || !label || r->count <= 0) {
+        return store_refuse(st, "metric minute refused: it needs a service, a label "
+                            "and a count");
+    }
+    if (write_begin(st, &own) < 0)
+        return -1;
+    rc = metric_series_id(st, service, label, 1, &id);
+    if (rc == 0) {
+        rc = sqlite3_bind_int64(s, 1, id);
+        rc |= sqlite3_bind_int64(s, 2, r->t);
+        rc |= sqlite3_bind_double(s, 3, r->min);
+        rc |= sqlite3_bind_double(s, 4, r->avg);
+        rc |= sqlite3_bind_double(s, 5, r->max);
+        rc |= sqlite3_bind_double(s, 6, r->last);
+        rc |= sqlite3_bind_int64(s, 7, r->count);
+        rc = stmt_run_bound(st, s, rc, "cannot write a metric minute");
+    }
+    return (int)write_end(st, own, rc);
+}
+
+int tocsin_metric_rollup(struct tocsin_store *st, const char *service,
+                         const char *label, int64_t hour)
+{
+    sqlite3_stmt *s = st->stmt[S_HOUR_ROLLUP];
+    int64_t id;
+    int own, rc;
+
+    if (write_begin(st, &own) < 0)
+        return -1;
+    rc = metric_series_id(st, service, label, 0, &id);
+    if (rc == 0 && id) {
+        rc = sqlite3_bind_int64(s, 1, id);
+        rc |= sqlite3_bind_int64(s, 2, hour);
+        rc = stmt_run_bound(st, s, rc, "cannot roll a metric hour up");
+    }
+    return (int)write_end(st, own, rc);
+}
+
+/* Run a prune statement (?1 series, ?2 time); the rows deleted to *n. */
+static int metric_prune_one(struct tocsin_store *st, sqlite3_stmt *s, int64_t id,
+                            int64_t before, int64_t *n)
+{
+    int rc = sqlite3_bind_int64(s, 1, id);
+
+    rc |= sqlite3_bind_int64(s, 2, before);
+    if (stmt_run_bound(st, s, rc, "cannot prune the metric history") < 0)
+        return -1;
+    *n += sqlite3_changes64(st->db);
+    return 0;
+}
+
+int64_t tocsin_metric_prune(struct tocsin_store *st, int64_t minute_before,
+                            int64_t hour_before, size_t max_series)
+{
+    sqlite3_stmt *s = st->stmt[S_SERIES_NEXT];
+    int64_t *ids = NULL, deleted = 0, last = st->prune_series;
+    size_t n = 0, i;
+    int own, rc;
+
+    if (max_series == 0)
+        return 0;
+    ids = calloc(max_series, sizeof(*ids));
+    if (!ids) {
+        store_error(st, "out of memory pruning the metric history");
+        return -1;
+    }
+    rc = sqlite3_bind_int64(s, 1, st->prune_series);
+    rc |= sqlite3_bind_int64(s, 2, (sqlite3_int64)max_series);
+    if (rc != SQLITE_OK) {
+        store_db_error(st, "cannot list the metric series");
+        stmt_done(s);
+        free(ids);
+        return -1;
+    }
+    while (n < max_series && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        ids[n++] = sqlite3_column_int64(s, 0);
+    stmt_done(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        store_db_error(st, "cannot list the metric series");
+        free(ids);
+        return -1;
+    }
+    if (write_begin(st, &own) < 0) {
+        free(ids);
+        return -1;
+    }
+    rc = 0;
+    for (i = 0; i < n && rc == 0; i++) {
+        rc = metric_prune_one(st, st->stmt[S_MINUTE_PRUNE], ids[i], minute_before, &deleted);
+        if (rc == 0)
+            rc = metric_prune_one(st, st->stmt[S_HOUR_PRUNE], ids[i], hour_before, &deleted);
+        last = ids[i];
+    }
+    free(ids);
+    /* Fewer than asked for: the round is over, the next starts again. */
+    if (rc == 0)
+        st->prune_series = n < max_series ? 0 : last;
+    return write_end(st, own, rc < 0 ? -1 : deleted);
+}
+
+int tocsin_metric_list(struct tocsin_store *st, const char *service, const char *label,
+                       int hourly, int64_t since, size_t max_rows, int *truncated,
+                       tocsin_metric_fn fn, void *ud)
+{
+    sqlite3_stmt *s = st->stmt[hourly ? S_HOUR_LIST : S_MINUTE_LIST];
+    struct tocsin_metric_row r;
+    const char *name;
+    int count = 0, rc;
+
+    *truncated = 0;
+    rc = bind_text(s, 1, service);
+    rc |= label ? bind_text(s, 2, label) : sqlite3_bind_null(s, 2);
+    rc |= sqlite3_bind_int64(s, 3, since);
+    if (rc != SQLITE_OK) {
+        store_db_error(st, "cannot list the metric history");
+        stmt_done(s);
+        return -1;
+    }
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if ((size_t)count >= max_rows) {
+            *truncated = 1;
+            break;
+        }
+        name = (const char *)sqlite3_column_text(s, 0);
+        r.t = sqlite3_column_int64(s, 1);
+        r.min = sqlite3_column_double(s, 2);
+        r.avg = sqlite3_column_double(s, 3);
+        r.max = sqlite3_column_double(s, 4);
+        r.last = sqlite3_column_type(s, 5) == SQLITE_NULL ? NAN : sqlite3_column_double(s, 5);
+        r.count = sqlite3_column_int64(s, 6);
+        if (!name) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        count++;
+        if (fn(ud, name, &r))
+            break;
+    }
+    stmt_done(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        store_db_error(st, "cannot list the metric history");
+        return -1;
+    }
+    return count;
 }
 
 /* ------------------------------------------------------------------ */

@@ -32,8 +32,9 @@ struct tocsin_store;
 /* The schema this build writes. A file with a higher version is refused;
  * one of schema 1 (native struct copies for blobs) is upgraded when
  * opened, its blobs rewritten in the formats of alerting/saved.h; one of
- * schema 1 or 2 gets the incident table of schema 3. */
-#define TOCSIN_STORE_SCHEMA_VERSION 3
+ * schema 1 or 2 gets the incident table of schema 3; one of schema 1 to 3
+ * the metric history tables of schema 4. */
+#define TOCSIN_STORE_SCHEMA_VERSION 4
 
 /* The file name inside the state directory. */
 #define TOCSIN_STORE_FILE "tocsin.db"
@@ -333,6 +334,52 @@ int tocsin_incident_end(struct tocsin_store *st, const char *key, int64_t end_ms
 int tocsin_incident_list(struct tocsin_store *st, enum tocsin_incident_which which,
                          int64_t since_ms, const char *service,
                          tocsin_incident_fn fn, void *ud);
+
+/* ------------------------------------------------------------------ */
+/* Metric history: each perfdata series by minute and by hour.         */
+/* ------------------------------------------------------------------ */
+
+/* A series' values over one minute or one hour (a series is one perfdata
+ * label of one service). */
+struct tocsin_metric_row {
+    int64_t t;                /* start of the minute or hour, Unix seconds */
+    double min, avg, max;
+    double last;              /* the last value of the minute; an hour
+                                 keeps none (NAN) */
+    int64_t count;            /* values the row sums up */
+};
+
+/* Called for each row of tocsin_metric_list; non-zero stops the walk. */
+typedef int (*tocsin_metric_fn)(void *ud, const char *label,
+                                const struct tocsin_metric_row *r);
+
+/* Add the minute r->t of (service, label), created as needed. A minute
+ * stored already (written before a restart) is merged with r: min and
+ * max of both, the average weighted by count, r's last. O(log n). */
+int tocsin_metric_put_minute(struct tocsin_store *st, const char *service,
+                             const char *label, const struct tocsin_metric_row *r);
+
+/* Write the hour starting at `hour` (a multiple of 3600) of (service,
+ * label) from its minute rows, replacing an hourly row written before
+ * (from fewer minutes). Nothing when the hour has no minute rows.
+ * O(log n + 60). */
+int tocsin_metric_rollup(struct tocsin_store *st, const char *service,
+                         const char *label, int64_t hour);
+
+/* Delete minute rows older than minute_before and hourly rows older than
+ * hour_before (Unix seconds) of the next max_series series, going round
+ * them all over successive calls. Returns the rows deleted, or -1.
+ * O(max_series log n + rows deleted). */
+int64_t tocsin_metric_prune(struct tocsin_store *st, int64_t minute_before,
+                            int64_t hour_before, size_t max_series);
+
+/* Call fn for the rows of `service` (of `label` only unless NULL) from
+ * `since` on, minute rows or (hourly) hourly ones, by label then time.
+ * Stops after max_rows rows (*truncated = 1). Returns the number given
+ * to fn, or -1. O(log n + rows). */
+int tocsin_metric_list(struct tocsin_store *st, const char *service, const char *label,
+                       int hourly, int64_t since, size_t max_rows, int *truncated,
+                       tocsin_metric_fn fn, void *ud);
 
 /* ------------------------------------------------------------------ */
 /* State: blobs the core serializes itself, by kind and name.          */

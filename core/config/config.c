@@ -531,6 +531,8 @@ struct tocsin_config *tocsin_config_load_warn(const char *path,
             CFG_STR("fallback_notifier", "console", CFGF_NONE),
             CFG_STR("control_socket", TOCSIN_RUN_DIR "/tocsind.sock", CFGF_NONE),
             TOCSIN_OPT_DURATION("retention", 30LL * 86400000),
+            TOCSIN_OPT_DURATION("history_detail", 2LL * 86400000),
+            TOCSIN_OPT_DURATION("history_keep", 400LL * 86400000),
             CFG_BOOL("flap_detection", cfg_false, CFGF_NONE),
             CFG_SEC("service", service_opts, CFGF_MULTI | CFGF_TITLE | CFGF_DEFINIT),
             CFG_SEC("notifier", notifier_opts, CFGF_MULTI | CFGF_TITLE | CFGF_DEFINIT),
@@ -617,6 +619,8 @@ struct tocsin_config *tocsin_config_load_warn(const char *path,
         fallback = strdup(fb ? fb : "");
         conf->control_socket = strdup(cfg_getstr(cfg, "control_socket"));
         conf->retention_ms = cfg_getint(cfg, "retention");
+        conf->history_detail_ms = cfg_getint(cfg, "history_detail");
+        conf->history_keep_ms = cfg_getint(cfg, "history_keep");
         conf->flap_detection = cfg_getbool(cfg, "flap_detection") ? 1 : 0;
         if (!fallback || !conf->control_socket)
             goto oom;

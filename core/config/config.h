@@ -201,6 +201,8 @@ struct tocsin_config {
                                      sent; -1 for none */
     char *control_socket;         /* tocsinctl's Unix socket */
     int64_t retention_ms;         /* history and ended notifications kept */
+    int64_t history_detail_ms;    /* metric history: minute rows kept */
+    int64_t history_keep_ms;      /* metric history: hourly rows kept; 0: none */
     int flap_detection;           /* services' default (off) */
     struct tocsin_http_conf *http; /* the HTTP endpoint (httpd.h) */
 };

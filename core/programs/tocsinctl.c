@@ -59,6 +59,9 @@ static void usage(FILE *to)
             "  history [NAME] [--since DURATION] [--json]\n"
             "  incidents [--all|--closed] [--service NAME] [--label K=V] [--since DURATION]\n"
             "            [--json]          open incidents (or all, or closed ones)\n"
+            "  metrics SERVICE [LABEL] [--since DURATION] [--json]\n"
+            "                              metric history (minutes, or hours past\n"
+            "                              history_detail)\n"
             "  submit NAME --state STATE [-m TEXT] [--perfdata PERFDATA]\n"
             "                                  a result for a passive service\n"
             "Without a daemon:\n"
@@ -645,6 +648,64 @@ static int cmd_incidents(int argc, char **argv)
     return 0;
 }
 
+/* The metric history of one service (one label of it): one line per point,
+ * or the daemon's whole answer with --json. */
+static int cmd_metrics(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"since", required_argument, NULL, 's'},
+        {"json", no_argument, NULL, 'j'},
+        {NULL, 0, NULL, 0}
+    };
+    int c, json = 0;
+    json_t *req, *res, *series, *p;
+    size_t i, k;
+
+    req = json_pack("{s:s}", "cmd", "metrics");
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 's')
+            json_object_set_new(req, "since", json_string(optarg));
+        else if (c == 'j')
+            json = 1;
+        else
+            return EXIT_USAGE;
+    }
+    if (optind >= argc)
+        die(EXIT_USAGE, "usage: tocsinctl metrics SERVICE [LABEL] [--since DURATION] [--json]");
+    json_object_set_new(req, "service", json_string(argv[optind++]));
+    if (optind < argc)
+        json_object_set_new(req, "label", json_string(argv[optind++]));
+    if (optind < argc)
+        die(EXIT_USAGE, "metrics: unexpected argument \"%s\"", argv[optind]);
+    res = request(req);
+    if (json) {
+        json_object_del(res, "ok");
+        json_dumpf(res, stdout, JSON_INDENT(2));
+        putchar('\n');
+        json_decref(res);
+        return 0;
+    }
+    printf("%-20s %-20s %14s %14s %14s %8s  (%s points)\n", "LABEL", "TIME", "MIN", "AVG",
+           "MAX", "COUNT", json_string_value(json_object_get(res, "resolution")));
+    json_array_foreach(json_object_get(res, "series"), i, series) {
+        json_array_foreach(json_object_get(series, "points"), k, p) {
+            printf("%-20s %-20s %14g %14g %14g %8" JSON_INTEGER_FORMAT "\n",
+                   json_string_value(json_object_get(series, "label")),
+                   json_string_value(json_object_get(p, "time")),
+                   json_real_value(json_object_get(p, "min")),
+                   json_real_value(json_object_get(p, "avg")),
+                   json_real_value(json_object_get(p, "max")),
+                   json_integer_value(json_object_get(p, "count")));
+        }
+    }
+    if (json_is_true(json_object_get(res, "truncated")))
+        printf("(only the first %" JSON_INTEGER_FORMAT " points shown)\n",
+               json_integer_value(json_object_get(res, "count")));
+    json_decref(res);
+    return 0;
+}
+
 /* A result for a passive service (or one with accept_passive): the daemon
  * applies it as it applies a check's result. */
 static int cmd_submit(int argc, char **argv)
@@ -914,6 +975,8 @@ int main(int argc, char **argv)
         return cmd_history(argc, argv);
     if (strcmp(argv[0], "incidents") == 0)
         return cmd_incidents(argc, argv);
+    if (strcmp(argv[0], "metrics") == 0)
+        return cmd_metrics(argc, argv);
     if (strcmp(argv[0], "submit") == 0)
         return cmd_submit(argc, argv);
     if (strcmp(argv[0], "route-test") == 0)

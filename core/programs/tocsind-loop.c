@@ -160,6 +160,29 @@ static void update_groups(struct tocsin_daemon *d, uint32_t svc)
 }
 
 /*
+ * Add every perfdata value of a result to the metric history, at the
+ * wall clock's second. O(output length).
+ */
+static void keep_metrics(struct tocsin_daemon *d, uint32_t svc, const char *text, size_t len,
+                         int64_t wall_ms)
+{
+    struct tocsin_output o;
+    size_t i;
+
+    if (!d->mhist || !memchr(text, '|', len))
+        return;
+    if (tocsin_output_parse(text, len, &o) < 0)
+        return;
+    for (i = 0; i < o.nperf; i++)
+        if (!o.perf[i].value_unknown &&
+            tocsin_mhist_add(d->mhist, d->conf->services[svc].inst.name, o.perf[i].label,
+                             o.perf[i].value, wall_ms / 1000) < 0)
+            tocsin_warn("metric history: out of memory for service '%s'",
+                           d->conf->services[svc].inst.name);
+    tocsin_output_free(&o);
+}
+
+/*
  * Apply one result to service `svc`: state machine, logs, alerts, and the
  * next run. A `submitted` result (from outside) leaves the schedule of a
  * checked service alone; a passive service's next look is its heartbeat
@@ -190,6 +213,7 @@ static void apply_result(struct tocsin_daemon *d, uint32_t svc, enum tocsin_stat
     else
         snprintf(tries, sizeof(tries), "attempt %d/%d", st.attempt, s->max_attempts);
     keep_output(d, svc, text, len);
+    keep_metrics(d, svc, text, len, wall_ms);
     v->last_check = time(NULL);
     if (ch.hard_change || ch.first)
         v->last_change = v->last_check;
@@ -764,6 +788,16 @@ static int64_t next_wake(struct tocsin_daemon *d, int64_t now, int64_t wake, int
     if (wall >= next)
         next = tocsin_alerting_tick(d->alerting, wall);
     tocsin_daemon_save_unsaved(d, wall);
+    if (d->mhist) {
+        /* Closed minutes go to the store in one transaction every few
+         * seconds, after alerting's; a failed commit keeps them queued. */
+        if (wall >= d->mhist_next_ms) {
+            tocsin_mhist_flush(d->mhist, wall / 1000, 0);
+            d->mhist_next_ms = wall + TOCSIN_MHIST_FLUSH_S * 1000;
+        }
+        if (d->mhist_next_ms < next)
+            next = d->mhist_next_ms;
+    }
     if (now + (next - wall) * 1000 < wake)
         wake = now + (next - wall) * 1000;
     return wake;

@@ -272,6 +272,12 @@ static int reload_conf(struct tocsin_daemon *d, struct tocsin_buf *errors,
         tocsin_outbox_release(d->store);
     d->conf = conf;
     d->svc_hash = NULL;
+    if (d->mhist) {
+        struct tocsin_mhist_conf mc;
+
+        tocsin_daemon_mhist_conf(conf, &mc);
+        tocsin_mhist_set_retention(d->mhist, mc.detail_s, mc.keep_s);
+    }
     if (tocsin_daemon_hash_services(d) < 0) {
         d->conf = old;
         d->svc_hash = old_hash;

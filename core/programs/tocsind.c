@@ -196,6 +196,31 @@ static int open_loop(struct tocsin_daemon *d)
 
 /* Alerting on the services' views, with what it saved restored. Returns
  * 0 or -1 (logged). */
+void tocsin_daemon_mhist_conf(const struct tocsin_config *conf, struct tocsin_mhist_conf *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->detail_s = conf->history_detail_ms / 1000;
+    if (out->detail_s < 3600)
+        out->detail_s = 3600;
+    out->keep_s = conf->history_keep_ms / 1000;
+}
+
+/* The metric history, when there is a store and history_keep is not 0. */
+static int open_metric_history(struct tocsin_daemon *d)
+{
+    struct tocsin_mhist_conf mc;
+
+    if (!d->store || d->conf->history_keep_ms <= 0)
+        return 0;
+    tocsin_daemon_mhist_conf(d->conf, &mc);
+    d->mhist = tocsin_mhist_new(d->store, &mc);
+    if (!d->mhist) {
+        tocsin_error("out of memory for the metric history");
+        return -1;
+    }
+    return 0;
+}
+
 static int open_alerting(struct tocsin_daemon *d)
 {
     struct tocsin_alerting_hooks hooks;
@@ -273,7 +298,7 @@ static int daemon_start(struct tocsin_daemon *d, int workers)
     tocsin_histogram_init(&d->status.check_duration);
     tocsin_histogram_init(&d->status.lateness);
     tocsin_histogram_init(&d->lateness);
-    if (open_alerting(d) < 0)
+    if (open_alerting(d) < 0 || open_metric_history(d) < 0)
         return -1;
     tocsin_daemon_pool_events(d, &ev);
     if (tocsin_pool_start(&d->pool, d->conf, d->nworkers, d->epfd, &ev) < 0)
@@ -306,6 +331,12 @@ static void daemon_free(struct tocsin_daemon *d)
     tocsin_control_close(d->control);
     tocsin_httpd_stop(d->httpd);
     tocsin_pool_stop(&d->pool);
+    if (d->mhist) {
+        /* Every open minute and hour is written: a restart keeps them. */
+        if (tocsin_mhist_flush(d->mhist, time(NULL), 1) < 0)
+            tocsin_warn("metric history: the last minutes could not be saved");
+        tocsin_mhist_free(d->mhist);
+    }
     tocsin_alerting_free(d->alerting);
     tocsin_store_close(d->store);
     if (d->lock_fd >= 0)

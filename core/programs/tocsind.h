@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "alerting/alerting.h"
+#include "alerting/metric-history.h"
 #include "alerting/store.h"
 #include "base/hist.h"
 #include "base/sdnotify.h"
@@ -79,6 +80,9 @@ struct tocsin_daemon {
     int64_t save_retry_ms;          /* wall ms: try them again from then */
     struct tocsin_store *store;
     struct tocsin_alerting *alerting;
+    struct tocsin_mhist *mhist;     /* metric history; NULL without a store
+                                       or with history_keep = 0 */
+    int64_t mhist_next_ms;          /* wall ms of its next flush */
     struct tocsin_status status;    /* what the control socket and HTTP show */
     struct tocsin_control *control;
     struct tocsin_httpd *httpd;     /* NULL when disabled */
@@ -159,6 +163,10 @@ int tocsin_daemon_hash_services(struct tocsin_daemon *d);
  * state whose definition has not changed since. */
 void tocsin_daemon_save_service(struct tocsin_daemon *d, uint32_t svc);
 void tocsin_daemon_restore_services(struct tocsin_daemon *d);
+
+/* The retention of the metric history, from the configuration (the
+ * minute rows are kept an hour at least, for the hourly rollup). */
+void tocsin_daemon_mhist_conf(const struct tocsin_config *conf, struct tocsin_mhist_conf *out);
 
 /* Save the states not saved yet (see svc_unsaved), once alerting has saved
  * its own changes and at most every few seconds while the store fails. */

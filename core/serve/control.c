@@ -529,6 +529,19 @@ static int incidents_query(json_t *req, struct tocsin_incident_query *q,
     return 0;
 }
 
+/* Reply with `answer` (taken over) and "ok": true, or with err's message
+ * when it is NULL. */
+static void reply_answer(struct tocsin_control *c, struct client *cl, json_t *answer,
+                         const struct tocsin_buf *err)
+{
+    if (!answer || json_object_set_new(answer, "ok", json_true()) < 0) {
+        json_decref(answer);
+        reply_error(c, cl, "%s", err->oom || !err->len ? "out of memory" : tocsin_buf_str(err));
+        return;
+    }
+    reply(c, cl, answer);
+}
+
 /* incidents: the incidents of the store, as /api/v1/incidents tells them. */
 static void cmd_incidents(struct tocsin_control *c, struct client *cl, json_t *req)
 {
@@ -546,12 +559,41 @@ static void cmd_incidents(struct tocsin_control *c, struct client *cl, json_t *r
         goto out;
     }
     answer = tocsin_incidents_json(c->status->store, c->status->conf, &q, time(NULL), &err);
-    if (!answer || json_object_set_new(answer, "ok", json_true()) < 0) {
-        json_decref(answer);
-        reply_error(c, cl, "%s", err.oom || !err.len ? "out of memory" : tocsin_buf_str(&err));
+    reply_answer(c, cl, answer, &err);
+out:
+    tocsin_incident_query_free(&q);
+    tocsin_buf_free(&err);
+}
+
+/* metrics: {"service", "label" (optional), "since" (optional, default 1h)}:
+ * the metric history of a service, as /api/v1/services/NAME/metrics
+ * tells it. */
+static void cmd_metrics(struct tocsin_control *c, struct client *cl, json_t *req)
+{
+    const char *service = json_string_value(json_object_get(req, "service"));
+    const char *label = json_string_value(json_object_get(req, "label"));
+    const char *since = json_string_value(json_object_get(req, "since"));
+    struct tocsin_incident_query q;
+    struct tocsin_buf err = TOCSIN_BUF_INIT;
+    int64_t now_ms = tocsin_wall_ms();
+    json_t *answer;
+
+    memset(&q, 0, sizeof(q));
+    if (!service || !*service) {
+        reply_error(c, cl, "metrics needs a \"service\"");
         goto out;
     }
-    reply(c, cl, answer);
+    if (tocsin_incident_query_since(&q, since ? since : "1h", now_ms, &err) < 0) {
+        reply_error(c, cl, "%s", err.oom ? "out of memory" : tocsin_buf_str(&err));
+        goto out;
+    }
+    if (!c->status->store) {
+        reply_error(c, cl, "this daemon keeps no metric history (no state_dir)");
+        goto out;
+    }
+    answer = tocsin_metrics_json(c->status->store, c->status->conf, service, label,
+                                 q.since_ms, now_ms, &err);
+    reply_answer(c, cl, answer, &err);
 out:
     tocsin_incident_query_free(&q);
     tocsin_buf_free(&err);
@@ -614,6 +656,8 @@ static void handle_request(struct tocsin_control *c, struct client *cl, const ch
         cmd_history(c, cl, req);
     else if (strcmp(cmd, "incidents") == 0)
         cmd_incidents(c, cl, req);
+    else if (strcmp(cmd, "metrics") == 0)
+        cmd_metrics(c, cl, req);
     else if (strcmp(cmd, "submit") == 0)
         cmd_submit(c, cl, req);
     else

@@ -135,6 +135,11 @@ enum MHD_Result tocsin_http_serve_service(struct tocsin_httpd *h, struct MHD_Con
 /* /api/v1/incidents and /api/v1/history (http-incidents.c). */
 enum MHD_Result tocsin_http_serve_incidents(struct tocsin_httpd *h, struct MHD_Connection *c);
 enum MHD_Result tocsin_http_serve_history(struct tocsin_httpd *h, struct MHD_Connection *c);
+/* /api/v1/services/NAME/metrics (http-incidents.c); `name` is the
+ * percent-decoded NAME, not NUL-terminated, of `len` bytes. */
+enum MHD_Result tocsin_http_serve_service_metrics(struct tocsin_httpd *h,
+                                                  struct MHD_Connection *c,
+                                                  const char *name, size_t len);
 
 /* POST /api/v1/results and /api/v1/alertmanager (http-inbound.c), once
  * the whole body is in `post`. `alertmanager` selects the payload. */

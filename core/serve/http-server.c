@@ -797,7 +797,7 @@ static int post_path(const char *url)
 static enum MHD_Result route(struct tocsin_httpd *h, struct MHD_Connection *c, const char *url,
                              const char *method)
 {
-    static const char prefix[] = "/api/v1/services/";
+    static const char prefix[] = "/api/v1/services/", metrics[] = "/metrics";
     struct tocsin_buf body = TOCSIN_BUF_INIT;
 
     if (post_path(url))
@@ -832,8 +832,15 @@ static enum MHD_Result route(struct tocsin_httpd *h, struct MHD_Connection *c, c
         return tocsin_http_serve_incidents(h, c);
     if (strcmp(url, "/api/v1/history") == 0)
         return tocsin_http_serve_history(h, c);
-    if (strncmp(url, prefix, sizeof(prefix) - 1) == 0 && url[sizeof(prefix) - 1])
-        return tocsin_http_serve_service(h, c, url + sizeof(prefix) - 1);
+    if (strncmp(url, prefix, sizeof(prefix) - 1) == 0 && url[sizeof(prefix) - 1]) {
+        const char *name = url + sizeof(prefix) - 1;
+        size_t len = strlen(name);
+
+        if (len > sizeof(metrics) - 1 &&
+            strcmp(name + len - (sizeof(metrics) - 1), metrics) == 0)
+            return tocsin_http_serve_service_metrics(h, c, name, len - (sizeof(metrics) - 1));
+        return tocsin_http_serve_service(h, c, name);
+    }
     if (strncmp(url, "/api/", 5) == 0)
         return tocsin_http_json_error(c, MHD_HTTP_NOT_FOUND, "no such endpoint", NULL, NULL);
     tocsin_buf_puts(&body, "not found\n");

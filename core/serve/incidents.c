@@ -4,6 +4,7 @@
  * incidents.h and docs/http-endpoint.md.
  */
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -401,4 +402,88 @@ json_t *tocsin_history_json(struct tocsin_store *st, const struct tocsin_config 
 
     listed = tocsin_history_list_newest(st, store_service(q), q->since_ms, event_one, &g);
     return gather_answer(&g, listed, "events", err);
+}
+
+/* ------------------------------------------------------------------ */
+/* Metric history                                                      */
+/* ------------------------------------------------------------------ */
+
+/* Building the series of tocsin_metrics_json, one point at a time. */
+struct metrics_walk {
+    json_t *series;               /* the array */
+    json_t *points;               /* of the last label, held by series */
+    char *label;                  /* the last label; owned */
+    int failed;
+};
+
+static int metrics_point(void *ud, const char *label, const struct tocsin_metric_row *r)
+{
+    struct metrics_walk *w = ud;
+    char when[40];
+    json_t *p;
+
+    if (!w->label || strcmp(w->label, label) != 0) {
+        json_t *one = json_object();
+
+        free(w->label);
+        w->label = strdup(label);
+        w->points = json_array();
+        if (!one || !w->label || !w->points ||
+            json_object_set_new(one, "label", json_string(label)) < 0 ||
+            json_object_set(one, "points", w->points) < 0 ||
+            json_array_append_new(w->series, one) < 0) {
+            json_decref(w->points);
+            w->points = NULL;
+            w->failed = 1;
+            return 1;
+        }
+        json_decref(w->points); /* held by `one` */
+    }
+    p = json_pack("{s:I, s:s, s:f, s:f, s:f, s:I}", "t", (json_int_t)r->t, "time",
+                  tocsin_time_rfc3339((time_t)r->t, when, sizeof(when)), "min", r->min,
+                  "avg", r->avg, "max", r->max, "count", (json_int_t)r->count);
+    if (!p || (!isnan(r->last) && json_object_set_new(p, "last", json_real(r->last)) < 0) ||
+        json_array_append_new(w->points, p) < 0) {
+        w->failed = 1;
+        return 1;
+    }
+    return 0;
+}
+
+json_t *tocsin_metrics_json(struct tocsin_store *st, const struct tocsin_config *conf,
+                            const char *service, const char *label, int64_t since_ms,
+                            int64_t now_ms, struct tocsin_buf *err)
+{
+    struct metrics_walk w;
+    json_t *answer = NULL;
+    char when[40];
+    int hourly, truncated, n;
+
+    memset(&w, 0, sizeof(w));
+    hourly = now_ms - since_ms > conf->history_detail_ms;
+    w.series = json_array();
+    if (!w.series) {
+        err->oom = 1;
+        goto out;
+    }
+    n = tocsin_metric_list(st, service, label, hourly, since_ms / 1000,
+                           TOCSIN_INCIDENT_SCAN_MAX, &truncated, metrics_point, &w);
+    if (n < 0) {
+        tocsin_buf_puts(err, "the store cannot be read (see the daemon's log)");
+        goto out;
+    }
+    if (w.failed) {
+        err->oom = 1;
+        goto out;
+    }
+    answer = json_pack("{s:s, s:s, s:s, s:O, s:i, s:b}", "service", service, "resolution",
+                       hourly ? "1h" : "1m", "since",
+                       tocsin_time_rfc3339((time_t)(since_ms / 1000), when, sizeof(when)),
+                       "series", w.series, "count", n, "truncated", truncated);
+    if (!answer)
+        err->oom = 1;
+out:
+    json_decref(w.series);
+    free(w.label);
+    return answer;
 }

@@ -98,4 +98,22 @@ json_t *tocsin_incidents_json(struct tocsin_store *st, const struct tocsin_confi
 json_t *tocsin_history_json(struct tocsin_store *st, const struct tocsin_config *conf,
                             const struct tocsin_incident_query *q, struct tocsin_buf *err);
 
+/* ------------------------------------------------------------------ */
+/* Metric history                                                      */
+/* ------------------------------------------------------------------ */
+
+/*
+ * {"service": S, "resolution": "1m" | "1h", "since": T, "series":
+ * [{"label": L, "points": [{"t": EPOCH, "time": T, "min", "avg", "max",
+ * "last" (minutes only), "count"}]}], "count": N, "truncated": bool}: the
+ * history of `service` (of `label` only unless NULL) from since_ms on.
+ * Minute points when since_ms is within the configuration's
+ * history_detail of now_ms, hourly ones otherwise. At most
+ * TOCSIN_INCIDENT_SCAN_MAX points. Returns a new reference, or NULL with
+ * err set.
+ */
+json_t *tocsin_metrics_json(struct tocsin_store *st, const struct tocsin_config *conf,
+                            const char *service, const char *label, int64_t since_ms,
+                            int64_t now_ms, struct tocsin_buf *err);
+
 #endif

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <math.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include <sqlite3.h>
 
 #include "base/log.h"
+#include "alerting/metric-history.h"
 #include "alerting/saved.h"
 #include "alerting/store.h"
 #include "engine/proto.h"
@@ -1320,6 +1322,223 @@ static void kill_9_loses_no_committed_item(void **state)
                  n, n + 3, tocsin_outbox_depth(fx->st));
 }
 
+/* ------------------------------------------------------------------ */
+/* Metric history.                                                     */
+/* ------------------------------------------------------------------ */
+
+/* 2026-12-01T10:00:00Z: an hour's start, so minutes and hours are plain. */
+#define H0 ((int64_t)1796119200)
+
+struct rows {
+    struct tocsin_metric_row r[16];
+    char label[16][16];
+    int n;
+};
+
+static int collect_row(void *ud, const char *label, const struct tocsin_metric_row *r)
+{
+    struct rows *rows = ud;
+
+    if (rows->n < 16) {
+        snprintf(rows->label[rows->n], sizeof(rows->label[0]), "%s", label);
+        rows->r[rows->n++] = *r;
+    }
+    return 0;
+}
+
+static struct rows list_rows(struct tocsin_store *st, const char *service, const char *label,
+                             int hourly)
+{
+    struct rows rows;
+    int truncated, n;
+
+    memset(&rows, 0, sizeof(rows));
+    n = tocsin_metric_list(st, service, label, hourly, 0, 100, &truncated, collect_row, &rows);
+    assert_int_equal(n, rows.n);
+    assert_false(truncated);
+    return rows;
+}
+
+static struct tocsin_mhist *new_mhist(struct tocsin_store *st, size_t max_pending)
+{
+    struct tocsin_mhist_conf conf = {.detail_s = 2 * 86400, .keep_s = 400 * 86400,
+                                     .max_pending = max_pending};
+    struct tocsin_mhist *h = tocsin_mhist_new(st, &conf);
+
+    assert_non_null(h);
+    return h;
+}
+
+static void expect_row(const struct tocsin_metric_row *r, int64_t t, double min, double avg,
+                       double max, int64_t count)
+{
+    if (r->t != t || r->min != min || r->avg != avg || r->max != max || r->count != count)
+        fail_msg("expected t=%lld min=%g avg=%g max=%g count=%lld, got t=%lld min=%g avg=%g "
+                 "max=%g count=%lld", (long long)t, min, avg, max, (long long)count,
+                 (long long)r->t, r->min, r->avg, r->max, (long long)r->count);
+}
+
+static void minute_is_summed_up_and_written_once_closed(void **state)
+{
+    struct fixture *fx = *state;
+    struct tocsin_store *st = open_store(fx);
+    struct tocsin_mhist *h = new_mhist(st, 0);
+    struct tocsin_mhist_stats stats;
+    struct rows rows;
+
+    assert_int_equal(tocsin_mhist_add(h, "web", "time", 5, H0 + 1), 0);
+    assert_int_equal(tocsin_mhist_add(h, "web", "time", 1, H0 + 10), 0);
+    assert_int_equal(tocsin_mhist_add(h, "web", "time", 3, H0 + 59), 0);
+    assert_int_equal(tocsin_mhist_add(h, "web", "size", 7, H0 + 20), 0);
+    assert_int_equal(tocsin_mhist_flush(h, H0 + 30, 0), 0);
+    assert_int_equal(list_rows(st, "web", NULL, 0).n, 0);      /* still open */
+    assert_int_equal(tocsin_mhist_flush(h, H0 + 61, 0), 0);
+    rows = list_rows(st, "web", "time", 0);
+    assert_int_equal(rows.n, 1);
+    expect_row(&rows.r[0], H0, 1, 3, 5, 3);
+    assert_true(rows.r[0].last == 3);
+    rows = list_rows(st, "web", NULL, 0);
+    assert_int_equal(rows.n, 2);
+    assert_string_equal(rows.label[0], "size");
+    tocsin_mhist_stats(h, &stats);
+    assert_int_equal(stats.series, 2);
+    assert_int_equal(stats.written, 2);
+    assert_int_equal(stats.pending, 0);
+    tocsin_mhist_free(h);
+}
+
+static void value_of_a_later_minute_closes_the_open_one(void **state)
+{
+    struct fixture *fx = *state;
+    struct tocsin_store *st = open_store(fx);
+    struct tocsin_mhist *h = new_mhist(st, 0);
+    struct rows rows;
+
+    assert_int_equal(tocsin_mhist_add(h, "web", "time", 2, H0 + 5), 0);
+    assert_int_equal(tocsin_mhist_add(h, "web", "time", 4, H0 + 65), 0);
+    assert_int_equal(tocsin_mhist_flush(h, H0 + 66, 0), 0);
+    rows = list_rows(st, "web", "time", 0);
+    assert_int_equal(rows.n, 1);
+    expect_row(&rows.r[0], H0, 2, 2, 2, 1);
+    /* At shutdown the open minute is written too, and merged with what
+     * a restart adds to the same minute. */
+    assert_int_equal(tocsin_mhist_flush(h, H0 + 70, 1), 0);
+    tocsin_mhist_free(h);
+    h = new_mhist(st, 0);
+    assert_int_equal(tocsin_mhist_add(h, "web", "time", 10, H0 + 80), 0);
+    assert_int_equal(tocsin_mhist_flush(h, H0 + 121, 0), 0);
+    rows = list_rows(st, "web", "time", 0);
+    assert_int_equal(rows.n, 2);
+    expect_row(&rows.r[1], H0 + 60, 4, 7, 10, 2);
+    tocsin_mhist_free(h);
+}
+
+static void hour_is_rolled_up_from_its_minutes_when_it_closes(void **state)
+{
+    struct fixture *fx = *state;
+    struct tocsin_store *st = open_store(fx);
+    struct tocsin_mhist *h = new_mhist(st, 0);
+    struct rows rows;
+
+    assert_int_equal(tocsin_mhist_add(h, "db", "conn", 1, H0 + 1), 0);
+    assert_int_equal(tocsin_mhist_add(h, "db", "conn", 3, H0 + 2), 0);
+    assert_int_equal(tocsin_mhist_add(h, "db", "conn", 8, H0 + 1800), 0);
+    assert_int_equal(tocsin_mhist_flush(h, H0 + 3000, 0), 0);
+    assert_int_equal(list_rows(st, "db", "conn", 0).n, 2);
+    assert_int_equal(list_rows(st, "db", "conn", 1).n, 0);    /* the hour is open */
+    assert_int_equal(tocsin_mhist_flush(h, H0 + 3601, 0), 0);
+    rows = list_rows(st, "db", "conn", 1);
+    assert_int_equal(rows.n, 1);
+    /* Weighted by count: (1 + 3 + 8) / 3, not the mean of 2 and 8. */
+    expect_row(&rows.r[0], H0, 1, 4, 8, 3);
+    assert_true(isnan(rows.r[0].last));
+    /* A value of the next hour closes nothing more of this one. */
+    assert_int_equal(tocsin_mhist_add(h, "db", "conn", 20, H0 + 3700), 0);
+    assert_int_equal(tocsin_mhist_flush(h, H0 + 7201, 0), 0);
+    rows = list_rows(st, "db", "conn", 1);
+    assert_int_equal(rows.n, 2);
+    expect_row(&rows.r[1], H0 + 3600, 20, 20, 20, 1);
+    tocsin_mhist_free(h);
+}
+
+static void prune_deletes_expired_rows_a_few_series_at_a_time(void **state)
+{
+    struct fixture *fx = *state;
+    struct tocsin_store *st = open_store(fx);
+    struct tocsin_metric_row r = {.min = 1, .avg = 1, .max = 1, .last = 1, .count = 1};
+    int64_t t;
+
+    for (t = H0; t < H0 + 3 * 3600; t += 1800) {
+        r.t = t;
+        assert_int_equal(tocsin_metric_put_minute(st, "a", "x", &r), 0);
+        assert_int_equal(tocsin_metric_put_minute(st, "b", "x", &r), 0);
+    }
+    assert_int_equal(tocsin_metric_rollup(st, "a", "x", H0), 0);
+    assert_int_equal(tocsin_metric_rollup(st, "a", "x", H0 + 3600), 0);
+    assert_int_equal(list_rows(st, "a", "x", 1).n, 2);
+    /* One series per call: a first, then b, then the round starts again. */
+    assert_int_equal(tocsin_metric_prune(st, H0 + 3600, H0 + 3600, 1), 2 + 1);
+    assert_int_equal(list_rows(st, "a", "x", 0).n, 4);
+    assert_int_equal(list_rows(st, "b", "x", 0).n, 6);
+    assert_int_equal(tocsin_metric_prune(st, H0 + 3600, H0 + 3600, 1), 2);
+    assert_int_equal(list_rows(st, "b", "x", 0).n, 4);
+    assert_int_equal(tocsin_metric_prune(st, H0 + 3600, H0 + 3600, 1), 0);
+    assert_int_equal(tocsin_metric_prune(st, H0 + 7200, H0 + 7200, 2), 4 + 1);
+    assert_int_equal(list_rows(st, "a", "x", 0).n, 2);
+    assert_int_equal(list_rows(st, "a", "x", 1).n, 0);
+    assert_int_equal(list_rows(st, "b", "x", 0).n, 2);
+}
+
+static void failing_store_keeps_what_waits_bounded_and_counts_drops(void **state)
+{
+    struct fixture *fx = *state;
+    struct tocsin_store *st = open_store(fx);
+    struct tocsin_mhist *h = new_mhist(st, 3);
+    struct tocsin_mhist_stats stats;
+    int i;
+
+    sql_on_file(fx->path, "CREATE TRIGGER full BEFORE INSERT ON metric_minute "
+                "BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+    for (i = 0; i < 5; i++)
+        assert_int_equal(tocsin_mhist_add(h, "web", "time", i, H0 + 60 * i), 0);
+    assert_int_equal(tocsin_mhist_flush(h, H0 + 60 * 5, 0), -1);
+    tocsin_mhist_stats(h, &stats);
+    assert_int_equal(stats.pending, 3);      /* 5 closed minutes, 3 kept */
+    assert_int_equal(stats.dropped, 2);
+    assert_int_equal(stats.failed_flushes, 1);
+    assert_int_equal(stats.written, 0);
+    sql_on_file(fx->path, "DROP TRIGGER full");
+    assert_int_equal(tocsin_mhist_flush(h, H0 + 60 * 5, 0), 0);
+    tocsin_mhist_stats(h, &stats);
+    assert_int_equal(stats.pending, 0);
+    assert_int_equal(stats.written, 3);
+    assert_int_equal(list_rows(st, "web", "time", 0).n, 3);
+    tocsin_mhist_free(h);
+}
+
+static void schema_3_store_gets_the_metric_tables(void **state)
+{
+    struct fixture *fx = *state;
+    struct tocsin_store *st = open_store(fx);
+    struct tocsin_metric_row r = {.t = H0, .min = 1, .avg = 2, .max = 3, .last = 3, .count = 2};
+    struct rows rows;
+
+    assert_int_equal(tocsin_history_add(st, 1000, "web", "note", "before"), 0);
+    tocsin_store_close(st);
+    fx->st = NULL;
+    sql_on_file(fx->path, "DROP TABLE metric_series; DROP TABLE metric_minute; "
+                "DROP TABLE metric_hour; PRAGMA user_version = 3");
+    assert_int_equal(count_on_file(fx->path, "SELECT count(*) FROM sqlite_master WHERE name "
+                                   "LIKE 'metric%'"), 0);
+    st = open_store(fx);
+    assert_int_equal(count_on_file(fx->path, "PRAGMA user_version"), 4);
+    assert_int_equal(count_on_file(fx->path, "SELECT count(*) FROM history"), 1);
+    assert_int_equal(tocsin_metric_put_minute(st, "web", "time", &r), 0);
+    rows = list_rows(st, "web", "time", 0);
+    assert_int_equal(rows.n, 1);
+    expect_row(&rows.r[0], H0, 1, 2, 3, 2);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1361,6 +1580,12 @@ int main(void)
         T(read_only_file_is_refused),
         T(unwritable_directory_is_refused),
         T(kill_9_loses_no_committed_item),
+        T(minute_is_summed_up_and_written_once_closed),
+        T(value_of_a_later_minute_closes_the_open_one),
+        T(hour_is_rolled_up_from_its_minutes_when_it_closes),
+        T(prune_deletes_expired_rows_a_few_series_at_a_time),
+        T(failing_store_keeps_what_waits_bounded_and_counts_drops),
+        T(schema_3_store_gets_the_metric_tables),
     };
 #undef T
 
