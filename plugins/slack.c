@@ -31,6 +31,8 @@
 #define SLACK_VERSION "0.1.0"
 
 #define SLACK_TEMPLATE_DEFAULT "{status}: {service} on {host}"
+/* What the default says of an alert with a priority. */
+#define SLACK_TEMPLATE_PRIORITY "{priority} {status}: {service} on {host}"
 
 /* The longest answer body kept for messages. */
 #define SLACK_ANSWER_MAX 256
@@ -202,6 +204,12 @@ static int slack_escaped_make(struct slack_escaped *x, const struct tocsin_alert
 /* The payload                                                         */
 /* ------------------------------------------------------------------ */
 
+/* 1 when the alert is about an incident with a priority. */
+static int slack_has_priority(const struct tocsin_alert *a)
+{
+    return a->priority && *a->priority;
+}
+
 /* The colour of an alert's attachment. */
 static const char *slack_color(const struct tocsin_alert *a)
 {
@@ -241,7 +249,8 @@ static json_t *slack_attachment(const struct tocsin_alert *a, const char *link)
     char *title = NULL, *fallback = NULL, *state = NULL, *text = NULL,
          *duration = NULL, *labels = NULL;
 
-    title = tocsin_template_render("{status}: {service} on {host}", a);
+    title = tocsin_template_render(slack_has_priority(a) ? SLACK_TEMPLATE_PRIORITY
+                                   : SLACK_TEMPLATE_DEFAULT, a);
     fallback = tocsin_template_render("{status} {service} on {host}: {output}", a);
     state = tocsin_template_render(a->kind == TOCSIN_ALERT_RECOVERY ||
                                    a->previous != a->state ?
@@ -257,6 +266,7 @@ static json_t *slack_attachment(const struct tocsin_alert *a, const char *link)
         slack_field(fields, "Host", a->host ? a->host : "", 1) < 0 ||
         slack_field(fields, "State", state, 1) < 0 ||
         slack_field(fields, "Severity", tocsin_severity_name((int)a->severity), 1) < 0 ||
+        (slack_has_priority(a) && slack_field(fields, "Priority", a->priority, 1) < 0) ||
         slack_field(fields, a->kind == TOCSIN_ALERT_RECOVERY ? "Lasted" : "Duration",
                     duration, 1) < 0 ||
         (a->nlabels && slack_field(fields, "Labels", labels, 0) < 0) ||
@@ -307,7 +317,10 @@ static char *slack_payload(const struct slack *s, const struct tocsin_alert *ale
     x[0].alert.grouped = grouped;
     x[0].alert.ngrouped = n - 1;
 
-    if (!(text = tocsin_template_render(s->template, &x[0].alert)))
+    /* The default text leads with the priority when there is one. */
+    if (!(text = tocsin_template_render(strcmp(s->template, SLACK_TEMPLATE_DEFAULT) == 0 &&
+                                        slack_has_priority(alert) ? SLACK_TEMPLATE_PRIORITY
+                                        : s->template, &x[0].alert)))
         goto out;
     if (n > 1) {
         char more[48];

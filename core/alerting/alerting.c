@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "lib/nagios.h"
 #include "engine/proto.h"
+#include "alerting/priority.h"
 #include "alerting/route.h"
 #include "alerting/saved.h"
 #include "config/timeperiod.h"
@@ -209,6 +210,9 @@ static void incident_close(struct tocsin_incident *inc)
     inc->esc_next = 0;
     inc->acked = 0;
     inc->ack_author = inc->ack_text = NULL;
+    inc->priority = -1;
+    inc->ack_at = 0;
+    inc->respond_breaches = inc->resolve_breaches = 0;
 }
 
 static char *dup_or_null(const char *s)
@@ -423,6 +427,9 @@ static void persist(struct tocsin_alerting *a, uint32_t svc)
     si.ack_text = inc->ack_text;
     si.downtime_author = inc->downtime_author;
     si.downtime_text = inc->downtime_text;
+    si.ack_at = inc->ack_at;
+    si.respond_breaches = inc->respond_breaches;
+    si.resolve_breaches = inc->resolve_breaches;
     if (tocsin_saved_incident_encode(&blob, &si) == 0)
         rc = tocsin_state_put(a->store, TOCSIN_SAVED_STATE_INCIDENT, svc_name(a, svc),
                               blob.data, blob.len);
@@ -477,6 +484,12 @@ static int restore_one(void *ud, const char *name, const void *blob, size_t len)
          * pending counts as told at its start. */
         inc->told_state = si.pending ? TOCSIN_OK : inc->state;
         inc->first_told = si.pending ? 0 : inc->problem_since;
+        inc->priority = tocsin_priority_of(a->conf, svc_conf(a, (uint32_t)svc),
+                                           tocsin_route_severity(svc_conf(a, (uint32_t)svc),
+                                                                 inc->state));
+        inc->ack_at = si.acked ? (time_t)si.ack_at : 0;
+        inc->respond_breaches = si.respond_breaches;
+        inc->resolve_breaches = si.resolve_breaches;
     }
     for (i = 0; i < si.ntold; i++) {
         long k = tocsin_config_find_notifier(a->conf, si.told[i]);
@@ -558,6 +571,12 @@ static int encode_alert(struct tocsin_alerting *a, uint32_t svc, enum tocsin_ale
     al.route = route ? route : "";
     al.link = s->link ? s->link : "";
     al.reason = reason ? reason : "";
+    if (inc->key && kind != TOCSIN_ALERT_RESULT && inc->priority >= 0) {
+        al.priority = tocsin_priority_name(a->conf, inc->priority);
+        al.priority_rank = (int)inc->priority + 1;
+    } else {
+        al.priority = "";
+    }
     rc = saved ? tocsin_saved_alert_encode(out, &al) : tocsin_alert_encode(out, &al);
     tocsin_buf_free(&perf);
     tocsin_output_free(&o);
@@ -941,6 +960,52 @@ static void queue_recovery(struct tocsin_alerting *a, uint32_t svc, enum tocsin_
 }
 
 /*
+ * Give the incident of `svc` the priority its problem state calls for
+ * now, and say so in the history when it is new or changed. O(rules x
+ * labels).
+ */
+static void judge_priority(struct tocsin_alerting *a, uint32_t svc)
+{
+    const struct tocsin_service_conf *s = svc_conf(a, svc);
+    struct tocsin_incident *inc = &a->inc[svc];
+    long p = tocsin_priority_of(a->conf, s, tocsin_route_severity(s, inc->state));
+    char respond[64] = "", resolve[64] = "";
+
+    if (p == inc->priority || p < 0) {
+        inc->priority = p;
+        return;
+    }
+    if (a->conf->priorities[p].respond_within_ms > 0)
+        tocsin_duration_format(a->conf->priorities[p].respond_within_ms / 1000, respond,
+                               sizeof(respond));
+    if (a->conf->priorities[p].resolve_within_ms > 0)
+        tocsin_duration_format(a->conf->priorities[p].resolve_within_ms / 1000, resolve,
+                               sizeof(resolve));
+    history(a, svc, "priority", "%s%s%s: respond within %s, resolve within %s",
+            inc->priority >= 0 ? tocsin_priority_name(a->conf, inc->priority) : "",
+            inc->priority >= 0 ? " -> " : "", a->conf->priorities[p].name,
+            *respond ? respond : "(no target)", *resolve ? resolve : "(no target)");
+    inc->priority = p;
+}
+
+/* What an incident of `svc` closing at `now` did against its targets,
+ * for the history. */
+static void history_targets(struct tocsin_alerting *a, uint32_t svc, time_t now)
+{
+    const struct tocsin_incident *inc = &a->inc[svc];
+    char open[64];
+
+    if (inc->priority < 0)
+        return;
+    tocsin_priority_format_open((long long)(now - inc->problem_since), open, sizeof(open));
+    history(a, svc, "priority", "%s incident %s closed after %s: response target %s, "
+            "resolution target missed %u time%s",
+            tocsin_priority_name(a->conf, inc->priority), inc->key, open,
+            inc->respond_breaches ? "missed" : "met", inc->resolve_breaches,
+            inc->resolve_breaches == 1 ? "" : "s");
+}
+
+/*
  * Apply the hard change of `svc` from `old` to `now_state` at `now` in one
  * transaction: the incident opened, kept or closed, its notifications
  * queued, its state saved. Returns 0, or -1 when the store could not
@@ -974,6 +1039,7 @@ static int hard_change_apply(struct tocsin_alerting *a, uint32_t svc, enum tocsi
             inc->esc_next = 0;
         }
         inc->state = now_state;
+        judge_priority(a, svc);
         tell_problem(a, svc, TOCSIN_ALERT_PROBLEM, old, NULL, now);
     } else if (inc->key && inc->ntold && v->flapping) {
         /* No notification while flapping, a recovery neither: it is told
@@ -985,6 +1051,7 @@ static int hard_change_apply(struct tocsin_alerting *a, uint32_t svc, enum tocsi
         inc->pending = 0;
     } else if (inc->key) {
         queue_recovery(a, svc, old, NULL, now);
+        history_targets(a, svc, now);
         incident_close(inc);
     }
     persist(a, svc);
@@ -1159,6 +1226,7 @@ int tocsin_alerting_resolve(struct tocsin_alerting *a, uint32_t svc, const char 
     history(a, svc, "resolved", "incident %s resolved: %s", inc->key, why);
     a->output_instead = why;
     queue_recovery(a, svc, inc->state, why, now);
+    history_targets(a, svc, now);
     a->output_instead = NULL;
     incident_close(inc);
     persist(a, svc);
@@ -1191,6 +1259,7 @@ int tocsin_alerting_ack(struct tocsin_alerting *a, uint32_t svc, const char *aut
     txn_begin(a);
     txn_touch(a, svc);
     inc->acked = 1;
+    inc->ack_at = now;
     inc->ack_author = dup_or_null(author);
     inc->ack_text = dup_or_null(text);
     tocsin_buf_printf(&reason, "acknowledged by %s%s%s", author && *author ? author : "someone",
@@ -1227,6 +1296,7 @@ int tocsin_alerting_unack(struct tocsin_alerting *a, uint32_t svc, const char *a
     txn_begin(a);
     txn_touch(a, svc);
     inc->acked = 0;
+    inc->ack_at = 0;
     free(inc->ack_author);
     free(inc->ack_text);
     inc->ack_author = inc->ack_text = NULL;
@@ -1917,6 +1987,115 @@ void tocsin_alerting_delivery(struct tocsin_alerting *a, uint32_t notifier, uint
 /* Time                                                                */
 /* ------------------------------------------------------------------ */
 
+/*
+ * The response target of the incident of `svc`, missed without an
+ * acknowledgement: the route's next escalation step goes out at once
+ * (steps not yet due are brought forward one at a time, each a breach of
+ * its own only once), or, when the route has none left, every notifier
+ * told hears an escalation. Counted once per incident; held back (but
+ * counted) by what holds back an escalation.
+ */
+static void check_respond(struct tocsin_alerting *a, uint32_t svc, time_t now)
+{
+    struct tocsin_incident *inc = &a->inc[svc];
+    const struct tocsin_priority_conf *p;
+    const struct tocsin_route_conf *r = inc->route >= 0 ? &a->conf->routes[inc->route] : NULL;
+    time_t due = tocsin_priority_respond_due(a->conf, inc->priority, inc->first_told);
+    struct tocsin_buf why = TOCSIN_BUF_INIT, held = TOCSIN_BUF_INIT;
+    char within[64];
+
+    if (!due || now < due || inc->acked || inc->respond_breaches)
+        return;
+    p = &a->conf->priorities[inc->priority];
+    txn_touch(a, svc);
+    inc->respond_breaches = 1;
+    tocsin_duration_format(p->respond_within_ms / 1000, within, sizeof(within));
+    tocsin_buf_printf(&why, "%s %s response target missed: not acknowledged within %s",
+                      p->name, svc_name(a, svc), within);
+    history(a, svc, "breach", "%s (response target missed %u time, resolution target "
+            "missed %u time%s)", tocsin_buf_str(&why), inc->respond_breaches,
+            inc->resolve_breaches, inc->resolve_breaches == 1 ? "" : "s");
+    tocsin_info("service '%s': %s", svc_name(a, svc), tocsin_buf_str(&why));
+    if (tocsin_alerting_suppressed(a, svc, now, &held)) {
+        history(a, svc, "suppressed", "escalation %s not sent: %s",
+                tocsin_state_name(inc->state), tocsin_buf_str(&held));
+    } else if (r && inc->esc_next < r->nescalations) {
+        const struct tocsin_escalation *e = &r->escalations[inc->esc_next++];
+
+        queue_all(a, svc, e->notifiers, e->nnotifiers, TOCSIN_ALERT_ESCALATION,
+                  tocsin_route_severity(svc_conf(a, svc), inc->state), inc->state, inc->state,
+                  r, tocsin_buf_str(&why), 1, now);
+    } else if (inc->ntold) {
+        queue_all(a, svc, inc->told, inc->ntold, TOCSIN_ALERT_ESCALATION,
+                  tocsin_route_severity(svc_conf(a, svc), inc->state), inc->state, inc->state,
+                  r, tocsin_buf_str(&why), 0, now);
+    }
+    persist(a, svc);
+    tocsin_buf_free(&why);
+    tocsin_buf_free(&held);
+}
+
+/*
+ * The resolution target of the incident of `svc`, missed (again: once
+ * per resolve_within it stays open): every notifier told hears it again,
+ * acknowledged or not, as a repeat whose reason says how long it is open
+ * and who took it on ("P1 web-api open for 2 h 00 min, acknowledged by
+ * alice at 14:05"). Only a downtime holds it back; it is counted anyway.
+ */
+static void check_resolve(struct tocsin_alerting *a, uint32_t svc, time_t now)
+{
+    struct tocsin_incident *inc = &a->inc[svc];
+    const struct tocsin_priority_conf *p;
+    time_t due = tocsin_priority_resolve_due(a->conf, inc->priority, inc->problem_since,
+                                             inc->resolve_breaches);
+    struct tocsin_buf why = TOCSIN_BUF_INIT, held = TOCSIN_BUF_INIT;
+    char open[64], at[16] = "";
+    int64_t within_s;
+    struct tm tm;
+
+    if (!due || now < due)
+        return;
+    p = &a->conf->priorities[inc->priority];
+    within_s = (p->resolve_within_ms + 999) / 1000;
+    txn_touch(a, svc);
+    /* After a restart or a long stall every target passed counts, told once. */
+    inc->resolve_breaches = (unsigned)((now - inc->problem_since) / within_s);
+    tocsin_priority_format_open((long long)(now - inc->problem_since), open, sizeof(open));
+    tocsin_buf_printf(&why, "%s %s open for %s", p->name, svc_name(a, svc), open);
+    if (inc->acked && inc->ack_at && localtime_r(&inc->ack_at, &tm))
+        strftime(at, sizeof(at), " at %H:%M", &tm);
+    if (inc->acked)
+        tocsin_buf_printf(&why, ", acknowledged by %s%s",
+                          inc->ack_author ? inc->ack_author : "someone", at);
+    else
+        tocsin_buf_puts(&why, ", not acknowledged");
+    history(a, svc, "breach", "%s (response target missed %u time, resolution target "
+            "missed %u time%s)", tocsin_buf_str(&why), inc->respond_breaches,
+            inc->resolve_breaches, inc->resolve_breaches == 1 ? "" : "s");
+    tocsin_info("service '%s': resolution target missed: %s", svc_name(a, svc),
+                tocsin_buf_str(&why));
+    if (in_downtime(a, svc, now, &held))
+        history(a, svc, "suppressed", "repeat %s not sent: %s", tocsin_state_name(inc->state),
+                tocsin_buf_str(&held));
+    else if (inc->ntold)
+        queue_all(a, svc, inc->told, inc->ntold, TOCSIN_ALERT_REPEAT,
+                  tocsin_route_severity(svc_conf(a, svc), inc->state), inc->state, inc->state,
+                  inc->route >= 0 ? &a->conf->routes[inc->route] : NULL, tocsin_buf_str(&why),
+                  0, now);
+    persist(a, svc);
+    tocsin_buf_free(&why);
+    tocsin_buf_free(&held);
+}
+
+/* Both targets of the priority of the incident of `svc`, told already. */
+static void check_targets(struct tocsin_alerting *a, uint32_t svc, time_t now)
+{
+    if (a->inc[svc].priority < 0 || !a->inc[svc].first_told)
+        return;
+    check_respond(a, svc, now);
+    check_resolve(a, svc, now);
+}
+
 /* Repeats, escalations, suppressions that ended and downtimes that expired,
  * for one service. */
 static void tick_service(struct tocsin_alerting *a, uint32_t svc, time_t now)
@@ -1939,6 +2118,7 @@ static void tick_service(struct tocsin_alerting *a, uint32_t svc, time_t now)
         if (!a->views[svc].flapping) {
             txn_touch(a, svc);
             queue_recovery(a, svc, TOCSIN_CRITICAL, "the service stopped flapping", now);
+            history_targets(a, svc, now);
             incident_close(inc);
             persist(a, svc);
         }
@@ -1953,6 +2133,7 @@ static void tick_service(struct tocsin_alerting *a, uint32_t svc, time_t now)
         tocsin_buf_free(&why);
         return;
     }
+    check_targets(a, svc, now);
     if (inc->route < 0 || inc->acked)
         return;
     r = &a->conf->routes[inc->route];
@@ -2066,8 +2247,10 @@ struct tocsin_alerting *tocsin_alerting_new(const struct tocsin_config *conf,
         goto fail;
     if (store)
         a->failures_seen = store_failures(a);
-    for (i = 0; i < conf->nservices; i++)
+    for (i = 0; i < conf->nservices; i++) {
         a->inc[i].route = -1;
+        a->inc[i].priority = -1;
+    }
     for (i = 0; i < conf->nnotifiers; i++) {
         if (!conf->notifiers[i].forwards_results || !conf->nservices)
             continue;

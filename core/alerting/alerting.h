@@ -56,6 +56,13 @@ struct tocsin_incident {
     int acked;
     char *ack_author, *ack_text;
     time_t downtime_until;          /* 0: none */
+    long priority;                  /* index into conf->priorities, judged at
+                                       each hard problem state; -1: none */
+    time_t ack_at;                  /* when acknowledged (0: not, or not
+                                       known: saved by an older tocsind) */
+    unsigned respond_breaches;      /* the response target was missed (0/1) */
+    unsigned resolve_breaches;      /* times the resolution target was
+                                       missed: once per resolve_within open */
     time_t last_since;              /* problem_since of the incident closed
                                        last: a new one's key differs */
     char *downtime_author, *downtime_text;

@@ -320,6 +320,16 @@ static int cmd_status(int argc, char **argv)
         char age[32], flags[64] = "";
 
         format_age(json_integer_value(json_object_get(svc, "last_change")), age, sizeof(age));
+        if (json_is_string(json_object_get(svc, "priority"))) {
+            json_t *b = json_object_get(svc, "breaches");
+            json_int_t resp = json_integer_value(json_object_get(b, "response"));
+            json_int_t reso = json_integer_value(json_object_get(b, "resolution"));
+
+            snprintf(flags, sizeof(flags), " [%s%s%s]",
+                     json_string_value(json_object_get(svc, "priority")),
+                     resp ? ", response target missed" : "",
+                     reso ? ", resolution target missed" : "");
+        }
         if (json_object_get(svc, "acknowledged"))
             strncat(flags, " [ack]", sizeof(flags) - strlen(flags) - 1);
         if (json_object_get(svc, "downtime"))

@@ -175,7 +175,7 @@ static int peer_allowed(int fd, char **author)
 /* Service `svc` as the control socket tells it. NULL when memory runs out. */
 static json_t *service_json(struct tocsin_control *c, uint32_t svc)
 {
-    return tocsin_svc_json(&c->status->conf->services[svc], &c->status->views[svc],
+    return tocsin_svc_json(c->status->conf, &c->status->conf->services[svc], &c->status->views[svc],
                            tocsin_alerting_incident(c->ops.alerting(c->ops.ud), svc),
                            TOCSIN_SVC_JSON_CONTROL, time(NULL));
 }
