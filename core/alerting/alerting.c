@@ -1987,6 +1987,14 @@ void tocsin_alerting_delivery(struct tocsin_alerting *a, uint32_t notifier, uint
 /* Time                                                                */
 /* ------------------------------------------------------------------ */
 
+/* A target of the incident of `svc` missed, `why`, with the incident's
+ * count of both kinds so far, in the history. */
+static void history_breach(struct tocsin_alerting *a, uint32_t svc, const char *why)
+{
+    history(a, svc, "breach", "%s (breaches: response %u, resolution %u)", why,
+            a->inc[svc].respond_breaches, a->inc[svc].resolve_breaches);
+}
+
 /*
  * The response target of the incident of `svc`, missed without an
  * acknowledgement: the route's next escalation step goes out at once
@@ -2012,9 +2020,7 @@ static void check_respond(struct tocsin_alerting *a, uint32_t svc, time_t now)
     tocsin_duration_format(p->respond_within_ms / 1000, within, sizeof(within));
     tocsin_buf_printf(&why, "%s %s response target missed: not acknowledged within %s",
                       p->name, svc_name(a, svc), within);
-    history(a, svc, "breach", "%s (response target missed %u time, resolution target "
-            "missed %u time%s)", tocsin_buf_str(&why), inc->respond_breaches,
-            inc->resolve_breaches, inc->resolve_breaches == 1 ? "" : "s");
+    history_breach(a, svc, tocsin_buf_str(&why));
     tocsin_info("service '%s': %s", svc_name(a, svc), tocsin_buf_str(&why));
     if (tocsin_alerting_suppressed(a, svc, now, &held)) {
         history(a, svc, "suppressed", "escalation %s not sent: %s",
@@ -2069,9 +2075,7 @@ static void check_resolve(struct tocsin_alerting *a, uint32_t svc, time_t now)
                           inc->ack_author ? inc->ack_author : "someone", at);
     else
         tocsin_buf_puts(&why, ", not acknowledged");
-    history(a, svc, "breach", "%s (response target missed %u time, resolution target "
-            "missed %u time%s)", tocsin_buf_str(&why), inc->respond_breaches,
-            inc->resolve_breaches, inc->resolve_breaches == 1 ? "" : "s");
+    history_breach(a, svc, tocsin_buf_str(&why));
     tocsin_info("service '%s': resolution target missed: %s", svc_name(a, svc),
                 tocsin_buf_str(&why));
     if (in_downtime(a, svc, now, &held))
