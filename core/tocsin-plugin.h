@@ -412,14 +412,16 @@ struct tocsin_alert {
                                  results and alerts outside an incident */
     int priority_rank;        /* its rank: 1 the most urgent priority
                                  configured, 2 the next...; 0 with "" */
-    void *reserved[6];        /* room to grow without an ABI change: the
+    const char *assignee;     /* who the acknowledged problem is assigned
+                                 to (tocsinctl ack --assign), may be "" */
+    void *reserved[5];        /* room to grow without an ABI change: the
                                  core zeroes it */
 };
 
 /* Expand a message template for `alert`. Placeholders in braces:
  *   {service} {host} {state} {previous} {severity} {kind} {output}
  *   {long_output} {perfdata} {attempt} {max_attempts} {incident}
- *   {group_key} {route} {link} {reason} {priority}
+ *   {group_key} {route} {link} {reason} {priority} {assignee}
  *   {since} {problem_since} {at}   local time, "2026-11-22 14:03:00 CET"
  *   {duration}                     time since problem_since, "1h 5m"
  *   {count}                        alerts in this message (1 + ngrouped)

@@ -203,6 +203,7 @@ static json_t *pd_details(const struct tocsin_alert *a)
         pd_set_text(d, "reason", a->reason, 0, 1) < 0 ||
         pd_set_text(d, "route", a->route, 0, 1) < 0 ||
         pd_set_text(d, "priority", a->priority, 0, 1) < 0 ||
+        pd_set_text(d, "assignee", a->assignee, 0, 1) < 0 ||
         json_object_set_new(d, "attempt", json_integer(a->attempt)) < 0 ||
         json_object_set_new(d, "max_attempts", json_integer(a->max_attempts)) < 0)
         goto oom;

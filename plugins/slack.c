@@ -161,7 +161,7 @@ static int slack_escape_field(struct slack_escaped *x, const char **field)
  */
 static int slack_escaped_make(struct slack_escaped *x, const struct tocsin_alert *a)
 {
-    size_t i, nfields = 10 + 2 * a->nlabels;
+    size_t i, nfields = 12 + 2 * a->nlabels;
     int rc = 0;
 
     memset(x, 0, sizeof(*x));
@@ -187,6 +187,8 @@ static int slack_escaped_make(struct slack_escaped *x, const struct tocsin_alert
     rc |= slack_escape_field(x, &x->alert.route);
     rc |= slack_escape_field(x, &x->alert.link);
     rc |= slack_escape_field(x, &x->alert.reason);
+    rc |= slack_escape_field(x, &x->alert.priority);
+    rc |= slack_escape_field(x, &x->alert.assignee);
     for (i = 0; i < a->nlabels; i++) {
         x->labels[i] = a->labels[i];
         rc |= slack_escape_field(x, &x->labels[i].key);
@@ -267,6 +269,7 @@ static json_t *slack_attachment(const struct tocsin_alert *a, const char *link)
         slack_field(fields, "State", state, 1) < 0 ||
         slack_field(fields, "Severity", tocsin_severity_name((int)a->severity), 1) < 0 ||
         (slack_has_priority(a) && slack_field(fields, "Priority", a->priority, 1) < 0) ||
+        (a->assignee && *a->assignee && slack_field(fields, "Assignee", a->assignee, 1) < 0) ||
         slack_field(fields, a->kind == TOCSIN_ALERT_RECOVERY ? "Lasted" : "Duration",
                     duration, 1) < 0 ||
         (a->nlabels && slack_field(fields, "Labels", labels, 0) < 0) ||

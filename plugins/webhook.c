@@ -111,7 +111,8 @@ static int wh_set_time(json_t *obj, const char *key, time_t t)
 }
 
 /* obj["priority"] = the alert's priority ("P1"), or null without one;
- * obj["priority_rank"] = its rank (1 the most urgent), or null. Returns 0,
+ * obj["priority_rank"] = its rank (1 the most urgent), or null;
+ * obj["assignee"] = whom the problem is assigned to, or null. Returns 0,
  * or -1 when out of memory. */
 static int wh_set_priority(json_t *obj, const struct tocsin_alert *a)
 {
@@ -119,8 +120,11 @@ static int wh_set_priority(json_t *obj, const struct tocsin_alert *a)
 
     if (json_object_set_new(obj, "priority", has ? wh_json_text(a->priority) : json_null()) < 0)
         return -1;
-    return json_object_set_new(obj, "priority_rank",
-                               has ? json_integer(a->priority_rank) : json_null());
+    if (json_object_set_new(obj, "priority_rank",
+                            has ? json_integer(a->priority_rank) : json_null()) < 0)
+        return -1;
+    return json_object_set_new(obj, "assignee", a->assignee && *a->assignee
+                               ? wh_json_text(a->assignee) : json_null());
 }
 
 /* Remember a string that must never be shown (copied). Short strings are

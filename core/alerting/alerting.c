@@ -198,6 +198,8 @@ static void incident_close(struct tocsin_incident *inc)
     free(inc->sent);
     free(inc->ack_author);
     free(inc->ack_text);
+    free(inc->assignee);
+    inc->assignee = NULL;
     inc->key = NULL;
     inc->told = NULL;
     inc->sent = NULL;
@@ -245,7 +247,7 @@ static void incident_free(struct tocsin_incident *inc)
 static int incident_copy(struct tocsin_incident *dst, const struct tocsin_incident *src)
 {
     *dst = *src;
-    dst->key = dst->ack_author = dst->ack_text = NULL;
+    dst->key = dst->ack_author = dst->ack_text = dst->assignee = NULL;
     dst->downtime_author = dst->downtime_text = NULL;
     dst->told = NULL;
     dst->sent = NULL;
@@ -259,6 +261,7 @@ static int incident_copy(struct tocsin_incident *dst, const struct tocsin_incide
     }
     if (copy_str(&dst->key, src->key) < 0 || copy_str(&dst->ack_author, src->ack_author) < 0 ||
         copy_str(&dst->ack_text, src->ack_text) < 0 ||
+        copy_str(&dst->assignee, src->assignee) < 0 ||
         copy_str(&dst->downtime_author, src->downtime_author) < 0 ||
         copy_str(&dst->downtime_text, src->downtime_text) < 0)
         goto oom;
@@ -430,6 +433,7 @@ static void persist(struct tocsin_alerting *a, uint32_t svc)
     si.ack_at = inc->ack_at;
     si.respond_breaches = inc->respond_breaches;
     si.resolve_breaches = inc->resolve_breaches;
+    si.assignee = inc->assignee;
     if (tocsin_saved_incident_encode(&blob, &si) == 0)
         rc = tocsin_state_put(a->store, TOCSIN_SAVED_STATE_INCIDENT, svc_name(a, svc),
                               blob.data, blob.len);
@@ -500,6 +504,7 @@ static int restore_one(void *ud, const char *name, const void *blob, size_t len)
     }
     inc->ack_author = strdup(si.ack_author);
     inc->ack_text = strdup(si.ack_text);
+    inc->assignee = dup_or_null(si.assignee);
     inc->downtime_author = strdup(si.downtime_author);
     inc->downtime_text = strdup(si.downtime_text);
     inc->downtime_until = (time_t)si.downtime_until;
@@ -577,6 +582,7 @@ static int encode_alert(struct tocsin_alerting *a, uint32_t svc, enum tocsin_ale
     } else {
         al.priority = "";
     }
+    al.assignee = inc->key && inc->assignee ? inc->assignee : "";
     rc = saved ? tocsin_saved_alert_encode(out, &al) : tocsin_alert_encode(out, &al);
     tocsin_buf_free(&perf);
     tocsin_output_free(&o);
@@ -1240,8 +1246,38 @@ int tocsin_alerting_resolve(struct tocsin_alerting *a, uint32_t svc, const char 
 /* Acknowledgements and downtimes                                      */
 /* ------------------------------------------------------------------ */
 
+/* Assign the acknowledged problem of `svc` to `assignee` anew, for
+ * `author`. As tocsin_alerting_ack. */
+static int reassign(struct tocsin_alerting *a, uint32_t svc, const char *author,
+                    const char *assignee, char *err, size_t errlen)
+{
+    struct tocsin_incident *inc = &a->inc[svc];
+    char *copy = strdup(assignee);
+
+    if (!copy) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    txn_begin(a);
+    txn_touch(a, svc);
+    free(inc->assignee);
+    inc->assignee = copy;
+    history(a, svc, "ack", "assigned to %s by %s", assignee,
+            author && *author ? author : "someone");
+    persist(a, svc);
+    if (txn_commit(a) < 0) {
+        settle(a, tocsin_wall_ms());
+        snprintf(err, errlen, "assigning the problem of '%s' cannot be saved (the store "
+                 "fails: see /health); try again", svc_name(a, svc));
+        return -1;
+    }
+    tocsin_info("service '%s': assigned to %s by %s", svc_name(a, svc), assignee,
+                author && *author ? author : "someone");
+    return 0;
+}
+
 int tocsin_alerting_ack(struct tocsin_alerting *a, uint32_t svc, const char *author,
-                        const char *text, char *err, size_t errlen)
+                        const char *text, const char *assignee, char *err, size_t errlen)
 {
     struct tocsin_incident *inc = &a->inc[svc];
     struct tocsin_buf reason = TOCSIN_BUF_INIT;
@@ -1251,6 +1287,8 @@ int tocsin_alerting_ack(struct tocsin_alerting *a, uint32_t svc, const char *aut
         snprintf(err, errlen, "service '%s' has no problem to acknowledge", svc_name(a, svc));
         return -1;
     }
+    if (inc->acked && assignee && *assignee)
+        return reassign(a, svc, author, assignee, err, errlen);
     if (inc->acked) {
         snprintf(err, errlen, "the problem of '%s' is already acknowledged by %s",
                  svc_name(a, svc), inc->ack_author ? inc->ack_author : "someone");
@@ -1262,7 +1300,10 @@ int tocsin_alerting_ack(struct tocsin_alerting *a, uint32_t svc, const char *aut
     inc->ack_at = now;
     inc->ack_author = dup_or_null(author);
     inc->ack_text = dup_or_null(text);
-    tocsin_buf_printf(&reason, "acknowledged by %s%s%s", author && *author ? author : "someone",
+    inc->assignee = dup_or_null(assignee);
+    tocsin_buf_printf(&reason, "acknowledged by %s%s%s%s%s",
+                      author && *author ? author : "someone",
+                      inc->assignee ? ", assigned to " : "", inc->assignee ? inc->assignee : "",
                       text && *text ? ": " : "", text ? text : "");
     history(a, svc, "ack", "%s", tocsin_buf_str(&reason));
     if (inc->ntold)
@@ -1299,7 +1340,8 @@ int tocsin_alerting_unack(struct tocsin_alerting *a, uint32_t svc, const char *a
     inc->ack_at = 0;
     free(inc->ack_author);
     free(inc->ack_text);
-    inc->ack_author = inc->ack_text = NULL;
+    free(inc->assignee);
+    inc->ack_author = inc->ack_text = inc->assignee = NULL;
     history(a, svc, "ack", "acknowledgement withdrawn by %s", author && *author ? author
             : "someone");
     persist(a, svc);
@@ -2071,8 +2113,10 @@ static void check_resolve(struct tocsin_alerting *a, uint32_t svc, time_t now)
     if (inc->acked && inc->ack_at && localtime_r(&inc->ack_at, &tm))
         strftime(at, sizeof(at), " at %H:%M", &tm);
     if (inc->acked)
-        tocsin_buf_printf(&why, ", acknowledged by %s%s",
-                          inc->ack_author ? inc->ack_author : "someone", at);
+        tocsin_buf_printf(&why, ", acknowledged by %s%s%s%s",
+                          inc->ack_author ? inc->ack_author : "someone", at,
+                          inc->assignee ? ", assigned to " : "",
+                          inc->assignee ? inc->assignee : "");
     else
         tocsin_buf_puts(&why, ", not acknowledged");
     history_breach(a, svc, tocsin_buf_str(&why));

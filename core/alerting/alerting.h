@@ -60,6 +60,8 @@ struct tocsin_incident {
                                        each hard problem state; -1: none */
     time_t ack_at;                  /* when acknowledged (0: not, or not
                                        known: saved by an older tocsind) */
+    char *assignee;                 /* whom the acknowledged problem is
+                                       assigned to, or NULL */
     unsigned respond_breaches;      /* the response target was missed (0/1) */
     unsigned resolve_breaches;      /* times the resolution target was
                                        missed: once per resolve_within open */
@@ -126,10 +128,14 @@ int64_t tocsin_alerting_tick(struct tocsin_alerting *a, int64_t now_ms);
  * than the last tick said when something was queued or answered since. */
 int64_t tocsin_alerting_next(const struct tocsin_alerting *a);
 
-/* Acknowledge the open problem of `svc` until it recovers. Returns 0, or
- * -1 with the reason in err (no problem open, already acknowledged). */
+/* Acknowledge the open problem of `svc` until it recovers, assigned to
+ * `assignee` (NULL or "": nobody); every notifier told hears it. An
+ * acknowledged problem is only assigned again (to a non-empty
+ * `assignee`), which the history keeps and later notifications carry.
+ * Returns 0, or -1 with the reason in err (no problem open, already
+ * acknowledged without a new assignee, the store fails). */
 int tocsin_alerting_ack(struct tocsin_alerting *a, uint32_t svc, const char *author,
-                        const char *text, char *err, size_t errlen);
+                        const char *text, const char *assignee, char *err, size_t errlen);
 
 /* Withdraw the acknowledgement of `svc`'s problem: repeats and
  * escalations resume. Returns 0, or -1 with the reason in err. */

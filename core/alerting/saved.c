@@ -408,6 +408,7 @@ int tocsin_saved_alert_encode(struct tocsin_buf *out, const struct tocsin_alert 
     put_str(&w, a->priority);
     put_u8(&w, a->priority_rank > 0 && a->priority_rank <= UCHAR_MAX
                ? (unsigned)a->priority_rank : 0);
+    put_str(&w, a->assignee);
     return put_end(&w);
 }
 
@@ -440,10 +441,11 @@ static void alert_read_v1(struct reader *r, void *rec)
     }
     a->labels = sa->labels;
     a->nlabels = n;
-    a->priority = "";
+    a->priority = a->assignee = "";
 }
 
-/* Version 2: version 1, then the incident's priority and its rank. */
+/* Version 2: version 1, then the incident's priority, its rank and the
+ * assignee. */
 static void alert_read_v2(struct reader *r, void *rec)
 {
     struct tocsin_saved_alert *sa = rec;
@@ -454,6 +456,7 @@ static void alert_read_v2(struct reader *r, void *rec)
     if (!r->bad && !*sa->alert.priority != !sa->alert.priority_rank)
         rd_fail(r, "priority \"%s\" with rank %d", sa->alert.priority,
                 sa->alert.priority_rank);
+    sa->alert.assignee = rd_str(r, "assignee");
 }
 
 /* Version 0: the fixed part copied in native layout, then each string as
@@ -505,7 +508,7 @@ static void alert_read_v0(struct reader *r, void *rec)
     }
     a->labels = sa->labels;
     a->nlabels = f.nlabels;
-    a->priority = "";
+    a->priority = a->assignee = "";
 }
 
 void tocsin_saved_alert_free(struct tocsin_saved_alert *sa)
@@ -573,6 +576,7 @@ int tocsin_saved_incident_encode(struct tocsin_buf *out,
     put_i64(&w, inc->ack_at);
     put_u32(&w, inc->respond_breaches);
     put_u32(&w, inc->resolve_breaches);
+    put_str(&w, inc->assignee);
     return put_end(&w);
 }
 
@@ -600,10 +604,11 @@ static void incident_read_v1(struct reader *r, void *rec)
 #define X(inc, f) (inc)->f = rd_str(r, #f);
     INCIDENT_STRINGS(inc)
 #undef X
+    inc->assignee = "";
 }
 
-/* Version 2: version 1, then when the problem was acknowledged and the
- * targets of its priority it missed. */
+/* Version 2: version 1, then when the problem was acknowledged, the
+ * targets of its priority it missed and whom it is assigned to. */
 static void incident_read_v2(struct reader *r, void *rec)
 {
     struct tocsin_saved_incident *inc = rec;
@@ -614,6 +619,7 @@ static void incident_read_v2(struct reader *r, void *rec)
     inc->resolve_breaches = rd_u32(r, "resolve_breaches");
     if (!r->bad && inc->ack_at < 0)
         rd_fail(r, "ack_at is negative");
+    inc->assignee = rd_str(r, "assignee");
 }
 
 /* Version 0: the fixed part in native layout, then the key, the names of
@@ -656,6 +662,7 @@ static void incident_read_v0(struct reader *r, void *rec)
 #define X(inc, f) (inc)->f = rd_str_v0(r, #f, 0);
     INCIDENT_STRINGS(inc)
 #undef X
+    inc->assignee = "";
 }
 
 void tocsin_saved_incident_free(struct tocsin_saved_incident *inc)

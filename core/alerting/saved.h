@@ -75,6 +75,8 @@ struct tocsin_saved_incident {
                                      (version 1) */
     uint32_t respond_breaches;    /* response targets missed (version 1: 0) */
     uint32_t resolve_breaches;    /* resolution targets missed (version 1: 0) */
+    const char *assignee;         /* whom the acknowledged problem is
+                                     assigned to ("": nobody, version 1) */
     char *text;                   /* owned: the strings */
 };
 

@@ -124,7 +124,7 @@ int tocsin_alert_encode(struct tocsin_buf *out, const struct tocsin_alert *a)
         put_cstr(out, a->perfdata) < 0 || put_cstr(out, a->incident) < 0 ||
         put_cstr(out, a->group_key) < 0 || put_cstr(out, a->route) < 0 ||
         put_cstr(out, a->link) < 0 || put_cstr(out, a->reason) < 0 ||
-        put_cstr(out, a->priority) < 0)
+        put_cstr(out, a->priority) < 0 || put_cstr(out, a->assignee) < 0)
         return -1;
     for (i = 0; i < a->nlabels; i++)
         if (put_cstr(out, a->labels[i].key) < 0 || put_cstr(out, a->labels[i].value) < 0)
@@ -164,7 +164,7 @@ int tocsin_alert_decode(const char **p, size_t *left, struct tocsin_alert *a)
         get_cstr(p, left, &a->perfdata) < 0 || get_cstr(p, left, &a->incident) < 0 ||
         get_cstr(p, left, &a->group_key) < 0 || get_cstr(p, left, &a->route) < 0 ||
         get_cstr(p, left, &a->link) < 0 || get_cstr(p, left, &a->reason) < 0 ||
-        get_cstr(p, left, &a->priority) < 0)
+        get_cstr(p, left, &a->priority) < 0 || get_cstr(p, left, &a->assignee) < 0)
         return -1;
     /* A count the remaining bytes cannot hold is damage: refuse it before
      * allocating for it. */

@@ -78,6 +78,7 @@ static void usage(FILE *to)
             "  --alert-group-key KEY            --alert-route NAME\n"
             "  --alert-reason TEXT              --alert-since EPOCH\n"
             "  --alert-priority NAME (P<N> has rank N, another name rank 1)\n"
+            "  --alert-assignee NAME\n"
             "  --alert-problem-since EPOCH      --alert-group N (N more alerts in\n"
             "                                   the same message)\n"
             "  --alert-at EPOCH [now]           --alert-hard yes|no [yes]\n"
@@ -243,7 +244,9 @@ static int alert_option(void *ud, const char *name, const char *value,
 
         a->priority = value;
         a->priority_rank = !*value ? 0 : *d && !*end && rank > 0 && rank < 100 ? (int)rank : 1;
-    } else if (strcmp(f, "since") == 0)
+    } else if (strcmp(f, "assignee") == 0)
+        a->assignee = value;
+    else if (strcmp(f, "since") == 0)
         return parse_epoch(value, &a->since, err, name);
     else if (strcmp(f, "problem_since") == 0)
         return parse_epoch(value, &a->problem_since, err, name);
@@ -424,7 +427,7 @@ int main(int argc, char **argv)
     first->service = "test";
     first->output = "test notification from tocsin-notify";
     first->long_output = first->perfdata = first->link = "";
-    first->group_key = first->route = first->reason = first->priority = "";
+    first->group_key = first->route = first->reason = first->priority = first->assignee = "";
     first->labels = aa.labels;
     if (gethostname(hostname, sizeof(hostname) - 1) < 0)
         snprintf(hostname, sizeof(hostname), "localhost");

@@ -49,7 +49,8 @@ static void usage(FILE *to)
             "Commands (against the running daemon):\n"
             "  status [--json] [--state STATE] [--label KEY=VALUE]\n"
             "  check NAME                      run a service now and print its result\n"
-            "  ack NAME [-m TEXT]              acknowledge a problem until it recovers\n"
+            "  ack NAME [-m TEXT] [--assign USER]\n"
+            "                                  acknowledge a problem until it recovers\n"
             "  unack NAME                      withdraw an acknowledgement\n"
             "  downtime NAME|--label K=V (--for DURATION|--until \"YYYY-MM-DD HH:MM\") [-m TEXT]\n"
             "  downtime --remove NAME|--label K=V\n"
@@ -330,8 +331,14 @@ static int cmd_status(int argc, char **argv)
                      resp ? ", response target missed" : "",
                      reso ? ", resolution target missed" : "");
         }
-        if (json_object_get(svc, "acknowledged"))
+        if (json_is_string(json_object_get(json_object_get(svc, "acknowledged"), "assignee"))) {
+            size_t used = strlen(flags);
+
+            snprintf(flags + used, sizeof(flags) - used, " [ack: %s]", json_string_value(
+                     json_object_get(json_object_get(svc, "acknowledged"), "assignee")));
+        } else if (json_object_get(svc, "acknowledged")) {
             strncat(flags, " [ack]", sizeof(flags) - strlen(flags) - 1);
+        }
         if (json_object_get(svc, "downtime"))
             strncat(flags, " [downtime]", sizeof(flags) - strlen(flags) - 1);
         if (json_is_true(json_object_get(svc, "flapping")))
@@ -369,7 +376,7 @@ static int cmd_check(int argc, char **argv)
 
 /* -m TEXT, --label K=V, --for, --until, --remove and one NAME. */
 struct target_args {
-    const char *name, *label, *text, *for_, *until;
+    const char *name, *label, *text, *for_, *until, *assign;
     int remove;
 };
 
@@ -381,6 +388,7 @@ static void parse_target(int argc, char **argv, struct target_args *t, int downt
         {"for", required_argument, NULL, 'f'},
         {"until", required_argument, NULL, 'u'},
         {"remove", no_argument, NULL, 'r'},
+        {"assign", required_argument, NULL, 'a'},
         {NULL, 0, NULL, 0}
     };
     int c;
@@ -394,9 +402,14 @@ static void parse_target(int argc, char **argv, struct target_args *t, int downt
         case 'f': t->for_ = optarg; break;
         case 'u': t->until = optarg; break;
         case 'r': t->remove = 1; break;
+        case 'a': t->assign = optarg; break;
         default: exit(EXIT_USAGE);
         }
-        if (!downtime && c != 'm' && c != 'l')
+        if (c == 'a' && (downtime || strcmp(argv[0], "ack") != 0))
+            die(EXIT_USAGE, "%s: --assign is for ack", argv[0]);
+        if (c == 'a' && !*optarg)
+            die(EXIT_USAGE, "ack: --assign needs a name");
+        if (!downtime && c != 'm' && c != 'l' && c != 'a')
             die(EXIT_USAGE, "%s: --for, --until and --remove are for downtime", argv[0]);
     }
     if (optind < argc)
@@ -417,6 +430,8 @@ static json_t *target_request(const char *cmd, const struct target_args *t)
         json_object_set_new(req, "label", json_string(t->label));
     if (t->text)
         json_object_set_new(req, "text", json_string(t->text));
+    if (t->assign)
+        json_object_set_new(req, "assign", json_string(t->assign));
     return req;
 }
 

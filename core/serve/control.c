@@ -355,6 +355,7 @@ static void cmd_ack(struct tocsin_control *c, struct client *cl, json_t *req, in
 {
     struct tocsin_alerting *al = c->ops.alerting(c->ops.ud);
     const char *text = json_string_value(json_object_get(req, "text"));
+    const char *assignee = json_string_value(json_object_get(req, "assign"));
     uint32_t *svcs;
     char err[512];
     long n = select_services(c, cl, req, &svcs), i;
@@ -366,7 +367,8 @@ static void cmd_ack(struct tocsin_control *c, struct client *cl, json_t *req, in
     }
     for (i = 0; i < n; i++) {
         int rc = remove ? tocsin_alerting_unack(al, svcs[i], cl->author, err, sizeof(err))
-                        : tocsin_alerting_ack(al, svcs[i], cl->author, text, err, sizeof(err));
+                        : tocsin_alerting_ack(al, svcs[i], cl->author, text, assignee, err,
+                                              sizeof(err));
 
         if (rc < 0 && n == 1) {
             free(svcs);

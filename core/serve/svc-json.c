@@ -230,6 +230,8 @@ json_t *tocsin_svc_json(const struct tocsin_config *conf, const struct tocsin_se
         if (a) {
             tocsin_json_set(a, "by", note_text(f, inc->ack_author), &bad);
             tocsin_json_set(a, "text", note_text(f, inc->ack_text), &bad);
+            if (inc->assignee || f->nulls)
+                tocsin_json_set(a, "assignee", tocsin_json_text(inc->assignee), &bad);
         }
         tocsin_json_set(o, "acknowledged", a, &bad);
     } else if (f->nulls) {

@@ -1,12 +1,13 @@
-"""Priorities and their targets end to end: tocsind with the webhook
-notifier against a local HTTP receiver, checks whose state a file
-controls, and targets of seconds.
+"""Priorities, their targets and assignment end to end: tocsind with the
+webhook notifier against a local HTTP receiver, checks whose state a
+file controls, and targets of seconds.
 
 Covered: the priority in the webhook JSON (the default one of a critical
 problem in production and outside it, and one a priority_rule gives), a
 missed response target escalating, a missed resolution target told again
 after an acknowledgement with how long the incident is open and who took
-it, both counted in the history and in tocsinctl status; and tocsind -t
+it, both counted in the history and in tocsinctl status; tocsinctl ack
+--assign, the assignee carried by later notifications; and tocsind -t
 reporting a bad priority section or rule at its file and line."""
 import json
 import os
@@ -47,14 +48,19 @@ class Targets(Pipeline):
         self.assertEqual(other["priority"], "P2",
                          f"expected a critical problem outside production to be P2; got {other}")
 
-        self.ctl_ok("ack", "web-api", "-m", "on it")
+        self.ctl_ok("ack", "web-api", "-m", "on it", "--assign", "bob")
         (ack,) = self.wait_hook(service="web-api", kind="acknowledged")
-        self.assertEqual(ack["priority"], "P1", f"expected the ack to carry P1; got {ack}")
+        self.assertEqual((ack["priority"], ack["assignee"]), ("P1", "bob"),
+                         f"expected the ack to carry P1 and its assignee; got {ack}")
+        self.assertRegex(ack["reason"], r"^acknowledged by \S+, assigned to bob: on it$",
+                         f"got {ack}")
 
         (again,) = self.wait_hook(service="web-api", kind="repeat", timeout=20)
         self.assertRegex(again["reason"],
-                         r"^P1 web-api open for \d+ s, acknowledged by \S+ at \d\d:\d\d$",
+                         r"^P1 web-api open for \d+ s, acknowledged by \S+ at \d\d:\d\d, "
+                         r"assigned to bob$",
                          f"expected the resolution target's reminder; got {again}")
+        self.assertEqual(again["assignee"], "bob", f"got {again}")
         self.assertGreaterEqual(again["_at"] - problem["_at"], 4.0,
                                 f"expected it about 6 s after the problem; it came "
                                 f"{again['_at'] - problem['_at']:.2f} s after")
@@ -74,13 +80,18 @@ class Targets(Pipeline):
         self.assertEqual(svc.get("priority"), "P1", f"expected the status to say P1; got {svc}")
         self.assertGreaterEqual(svc["breaches"]["resolution"], 1, f"got {svc}")
         self.assertEqual(svc["breaches"]["response"], 0, f"got {svc}")
+        self.assertEqual(svc["acknowledged"].get("assignee"), "bob", f"got {svc}")
         out = self.ctl_ok("status")
-        self.assertRegex(out, r"(?m)^CRITICAL\s+web-api .*\[P1, resolution target missed\]",
-                         f"expected the priority among the flags; got {out!r}")
+        self.assertRegex(out, r"(?m)^CRITICAL\s+web-api .*\[P1, resolution target missed\] "
+                              r"\[ack: bob\]",
+                         f"expected the priority and the assignee among the flags; got {out!r}")
+        self.ctl_ok("ack", "web-api", "--assign", "carol")
+        self.wait_history("ack", r"^assigned to carol by ", "web-api")
 
         self.set_state("web-api", "ok")
         (rec,) = self.wait_hook(service="web-api", kind="recovery")
-        self.assertEqual(rec["priority"], "P1", f"expected the recovery to carry P1; got {rec}")
+        self.assertEqual((rec["priority"], rec["assignee"]), ("P1", "carol"),
+                         f"expected the recovery to carry P1 and the new assignee; got {rec}")
         self.wait_history("priority", r"^P1 incident \S+ closed after \d+ s: response target "
                                       r"met, resolution target missed \d+ times?$", "web-api")
 

@@ -378,7 +378,7 @@ static void ack(struct fixture *fx, const char *name)
 {
     char err[256];
 
-    if (tocsin_alerting_ack(fx->a, svc(fx, name), "alice", "on it", err, sizeof(err)) < 0)
+    if (tocsin_alerting_ack(fx->a, svc(fx, name), "alice", "on it", NULL, err, sizeof(err)) < 0)
         fail_msg("acknowledging '%s': expected success, got \"%s\"", name, err);
 }
 
@@ -1075,7 +1075,7 @@ static void alerting_full_disk_refuses_an_acknowledgement(void **state)
 
     db_problem_delivered(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n}\n");
     disk_full(fx, 1);
-    if (tocsin_alerting_ack(fx->a, svc(fx, "db"), "alice", "on it", err, sizeof(err)) == 0)
+    if (tocsin_alerting_ack(fx->a, svc(fx, "db"), "alice", "on it", NULL, err, sizeof(err)) == 0)
         fail_msg("expected an acknowledgement that cannot be saved to be refused; it was taken");
     assert_non_null(strstr(err, "cannot be saved"));
     assert_false(tocsin_alerting_incident(fx->a, svc(fx, "db"))->acked);
@@ -1405,6 +1405,50 @@ static void alerting_both_targets_missed_unacknowledged(void **state)
     expect_nothing(fx, "one notification per breach");
 }
 
+
+/* An acknowledgement may assign the problem: the acknowledgement, and
+ * what is told of the incident after it, carry the assignee; a second
+ * `ack --assign` assigns it again; the assignee survives a restart and
+ * goes with the recovery. */
+static void alerting_ack_assigns_the_problem(void **state)
+{
+    struct fixture *fx = *state;
+    const struct tocsin_alert *al;
+    const struct tocsin_incident *inc;
+    char err[256];
+
+    db_problem_delivered(fx, SHORT_TARGETS);
+    assert_int_equal(tocsin_alerting_ack(fx->a, svc(fx, "db"), "alice", "on it", "bob", err,
+                                         sizeof(err)), 0);
+    tick(fx, 10);
+    al = expect_one(fx, "email", TOCSIN_ALERT_ACKNOWLEDGED, "db", TOCSIN_CRITICAL, "the ack");
+    assert_string_equal(al->assignee, "bob");
+    assert_string_equal(al->reason, "acknowledged by alice, assigned to bob: on it");
+    answer(fx, TOCSIN_DELIVERED);
+    assert_int_equal(tocsin_alerting_ack(fx->a, svc(fx, "db"), "alice", NULL, NULL, err,
+                                         sizeof(err)), -1);
+    assert_non_null(strstr(err, "already acknowledged"));
+    assert_int_equal(tocsin_alerting_ack(fx->a, svc(fx, "db"), "bob", NULL, "carol", err,
+                                         sizeof(err)), 0);
+    tick(fx, 11);
+    expect_nothing(fx, "assigning again tells no one at once");
+    restart_alerting(fx);
+    inc = tocsin_alerting_incident(fx->a, svc(fx, "db"));
+    assert_non_null(inc->assignee);
+    assert_string_equal(inc->assignee, "carol");
+    tick(fx, 300);
+    al = expect_one(fx, "email", TOCSIN_ALERT_REPEAT, "db", TOCSIN_CRITICAL,
+                    "the resolution target missed");
+    assert_string_equal(al->assignee, "carol");
+    assert_non_null(strstr(al->reason, ", assigned to carol"));
+    answer(fx, TOCSIN_DELIVERED);
+    hard(fx, "db", TOCSIN_OK, 320);
+    tick(fx, 321);
+    al = expect_one(fx, "email", TOCSIN_ALERT_RECOVERY, "db", TOCSIN_OK, "the recovery");
+    assert_string_equal(al->assignee, "carol");
+    assert_null(tocsin_alerting_incident(fx->a, svc(fx, "db"))->assignee);
+}
+
 #define CASE(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1445,6 +1489,7 @@ int main(void)
         CASE(alerting_response_target_met_by_an_acknowledgement),
         CASE(alerting_resolution_target_missed_after_ack_tells_again),
         CASE(alerting_both_targets_missed_unacknowledged),
+        CASE(alerting_ack_assigns_the_problem),
     };
 
     tocsin_log_open("test_alerting", 0, TOCSIN_LOG_ERROR);

@@ -92,6 +92,7 @@ static struct tocsin_alert sample_alert(const char *long_text)
     a.reason = "escalation after 30m";
     a.priority = "P1";
     a.priority_rank = 1;
+    a.assignee = "bob";
     return a;
 }
 
@@ -122,6 +123,7 @@ static void assert_alert_equal(const struct tocsin_alert *got, const struct tocs
     assert_str(got->reason, want->reason);
     assert_str(got->priority, want->priority);
     assert_int_equal(got->priority_rank, want->priority_rank);
+    assert_str(got->assignee, want->assignee);
     assert_int_equal(got->nlabels, want->nlabels);
     for (i = 0; i < want->nlabels; i++) {
         assert_str(got->labels[i].key, want->labels[i].key);
@@ -154,6 +156,7 @@ static struct tocsin_saved_incident sample_incident(const char *long_text)
     inc.ack_at = INT64_MAX;
     inc.respond_breaches = 1;
     inc.resolve_breaches = UINT32_MAX;
+    inc.assignee = "carol";
     return inc;
 }
 
@@ -181,6 +184,7 @@ static void assert_incident_equal(const struct tocsin_saved_incident *got,
     assert_true(got->ack_at == want->ack_at);
     assert_int_equal(got->respond_breaches, want->respond_breaches);
     assert_int_equal(got->resolve_breaches, want->resolve_breaches);
+    assert_str(got->assignee, want->assignee);
 }
 
 static struct tocsin_saved_service sample_service(const char *long_text)
@@ -355,7 +359,7 @@ static void v0_alert_is_upgraded(void **state)
 
     (void)state;
     a.group_key = "databases"; /* every string of a v0 alert is set */
-    a.priority = "";           /* but not the priority, which it did not keep */
+    a.priority = a.assignee = ""; /* but not the priority, which it did not keep */
     a.priority_rank = 0;
     assert_int_equal(tocsin_test_v0_alert(&old, &a), 0);
     blob = exact_copy(old.data, old.len);
@@ -386,6 +390,7 @@ static void v0_incident_is_upgraded(void **state)
     inc.route = 7;
     inc.ack_at = 0;                 /* version 0 did not keep them */
     inc.respond_breaches = inc.resolve_breaches = 0;
+    inc.assignee = "";
     assert_int_equal(tocsin_test_v0_incident(&old, &inc), 0);
     blob = exact_copy(old.data, old.len);
     assert_int_equal(tocsin_saved_upgrade(TOCSIN_SAVED_INCIDENT, blob, old.len, "test", &cur),
@@ -445,8 +450,9 @@ static void v1_service_reads_without_problem_start(void **state)
 }
 
 /* A blob of version 1 (written before priorities): version 2's layout
- * without the priority and its rank (a str of 2 bytes and a u8). It reads
- * with no priority; with version 2's fields after it it is refused. */
+ * without the priority, its rank and the assignee (strs of 2 and 3
+ * bytes, a u8). It reads with neither; with version 2's fields after it
+ * it is refused. */
 static void v1_alert_reads_without_priority(void **state)
 {
     struct tocsin_alert a = sample_alert("long output");
@@ -460,8 +466,8 @@ static void v1_alert_reads_without_priority(void **state)
     assert_int_equal(p[1], 2);
     p[1] = 1;
     assert_int_equal(tocsin_saved_alert_decode(b.data, b.len, "test", &got), -1);
-    assert_int_equal(tocsin_saved_alert_decode(b.data, b.len - 7, "test", &got), 0);
-    a.priority = "";
+    assert_int_equal(tocsin_saved_alert_decode(b.data, b.len - 14, "test", &got), 0);
+    a.priority = a.assignee = "";
     a.priority_rank = 0;
     assert_alert_equal(&got.alert, &a);
     tocsin_saved_alert_free(&got);
@@ -488,8 +494,8 @@ static void alert_priority_without_rank_is_refused(void **state)
 }
 
 /* A blob of version 1 (written before priorities): version 2's layout
- * without ack_at and the two breach counts (16 bytes). It reads with
- * them 0. */
+ * without ack_at, the two breach counts and the assignee (16 bytes and a
+ * str of 5). It reads with them 0 and nobody assigned. */
 static void v1_incident_reads_without_breaches(void **state)
 {
     struct tocsin_saved_incident inc = sample_incident("on it"), got;
@@ -502,9 +508,10 @@ static void v1_incident_reads_without_breaches(void **state)
     assert_int_equal(p[1], 2);
     p[1] = 1;
     assert_int_equal(tocsin_saved_incident_decode(b.data, b.len, "test", &got), -1);
-    assert_int_equal(tocsin_saved_incident_decode(b.data, b.len - 16, "test", &got), 0);
+    assert_int_equal(tocsin_saved_incident_decode(b.data, b.len - 25, "test", &got), 0);
     inc.ack_at = 0;
     inc.respond_breaches = inc.resolve_breaches = 0;
+    inc.assignee = "";
     assert_incident_equal(&got, &inc);
     tocsin_saved_incident_free(&got);
     tocsin_buf_free(&b);
