@@ -10,12 +10,12 @@ it, both counted in the history and in tocsinctl status; tocsinctl ack
 --assign, the assignee carried by later notifications; and tocsind -t
 reporting a bad priority section or rule at its file and line."""
 import json
-import os
 import re
 import unittest
 
-from test_pipeline import BUILT, Pipeline, wait_until
-from tocsintest import ConfDir, check_config
+from test_http_endpoint import fetch, http_section
+from test_pipeline import BUILT, Pipeline
+from tocsintest import ConfDir, check_config, free_port
 
 # Short targets: acknowledged within 3 s, resolved within 6 s.
 SHORT = ('priority "P1" {\n    respond_within = 3s\n    resolve_within = 6s\n}\n'
@@ -98,11 +98,22 @@ class Targets(Pipeline):
     def test_a_priority_rule_chooses_the_priority(self):
         rule = ('priority_rule {\n    labels {\n        team = "dba"\n    }\n'
                 '    priority = "P3"\n}\n')
-        self.start(self.hook_everything(SHORT + rule)
-                   + self.service("db", "critical", labels={"team": "dba", "tier": "production"}))
+        port = free_port()
+        self.start(http_section(port) + self.hook_everything(SHORT + rule)
+                   + self.service("db", "critical", labels={"team": "dba", "tier": "production"})
+                   + self.service("web", "ok"))
         (problem,) = self.wait_hook(service="db", kind="problem")
         self.assertEqual((problem["priority"], problem["priority_rank"]), ("P3", 3),
                          f"expected the rule's P3 over the default P1; got {problem}")
+        status, _, body = fetch(port, "/api/v1/services")
+        self.assertEqual(status, 200, f"got {status} {body!r}")
+        by_name = {s["name"]: s for s in json.loads(body)}
+        self.assertEqual((by_name["db"]["priority"], by_name["db"]["breaches"]),
+                         ("P3", {"response": 0, "resolution": 0}),
+                         f"expected the API to show the open incident's priority; got "
+                         f"{by_name['db']}")
+        self.assertEqual((by_name["web"]["priority"], by_name["web"]["breaches"]), (None, None),
+                         f"expected no priority without an incident; got {by_name['web']}")
 
 
 class CheckConfig(unittest.TestCase):
