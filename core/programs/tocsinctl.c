@@ -23,6 +23,7 @@
 #include "lib/buf.h"
 #include "config/config.h"
 #include "config/registry.h"
+#include "alerting/priority.h"
 #include "alerting/route.h"
 #include "config/timeperiod.h"
 
@@ -670,6 +671,32 @@ static void print_notifier(const struct tocsin_config *conf, uint32_t n, int rec
  * default critical, taken as told at --at), except those with
  * send_resolved = false.
  */
+/* The priority an incident of `s` at `sev` opened at `at` gets, and when
+ * its targets fall due, as route-test comments. */
+static void print_priority(const struct tocsin_config *conf, const struct tocsin_service_conf *s,
+                           enum tocsin_severity sev, time_t at)
+{
+    long p = tocsin_priority_of(conf, s, sev);
+    time_t respond = tocsin_priority_respond_due(conf, p, at);
+    time_t resolve = tocsin_priority_resolve_due(conf, p, at, 0);
+    char within[64], when[64];
+
+    if (p < 0)
+        return;
+    printf("# priority %s", tocsin_priority_name(conf, p));
+    if (respond) {
+        tocsin_duration_format(respond - at, within, sizeof(within));
+        printf(": acknowledged within %s (by %s)", within, local_minute(respond, when,
+                                                                         sizeof(when)));
+    }
+    if (resolve) {
+        tocsin_duration_format(resolve - at, within, sizeof(within));
+        printf("%s resolved within %s (by %s)", respond ? "," : ":", within,
+               local_minute(resolve, when, sizeof(when)));
+    }
+    printf("\n");
+}
+
 static int cmd_route_test(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -783,6 +810,8 @@ static int cmd_route_test(int argc, char **argv)
 told:
     if (quiet.len)
         printf("# no recovery to %s (send_resolved = false)\n", tocsin_buf_str(&quiet));
+    if (!recovery)
+        print_priority(conf, &conf->services[svc], sev, at);
     tocsin_buf_free(&quiet);
     tocsin_config_free(conf);
     tocsin_registry_free(&reg);
