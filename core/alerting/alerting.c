@@ -2039,11 +2039,11 @@ static void history_breach(struct tocsin_alerting *a, uint32_t svc, const char *
 
 /*
  * The response target of the incident of `svc`, missed without an
- * acknowledgement: the route's next escalation step goes out at once
- * (steps not yet due are brought forward one at a time, each a breach of
- * its own only once), or, when the route has none left, every notifier
- * told hears an escalation. Counted once per incident; held back (but
- * counted) by what holds back an escalation.
+ * acknowledgement: the route's next escalation step, not due yet, goes
+ * out at once (the steps after it keep their times), or, when the route
+ * has none left, every notifier told hears an escalation. Counted once
+ * per incident; held back (but counted) by what holds back an
+ * escalation. O(notifiers told).
  */
 static void check_respond(struct tocsin_alerting *a, uint32_t svc, time_t now)
 {
