@@ -97,6 +97,7 @@ struct tocsin_alerting {
     struct undo *undo;
     size_t nundo, undo_cap;
     uint64_t queued_at_begin, suppressed_at_begin;
+    uint64_t respond_breaches_at_begin, resolve_breaches_at_begin;
     /* What the store has not taken yet, and when to try again. */
     struct unsaved_change *changes;
     size_t nchanges, changes_cap;
@@ -280,6 +281,8 @@ static void txn_begin(struct tocsin_alerting *a)
     a->nundo = 0;
     a->queued_at_begin = a->stats.queued;
     a->suppressed_at_begin = a->stats.suppressed;
+    a->respond_breaches_at_begin = a->stats.respond_breaches;
+    a->resolve_breaches_at_begin = a->stats.resolve_breaches;
 }
 
 /*
@@ -339,6 +342,8 @@ static int txn_commit(struct tocsin_alerting *a)
     if (rc < 0) {
         a->stats.queued = a->queued_at_begin;
         a->stats.suppressed = a->suppressed_at_begin;
+        a->stats.respond_breaches = a->respond_breaches_at_begin;
+        a->stats.resolve_breaches = a->resolve_breaches_at_begin;
     }
     return rc;
 }
@@ -1417,6 +1422,8 @@ void tocsin_alerting_stats_carry(struct tocsin_alerting *a,
     a->stats.suppressed = from->suppressed;
     a->stats.forwarded = from->forwarded;
     a->stats.forward_dropped = from->forward_dropped;
+    a->stats.respond_breaches = from->respond_breaches;
+    a->stats.resolve_breaches = from->resolve_breaches;
     for (i = 0; i < a->conf->nnotifiers; i++) {
         a->stats.attempts[i] = from->attempts ? from->attempts[i] : 0;
         a->stats.failures[i] = from->failures ? from->failures[i] : 0;
@@ -2059,6 +2066,7 @@ static void check_respond(struct tocsin_alerting *a, uint32_t svc, time_t now)
     p = &a->conf->priorities[inc->priority];
     txn_touch(a, svc);
     inc->respond_breaches = 1;
+    a->stats.respond_breaches++;
     tocsin_duration_format(p->respond_within_ms / 1000, within, sizeof(within));
     tocsin_buf_printf(&why, "%s %s response target missed: not acknowledged within %s",
                       p->name, svc_name(a, svc), within);
@@ -2107,6 +2115,8 @@ static void check_resolve(struct tocsin_alerting *a, uint32_t svc, time_t now)
     within_s = (p->resolve_within_ms + 999) / 1000;
     txn_touch(a, svc);
     /* After a restart or a long stall every target passed counts, told once. */
+    a->stats.resolve_breaches += (unsigned)((now - inc->problem_since) / within_s) -
+                                 inc->resolve_breaches;
     inc->resolve_breaches = (unsigned)((now - inc->problem_since) / within_s);
     tocsin_priority_format_open((long long)(now - inc->problem_since), open, sizeof(open));
     tocsin_buf_printf(&why, "%s %s open for %s", p->name, svc_name(a, svc), open);

@@ -163,6 +163,8 @@ struct tocsin_alerting_stats {
     uint64_t *failures;             /* per notifier: attempts not delivered */
     uint64_t forwarded;             /* results handed to forwarders */
     uint64_t forward_dropped;       /* results replaced before being sent */
+    uint64_t respond_breaches;      /* response targets missed */
+    uint64_t resolve_breaches;      /* resolution targets missed (each time) */
 };
 const struct tocsin_alerting_stats *tocsin_alerting_stats(const struct tocsin_alerting *a);
 

@@ -1403,6 +1403,14 @@ static void alerting_both_targets_missed_unacknowledged(void **state)
                     "resolution target missed");
     assert_string_equal(al->reason, "P2 db open for 5 min 00 s, not acknowledged");
     expect_nothing(fx, "one notification per breach");
+    assert_int_equal(tocsin_alerting_stats(fx->a)->respond_breaches, 1);
+    assert_int_equal(tocsin_alerting_stats(fx->a)->resolve_breaches, 1);
+    answer(fx, TOCSIN_DELIVERED);
+    tick(fx, 1000);
+    expect_one(fx, "email", TOCSIN_ALERT_REPEAT, "db", TOCSIN_CRITICAL,
+               "a tick late by two targets tells once");
+    assert_int_equal(tocsin_alerting_incident(fx->a, svc(fx, "db"))->resolve_breaches, 3);
+    assert_int_equal(tocsin_alerting_stats(fx->a)->resolve_breaches, 3);
 }
 
 
