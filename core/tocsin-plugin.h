@@ -23,9 +23,11 @@
 extern "C" {
 #endif
 
-/* Raised whenever struct tocsin_plugin or a callback signature changes
- * incompatibly. A plugin built for another value is refused at load. */
-#define TOCSIN_PLUGIN_ABI 1
+/* Raised whenever struct tocsin_plugin, a callback signature or a struct
+ * a plugin reads changes incompatibly. A plugin built for another value
+ * is refused at load. 2: struct tocsin_alert gained its priority and
+ * room to grow (an array of alerts changed its stride). */
+#define TOCSIN_PLUGIN_ABI 2
 
 /* The name of the one symbol every plugin exports. */
 #define TOCSIN_PLUGIN_SYMBOL "tocsin_plugin"
@@ -406,12 +408,20 @@ struct tocsin_alert {
                                  seconds the receiver asked to wait
                                  (Retry-After); leave 0 for the outbox's
                                  own backoff. Never NULL. */
+    const char *priority;     /* the incident's priority ("P1"), "" for
+                                 results and alerts outside an incident */
+    int priority_rank;        /* its rank: 1 the most urgent priority
+                                 configured, 2 the next...; 0 with "" */
+    const char *assignee;     /* who the acknowledged problem is assigned
+                                 to (tocsinctl ack --assign), may be "" */
+    void *reserved[5];        /* room to grow without an ABI change: the
+                                 core zeroes it */
 };
 
 /* Expand a message template for `alert`. Placeholders in braces:
  *   {service} {host} {state} {previous} {severity} {kind} {output}
  *   {long_output} {perfdata} {attempt} {max_attempts} {incident}
- *   {group_key} {route} {link} {reason}
+ *   {group_key} {route} {link} {reason} {priority} {assignee}
  *   {since} {problem_since} {at}   local time, "2026-11-22 14:03:00 CET"
  *   {duration}                     time since problem_since, "1h 5m"
  *   {count}                        alerts in this message (1 + ngrouped)

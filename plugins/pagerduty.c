@@ -169,6 +169,21 @@ static const char *pd_action(enum tocsin_alert_kind kind)
     }
 }
 
+/*
+ * payload.severity: by the incident's priority when it has one (the most
+ * urgent "critical", the next "error", the third "warning", any other
+ * "info"), so that PagerDuty's urgency follows the priority; else the
+ * alert's severity, whose names PagerDuty shares.
+ */
+static const char *pd_severity(const struct tocsin_alert *a)
+{
+    static const char *const by_rank[] = { "critical", "error", "warning" };
+
+    if (a->priority && *a->priority && a->priority_rank > 0)
+        return a->priority_rank <= 3 ? by_rank[a->priority_rank - 1] : "info";
+    return tocsin_severity_name((int)a->severity);
+}
+
 /* payload.custom_details: what PagerDuty shows under the summary. */
 static json_t *pd_details(const struct tocsin_alert *a)
 {
@@ -187,6 +202,8 @@ static json_t *pd_details(const struct tocsin_alert *a)
         pd_set_text(d, "perfdata", a->perfdata, 0, 1) < 0 ||
         pd_set_text(d, "reason", a->reason, 0, 1) < 0 ||
         pd_set_text(d, "route", a->route, 0, 1) < 0 ||
+        pd_set_text(d, "priority", a->priority, 0, 1) < 0 ||
+        pd_set_text(d, "assignee", a->assignee, 0, 1) < 0 ||
         json_object_set_new(d, "attempt", json_integer(a->attempt)) < 0 ||
         json_object_set_new(d, "max_attempts", json_integer(a->max_attempts)) < 0)
         goto oom;
@@ -239,7 +256,7 @@ static char *pd_event(const struct pagerduty *pd, const struct tocsin_alert *a,
             pd_set_text(payload, "summary", *summary ? summary : "(no summary)",
                         PD_SUMMARY_MAX, 0) < 0 ||
             pd_set_text(payload, "source", pd->source ? pd->source : a->host, 0, 0) < 0 ||
-            pd_set_text(payload, "severity", tocsin_severity_name((int)a->severity), 0, 0) < 0 ||
+            pd_set_text(payload, "severity", pd_severity(a), 0, 0) < 0 ||
             pd_set_text(payload, "timestamp",
                         tocsin_time_rfc3339(a->since ? a->since : a->at, stamp,
                                             sizeof(stamp)),

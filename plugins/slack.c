@@ -31,6 +31,8 @@
 #define SLACK_VERSION "0.1.0"
 
 #define SLACK_TEMPLATE_DEFAULT "{status}: {service} on {host}"
+/* What the default says of an alert with a priority. */
+#define SLACK_TEMPLATE_PRIORITY "{priority} {status}: {service} on {host}"
 
 /* The longest answer body kept for messages. */
 #define SLACK_ANSWER_MAX 256
@@ -159,7 +161,7 @@ static int slack_escape_field(struct slack_escaped *x, const char **field)
  */
 static int slack_escaped_make(struct slack_escaped *x, const struct tocsin_alert *a)
 {
-    size_t i, nfields = 10 + 2 * a->nlabels;
+    size_t i, nfields = 12 + 2 * a->nlabels;
     int rc = 0;
 
     memset(x, 0, sizeof(*x));
@@ -185,6 +187,8 @@ static int slack_escaped_make(struct slack_escaped *x, const struct tocsin_alert
     rc |= slack_escape_field(x, &x->alert.route);
     rc |= slack_escape_field(x, &x->alert.link);
     rc |= slack_escape_field(x, &x->alert.reason);
+    rc |= slack_escape_field(x, &x->alert.priority);
+    rc |= slack_escape_field(x, &x->alert.assignee);
     for (i = 0; i < a->nlabels; i++) {
         x->labels[i] = a->labels[i];
         rc |= slack_escape_field(x, &x->labels[i].key);
@@ -201,6 +205,12 @@ static int slack_escaped_make(struct slack_escaped *x, const struct tocsin_alert
 /* ------------------------------------------------------------------ */
 /* The payload                                                         */
 /* ------------------------------------------------------------------ */
+
+/* 1 when the alert is about an incident with a priority. */
+static int slack_has_priority(const struct tocsin_alert *a)
+{
+    return a->priority && *a->priority;
+}
 
 /* The colour of an alert's attachment. */
 static const char *slack_color(const struct tocsin_alert *a)
@@ -241,7 +251,8 @@ static json_t *slack_attachment(const struct tocsin_alert *a, const char *link)
     char *title = NULL, *fallback = NULL, *state = NULL, *text = NULL,
          *duration = NULL, *labels = NULL;
 
-    title = tocsin_template_render("{status}: {service} on {host}", a);
+    title = tocsin_template_render(slack_has_priority(a) ? SLACK_TEMPLATE_PRIORITY
+                                   : SLACK_TEMPLATE_DEFAULT, a);
     fallback = tocsin_template_render("{status} {service} on {host}: {output}", a);
     state = tocsin_template_render(a->kind == TOCSIN_ALERT_RECOVERY ||
                                    a->previous != a->state ?
@@ -257,6 +268,8 @@ static json_t *slack_attachment(const struct tocsin_alert *a, const char *link)
         slack_field(fields, "Host", a->host ? a->host : "", 1) < 0 ||
         slack_field(fields, "State", state, 1) < 0 ||
         slack_field(fields, "Severity", tocsin_severity_name((int)a->severity), 1) < 0 ||
+        (slack_has_priority(a) && slack_field(fields, "Priority", a->priority, 1) < 0) ||
+        (a->assignee && *a->assignee && slack_field(fields, "Assignee", a->assignee, 1) < 0) ||
         slack_field(fields, a->kind == TOCSIN_ALERT_RECOVERY ? "Lasted" : "Duration",
                     duration, 1) < 0 ||
         (a->nlabels && slack_field(fields, "Labels", labels, 0) < 0) ||
@@ -307,7 +320,10 @@ static char *slack_payload(const struct slack *s, const struct tocsin_alert *ale
     x[0].alert.grouped = grouped;
     x[0].alert.ngrouped = n - 1;
 
-    if (!(text = tocsin_template_render(s->template, &x[0].alert)))
+    /* The default text leads with the priority when there is one. */
+    if (!(text = tocsin_template_render(strcmp(s->template, SLACK_TEMPLATE_DEFAULT) == 0 &&
+                                        slack_has_priority(alert) ? SLACK_TEMPLATE_PRIORITY
+                                        : s->template, &x[0].alert)))
         goto out;
     if (n > 1) {
         char more[48];

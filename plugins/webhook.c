@@ -110,6 +110,23 @@ static int wh_set_time(json_t *obj, const char *key, time_t t)
     return json_object_set_new(obj, key, json_string(text));
 }
 
+/* obj["priority"] = the alert's priority ("P1"), or null without one;
+ * obj["priority_rank"] = its rank (1 the most urgent), or null;
+ * obj["assignee"] = whom the problem is assigned to, or null. Returns 0,
+ * or -1 when out of memory. */
+static int wh_set_priority(json_t *obj, const struct tocsin_alert *a)
+{
+    int has = a->priority && *a->priority;
+
+    if (json_object_set_new(obj, "priority", has ? wh_json_text(a->priority) : json_null()) < 0)
+        return -1;
+    if (json_object_set_new(obj, "priority_rank",
+                            has ? json_integer(a->priority_rank) : json_null()) < 0)
+        return -1;
+    return json_object_set_new(obj, "assignee", a->assignee && *a->assignee
+                               ? wh_json_text(a->assignee) : json_null());
+}
+
 /* Remember a string that must never be shown (copied). Short strings are
  * not kept: redacting "1" would maim every message and hide nothing. */
 static int wh_add_secret(struct webhook *wh, const char *s, size_t len)
@@ -169,6 +186,7 @@ static json_t *wh_alert(const struct tocsin_alert *a)
         wh_set_text(o, "incident", a->incident) < 0 ||
         wh_set_text(o, "link", a->link) < 0 ||
         wh_set_text(o, "reason", a->reason) < 0 ||
+        wh_set_priority(o, a) < 0 ||
         json_object_set_new(o, "attempt", json_integer(a->attempt)) < 0 ||
         json_object_set_new(o, "max_attempts", json_integer(a->max_attempts)) < 0 ||
         json_object_set_new(o, "flapping", json_boolean(a->flapping)) < 0) {
@@ -242,6 +260,7 @@ static char *wh_body(const struct webhook *wh, const struct tocsin_alert *alert)
         wh_set_text(root, "status", recoveries == n ? "resolved" : "firing") < 0 ||
         wh_set_text(root, "kind", tocsin_alert_kind_name((int)alert->kind)) < 0 ||
         wh_set_text(root, "severity", tocsin_severity_name((int)alert->severity)) < 0 ||
+        wh_set_priority(root, alert) < 0 ||
         json_object_set_new(root, "count", json_integer((json_int_t)n)) < 0 ||
         wh_set_text(root, "message", message) < 0 ||
         json_object_set_new(root, "common_labels", wh_common_labels(alert)) < 0)

@@ -14,6 +14,7 @@
 #include "lib/nagios.h"
 #include "engine/proto.h"
 #include "alerting/fallback.h"
+#include "alerting/priority.h"
 #include "alerting/route.h"
 #include "alerting/saved.h"
 #include "config/timeperiod.h"
@@ -110,6 +111,7 @@ struct tocsin_alerting {
     struct undo *undo;
     size_t nundo, undo_cap;
     uint64_t queued_at_begin, suppressed_at_begin;
+    uint64_t respond_breaches_at_begin, resolve_breaches_at_begin;
     /* What the store has not taken yet, and when to try again. */
     struct unsaved_change *changes;
     size_t nchanges, changes_cap;
@@ -211,6 +213,8 @@ static void incident_close(struct tocsin_incident *inc)
     free(inc->sent);
     free(inc->ack_author);
     free(inc->ack_text);
+    free(inc->assignee);
+    inc->assignee = NULL;
     inc->key = NULL;
     inc->told = NULL;
     inc->sent = NULL;
@@ -223,6 +227,9 @@ static void incident_close(struct tocsin_incident *inc)
     inc->esc_next = 0;
     inc->acked = 0;
     inc->ack_author = inc->ack_text = NULL;
+    inc->priority = -1;
+    inc->ack_at = 0;
+    inc->respond_breaches = inc->resolve_breaches = 0;
 }
 
 static char *dup_or_null(const char *s)
@@ -255,7 +262,7 @@ static void incident_free(struct tocsin_incident *inc)
 static int incident_copy(struct tocsin_incident *dst, const struct tocsin_incident *src)
 {
     *dst = *src;
-    dst->key = dst->ack_author = dst->ack_text = NULL;
+    dst->key = dst->ack_author = dst->ack_text = dst->assignee = NULL;
     dst->downtime_author = dst->downtime_text = NULL;
     dst->told = NULL;
     dst->sent = NULL;
@@ -269,6 +276,7 @@ static int incident_copy(struct tocsin_incident *dst, const struct tocsin_incide
     }
     if (copy_str(&dst->key, src->key) < 0 || copy_str(&dst->ack_author, src->ack_author) < 0 ||
         copy_str(&dst->ack_text, src->ack_text) < 0 ||
+        copy_str(&dst->assignee, src->assignee) < 0 ||
         copy_str(&dst->downtime_author, src->downtime_author) < 0 ||
         copy_str(&dst->downtime_text, src->downtime_text) < 0)
         goto oom;
@@ -287,6 +295,8 @@ static void txn_begin(struct tocsin_alerting *a)
     a->nundo = 0;
     a->queued_at_begin = a->stats.queued;
     a->suppressed_at_begin = a->stats.suppressed;
+    a->respond_breaches_at_begin = a->stats.respond_breaches;
+    a->resolve_breaches_at_begin = a->stats.resolve_breaches;
 }
 
 /*
@@ -346,6 +356,8 @@ static int txn_commit(struct tocsin_alerting *a)
     if (rc < 0) {
         a->stats.queued = a->queued_at_begin;
         a->stats.suppressed = a->suppressed_at_begin;
+        a->stats.respond_breaches = a->respond_breaches_at_begin;
+        a->stats.resolve_breaches = a->resolve_breaches_at_begin;
     }
     return rc;
 }
@@ -483,6 +495,10 @@ static void persist(struct tocsin_alerting *a, uint32_t svc)
     si.ack_text = inc->ack_text;
     si.downtime_author = inc->downtime_author;
     si.downtime_text = inc->downtime_text;
+    si.ack_at = inc->ack_at;
+    si.respond_breaches = inc->respond_breaches;
+    si.resolve_breaches = inc->resolve_breaches;
+    si.assignee = inc->assignee;
     if (tocsin_saved_incident_encode(&blob, &si) == 0)
         rc = tocsin_state_put(a->store, TOCSIN_SAVED_STATE_INCIDENT, svc_name(a, svc),
                               blob.data, blob.len);
@@ -537,6 +553,12 @@ static int restore_one(void *ud, const char *name, const void *blob, size_t len)
          * pending counts as told at its start. */
         inc->told_state = si.pending ? TOCSIN_OK : inc->state;
         inc->first_told = si.pending ? 0 : inc->problem_since;
+        inc->priority = tocsin_priority_of(a->conf, svc_conf(a, (uint32_t)svc),
+                                           tocsin_route_severity(svc_conf(a, (uint32_t)svc),
+                                                                 inc->state));
+        inc->ack_at = si.acked ? (time_t)si.ack_at : 0;
+        inc->respond_breaches = si.respond_breaches;
+        inc->resolve_breaches = si.resolve_breaches;
     }
     for (i = 0; i < si.ntold; i++) {
         long k = tocsin_config_find_notifier(a->conf, si.told[i]);
@@ -547,6 +569,7 @@ static int restore_one(void *ud, const char *name, const void *blob, size_t len)
     }
     inc->ack_author = strdup(si.ack_author);
     inc->ack_text = strdup(si.ack_text);
+    inc->assignee = dup_or_null(si.assignee);
     inc->downtime_author = strdup(si.downtime_author);
     inc->downtime_text = strdup(si.downtime_text);
     inc->downtime_until = (time_t)si.downtime_until;
@@ -622,6 +645,13 @@ static int encode_alert(struct tocsin_alerting *a, uint32_t svc, enum tocsin_ale
     al.route = route ? route : "";
     al.link = s->link ? s->link : "";
     al.reason = reason ? reason : "";
+    if (inc->key && kind != TOCSIN_ALERT_RESULT && inc->priority >= 0) {
+        al.priority = tocsin_priority_name(a->conf, inc->priority);
+        al.priority_rank = (int)inc->priority + 1;
+    } else {
+        al.priority = "";
+    }
+    al.assignee = inc->key && inc->assignee ? inc->assignee : "";
     rc = saved ? tocsin_saved_alert_encode(out, &al) : tocsin_alert_encode(out, &al);
     tocsin_buf_free(&perf);
     tocsin_output_free(&o);
@@ -1005,6 +1035,52 @@ static void queue_recovery(struct tocsin_alerting *a, uint32_t svc, enum tocsin_
 }
 
 /*
+ * Give the incident of `svc` the priority its problem state calls for
+ * now, and say so in the history when it is new or changed. O(rules x
+ * labels).
+ */
+static void judge_priority(struct tocsin_alerting *a, uint32_t svc)
+{
+    const struct tocsin_service_conf *s = svc_conf(a, svc);
+    struct tocsin_incident *inc = &a->inc[svc];
+    long p = tocsin_priority_of(a->conf, s, tocsin_route_severity(s, inc->state));
+    char respond[64] = "", resolve[64] = "";
+
+    if (p == inc->priority || p < 0) {
+        inc->priority = p;
+        return;
+    }
+    if (a->conf->priorities[p].respond_within_ms > 0)
+        tocsin_duration_format(a->conf->priorities[p].respond_within_ms / 1000, respond,
+                               sizeof(respond));
+    if (a->conf->priorities[p].resolve_within_ms > 0)
+        tocsin_duration_format(a->conf->priorities[p].resolve_within_ms / 1000, resolve,
+                               sizeof(resolve));
+    history(a, svc, "priority", "%s%s%s: respond within %s, resolve within %s",
+            inc->priority >= 0 ? tocsin_priority_name(a->conf, inc->priority) : "",
+            inc->priority >= 0 ? " -> " : "", a->conf->priorities[p].name,
+            *respond ? respond : "(no target)", *resolve ? resolve : "(no target)");
+    inc->priority = p;
+}
+
+/* What an incident of `svc` closing at `now` did against its targets,
+ * for the history. */
+static void history_targets(struct tocsin_alerting *a, uint32_t svc, time_t now)
+{
+    const struct tocsin_incident *inc = &a->inc[svc];
+    char open[64];
+
+    if (inc->priority < 0)
+        return;
+    tocsin_priority_format_open((long long)(now - inc->problem_since), open, sizeof(open));
+    history(a, svc, "priority", "%s incident %s closed after %s: response target %s, "
+            "resolution target missed %u time%s",
+            tocsin_priority_name(a->conf, inc->priority), inc->key, open,
+            inc->respond_breaches ? "missed" : "met", inc->resolve_breaches,
+            inc->resolve_breaches == 1 ? "" : "s");
+}
+
+/*
  * Apply the hard change of `svc` from `old` to `now_state` at `now` in one
  * transaction: the incident opened, kept or closed, its notifications
  * queued, its state saved. Returns 0, or -1 when the store could not
@@ -1038,6 +1114,7 @@ static int hard_change_apply(struct tocsin_alerting *a, uint32_t svc, enum tocsi
             inc->esc_next = 0;
         }
         inc->state = now_state;
+        judge_priority(a, svc);
         tell_problem(a, svc, TOCSIN_ALERT_PROBLEM, old, NULL, now);
     } else if (inc->key && inc->ntold && v->flapping) {
         /* No notification while flapping, a recovery neither: it is told
@@ -1049,6 +1126,7 @@ static int hard_change_apply(struct tocsin_alerting *a, uint32_t svc, enum tocsi
         inc->pending = 0;
     } else if (inc->key) {
         queue_recovery(a, svc, old, NULL, now);
+        history_targets(a, svc, now);
         incident_row_end(a, svc);
         incident_close(inc);
     }
@@ -1224,6 +1302,7 @@ int tocsin_alerting_resolve(struct tocsin_alerting *a, uint32_t svc, const char 
     history(a, svc, "resolved", "incident %s resolved: %s", inc->key, why);
     a->output_instead = why;
     queue_recovery(a, svc, inc->state, why, now);
+    history_targets(a, svc, now);
     a->output_instead = NULL;
     incident_row_end(a, svc);
     incident_close(inc);
@@ -1238,8 +1317,38 @@ int tocsin_alerting_resolve(struct tocsin_alerting *a, uint32_t svc, const char 
 /* Acknowledgements and downtimes                                      */
 /* ------------------------------------------------------------------ */
 
+/* Assign the acknowledged problem of `svc` to `assignee` anew, for
+ * `author`. As tocsin_alerting_ack. */
+static int reassign(struct tocsin_alerting *a, uint32_t svc, const char *author,
+                    const char *assignee, char *err, size_t errlen)
+{
+    struct tocsin_incident *inc = &a->inc[svc];
+    char *copy = strdup(assignee);
+
+    if (!copy) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    txn_begin(a);
+    txn_touch(a, svc);
+    free(inc->assignee);
+    inc->assignee = copy;
+    history(a, svc, "ack", "assigned to %s by %s", assignee,
+            author && *author ? author : "someone");
+    persist(a, svc);
+    if (txn_commit(a) < 0) {
+        settle(a, tocsin_wall_ms());
+        snprintf(err, errlen, "assigning the problem of '%s' cannot be saved (the store "
+                 "fails: see /health); try again", svc_name(a, svc));
+        return -1;
+    }
+    tocsin_info("service '%s': assigned to %s by %s", svc_name(a, svc), assignee,
+                author && *author ? author : "someone");
+    return 0;
+}
+
 int tocsin_alerting_ack(struct tocsin_alerting *a, uint32_t svc, const char *author,
-                        const char *text, char *err, size_t errlen)
+                        const char *text, const char *assignee, char *err, size_t errlen)
 {
     struct tocsin_incident *inc = &a->inc[svc];
     struct tocsin_buf reason = TOCSIN_BUF_INIT;
@@ -1249,6 +1358,8 @@ int tocsin_alerting_ack(struct tocsin_alerting *a, uint32_t svc, const char *aut
         snprintf(err, errlen, "service '%s' has no problem to acknowledge", svc_name(a, svc));
         return -1;
     }
+    if (inc->acked && assignee && *assignee)
+        return reassign(a, svc, author, assignee, err, errlen);
     if (inc->acked) {
         snprintf(err, errlen, "the problem of '%s' is already acknowledged by %s",
                  svc_name(a, svc), inc->ack_author ? inc->ack_author : "someone");
@@ -1257,9 +1368,13 @@ int tocsin_alerting_ack(struct tocsin_alerting *a, uint32_t svc, const char *aut
     txn_begin(a);
     txn_touch(a, svc);
     inc->acked = 1;
+    inc->ack_at = now;
     inc->ack_author = dup_or_null(author);
     inc->ack_text = dup_or_null(text);
-    tocsin_buf_printf(&reason, "acknowledged by %s%s%s", author && *author ? author : "someone",
+    inc->assignee = dup_or_null(assignee);
+    tocsin_buf_printf(&reason, "acknowledged by %s%s%s%s%s",
+                      author && *author ? author : "someone",
+                      inc->assignee ? ", assigned to " : "", inc->assignee ? inc->assignee : "",
                       text && *text ? ": " : "", text ? text : "");
     history(a, svc, "ack", "%s", tocsin_buf_str(&reason));
     if (inc->ntold)
@@ -1293,9 +1408,11 @@ int tocsin_alerting_unack(struct tocsin_alerting *a, uint32_t svc, const char *a
     txn_begin(a);
     txn_touch(a, svc);
     inc->acked = 0;
+    inc->ack_at = 0;
     free(inc->ack_author);
     free(inc->ack_text);
-    inc->ack_author = inc->ack_text = NULL;
+    free(inc->assignee);
+    inc->ack_author = inc->ack_text = inc->assignee = NULL;
     history(a, svc, "ack", "acknowledgement withdrawn by %s", author && *author ? author
             : "someone");
     persist(a, svc);
@@ -1371,6 +1488,8 @@ void tocsin_alerting_stats_carry(struct tocsin_alerting *a,
     a->stats.suppressed = from->suppressed;
     a->stats.forwarded = from->forwarded;
     a->stats.forward_dropped = from->forward_dropped;
+    a->stats.respond_breaches = from->respond_breaches;
+    a->stats.resolve_breaches = from->resolve_breaches;
     for (i = 0; i < a->conf->nnotifiers; i++) {
         a->stats.attempts[i] = from->attempts ? from->attempts[i] : 0;
         a->stats.failures[i] = from->failures ? from->failures[i] : 0;
@@ -2171,6 +2290,124 @@ void tocsin_alerting_delivery(struct tocsin_alerting *a, uint32_t notifier, uint
 /* Time                                                                */
 /* ------------------------------------------------------------------ */
 
+/* A target of the incident of `svc` missed, `why`, with the incident's
+ * count of both kinds so far, in the history. */
+static void history_breach(struct tocsin_alerting *a, uint32_t svc, const char *why)
+{
+    history(a, svc, "breach", "%s (breaches: response %u, resolution %u)", why,
+            a->inc[svc].respond_breaches, a->inc[svc].resolve_breaches);
+}
+
+/*
+ * The response target of the incident of `svc`, missed without an
+ * acknowledgement: the route's next escalation step, not due yet, goes
+ * out at once (the steps after it keep their times), or, when the route
+ * has none left, every notifier told hears an escalation. Counted once
+ * per incident; held back (but counted) by what holds back an
+ * escalation. O(notifiers told).
+ */
+static void check_respond(struct tocsin_alerting *a, uint32_t svc, time_t now)
+{
+    struct tocsin_incident *inc = &a->inc[svc];
+    const struct tocsin_priority_conf *p;
+    const struct tocsin_route_conf *r = inc->route >= 0 ? &a->conf->routes[inc->route] : NULL;
+    time_t due = tocsin_priority_respond_due(a->conf, inc->priority, inc->first_told);
+    struct tocsin_buf why = TOCSIN_BUF_INIT, held = TOCSIN_BUF_INIT;
+    char within[64];
+
+    if (!due || now < due || inc->acked || inc->respond_breaches)
+        return;
+    p = &a->conf->priorities[inc->priority];
+    txn_touch(a, svc);
+    inc->respond_breaches = 1;
+    a->stats.respond_breaches++;
+    tocsin_duration_format(p->respond_within_ms / 1000, within, sizeof(within));
+    tocsin_buf_printf(&why, "%s %s response target missed: not acknowledged within %s",
+                      p->name, svc_name(a, svc), within);
+    history_breach(a, svc, tocsin_buf_str(&why));
+    tocsin_info("service '%s': %s", svc_name(a, svc), tocsin_buf_str(&why));
+    if (tocsin_alerting_suppressed(a, svc, now, &held)) {
+        history(a, svc, "suppressed", "escalation %s not sent: %s",
+                tocsin_state_name(inc->state), tocsin_buf_str(&held));
+    } else if (r && inc->esc_next < r->nescalations) {
+        const struct tocsin_escalation *e = &r->escalations[inc->esc_next++];
+
+        queue_all(a, svc, e->notifiers, e->nnotifiers, TOCSIN_ALERT_ESCALATION,
+                  tocsin_route_severity(svc_conf(a, svc), inc->state), inc->state, inc->state,
+                  r, tocsin_buf_str(&why), 1, now);
+    } else if (inc->ntold) {
+        queue_all(a, svc, inc->told, inc->ntold, TOCSIN_ALERT_ESCALATION,
+                  tocsin_route_severity(svc_conf(a, svc), inc->state), inc->state, inc->state,
+                  r, tocsin_buf_str(&why), 0, now);
+    }
+    persist(a, svc);
+    tocsin_buf_free(&why);
+    tocsin_buf_free(&held);
+}
+
+/*
+ * The resolution target of the incident of `svc`, missed (again: once
+ * per resolve_within it stays open): every notifier told hears it again,
+ * acknowledged or not, as a repeat whose reason says how long it is open
+ * and who took it on ("P1 web-api open for 2 h 00 min, acknowledged by
+ * alice at 14:05"). Only a downtime holds it back; it is counted anyway.
+ */
+static void check_resolve(struct tocsin_alerting *a, uint32_t svc, time_t now)
+{
+    struct tocsin_incident *inc = &a->inc[svc];
+    const struct tocsin_priority_conf *p;
+    time_t due = tocsin_priority_resolve_due(a->conf, inc->priority, inc->problem_since,
+                                             inc->resolve_breaches);
+    struct tocsin_buf why = TOCSIN_BUF_INIT, held = TOCSIN_BUF_INIT;
+    char open[64], at[16] = "";
+    int64_t within_s;
+    struct tm tm;
+
+    if (!due || now < due)
+        return;
+    p = &a->conf->priorities[inc->priority];
+    within_s = (p->resolve_within_ms + 999) / 1000;
+    txn_touch(a, svc);
+    /* After a restart or a long stall every target passed counts, told once. */
+    a->stats.resolve_breaches += (unsigned)((now - inc->problem_since) / within_s) -
+                                 inc->resolve_breaches;
+    inc->resolve_breaches = (unsigned)((now - inc->problem_since) / within_s);
+    tocsin_priority_format_open((long long)(now - inc->problem_since), open, sizeof(open));
+    tocsin_buf_printf(&why, "%s %s open for %s", p->name, svc_name(a, svc), open);
+    if (inc->acked && inc->ack_at && localtime_r(&inc->ack_at, &tm))
+        strftime(at, sizeof(at), " at %H:%M", &tm);
+    if (inc->acked)
+        tocsin_buf_printf(&why, ", acknowledged by %s%s%s%s",
+                          inc->ack_author ? inc->ack_author : "someone", at,
+                          inc->assignee ? ", assigned to " : "",
+                          inc->assignee ? inc->assignee : "");
+    else
+        tocsin_buf_puts(&why, ", not acknowledged");
+    history_breach(a, svc, tocsin_buf_str(&why));
+    tocsin_info("service '%s': resolution target missed: %s", svc_name(a, svc),
+                tocsin_buf_str(&why));
+    if (in_downtime(a, svc, now, &held))
+        history(a, svc, "suppressed", "repeat %s not sent: %s", tocsin_state_name(inc->state),
+                tocsin_buf_str(&held));
+    else if (inc->ntold)
+        queue_all(a, svc, inc->told, inc->ntold, TOCSIN_ALERT_REPEAT,
+                  tocsin_route_severity(svc_conf(a, svc), inc->state), inc->state, inc->state,
+                  inc->route >= 0 ? &a->conf->routes[inc->route] : NULL, tocsin_buf_str(&why),
+                  0, now);
+    persist(a, svc);
+    tocsin_buf_free(&why);
+    tocsin_buf_free(&held);
+}
+
+/* Both targets of the priority of the incident of `svc`, told already. */
+static void check_targets(struct tocsin_alerting *a, uint32_t svc, time_t now)
+{
+    if (a->inc[svc].priority < 0 || !a->inc[svc].first_told)
+        return;
+    check_respond(a, svc, now);
+    check_resolve(a, svc, now);
+}
+
 /* Repeats, escalations, suppressions that ended and downtimes that expired,
  * for one service. */
 static void tick_service(struct tocsin_alerting *a, uint32_t svc, time_t now)
@@ -2193,6 +2430,7 @@ static void tick_service(struct tocsin_alerting *a, uint32_t svc, time_t now)
         if (!a->views[svc].flapping) {
             txn_touch(a, svc);
             queue_recovery(a, svc, TOCSIN_CRITICAL, "the service stopped flapping", now);
+            history_targets(a, svc, now);
             incident_row_end(a, svc);
             incident_close(inc);
             persist(a, svc);
@@ -2208,6 +2446,7 @@ static void tick_service(struct tocsin_alerting *a, uint32_t svc, time_t now)
         tocsin_buf_free(&why);
         return;
     }
+    check_targets(a, svc, now);
     if (inc->route < 0 || inc->acked)
         return;
     r = &a->conf->routes[inc->route];
@@ -2323,8 +2562,10 @@ struct tocsin_alerting *tocsin_alerting_new(const struct tocsin_config *conf,
         goto fail;
     if (store)
         a->failures_seen = store_failures(a);
-    for (i = 0; i < conf->nservices; i++)
+    for (i = 0; i < conf->nservices; i++) {
         a->inc[i].route = -1;
+        a->inc[i].priority = -1;
+    }
     for (i = 0; i < conf->nnotifiers; i++) {
         if (!conf->notifiers[i].forwards_results || !conf->nservices)
             continue;

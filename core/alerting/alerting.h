@@ -56,6 +56,15 @@ struct tocsin_incident {
     int acked;
     char *ack_author, *ack_text;
     time_t downtime_until;          /* 0: none */
+    long priority;                  /* index into conf->priorities, judged at
+                                       each hard problem state; -1: none */
+    time_t ack_at;                  /* when acknowledged (0: not, or not
+                                       known: saved by an older tocsind) */
+    char *assignee;                 /* whom the acknowledged problem is
+                                       assigned to, or NULL */
+    unsigned respond_breaches;      /* the response target was missed (0/1) */
+    unsigned resolve_breaches;      /* times the resolution target was
+                                       missed: once per resolve_within open */
     time_t last_since;              /* problem_since of the incident closed
                                        last: a new one's key differs */
     char *downtime_author, *downtime_text;
@@ -119,10 +128,14 @@ int64_t tocsin_alerting_tick(struct tocsin_alerting *a, int64_t now_ms);
  * than the last tick said when something was queued or answered since. */
 int64_t tocsin_alerting_next(const struct tocsin_alerting *a);
 
-/* Acknowledge the open problem of `svc` until it recovers. Returns 0, or
- * -1 with the reason in err (no problem open, already acknowledged). */
+/* Acknowledge the open problem of `svc` until it recovers, assigned to
+ * `assignee` (NULL or "": nobody); every notifier told hears it. An
+ * acknowledged problem is only assigned again (to a non-empty
+ * `assignee`), which the history keeps and later notifications carry.
+ * Returns 0, or -1 with the reason in err (no problem open, already
+ * acknowledged without a new assignee, the store fails). */
 int tocsin_alerting_ack(struct tocsin_alerting *a, uint32_t svc, const char *author,
-                        const char *text, char *err, size_t errlen);
+                        const char *text, const char *assignee, char *err, size_t errlen);
 
 /* Withdraw the acknowledgement of `svc`'s problem: repeats and
  * escalations resume. Returns 0, or -1 with the reason in err. */
@@ -152,6 +165,8 @@ struct tocsin_alerting_stats {
                                        undelivered and went to the fallback */
     uint64_t forwarded;             /* results handed to forwarders */
     uint64_t forward_dropped;       /* results replaced before being sent */
+    uint64_t respond_breaches;      /* response targets missed */
+    uint64_t resolve_breaches;      /* resolution targets missed (each time) */
 };
 const struct tocsin_alerting_stats *tocsin_alerting_stats(const struct tocsin_alerting *a);
 

@@ -405,6 +405,10 @@ int tocsin_saved_alert_encode(struct tocsin_buf *out, const struct tocsin_alert 
         put_str(&w, a->labels[i].key);
         put_str(&w, a->labels[i].value);
     }
+    put_str(&w, a->priority);
+    put_u8(&w, a->priority_rank > 0 && a->priority_rank <= UCHAR_MAX
+               ? (unsigned)a->priority_rank : 0);
+    put_str(&w, a->assignee);
     return put_end(&w);
 }
 
@@ -437,6 +441,22 @@ static void alert_read_v1(struct reader *r, void *rec)
     }
     a->labels = sa->labels;
     a->nlabels = n;
+    a->priority = a->assignee = "";
+}
+
+/* Version 2: version 1, then the incident's priority, its rank and the
+ * assignee. */
+static void alert_read_v2(struct reader *r, void *rec)
+{
+    struct tocsin_saved_alert *sa = rec;
+
+    alert_read_v1(r, rec);
+    sa->alert.priority = rd_str(r, "priority");
+    sa->alert.priority_rank = (int)rd_u8(r, "priority_rank", UCHAR_MAX);
+    if (!r->bad && !*sa->alert.priority != !sa->alert.priority_rank)
+        rd_fail(r, "priority \"%s\" with rank %d", sa->alert.priority,
+                sa->alert.priority_rank);
+    sa->alert.assignee = rd_str(r, "assignee");
 }
 
 /* Version 0: the fixed part copied in native layout, then each string as
@@ -488,6 +508,7 @@ static void alert_read_v0(struct reader *r, void *rec)
     }
     a->labels = sa->labels;
     a->nlabels = f.nlabels;
+    a->priority = a->assignee = "";
 }
 
 void tocsin_saved_alert_free(struct tocsin_saved_alert *sa)
@@ -502,7 +523,7 @@ void tocsin_saved_alert_free(struct tocsin_saved_alert *sa)
 static int alert_decode(const void *blob, size_t len, const char *what, int header,
                         struct tocsin_saved_alert *out)
 {
-    static const read_fn readers[] = {alert_read_v0, alert_read_v1};
+    static const read_fn readers[] = {alert_read_v0, alert_read_v1, alert_read_v2};
     int rc;
 
     _Static_assert(sizeof(readers) / sizeof(readers[0]) == TOCSIN_SAVED_ALERT_VERSION + 1,
@@ -552,6 +573,10 @@ int tocsin_saved_incident_encode(struct tocsin_buf *out,
 #define X(inc, f) put_str(&w, (inc)->f);
     INCIDENT_STRINGS(inc)
 #undef X
+    put_i64(&w, inc->ack_at);
+    put_u32(&w, inc->respond_breaches);
+    put_u32(&w, inc->resolve_breaches);
+    put_str(&w, inc->assignee);
     return put_end(&w);
 }
 
@@ -579,6 +604,22 @@ static void incident_read_v1(struct reader *r, void *rec)
 #define X(inc, f) (inc)->f = rd_str(r, #f);
     INCIDENT_STRINGS(inc)
 #undef X
+    inc->assignee = "";
+}
+
+/* Version 2: version 1, then when the problem was acknowledged, the
+ * targets of its priority it missed and whom it is assigned to. */
+static void incident_read_v2(struct reader *r, void *rec)
+{
+    struct tocsin_saved_incident *inc = rec;
+
+    incident_read_v1(r, rec);
+    inc->ack_at = rd_i64(r, "ack_at");
+    inc->respond_breaches = rd_u32(r, "respond_breaches");
+    inc->resolve_breaches = rd_u32(r, "resolve_breaches");
+    if (!r->bad && inc->ack_at < 0)
+        rd_fail(r, "ack_at is negative");
+    inc->assignee = rd_str(r, "assignee");
 }
 
 /* Version 0: the fixed part in native layout, then the key, the names of
@@ -621,6 +662,7 @@ static void incident_read_v0(struct reader *r, void *rec)
 #define X(inc, f) (inc)->f = rd_str_v0(r, #f, 0);
     INCIDENT_STRINGS(inc)
 #undef X
+    inc->assignee = "";
 }
 
 void tocsin_saved_incident_free(struct tocsin_saved_incident *inc)
@@ -635,7 +677,8 @@ void tocsin_saved_incident_free(struct tocsin_saved_incident *inc)
 static int incident_decode(const void *blob, size_t len, const char *what, int header,
                            struct tocsin_saved_incident *out)
 {
-    static const read_fn readers[] = {incident_read_v0, incident_read_v1};
+    static const read_fn readers[] = {incident_read_v0, incident_read_v1,
+                                      incident_read_v2};
     int rc;
 
     _Static_assert(sizeof(readers) / sizeof(readers[0]) == TOCSIN_SAVED_INCIDENT_VERSION + 1,

@@ -38,8 +38,8 @@ enum tocsin_saved_kind {
 /* The versions this build writes (the second byte). Version 0 is the
  * unversioned native layout of stores of schema 1; it has no header and
  * is read only by tocsin_saved_upgrade. */
-#define TOCSIN_SAVED_ALERT_VERSION 1
-#define TOCSIN_SAVED_INCIDENT_VERSION 1
+#define TOCSIN_SAVED_ALERT_VERSION 2
+#define TOCSIN_SAVED_INCIDENT_VERSION 2
 #define TOCSIN_SAVED_SERVICE_VERSION 2
 
 /* The store's state kinds (tocsin_state_put) that hold saved blobs. */
@@ -71,6 +71,12 @@ struct tocsin_saved_incident {
     size_t ntold;
     const char *ack_author, *ack_text;
     const char *downtime_author, *downtime_text;
+    int64_t ack_at;               /* when acknowledged; 0: not, or unknown
+                                     (version 1) */
+    uint32_t respond_breaches;    /* response targets missed (version 1: 0) */
+    uint32_t resolve_breaches;    /* resolution targets missed (version 1: 0) */
+    const char *assignee;         /* whom the acknowledged problem is
+                                     assigned to ("": nobody, version 1) */
     char *text;                   /* owned: the strings */
 };
 

@@ -59,6 +59,8 @@ struct tocsin_conf_ctx {
     size_t notifiers_cap;
     size_t routes_cap;
     size_t periods_cap;
+    size_t priorities_cap;
+    size_t priority_rules_cap;
     int fallback_line;             /* where fallback_notifier was set, or 0 */
     struct tocsin_hashidx service_names;  /* conf->services by name */
     struct tocsin_hashidx notifier_names; /* conf->notifiers by name */
@@ -150,18 +152,23 @@ extern cfg_opt_t tocsin_conf_severity_opts[];
     CFG_STR("downtime_period", NULL, CFGF_NONE), \
     CFG_BOOL("flap_detection", cfg_false, CFGF_NONE), \
     CFG_FLOAT("flap_low", 5.0, CFGF_NONE), \
-    CFG_FLOAT("flap_high", 20.0, CFGF_NONE)
+    CFG_FLOAT("flap_high", 20.0, CFGF_NONE), \
+    CFG_STR("priority", NULL, CFGF_NONE)
 
 extern cfg_opt_t tocsin_conf_service_opts[];   /* config-service.c */
 extern cfg_opt_t tocsin_conf_group_opts[];     /* config-group.c */
 extern cfg_opt_t tocsin_conf_route_opts[];     /* config-route.c */
 extern cfg_opt_t tocsin_conf_notifier_opts[];  /* config-notifier.c */
+extern cfg_opt_t tocsin_conf_priority_opts[];  /* config-priority.c */
+extern cfg_opt_t tocsin_conf_priority_rule_opts[];
 
 int tocsin_conf_service_cb(cfg_t *cfg, cfg_opt_t *opt);
 int tocsin_conf_group_cb(cfg_t *cfg, cfg_opt_t *opt);
 int tocsin_conf_route_cb(cfg_t *cfg, cfg_opt_t *opt);
 int tocsin_conf_notifier_cb(cfg_t *cfg, cfg_opt_t *opt);
 int tocsin_conf_timeperiod_cb(cfg_t *cfg, cfg_opt_t *opt);
+int tocsin_conf_priority_cb(cfg_t *cfg, cfg_opt_t *opt);
+int tocsin_conf_priority_rule_cb(cfg_t *cfg, cfg_opt_t *opt);
 
 /* The options services and groups share; -1 when an error was reported. */
 int tocsin_conf_build_alerting(cfg_t *sec, struct tocsin_service_conf *s, const char *what);
@@ -176,6 +183,12 @@ int tocsin_conf_commit_service(struct tocsin_service_conf *s, const char *what, 
 
 void tocsin_conf_free_service(struct tocsin_service_conf *s);
 void tocsin_conf_free_route(struct tocsin_route_conf *r);
+
+/* Priorities and their rules (config-priority.c): free them, and once
+ * every file is read give the built-in P1..P4 when none was defined and
+ * resolve the names rules and services give. Errors reported. */
+void tocsin_conf_free_priorities(struct tocsin_config *conf);
+void tocsin_conf_resolve_priorities(struct tocsin_config *conf);
 
 /* ---- References (config-resolve.c) ---- */
 

@@ -226,6 +226,7 @@ void tocsin_conf_resolve(struct tocsin_config *conf, const char *fallback)
         }
         tocsin_buf_free(&owner);
     }
+    tocsin_conf_resolve_priorities(conf);
     free(mark);
     return;
 oom:

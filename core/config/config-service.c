@@ -176,6 +176,12 @@ int tocsin_conf_build_alerting(cfg_t *sec, struct tocsin_service_conf *s, const 
     if (tocsin_conf_get_str(sec, "downtime_period") &&
         !(s->downtime_period = strdup(tocsin_conf_get_str(sec, "downtime_period"))))
         goto oom;
+    /* Resolved once every priority is known (config-priority.c). */
+    s->priority_index = -1;
+    s->priority_line = LINE_OF("priority");
+    if (tocsin_conf_get_str(sec, "priority") &&
+        !(s->priority = strdup(tocsin_conf_get_str(sec, "priority"))))
+        goto oom;
 #undef LINE_OF
     tocsin_buf_free(&owner);
     return errors ? -1 : 0;
@@ -398,6 +404,7 @@ void tocsin_conf_free_service(struct tocsin_service_conf *s)
     tocsin_conf_free_str_list(s->depends, s->ndepends);
     free(s->parents);
     free(s->link);
+    free(s->priority);
     free(s->downtime_period);
     free(s->at_minutes);
     free(s->timezone);

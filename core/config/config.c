@@ -400,6 +400,8 @@ static cfg_t *parse_file(const char *file, cfg_opt_t *opts)
     cfg_set_validate_func(cfg, "group", tocsin_conf_group_cb);
     cfg_set_validate_func(cfg, "route", tocsin_conf_route_cb);
     cfg_set_validate_func(cfg, "timeperiod", tocsin_conf_timeperiod_cb);
+    cfg_set_validate_func(cfg, "priority", tocsin_conf_priority_cb);
+    cfg_set_validate_func(cfg, "priority_rule", tocsin_conf_priority_rule_cb);
     before = tocsin_conf_parse->nerrors;
     if (cfg_parse_buf(cfg, tocsin_buf_str(&text)) != CFG_SUCCESS &&
         tocsin_conf_parse->nerrors == before)
@@ -483,6 +485,7 @@ struct tocsin_config *tocsin_config_load_warn(const char *path,
     struct tocsin_config *conf = NULL;
     cfg_opt_t *service_opts = NULL, *notifier_opts = NULL;
     cfg_opt_t *group_opts = NULL, *route_opts = NULL, *period_opts = NULL;
+    cfg_opt_t *priority_opts = NULL, *rule_opts = NULL;
     cfg_opt_t *main_opts = NULL, *dir_opts = NULL;
     struct tocsin_buf incdir = TOCSIN_BUF_INIT;
     char hostname[HOST_NAME_MAX + 1];
@@ -515,7 +518,10 @@ struct tocsin_config *tocsin_config_load_warn(const char *path,
     group_opts = tocsin_conf_union_table(tocsin_conf_group_opts, 0, reg);
     route_opts = tocsin_conf_union_table(tocsin_conf_route_opts, 0, reg);
     period_opts = tocsin_conf_union_table(tocsin_timeperiod_opts, 0, reg);
-    if (!service_opts || !notifier_opts || !group_opts || !route_opts || !period_opts)
+    priority_opts = tocsin_conf_union_table(tocsin_conf_priority_opts, 0, reg);
+    rule_opts = tocsin_conf_union_table(tocsin_conf_priority_rule_opts, 0, reg);
+    if (!service_opts || !notifier_opts || !group_opts || !route_opts || !period_opts ||
+        !priority_opts || !rule_opts)
         goto oom;
     {
         cfg_opt_t m[] = {
@@ -539,6 +545,8 @@ struct tocsin_config *tocsin_config_load_warn(const char *path,
             CFG_SEC("group", group_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_SEC("route", route_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_SEC("timeperiod", period_opts, CFGF_MULTI | CFGF_TITLE),
+            CFG_SEC("priority", priority_opts, CFGF_MULTI | CFGF_TITLE),
+            CFG_SEC("priority_rule", rule_opts, CFGF_MULTI),
             CFG_SEC("http", tocsin_http_conf_opts(), CFGF_NONE),
             CFG_END()
         };
@@ -548,6 +556,8 @@ struct tocsin_config *tocsin_config_load_warn(const char *path,
             CFG_SEC("group", group_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_SEC("route", route_opts, CFGF_MULTI | CFGF_TITLE),
             CFG_SEC("timeperiod", period_opts, CFGF_MULTI | CFGF_TITLE),
+            CFG_SEC("priority", priority_opts, CFGF_MULTI | CFGF_TITLE),
+            CFG_SEC("priority_rule", rule_opts, CFGF_MULTI),
             CFG_END()
         };
 
@@ -648,6 +658,8 @@ done:
     free(group_opts);
     free(route_opts);
     free(period_opts);
+    free(priority_opts);
+    free(rule_opts);
     free(main_opts);
     free(dir_opts);
     tocsin_buf_free(&incdir);
@@ -683,6 +695,7 @@ void tocsin_config_free(struct tocsin_config *conf)
     for (i = 0; i < conf->nperiods; i++)
         tocsin_timeperiod_free(&conf->periods[i]);
     free(conf->periods);
+    tocsin_conf_free_priorities(conf);
     free(conf->control_socket);
     tocsin_conf_pool_free(conf->pool);
     if (conf->service_index)

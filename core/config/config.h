@@ -125,6 +125,12 @@ struct tocsin_service_conf {
     int accept_passive;           /* takes submitted results (set when passive) */
     int64_t expect_every_us;      /* passive: CRITICAL after this long without
                                      a result; 0: never */
+
+    /* Incident policy (docs/internals/alerting.md, "Priorities"). */
+    char *priority;               /* `priority = "P2"`: every incident of the
+                                     service has it, or NULL */
+    long priority_index;          /* ... resolved, or -1 */
+    int priority_line;
 };
 
 /* One escalation step of a route. */
@@ -159,6 +165,30 @@ struct tocsin_route_conf {
     int64_t group_wait_ms;        /* gather alerts this long into one message */
     struct tocsin_escalation *escalations; /* by increasing after_ms */
     size_t nescalations;
+};
+
+/* A priority an incident is given, and the targets it sets. */
+struct tocsin_priority_conf {
+    char *name;                   /* "P1" */
+    int64_t respond_within_ms;    /* acknowledged within this, or it
+                                     escalates; 0: no target */
+    int64_t resolve_within_ms;    /* resolved within this, or told again
+                                     (each time it passes again); 0: none */
+    char *file;                   /* where it was defined (NULL: built in) */
+    int line;
+};
+
+/* `priority_rule`: the priority of the incidents it matches. */
+struct tocsin_priority_rule {
+    char *file;
+    int line;
+    unsigned severities;          /* bit per enum tocsin_severity; 0 = any */
+    struct tocsin_label *match;   /* labels that must be equal */
+    size_t nmatch;
+    char **services;              /* service name patterns (fnmatch), or none */
+    size_t nservices;
+    char *priority;               /* the priority it gives, as written */
+    long priority_index;          /* ... resolved */
 };
 
 struct tocsin_notifier_conf {
@@ -205,6 +235,11 @@ struct tocsin_config {
     int64_t history_keep_ms;      /* metric history: hourly rows kept; 0: none */
     int flap_detection;           /* services' default (off) */
     struct tocsin_http_conf *http; /* the HTTP endpoint (httpd.h) */
+    struct tocsin_priority_conf *priorities; /* most urgent first; never
+                                     empty once loaded (P1..P4 by default) */
+    size_t npriorities;
+    struct tocsin_priority_rule *priority_rules; /* in file order */
+    size_t npriority_rules;
 };
 
 /* Read `path` and its conf.d. Returns the configuration (free with

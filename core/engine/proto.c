@@ -75,6 +75,7 @@ struct alert_fixed {
     uint32_t kind, severity, state, previous, hard, attempt, max_attempts, flapping;
     int64_t since, problem_since, at;
     uint32_t nlabels;
+    uint32_t priority_rank;
 };
 
 /* The fewest bytes one encoded label takes: two empty strings, each a
@@ -116,12 +117,14 @@ int tocsin_alert_encode(struct tocsin_buf *out, const struct tocsin_alert *a)
     f.problem_since = (int64_t)a->problem_since;
     f.at = (int64_t)a->at;
     f.nlabels = (uint32_t)a->nlabels;
+    f.priority_rank = (uint32_t)a->priority_rank;
     if (tocsin_buf_append(out, &f, sizeof(f)) < 0 ||
         put_cstr(out, a->service) < 0 || put_cstr(out, a->host) < 0 ||
         put_cstr(out, a->output) < 0 || put_cstr(out, a->long_output) < 0 ||
         put_cstr(out, a->perfdata) < 0 || put_cstr(out, a->incident) < 0 ||
         put_cstr(out, a->group_key) < 0 || put_cstr(out, a->route) < 0 ||
-        put_cstr(out, a->link) < 0 || put_cstr(out, a->reason) < 0)
+        put_cstr(out, a->link) < 0 || put_cstr(out, a->reason) < 0 ||
+        put_cstr(out, a->priority) < 0 || put_cstr(out, a->assignee) < 0)
         return -1;
     for (i = 0; i < a->nlabels; i++)
         if (put_cstr(out, a->labels[i].key) < 0 || put_cstr(out, a->labels[i].value) < 0)
@@ -155,11 +158,13 @@ int tocsin_alert_decode(const char **p, size_t *left, struct tocsin_alert *a)
     a->since = (time_t)f.since;
     a->problem_since = (time_t)f.problem_since;
     a->at = (time_t)f.at;
+    a->priority_rank = (int)f.priority_rank;
     if (get_cstr(p, left, &a->service) < 0 || get_cstr(p, left, &a->host) < 0 ||
         get_cstr(p, left, &a->output) < 0 || get_cstr(p, left, &a->long_output) < 0 ||
         get_cstr(p, left, &a->perfdata) < 0 || get_cstr(p, left, &a->incident) < 0 ||
         get_cstr(p, left, &a->group_key) < 0 || get_cstr(p, left, &a->route) < 0 ||
-        get_cstr(p, left, &a->link) < 0 || get_cstr(p, left, &a->reason) < 0)
+        get_cstr(p, left, &a->link) < 0 || get_cstr(p, left, &a->reason) < 0 ||
+        get_cstr(p, left, &a->priority) < 0 || get_cstr(p, left, &a->assignee) < 0)
         return -1;
     /* A count the remaining bytes cannot hold is damage: refuse it before
      * allocating for it. */

@@ -120,7 +120,8 @@ static void put_labels(struct tocsin_buf *out, const struct tocsin_alert *a)
 static const char *const placeholders[] = {
     "service", "host", "state", "previous", "severity", "kind", "output",
     "long_output", "perfdata", "attempt", "max_attempts", "incident",
-    "group_key", "route", "link", "reason", "since", "problem_since", "at",
+    "group_key", "route", "link", "reason", "priority", "assignee", "since",
+    "problem_since", "at",
     "duration", "count", "alerts", "status", "labels", NULL
 };
 
@@ -188,6 +189,10 @@ static int expand(struct tocsin_buf *out, const char *name, size_t len,
         tocsin_buf_puts(out, nz(a->link));
     else if (IS("reason"))
         tocsin_buf_puts(out, nz(a->reason));
+    else if (IS("priority"))
+        tocsin_buf_puts(out, nz(a->priority));
+    else if (IS("assignee"))
+        tocsin_buf_puts(out, nz(a->assignee));
     else if (IS("since"))
         put_time(out, a->since);
     else if (IS("problem_since"))

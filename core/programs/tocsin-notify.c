@@ -77,6 +77,8 @@ static void usage(FILE *to)
             "  --alert-incident KEY             --alert-link URL\n"
             "  --alert-group-key KEY            --alert-route NAME\n"
             "  --alert-reason TEXT              --alert-since EPOCH\n"
+            "  --alert-priority NAME (P<N> has rank N, another name rank 1)\n"
+            "  --alert-assignee NAME\n"
             "  --alert-problem-since EPOCH      --alert-group N (N more alerts in\n"
             "                                   the same message)\n"
             "  --alert-at EPOCH [now]           --alert-hard yes|no [yes]\n"
@@ -233,6 +235,17 @@ static int alert_option(void *ud, const char *name, const char *value,
         a->route = value;
     else if (strcmp(f, "reason") == 0)
         a->reason = value;
+    else if (strcmp(f, "priority") == 0) {
+        /* The rank of "P<N>" is N, as the built-in priorities are; any
+         * other name is taken as the most urgent. */
+        const char *d = value[0] == 'P' || value[0] == 'p' ? value + 1 : "";
+        char *end;
+        long rank = strtol(d, &end, 10);
+
+        a->priority = value;
+        a->priority_rank = !*value ? 0 : *d && !*end && rank > 0 && rank < 100 ? (int)rank : 1;
+    } else if (strcmp(f, "assignee") == 0)
+        a->assignee = value;
     else if (strcmp(f, "since") == 0)
         return parse_epoch(value, &a->since, err, name);
     else if (strcmp(f, "problem_since") == 0)
@@ -414,7 +427,7 @@ int main(int argc, char **argv)
     first->service = "test";
     first->output = "test notification from tocsin-notify";
     first->long_output = first->perfdata = first->link = "";
-    first->group_key = first->route = first->reason = "";
+    first->group_key = first->route = first->reason = first->priority = first->assignee = "";
     first->labels = aa.labels;
     if (gethostname(hostname, sizeof(hostname) - 1) < 0)
         snprintf(hostname, sizeof(hostname), "localhost");

@@ -24,6 +24,7 @@
 #include "lib/buf.h"
 #include "config/config.h"
 #include "config/registry.h"
+#include "alerting/priority.h"
 #include "alerting/route.h"
 #include "config/timeperiod.h"
 #include "serve/svc-json.h"
@@ -51,7 +52,8 @@ static void usage(FILE *to)
             "Commands (against the running daemon):\n"
             "  status [--json] [--state STATE] [--label KEY=VALUE]\n"
             "  check NAME                      run a service now and print its result\n"
-            "  ack NAME [-m TEXT]              acknowledge a problem until it recovers\n"
+            "  ack NAME [-m TEXT] [--assign USER]\n"
+            "                                  acknowledge a problem until it recovers\n"
             "  unack NAME                      withdraw an acknowledgement\n"
             "  downtime NAME|--label K=V (--for DURATION|--until \"YYYY-MM-DD HH:MM\") [-m TEXT]\n"
             "  downtime --remove NAME|--label K=V\n"
@@ -327,8 +329,24 @@ static int cmd_status(int argc, char **argv)
         char age[32], flags[64] = "";
 
         format_age(json_integer_value(json_object_get(svc, "last_change")), age, sizeof(age));
-        if (json_object_get(svc, "acknowledged"))
+        if (json_is_string(json_object_get(svc, "priority"))) {
+            json_t *b = json_object_get(svc, "breaches");
+            json_int_t resp = json_integer_value(json_object_get(b, "response"));
+            json_int_t reso = json_integer_value(json_object_get(b, "resolution"));
+
+            snprintf(flags, sizeof(flags), " [%s%s%s]",
+                     json_string_value(json_object_get(svc, "priority")),
+                     resp ? ", response target missed" : "",
+                     reso ? ", resolution target missed" : "");
+        }
+        if (json_is_string(json_object_get(json_object_get(svc, "acknowledged"), "assignee"))) {
+            size_t used = strlen(flags);
+
+            snprintf(flags + used, sizeof(flags) - used, " [ack: %s]", json_string_value(
+                     json_object_get(json_object_get(svc, "acknowledged"), "assignee")));
+        } else if (json_object_get(svc, "acknowledged")) {
             strncat(flags, " [ack]", sizeof(flags) - strlen(flags) - 1);
+        }
         if (json_object_get(svc, "downtime"))
             strncat(flags, " [downtime]", sizeof(flags) - strlen(flags) - 1);
         if (json_is_true(json_object_get(svc, "flapping")))
@@ -366,7 +384,7 @@ static int cmd_check(int argc, char **argv)
 
 /* -m TEXT, --label K=V, --for, --until, --remove and one NAME. */
 struct target_args {
-    const char *name, *label, *text, *for_, *until;
+    const char *name, *label, *text, *for_, *until, *assign;
     int remove;
 };
 
@@ -378,6 +396,7 @@ static void parse_target(int argc, char **argv, struct target_args *t, int downt
         {"for", required_argument, NULL, 'f'},
         {"until", required_argument, NULL, 'u'},
         {"remove", no_argument, NULL, 'r'},
+        {"assign", required_argument, NULL, 'a'},
         {NULL, 0, NULL, 0}
     };
     int c;
@@ -391,9 +410,14 @@ static void parse_target(int argc, char **argv, struct target_args *t, int downt
         case 'f': t->for_ = optarg; break;
         case 'u': t->until = optarg; break;
         case 'r': t->remove = 1; break;
+        case 'a': t->assign = optarg; break;
         default: exit(EXIT_USAGE);
         }
-        if (!downtime && c != 'm' && c != 'l')
+        if (c == 'a' && (downtime || strcmp(argv[0], "ack") != 0))
+            die(EXIT_USAGE, "%s: --assign is for ack", argv[0]);
+        if (c == 'a' && !*optarg)
+            die(EXIT_USAGE, "ack: --assign needs a name");
+        if (!downtime && c != 'm' && c != 'l' && c != 'a')
             die(EXIT_USAGE, "%s: --for, --until and --remove are for downtime", argv[0]);
     }
     if (optind < argc)
@@ -414,6 +438,8 @@ static json_t *target_request(const char *cmd, const struct target_args *t)
         json_object_set_new(req, "label", json_string(t->label));
     if (t->text)
         json_object_set_new(req, "text", json_string(t->text));
+    if (t->assign)
+        json_object_set_new(req, "assign", json_string(t->assign));
     return req;
 }
 
@@ -807,6 +833,32 @@ static void print_notifier(const struct tocsin_config *conf, uint32_t n, int rec
  * default critical, taken as told at --at), except those with
  * send_resolved = false.
  */
+/* The priority an incident of `s` at `sev` opened at `at` gets, and when
+ * its targets fall due, as route-test comments. */
+static void print_priority(const struct tocsin_config *conf, const struct tocsin_service_conf *s,
+                           enum tocsin_severity sev, time_t at)
+{
+    long p = tocsin_priority_of(conf, s, sev);
+    time_t respond = tocsin_priority_respond_due(conf, p, at);
+    time_t resolve = tocsin_priority_resolve_due(conf, p, at, 0);
+    char within[64], when[64];
+
+    if (p < 0)
+        return;
+    printf("# priority %s", tocsin_priority_name(conf, p));
+    if (respond) {
+        tocsin_duration_format(respond - at, within, sizeof(within));
+        printf(": acknowledged within %s (by %s)", within, local_minute(respond, when,
+                                                                         sizeof(when)));
+    }
+    if (resolve) {
+        tocsin_duration_format(resolve - at, within, sizeof(within));
+        printf("%s resolved within %s (by %s)", respond ? "," : ":", within,
+               local_minute(resolve, when, sizeof(when)));
+    }
+    printf("\n");
+}
+
 static int cmd_route_test(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -920,6 +972,8 @@ static int cmd_route_test(int argc, char **argv)
 told:
     if (quiet.len)
         printf("# no recovery to %s (send_resolved = false)\n", tocsin_buf_str(&quiet));
+    if (!recovery)
+        print_priority(conf, &conf->services[svc], sev, at);
     tocsin_buf_free(&quiet);
     tocsin_config_free(conf);
     tocsin_registry_free(&reg);

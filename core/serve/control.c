@@ -176,7 +176,7 @@ static int peer_allowed(int fd, char **author)
 /* Service `svc` as the control socket tells it. NULL when memory runs out. */
 static json_t *service_json(struct tocsin_control *c, uint32_t svc)
 {
-    return tocsin_svc_json(&c->status->conf->services[svc], &c->status->views[svc],
+    return tocsin_svc_json(c->status->conf, &c->status->conf->services[svc], &c->status->views[svc],
                            tocsin_alerting_incident(c->ops.alerting(c->ops.ud), svc),
                            TOCSIN_SVC_JSON_CONTROL, time(NULL));
 }
@@ -356,6 +356,7 @@ static void cmd_ack(struct tocsin_control *c, struct client *cl, json_t *req, in
 {
     struct tocsin_alerting *al = c->ops.alerting(c->ops.ud);
     const char *text = json_string_value(json_object_get(req, "text"));
+    const char *assignee = json_string_value(json_object_get(req, "assign"));
     uint32_t *svcs;
     char err[512];
     long n = select_services(c, cl, req, &svcs), i;
@@ -367,7 +368,8 @@ static void cmd_ack(struct tocsin_control *c, struct client *cl, json_t *req, in
     }
     for (i = 0; i < n; i++) {
         int rc = remove ? tocsin_alerting_unack(al, svcs[i], cl->author, err, sizeof(err))
-                        : tocsin_alerting_ack(al, svcs[i], cl->author, text, err, sizeof(err));
+                        : tocsin_alerting_ack(al, svcs[i], cl->author, text, assignee, err,
+                                              sizeof(err));
 
         if (rc < 0 && n == 1) {
             free(svcs);

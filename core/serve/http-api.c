@@ -106,7 +106,7 @@ static json_t *service_json(const struct tocsin_status *st, size_t i, time_t now
     const struct tocsin_incident *inc = st->alerting
         ? tocsin_alerting_incident(st->alerting, (uint32_t)i) : NULL;
 
-    return tocsin_svc_json(&st->conf->services[i], &st->views[i], inc, TOCSIN_SVC_JSON_API, now);
+    return tocsin_svc_json(st->conf, &st->conf->services[i], &st->views[i], inc, TOCSIN_SVC_JSON_API, now);
 }
 
 /*

@@ -325,6 +325,12 @@ static void agent_metrics(struct tocsin_httpd *h, struct tocsin_buf *b)
                "flapping, a failed parent).");
         tocsin_buf_printf(b, "tocsin_notifications_suppressed_total %" PRIu64 "\n",
                           as->suppressed);
+        family(b, "tocsin_target_breaches_total", "counter",
+               "Targets of incident priorities missed: response (not acknowledged in "
+               "time), resolution (still open; once per resolve_within).");
+        tocsin_buf_printf(b, "tocsin_target_breaches_total{target=\"response\"} %" PRIu64 "\n"
+                          "tocsin_target_breaches_total{target=\"resolution\"} %" PRIu64 "\n",
+                          as->respond_breaches, as->resolve_breaches);
         family(b, "tocsin_notification_attempts_total", "counter",
                "Delivery attempts, by notifier.");
         for (i = 0; i < conf->nnotifiers; i++) {

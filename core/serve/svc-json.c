@@ -12,6 +12,7 @@
 #include "lib/nagios.h"
 #include "serve/httpd.h"
 #include "serve/svc-json.h"
+#include "alerting/priority.h"
 #include "tocsin-plugin.h"
 
 
@@ -163,9 +164,9 @@ static json_t *perf_json(const struct tocsin_output *out)
  * style has sits where that style has always had it. The output is
  * parsed (tocsin_output_parse) only for the API style, and freed here.
  */
-json_t *tocsin_svc_json(const struct tocsin_service_conf *s, const struct tocsin_svc_view *v,
-                        const struct tocsin_incident *inc, enum tocsin_svc_json_style style,
-                        time_t now)
+json_t *tocsin_svc_json(const struct tocsin_config *conf, const struct tocsin_service_conf *s,
+                        const struct tocsin_svc_view *v, const struct tocsin_incident *inc,
+                        enum tocsin_svc_json_style style, time_t now)
 {
     const struct svc_form *f = &svc_forms[style];
     const int known = f->checked_key || v->checked; /* hard state and times stand */
@@ -229,6 +230,8 @@ json_t *tocsin_svc_json(const struct tocsin_service_conf *s, const struct tocsin
         if (a) {
             tocsin_json_set(a, "by", note_text(f, inc->ack_author), &bad);
             tocsin_json_set(a, "text", note_text(f, inc->ack_text), &bad);
+            if (inc->assignee || f->nulls)
+                tocsin_json_set(a, "assignee", tocsin_json_text(inc->assignee), &bad);
         }
         tocsin_json_set(o, "acknowledged", a, &bad);
     } else if (f->nulls) {
@@ -248,6 +251,20 @@ json_t *tocsin_svc_json(const struct tocsin_service_conf *s, const struct tocsin
     }
     if (f->nulls)
         tocsin_json_set(o, "incident", tocsin_json_text(inc ? inc->key : NULL), &bad);
+    if (inc && inc->key && inc->priority >= 0) {
+        json_t *b = json_object();
+
+        if (b) {
+            tocsin_json_set(b, "response", json_integer(inc->respond_breaches), &bad);
+            tocsin_json_set(b, "resolution", json_integer(inc->resolve_breaches), &bad);
+        }
+        tocsin_json_set(o, "priority",
+                        tocsin_json_text(tocsin_priority_name(conf, inc->priority)), &bad);
+        tocsin_json_set(o, "breaches", b, &bad);
+    } else if (f->nulls) {
+        tocsin_json_set(o, "priority", json_null(), &bad);
+        tocsin_json_set(o, "breaches", json_null(), &bad);
+    }
 out:
     if (parsed)
         tocsin_output_free(&out);

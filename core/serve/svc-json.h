@@ -56,13 +56,15 @@ enum tocsin_svc_json_style {
     TOCSIN_SVC_JSON_CONTROL
 };
 
-/* Everything `style` says about service `s` in its current state `v`
- * with alerting state `inc` (may be NULL: none); a downtime counts while
+/* Everything `style` says about service `s` of `conf` in its current
+ * state `v` with alerting state `inc` (may be NULL: none), the open
+ * incident's priority and the targets it missed among it (keys
+ * "priority" and "breaches"); a downtime counts while
  * it ends after `now`. Every text is repaired (tocsin_json_text). New
  * reference; NULL when memory runs out. O(output + labels + perfdata). */
-json_t *tocsin_svc_json(const struct tocsin_service_conf *s, const struct tocsin_svc_view *v,
-                        const struct tocsin_incident *inc, enum tocsin_svc_json_style style,
-                        time_t now);
+json_t *tocsin_svc_json(const struct tocsin_config *conf, const struct tocsin_service_conf *s,
+                        const struct tocsin_svc_view *v, const struct tocsin_incident *inc,
+                        enum tocsin_svc_json_style style, time_t now);
 
 /* ------------------------------------------------------------------ */
 /* Selecting services                                                  */

@@ -203,7 +203,7 @@ class ConfigTest(unittest.TestCase):
         self.assertRegex(line, r"/badabi\.(la|so)\b",
                          "expected the message to name the plugin's file")
         self.assertRegex(line, r"\bABI 99\b", "expected the plugin's ABI version (99)")
-        self.assertRegex(line, r"\bABI 1\b", "expected Tocsin's own ABI version (1)")
+        self.assertRegex(line, r"\bABI 2\b", "expected Tocsin's own ABI version (2)")
 
     def test_nagios_service_without_command_is_refused_by_the_plugin(self):
         c = self.conf("", {"n.conf": '# no command\nservice "nocmd" {\n'

@@ -141,6 +141,20 @@ class PagerDutyTest(unittest.TestCase):
                 self.assertEqual(ev["payload"]["severity"], sev,
                                  f"expected severity {sev}; got {ev['payload']!r}")
 
+    def test_severity_follows_the_priority(self):
+        for prio, want in (("P1", "critical"), ("P2", "error"), ("P3", "warning"),
+                           ("P4", "info")):
+            with self.subTest(priority=prio):
+                before = len(self.sink.requests)
+                rc, out, err = self.notify("--alert-severity", "critical",
+                                           "--alert-priority", prio)
+                self.assertEqual(rc, 0, self.show(rc, out, err))
+                ev = self.events(before + 1)[-1]
+                self.assertEqual(ev["payload"]["severity"], want,
+                                 f"expected {prio} as {want}; got {ev['payload']!r}")
+                self.assertEqual(ev["payload"]["custom_details"].get("priority"), prio,
+                                 f"expected custom_details.priority; got {ev['payload']!r}")
+
     def test_source_override(self):
         rc, out, err = self.notify("--source", "cluster-a")
         self.assertEqual(rc, 0, self.show(rc, out, err))

@@ -128,6 +128,16 @@ class SlackTest(unittest.TestCase):
         self.assertEqual(fields["State"], "CRITICAL \u2192 OK")
         self.assertIn("Lasted", fields, "a recovery says how long the problem lasted")
 
+    def test_priority_leads_the_default_text(self):
+        rc, out, err = self.send("--alert-priority", "P1")
+        self.assert_delivered(rc, out, err)
+        (body,) = self.posted()
+        self.assertEqual(body["text"], "P1 CRITICAL: db on host1")
+        att = body["attachments"][0]
+        self.assertEqual(att["title"], "P1 CRITICAL: db on host1")
+        fields = {f["title"]: f["value"] for f in att["fields"]}
+        self.assertEqual(fields.get("Priority"), "P1", f"fields: {fields!r}")
+
     def test_grouped_alerts_in_one_message(self):
         rc, out, err = self.send("--alert-group", "2")
         self.assert_delivered(rc, out, err)

@@ -83,7 +83,8 @@ class WebhookTest(unittest.TestCase):
             "--alert-incident", "web1/nginx/42", "--alert-group-key", "route-a/nginx",
             "--alert-link", "https://wiki.example.org/nginx", "--alert-reason", "repeat",
             "--alert-since", str(since), "--alert-problem-since", str(problem_since),
-            "--alert-kind", "escalation", "--alert-severity", "error")
+            "--alert-kind", "escalation", "--alert-severity", "error",
+            "--alert-priority", "P2", "--alert-assignee", "bob")
         self.assertEqual(rc, 0, self.show(rc, out, err))
         self.assertEqual(out.strip(), "delivered", self.show(rc, out, err))
         req = self.posted(1)[0]
@@ -95,8 +96,12 @@ class WebhookTest(unittest.TestCase):
                          f"expected the configured header; headers: {req.headers!r}")
         body = req.json()
         self.assertEqual(set(body), {"version", "group_key", "status", "kind", "severity",
-                                     "count", "message", "common_labels", "alerts"},
+                                     "priority", "priority_rank", "assignee", "count",
+                                     "message",
+                                     "common_labels", "alerts"},
                          f"top-level fields: {body!r}")
+        self.assertEqual((body["priority"], body["priority_rank"]), ("P2", 2),
+                         f"body: {body!r}")
         self.assertEqual(body["version"], "1", f"body: {body!r}")
         self.assertEqual(body["group_key"], "route-a/nginx", f"body: {body!r}")
         self.assertEqual(body["status"], "firing", f"body: {body!r}")
@@ -115,7 +120,8 @@ class WebhookTest(unittest.TestCase):
             "perfdata": "time=0.5s;3;5", "labels": {"team": "web", "env": "prod"},
             "startsAt": utc(problem_since), "endsAt": None,
             "incident": "web1/nginx/42", "link": "https://wiki.example.org/nginx",
-            "reason": "repeat", "attempt": 1, "max_attempts": 1, "flapping": False,
+            "reason": "repeat", "priority": "P2", "priority_rank": 2, "assignee": "bob",
+            "attempt": 1, "max_attempts": 1, "flapping": False,
         }
         for key, value in expected.items():
             self.assertEqual(a.get(key, "<missing>"), value,

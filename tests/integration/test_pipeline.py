@@ -256,7 +256,11 @@ class Delivery(Pipeline):
                              f"expected the incident's epoch to be now; got {key!r}")
         self.assertEqual(event["payload"]["summary"], "CRITICAL api on testhost: CRITICAL - "
                          "api is down", f"expected the default summary; got {event}")
-        self.assertEqual(event["payload"]["severity"], "critical")
+        # A critical problem outside production is P2, which PagerDuty gets
+        # as "error" (still high urgency): its severity follows the priority.
+        self.assertEqual(event["payload"]["severity"], "error")
+        self.assertEqual(event["payload"]["custom_details"]["priority"], "P2",
+                         f"expected the priority in the custom details; got {event}")
         self.assertEqual(event["payload"]["source"], HOST)
         self.assertEqual(event["payload"]["component"], "api")
         self.assertEqual(event["payload"]["group"], "web", "the label team gives the group")
@@ -272,7 +276,7 @@ class Delivery(Pipeline):
         self.assertEqual((slack.method, slack.path, slack.headers.get("content-type")),
                          ("POST", SLACK_PATH, "application/json"))
         msg = slack.json()
-        self.assertEqual(msg["text"], "CRITICAL: api on testhost", f"got {msg}")
+        self.assertEqual(msg["text"], "P2 CRITICAL: api on testhost", f"got {msg}")
         (att,) = msg["attachments"]
         self.assertEqual(att["color"], "danger", f"expected the critical colour; got {att}")
         self.assertEqual(att["title_link"], "https://wiki.example.org/api")
@@ -355,10 +359,10 @@ class Delivery(Pipeline):
                          ("resolved", "recovery", trigger["dedup_key"], "CRITICAL", "OK"),
                          f"expected the webhook's recovery of the same incident; got {body}")
         slack = [r.json()["text"] for r in self.slack.wait(4)]
-        self.assertEqual(sorted(slack), sorted(["CRITICAL: api on testhost",
-                                                "WARNING: web on testhost",
-                                                "RECOVERED: web on testhost",
-                                                "RECOVERED: api on testhost"]),
+        self.assertEqual(sorted(slack), sorted(["P2 CRITICAL: api on testhost",
+                                                "P3 WARNING: web on testhost",
+                                                "P3 RECOVERED: web on testhost",
+                                                "P2 RECOVERED: api on testhost"]),
                          f"expected slack to get both problems and both recoveries; got {slack}")
         subjects = sorted(re.search(r"\r\nSubject: ([^\r]*)", m.content.decode()).group(1)
                           for m in self.mail.wait(4))
@@ -673,7 +677,7 @@ class Grouping(Pipeline):
                                        f"got {len(msgs)}: {[m['text'] for m in msgs]}")
         self.assertEqual(sorted(names), ["web1", "web2", "web3"],
                          f"expected one attachment per service; got {names}")
-        self.assertRegex(msgs[0]["text"], r"^CRITICAL: web\d on testhost \(\+2 more\)$",
+        self.assertRegex(msgs[0]["text"], r"^P2 CRITICAL: web\d on testhost \(\+2 more\)$",
                          "expected the text to count the others")
 
 

@@ -410,9 +410,11 @@ class RouteTest(unittest.TestCase):
                               "# escalation after 30m 0s, at 2026-11-23 23:40 UTC if "
                               "unacknowledged: boss\n"
                               "# escalation after 2h 0m, at 2026-11-24 01:10 UTC if "
-                              "unacknowledged: pager\n",
-                         f"expected the notifiers, the route, the repeat and both steps "
-                         f"with their times; got {out!r}")
+                              "unacknowledged: pager\n"
+                              "# priority P2: acknowledged within 30m 0s (by 2026-11-23 23:40 "
+                              "UTC), resolved within 4h 0m (by 2026-11-24 03:10 UTC)\n",
+                         f"expected the notifiers, the route, the repeat, both steps "
+                         f"with their times and the priority's targets; got {out!r}")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ static void badabi_check(void *instance, struct tocsin_check *chk)
 }
 
 TOCSIN_EXPORT const struct tocsin_plugin tocsin_plugin = {
-    .abi = TOCSIN_PLUGIN_ABI + 98,
+    .abi = 99,
     .size = sizeof(struct tocsin_plugin),
     .kind = TOCSIN_PLUGIN_CHECK,
     .name = "badabi",

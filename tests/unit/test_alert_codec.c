@@ -23,7 +23,7 @@
 #include "engine/proto.h"
 
 /* Strings each encoded alert carries, in the encoder's order. */
-#define NSTRINGS 10
+#define NSTRINGS 12
 
 static const struct tocsin_label sample_labels[] = {
     { "team", "dba" },
@@ -60,6 +60,9 @@ static struct tocsin_alert sample(void)
     a.route = "dba";
     a.link = "https://wiki.example.org/db-main";
     a.reason = "escalation after 30m";
+    a.priority = "P2";
+    a.priority_rank = 2;
+    a.assignee = "bob";
     return a;
 }
 
@@ -106,9 +109,10 @@ static void expect_alert(const struct tocsin_alert *a, const struct tocsin_alert
 #define S(f) expect_str(#f, a->f ? a->f : "", got->f, buf, len)
 #define N(f) expect_num(#f, (long long)a->f, (long long)got->f)
     S(service); S(host); S(output); S(long_output); S(perfdata);
-    S(incident); S(group_key); S(route); S(link); S(reason);
+    S(incident); S(group_key); S(route); S(link); S(reason); S(priority); S(assignee);
     N(state); N(previous); N(attempt); N(max_attempts); N(since); N(flapping);
     N(kind); N(severity); N(hard); N(problem_since); N(at); N(nlabels);
+    N(priority_rank);
 #undef S
 #undef N
     if (got->grouped || got->ngrouped || got->retry_after)
@@ -207,6 +211,7 @@ static void codec_round_trip_empty_strings(void **state)
     memset(&a, 0, sizeof(a));
     a.service = a.host = a.output = a.long_output = a.perfdata = "";
     a.incident = a.group_key = a.route = a.link = a.reason = "";
+    a.priority = a.assignee = "";
     a.labels = empty_labels;
     a.nlabels = 2;
     expect_round_trip(&a, "every string empty, labels with empty keys and values");
@@ -502,9 +507,9 @@ static void codec_every_byte_damaged(void **state)
             decoded++;
             if (p + left != copy + len)
                 fail_msg("byte %zu damaged: the position and what is left disagree", i);
-            if (got.service < copy || got.reason >= copy + len ||
-                strnlen(got.reason, (size_t)(copy + len - got.reason)) ==
-                    (size_t)(copy + len - got.reason))
+            if (got.service < copy || got.assignee >= copy + len ||
+                strnlen(got.assignee, (size_t)(copy + len - got.assignee)) ==
+                    (size_t)(copy + len - got.assignee))
                 fail_msg("byte %zu damaged: a decoded string lies outside the bytes", i);
             free((void *)got.labels);
         }

@@ -232,6 +232,18 @@ static void open_alerting(struct fixture *fx)
     assert_non_null(fx->a);
 }
 
+/* The daemon stops and starts again: same configuration and store; the
+ * one incident open is restored. */
+static void restart_alerting(struct fixture *fx)
+{
+    tocsin_alerting_free(fx->a);
+    tocsin_store_close(fx->st);
+    fx->a = NULL;
+    fx->st = NULL;
+    open_alerting(fx);
+    assert_int_equal(tocsin_alerting_restore(fx->a), 1);
+}
+
 /* Load the notifiers and services above plus `routes` (may be ""), make
  * every service OK and checked, and start the alerting stage. */
 static void start(struct fixture *fx, const char *routes)
@@ -366,7 +378,7 @@ static void ack(struct fixture *fx, const char *name)
 {
     char err[256];
 
-    if (tocsin_alerting_ack(fx->a, svc(fx, name), "alice", "on it", err, sizeof(err)) < 0)
+    if (tocsin_alerting_ack(fx->a, svc(fx, name), "alice", "on it", NULL, err, sizeof(err)) < 0)
         fail_msg("acknowledging '%s': expected success, got \"%s\"", name, err);
 }
 
@@ -1063,7 +1075,7 @@ static void alerting_full_disk_refuses_an_acknowledgement(void **state)
 
     db_problem_delivered(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n}\n");
     disk_full(fx, 1);
-    if (tocsin_alerting_ack(fx->a, svc(fx, "db"), "alice", "on it", err, sizeof(err)) == 0)
+    if (tocsin_alerting_ack(fx->a, svc(fx, "db"), "alice", "on it", NULL, err, sizeof(err)) == 0)
         fail_msg("expected an acknowledgement that cannot be saved to be refused; it was taken");
     assert_non_null(strstr(err, "cannot be saved"));
     assert_false(tocsin_alerting_incident(fx->a, svc(fx, "db"))->acked);
@@ -1086,13 +1098,7 @@ static void alerting_incident_survives_restart(void **state)
     db_problem_delivered(fx, ESCALATING_ROUTE);
     snprintf(key, sizeof(key), "h1/db/%lld", (long long)fx->t0);
 
-    /* The daemon stops and starts again: same configuration and store. */
-    tocsin_alerting_free(fx->a);
-    tocsin_store_close(fx->st);
-    fx->a = NULL;
-    fx->st = NULL;
-    open_alerting(fx);
-    assert_int_equal(tocsin_alerting_restore(fx->a), 1);
+    restart_alerting(fx);
     inc = tocsin_alerting_incident(fx->a, svc(fx, "db"));
     assert_non_null(inc->key);
     assert_string_equal(inc->key, key);
@@ -1294,6 +1300,275 @@ static void alerting_fallback_failure_does_not_fall_back(void **state)
     assert_int_equal(fallbacks_of(fx, "console"), 0);
 }
 
+/* ------------------------------------------------------------------ */
+/* Priorities and their targets                                        */
+/* ------------------------------------------------------------------ */
+
+/* A service of the production tier, and one the DBAs own. */
+#define PRIORITY_SERVICES \
+    "service \"shop\" {\n    check = \"fake\"\n    host = \"h1\"\n" \
+    "    labels {\n        tier = \"production\"\n    }\n}\n" \
+    "service \"ledger\" {\n    check = \"fake\"\n    host = \"h1\"\n" \
+    "    labels {\n        team = \"dba\"\n    }\n}\n"
+
+/* The alert about `service` in message `m` has priority `name` of rank
+ * `rank`. */
+static void expect_priority_in(const struct message *m, const char *service, const char *name,
+                               int rank, const char *what)
+{
+    uint32_t i;
+
+    for (i = 0; i < m->count; i++) {
+        const struct tocsin_alert *al = &m->alerts[i];
+
+        if (strcmp(al->service, service) != 0)
+            continue;
+        if (strcmp(al->priority, name) != 0 || al->priority_rank != rank)
+            fail_msg("%s: expected priority \"%s\" (rank %d), got \"%s\" (rank %d)", what,
+                     name, rank, al->priority, al->priority_rank);
+        return;
+    }
+    fail_msg("%s: no alert about '%s' in the message", what, service);
+}
+
+/* The one alert of the next message, to email, has priority `name` of
+ * rank `rank`. */
+static void expect_priority(struct fixture *fx, enum tocsin_alert_kind kind, const char *service,
+                            enum tocsin_state st, const char *name, int rank, const char *what)
+{
+    const struct tocsin_alert *al = expect_one(fx, "email", kind, service, st, what);
+
+    if (strcmp(al->priority, name) != 0 || al->priority_rank != rank)
+        fail_msg("%s: expected priority \"%s\" (rank %d), got \"%s\" (rank %d)", what, name,
+                 rank, al->priority, al->priority_rank);
+}
+
+static void alerting_priority_by_default_from_severity_and_tier(void **state)
+{
+    struct fixture *fx = *state;
+    const struct message *m;
+
+    start(fx, PRIORITY_SERVICES "route \"ops\" {\n    notifiers = { \"email\" }\n}\n");
+    assert_int_equal(fx->conf->npriorities, 4);
+    hard(fx, "shop", TOCSIN_CRITICAL, 0);
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    hard(fx, "web", TOCSIN_WARNING, 0);
+    hard(fx, "ledger", TOCSIN_UNKNOWN, 0);
+    tick(fx, 1);
+    m = next_msg(fx, "email", 4, "four problems due together, in one message");
+    expect_priority_in(m, "db", "P2", 2, "critical outside production");
+    expect_priority_in(m, "web", "P3", 3, "warning");
+    expect_priority_in(m, "ledger", "P3", 3, "unknown (severity error)");
+    expect_priority_in(m, "shop", "P1", 1, "critical in production");
+    expect_nothing(fx, "four problems");
+    answer(fx, TOCSIN_DELIVERED);
+    hard(fx, "web", TOCSIN_CRITICAL, 10);
+    assert_int_equal(tocsin_alerting_incident(fx->a, svc(fx, "web"))->priority, 1);
+    tick(fx, 11);
+    expect_priority(fx, TOCSIN_ALERT_PROBLEM, "web", TOCSIN_CRITICAL, "P2", 2,
+                    "worse within the incident: priority judged again");
+    answer(fx, TOCSIN_DELIVERED);
+    hard(fx, "web", TOCSIN_OK, 20);
+    tick(fx, 21);
+    expect_priority(fx, TOCSIN_ALERT_RECOVERY, "web", TOCSIN_OK, "P2", 2,
+                    "the recovery keeps the incident's priority");
+}
+
+static void alerting_priority_rules_and_service_override(void **state)
+{
+    struct fixture *fx = *state;
+    const struct message *m;
+
+    start(fx, PRIORITY_SERVICES
+              "priority \"SEV1\" {\n    respond_within = \"5m\"\n}\n"
+              "priority \"SEV2\" {\n}\n"
+              "priority \"SEV3\" {\n}\n"
+              "priority_rule {\n    labels {\n        team = \"dba\"\n    }\n"
+              "    priority = \"SEV1\"\n}\n"
+              "priority_rule {\n    severity = { \"warning\" }\n    services = { \"w*\" }\n"
+              "    priority = \"SEV2\"\n}\n"
+              "service \"batch\" {\n    check = \"fake\"\n    host = \"h1\"\n"
+              "    priority = \"SEV3\"\n    labels {\n        team = \"dba\"\n    }\n}\n"
+              "route \"ops\" {\n    notifiers = { \"email\" }\n}\n");
+    assert_int_equal(fx->conf->npriorities, 3);
+    hard(fx, "ledger", TOCSIN_WARNING, 0);
+    hard(fx, "web", TOCSIN_WARNING, 0);
+    hard(fx, "batch", TOCSIN_CRITICAL, 0);
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    hard(fx, "shop", TOCSIN_CRITICAL, 0);
+    tick(fx, 1);
+    m = next_msg(fx, "email", 5, "five problems due together, in one message");
+    expect_priority_in(m, "web", "SEV2", 2, "the second rule: a warning of w*");
+    expect_priority_in(m, "db", "SEV2", 2, "no rule: the default, second priority");
+    expect_priority_in(m, "shop", "SEV1", 1, "no rule: the default, first in production");
+    expect_priority_in(m, "ledger", "SEV1", 1, "the first rule: team dba");
+    expect_priority_in(m, "batch", "SEV3", 3, "the service's own priority wins over the rule");
+    expect_nothing(fx, "five problems");
+}
+
+/* P2 (the default of a critical problem outside production) must be
+ * acknowledged within 30 minutes of its first notification; the route's
+ * next escalation step is brought forward when it is not. */
+static void alerting_response_target_missed_escalates(void **state)
+{
+    struct fixture *fx = *state;
+    const struct tocsin_alert *al;
+    const struct tocsin_incident *inc;
+
+    db_problem_delivered(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n"
+                             "    escalation {\n        after = \"1h\"\n"
+                             "        notifiers = { \"manager\" }\n    }\n}\n");
+    inc = tocsin_alerting_incident(fx->a, svc(fx, "db"));
+    tick(fx, 1799);
+    expect_nothing(fx, "within the response target");
+    assert_int_equal(inc->respond_breaches, 0);
+    tick(fx, 1800);
+    al = expect_one(fx, "manager", TOCSIN_ALERT_ESCALATION, "db", TOCSIN_CRITICAL,
+                    "the 1h step brought forward at 30m");
+    assert_non_null(strstr(al->reason, "P2 db response target missed"));
+    assert_string_equal(al->priority, "P2");
+    assert_int_equal(inc->respond_breaches, 1);
+    answer(fx, TOCSIN_DELIVERED);
+    tick(fx, 3600);
+    tick(fx, 7200);
+    expect_nothing(fx, "the step is not told again at 1h, the target once");
+    assert_int_equal(inc->respond_breaches, 1);
+}
+
+static void alerting_response_target_met_by_an_acknowledgement(void **state)
+{
+    struct fixture *fx = *state;
+
+    db_problem_delivered(fx, "route \"ops\" {\n    notifiers = { \"email\" }\n}\n");
+    tick(fx, 1000);
+    ack(fx, "db");
+    tick(fx, 1001);
+    expect_one(fx, "email", TOCSIN_ALERT_ACKNOWLEDGED, "db", TOCSIN_CRITICAL, "the ack");
+    answer(fx, TOCSIN_DELIVERED);
+    tick(fx, 1800);
+    tick(fx, 3600);
+    expect_nothing(fx, "acknowledged in time: nothing at 30m");
+    assert_int_equal(tocsin_alerting_incident(fx->a, svc(fx, "db"))->respond_breaches, 0);
+}
+
+#define SHORT_TARGETS \
+    "priority \"P1\" {\n    respond_within = \"1m\"\n    resolve_within = \"5m\"\n}\n" \
+    "priority \"P2\" {\n    respond_within = \"1m\"\n    resolve_within = \"5m\"\n}\n" \
+    "route \"ops\" {\n    notifiers = { \"email\" }\n}\n"
+
+/* An acknowledged incident still missing its resolution target is told
+ * again, saying for how long it is open and who took it, once per target
+ * passed; the count survives a restart. */
+static void alerting_resolution_target_missed_after_ack_tells_again(void **state)
+{
+    struct fixture *fx = *state;
+    const struct tocsin_alert *al;
+    const struct tocsin_incident *inc;
+
+    db_problem_delivered(fx, SHORT_TARGETS);
+    ack(fx, "db");
+    tick(fx, 10);
+    expect_one(fx, "email", TOCSIN_ALERT_ACKNOWLEDGED, "db", TOCSIN_CRITICAL, "the ack");
+    answer(fx, TOCSIN_DELIVERED);
+    tick(fx, 299);
+    expect_nothing(fx, "within the resolution target");
+    tick(fx, 300);
+    al = expect_one(fx, "email", TOCSIN_ALERT_REPEAT, "db", TOCSIN_CRITICAL,
+                    "the resolution target missed, although acknowledged");
+    if (strncmp(al->reason, "P2 db open for 5 min 00 s, acknowledged by alice at ", 52) != 0)
+        fail_msg("expected the reason to say how long and who took it, got \"%s\"",
+                 al->reason);
+    answer(fx, TOCSIN_DELIVERED);
+    inc = tocsin_alerting_incident(fx->a, svc(fx, "db"));
+    assert_int_equal(inc->resolve_breaches, 1);
+    assert_int_equal(inc->respond_breaches, 0);
+
+    restart_alerting(fx);
+    inc = tocsin_alerting_incident(fx->a, svc(fx, "db"));
+    assert_int_equal(inc->resolve_breaches, 1);
+    assert_true(inc->ack_at > 0);
+    tick(fx, 599);
+    expect_nothing(fx, "the first breach is not told again after a restart");
+    tick(fx, 600);
+    al = expect_one(fx, "email", TOCSIN_ALERT_REPEAT, "db", TOCSIN_CRITICAL,
+                    "the target missed a second time");
+    assert_non_null(strstr(al->reason, "open for 10 min 00 s"));
+    assert_int_equal(inc->resolve_breaches, 2);
+}
+
+/* Unacknowledged, the short targets are both missed: the response one
+ * escalates to everyone told (the route has no step), the resolution one
+ * says nobody took it. */
+static void alerting_both_targets_missed_unacknowledged(void **state)
+{
+    struct fixture *fx = *state;
+    const struct tocsin_alert *al;
+
+    db_problem_delivered(fx, SHORT_TARGETS);
+    tick(fx, 60);
+    al = expect_one(fx, "email", TOCSIN_ALERT_ESCALATION, "db", TOCSIN_CRITICAL,
+                    "response target missed, no step: everyone told");
+    assert_non_null(strstr(al->reason, "not acknowledged within 1m"));
+    answer(fx, TOCSIN_DELIVERED);
+    tick(fx, 300);
+    al = expect_one(fx, "email", TOCSIN_ALERT_REPEAT, "db", TOCSIN_CRITICAL,
+                    "resolution target missed");
+    assert_string_equal(al->reason, "P2 db open for 5 min 00 s, not acknowledged");
+    expect_nothing(fx, "one notification per breach");
+    assert_int_equal(tocsin_alerting_stats(fx->a)->respond_breaches, 1);
+    assert_int_equal(tocsin_alerting_stats(fx->a)->resolve_breaches, 1);
+    answer(fx, TOCSIN_DELIVERED);
+    tick(fx, 1000);
+    expect_one(fx, "email", TOCSIN_ALERT_REPEAT, "db", TOCSIN_CRITICAL,
+               "a tick late by two targets tells once");
+    assert_int_equal(tocsin_alerting_incident(fx->a, svc(fx, "db"))->resolve_breaches, 3);
+    assert_int_equal(tocsin_alerting_stats(fx->a)->resolve_breaches, 3);
+}
+
+
+/* An acknowledgement may assign the problem: the acknowledgement, and
+ * what is told of the incident after it, carry the assignee; a second
+ * `ack --assign` assigns it again; the assignee survives a restart and
+ * goes with the recovery. */
+static void alerting_ack_assigns_the_problem(void **state)
+{
+    struct fixture *fx = *state;
+    const struct tocsin_alert *al;
+    const struct tocsin_incident *inc;
+    char err[256];
+
+    db_problem_delivered(fx, SHORT_TARGETS);
+    assert_int_equal(tocsin_alerting_ack(fx->a, svc(fx, "db"), "alice", "on it", "bob", err,
+                                         sizeof(err)), 0);
+    tick(fx, 10);
+    al = expect_one(fx, "email", TOCSIN_ALERT_ACKNOWLEDGED, "db", TOCSIN_CRITICAL, "the ack");
+    assert_string_equal(al->assignee, "bob");
+    assert_string_equal(al->reason, "acknowledged by alice, assigned to bob: on it");
+    answer(fx, TOCSIN_DELIVERED);
+    assert_int_equal(tocsin_alerting_ack(fx->a, svc(fx, "db"), "alice", NULL, NULL, err,
+                                         sizeof(err)), -1);
+    assert_non_null(strstr(err, "already acknowledged"));
+    assert_int_equal(tocsin_alerting_ack(fx->a, svc(fx, "db"), "bob", NULL, "carol", err,
+                                         sizeof(err)), 0);
+    tick(fx, 11);
+    expect_nothing(fx, "assigning again tells no one at once");
+    restart_alerting(fx);
+    inc = tocsin_alerting_incident(fx->a, svc(fx, "db"));
+    assert_non_null(inc->assignee);
+    assert_string_equal(inc->assignee, "carol");
+    tick(fx, 300);
+    al = expect_one(fx, "email", TOCSIN_ALERT_REPEAT, "db", TOCSIN_CRITICAL,
+                    "the resolution target missed");
+    assert_string_equal(al->assignee, "carol");
+    assert_non_null(strstr(al->reason, ", assigned to carol"));
+    answer(fx, TOCSIN_DELIVERED);
+    hard(fx, "db", TOCSIN_OK, 320);
+    tick(fx, 321);
+    al = expect_one(fx, "email", TOCSIN_ALERT_RECOVERY, "db", TOCSIN_OK, "the recovery");
+    assert_string_equal(al->assignee, "carol");
+    assert_null(tocsin_alerting_incident(fx->a, svc(fx, "db"))->assignee);
+}
+
 #define CASE(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1332,6 +1607,13 @@ int main(void)
         CASE(alerting_item_expired_unsent_falls_back),
         CASE(alerting_fallback_failure_does_not_fall_back),
         CASE(alerting_resolve_tells_those_told_and_the_next_problem_is_new),
+        CASE(alerting_priority_by_default_from_severity_and_tier),
+        CASE(alerting_priority_rules_and_service_override),
+        CASE(alerting_response_target_missed_escalates),
+        CASE(alerting_response_target_met_by_an_acknowledgement),
+        CASE(alerting_resolution_target_missed_after_ack_tells_again),
+        CASE(alerting_both_targets_missed_unacknowledged),
+        CASE(alerting_ack_assigns_the_problem),
     };
 
     tocsin_log_open("test_alerting", 0, TOCSIN_LOG_ERROR);

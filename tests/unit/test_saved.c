@@ -90,6 +90,9 @@ static struct tocsin_alert sample_alert(const char *long_text)
     a.route = "databases";
     a.link = "https://wiki.example.net/db";
     a.reason = "escalation after 30m";
+    a.priority = "P1";
+    a.priority_rank = 1;
+    a.assignee = "bob";
     return a;
 }
 
@@ -118,6 +121,9 @@ static void assert_alert_equal(const struct tocsin_alert *got, const struct tocs
     assert_str(got->route, want->route);
     assert_str(got->link, want->link);
     assert_str(got->reason, want->reason);
+    assert_str(got->priority, want->priority);
+    assert_int_equal(got->priority_rank, want->priority_rank);
+    assert_str(got->assignee, want->assignee);
     assert_int_equal(got->nlabels, want->nlabels);
     for (i = 0; i < want->nlabels; i++) {
         assert_str(got->labels[i].key, want->labels[i].key);
@@ -147,6 +153,10 @@ static struct tocsin_saved_incident sample_incident(const char *long_text)
     inc.ack_text = long_text;
     inc.downtime_author = "";
     inc.downtime_text = "kernel upgrade";
+    inc.ack_at = INT64_MAX;
+    inc.respond_breaches = 1;
+    inc.resolve_breaches = UINT32_MAX;
+    inc.assignee = "carol";
     return inc;
 }
 
@@ -171,6 +181,10 @@ static void assert_incident_equal(const struct tocsin_saved_incident *got,
     assert_str(got->ack_text, want->ack_text);
     assert_str(got->downtime_author, want->downtime_author);
     assert_str(got->downtime_text, want->downtime_text);
+    assert_true(got->ack_at == want->ack_at);
+    assert_int_equal(got->respond_breaches, want->respond_breaches);
+    assert_int_equal(got->resolve_breaches, want->resolve_breaches);
+    assert_str(got->assignee, want->assignee);
 }
 
 static struct tocsin_saved_service sample_service(const char *long_text)
@@ -345,6 +359,8 @@ static void v0_alert_is_upgraded(void **state)
 
     (void)state;
     a.group_key = "databases"; /* every string of a v0 alert is set */
+    a.priority = a.assignee = ""; /* but not the priority, which it did not keep */
+    a.priority_rank = 0;
     assert_int_equal(tocsin_test_v0_alert(&old, &a), 0);
     blob = exact_copy(old.data, old.len);
     assert_int_equal(tocsin_saved_upgrade(TOCSIN_SAVED_ALERT, blob, old.len, "test", &cur), 0);
@@ -372,6 +388,9 @@ static void v0_incident_is_upgraded(void **state)
 
     (void)state;
     inc.route = 7;
+    inc.ack_at = 0;                 /* version 0 did not keep them */
+    inc.respond_breaches = inc.resolve_breaches = 0;
+    inc.assignee = "";
     assert_int_equal(tocsin_test_v0_incident(&old, &inc), 0);
     blob = exact_copy(old.data, old.len);
     assert_int_equal(tocsin_saved_upgrade(TOCSIN_SAVED_INCIDENT, blob, old.len, "test", &cur),
@@ -430,6 +449,74 @@ static void v1_service_reads_without_problem_start(void **state)
     tocsin_buf_free(&b);
 }
 
+/* A blob of version 1 (written before priorities): version 2's layout
+ * without the priority, its rank and the assignee (strs of 2 and 3
+ * bytes, a u8). It reads with neither; with version 2's fields after it
+ * it is refused. */
+static void v1_alert_reads_without_priority(void **state)
+{
+    struct tocsin_alert a = sample_alert("long output");
+    struct tocsin_buf b = TOCSIN_BUF_INIT;
+    struct tocsin_saved_alert got;
+    unsigned char *p;
+
+    (void)state;
+    assert_int_equal(tocsin_saved_alert_encode(&b, &a), 0);
+    p = (unsigned char *)b.data;
+    assert_int_equal(p[1], 2);
+    p[1] = 1;
+    assert_int_equal(tocsin_saved_alert_decode(b.data, b.len, "test", &got), -1);
+    assert_int_equal(tocsin_saved_alert_decode(b.data, b.len - 14, "test", &got), 0);
+    a.priority = a.assignee = "";
+    a.priority_rank = 0;
+    assert_alert_equal(&got.alert, &a);
+    tocsin_saved_alert_free(&got);
+    tocsin_buf_free(&b);
+}
+
+/* A priority without a rank, or a rank without a priority, is damage. */
+static void alert_priority_without_rank_is_refused(void **state)
+{
+    struct tocsin_alert a = sample_alert("x");
+    struct tocsin_buf b = TOCSIN_BUF_INIT;
+    struct tocsin_saved_alert got;
+
+    (void)state;
+    a.priority_rank = 0;
+    assert_int_equal(tocsin_saved_alert_encode(&b, &a), 0);
+    assert_int_equal(tocsin_saved_alert_decode(b.data, b.len, "test", &got), -1);
+    tocsin_buf_free(&b);
+    a.priority = "";
+    a.priority_rank = 2;
+    assert_int_equal(tocsin_saved_alert_encode(&b, &a), 0);
+    assert_int_equal(tocsin_saved_alert_decode(b.data, b.len, "test", &got), -1);
+    tocsin_buf_free(&b);
+}
+
+/* A blob of version 1 (written before priorities): version 2's layout
+ * without ack_at, the two breach counts and the assignee (16 bytes and a
+ * str of 5). It reads with them 0 and nobody assigned. */
+static void v1_incident_reads_without_breaches(void **state)
+{
+    struct tocsin_saved_incident inc = sample_incident("on it"), got;
+    struct tocsin_buf b = TOCSIN_BUF_INIT;
+    unsigned char *p;
+
+    (void)state;
+    assert_int_equal(tocsin_saved_incident_encode(&b, &inc), 0);
+    p = (unsigned char *)b.data;
+    assert_int_equal(p[1], 2);
+    p[1] = 1;
+    assert_int_equal(tocsin_saved_incident_decode(b.data, b.len, "test", &got), -1);
+    assert_int_equal(tocsin_saved_incident_decode(b.data, b.len - 25, "test", &got), 0);
+    inc.ack_at = 0;
+    inc.respond_breaches = inc.resolve_breaches = 0;
+    inc.assignee = "";
+    assert_incident_equal(&got, &inc);
+    tocsin_saved_incident_free(&got);
+    tocsin_buf_free(&b);
+}
+
 /* A negative start of the problem is damage, not a time. */
 static void service_negative_problem_start_is_refused(void **state)
 {
@@ -450,6 +537,8 @@ static void v0_blob_cut_short_is_refused(void **state)
     size_t len;
 
     (void)state;
+    inc.ack_at = 0;                 /* version 0 did not keep them */
+    inc.respond_breaches = inc.resolve_breaches = 0;
     assert_int_equal(tocsin_test_v0_incident(&old, &inc), 0);
     for (len = 0; len < old.len; len++) {
         void *blob = exact_copy(old.data, len);
@@ -660,6 +749,9 @@ int main(void)
         cmocka_unit_test(v0_blob_cut_short_is_refused),
         cmocka_unit_test(unknown_version_is_refused),
         cmocka_unit_test(v1_service_reads_without_problem_start),
+        cmocka_unit_test(v1_alert_reads_without_priority),
+        cmocka_unit_test(alert_priority_without_rank_is_refused),
+        cmocka_unit_test(v1_incident_reads_without_breaches),
         cmocka_unit_test(service_negative_problem_start_is_refused),
         cmocka_unit_test(other_kind_is_refused),
         cmocka_unit_test(every_truncation_is_refused),
