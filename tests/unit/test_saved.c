@@ -231,13 +231,14 @@ static void alert_round_trip_every_field(void **state)
     void *blob;
 
     (void)state;
-    assert_int_equal(tocsin_saved_alert_encode(&b, &a), 0);
+    assert_int_equal(tocsin_saved_alert_encode(&b, &a, 1767600000), 0);
     assert_int_equal(((unsigned char *)b.data)[0], TOCSIN_SAVED_ALERT);
     assert_int_equal(((unsigned char *)b.data)[1], TOCSIN_SAVED_ALERT_VERSION);
     blob = exact_copy(b.data, b.len);
     assert_int_equal(tocsin_saved_alert_decode(blob, b.len, "test", &sa), 0);
     free(blob); /* the record owns its strings */
     assert_alert_equal(&sa.alert, &a);
+    assert_int_equal(sa.deferred_until, 1767600000);
     tocsin_saved_alert_free(&sa);
     tocsin_buf_free(&b);
     free(text);
@@ -252,7 +253,7 @@ static void alert_round_trip_null_and_empty(void **state)
     (void)state;
     memset(&a, 0, sizeof(a));    /* every string NULL, no labels, all zero */
     a.output = "";
-    assert_int_equal(tocsin_saved_alert_encode(&b, &a), 0);
+    assert_int_equal(tocsin_saved_alert_encode(&b, &a, 0), 0);
     assert_int_equal(tocsin_saved_alert_decode(b.data, b.len, "test", &sa), 0);
     assert_alert_equal(&sa.alert, &a);
     assert_int_equal(sa.alert.nlabels, 0);
@@ -430,6 +431,30 @@ static void v1_service_reads_without_problem_start(void **state)
     tocsin_buf_free(&b);
 }
 
+/* An alert of version 1 (written by the builds before defer): version 2's
+ * layout without its last field. It reads as not deferred; a version-1
+ * blob with version 2's field after it is refused for its left-over
+ * bytes. */
+static void v1_alert_reads_as_not_deferred(void **state)
+{
+    struct tocsin_alert a = sample_alert("long output");
+    struct tocsin_buf b = TOCSIN_BUF_INIT;
+    struct tocsin_saved_alert sa;
+    unsigned char *p;
+
+    (void)state;
+    assert_int_equal(tocsin_saved_alert_encode(&b, &a, 1767600000), 0);
+    p = (unsigned char *)b.data;
+    assert_int_equal(p[1], 2);
+    p[1] = 1;
+    assert_int_equal(tocsin_saved_alert_decode(b.data, b.len, "test", &sa), -1);
+    assert_int_equal(tocsin_saved_alert_decode(b.data, b.len - 8, "test", &sa), 0);
+    assert_alert_equal(&sa.alert, &a);
+    assert_int_equal(sa.deferred_until, 0);
+    tocsin_saved_alert_free(&sa);
+    tocsin_buf_free(&b);
+}
+
 /* A negative start of the problem is damage, not a time. */
 static void service_negative_problem_start_is_refused(void **state)
 {
@@ -477,7 +502,7 @@ static void encode_kind(enum tocsin_saved_kind kind, struct tocsin_buf *b)
 
     switch (kind) {
     case TOCSIN_SAVED_ALERT:
-        assert_int_equal(tocsin_saved_alert_encode(b, &a), 0);
+        assert_int_equal(tocsin_saved_alert_encode(b, &a, 0), 0);
         break;
     case TOCSIN_SAVED_INCIDENT:
         assert_int_equal(tocsin_saved_incident_encode(b, &inc), 0);
@@ -660,6 +685,7 @@ int main(void)
         cmocka_unit_test(v0_blob_cut_short_is_refused),
         cmocka_unit_test(unknown_version_is_refused),
         cmocka_unit_test(v1_service_reads_without_problem_start),
+        cmocka_unit_test(v1_alert_reads_as_not_deferred),
         cmocka_unit_test(service_negative_problem_start_is_refused),
         cmocka_unit_test(other_kind_is_refused),
         cmocka_unit_test(every_truncation_is_refused),
