@@ -1417,21 +1417,20 @@ static void alerting_defer_problem_over_before_opening_is_dropped(void **state)
     expect_history(fx, "deferred", "dropped: the incident ended before then");
 }
 
-/* A weekend: Friday 18:00 in New York waits for Monday 09:00. */
-static void alerting_defer_across_a_weekend(void **state)
+/* With business hours 09:00-17:00 on weekdays in `zone`, db fails at
+ * `fri` (UTC, after hours on a Friday): email hears of it at `monday_9`,
+ * not a second before. */
+static void defer_over_weekend(struct fixture *fx, const char *zone, time_t fri,
+                               time_t monday_9, const char *what)
 {
-    struct fixture *fx = *state;
-    /* 2027-01-08 is a Friday; 18:00 EST is 23:00 UTC. */
-    struct tm fri = { .tm_year = 127, .tm_mon = 0, .tm_mday = 8, .tm_hour = 23 };
-    time_t monday_9 = timegm(&fri) + 2 * 86400 + 15 * 3600; /* Mon 14:00 UTC */
     char routes[1024];
 
-    fx->t0 = timegm(&fri);
+    fx->t0 = fri;
     snprintf(routes, sizeof(routes),
-             "timeperiod \"business-hours\" {\n    timezone = \"America/New_York\"\n"
+             "timeperiod \"business-hours\" {\n    timezone = \"%s\"\n"
              "    weekdays = { \"mon-fri\" }\n    times = { \"09:00-17:00\" }\n}\n"
              "route \"ops\" {\n    notifiers = { \"email\" }\n"
-             "    defer = \"business-hours\"\n}\n");
+             "    defer = \"business-hours\"\n}\n", zone);
     start(fx, routes);
     hard(fx, "db", TOCSIN_CRITICAL, 0);
     tick(fx, 1);
@@ -1439,36 +1438,32 @@ static void alerting_defer_across_a_weekend(void **state)
     tick(fx, monday_9 - fx->t0 - 1);
     expect_nothing(fx, "over the weekend");
     tick(fx, monday_9 - fx->t0);
-    expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL, "Monday 09:00 EST");
+    expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL, what);
+}
+
+/* A weekend: Friday 18:00 in New York waits for Monday 09:00. */
+static void alerting_defer_across_a_weekend(void **state)
+{
+    /* 2027-01-08 is a Friday; 18:00 EST is 23:00 UTC. */
+    struct tm fri = { .tm_year = 127, .tm_mon = 0, .tm_mday = 8, .tm_hour = 23 };
+
+    defer_over_weekend(*state, "America/New_York", timegm(&fri),
+                       timegm(&fri) + 2 * 86400 + 15 * 3600, "Monday 09:00 EST");
 }
 
 /* The clocks go forward in Paris on Sunday 2027-03-28: Friday 18:00 CET
- * waits for Monday 09:00 CEST, an hour less than a weekend. The host's
- * zone is another one, so the period's own zone decides. */
+ * waits for Monday 09:00 CEST (07:00 UTC), an hour less than a weekend.
+ * The host's zone is another one, so the period's own zone decides. */
 static void alerting_defer_across_a_dst_change(void **state)
 {
-    struct fixture *fx = *state;
     struct tm fri = { .tm_year = 127, .tm_mon = 2, .tm_mday = 26, .tm_hour = 17 };
-    time_t monday_9 = timegm(&fri) + 2 * 86400 + 14 * 3600; /* Mon 07:00 UTC */
-    char routes[1024];
 
     setenv("TZ", "America/New_York", 1);
     tzset();
-    fx->t0 = timegm(&fri);
-    snprintf(routes, sizeof(routes),
-             "timeperiod \"business-hours\" {\n    timezone = \"Europe/Paris\"\n"
-             "    weekdays = { \"mon-fri\" }\n    times = { \"09:00-17:00\" }\n}\n"
-             "route \"ops\" {\n    notifiers = { \"email\" }\n"
-             "    defer = \"business-hours\"\n}\n");
-    start(fx, routes);
-    hard(fx, "db", TOCSIN_CRITICAL, 0);
-    tick(fx, 1);
-    tick(fx, monday_9 - fx->t0 - 1);
-    expect_nothing(fx, "until Monday 09:00 in Paris");
-    tick(fx, monday_9 - fx->t0);
+    defer_over_weekend(*state, "Europe/Paris", timegm(&fri),
+                       timegm(&fri) + 2 * 86400 + 14 * 3600, "Monday 09:00 CEST");
     unsetenv("TZ");
     tzset();
-    expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL, "Monday 09:00 CEST");
 }
 
 static void alerting_defer_survives_a_restart(void **state)
