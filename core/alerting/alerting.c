@@ -100,6 +100,8 @@ struct tocsin_alerting {
     struct forward *forwards;        /* per notifier */
     int64_t *group_release_ms;       /* per route: when the problems gathered
                                         for its current group go out */
+    long defer_route;                /* the last defer_release() asked: route, */
+    time_t defer_at, defer_until;    /* ... time, and answer */
     uint32_t next_seq;
     int64_t next_tick_ms;
     int64_t next_prune_ms;
@@ -578,6 +580,28 @@ static int restore_one(void *ud, const char *name, const void *blob, size_t len)
     return 0;
 }
 
+/*
+ * The notifiers told of a restored incident count as reached, except one
+ * whose problem is still waiting in the outbox, never handed out (for its
+ * defer period or its group): that one is reached only when the problem
+ * goes out, so that a recovery before then tells it nothing, as it would
+ * have without the restart. One store probe per notifier told.
+ */
+static void restore_unsent(struct tocsin_alerting *a, int64_t now_ms)
+{
+    size_t i, k;
+
+    for (i = 0; i < a->conf->nservices; i++) {
+        struct tocsin_incident *inc = &a->inc[i];
+
+        for (k = 0; inc->key && k < inc->ntold; k++)
+            if (tocsin_outbox_unsent_kind(a->store, a->conf->notifiers[inc->told[k]].inst.name,
+                                          svc_name(a, (uint32_t)i), inc->key,
+                                          TOCSIN_ALERT_PROBLEM, now_ms) == 1)
+                inc->sent[k] = TOCSIN_SENT_NONE;
+    }
+}
+
 long tocsin_alerting_restore(struct tocsin_alerting *a)
 {
     struct restore_ctx rc = {a, 0};
@@ -586,6 +610,7 @@ long tocsin_alerting_restore(struct tocsin_alerting *a)
     if (!a->store)
         return 0;
     tocsin_state_each(a->store, TOCSIN_SAVED_STATE_INCIDENT, restore_one, &rc);
+    restore_unsent(a, tocsin_wall_ms());
     /* A store upgraded from schema 2 has no row yet for what was open. */
     for (i = 0; i < a->conf->nservices; i++)
         incident_row_put(a, (uint32_t)i);
@@ -602,7 +627,7 @@ long tocsin_alerting_restore(struct tocsin_alerting *a)
 static int encode_alert(struct tocsin_alerting *a, uint32_t svc, enum tocsin_alert_kind kind,
                         enum tocsin_severity severity, enum tocsin_state state,
                         enum tocsin_state previous, const char *route, const char *reason,
-                        time_t now, int saved, struct tocsin_buf *out)
+                        time_t now, int saved, int64_t deferred_until, struct tocsin_buf *out)
 {
     const struct tocsin_service_conf *s = svc_conf(a, svc);
     const struct tocsin_svc_view *v = &a->views[svc];
@@ -652,7 +677,8 @@ static int encode_alert(struct tocsin_alerting *a, uint32_t svc, enum tocsin_ale
         al.priority = "";
     }
     al.assignee = inc->key && inc->assignee ? inc->assignee : "";
-    rc = saved ? tocsin_saved_alert_encode(out, &al) : tocsin_alert_encode(out, &al);
+    rc = saved ? tocsin_saved_alert_encode(out, &al, deferred_until)
+               : tocsin_alert_encode(out, &al);
     tocsin_buf_free(&perf);
     tocsin_output_free(&o);
     return rc;
@@ -677,6 +703,55 @@ static int64_t group_release(struct tocsin_alerting *a, const struct tocsin_rout
 }
 
 /*
+ * When a notification of `kind` that route `r` takes at `now` may go out
+ * for the route's `defer`: 0 at once, else when its defer period next
+ * opens. Problems, repeats and escalations wait; recoveries,
+ * acknowledgements and flapping notices do not (they follow what was
+ * told, by the ordering rules of dispatch). A period that does not open
+ * within TOCSIN_DEFER_HORIZON_DAYS defers nothing (warned). Every
+ * notifier of a route asks in turn, so the last answer is kept.
+ */
+static time_t defer_release(struct tocsin_alerting *a, const struct tocsin_route_conf *r,
+                            enum tocsin_alert_kind kind, time_t now)
+{
+    long route;
+
+    if (!r || !a->store || r->defer_index < 0 ||
+        (kind != TOCSIN_ALERT_PROBLEM && kind != TOCSIN_ALERT_REPEAT &&
+         kind != TOCSIN_ALERT_ESCALATION))
+        return 0;
+    route = (long)(r - a->conf->routes);
+    if (a->defer_route != route + 1 || a->defer_at != now) {
+        a->defer_route = route + 1;
+        a->defer_at = now;
+        a->defer_until = tocsin_route_defer_until(a->conf, r, now);
+        if (a->defer_until < 0)
+            tocsin_warn("route '%s': its defer period '%s' does not open within %d days: "
+                        "not deferred", r->name, r->defer, TOCSIN_DEFER_HORIZON_DAYS);
+    }
+    return a->defer_until > 0 ? a->defer_until : 0;
+}
+
+/*
+ * Item `it`, about to be queued for `nc`, waits until `until` for its
+ * route's defer period: not handed out before, and its expiry counted
+ * from then, not from now. Noted in the history.
+ */
+static void defer_item(struct tocsin_alerting *a, uint32_t svc, struct tocsin_outbox_item *it,
+                       const struct tocsin_notifier_conf *nc,
+                       const struct tocsin_route_conf *r, time_t until)
+{
+    char when[64];
+
+    if ((int64_t)until * 1000 > it->next_attempt_ms)
+        it->next_attempt_ms = (int64_t)until * 1000;
+    it->expires_ms = it->next_attempt_ms + nc->expire_ms;
+    history(a, svc, "deferred", "%s %s to %s deferred until %s, when '%s' opens",
+            tocsin_alert_kind_name(it->kind), tocsin_state_name(it->state), nc->inst.name,
+            tocsin_local_minute(until, when, sizeof(when)), r->defer);
+}
+
+/*
  * Write one notification for notifier `n` to the outbox. Returns 0 or -1.
  */
 static int queue_one(struct tocsin_alerting *a, uint32_t svc, uint32_t n,
@@ -688,10 +763,11 @@ static int queue_one(struct tocsin_alerting *a, uint32_t svc, uint32_t n,
     struct tocsin_buf payload = TOCSIN_BUF_INIT;
     struct tocsin_outbox_item it;
     int64_t now_ms = tocsin_wall_ms(), id = 0;
+    time_t until = defer_release(a, r, kind, now);
     int rc = -1;
 
     if (encode_alert(a, svc, kind, severity, state, previous, r ? r->name : "", reason,
-                     now, a->store != NULL, &payload) < 0)
+                     now, a->store != NULL, (int64_t)until, &payload) < 0)
         goto out;
     if (!a->store) {
         /* No durable outbox: hand it over at once, at most once. */
@@ -713,6 +789,8 @@ static int queue_one(struct tocsin_alerting *a, uint32_t svc, uint32_t n,
                                                            : now_ms;
     it.payload = payload.data;
     it.payload_len = payload.len;
+    if (until)
+        defer_item(a, svc, &it, nc, r, until);
     rc = tocsin_outbox_add(a->store, &it, &id);
     if (rc == 0) {
         a->stats.queued++;
@@ -915,6 +993,27 @@ static long route_and_queue(struct tocsin_alerting *a, uint32_t svc, enum tocsin
 }
 
 /*
+ * A problem or repeat of `svc` that route `r` took at `now` waits for the
+ * route's defer period: its receivers are told when that opens, so the
+ * next repeat and the escalation steps count from then (repeats do not
+ * pile up while the period is closed, steps do not all come due at once).
+ */
+static void defer_timers(struct tocsin_alerting *a, uint32_t svc,
+                         const struct tocsin_route_conf *r, enum tocsin_alert_kind kind,
+                         time_t now)
+{
+    struct tocsin_incident *inc = &a->inc[svc];
+    time_t until = defer_release(a, r, kind, now);
+
+    if (!until)
+        return;
+    if (inc->first_told == now)
+        inc->first_told = until;
+    if (r->repeat_interval_ms > 0)
+        inc->next_repeat = until + (time_t)((r->repeat_interval_ms + 999) / 1000);
+}
+
+/*
  * Tell the incident's problem now, unless something suppresses it (then
  * it stays pending and the tick tries again). `kind` is PROBLEM or REPEAT.
  * Flapping holds a problem back only while it is no worse than the state
@@ -988,6 +1087,7 @@ tell:
         }
         if (r->repeat_interval_ms > 0)
             inc->next_repeat = now + (time_t)((r->repeat_interval_ms + 999) / 1000);
+        defer_timers(a, svc, r, kind, now);
     }
     inc->pending = 0;
 }
@@ -1523,7 +1623,7 @@ static void forward_drain(struct tocsin_alerting *a, uint32_t n)
         f->queued[svc] = 0;
         tocsin_buf_reset(&payload);
         if (encode_alert(a, svc, TOCSIN_ALERT_RESULT, tocsin_route_severity(s, v->state),
-                         v->state, v->hard_state, NULL, NULL, now, 0, &payload) < 0)
+                         v->state, v->hard_state, NULL, NULL, now, 0, 0, &payload) < 0)
             continue;
         if (a->hooks.send(a->hooks.ud, n, RESULT_SEQ | (++a->next_seq & ~RESULT_SEQ),
                           payload.data, payload.len, 1) == 0) {
@@ -1933,8 +2033,35 @@ struct orphans {
     int64_t ids[DISPATCH_BATCH];
     const char *why[DISPATCH_BATCH];
     long unreadable_svc[DISPATCH_BATCH]; /* the service of an unreadable one, or -1 */
+    char *deferred[DISPATCH_BATCH];  /* for a deferred one dropped: its history
+                                        line (owned), else NULL */
+    long deferred_svc[DISPATCH_BATCH];
     size_t n;
 };
+
+/*
+ * The history line of stale item `it` when it had been deferred (its
+ * saved alert says until when): "problem CRITICAL to email, deferred
+ * until ..., dropped: ...". NULL when it was not deferred, cannot be read
+ * or memory ran out. The caller owns it. O(size of the alert).
+ */
+static char *deferred_drop_note(const struct tocsin_outbox_item *it)
+{
+    struct tocsin_saved_alert sa;
+    struct tocsin_buf text = TOCSIN_BUF_INIT;
+    char when[64];
+
+    if (tocsin_saved_alert_decode(it->payload, it->payload_len, "a stale outbox item", &sa) < 0)
+        return NULL;
+    if (sa.deferred_until > 0)
+        tocsin_buf_printf(&text, "%s %s to %s, deferred until %s, dropped: the incident ended "
+                          "before then, and its recovery is not sent there either",
+                          tocsin_alert_kind_name(it->kind), tocsin_state_name(it->state),
+                          it->notifier,
+                          tocsin_local_minute((time_t)sa.deferred_until, when, sizeof(when)));
+    tocsin_saved_alert_free(&sa);
+    return text.len ? tocsin_buf_steal(&text) : NULL;
+}
 
 static int dispatch_cb(void *ud, const struct tocsin_outbox_item *it)
 {
@@ -1950,6 +2077,9 @@ static int dispatch_cb(void *ud, const struct tocsin_outbox_item *it)
             : "not sent: its saved alert cannot be read (damaged or of an unknown version)";
         both->orph.unreadable_svc[both->orph.n] =
             rc == 4 ? tocsin_config_find_service(both->dp.a->conf, it->service) : -1;
+        both->orph.deferred[both->orph.n] = rc == 3 ? deferred_drop_note(it) : NULL;
+        both->orph.deferred_svc[both->orph.n] =
+            rc == 3 ? tocsin_config_find_service(both->dp.a->conf, it->service) : -1;
         both->orph.ids[both->orph.n++] = it->id;
         return 0;
     }
@@ -2097,6 +2227,9 @@ static void dispatch(struct tocsin_alerting *a, int64_t now_ms)
                 history(a, (uint32_t)both.orph.unreadable_svc[i], "failed",
                         "outbox item %lld %s", (long long)both.orph.ids[i],
                         both.orph.why[i]);
+            if (both.orph.deferred[i] && both.orph.deferred_svc[i] >= 0)
+                history(a, (uint32_t)both.orph.deferred_svc[i], "deferred", "%s",
+                        both.orph.deferred[i]);
         }
         if (tocsin_store_commit(a->store) < 0 && store_failed_since(a, before))
             for (i = 0; i < both.orph.n; i++)
@@ -2128,6 +2261,8 @@ out:
             free(both.dp.group[n]);
     for (i = 0; i < both.dp.nexpired; i++)
         fallback_src_free(&both.dp.expired[i]);
+    for (i = 0; i < both.orph.n; i++)
+        free(both.orph.deferred[i]);
     free(both.dp.expired);
     free(both.dp.msg);
     free(both.dp.count);

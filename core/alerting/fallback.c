@@ -40,7 +40,7 @@ int tocsin_fallback_payload(const void *payload, size_t len, const char *what,
     if (tocsin_fallback_reason(&reason, notifier, failing_ms, why, sa.alert.reason) < 0)
         goto out;
     sa.alert.reason = tocsin_buf_str(&reason);
-    rc = tocsin_saved_alert_encode(out, &sa.alert);
+    rc = tocsin_saved_alert_encode(out, &sa.alert, 0);
 out:
     tocsin_saved_alert_free(&sa);
     tocsin_buf_free(&reason);

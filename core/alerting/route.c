@@ -46,6 +46,18 @@ int tocsin_route_inside(const struct tocsin_config *conf,
                                       (size_t)r->period_index, t);
 }
 
+time_t tocsin_route_defer_until(const struct tocsin_config *conf,
+                                const struct tocsin_route_conf *r, time_t t)
+{
+    time_t open;
+
+    if (r->defer_index < 0)
+        return 0;
+    open = tocsin_timeperiod_next_open(conf->periods, conf->nperiods, (size_t)r->defer_index, t,
+                                       TOCSIN_DEFER_HORIZON_DAYS);
+    return open == t ? 0 : open;
+}
+
 /* Append notifier `n` chosen by route `route` unless it is there already. */
 static int choose(struct tocsin_route_choice *c, uint32_t n, uint32_t route, size_t cap)
 {

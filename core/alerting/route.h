@@ -30,6 +30,19 @@ int tocsin_route_matches(const struct tocsin_route_conf *r,
 int tocsin_route_inside(const struct tocsin_config *conf,
                         const struct tocsin_route_conf *r, time_t t);
 
+/* How far ahead a closed defer period is looked at for its opening. */
+#define TOCSIN_DEFER_HORIZON_DAYS 35
+
+/*
+ * When a problem that route `r` takes at `t` may go out: 0 at once (the
+ * route has no `defer`, or its defer period holds at `t`), else the
+ * instant that period next opens; -1 when it does not open within
+ * TOCSIN_DEFER_HORIZON_DAYS. Cost: one period evaluation per minute until
+ * the opening (about 3,800 across a weekend).
+ */
+time_t tocsin_route_defer_until(const struct tocsin_config *conf,
+                                const struct tocsin_route_conf *r, time_t t);
+
 /* Route an alert of `severity` about service `svc` at time `t` into
  * *choice (freed with tocsin_route_choice_free). Returns 0, or -1 when
  * memory ran out. O(routes x labels). */

@@ -378,7 +378,8 @@ static const char *rd_str_v0(struct reader *r, const char *field, int with_nul)
     X(a, service) X(a, host) X(a, output) X(a, long_output) X(a, perfdata) \
     X(a, incident) X(a, group_key) X(a, route) X(a, link) X(a, reason)
 
-int tocsin_saved_alert_encode(struct tocsin_buf *out, const struct tocsin_alert *a)
+int tocsin_saved_alert_encode(struct tocsin_buf *out, const struct tocsin_alert *a,
+                              int64_t deferred_until)
 {
     struct writer w;
     size_t i;
@@ -409,6 +410,7 @@ int tocsin_saved_alert_encode(struct tocsin_buf *out, const struct tocsin_alert 
     put_u8(&w, a->priority_rank > 0 && a->priority_rank <= UCHAR_MAX
                ? (unsigned)a->priority_rank : 0);
     put_str(&w, a->assignee);
+    put_i64(&w, deferred_until);
     return put_end(&w);
 }
 
@@ -457,6 +459,16 @@ static void alert_read_v2(struct reader *r, void *rec)
         rd_fail(r, "priority \"%s\" with rank %d", sa->alert.priority,
                 sa->alert.priority_rank);
     sa->alert.assignee = rd_str(r, "assignee");
+}
+
+/* Version 3: version 2, then the time its route's defer holds it until
+ * (0: not deferred). */
+static void alert_read_v3(struct reader *r, void *rec)
+{
+    struct tocsin_saved_alert *sa = rec;
+
+    alert_read_v2(r, rec);
+    sa->deferred_until = rd_i64(r, "deferred_until");
 }
 
 /* Version 0: the fixed part copied in native layout, then each string as
@@ -523,7 +535,8 @@ void tocsin_saved_alert_free(struct tocsin_saved_alert *sa)
 static int alert_decode(const void *blob, size_t len, const char *what, int header,
                         struct tocsin_saved_alert *out)
 {
-    static const read_fn readers[] = {alert_read_v0, alert_read_v1, alert_read_v2};
+    static const read_fn readers[] = {alert_read_v0, alert_read_v1, alert_read_v2,
+                                      alert_read_v3};
     int rc;
 
     _Static_assert(sizeof(readers) / sizeof(readers[0]) == TOCSIN_SAVED_ALERT_VERSION + 1,
@@ -886,7 +899,7 @@ int tocsin_saved_upgrade(enum tocsin_saved_kind kind, const void *blob, size_t l
     case TOCSIN_SAVED_ALERT:
         rc = alert_decode(blob, len, what, 0, &rec.alert);
         if (rc == 0) {
-            rc = tocsin_saved_alert_encode(out, &rec.alert.alert);
+            rc = tocsin_saved_alert_encode(out, &rec.alert.alert, 0);
             tocsin_saved_alert_free(&rec.alert);
         }
         break;

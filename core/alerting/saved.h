@@ -38,7 +38,7 @@ enum tocsin_saved_kind {
 /* The versions this build writes (the second byte). Version 0 is the
  * unversioned native layout of stores of schema 1; it has no header and
  * is read only by tocsin_saved_upgrade. */
-#define TOCSIN_SAVED_ALERT_VERSION 2
+#define TOCSIN_SAVED_ALERT_VERSION 3
 #define TOCSIN_SAVED_INCIDENT_VERSION 2
 #define TOCSIN_SAVED_SERVICE_VERSION 2
 
@@ -51,6 +51,8 @@ enum tocsin_saved_kind {
  * to the record. */
 struct tocsin_saved_alert {
     struct tocsin_alert alert;
+    int64_t deferred_until;       /* wall-clock seconds its route's defer
+                                     period opens; 0: not deferred */
     char *text;                   /* owned: the strings */
     struct tocsin_label *labels;  /* owned: alert.labels */
 };
@@ -96,8 +98,10 @@ struct tocsin_saved_service {
 /* was). O(size of the record).                                        */
 /* ------------------------------------------------------------------ */
 
-/* `a`'s fields and labels (not grouped, deadline or retry_after). */
-int tocsin_saved_alert_encode(struct tocsin_buf *out, const struct tocsin_alert *a);
+/* `a`'s fields and labels (not grouped, deadline or retry_after), and
+ * when it was deferred to (0: not deferred). */
+int tocsin_saved_alert_encode(struct tocsin_buf *out, const struct tocsin_alert *a,
+                              int64_t deferred_until);
 
 /* `inc`'s fields; its `text` is not read (NULL strings are saved as ""). */
 int tocsin_saved_incident_encode(struct tocsin_buf *out,

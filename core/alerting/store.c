@@ -151,6 +151,7 @@ enum store_stmt {
     S_OUTBOX_NEXT_DUE,
     S_OUTBOX_GET,
     S_OUTBOX_PENDING_KIND,
+    S_OUTBOX_UNSENT_KIND,
     S_OUTBOX_SET,
     S_OUTBOX_COUNT,
     S_OUTBOX_RELEASE,
@@ -215,6 +216,10 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_OUTBOX_PENDING_KIND] =
         "SELECT 1 FROM outbox WHERE service = ?1 AND (incident = ?2) <> ?6 "
         "AND notifier = ?3 AND kind = ?4 AND status = 1 AND id <> ?5 LIMIT 1",
+    [S_OUTBOX_UNSENT_KIND] =
+        "SELECT 1 FROM outbox WHERE service = ?1 AND incident = ?2 AND notifier = ?3 "
+        "AND kind = ?4 AND status = 1 AND attempts = 0 AND claimed = 0 "
+        "AND next_attempt_ms > ?5 LIMIT 1",
     [S_OUTBOX_SET] =
         "UPDATE outbox SET status = ?2, claimed = 0, attempts = ?3, "
         "next_attempt_ms = coalesce(?4, next_attempt_ms), done_ms = ?5 "
@@ -1294,12 +1299,26 @@ int tocsin_outbox_status(struct tocsin_store *st, int64_t id)
 }
 
 /* One probe of outbox_service, then the service's rows. */
+/* Step bound probe `s`: 1 when it finds a row, 0 when none, -1 on error
+ * (logged). The caller resets it. */
+static int probe_step(struct tocsin_store *st, sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    store_db_error(st, "cannot look for a pending outbox item");
+    return -1;
+}
+
 int tocsin_outbox_pending_kind(struct tocsin_store *st, const char *notifier,
                                const char *service, const char *incident, int others,
                                int kind, int64_t except_id)
 {
     sqlite3_stmt *s = st->stmt[S_OUTBOX_PENDING_KIND];
-    int rc, found = -1;
+    int found = -1;
 
     if (sqlite3_bind_text(s, 1, service, -1, SQLITE_STATIC) != SQLITE_OK ||
         sqlite3_bind_text(s, 2, incident, -1, SQLITE_STATIC) != SQLITE_OK ||
@@ -1310,13 +1329,28 @@ int tocsin_outbox_pending_kind(struct tocsin_store *st, const char *notifier,
         store_db_error(st, "cannot look for a pending outbox item");
         goto out;
     }
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        found = 1;
-    else if (rc == SQLITE_DONE)
-        found = 0;
-    else
+    found = probe_step(st, s);
+out:
+    stmt_done(s);
+    return found;
+}
+
+int tocsin_outbox_unsent_kind(struct tocsin_store *st, const char *notifier,
+                              const char *service, const char *incident, int kind,
+                              int64_t now_ms)
+{
+    sqlite3_stmt *s = st->stmt[S_OUTBOX_UNSENT_KIND];
+    int found = -1;
+
+    if (sqlite3_bind_text(s, 1, service, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_text(s, 2, incident, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_text(s, 3, notifier, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_int(s, 4, kind) != SQLITE_OK ||
+        sqlite3_bind_int64(s, 5, now_ms) != SQLITE_OK) {
         store_db_error(st, "cannot look for a pending outbox item");
+        goto out;
+    }
+    found = probe_step(st, s);
 out:
     stmt_done(s);
     return found;

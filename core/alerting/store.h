@@ -233,6 +233,16 @@ int tocsin_outbox_pending_kind(struct tocsin_store *st, const char *notifier,
                                const char *service, const char *incident, int others,
                                int kind, int64_t except_id);
 
+/*
+ * 1 when an item for `notifier`, of `service`, of `incident`, with kind
+ * `kind`, is pending and was never handed out: no attempt, not in flight,
+ * and not due before now_ms (it waits for its defer period or its group);
+ * 0 when there is none; -1 on error (logged). Cost: O(the service's items).
+ */
+int tocsin_outbox_unsent_kind(struct tocsin_store *st, const char *notifier,
+                              const char *service, const char *incident, int kind,
+                              int64_t now_ms);
+
 /* Pending items, in flight included: the outbox depth. O(1). */
 int64_t tocsin_outbox_depth(const struct tocsin_store *st);
 

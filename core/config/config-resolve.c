@@ -224,6 +224,13 @@ void tocsin_conf_resolve(struct tocsin_config *conf, const char *fallback)
                 tocsin_conf_error(r->file, r->line, "route '%s': no time period named '%s'",
                                   r->name, r->period);
         }
+        if (r->defer) {
+            r->defer_index = (int)find_period(conf, r->defer);
+            if (r->defer_index < 0)
+                tocsin_conf_error(r->file, r->defer_line,
+                                  "route '%s': defer: no time period named '%s'", r->name,
+                                  r->defer);
+        }
         tocsin_buf_free(&owner);
     }
     tocsin_conf_resolve_priorities(conf);

@@ -28,6 +28,7 @@ cfg_opt_t tocsin_conf_route_opts[] = {
     CFG_STR_LIST("notifiers", NULL, CFGF_NONE),
     CFG_STR_LIST("outside_notifiers", NULL, CFGF_NONE),
     CFG_BOOL("continue", cfg_false, CFGF_NONE),
+    CFG_STR("defer", NULL, CFGF_NONE),
     TOCSIN_OPT_DURATION("repeat_interval", 0),
     TOCSIN_OPT_DURATION("group_wait", 0),
     CFG_SEC("escalation", escalation_opts, CFGF_MULTI),
@@ -43,6 +44,7 @@ void tocsin_conf_free_route(struct tocsin_route_conf *r)
     tocsin_conf_free_labels(r->match, r->nmatch);
     tocsin_conf_free_str_list(r->services, r->nservices);
     free(r->period);
+    free(r->defer);
     tocsin_conf_free_str_list(r->during_names, r->nduring);
     free(r->during);
     tocsin_conf_free_str_list(r->outside_names, r->noutside);
@@ -83,6 +85,7 @@ int tocsin_conf_route_cb(cfg_t *cfg, cfg_opt_t *opt)
     title = cfg_title(sec);
     r->line = tocsin_conf_section_line(sec);
     r->period_index = -1;
+    r->defer_index = -1;
     r->name = strdup(title ? title : "");
     r->file = strdup(tocsin_conf_parse->file);
     if (!r->name || !r->file)
@@ -112,6 +115,10 @@ int tocsin_conf_route_cb(cfg_t *cfg, cfg_opt_t *opt)
         goto oom;
     if (cfg_getstr(sec, "period") && !(r->period = strdup(cfg_getstr(sec, "period"))))
         goto oom;
+    if (cfg_getstr(sec, "defer") && !(r->defer = strdup(cfg_getstr(sec, "defer"))))
+        goto oom;
+    r->defer_line = tocsin_conf_pending_line("defer") ? tocsin_conf_pending_line("defer")
+                                                      : r->line;
     if (r->noutside && !r->period) {
         tocsin_conf_error(tocsin_conf_parse->file,
                           tocsin_conf_pending_line("outside_notifiers")

@@ -161,6 +161,9 @@ struct tocsin_route_conf {
     uint32_t *outside;
     size_t noutside;
     int cont;                     /* try later routes too */
+    char *defer;                  /* time period problems wait for, or NULL */
+    int defer_index;              /* resolved, or -1: never deferred */
+    int defer_line;               /* where `defer` is written */
     int64_t repeat_interval_ms;   /* 0: never repeat */
     int64_t group_wait_ms;        /* gather alerts this long into one message */
     struct tocsin_escalation *escalations; /* by increasing after_ms */

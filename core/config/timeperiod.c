@@ -1640,3 +1640,12 @@ time_t tocsin_timeperiod_next_open(const struct tocsin_timeperiod *tps, size_t n
             return t;
     return (time_t)-1;
 }
+
+const char *tocsin_local_minute(time_t t, char *buf, size_t len)
+{
+    struct tm tm;
+
+    if (!localtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M %Z", &tm))
+        snprintf(buf, len, "%lld", (long long)t);
+    return buf;
+}

@@ -185,6 +185,10 @@ time_t tocsin_timeperiod_next_at(const struct tocsin_timeperiod *tps, size_t ntp
 time_t tocsin_timeperiod_next_open(const struct tocsin_timeperiod *tps, size_t ntps,
                                    size_t period, time_t after, int horizon_days);
 
+/* `t` as the host's local "YYYY-MM-DD HH:MM ZONE" (TZ honoured) into buf
+ * of len bytes, or as seconds when it cannot be converted. Returns buf. */
+const char *tocsin_local_minute(time_t t, char *buf, size_t len);
+
 /* Check that `name` is a zone the C library will find: a relative path
  * without "." or ".." components, naming a TZif file under $TZDIR
  * (default /usr/share/zoneinfo). Returns 0, or -1 with why in err. */

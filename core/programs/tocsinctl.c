@@ -797,16 +797,6 @@ static int parse_state_arg(const char *opt, const char *text)
     die(EXIT_USAGE, "%s \"%s\" is not one of ok, warning, critical, unknown", opt, text);
 }
 
-/* `t` as local "YYYY-MM-DD HH:MM ZONE" into buf. */
-static const char *local_minute(time_t t, char *buf, size_t len)
-{
-    struct tm tm;
-
-    if (!localtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M %Z", &tm))
-        snprintf(buf, len, "%lld", (long long)t);
-    return buf;
-}
-
 /*
  * Print notifier `n` as a line of route-test's answer ("NAME", with
  * " (disabled)" when it is not enabled), unless this is a recovery and the
@@ -822,6 +812,26 @@ static void print_notifier(const struct tocsin_config *conf, uint32_t n, int rec
         return;
     }
     printf("%s%s\n", nc->inst.name, nc->enabled ? "" : " (disabled)");
+}
+
+/* route-test's line on route `r`'s defer period at `at`, if it has one. */
+static void print_deferral(const struct tocsin_config *conf, const struct tocsin_route_conf *r,
+                           time_t at)
+{
+    char when[64];
+    time_t until;
+
+    if (!r->defer)
+        return;
+    until = tocsin_route_defer_until(conf, r, at);
+    if (until == 0)
+        printf("# not deferred: its defer period \"%s\" is open\n", r->defer);
+    else if (until < 0)
+        printf("# not deferred: its defer period \"%s\" does not open within %d days\n",
+               r->defer, TOCSIN_DEFER_HORIZON_DAYS);
+    else
+        printf("# deferred until %s, when its defer period \"%s\" opens\n",
+               tocsin_local_minute(until, when, sizeof(when)), r->defer);
 }
 
 /*
@@ -938,12 +948,14 @@ static int cmd_route_test(int argc, char **argv)
         if (recovery)
             printf("# the recovery of a %s problem (severity %s) told at %s goes to the "
                    "notifiers told of it\n", tocsin_state_name(problem),
-                   tocsin_severity_name(sev), local_minute(at, when, sizeof(when)));
+                   tocsin_severity_name(sev), tocsin_local_minute(at, when, sizeof(when)));
         printf("# route \"%s\" (%s:%d) won", r->name, r->file, r->line);
         if (r->period)
             printf(": %s its period \"%s\"",
                    tocsin_route_inside(conf, r, at) ? "inside" : "outside", r->period);
         printf("\n");
+        if (!recovery)
+            print_deferral(conf, r, at);
         for (i = 0; i < choice.count; i++) {
             uint32_t ro = choice.route_of[i];
 
@@ -962,7 +974,7 @@ static int cmd_route_test(int argc, char **argv)
 
             tocsin_duration_format(e->after_ms / 1000, err, sizeof(err));
             printf("# escalation after %s, at %s if unacknowledged: ", err,
-                   local_minute(at + (time_t)(e->after_ms / 1000), when, sizeof(when)));
+                   tocsin_local_minute(at + (time_t)(e->after_ms / 1000), when, sizeof(when)));
             for (k = 0; k < e->nnotifiers; k++)
                 printf("%s%s", k ? ", " : "", conf->notifiers[e->notifiers[k]].inst.name);
             printf(recovery ? " (they get the recovery too once told)\n" : "\n");

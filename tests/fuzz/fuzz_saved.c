@@ -42,7 +42,7 @@ static int check_blob(enum tocsin_saved_kind kind, const void *blob, size_t len)
                            (sa.alert.hard == 0 || sa.alert.hard == 1),
                            "alert fields out of range");
                 FUZZ_CHECK(sa.alert.nlabels == 0 || sa.alert.labels, "labels missing");
-                enc = tocsin_saved_alert_encode(out, &sa.alert);
+                enc = tocsin_saved_alert_encode(out, &sa.alert, sa.deferred_until);
                 tocsin_saved_alert_free(&sa);
             }
         } else if (kind == TOCSIN_SAVED_INCIDENT) {

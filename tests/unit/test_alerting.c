@@ -1569,6 +1569,217 @@ static void alerting_ack_assigns_the_problem(void **state)
     assert_null(tocsin_alerting_incident(fx->a, svc(fx, "db"))->assignee);
 }
 
+/* ------------------------------------------------------------------ */
+/* defer: problems wait for a period to open                           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Start with route "ops" to email, deferred to period "business-hours"
+ * of zone `zone`, which holds from `open` (a whole minute) to the end of
+ * that local day and never before it. Returns t0-relative seconds of
+ * `open`.
+ */
+static time_t start_deferred(struct fixture *fx, const char *zone, time_t open,
+                             const char *extra)
+{
+    char routes[1024], day[16], minute[8];
+    const char *old = getenv("TZ");
+    char *saved = old ? strdup(old) : NULL;
+    struct tm tm;
+
+    setenv("TZ", zone, 1);
+    tzset();
+    assert_non_null(localtime_r(&open, &tm));
+    strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+    strftime(minute, sizeof(minute), "%H:%M", &tm);
+    if (saved) {
+        setenv("TZ", saved, 1);
+        free(saved);
+    } else {
+        unsetenv("TZ");
+    }
+    tzset();
+    snprintf(routes, sizeof(routes),
+             "timeperiod \"business-hours\" {\n    timezone = \"%s\"\n"
+             "    dates = { \"%s\" }\n    times = { \"%s-24:00\" }\n}\n"
+             "route \"ops\" {\n    notifiers = { \"email\" }\n"
+             "    defer = \"business-hours\"\n%s}\n", zone, day, minute, extra);
+    start(fx, routes);
+    return open - fx->t0;
+}
+
+/* The first whole minute at least `ahead` seconds after t0. */
+static time_t minute_after(const struct fixture *fx, time_t ahead)
+{
+    time_t t = fx->t0 + ahead;
+
+    return t - t % 60 + 60;
+}
+
+/* Close the alerting stage and the store, then open and restore them as a
+ * restart of the daemon would. */
+static void restart(struct fixture *fx)
+{
+    tocsin_alerting_free(fx->a);
+    tocsin_store_close(fx->st);
+    fx->a = NULL;
+    fx->st = NULL;
+    open_alerting(fx);
+    tocsin_alerting_restore(fx->a);
+}
+
+struct history_find {
+    const char *kind, *part;
+    int found;
+};
+
+static int history_find_cb(void *ud, int64_t at_ms, const char *service, const char *kind,
+                           const char *text)
+{
+    struct history_find *hf = ud;
+
+    (void)at_ms;
+    (void)service;
+    if (strcmp(kind, hf->kind) == 0 && strstr(text, hf->part))
+        hf->found = 1;
+    return 0;
+}
+
+/* The history of db has an event of `kind` whose text holds `part`. */
+static void expect_history(struct fixture *fx, const char *kind, const char *part)
+{
+    struct history_find hf = { kind, part, 0 };
+
+    assert_true(tocsin_history_list(fx->st, "db", 0, history_find_cb, &hf) >= 0);
+    if (!hf.found)
+        fail_msg("expected a '%s' event of db saying \"%s\", found none", kind, part);
+}
+
+static void alerting_defer_holds_problem_until_period_opens(void **state)
+{
+    struct fixture *fx = *state;
+    time_t open = start_deferred(fx, "UTC", minute_after(*state, 600), "");
+
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    tick(fx, 1);
+    tick(fx, open - 1);
+    expect_nothing(fx, "before the defer period opens");
+    expect_history(fx, "deferred", "problem CRITICAL to email deferred until");
+    tick(fx, open);
+    expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL,
+               "the problem once the period opens");
+    answer(fx, TOCSIN_DELIVERED);
+    hard(fx, "db", TOCSIN_OK, open + 10);
+    tick(fx, open + 11);
+    expect_one(fx, "email", TOCSIN_ALERT_RECOVERY, "db", TOCSIN_OK,
+               "the recovery of a problem told late");
+    expect_nothing(fx, "after the recovery");
+}
+
+static void alerting_defer_problem_over_before_opening_is_dropped(void **state)
+{
+    struct fixture *fx = *state;
+    time_t open = start_deferred(fx, "UTC", minute_after(*state, 600), "");
+
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    tick(fx, 1);
+    hard(fx, "db", TOCSIN_OK, 60);
+    tick(fx, 61);
+    tick(fx, open);
+    tick(fx, open + 60);
+    expect_nothing(fx, "neither the deferred problem nor its recovery");
+    assert_int_equal(tocsin_outbox_depth(fx->st), 0);
+    expect_history(fx, "deferred", "dropped: the incident ended before then");
+}
+
+/* With business hours 09:00-17:00 on weekdays in `zone`, db fails at
+ * `fri` (UTC, after hours on a Friday): email hears of it at `monday_9`,
+ * not a second before. */
+static void defer_over_weekend(struct fixture *fx, const char *zone, time_t fri,
+                               time_t monday_9, const char *what)
+{
+    char routes[1024];
+
+    fx->t0 = fri;
+    snprintf(routes, sizeof(routes),
+             "timeperiod \"business-hours\" {\n    timezone = \"%s\"\n"
+             "    weekdays = { \"mon-fri\" }\n    times = { \"09:00-17:00\" }\n}\n"
+             "route \"ops\" {\n    notifiers = { \"email\" }\n"
+             "    defer = \"business-hours\"\n}\n", zone);
+    start(fx, routes);
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    tick(fx, 1);
+    tick(fx, 86400);
+    tick(fx, monday_9 - fx->t0 - 1);
+    expect_nothing(fx, "over the weekend");
+    tick(fx, monday_9 - fx->t0);
+    expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL, what);
+}
+
+/* A weekend: Friday 18:00 in New York waits for Monday 09:00. */
+static void alerting_defer_across_a_weekend(void **state)
+{
+    /* 2027-01-08 is a Friday; 18:00 EST is 23:00 UTC. */
+    struct tm fri = { .tm_year = 127, .tm_mon = 0, .tm_mday = 8, .tm_hour = 23 };
+
+    defer_over_weekend(*state, "America/New_York", timegm(&fri),
+                       timegm(&fri) + 2 * 86400 + 15 * 3600, "Monday 09:00 EST");
+}
+
+/* The clocks go forward in Paris on Sunday 2027-03-28: Friday 18:00 CET
+ * waits for Monday 09:00 CEST (07:00 UTC), an hour less than a weekend.
+ * The host's zone is another one, so the period's own zone decides. */
+static void alerting_defer_across_a_dst_change(void **state)
+{
+    struct tm fri = { .tm_year = 127, .tm_mon = 2, .tm_mday = 26, .tm_hour = 17 };
+
+    setenv("TZ", "America/New_York", 1);
+    tzset();
+    defer_over_weekend(*state, "Europe/Paris", timegm(&fri),
+                       timegm(&fri) + 2 * 86400 + 14 * 3600, "Monday 09:00 CEST");
+    unsetenv("TZ");
+    tzset();
+}
+
+static void alerting_defer_survives_a_restart(void **state)
+{
+    struct fixture *fx = *state;
+    time_t open = start_deferred(fx, "UTC", minute_after(*state, 600), "");
+
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    tick(fx, 1);
+    restart(fx);
+    tick(fx, 2);
+    tick(fx, open - 1);
+    expect_nothing(fx, "a restart does not send the deferred problem");
+    tick(fx, open);
+    expect_one(fx, "email", TOCSIN_ALERT_PROBLEM, "db", TOCSIN_CRITICAL,
+               "the problem once the period opens, after the restart");
+    answer(fx, TOCSIN_DELIVERED);
+    hard(fx, "db", TOCSIN_OK, open + 10);
+    tick(fx, open + 11);
+    expect_one(fx, "email", TOCSIN_ALERT_RECOVERY, "db", TOCSIN_OK, "its recovery");
+    expect_nothing(fx, "after the recovery");
+}
+
+/* Restarted while the problem waits, the incident ends: after the
+ * restart too, the receiver hears neither the problem nor the recovery. */
+static void alerting_defer_dropped_after_a_restart_sends_no_recovery(void **state)
+{
+    struct fixture *fx = *state;
+    time_t open = start_deferred(fx, "UTC", minute_after(*state, 600), "");
+
+    hard(fx, "db", TOCSIN_CRITICAL, 0);
+    tick(fx, 1);
+    restart(fx);
+    hard(fx, "db", TOCSIN_OK, 60);
+    tick(fx, 61);
+    tick(fx, open);
+    tick(fx, open + 60);
+    expect_nothing(fx, "neither the problem nor a recovery after the restart");
+    assert_int_equal(tocsin_outbox_depth(fx->st), 0);
+}
+
 #define CASE(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1614,6 +1825,12 @@ int main(void)
         CASE(alerting_resolution_target_missed_after_ack_tells_again),
         CASE(alerting_both_targets_missed_unacknowledged),
         CASE(alerting_ack_assigns_the_problem),
+        CASE(alerting_defer_holds_problem_until_period_opens),
+        CASE(alerting_defer_problem_over_before_opening_is_dropped),
+        CASE(alerting_defer_across_a_weekend),
+        CASE(alerting_defer_across_a_dst_change),
+        CASE(alerting_defer_survives_a_restart),
+        CASE(alerting_defer_dropped_after_a_restart_sends_no_recovery),
     };
 
     tocsin_log_open("test_alerting", 0, TOCSIN_LOG_ERROR);

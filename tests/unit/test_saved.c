@@ -245,13 +245,14 @@ static void alert_round_trip_every_field(void **state)
     void *blob;
 
     (void)state;
-    assert_int_equal(tocsin_saved_alert_encode(&b, &a), 0);
+    assert_int_equal(tocsin_saved_alert_encode(&b, &a, 1767600000), 0);
     assert_int_equal(((unsigned char *)b.data)[0], TOCSIN_SAVED_ALERT);
     assert_int_equal(((unsigned char *)b.data)[1], TOCSIN_SAVED_ALERT_VERSION);
     blob = exact_copy(b.data, b.len);
     assert_int_equal(tocsin_saved_alert_decode(blob, b.len, "test", &sa), 0);
     free(blob); /* the record owns its strings */
     assert_alert_equal(&sa.alert, &a);
+    assert_int_equal(sa.deferred_until, 1767600000);
     tocsin_saved_alert_free(&sa);
     tocsin_buf_free(&b);
     free(text);
@@ -266,7 +267,7 @@ static void alert_round_trip_null_and_empty(void **state)
     (void)state;
     memset(&a, 0, sizeof(a));    /* every string NULL, no labels, all zero */
     a.output = "";
-    assert_int_equal(tocsin_saved_alert_encode(&b, &a), 0);
+    assert_int_equal(tocsin_saved_alert_encode(&b, &a, 0), 0);
     assert_int_equal(tocsin_saved_alert_decode(b.data, b.len, "test", &sa), 0);
     assert_alert_equal(&sa.alert, &a);
     assert_int_equal(sa.alert.nlabels, 0);
@@ -461,12 +462,13 @@ static void v1_alert_reads_without_priority(void **state)
     unsigned char *p;
 
     (void)state;
-    assert_int_equal(tocsin_saved_alert_encode(&b, &a), 0);
+    assert_int_equal(tocsin_saved_alert_encode(&b, &a, 0), 0);
     p = (unsigned char *)b.data;
-    assert_int_equal(p[1], 2);
+    assert_int_equal(p[1], 3);
     p[1] = 1;
     assert_int_equal(tocsin_saved_alert_decode(b.data, b.len, "test", &got), -1);
-    assert_int_equal(tocsin_saved_alert_decode(b.data, b.len - 14, "test", &got), 0);
+    /* Version 3's deferred_until (8 bytes) and version 2's fields off. */
+    assert_int_equal(tocsin_saved_alert_decode(b.data, b.len - 8 - 14, "test", &got), 0);
     a.priority = a.assignee = "";
     a.priority_rank = 0;
     assert_alert_equal(&got.alert, &a);
@@ -483,12 +485,12 @@ static void alert_priority_without_rank_is_refused(void **state)
 
     (void)state;
     a.priority_rank = 0;
-    assert_int_equal(tocsin_saved_alert_encode(&b, &a), 0);
+    assert_int_equal(tocsin_saved_alert_encode(&b, &a, 0), 0);
     assert_int_equal(tocsin_saved_alert_decode(b.data, b.len, "test", &got), -1);
     tocsin_buf_free(&b);
     a.priority = "";
     a.priority_rank = 2;
-    assert_int_equal(tocsin_saved_alert_encode(&b, &a), 0);
+    assert_int_equal(tocsin_saved_alert_encode(&b, &a, 0), 0);
     assert_int_equal(tocsin_saved_alert_decode(b.data, b.len, "test", &got), -1);
     tocsin_buf_free(&b);
 }
@@ -514,6 +516,30 @@ static void v1_incident_reads_without_breaches(void **state)
     inc.assignee = "";
     assert_incident_equal(&got, &inc);
     tocsin_saved_incident_free(&got);
+    tocsin_buf_free(&b);
+}
+
+/* An alert of version 2 (written by the builds before defer): version 3's
+ * layout without its last field. It reads as not deferred; a version-2
+ * blob with version 3's field after it is refused for its left-over
+ * bytes. */
+static void v2_alert_reads_as_not_deferred(void **state)
+{
+    struct tocsin_alert a = sample_alert("long output");
+    struct tocsin_buf b = TOCSIN_BUF_INIT;
+    struct tocsin_saved_alert sa;
+    unsigned char *p;
+
+    (void)state;
+    assert_int_equal(tocsin_saved_alert_encode(&b, &a, 1767600000), 0);
+    p = (unsigned char *)b.data;
+    assert_int_equal(p[1], 3);
+    p[1] = 2;
+    assert_int_equal(tocsin_saved_alert_decode(b.data, b.len, "test", &sa), -1);
+    assert_int_equal(tocsin_saved_alert_decode(b.data, b.len - 8, "test", &sa), 0);
+    assert_alert_equal(&sa.alert, &a);
+    assert_int_equal(sa.deferred_until, 0);
+    tocsin_saved_alert_free(&sa);
     tocsin_buf_free(&b);
 }
 
@@ -566,7 +592,7 @@ static void encode_kind(enum tocsin_saved_kind kind, struct tocsin_buf *b)
 
     switch (kind) {
     case TOCSIN_SAVED_ALERT:
-        assert_int_equal(tocsin_saved_alert_encode(b, &a), 0);
+        assert_int_equal(tocsin_saved_alert_encode(b, &a, 0), 0);
         break;
     case TOCSIN_SAVED_INCIDENT:
         assert_int_equal(tocsin_saved_incident_encode(b, &inc), 0);
@@ -752,6 +778,7 @@ int main(void)
         cmocka_unit_test(v1_alert_reads_without_priority),
         cmocka_unit_test(alert_priority_without_rank_is_refused),
         cmocka_unit_test(v1_incident_reads_without_breaches),
+        cmocka_unit_test(v2_alert_reads_as_not_deferred),
         cmocka_unit_test(service_negative_problem_start_is_refused),
         cmocka_unit_test(other_kind_is_refused),
         cmocka_unit_test(every_truncation_is_refused),
