@@ -2524,6 +2524,11 @@ static void check_resolve(struct tocsin_alerting *a, uint32_t svc, time_t now)
     if (in_downtime(a, svc, now, &held))
         history(a, svc, "suppressed", "repeat %s not sent: %s", tocsin_state_name(inc->state),
                 tocsin_buf_str(&held));
+    else if (now <= inc->first_told)
+        /* Its problem goes out now (a route's defer held it): a reminder
+         * beside it would tell nothing new. The breach is counted. */
+        history(a, svc, "suppressed", "repeat %s not sent: the problem is told only now",
+                tocsin_state_name(inc->state));
     else if (inc->ntold)
         queue_all(a, svc, inc->told, inc->ntold, TOCSIN_ALERT_REPEAT,
                   tocsin_route_severity(svc_conf(a, svc), inc->state), inc->state, inc->state,
@@ -2537,7 +2542,9 @@ static void check_resolve(struct tocsin_alerting *a, uint32_t svc, time_t now)
 /* Both targets of the priority of the incident of `svc`, told already. */
 static void check_targets(struct tocsin_alerting *a, uint32_t svc, time_t now)
 {
-    if (a->inc[svc].priority < 0 || !a->inc[svc].first_told)
+    /* Nothing is due before the problem was first told: a route's defer
+     * moves first_told to when its period opens. */
+    if (a->inc[svc].priority < 0 || !a->inc[svc].first_told || now < a->inc[svc].first_told)
         return;
     check_respond(a, svc, now);
     check_resolve(a, svc, now);

@@ -858,13 +858,13 @@ static void print_priority(const struct tocsin_config *conf, const struct tocsin
     printf("# priority %s", tocsin_priority_name(conf, p));
     if (respond) {
         tocsin_duration_format(respond - at, within, sizeof(within));
-        printf(": acknowledged within %s (by %s)", within, local_minute(respond, when,
-                                                                         sizeof(when)));
+        printf(": acknowledged within %s (by %s)", within,
+               tocsin_local_minute(respond, when, sizeof(when)));
     }
     if (resolve) {
         tocsin_duration_format(resolve - at, within, sizeof(within));
         printf("%s resolved within %s (by %s)", respond ? "," : ":", within,
-               local_minute(resolve, when, sizeof(when)));
+               tocsin_local_minute(resolve, when, sizeof(when)));
     }
     printf("\n");
 }
