@@ -170,18 +170,23 @@ static const char *pd_action(enum tocsin_alert_kind kind)
 }
 
 /*
- * payload.severity: by the incident's priority when it has one (the most
- * urgent "critical", the next "error", the third "warning", any other
- * "info"), so that PagerDuty's urgency follows the priority; else the
- * alert's severity, whose names PagerDuty shares.
+ * payload.severity: the more urgent of the alert's severity (whose names
+ * PagerDuty shares) and what its incident's priority reads as (the most
+ * urgent priority "critical", the next "error", the third "warning", any
+ * other "info"). A priority rule can so raise PagerDuty's urgency, but a
+ * critical problem is never sent as less than critical.
  */
 static const char *pd_severity(const struct tocsin_alert *a)
 {
-    static const char *const by_rank[] = { "critical", "error", "warning" };
+    int sev = (int)a->severity, by_rank;
 
-    if (a->priority && *a->priority && a->priority_rank > 0)
-        return a->priority_rank <= 3 ? by_rank[a->priority_rank - 1] : "info";
-    return tocsin_severity_name((int)a->severity);
+    if (a->priority && *a->priority && a->priority_rank > 0) {
+        by_rank = a->priority_rank <= 3 ? TOCSIN_SEVERITY_CRITICAL + 1 - a->priority_rank
+                                        : TOCSIN_SEVERITY_INFO;
+        if (by_rank > sev)
+            sev = by_rank;
+    }
+    return tocsin_severity_name(sev);
 }
 
 /* payload.custom_details: what PagerDuty shows under the summary. */

@@ -141,17 +141,19 @@ class PagerDutyTest(unittest.TestCase):
                 self.assertEqual(ev["payload"]["severity"], sev,
                                  f"expected severity {sev}; got {ev['payload']!r}")
 
-    def test_severity_follows_the_priority(self):
-        for prio, want in (("P1", "critical"), ("P2", "error"), ("P3", "warning"),
-                           ("P4", "info")):
-            with self.subTest(priority=prio):
+    def test_severity_is_the_more_urgent_of_severity_and_priority(self):
+        for sev, prio, want in (("info", "P1", "critical"), ("info", "P2", "error"),
+                                ("warning", "P2", "error"), ("info", "P3", "warning"),
+                                ("info", "P4", "info"), ("critical", "P2", "critical"),
+                                ("error", "P4", "error")):
+            with self.subTest(severity=sev, priority=prio):
                 before = len(self.sink.requests)
-                rc, out, err = self.notify("--alert-severity", "critical",
+                rc, out, err = self.notify("--alert-severity", sev,
                                            "--alert-priority", prio)
                 self.assertEqual(rc, 0, self.show(rc, out, err))
                 ev = self.events(before + 1)[-1]
                 self.assertEqual(ev["payload"]["severity"], want,
-                                 f"expected {prio} as {want}; got {ev['payload']!r}")
+                                 f"expected {sev} with {prio} as {want}; got {ev['payload']!r}")
                 self.assertEqual(ev["payload"]["custom_details"].get("priority"), prio,
                                  f"expected custom_details.priority; got {ev['payload']!r}")
 

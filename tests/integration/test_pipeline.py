@@ -256,9 +256,9 @@ class Delivery(Pipeline):
                              f"expected the incident's epoch to be now; got {key!r}")
         self.assertEqual(event["payload"]["summary"], "CRITICAL api on testhost: CRITICAL - "
                          "api is down", f"expected the default summary; got {event}")
-        # A critical problem outside production is P2, which PagerDuty gets
-        # as "error" (still high urgency): its severity follows the priority.
-        self.assertEqual(event["payload"]["severity"], "error")
+        # A critical problem outside production is P2; PagerDuty still gets
+        # it as critical, the more urgent of its severity and its priority.
+        self.assertEqual(event["payload"]["severity"], "critical")
         self.assertEqual(event["payload"]["custom_details"]["priority"], "P2",
                          f"expected the priority in the custom details; got {event}")
         self.assertEqual(event["payload"]["source"], HOST)
