@@ -44,7 +44,7 @@ static void check_alerts(const char *payload, size_t len)
             break;
         FUZZ_CHECK(p > start && p <= payload + len, "decode ran past the frame");
         FUZZ_CHECK(a.state <= TOCSIN_UNKNOWN && a.previous <= TOCSIN_UNKNOWN &&
-                   a.kind <= TOCSIN_ALERT_RESULT && a.severity <= TOCSIN_SEVERITY_CRITICAL,
+                   a.kind <= TOCSIN_ALERT_KIND_MAX && a.severity <= TOCSIN_SEVERITY_CRITICAL,
                    "fields out of range");
         FUZZ_CHECK(a.service >= payload && a.reason < payload + len,
                    "strings outside the frame");
