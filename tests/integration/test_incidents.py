@@ -182,7 +182,11 @@ class Incidents(unittest.TestCase):
         last2 = self.get("/api/v1/history?limit=2")
         self.assertEqual((last2["events"], last2["count"], last2["truncated"]),
                          (everything[-2:], 2, True), "the newest two, newest last")
-        self.assertEqual(last2["events"][-1]["text"], "OK -> UNKNOWN (hard): no figures")
+        # The last hard change, and the priority line it writes beside it.
+        self.assertEqual([(e["kind"], e["text"]) for e in last2["events"]],
+                         [("state", "OK -> UNKNOWN (hard): no figures"),
+                          ("priority", "P3: respond within 2h 0m, resolve within 1d 0h")],
+                         last2)
         team = self.get("/api/v1/history?label=team=dba")["events"]
         self.assertEqual({e["service"] for e in team}, {"db"}, team)
         self.assertEqual(self.get("/api/v1/history?since=2099-01-01T00:00:00Z")["events"], [])
