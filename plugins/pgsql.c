@@ -1121,17 +1121,7 @@ static void pgsql_check(void *instance, struct tocsin_check *chk)
                       &p->connect, 0, 0, TOCSIN_PERF_MIN);
 
     rc = pgsql_read_stats(p, conn, chk, &s, why, sizeof(why));
-    if (rc < 0)
-        goto timed_out;
-    if (rc > 0) {
-        /* Reachable but not readable: say so, and keep the connect time. */
-        state = tocsin_state_worst(state, TOCSIN_UNKNOWN);
-        snprintf(problem, sizeof(problem),
-                 "cannot read the server's statistics: %.400s", why);
-        p->have_prev = 0;
-        goto query;
-    }
-    if (p->judges_counters && !p->have_prev && !p->query_counter.have) {
+    if (rc == 0 && p->judges_counters && !p->have_prev && !p->query_counter.have) {
         /* A first check that judges counters: these are the baseline, the
          * next sample comes first_window later. */
         p->prev = s.now;
@@ -1142,15 +1132,16 @@ static void pgsql_check(void *instance, struct tocsin_check *chk)
             goto timed_out;
         tocsin_counter_wait(chk, p->first_window_ms);
         rc = pgsql_read_stats(p, conn, chk, &s, why, sizeof(why));
-        if (rc < 0)
-            goto timed_out;
-        if (rc > 0) {
-            state = tocsin_state_worst(state, TOCSIN_UNKNOWN);
-            snprintf(problem, sizeof(problem),
-                     "cannot read the server's statistics: %.400s", why);
-            p->have_prev = 0;
-            goto query;
-        }
+    }
+    if (rc < 0)
+        goto timed_out;
+    if (rc > 0) {
+        /* Reachable but not readable: say so, and keep the connect time. */
+        state = tocsin_state_worst(state, TOCSIN_UNKNOWN);
+        snprintf(problem, sizeof(problem),
+                 "cannot read the server's statistics: %.400s", why);
+        p->have_prev = 0;
+        goto query;
     }
     version = PQparameterStatus(conn, "server_version");
     tocsin_check_long(chk, "PostgreSQL %s, %s", version ? version : "(version unknown)",
