@@ -1298,10 +1298,9 @@ int tocsin_outbox_status(struct tocsin_store *st, int64_t id)
     return status;
 }
 
-/* One probe of outbox_service, then the service's rows. */
-/* Step bound probe `s`: 1 when it finds a row, 0 when none, -1 on error
- * (logged). The caller resets it. */
-static int probe_step(struct tocsin_store *st, sqlite3_stmt *s)
+/* Step statement `s`: 1 on a row, 0 at its end, -1 on an error (logged
+ * with `what`). The caller resets it. */
+static int step_row(struct tocsin_store *st, sqlite3_stmt *s, const char *what)
 {
     int rc = sqlite3_step(s);
 
@@ -1309,8 +1308,14 @@ static int probe_step(struct tocsin_store *st, sqlite3_stmt *s)
         return 1;
     if (rc == SQLITE_DONE)
         return 0;
-    store_db_error(st, "cannot look for a pending outbox item");
+    store_db_error(st, what);
     return -1;
+}
+
+/* A probe of the outbox: step_row() with its message. */
+static int probe_step(struct tocsin_store *st, sqlite3_stmt *s)
+{
+    return step_row(st, s, "cannot look for a pending outbox item");
 }
 
 int tocsin_outbox_pending_kind(struct tocsin_store *st, const char *notifier,
@@ -1455,18 +1460,10 @@ static int list_done(struct tocsin_store *st, sqlite3_stmt *s, int result)
     return result;
 }
 
-/* Step a statement of the merge; returns 1 on a row, 0 at the end, -1 on
- * error (logged). */
+/* A statement of the merge: step_row() with its message. */
 static int history_step(struct tocsin_store *st, sqlite3_stmt *s)
 {
-    int rc = sqlite3_step(s);
-
-    if (rc == SQLITE_ROW)
-        return 1;
-    if (rc == SQLITE_DONE)
-        return 0;
-    store_db_error(st, "cannot list the history");
-    return -1;
+    return step_row(st, s, "cannot list the history");
 }
 
 /*
