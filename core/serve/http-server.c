@@ -427,19 +427,25 @@ static int copy_api_tokens(struct tocsin_httpd *h, const struct tocsin_http_conf
     return 0;
 }
 
-/* Free the api_tokens of `h`. */
-static void free_api_tokens(struct tocsin_httpd *h)
+/* Free `n` api tokens at `t`, and the array. */
+static void free_token_array(struct tocsin_http_api_token *t, size_t n)
 {
     size_t i, k;
 
-    for (i = 0; i < h->napi_tokens; i++) {
-        free(h->api_tokens[i].name);
-        tocsin_secret_free(h->api_tokens[i].token);
-        for (k = 0; k < h->api_tokens[i].nservices; k++)
-            free(h->api_tokens[i].services[k]);
-        free(h->api_tokens[i].services);
+    for (i = 0; i < n; i++) {
+        free(t[i].name);
+        tocsin_secret_free(t[i].token);
+        for (k = 0; k < t[i].nservices; k++)
+            free(t[i].services[k]);
+        free(t[i].services);
     }
-    free(h->api_tokens);
+    free(t);
+}
+
+/* Free the api_tokens of `h`. */
+static void free_api_tokens(struct tocsin_httpd *h)
+{
+    free_token_array(h->api_tokens, h->napi_tokens);
     h->api_tokens = NULL;
     h->napi_tokens = 0;
 }
@@ -466,16 +472,7 @@ int tocsin_httpd_update(struct tocsin_httpd *h, const struct tocsin_http_conf *c
         tocsin_secret_free(token);
         return -1;
     }
-    {
-        struct tocsin_http_api_token *fresh = h->api_tokens;
-        size_t nfresh = h->napi_tokens;
-
-        h->api_tokens = old_tokens;
-        h->napi_tokens = old_n;
-        free_api_tokens(h);
-        h->api_tokens = fresh;
-        h->napi_tokens = nfresh;
-    }
+    free_token_array(old_tokens, old_n);
     tocsin_secret_free(h->token);
     h->token = token;
     h->max_lateness_us = conf->health_max_lateness_us;
